@@ -1,0 +1,40 @@
+# Gantry: two commands do all set-up on a fresh Debian machine with the Swift toolchain.
+#   make run   installs missing system packages, builds, starts the embedded cluster and the operator,
+#              applies the examples and shows them working.
+#   make test  the whole suite.
+SWIFT ?= swift
+SYSTEM_PACKAGES := libcurl4-openssl-dev libyaml-dev libssl-dev
+GANTRY := .build/debug/gantry
+
+.PHONY: deps build test run crds bench clean
+
+# Installs the C libraries the shims link against, only those missing (non-interactive apt-get).
+deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+run: build
+	./scripts/run-demo.sh
+
+# Regenerates crds/ from the Swift definitions (GantryAPI); a test fails when the committed files are stale.
+crds: build
+	$(GANTRY) crds --output crds
+
+bench: deps
+	$(SWIFT) build -c release --product gantry
+	.build/release/gantry bench
+
+clean:
+	rm -rf .build .gantry

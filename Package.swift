@@ -1,0 +1,78 @@
+// swift-tools-version:6.1
+// Gantry: a Kubernetes operator for ML workloads on GPU clusters.
+// Module layout and dependency direction: docs/architecture.md.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "gantry",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "gantry", targets: ["gantry"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        // Default traits off: we need neither swift-configuration nor the Foundation extras.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0", traits: []),
+    ],
+    targets: [
+        // Thin C shims: typed wrappers over variadic calls and callback trampolines, no logic.
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
+        .target(name: "CYAML", linkerSettings: [.linkedLibrary("yaml")]),
+        .target(name: "COpenSSL", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+
+        .target(name: "KubeCore", swiftSettings: strict),
+        .target(name: "KubeYAML", dependencies: ["CYAML", "KubeCore"], swiftSettings: strict),
+        .target(name: "KubeClient", dependencies: [
+            "CCurl", "KubeCore", "KubeYAML",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], swiftSettings: strict),
+        .target(name: "KubeRuntime", dependencies: [
+            "KubeClient", "KubeCore",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "DequeModule", package: "swift-collections"),
+        ], swiftSettings: strict),
+        .target(name: "Telemetry", dependencies: [
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ], swiftSettings: strict),
+        .target(name: "GantryAPI", dependencies: ["KubeCore"], swiftSettings: strict),
+        .target(name: "GantryControllers", dependencies: [
+            "GantryAPI", "KubeRuntime", "KubeClient", "KubeCore",
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        .target(name: "EmbeddedCluster", dependencies: [
+            "KubeCore", "KubeYAML", "COpenSSL",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], swiftSettings: strict),
+        .target(name: "GantryCLI", dependencies: [
+            "GantryControllers", "GantryAPI", "EmbeddedCluster", "Telemetry", "KubeRuntime", "KubeClient", "KubeYAML", "KubeCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        .executableTarget(name: "gantry", dependencies: ["GantryCLI"], swiftSettings: strict),
+
+        .testTarget(name: "KubeCoreTests", dependencies: ["KubeCore"]),
+        .testTarget(name: "KubeYAMLTests", dependencies: ["KubeYAML"]),
+        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "EmbeddedCluster", "KubeYAML"]),
+        .testTarget(name: "KubeRuntimeTests", dependencies: ["KubeRuntime", "KubeClient", "EmbeddedCluster"]),
+        .testTarget(name: "GantryAPITests", dependencies: ["GantryAPI", "KubeYAML"]),
+        .testTarget(name: "GantryControllersTests", dependencies: ["GantryControllers", "GantryAPI"]),
+        .testTarget(name: "EmbeddedClusterTests", dependencies: ["EmbeddedCluster", "KubeYAML"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["GantryCLI", "EmbeddedCluster", "KubeClient", "KubeYAML"]),
+    ]
+)

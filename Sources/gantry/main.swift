@@ -1,0 +1,3 @@
+import GantryCLI
+
+await GantryCommand.main()
