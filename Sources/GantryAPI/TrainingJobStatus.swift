@@ -1,0 +1,86 @@
+import KubeCore
+
+/// `TrainingJob.status`: everything the controller observed; the spec is never written by Gantry.
+public struct TrainingJobStatus: Codable, Sendable, Hashable {
+    public enum Phase: String, Codable, Sendable, Hashable, CaseIterable {
+        case queued = "Queued", admitted = "Admitted", running = "Running", succeeded = "Succeeded",
+             failed = "Failed", earlyStopped = "EarlyStopped", suspended = "Suspended"
+
+        public var isFinished: Bool { self == .succeeded || self == .failed || self == .earlyStopped }
+    }
+
+    public var phase: Phase?
+    public var observedGeneration: Int64?
+    public var conditions: [Condition]?
+    /// Replicas whose pods are ready, as `ready/total` for the printer column.
+    public var readyReplicas: String?
+    public var replicas: ReplicaCounts?
+    /// GPUs the whole job holds (all replicas), for the printer column and quota.
+    public var gpus: Int?
+    /// Gang restarts counted against `backoffLimit`, and those caused by evictions (not counted).
+    public var restarts: Int?
+    public var evictionRestarts: Int?
+    public var startTime: String?
+    public var completionTime: String?
+    public var queue: QueueStatus?
+    /// The effective platform defaults this job received (never written into the spec).
+    public var appliedDefaults: AppliedDefaults?
+    public var metrics: MetricsStatus?
+    public var replicaStatuses: [ReplicaStatus]?
+    public var earlyStop: EarlyStopStatus?
+    /// Name of the ConfigMap holding the experiment record.
+    public var recordRef: String?
+    public var gpuHours: Double?
+
+    public init() {}
+}
+
+public struct ReplicaCounts: Codable, Sendable, Hashable {
+    public var total: Int
+    public var active: Int
+    public var ready: Int
+    public var succeeded: Int
+    public var failed: Int
+}
+
+public struct QueueStatus: Codable, Sendable, Hashable {
+    public var position: Int?
+    public var reason: String?
+}
+
+public struct AppliedDefaults: Codable, Sendable, Hashable {
+    public var gpuResourceName: String?
+    public var tolerations: [JSONValue]?
+    public var finishedPodPolicy: String?
+    public var namespaceGPUQuota: Int?
+}
+
+public struct MetricsStatus: Codable, Sendable, Hashable {
+    public var step: Int?
+    public var latest: [String: Double]?
+    public var best: BestMetric?
+}
+
+public struct BestMetric: Codable, Sendable, Hashable {
+    public var name: String
+    public var value: Double
+    public var step: Int?
+}
+
+/// What is kept of a replica once its pod is deleted, so nothing needed for debugging is lost.
+public struct ReplicaStatus: Codable, Sendable, Hashable {
+    public var index: Int
+    public var podName: String
+    public var node: String?
+    public var exitCode: Int?
+    public var reason: String?
+    public var message: String?
+    public var lastLogLines: [String]?
+}
+
+public struct EarlyStopStatus: Codable, Sendable, Hashable {
+    public var rule: String
+    public var step: Int?
+    public var value: Double?
+    public var message: String
+}
