@@ -41,18 +41,30 @@ public struct ReplicaCounts: Codable, Sendable, Hashable {
     public var ready: Int
     public var succeeded: Int
     public var failed: Int
+
+    public init(total: Int, active: Int, ready: Int, succeeded: Int, failed: Int) {
+        self.total = total; self.active = active; self.ready = ready; self.succeeded = succeeded; self.failed = failed
+    }
 }
 
 public struct QueueStatus: Codable, Sendable, Hashable {
     public var position: Int?
     public var reason: String?
+
+    public init(position: Int?, reason: String?) { self.position = position; self.reason = reason }
 }
+
 
 public struct AppliedDefaults: Codable, Sendable, Hashable {
     public var gpuResourceName: String?
     public var tolerations: [JSONValue]?
     public var finishedPodPolicy: String?
     public var namespaceGPUQuota: Int?
+
+    public init(gpuResourceName: String?, tolerations: [JSONValue]?, finishedPodPolicy: String?, namespaceGPUQuota: Int?) {
+        self.gpuResourceName = gpuResourceName; self.tolerations = tolerations
+        self.finishedPodPolicy = finishedPodPolicy; self.namespaceGPUQuota = namespaceGPUQuota
+    }
 }
 
 public struct MetricsStatus: Codable, Sendable, Hashable {
@@ -76,6 +88,11 @@ public struct ReplicaStatus: Codable, Sendable, Hashable {
     public var reason: String?
     public var message: String?
     public var lastLogLines: [String]?
+
+    public init(index: Int, podName: String, node: String?, exitCode: Int?, reason: String?, message: String?, lastLogLines: [String]?) {
+        self.index = index; self.podName = podName; self.node = node; self.exitCode = exitCode
+        self.reason = reason; self.message = message; self.lastLogLines = lastLogLines
+    }
 }
 
 public struct EarlyStopStatus: Codable, Sendable, Hashable {
@@ -83,4 +100,8 @@ public struct EarlyStopStatus: Codable, Sendable, Hashable {
     public var step: Int?
     public var value: Double?
     public var message: String
+
+    public init(rule: String, step: Int?, value: Double?, message: String) {
+        self.rule = rule; self.step = step; self.value = value; self.message = message
+    }
 }
