@@ -4,11 +4,14 @@ import KubeCore
 ///
 /// An abstraction over `KubeClient` so the reflector's state machine can also be driven by scripted sources
 /// in unit tests; production code uses `ClientListerWatcher`.
+/// A stream of watch events; iterated once. Backpressure reaches the transfer (no unbounded buffer between).
+public typealias WatchEvents = any AsyncSequence<WatchEvent, any Error> & Sendable
+
 public protocol ListerWatcher: Sendable {
     /// A complete, consistent snapshot (all pages of one list), and the list's resourceVersion.
     func listAll() async throws -> (items: [JSONValue], resourceVersion: String)
     /// Events after `resourceVersion`, until the server ends the stream (its timeout) or an error.
-    func watch(resourceVersion: String, timeoutSeconds: Int) -> AsyncThrowingStream<WatchEvent, any Error>
+    func watch(resourceVersion: String, timeoutSeconds: Int) -> WatchEvents
     /// What to call this source in logs and metrics (`pods`, `trainingjobs.gantry.dev`).
     var description: String { get }
 }

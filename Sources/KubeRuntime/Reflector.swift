@@ -150,7 +150,7 @@ public struct Reflector: Sendable {
     /// Consumes `stream`, calling `handle` per event (which returns the event's resource version); gives up
     /// when no event arrived for the watch timeout plus a margin (a dead, half-open connection).
     func consume(
-        stream: AsyncThrowingStream<WatchEvent, any Error>, timeout: Int, progress: WatchProgress,
+        stream: WatchEvents, timeout: Int, progress: WatchProgress,
         handle: @escaping @Sendable (WatchEvent) async throws -> String?
     ) async throws -> StreamOutcome {
         let limit = Duration.seconds(timeout) + options.silenceMargin

@@ -22,12 +22,12 @@ final class ScriptedSource: ListerWatcher {
         }
     }
 
-    func watch(resourceVersion: String, timeoutSeconds: Int) -> AsyncThrowingStream<WatchEvent, any Error> {
+    func watch(resourceVersion: String, timeoutSeconds: Int) -> WatchEvents {
         let next = state.withLock { s -> (events: [WatchEvent], error: (any Error)?)? in
             s.watchFrom.append(resourceVersion)
             return s.script.watches.isEmpty ? nil : s.script.watches.removeFirst()
         }
-        return AsyncThrowingStream { c in
+        return AsyncThrowingStream<WatchEvent, any Error> { c in
             guard let next else { return }  // no more script: stays open (silent)
             for e in next.events { c.yield(e) }
             c.finish(throwing: next.error)
