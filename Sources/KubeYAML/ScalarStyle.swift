@@ -16,11 +16,13 @@ enum ScalarStyle {
     }
 
     /// Whether `s` written plain reads back as the string `s`, for go-yaml v2 (kubectl) and, like go-yaml's
-    /// own encoder, for stricter YAML 1.1 readers that also type timestamps and base-60 numbers.
+    /// own encoder, for other YAML 1.1 readers that also type timestamps, base-60 numbers, `=` (the value
+    /// key) and out-of-range floats like `1e999` (a string to Go, infinity to others).
     static func readsAsString(_ s: String) -> Bool {
-        guard ScalarResolver.resolvePlain(s) == .string(s), s != "<<" else { return false }
+        guard ScalarResolver.resolvePlain(s) == .string(s), s != "<<", s != "=" else { return false }
         let bytes = Array(s.utf8)
-        return !looksLikeTimestamp(bytes) && !isBase60(bytes)
+        let float = ScalarResolver.isYAMLStyleFloat(bytes.filter { $0 != UInt8(ascii: "_") })
+        return !float && !looksLikeTimestamp(bytes) && !isBase60(bytes)
     }
 
     /// YAML 1.1 timestamps all start `YYYY-`.
