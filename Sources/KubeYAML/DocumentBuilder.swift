@@ -6,6 +6,8 @@ struct DocumentBuilder {
     /// Expanded nodes allowed per document: aliases count as the whole subtree they repeat, so a
     /// "billion laughs" document fails after a few events instead of describing 10^9 nodes.
     static let maxExpandedNodes = 1_000_000
+    /// Expanded scalar bytes allowed per document, for the same attack with one long aliased string.
+    static let maxExpandedBytes = 64 << 20
     /// Nesting allowed; far beyond any manifest, low enough that recursive consumers cannot overflow.
     static let maxDepth = 1_000
 
@@ -14,8 +16,8 @@ struct DocumentBuilder {
     private var stack: [Frame] = []
     private var root: JSONValue?
     private var documentStart = Mark(line: 1, column: 1)
-    private var anchors: [String: (value: JSONValue, nodes: Int)] = [:]
-    private var expandedNodes = 0
+    private var anchors: [String: (value: JSONValue, size: Size)] = [:]
+    private var expanded = Size(nodes: 0, bytes: 0)
 
     mutating func handle(_ event: Event, at mark: Mark) throws(YAMLError) {
         switch event {
@@ -25,27 +27,28 @@ struct DocumentBuilder {
             stack = []
             root = nil
             anchors = [:]
-            expandedNodes = 0
+            expanded = Size(nodes: 0, bytes: 0)
             documentStart = mark
         case .documentEnd:
             documents.append((root ?? .null, documentStart))
         case .scalar(let scalar):
-            try count(1, at: mark)
+            let size = Size(nodes: 1, bytes: scalar.value.utf8.count)
+            try count(size, at: mark)
             let (value, key) = try Self.resolve(scalar, at: mark)
-            try attach(value, nodes: 1, key: key, anchor: scalar.anchor, at: mark)
+            try attach(value, size: size, key: key, anchor: scalar.anchor, at: mark)
         case .alias(let name):
             guard let target = anchors[name] else {
                 throw mark.error("unknown anchor '\(name)' referenced (an alias must follow its anchor's node)")
             }
-            try count(target.nodes, at: mark)
-            try attach(target.value, nodes: target.nodes, key: KeyForm(target.value), anchor: nil, at: mark)
+            try count(target.size, at: mark)
+            try attach(target.value, size: target.size, key: KeyForm(target.value), anchor: nil, at: mark)
         case .sequenceStart(let anchor):
             try push(Frame(isMapping: false, anchor: anchor, start: mark), at: mark)
         case .mappingStart(let anchor):
             try push(Frame(isMapping: true, anchor: anchor, start: mark), at: mark)
         case .sequenceEnd, .mappingEnd:
             guard let frame = stack.popLast() else { return }
-            try attach(frame.value, nodes: frame.nodes, key: .collection, anchor: frame.anchor, at: frame.start)
+            try attach(frame.value, size: frame.size, key: .collection, anchor: frame.anchor, at: frame.start)
         }
     }
 
@@ -78,6 +81,12 @@ struct DocumentBuilder {
             return (r.jsonValue, .scalar(r))
         }
         if tag == Tag.merge { return (.string(s.value), .merge) }
+        if tag == Tag.binary {
+            guard let decoded = Base64.decodeToString(s.value) else {
+                throw mark.error("!!binary value contains invalid base64 data")
+            }
+            return (.string(decoded), .scalar(.string(decoded)))
+        }
         guard Tag.resolvable.contains(tag) else { return (.string(s.value), .scalar(.string(s.value))) }
         guard let r = ScalarResolver.resolveTagged(s.value, tag: tag) else {
             throw mark.error("cannot decode `\(s.value)` as a !!\(tag.dropFirst(Tag.prefix.count))")
@@ -85,10 +94,13 @@ struct DocumentBuilder {
         return (r.jsonValue, .scalar(r))
     }
 
-    private mutating func count(_ nodes: Int, at mark: Mark) throws(YAMLError) {
-        expandedNodes += nodes
-        if expandedNodes > Self.maxExpandedNodes {
+    private mutating func count(_ size: Size, at mark: Mark) throws(YAMLError) {
+        expanded.add(size)
+        if expanded.nodes > Self.maxExpandedNodes {
             throw mark.error("document expands to more than \(Self.maxExpandedNodes) nodes (too many aliases?)")
+        }
+        if expanded.bytes > Self.maxExpandedBytes {
+            throw mark.error("document expands to more than \(Self.maxExpandedBytes) bytes of scalars (too many aliases?)")
         }
     }
 
@@ -99,21 +111,21 @@ struct DocumentBuilder {
         guard stack.count < Self.maxDepth else {
             throw mark.error("nesting deeper than \(Self.maxDepth) levels")
         }
-        try count(1, at: mark)
+        try count(Size(nodes: 1, bytes: 0), at: mark)
         stack.append(frame)
     }
 
     /// Hands a finished node to its parent: a sequence item, a mapping key, a mapping value, or the root.
     private mutating func attach(
-        _ value: JSONValue, nodes: Int, key: KeyForm, anchor: String?, at mark: Mark
+        _ value: JSONValue, size: Size, key: KeyForm, anchor: String?, at mark: Mark
     ) throws(YAMLError) {
-        if let anchor { anchors[anchor] = (value, nodes) }
+        if let anchor { anchors[anchor] = (value, size) }
         let top = stack.count - 1
         guard top >= 0 else {
             root = value
             return
         }
-        stack[top].nodes += nodes
+        stack[top].size.add(size)
         if !stack[top].isMapping {
             stack[top].items.append(value)
             return
@@ -170,7 +182,7 @@ private struct Frame {
     var isMapping: Bool
     var anchor: String?
     var start: Mark
-    var nodes = 1
+    var size = Size(nodes: 1, bytes: 0)
     var items: [JSONValue] = []
     var entries: [String: JSONValue] = [:]
     /// Where each explicit key was written, to name the first one in a duplicate-key error.
@@ -193,6 +205,17 @@ private struct Frame {
             for (k, v) in source where result[k] == nil { result[k] = v }
         }
         return .object(result)
+    }
+}
+
+/// How much a node expands to: nodes in its subtree and bytes of their scalars.
+private struct Size {
+    var nodes: Int
+    var bytes: Int
+
+    mutating func add(_ other: Size) {
+        nodes += other.nodes
+        bytes += other.bytes
     }
 }
 

@@ -29,11 +29,15 @@ enum EventReader {
     static func read(_ text: String, _ body: (Event, Mark) throws(YAMLError) -> Void) throws(YAMLError) {
         // libyaml keeps a pointer to the input for the parser's whole life and asserts it is non-NULL,
         // so the bytes live in one buffer (at least one byte long) freed after the parser.
-        let bytes = Array(text.utf8)
-        let input = UnsafeMutablePointer<UInt8>.allocate(capacity: bytes.count + 1)
-        defer { input.deallocate() }
-        input.initialize(repeating: 0, count: bytes.count + 1)
-        for (i, b) in bytes.enumerated() { input[i] = b }
+        var bytes = Array(text.utf8)
+        let length = bytes.count
+        bytes.append(0)
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: bytes.count)
+        defer { buffer.deallocate() }
+        _ = buffer.initialize(from: bytes)
+        guard let input = buffer.baseAddress else {
+            throw YAMLError(line: 1, column: 1, message: "cannot allocate the YAML input buffer")
+        }
 
         let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
         defer { parser.deallocate() }
@@ -41,8 +45,8 @@ enum EventReader {
             throw YAMLError(line: 1, column: 1, message: "cannot initialise the YAML parser (out of memory)")
         }
         defer { yaml_parser_delete(parser) }
-        yaml_parser_set_input_string(parser, input, bytes.count)
-        yaml_parser_set_encoding(parser, YAML_UTF8_ENCODING)
+        // No explicit encoding: libyaml then detects UTF-8 and skips a leading byte order mark.
+        yaml_parser_set_input_string(parser, input, length)
 
         var event = yaml_event_t()
         while true {

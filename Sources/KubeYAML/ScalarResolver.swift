@@ -193,6 +193,7 @@ enum Tag {
     static let binary = prefix + "binary"
     static let timestamp = prefix + "timestamp"
 
-    /// Tags whose scalars are resolved and checked; other tags (`!foo`, `!`, `!!binary`) leave the text a string.
+    /// Tags whose scalars are resolved and checked; `!!binary` is decoded; other tags (`!foo`, `!`,
+    /// `!!timestamp`) leave the text a string, as go-yaml v2 does for `interface{}` targets.
     static let resolvable: Set<String> = [null, bool, int, float]
 }

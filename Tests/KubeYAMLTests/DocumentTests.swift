@@ -321,3 +321,44 @@ import Testing
         #expect(doc["d"] == "x y\n")
     }
 }
+
+@Suite struct MoreDocumentTests {
+    @Test func binaryScalarsAreDecoded() throws {
+        let doc = try YAML.parse("a: !!binary aGVsbG8=\nb: !!binary |\n  aGVs\n  bG8gd29y\n  bGQ=\nc: !!binary \"\"\n")
+        #expect(doc == ["a": "hello", "b": "hello world", "c": ""])
+        #expect(throws: YAMLError.self) { try YAML.parse("a: !!binary not*base64") }
+        #expect(throws: YAMLError.self) { try YAML.parse("a: !!binary aGVsbG8") }
+    }
+
+    @Test func longAliasedStringIsCappedByBytes() {
+        let big = String(repeating: "x", count: 1 << 20)
+        let refs = Array(repeating: "*s", count: 100).joined(separator: ", ")
+        do {
+            _ = try YAML.parse("s: &s \(big)\nl: [\(refs)]\n")
+            Issue.record("expected the expansion cap")
+        } catch {
+            #expect(error.message.contains("bytes"))
+        }
+    }
+
+    @Test func windowsLineEndingsAndByteOrderMark() throws {
+        let text = "\u{FEFF}apiVersion: v1\r\nkind: ConfigMap\r\ndata:\r\n  script: |\r\n    a\r\n    b\r\n"
+        #expect(try YAML.parse(text) == ["apiVersion": "v1", "kind": "ConfigMap", "data": ["script": "a\nb\n"]])
+    }
+
+    @Test func errorPositionsCountCharactersNotBytes() {
+        do {
+            _ = try YAML.parse("é: [1,\n")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.line == 2)
+        }
+        do {
+            _ = try YAML.parse("日本: 1\n日本: 2\n")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.line == 2)
+            #expect(error.column == 1)
+        }
+    }
+}
