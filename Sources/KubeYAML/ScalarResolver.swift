@@ -38,8 +38,7 @@ enum ResolvedScalar: Equatable {
 enum ScalarResolver {
     /// The value of an untagged plain scalar.
     static func resolvePlain(_ text: String) -> ResolvedScalar {
-        let bytes = Array(text.utf8)
-        guard let first = bytes.first else { return .null }
+        guard let first = text.utf8.first else { return .null }
         switch first {
         case UInt8(ascii: "y"), UInt8(ascii: "Y"), UInt8(ascii: "n"), UInt8(ascii: "N"),
             UInt8(ascii: "t"), UInt8(ascii: "T"), UInt8(ascii: "f"), UInt8(ascii: "F"),
@@ -47,11 +46,11 @@ enum ScalarResolver {
             return table(text) ?? .string(text)
         case UInt8(ascii: "."):
             if let known = table(text) { return known }
-            if let d = goParseFloatDotted(bytes) { return .double(d) }
+            if let d = goParseFloatDotted(Array(text.utf8)) { return .double(d) }
             return .string(text)
         case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             if let known = table(text) { return known }
-            return number(bytes.filter { $0 != UInt8(ascii: "_") }) ?? .string(text)
+            return number(text.utf8.filter { $0 != UInt8(ascii: "_") }) ?? .string(text)
         default:
             return .string(text)
         }

@@ -6,12 +6,20 @@ enum ScalarStyle {
     /// (or fold it); a literal block `|` for multi-line text. libyaml itself downgrades a plain or literal
     /// request it cannot honour (`a: b`, `- x`, `#x`, ` a`, trailing spaces) to a quoted style.
     static func style(for s: String) -> yaml_scalar_style_t {
-        // Breaks other than \n are normalised by readers inside literal and single-quoted scalars;
-        // only double quotes keep them (as escapes).
-        if s.unicodeScalars.contains(where: { ["\r", "\u{85}", "\u{2028}", "\u{2029}"].contains($0) }) {
-            return YAML_DOUBLE_QUOTED_SCALAR_STYLE
+        // Breaks other than \n (\r, U+0085, U+2028, U+2029) are normalised by readers inside literal and
+        // single-quoted scalars; only double quotes keep them (as escapes).
+        var newline = false
+        var previous: (UInt8, UInt8) = (0, 0)
+        for c in s.utf8 {
+            switch (previous.0, previous.1, c) {
+            case (_, _, UInt8(ascii: "\r")), (_, 0xC2, 0x85), (0xE2, 0x80, 0xA8), (0xE2, 0x80, 0xA9):
+                return YAML_DOUBLE_QUOTED_SCALAR_STYLE
+            case (_, _, UInt8(ascii: "\n")): newline = true
+            default: break
+            }
+            previous = (previous.1, c)
         }
-        if s.contains("\n") { return YAML_LITERAL_SCALAR_STYLE }
+        if newline { return YAML_LITERAL_SCALAR_STYLE }
         return readsAsString(s) ? YAML_PLAIN_SCALAR_STYLE : YAML_DOUBLE_QUOTED_SCALAR_STYLE
     }
 
@@ -19,6 +27,9 @@ enum ScalarStyle {
     /// own encoder, for other YAML 1.1 readers that also type timestamps, base-60 numbers, `=` (the value
     /// key) and out-of-range floats like `1e999` (a string to Go, infinity to others).
     static func readsAsString(_ s: String) -> Bool {
+        guard let first = s.utf8.first else { return false }
+        // Fast path: only these first bytes can start a typed, float-like, timestamp or special scalar.
+        guard ScalarResolver.isDigit(first) || "yYnNtTfFoO~.+-<=".utf8.contains(first) else { return true }
         guard ScalarResolver.resolvePlain(s) == .string(s), s != "<<", s != "=" else { return false }
         let bytes = Array(s.utf8)
         let float = ScalarResolver.isYAMLStyleFloat(bytes.filter { $0 != UInt8(ascii: "_") })

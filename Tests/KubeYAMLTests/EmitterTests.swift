@@ -159,3 +159,21 @@ func randomValue(depth: Int, _ rng: inout SplitMix) -> JSONValue {
         return .object(object)
     }
 }
+
+@Suite struct LargeDocumentTests {
+    /// About 2 MB of YAML, the size of a large CRD bundle: must stay fast (no quadratic appends).
+    @Test func largeDocumentRoundTrips() throws {
+        let items: [JSONValue] = (0..<20_000).map { i in
+            ["name": .string("item-\(i)"), "index": .int(Int64(i)), "labels": ["app": "web", "on": "yes"], "ratio": 0.5]
+        }
+        let value: JSONValue = ["kind": "List", "items": .array(items)]
+        let clock = ContinuousClock()
+        let start = clock.now
+        let text = YAML.emit(value)
+        let emitted = clock.now
+        let back = try YAML.parse(text)
+        let parsed = clock.now
+        print("large document: \(text.utf8.count) bytes, emit \(emitted - start), parse \(parsed - emitted)")
+        #expect(back == value)
+    }
+}
