@@ -134,7 +134,13 @@ struct DocumentBuilder {
         case nil:
             stack[top].pendingKey = try mappingKey(key, in: stack[top], at: mark)
         case .merge(let keyMark)?:
-            stack[top].merges += try mergeSources(value, at: keyMark)
+            // go-yaml v2 (kubectl) applies a merge where it stands, overwriting keys set before it, and
+            // walks a list of maps backwards so that earlier maps win. Checked with kubectl 1.32:
+            // `{q: 3, <<: {q: 2}}` reads as q: 2. (The YAML merge spec and go-yaml v3 let explicit keys win;
+            // the two agree whenever `<<` comes first, as it does in practice.)
+            for source in try mergeSources(value, at: keyMark).reversed() {
+                for (k, v) in source { stack[top].entries[k] = v }
+            }
             stack[top].pendingKey = nil
         case .key(let name, let keyMark)?:
             stack[top].entries[name] = value
@@ -187,7 +193,6 @@ private struct Frame {
     var entries: [String: JSONValue] = [:]
     /// Where each explicit key was written, to name the first one in a duplicate-key error.
     var keyMarks: [String: Mark] = [:]
-    var merges: [[String: JSONValue]] = []
     var pendingKey: PendingKey?
 
     init(isMapping: Bool, anchor: String?, start: Mark) {
@@ -196,16 +201,7 @@ private struct Frame {
         self.start = start
     }
 
-    /// Explicit keys win over merged ones; among merged maps the earlier wins (YAML merge-key spec,
-    /// and go-yaml whenever `<<` precedes the explicit keys, as it does in practice).
-    var value: JSONValue {
-        guard isMapping else { return .array(items) }
-        var result = entries
-        for source in merges {
-            for (k, v) in source where result[k] == nil { result[k] = v }
-        }
-        return .object(result)
-    }
+    var value: JSONValue { isMapping ? .object(entries) : .array(items) }
 }
 
 /// How much a node expands to: nodes in its subtree and bytes of their scalars.

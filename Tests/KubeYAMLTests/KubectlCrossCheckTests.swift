@@ -64,6 +64,52 @@ import Testing
         #expect(fromKubectl == expected, "kubectl wrote:\n\(output)")
     }
 
+    /// The scalar rules against the oracle: kubectl's own reading of the same plain scalars.
+    @Test(.enabled(if: kubectl != nil)) func plainScalarsResolveAsKubectlResolvesThem() throws {
+        let scalars = [
+            "true", "True", "TRUE", "tRUE", "yes", "Yes", "YES", "y", "Y", "n", "N", "no", "NO", "on", "On", "off",
+            "OFF", "~", "null", "Null", "NULL", "", "0", "42", "-42", "+42", "0x1F", "-0x10", "0o17", "017", "0b101",
+            "1_000", "0x_1F", "08", "09.5", "1.5", "1e3", "1E3", "+1.5", ".5", "-.5", "1.", "1_000.5", ".5_5",
+            "9223372036854775807", "-9223372036854775808", "99999999999999999999", "1e999", "12:30", "2024-01-02",
+            "2024-01-02T03:04:05Z", "1.2.3", "0x", "0b", "1e", "._5", "-.nan", "inf", "100m", "v1", "=", "0.1",
+        ]
+        var lines = ["apiVersion: example.com/v1", "kind: Widget", "metadata:", "  name: scalars", "spec:"]
+        for (i, s) in scalars.enumerated() { lines.append("  k\(i): \(s)") }
+        let manifest = lines.joined(separator: "\n") + "\n"
+        var ours = try YAML.parse(manifest)
+        let output = try runKubectl(["label", "--local", "-f", "-", "-o", "json", "checked=yes"], input: manifest)
+        var theirs = try JSONValue.parse(output)
+        theirs[path: "metadata", "labels"] = nil
+        ours = normalized(ours)
+        theirs = normalized(theirs)
+        for (i, s) in scalars.enumerated() {
+            #expect(ours[path: "spec", "k\(i)"] == theirs[path: "spec", "k\(i)"], "plain scalar `\(s)`")
+        }
+    }
+
+    /// Anchors, aliases, merge keys (in either position, single and list) and non-string keys.
+    @Test(.enabled(if: kubectl != nil)) func mergeKeysAndMapKeysAsKubectlReadsThem() throws {
+        let manifest = """
+            apiVersion: example.com/v1
+            kind: Widget
+            metadata:
+              name: merges
+            spec:
+              a: &a {p: 1, q: 2, r: [x]}
+              b: &b {q: 20, s: 30}
+              first: {<<: *a, q: 3}
+              last: {q: 3, <<: *a}
+              list: {<<: [*b, *a], t: 4}
+              listFirstWins: {<<: [*a, *b]}
+              alias: *a
+              keys: {1: int, 0x10: hex, true: bool, no: b2, 1.5: f, 1e6: big, 0.0001: small, 1234567: i}
+            """
+        let output = try runKubectl(["label", "--local", "-f", "-", "-o", "json", "checked=yes"], input: manifest)
+        var theirs = try JSONValue.parse(output)
+        theirs[path: "metadata", "labels"] = nil
+        #expect(try YAML.parse(manifest) == theirs)
+    }
+
     /// Go's JSON writes integral floats without a fraction, so 1.0 comes back as 1: compare numbers by value.
     private func normalized(_ v: JSONValue) -> JSONValue {
         switch v {
