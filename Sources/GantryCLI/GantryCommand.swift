@@ -5,7 +5,7 @@ public struct GantryCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "gantry",
         abstract: "Run machine-learning workloads on GPU clusters: TrainingJob, InferenceService, Notebook.",
-        subcommands: []
+        subcommands: [DevCommand.self]
     )
     public init() {}
 }
