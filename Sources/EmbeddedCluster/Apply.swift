@@ -57,6 +57,13 @@ extension ObjectStore {
         }
         let uid = current.uid ?? ""
         var owners = managers[uid] ?? [:]
+        // kubectl upgrades client-side-applied objects on their first server-side apply: the fields of
+        // `kubectl-client-side-apply` pass to the applying manager (k8s.io/client-go/util/csaupgrade).
+        if let csa = owners["kubectl-client-side-apply"], manager != "kubectl-client-side-apply",
+           current.annotations["kubectl.kubernetes.io/last-applied-configuration"] != nil {
+            owners[manager, default: []].formUnion(csa)
+            owners["kubectl-client-side-apply"] = nil
+        }
         // Conflicts: leaves another manager owns whose value would change.
         var conflicts: [(String, String)] = []
         // kubectl's last-applied annotation is bookkeeping of client-side apply, not a field users fight over.

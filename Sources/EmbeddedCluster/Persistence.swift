@@ -17,7 +17,8 @@ struct Persistence: Sendable {
                               "resources": .object(resources)]
         let tmp = file + ".tmp"
         try Data(doc.serializedBytes()).write(to: URL(fileURLWithPath: tmp))
-        _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: file), withItemAt: URL(fileURLWithPath: tmp))
+        // rename(2) replaces the old file atomically: a crash leaves either the old or the new data.
+        guard rename(tmp, file) == 0 else { throw CocoaError(.fileWriteUnknown) }
     }
 
     func read() throws -> (revision: Int64, objects: [String: [String: JSONValue]], nextServiceIP: UInt32)? {
