@@ -160,6 +160,29 @@ private func loadError(_ body: () throws -> StructuralSchema) -> SchemaError? {
             == "openAPIV3Schema.properties[spec].x-kubernetes-validations[0].fieldPath")
     }
 
+    @Test func rulesAreSkippedAfterBlockingErrors() throws {
+        let s = try celSchema(#"{"replicas":{"type":"integer"},"name":{"type":"string","maxLength":3}}"#,
+            rules: #"[{"rule":"self.replicas > 0"}]"#)
+        #expect(s.validate(try spec(#"{"replicas":"x"}"#)).map(\.message) == [
+            #"Invalid value: "string": spec.replicas in body must be of type integer: "string""#,
+            #"Invalid value: "null": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"#,
+        ])
+        #expect(s.validate(try spec(#"{"replicas":0}"#)).map(\.message) == [#"Invalid value: "object": failed rule: self.replicas > 0"#])
+    }
+
+    @Test func ruleMessagesAreCheckedAtLoad() {
+        let props = #"{"a":{"type":"string"}}"#
+        #expect(loadError { try celSchema(props, rules: #"[{"rule":"true","message":"  "}]"#) }?.path
+            == "openAPIV3Schema.properties[spec].x-kubernetes-validations[0].message")
+        #expect(loadError { try celSchema(props, rules: #"[{"rule":"true &&\ntrue"}]"#) }?.message
+            == "Required value: message must be specified if rule contains line breaks")
+        #expect(loadError { try celSchema(props, rules: #"[{"rule":" "}]"#) }?.message == "Required value: rule is not specified")
+        #expect(loadError { try celSchema(props, rules: #"[{"rule":"true","optionalOldSelf":true}]"#) } != nil)
+        let nested = #"{"l":{"type":"array","items":{"type":"string","x-kubernetes-validations":[{"rule":"self == oldSelf"}]}}}"#
+        #expect(loadError { try celSchema(nested, rules: "[]") }?.message
+            == #"Invalid value: "self == oldSelf": oldSelf cannot be used on the uncorrelatable portion of the schema within openAPIV3Schema.properties[spec].properties[l]"#)
+    }
+
     @Test func listMapItemsCorrelateForTransitionRules() throws {
         let text = #"{"type":"object","properties":{"spec":{"type":"object","properties":{"workers":{"type":"array","x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["name"],"items":{"type":"object","required":["name"],"properties":{"name":{"type":"string"},"image":{"type":"string","x-kubernetes-validations":[{"rule":"self == oldSelf","message":"image is immutable"}]}}}}}}}}"#
         let s = try StructuralSchema(json: try JSONValue.parse(text))

@@ -140,6 +140,38 @@ private func only(_ errors: [FieldError]) -> FieldError? {
         }
     }
 
+    @Test func listTypeRulesFromV1CRDValidation() {
+        func path(_ json: String) -> String? {
+            do {
+                _ = try schema(json)
+                return nil
+            } catch let e as SchemaError {
+                return e.path
+            } catch {
+                return "unexpected"
+            }
+        }
+        let base = "openAPIV3Schema.properties[spec]"
+        #expect(path(#"{"type":"array","x-kubernetes-list-type":"set","items":{"type":"object","properties":{"a":{"type":"string"}}}}"#)
+            == base + ".items.x-kubernetes-map-type")
+        #expect(path(#"{"type":"array","x-kubernetes-list-type":"set","items":{"type":"object","x-kubernetes-map-type":"atomic","properties":{"a":{"type":"string"}}}}"#) == nil)
+        #expect(path(#"{"type":"array","x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["name"],"items":{"type":"object","properties":{"name":{"type":"string"}}}}"#)
+            == base + ".items.properties[name].default")
+        #expect(path(#"{"type":"array","x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["name"],"items":{"type":"object","properties":{"name":{"type":"string","default":"x"}}}}"#) == nil)
+        #expect(path(#"{"type":"array","x-kubernetes-list-type":"set","items":{"type":"string","nullable":true}}"#) == base + ".items.nullable")
+        #expect(path(#"{"type":"string","x-kubernetes-list-type":"set"}"#) == base + ".type")
+        #expect(path(#"{"type":"null"}"#) == base + ".type")
+    }
+
+    @Test func additionalPropertiesTrueBesideProperties() throws {
+        let s = try schema(#"{"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":true}"#)
+        #expect(s.validate(try object(#"{"a":"x","b":1}"#)).isEmpty)
+        var o = try object(#"{"a":"x","b":1,"c":{"d":2}}"#)
+        // No schema for the extra values: kube keeps scalars and prunes inside objects.
+        #expect(s.prune(&o) == ["spec.c.d"])
+        #expect(o["spec"] == ["a": "x", "b": 1, "c": [:]])
+    }
+
     @Test func nullable() throws {
         let s = try schema(#"{"type":"object","properties":{"a":{"type":"string","nullable":true},"b":{"type":"string"}}}"#)
         #expect(s.validate(try object(#"{"a":null}"#)).isEmpty)

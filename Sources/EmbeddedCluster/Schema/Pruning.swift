@@ -49,8 +49,11 @@ enum Pruner {
                 } else if let sub = s.additionalSchema {
                     prune(&value, sub, p.key(key), embedded: sub.embeddedResource, &out)
                     o[key] = value
-                } else if case .allowed(true) = s.additionalProperties {
-                    continue
+                } else if s.additionalProperties != nil {
+                    // `additionalProperties: true` has no schema: kube prunes the value with a nil schema, which
+                    // keeps scalars and empties objects (algorithm.go prune(v, nil)).
+                    prune(&value, nil, p.key(key), embedded: false, &out)
+                    o[key] = value
                 } else {
                     record(p, key, &out)
                     o[key] = nil
@@ -77,8 +80,9 @@ enum Pruner {
                     if key == "metadata" { pruneMetadata(&value, p.child(key), &out) }
                 } else if let sub = s.properties[key] {
                     prune(&value, sub, p.child(key), embedded: sub.embeddedResource, &out)
-                } else if let sub = s.additionalSchema {
-                    prune(&value, sub, p.key(key), embedded: sub.embeddedResource, &out)
+                } else if s.additionalProperties != nil {
+                    let sub = s.additionalSchema
+                    prune(&value, sub, p.key(key), embedded: sub?.embeddedResource ?? false, &out)
                 }
                 o[key] = value
             }

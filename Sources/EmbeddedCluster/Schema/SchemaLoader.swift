@@ -29,13 +29,14 @@ struct SchemaLoader {
         guard json["type"]?.stringValue == "object" else {
             throw SchemaError(path: path + ".type", message: "must be object at the root")
         }
-        return try node(json, path: path, junctor: false, isRoot: true, correlatable: true)
+        return try node(json, path: path, junctor: false, isRoot: true)
     }
 
-    /// `correlatable`: whether an old value can be matched to this node on update (kube correlates through
-    /// properties, map values and list-type map items only), which transition rules require.
+    /// `uncorrelatable`: the highest array (not list-type map) above this node, if any. Old values only
+    /// correlate through properties, map values and list-type map items, so transition rules below such an
+    /// array are refused (validation.go withForbidOldSelfValidations).
     private static func node(
-        _ json: JSONValue, path: String, junctor: Bool, isRoot: Bool = false, correlatable: Bool = false
+        _ json: JSONValue, path: String, junctor: Bool, isRoot: Bool = false, uncorrelatable: String? = nil
     ) throws(SchemaError) -> SchemaNode {
         guard let o = json.objectValue else { throw SchemaError(path: path, message: "must be a schema object") }
         for key in o.keys.sorted() {
@@ -57,6 +58,9 @@ struct SchemaLoader {
         }
         let embedded = try bool(o, "x-kubernetes-embedded-resource", path)
         let type = try string(o, "type", path)
+        if type == "null" {
+            throw SchemaError(path: path + ".type", message: "Forbidden: type cannot be set to null, use nullable as an alternative")
+        }
         if let type, !["object", "array", "string", "integer", "number", "boolean"].contains(type) {
             throw SchemaError(path: path + ".type", message: "Unsupported value: \(GoFormat.quote(type)): supported values: \"array\", \"boolean\", \"integer\", \"number\", \"object\", \"string\"")
         }
@@ -77,13 +81,14 @@ struct SchemaLoader {
         if let p = o["properties"] {
             guard let po = p.objectValue else { throw SchemaError(path: path + ".properties", message: "must be an object") }
             for (name, sub) in po {
-                properties[name] = try node(sub, path: path + ".properties[\(name)]", junctor: junctor, correlatable: correlatable)
+                properties[name] = try node(sub, path: path + ".properties[\(name)]", junctor: junctor, uncorrelatable: uncorrelatable)
             }
         }
 
         var additional: SchemaNode.Additional?
         if let a = o["additionalProperties"] {
-            if o["properties"] != nil {
+            // Only `additionalProperties: true` may sit beside properties (ValidateCustomResourceDefinitionOpenAPISchema).
+            if o["properties"] != nil && a != .bool(true) {
                 throw SchemaError(path: path + ".additionalProperties", message: "Forbidden: additionalProperties and properties are mutual exclusive")
             }
             switch a {
@@ -91,7 +96,7 @@ struct SchemaLoader {
             case .bool(false):
                 throw SchemaError(path: path + ".additionalProperties", message: "Forbidden: additionalProperties cannot be set to false")
             case .object:
-                additional = .schema(try node(a, path: path + ".additionalProperties", junctor: junctor, correlatable: correlatable))
+                additional = .schema(try node(a, path: path + ".additionalProperties", junctor: junctor, uncorrelatable: uncorrelatable))
             default:
                 throw SchemaError(path: path + ".additionalProperties", message: "must be a boolean or a schema")
             }
@@ -103,7 +108,8 @@ struct SchemaLoader {
                 throw SchemaError(path: path + ".items", message: "must be a single schema (tuple items are not supported)")
             }
             let listType = o["x-kubernetes-list-type"]?.stringValue
-            items = try node(i, path: path + ".items", junctor: junctor, correlatable: correlatable && listType == "map")
+            let forbid = uncorrelatable ?? (listType == "map" ? nil : path)
+            items = try node(i, path: path + ".items", junctor: junctor, uncorrelatable: forbid)
         } else if type == "array" {
             throw SchemaError(path: path + ".items", message: "Required value: must be specified")
         }
@@ -157,7 +163,15 @@ struct SchemaLoader {
                 listMapKeys.append(s)
             }
         }
-        try checkListType(listType, keys: listMapKeys, type: type, items: items, path: path)
+        try checkListType(listType, keys: listMapKeys, type: type, items: items, itemsJSON: o["items"], path: path)
+        if let mapType = try string(o, "x-kubernetes-map-type", path) {
+            guard mapType == "atomic" || mapType == "granular" else {
+                throw SchemaError(path: path + ".x-kubernetes-map-type", message: "Unsupported value: \(GoFormat.quote(mapType)): supported values: \"atomic\", \"granular\"")
+            }
+            guard type == "object" else {
+                throw SchemaError(path: path + ".type", message: "must be object if x-kubernetes-map-type is specified")
+            }
+        }
 
         let allOf = try junctorList(o, "allOf", path)
         let anyOf = try junctorList(o, "anyOf", path)
@@ -186,7 +200,7 @@ struct SchemaLoader {
         var rules: [ValidationRule] = []
         for (i, r) in va.enumerated() {
             rules.append(try ValidationRule.parse(r, path: path + ".x-kubernetes-validations[\(i)]", node: result,
-                isRoot: isRoot, correlatable: correlatable))
+                isRoot: isRoot, uncorrelatable: uncorrelatable))
         }
         return result.with(rules: rules)
     }
@@ -205,12 +219,15 @@ struct SchemaLoader {
         }
     }
 
+    /// The list-type rules of ValidateCustomResourceDefinitionOpenAPISchema (and validateMapListKeysMapSet,
+    /// which apply to new CRDs): a set holds scalars or atomic compounds, a map's keys are scalar properties
+    /// that are required or defaulted and not nullable.
     private static func checkListType(
-        _ listType: String?, keys: [String], type: String?, items: SchemaNode?, path: String
+        _ listType: String?, keys: [String], type: String?, items: SchemaNode?, itemsJSON: JSONValue?, path: String
     ) throws(SchemaError) {
         guard let listType else {
             if !keys.isEmpty {
-                throw SchemaError(path: path + ".x-kubernetes-list-map-keys", message: "Forbidden: must not be set if x-kubernetes-list-type is not map")
+                throw SchemaError(path: path + ".x-kubernetes-list-type", message: "Required value: must be map if x-kubernetes-list-map-keys is non-empty")
             }
             return
         }
@@ -218,7 +235,15 @@ struct SchemaLoader {
         guard ["atomic", "set", "map"].contains(listType) else {
             throw SchemaError(path: p, message: "Unsupported value: \(GoFormat.quote(listType)): supported values: \"atomic\", \"set\", \"map\"")
         }
-        guard type == "array" else { throw SchemaError(path: p, message: "Invalid value: must only be used for arrays") }
+        guard type == "array" else {
+            throw SchemaError(path: path + ".type", message: "must be array if x-kubernetes-list-type is specified")
+        }
+        if !keys.isEmpty && listType != "map" {
+            throw SchemaError(path: p, message: "Invalid value: \(GoFormat.quote(listType)): must be map if x-kubernetes-list-map-keys is non-empty")
+        }
+        if listType != "atomic", let items, items.nullable {
+            throw SchemaError(path: path + ".items.nullable", message: "Forbidden: cannot be nullable when x-kubernetes-list-type is \(listType)")
+        }
         switch listType {
         case "map":
             guard !keys.isEmpty else {
@@ -227,25 +252,33 @@ struct SchemaLoader {
             guard let items, items.type == "object" else {
                 throw SchemaError(path: path + ".items.type", message: "must be object if parent array's x-kubernetes-list-type is map")
             }
+            guard Set(keys).count == keys.count else {
+                throw SchemaError(path: path + ".x-kubernetes-list-map-keys", message: "must not contain duplicate entries")
+            }
             for k in keys {
+                let kp = path + ".items.properties[\(k)]"
                 guard let ks = items.properties[k] else {
                     throw SchemaError(path: path + ".x-kubernetes-list-map-keys", message: "Invalid value: \(GoFormat.quote(k)): entries must all be names of item properties")
                 }
-                guard let kt = ks.type, ["string", "integer", "number", "boolean"].contains(kt) else {
-                    throw SchemaError(path: path + ".items.properties[\(k)].type", message: "must be a scalar type if parent array's x-kubernetes-list-type is map")
+                if ks.type == "object" || ks.type == "array" {
+                    throw SchemaError(path: kp + ".type", message: "must be a scalar type if parent array's x-kubernetes-list-type is map")
+                }
+                if !items.required.contains(k) && ks.defaultValue == nil {
+                    throw SchemaError(path: kp + ".default", message: "Required value: this property is in x-kubernetes-list-map-keys, so it must have a default or be a required property")
+                }
+                if ks.nullable {
+                    throw SchemaError(path: kp + ".nullable", message: "Forbidden: this property is in x-kubernetes-list-map-keys, so it cannot be nullable")
                 }
             }
         case "set":
-            if let items, items.type == "object" || items.type == "array" {
-                throw SchemaError(path: path + ".items.type", message: "must be a scalar type if parent array's x-kubernetes-list-type is set (object and array items are not supported here)")
+            if items?.type == "object" && itemsJSON?["x-kubernetes-map-type"]?.stringValue != "atomic" {
+                throw SchemaError(path: path + ".items.x-kubernetes-map-type", message: "must be atomic as item of a list with x-kubernetes-list-type=set")
             }
-            if !keys.isEmpty {
-                throw SchemaError(path: path + ".x-kubernetes-list-map-keys", message: "Forbidden: must not be set if x-kubernetes-list-type is not map")
+            if items?.type == "array", let t = items?.listType, t != "atomic" {
+                throw SchemaError(path: path + ".items.x-kubernetes-list-type", message: "must be atomic as item of a list with x-kubernetes-list-type=set")
             }
         default:
-            if !keys.isEmpty {
-                throw SchemaError(path: path + ".x-kubernetes-list-map-keys", message: "Forbidden: must not be set if x-kubernetes-list-type is not map")
-            }
+            break
         }
     }
 

@@ -96,6 +96,12 @@ final class SchemaNode: Sendable {
             rules: rules)
     }
 
+    /// Whether this node or any node below it carries x-kubernetes-validations.
+    var containsRules: Bool {
+        !rules.isEmpty || properties.values.contains { $0.containsRules } || (additionalSchema?.containsRules ?? false)
+            || (items?.containsRules ?? false)
+    }
+
     /// The schema of a map value (`additionalProperties: {schema}`); `additionalProperties: true` has none.
     var additionalSchema: SchemaNode? {
         if case .schema(let s) = additionalProperties { return s }

@@ -7,22 +7,26 @@ import KubeCore
 /// `applyDefaults`, then `validate` / `validateUpdate`.
 public struct StructuralSchema: Sendable {
     let root: SchemaNode
+    /// kube builds a CEL validator only for schemas with rules; without one there is no "rules were not
+    /// checked" placeholder either.
+    let hasRules: Bool
 
     /// Throws `SchemaError` naming the schema path for a schema kube would reject as non-structural, or one
     /// this implementation cannot honour (an invalid pattern, a CEL rule outside the supported subset).
     public init(json: JSONValue) throws(SchemaError) {
         root = try SchemaLoader.load(json)
+        hasRules = root.containsRules
     }
 
     /// All errors of the whole object (apiVersion, kind and metadata included; the schema rarely says much
     /// about metadata, and name rules are the server's). Transition rules (using `oldSelf`) are skipped.
     public func validate(_ object: JSONValue) -> [FieldError] {
-        Validator(node: root, checkRules: true).validate(object, node: root, at: .root)
+        Validator(node: root, checkRules: hasRules).validate(object, node: root, at: .root)
     }
 
     /// Like `validate`, plus transition rules evaluated against `old` where the old value exists.
     public func validateUpdate(_ new: JSONValue, old: JSONValue) -> [FieldError] {
-        Validator(node: root, checkRules: true).validate(new, node: root, at: .root, old: old)
+        Validator(node: root, checkRules: hasRules).validate(new, node: root, at: .root, old: old)
     }
 
     /// Drops nulls of non-nullable fields without default, then applies `default`s.

@@ -11,12 +11,21 @@ struct Validator {
         var errors = openAPI(value, node, path)
         errors += embedded(value, node, path, isRoot: path.elements.isEmpty)
         errors += listTypes(value, node, path)
-        if checkRules {
+        guard checkRules else { return errors }
+        // strategy.go hasBlockingErr: after a type, required, enum or size error the rules may not be able to
+        // run safely, so they are skipped with one placeholder error (field.Invalid(nil, nil, ...)).
+        if errors.contains(where: { Self.blockingReasons.contains($0.reason) }) {
+            errors.append(.invalid("<nil>", .json(.null), "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"))
+        } else {
             var cel = CELValidator()
             errors += cel.validate(value, old: old, node: node, at: path)
         }
         return errors
     }
+
+    static let blockingReasons: Set<String> = [
+        "FieldValueNotSupported", "FieldValueRequired", "FieldValueTooLong", "FieldValueTooMany", "FieldValueTypeInvalid",
+    ]
 
     // MARK: - kube-openapi (k8s.io/kube-openapi/pkg/validation/validate)
 

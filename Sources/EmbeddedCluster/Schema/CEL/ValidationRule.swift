@@ -17,20 +17,30 @@ struct ValidationRule: Sendable {
 
     /// Reads the entry; `node` is the schema the rule sits on, used to check field references like kube's
     /// compiler does ("undefined field 'x'") and to resolve `fieldPath`.
-    static func parse(_ json: JSONValue, path: String, node: SchemaNode, isRoot: Bool, correlatable: Bool) throws(SchemaError) -> ValidationRule {
+    static func parse(
+        _ json: JSONValue, path: String, node: SchemaNode, isRoot: Bool, uncorrelatable: String?
+    ) throws(SchemaError) -> ValidationRule {
         guard let o = json.objectValue else { throw SchemaError(path: path, message: "must be an object") }
         for key in o.keys.sorted() where !["rule", "message", "messageExpression", "reason", "fieldPath", "optionalOldSelf"].contains(key) {
             throw SchemaError(path: path + "." + key, message: "unknown field of a validation rule")
         }
         guard let rule = o["rule"]?.stringValue, !rule.trimmed.isEmpty else {
-            throw SchemaError(path: path + ".rule", message: "Required value")
+            throw SchemaError(path: path + ".rule", message: "Required value: rule is not specified")
         }
         if let optional = o["optionalOldSelf"], optional != .bool(false) {
             throw SchemaError(path: path + ".optionalOldSelf", message: "optionalOldSelf is not supported by the embedded server")
         }
+        // The message checks of ValidateCustomResourceDefinitionOpenAPISchema.
         let message = try string(o, "message", path) ?? ""
-        if message.contains("\n") {
-            throw SchemaError(path: path + ".message", message: "Invalid value: \(GoFormat.quote(message)): message must not contain line breaks")
+        let m = path + ".message"
+        if !message.isEmpty && message.trimmed.isEmpty {
+            throw SchemaError(path: m, message: "Invalid value: \(GoFormat.quote(message)): message must be non-empty if specified")
+        }
+        if message.trimmed.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) {
+            throw SchemaError(path: m, message: "Invalid value: \(GoFormat.quote(message)): message must not contain line breaks")
+        }
+        if rule.trimmed.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) && message.trimmed.isEmpty {
+            throw SchemaError(path: m, message: "Required value: message must be specified if rule contains line breaks")
         }
         let reason = try string(o, "reason", path)
         if let reason, !reasons.contains(reason) {
@@ -39,8 +49,8 @@ struct ValidationRule: Sendable {
 
         let program = try compile(rule, path: path + ".rule", node: node, isRoot: isRoot)
         let usesOldSelf = program.usesOldSelf
-        if usesOldSelf && !correlatable {
-            throw SchemaError(path: path + ".rule", message: "Invalid value: \(GoFormat.quote(rule)): oldSelf cannot be used on the uncorrelatable portion of the schema within an array (only list-type map items correlate)")
+        if usesOldSelf, let within = uncorrelatable {
+            throw SchemaError(path: path + ".rule", message: "Invalid value: \(GoFormat.quote(rule)): oldSelf cannot be used on the uncorrelatable portion of the schema within \(within)")
         }
 
         var messageExpression: CELExpr?
