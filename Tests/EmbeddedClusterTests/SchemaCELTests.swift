@@ -160,6 +160,14 @@ private func loadError(_ body: () throws -> StructuralSchema) -> SchemaError? {
             == "openAPIV3Schema.properties[spec].x-kubernetes-validations[0].fieldPath")
     }
 
+    @Test func deeplyNestedRulesAreRefusedNotCrashing() {
+        let chain = Array(repeating: "self.a == 'x'", count: 500).joined(separator: " && ")
+        #expect(loadError { try celSchema(#"{"a":{"type":"string"}}"#, rules: #"[{"rule":"# + GoFormat.quote(chain) + "}]") }?.message
+            .hasSuffix("expression nested too deeply") == true)
+        let parens = String(repeating: "(", count: 300) + "true" + String(repeating: ")", count: 300)
+        #expect(loadError { try celSchema(#"{"a":{"type":"string"}}"#, rules: #"[{"rule":"# + GoFormat.quote(parens) + "}]") } != nil)
+    }
+
     @Test func rulesAreSkippedAfterBlockingErrors() throws {
         let s = try celSchema(#"{"replicas":{"type":"integer"},"name":{"type":"string","maxLength":3}}"#,
             rules: #"[{"rule":"self.replicas > 0"}]"#)

@@ -26,6 +26,29 @@ indirect enum CELExpr: Sendable {
         case all, exists
     }
 
+    var children: [CELExpr] {
+        switch self {
+        case .null, .bool, .int, .double, .string, .ident: return []
+        case .list(let items): return items
+        case .select(let e, _), .has(let e, _), .not(let e), .negate(let e): return [e]
+        case .index(let a, let b), .binary(_, let a, let b), .and(let a, let b), .or(let a, let b): return [a, b]
+        case .call(_, let target, let args): return (target.map { [$0] } ?? []) + args
+        case .quantifier(_, let range, _, let body): return [range, body]
+        case .conditional(let a, let b, let c): return [a, b, c]
+        }
+    }
+
+    /// Tree depth, computed without recursion so that a pathological tree cannot exhaust the stack.
+    var depth: Int {
+        var deepest = 0
+        var stack: [(CELExpr, Int)] = [(self, 1)]
+        while let (e, d) = stack.popLast() {
+            deepest = max(deepest, d)
+            for c in e.children { stack.append((c, d + 1)) }
+        }
+        return deepest
+    }
+
     /// Whether the expression reads `oldSelf` (a transition rule).
     var usesOldSelf: Bool {
         switch self {

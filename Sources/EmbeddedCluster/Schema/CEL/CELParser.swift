@@ -14,8 +14,13 @@ struct CELParser {
         var p = CELParser(tokens: try CELLexer.tokens(text))
         let e = try p.expr()
         guard p.current == .end else { throw CELSyntaxError(message: "unexpected \(p.describe(p.current)) after the expression") }
+        // Operator chains (`a && b && ...`) are parsed by loops but nest in the tree; evaluation recurses over
+        // the tree, so its depth is bounded here (cel-go also limits nesting).
+        guard e.depth <= maxTreeDepth else { throw CELSyntaxError(message: "expression nested too deeply") }
         return e
     }
+
+    static let maxTreeDepth = 128
 
     private init(tokens: [CELToken]) { self.tokens = tokens }
 
