@@ -21,12 +21,12 @@ public struct StructuralSchema: Sendable {
     /// All errors of the whole object (apiVersion, kind and metadata included; the schema rarely says much
     /// about metadata, and name rules are the server's). Transition rules (using `oldSelf`) are skipped.
     public func validate(_ object: JSONValue) -> [FieldError] {
-        Validator(node: root, checkRules: hasRules).validate(object, node: root, at: .root)
+        Validator(checkRules: hasRules).validate(object, node: root, at: .root)
     }
 
     /// Like `validate`, plus transition rules evaluated against `old` where the old value exists.
     public func validateUpdate(_ new: JSONValue, old: JSONValue) -> [FieldError] {
-        Validator(node: root, checkRules: hasRules).validate(new, node: root, at: .root, old: old)
+        Validator(checkRules: hasRules).validate(new, node: root, at: .root, old: old)
     }
 
     /// Drops nulls of non-nullable fields without default, then applies `default`s.

@@ -4,7 +4,6 @@ import KubeCore
 /// in its order: kube-openapi's schema validator, embedded-resource checks, list-type uniqueness, then CEL
 /// rules (apiextensions registry/customresource/validator.go).
 struct Validator {
-    let node: SchemaNode
     let checkRules: Bool
 
     func validate(_ value: JSONValue, node: SchemaNode, at path: FieldPath, old: JSONValue? = nil) -> [FieldError] {
@@ -53,7 +52,8 @@ struct Validator {
             if !types.isEmpty && !n.nullable {
                 errors.append(typeError(field, name, types.joined(separator: ","), "null"))
             }
-            if let e = n.enumValues, !e.contains(.null) { errors.append(enumError(field, v, e)) }
+            // validator.go basicCommonValidator: a nil value never matches an enum, even one listing null.
+            if let e = n.enumValues { errors.append(enumError(field, v, e)) }
             return errors
         }
 
@@ -263,118 +263,5 @@ struct Validator {
             errors.append(summary("\(quoted) must not validate the schema (not)"))
         }
         return errors
-    }
-
-    // MARK: - embedded resources (apiextensions schema/objectmeta/validation.go)
-
-    private func embedded(_ v: JSONValue, _ n: SchemaNode, _ p: FieldPath, isRoot: Bool) -> [FieldError] {
-        var errors: [FieldError] = []
-        switch v {
-        case .object(let o):
-            // The root's apiVersion/kind are the server's business (it routes by them).
-            if n.embeddedResource && !isRoot { errors += embeddedResource(o, p) }
-            for key in o.keys.sorted() {
-                guard let value = o[key] else { continue }
-                if let sub = n.properties[key] {
-                    errors += embedded(value, sub, p.child(key), isRoot: false)
-                } else if let sub = n.additionalSchema {
-                    errors += embedded(value, sub, p.key(key), isRoot: false)
-                }
-            }
-        case .array(let a):
-            if let items = n.items {
-                for (i, item) in a.enumerated() { errors += embedded(item, items, p.index(i), isRoot: false) }
-            }
-        default:
-            break
-        }
-        return errors
-    }
-
-    private func embeddedResource(_ o: [String: JSONValue], _ p: FieldPath) -> [FieldError] {
-        var errors: [FieldError] = []
-        if o["apiVersion"] == nil { errors.append(.required(p.child("apiVersion").fieldPath)) }
-        if o["kind"] == nil { errors.append(.required(p.child("kind").fieldPath)) }
-        if let av = o["apiVersion"] {
-            let f = p.child("apiVersion").fieldPath
-            if let s = av.stringValue {
-                if s.isEmpty {
-                    errors.append(.invalid(f, .json(av), "must not be empty"))
-                } else if s.split(separator: "/", omittingEmptySubsequences: false).count > 2 {
-                    // schema.ParseGroupVersion
-                    errors.append(.invalid(f, .json(av), "unexpected GroupVersion string: \(s)"))
-                }
-            } else {
-                errors.append(.invalid(f, .json(av), "must be a string"))
-            }
-        }
-        if let k = o["kind"] {
-            let f = p.child("kind").fieldPath
-            if let s = k.stringValue {
-                if s.isEmpty { errors.append(.invalid(f, .json(k), "must not be empty")) }
-            } else {
-                errors.append(.invalid(f, .json(k), "must be a string"))
-            }
-        }
-        return errors
-    }
-
-    // MARK: - list types (apiextensions schema/listtype/validation.go)
-
-    private func listTypes(_ v: JSONValue, _ n: SchemaNode, _ p: FieldPath) -> [FieldError] {
-        var errors: [FieldError] = []
-        switch v {
-        case .object(let o):
-            for key in o.keys.sorted() {
-                guard let value = o[key] else { continue }
-                if let sub = n.properties[key] {
-                    errors += listTypes(value, sub, p.child(key))
-                } else if let sub = n.additionalSchema {
-                    errors += listTypes(value, sub, p.key(key))
-                }
-            }
-        case .array(let a):
-            if n.listType == "set" {
-                for i in Self.firstRepeats(a) { errors.append(.duplicate(p.index(i).fieldPath, .json(a[i]))) }
-            } else if n.listType == "map" {
-                errors += listMap(a, n, p)
-            }
-            if let items = n.items {
-                for (i, item) in a.enumerated() { errors += listTypes(item, items, p.index(i)) }
-            }
-        default:
-            break
-        }
-        return errors
-    }
-
-    private func listMap(_ a: [JSONValue], _ n: SchemaNode, _ p: FieldPath) -> [FieldError] {
-        for (i, x) in a.enumerated() {
-            switch x {
-            case .null, .object: continue
-            default: return [.invalid(p.index(i).fieldPath, .json(x), "must be an object for an array of list-type map")]
-            }
-        }
-        // A missing key is its own value ("unspecified"), distinct from an explicit null.
-        let keys: [JSONValue] = a.map { x in
-            var key: [String: JSONValue] = [:]
-            for k in n.listMapKeys { if let value = x[k] { key[k] = value } }
-            return .object(key)
-        }
-        return Self.firstRepeats(keys).map { i in
-            .duplicate(p.index(i).fieldPath, .goSyntax(GoFormat.goSyntax(keys[i])))
-        }
-    }
-
-    /// Indices of the second occurrence of each repeated value (validateListSet reports each value once).
-    static func firstRepeats(_ a: [JSONValue]) -> [Int] {
-        var seen: [JSONValue: Int] = [:]
-        var out: [Int] = []
-        for (i, x) in a.enumerated() {
-            let count = (seen[x] ?? 0) + 1
-            seen[x] = count
-            if count == 2 { out.append(i) }
-        }
-        return out
     }
 }
