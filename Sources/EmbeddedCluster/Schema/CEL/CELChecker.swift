@@ -37,9 +37,17 @@ struct CELChecker {
                 throw CELSyntaxError(message: "found no matching overload for '_[_]' applied to an object with declared properties (use '.field')")
             }
             return .dynamic
-        case .call(_, let target, let args):
-            if let target { _ = try shape(target, scope) }
-            for a in args { _ = try shape(a, scope) }
+        case .call(let name, let target, let args):
+            // The receiver's declared type must offer the function, as kube's type checker demands.
+            var receiver = Shape.dynamic
+            if let subject = target ?? args.first { receiver = try shape(subject, scope) }
+            for a in (target == nil ? Array(args.dropFirst()) : args) { _ = try shape(a, scope) }
+            if case .node(let n, _) = receiver, let type = n.type, !n.intOrString {
+                let allowed: Set<String> = name == "size" ? ["string", "array", "object"] : ["string"]
+                if !allowed.contains(type) {
+                    throw CELSyntaxError(message: "found no matching overload for '\(name)' applied to '\(Self.celType(type))'")
+                }
+            }
             return .dynamic
         case .quantifier(_, let range, let variable, let body):
             var inner = scope
@@ -65,6 +73,18 @@ struct CELChecker {
             _ = try shape(t, scope)
             _ = try shape(f, scope)
             return .dynamic
+        }
+    }
+
+    /// CEL's name for a schema type in messages.
+    static func celType(_ type: String) -> String {
+        switch type {
+        case "integer": return "int"
+        case "number": return "double"
+        case "boolean": return "bool"
+        case "array": return "list"
+        case "object": return "map"
+        default: return type
         }
     }
 
