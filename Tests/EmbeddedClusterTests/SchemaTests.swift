@@ -190,6 +190,19 @@ private func only(_ errors: [FieldError]) -> FieldError? {
             == #"Invalid value: "boolean": spec.port in body must be of type integer,string: "boolean""#)
     }
 
+    @Test func controllerGenQuantityShape() throws {
+        // What controller-gen emits for resource.Quantity / intstr.IntOrString fields.
+        let s = try schema(#"""
+        {"type":"object","properties":{"memory":{"anyOf":[{"type":"integer"},{"type":"string"}],
+         "pattern":"^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$",
+         "x-kubernetes-int-or-string":true}}}
+        """#)
+        #expect(s.validate(try object(#"{"memory":"16Gi"}"#)).isEmpty)
+        #expect(s.validate(try object(#"{"memory":1024}"#)).isEmpty)
+        #expect(only(s.validate(try object(#"{"memory":"lots"}"#)))?.reason == "FieldValueInvalid")
+        #expect(s.validate(try object(#"{"memory":1.5}"#)).first?.reason == "FieldValueTypeInvalid")
+    }
+
     @Test func formats() throws {
         let s = try schema(#"{"type":"object","properties":{"t":{"type":"string","format":"date-time"},"b":{"type":"string","format":"byte"},"n":{"type":"integer","format":"int32"},"x":{"type":"string","format":"whatever"}}}"#)
         #expect(s.validate(try object(#"{"t":"2026-12-01T13:00:00Z","b":"aGk=","n":5,"x":"?"}"#)).isEmpty)

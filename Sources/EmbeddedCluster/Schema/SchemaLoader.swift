@@ -16,9 +16,10 @@ struct SchemaLoader {
     private static let forbiddenKeys: Set<String> = [
         "$ref", "$schema", "id", "definitions", "patternProperties", "dependencies", "additionalItems",
     ]
-    /// Inside allOf/anyOf/oneOf/not only value validations are structural ("must be empty to be structural").
+    /// Inside allOf/anyOf/oneOf/not only value validations are structural ("must be empty to be structural":
+    /// the generic fields and extensions belong to the skeleton).
     private static let notInJunctors: Set<String> = [
-        "type", "nullable", "default", "additionalProperties", "x-kubernetes-int-or-string",
+        "type", "nullable", "default", "additionalProperties", "description", "title", "x-kubernetes-int-or-string",
         "x-kubernetes-preserve-unknown-fields", "x-kubernetes-embedded-resource", "x-kubernetes-list-type",
         "x-kubernetes-list-map-keys", "x-kubernetes-map-type", "x-kubernetes-validations",
     ]
@@ -35,11 +36,17 @@ struct SchemaLoader {
     /// `uncorrelatable`: the highest array (not list-type map) above this node, if any. Old values only
     /// correlate through properties, map values and list-type map items, so transition rules below such an
     /// array are refused (validation.go withForbidOldSelfValidations).
+    /// `intOrStringBranch`: a junctor member under x-kubernetes-int-or-string, where kube permits
+    /// `type: integer` / `type: string` (the `anyOf: [{type: integer}, {type: string}]` controller-gen emits).
     private static func node(
-        _ json: JSONValue, path: String, junctor: Bool, isRoot: Bool = false, uncorrelatable: String? = nil
+        _ json: JSONValue, path: String, junctor: Bool, isRoot: Bool = false, uncorrelatable: String? = nil,
+        intOrStringBranch: Bool = false
     ) throws(SchemaError) -> SchemaNode {
         guard let o = json.objectValue else { throw SchemaError(path: path, message: "must be a schema object") }
         for key in o.keys.sorted() {
+            if key == "type" && intOrStringBranch && ["integer", "string"].contains(o[key]?.stringValue ?? "") {
+                continue
+            }
             if forbiddenKeys.contains(key) {
                 throw SchemaError(path: path + "." + key, message: "must not be set (not supported for v1 CustomResourceDefinitions)")
             }
@@ -80,7 +87,8 @@ struct SchemaLoader {
         var properties: [String: SchemaNode] = [:]
         if let p = o["properties"] {
             guard let po = p.objectValue else { throw SchemaError(path: path + ".properties", message: "must be an object") }
-            for (name, sub) in po {
+            for name in po.keys.sorted() {
+                guard let sub = po[name] else { continue }
                 properties[name] = try node(sub, path: path + ".properties[\(name)]", junctor: junctor, uncorrelatable: uncorrelatable)
             }
         }
@@ -173,9 +181,10 @@ struct SchemaLoader {
             }
         }
 
-        let allOf = try junctorList(o, "allOf", path)
-        let anyOf = try junctorList(o, "anyOf", path)
-        let oneOf = try junctorList(o, "oneOf", path)
+        let branch = intOrString || intOrStringBranch
+        let allOf = try junctorList(o, "allOf", path, intOrString: branch)
+        let anyOf = try junctorList(o, "anyOf", path, intOrString: branch)
+        let oneOf = try junctorList(o, "oneOf", path, intOrString: branch)
         var not: SchemaNode?
         if let n = o["not"] { not = try node(n, path: path + ".not", junctor: true) }
 
@@ -219,12 +228,14 @@ struct SchemaLoader {
         }
     }
 
-    private static func junctorList(_ o: [String: JSONValue], _ key: String, _ path: String) throws(SchemaError) -> [SchemaNode] {
+    private static func junctorList(
+        _ o: [String: JSONValue], _ key: String, _ path: String, intOrString: Bool
+    ) throws(SchemaError) -> [SchemaNode] {
         guard let v = o[key] else { return [] }
         guard let a = v.arrayValue else { throw SchemaError(path: path + "." + key, message: "must be a list of schemas") }
         var out: [SchemaNode] = []
         for (i, s) in a.enumerated() {
-            out.append(try node(s, path: path + ".\(key)[\(i)]", junctor: true))
+            out.append(try node(s, path: path + ".\(key)[\(i)]", junctor: true, intOrStringBranch: intOrString))
         }
         return out
     }
