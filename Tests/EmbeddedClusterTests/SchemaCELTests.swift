@@ -167,6 +167,22 @@ private func loadError(_ body: () throws -> StructuralSchema) -> SchemaError? {
             == "openAPIV3Schema.properties[spec].x-kubernetes-validations[0].fieldPath")
     }
 
+    @Test func mapsInFieldPathAndDynamicOverloads() throws {
+        let s = try celSchema(#"{"limits":{"type":"object","additionalProperties":{"type":"integer"}},"port":{"x-kubernetes-int-or-string":true}}"#,
+            rules: #"""
+            [{"rule":"'gpu' in self.limits && self.limits.exists(k, k == 'cpu')","fieldPath":".limits['gpu']","message":"gpu and cpu limits are required"},
+             {"rule":"!has(self.port) || self.port > 0"}]
+            """#)
+        #expect(s.validate(try spec(#"{"limits":{"gpu":1,"cpu":2},"port":80}"#)).isEmpty)
+        #expect(s.validate(try spec(#"{"limits":{"gpu":1}}"#)) == [
+            FieldError(field: "spec.limits[gpu]", reason: "FieldValueInvalid", message: #"Invalid value: "object": gpu and cpu limits are required"#)
+        ])
+        // int-or-string is dynamic: comparing a string with an int fails at run time, worded as kube words it.
+        #expect(s.validate(try spec(#"{"limits":{"gpu":1,"cpu":1},"port":"http"}"#)).map(\.message) == [
+            #"Invalid value: "object": 'no such overload': call arguments did not match a supported operator, function or macro signature for rule: !has(self.port) || self.port > 0"#
+        ])
+    }
+
     @Test func deeplyNestedRulesAreRefusedNotCrashing() {
         let chain = Array(repeating: "self.a == 'x'", count: 500).joined(separator: " && ")
         #expect(loadError { try celSchema(#"{"a":{"type":"string"}}"#, rules: #"[{"rule":"# + GoFormat.quote(chain) + "}]") }?.message

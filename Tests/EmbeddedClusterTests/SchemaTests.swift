@@ -302,6 +302,13 @@ private func only(_ errors: [FieldError]) -> FieldError? {
         #expect(withSpec["spec"]?["tensorboard"] == nil, "tensorboard has no default, so logDir is not applied")
     }
 
+    @Test func mapValueNullsGetTheValueDefault() throws {
+        let m = try schema(#"{"type":"object","properties":{"env":{"type":"object","additionalProperties":{"type":"string","default":"unset"}}}}"#)
+        var o = try object(#"{"env":{"A":null,"B":"b"}}"#)
+        m.applyDefaults(to: &o)
+        #expect(o["spec"]?["env"] == ["A": "unset", "B": "b"])
+    }
+
     @Test func nullsOfNonNullableFields() throws {
         var o = try object(#"{"replicas":null,"plain":null,"note":null}"#)
         s.applyDefaults(to: &o)
