@@ -84,6 +84,14 @@ private func only(_ errors: [FieldError]) -> FieldError? {
         }
     }
 
+    @Test func patternsFollowRE2() throws {
+        #expect(throws: SchemaError.self) { _ = try schema(#"{"type":"string","pattern":"^(?!x).*$"}"#) }
+        #expect(throws: SchemaError.self) { _ = try schema(#"{"type":"string","pattern":"(a)\\1"}"#) }
+        let s = try schema(#"{"type":"object","properties":{"d":{"type":"string","pattern":"^\\d+$"}}}"#)
+        #expect(s.validate(try object(#"{"d":"42"}"#)).isEmpty)
+        #expect(s.validate(try object(#"{"d":"٤٢"}"#)).count == 1, "RE2's \\d is ASCII only")
+    }
+
     @Test func enumIsNotSupported() throws {
         let s = try schema(#"{"type":"object","properties":{"fw":{"type":"string","enum":["pytorch","jax"]},"n":{"type":"integer","enum":[1,2]}}}"#)
         #expect(only(s.validate(try object(#"{"fw":"tf"}"#))) == FieldError(field: "spec.fw",

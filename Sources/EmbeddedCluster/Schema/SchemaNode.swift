@@ -120,15 +120,32 @@ final class SchemaNode: Sendable {
     var celTypeName: String { type ?? "" }
 }
 
-/// A `pattern`, compiled once at schema load. Swift's `Regex` is an immutable value; the box only exists because
-/// `Regex<AnyRegexOutput>` is not declared `Sendable`.
+/// A `pattern`, compiled once at schema load and shared by concurrent requests. `Regex<AnyRegexOutput>` is
+/// not declared `Sendable` only because its output type is not; the regex itself is an immutable value whose
+/// lazily lowered program is published atomically (string-processing's `Regex.Program`), so sharing it for
+/// matching is safe.
 struct CompiledPattern: @unchecked Sendable {
     let source: String
     let regex: Regex<AnyRegexOutput>
 
+    /// Go's RE2 (which kube compiles patterns with) has no lookaround or backreferences: such patterns make
+    /// kube reject the CRD, so they are refused here rather than honoured by Swift's richer engine.
+    /// Matching runs on Unicode scalars with ASCII-only `\d \w \s`, as RE2 matches runes.
     init(_ source: String) throws {
+        for unsupported in ["(?=", "(?!", "(?<=", "(?<!", "\\k<"] where source.contains(unsupported) {
+            throw PatternError(message: "error parsing regexp: invalid or unsupported Perl syntax: `\(unsupported)`")
+        }
+        if source.contains(/\\[1-9]/) {
+            throw PatternError(message: "error parsing regexp: invalid escape sequence (backreferences are not supported)")
+        }
         self.source = source
-        self.regex = try Regex(source)
+        self.regex = try Regex(source).matchingSemantics(.unicodeScalar).asciiOnlyDigits().asciiOnlyWordCharacters()
+            .asciiOnlyWhitespace()
+    }
+
+    struct PatternError: Error, CustomStringConvertible {
+        let message: String
+        var description: String { message }
     }
 
     /// Go's `regexp.MatchString`: unanchored search.
