@@ -149,6 +149,7 @@ private func loadError(_ body: () throws -> StructuralSchema) -> SchemaError? {
             ("self.name.size() > 0 && self.name.startsWith('a') && size(self.name) < 3 && self.size() > 0", "no error"),
             ("self.n.startsWith('1')", "found no matching overload for 'startsWith' applied to 'int'"),
             ("size(self.n) > 1", "found no matching overload for 'size' applied to 'int'"),
+            ("self.name.matches('(?=a)')", "invalid regular expression"),
         ] {
             let e = loadError { try celSchema(#"{"name":{"type":"string"},"n":{"type":"integer"}}"#, rules: #"[{"rule":"# + GoFormat.quote(rule) + "}]") }
             if fragment == "no error" {

@@ -42,6 +42,14 @@ struct CELChecker {
             var receiver = Shape.dynamic
             if let subject = target ?? args.first { receiver = try shape(subject, scope) }
             for a in (target == nil ? Array(args.dropFirst()) : args) { _ = try shape(a, scope) }
+            // cel-go checks constant regular expressions at compile time.
+            if name == "matches", case .string(let pattern)? = args.last {
+                do {
+                    _ = try CompiledPattern(pattern)
+                } catch {
+                    throw CELSyntaxError(message: "invalid regular expression '\(pattern)': \(error)")
+                }
+            }
             if case .node(let n, _) = receiver, let type = n.type, !n.intOrString {
                 let allowed: Set<String> = name == "size" ? ["string", "array", "object"] : ["string"]
                 if !allowed.contains(type) {
