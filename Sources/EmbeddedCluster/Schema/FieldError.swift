@@ -82,7 +82,8 @@ extension FieldError {
         return make(path, "FieldValueNotSupported", "Unsupported value", value, detail)
     }
 
-    /// `field.TooLong` (apimachinery since 1.31: "may not be more than %d bytes"; the value is never printed).
+    /// `field.TooLong` as apiextensions calls it with the maxLength (apimachinery since PR #128553, 1.33: "may not
+    /// be more than %d bytes"; earlier "may not be longer than %d"). The value is never printed.
     static func tooLong(_ path: String, max: Int64) -> FieldError {
         let detail = max >= 0 ? "may not be more than \(max) bytes" : "value is too long"
         return make(path, "FieldValueTooLong", "Too long", nil, detail)
