@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         // Default traits off: we need neither swift-configuration nor the Foundation extras.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0", traits: []),
     ],
@@ -47,6 +48,7 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strict),
         .target(name: "GantryAPI", dependencies: ["KubeCore"], swiftSettings: strict),
         .target(name: "GantryControllers", dependencies: [
@@ -63,8 +65,11 @@ let package = Package(
             "GantryControllers", "GantryAPI", "EmbeddedCluster", "Telemetry", "KubeRuntime", "KubeClient", "KubeYAML", "KubeCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
-        .executableTarget(name: "gantry", dependencies: ["GantryCLI"], swiftSettings: strict),
+        .executableTarget(name: "gantry", dependencies: [
+            "GantryCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: strict),
 
         .testTarget(name: "KubeCoreTests", dependencies: ["KubeCore"]),
         .testTarget(name: "KubeYAMLTests", dependencies: ["KubeYAML"]),
@@ -73,6 +78,10 @@ let package = Package(
         .testTarget(name: "GantryAPITests", dependencies: ["GantryAPI", "KubeYAML"]),
         .testTarget(name: "GantryControllersTests", dependencies: ["GantryControllers", "GantryAPI"]),
         .testTarget(name: "EmbeddedClusterTests", dependencies: ["EmbeddedCluster", "KubeYAML"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["GantryCLI", "EmbeddedCluster", "KubeClient", "KubeYAML"]),
+        .testTarget(name: "EndToEndTests", dependencies: [
+            "GantryTestSupport", "GantryControllers", "GantryAPI", "GantryCLI", "EmbeddedCluster", "KubeRuntime", "KubeClient", "KubeYAML",
+        ]),
+        // Shared test harness: a DevCluster on a free port, real kubectl and curl, waiting on conditions.
+        .target(name: "GantryTestSupport", dependencies: ["EmbeddedCluster", "KubeCore"], path: "Tests/Support"),
     ]
 )
