@@ -8,6 +8,8 @@ final class FakeAPIServer: @unchecked Sendable {
     let port: Int
     let token: String
     private let process: Process
+    /// Closing it (when this object goes) makes the server exit; SIGTERM may be blocked in test runners.
+    private let stdin: Pipe
 
     static func start(token: String = "test-token") throws -> FakeAPIServer {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kubeclient-fake-\(UUID().uuidString)")
@@ -18,7 +20,9 @@ final class FakeAPIServer: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script.path, token]
         let out = Pipe()
+        let input = Pipe()
         process.standardOutput = out
+        process.standardInput = input
         try process.run()
         var line: [UInt8] = []
         while true {
@@ -31,16 +35,20 @@ final class FakeAPIServer: @unchecked Sendable {
             process.terminate()
             throw TestFailure("fake API server did not start")
         }
-        return FakeAPIServer(port: port, token: token, process: process)
+        return FakeAPIServer(port: port, token: token, process: process, stdin: input)
     }
 
-    private init(port: Int, token: String, process: Process) {
+    private init(port: Int, token: String, process: Process, stdin: Pipe) {
         self.port = port
         self.token = token
         self.process = process
+        self.stdin = stdin
     }
 
-    deinit { process.terminate() }
+    deinit {
+        try? stdin.fileHandleForWriting.close()
+        kill(process.processIdentifier, SIGKILL)
+    }
 
     var url: String { "http://127.0.0.1:\(port)" }
 

@@ -4,7 +4,7 @@ import Foundation
 let fakeAPIServerSource = #"""
 # A tiny stand-in for the Kubernetes API server, used by KubeClientTests until/besides the embedded cluster.
 # Serves configmaps with resourceVersions, paging, watch, logs, and scripted faults. Prints its port.
-import json, sys, threading, time, urllib.parse
+import json, os, sys, threading, time, urllib.parse
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 
 TOKEN = sys.argv[1] if len(sys.argv) > 1 else "test-token"
@@ -201,6 +201,12 @@ class H(BaseHTTPRequestHandler):
     def do_PUT(self): self.handle_any("PUT")
     def do_PATCH(self): self.handle_any("PATCH")
     def do_DELETE(self): self.handle_any("DELETE")
+
+def exit_when_parent_goes():
+    # The test process holds our stdin open; EOF means it ended (even by a crash), so we end too.
+    sys.stdin.buffer.read()
+    os._exit(0)
+threading.Thread(target=exit_when_parent_goes, daemon=True).start()
 
 srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
 srv.daemon_threads = True
