@@ -53,23 +53,11 @@ struct DevCommand: AsyncParsableCommand {
             export KUBECONFIG=\(path)
 
             """.utf8))
-        await Self.waitForTermination()
+        // Serve until SIGINT/SIGTERM (Shutdown.swift), then stop cleanly: streams end, data is flushed.
+        try await runUntilSignalled {
+            while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+        }
         print("gantry dev: shutting down")
         await cluster.stop()
-    }
-
-    /// Suspends until SIGINT or SIGTERM.
-    static func waitForTermination() async {
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let (stream, continuation) = AsyncStream<Void>.makeStream()
-        let sources = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { continuation.yield() }
-            source.resume()
-            return source
-        }
-        for await _ in stream { break }
-        sources.forEach { $0.cancel() }
     }
 }
