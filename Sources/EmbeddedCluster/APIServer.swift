@@ -95,6 +95,11 @@ struct APIServer: Sendable {
 
     func parseBody(_ req: APIRequest) throws -> JSONValue {
         if req.body.isEmpty { throw APIStatusError.badRequest("the body of the request was empty") }
+        if req.contentType == "application/vnd.kubernetes.protobuf" {
+            do { return try KubeProtobuf.decode(req.body) } catch {
+                throw APIStatusError(code: 415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - \(error.description)")
+            }
+        }
         do {
             return try JSONValue.parse(req.body)
         } catch {

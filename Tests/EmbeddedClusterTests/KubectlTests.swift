@@ -137,6 +137,28 @@ struct KubectlTests {
         #expect(r.stderr.contains(#"configmaps "guarded" not found"#), "\(r.stderr)")
     }
 
+    /// kubectl's typed create commands send protobuf bodies.
+    @Test func imperativeCreateCommands() async throws {
+        let t = try await TestCluster()
+        defer { Task { await t.stop() } }
+        for args in [["create", "configmap", "c1", "--from-literal=a=b"], ["create", "secret", "generic", "s1", "--from-literal=p=q"],
+                     ["create", "namespace", "team"], ["create", "serviceaccount", "robot"],
+                     ["create", "service", "clusterip", "web", "--tcp=80:8080"],
+                     ["run", "nginx", "--image=nginx", "--env=A=B", "--port=80"]] {
+            let r = await t.kubectl(args: args)
+            #expect(r.ok, "\(args): \(r.stderr)")
+        }
+        var r = await t.kubectl("get", "configmap", "c1", "-o", "jsonpath={.data.a}")
+        #expect(r.stdout == "b")
+        r = await t.kubectl("get", "secret", "s1", "-o", "jsonpath={.data.p}")
+        #expect(r.stdout == "cQ==")
+        r = await t.kubectl("get", "service", "web")
+        #expect(r.stdout.contains("80/TCP"), "\(r.stdout)")
+        r = await t.kubectl("get", "pod", "nginx", "-o", "jsonpath={.spec.containers[0].image} {.spec.containers[0].env[0].value}")
+        #expect(r.stdout == "nginx B")
+        #expect(await t.cluster.store.get("serviceaccounts", namespace: "team", name: "default") != nil)
+    }
+
     @Test func serverDryRunWritesNothing() async throws {
         let t = try await TestCluster()
         defer { Task { await t.stop() } }
