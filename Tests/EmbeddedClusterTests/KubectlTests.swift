@@ -109,6 +109,31 @@ struct KubectlTests {
         #expect(gone.0 == 404)
     }
 
+    @Test func customResourceValidationAndStrictFields() async throws {
+        let t = try await TestCluster()
+        defer { Task { await t.stop() } }
+        var r = await t.kubectl("apply", "-f", "-", stdin: trainingJobCRD)
+        #expect(r.ok, "\(r.stderr)")
+        r = await t.kubectl("apply", "-f", "-", stdin: "apiVersion: gantry.dev/v1\nkind: TrainingJob\nmetadata: {name: bad}\nspec: {replicas: 0}\n")
+        #expect(!r.ok)
+        #expect(r.stderr.contains("spec.replicas: Invalid value: 0: spec.replicas in body should be greater than or equal to 1"), "\(r.stderr)")
+        // kubectl validates on the server (fieldValidation=Strict): unknown fields are refused...
+        r = await t.kubectl("apply", "-f", "-", stdin: "apiVersion: gantry.dev/v1\nkind: TrainingJob\nmetadata: {name: extra}\nspec: {replicas: 1, colour: red}\n")
+        #expect(!r.ok)
+        #expect(r.stderr.contains(#"unknown field "spec.colour""#), "\(r.stderr)")
+        // ...and pruned with a warning under --validate=warn.
+        r = await t.kubectl("apply", "--validate=warn", "-f", "-", stdin: "apiVersion: gantry.dev/v1\nkind: TrainingJob\nmetadata: {name: extra}\nspec: {replicas: 1, colour: red}\n")
+        #expect(r.ok, "\(r.stderr)")
+        #expect(r.stderr.contains("unknown field"), "\(r.stderr)")
+        let stored = await t.cluster.store.get("trainingjobs.gantry.dev", namespace: "default", name: "extra")
+        #expect(stored?[path: "spec", "colour"] == nil)
+        #expect(stored?[path: "spec", "replicas"] == 1)
+        // Server-side apply validates the merged object.
+        r = await t.kubectl("apply", "--server-side", "-f", "-", stdin: "apiVersion: gantry.dev/v1\nkind: TrainingJob\nmetadata: {name: extra}\nspec: {replicas: -1}\n")
+        #expect(!r.ok)
+        #expect(r.stderr.contains("greater than or equal to 1"), "\(r.stderr)")
+    }
+
     @Test func finalizerKeepsObjectUntilRemoved() async throws {
         let t = try await TestCluster()
         defer { Task { await t.stop() } }
