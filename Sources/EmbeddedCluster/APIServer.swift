@@ -27,9 +27,14 @@ struct APIServer: Sendable {
             switch route {
             case .version: return .json(Discovery.version)
             case .health: return .text("ok")
-            case .apiVersions: return .json(Discovery.apiVersions)
-            case .apiGroupList:
-                return .json(Discovery.apiGroupList(await store.servedResources()))
+            case .apiVersions, .apiGroupList:
+                let served = await store.servedResources()
+                if Discovery.wantsAggregated(req.accept) {
+                    var r = APIResponse.json(Discovery.aggregated(core: route == .apiVersions, served))
+                    r.headers = [("Content-Type", Discovery.aggregatedContentType)]
+                    return r
+                }
+                return .json(route == .apiVersions ? Discovery.apiVersions : Discovery.apiGroupList(served))
             case .apiGroup(let group):
                 guard let g = Discovery.apiGroup(group, await store.servedResources()) else { throw APIStatusError.pathNotFound() }
                 return .json(g)

@@ -216,6 +216,22 @@ extension ObjectStore {
             scheduleGC()
             return .pending(stored)
         }
+        // Graceful pod deletion (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination):
+        // a pod bound to a node gets deletionTimestamp = now + grace and stays until its kubelet deletes it with
+        // grace 0. Opt-in (`setGracefulPodDeletion`), because without simulated kubelets nothing would finish it.
+        if gracefulPodDeletion, info.kind == "Pod", info.group.isEmpty,
+           let node = current[path: "spec", "nodeName"]?.stringValue, !node.isEmpty {
+            let grace = options.gracePeriodSeconds ?? current[path: "spec", "terminationGracePeriodSeconds"]?.intValue ?? 30
+            if grace > 0 {
+                let currentGrace = current[path: "metadata", "deletionGracePeriodSeconds"]?.intValue
+                if current.deletionTimestamp != nil, let currentGrace, currentGrace <= grace { return .pending(current) }
+                obj.finalizers = finalizers
+                obj[path: "metadata", "deletionTimestamp"] = .string(Timestamp.format(Date().addingTimeInterval(TimeInterval(grace))))
+                obj[path: "metadata", "deletionGracePeriodSeconds"] = .int(grace)
+                if options.dryRun { return .pending(obj) }
+                return .pending(commit(.modified, resource: info.resourceKey, object: obj, old: current))
+            }
+        }
         if finalizers.isEmpty {
             if options.dryRun { return .deleted(current) }
             let gone = commit(.deleted, resource: info.resourceKey, object: current, old: current)

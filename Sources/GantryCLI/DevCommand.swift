@@ -42,6 +42,21 @@ struct DevCommand: AsyncParsableCommand {
         if let faults { do { _ = try FaultSpec(parsing: faults) } catch { throw ValidationError("--faults: \(error)") } }
     }
 
+    /// The synchronous requirement, for entry points whose overload resolution picks it (from top-level code
+    /// Swift prefers `ParsableCommand.run()` even on an `AsyncParsableCommand`): runs the async body on the
+    /// concurrency pool and waits for it.
+    func run() throws {
+        let outcome = RunOutcome()
+        let done = DispatchSemaphore(value: 0)
+        let command = self
+        Task.detached {
+            do { try await command.run() } catch { outcome.set(error) }
+            done.signal()
+        }
+        done.wait()
+        if let error = outcome.error { throw error }
+    }
+
     func run() async throws {
         let cluster = try await DevCluster.start(DevClusterOptions(port: port, nodes: nodes, dataDir: dataDir, faults: faults))
         let path = URL(fileURLWithPath: kubeconfig).standardizedFileURL.path
@@ -60,4 +75,12 @@ struct DevCommand: AsyncParsableCommand {
         print("gantry dev: shutting down")
         await cluster.stop()
     }
+}
+
+/// The error of the bridged run, handed from the task to the waiting thread.
+private final class RunOutcome: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: (any Error)?
+    var error: (any Error)? { lock.withLock { stored } }
+    func set(_ e: any Error) { lock.withLock { stored = e } }
 }
