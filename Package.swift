@@ -47,6 +47,7 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strict),
         .target(name: "GantryAPI", dependencies: ["KubeCore"], swiftSettings: strict),
         .target(name: "GantryControllers", dependencies: [

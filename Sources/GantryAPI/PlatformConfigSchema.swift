@@ -1,0 +1,30 @@
+import KubeCore
+
+public enum PlatformConfigSchema {
+    public static let spec = Schema.object("Cluster-wide defaults and limits for Gantry workloads (singleton named `default`).", [
+        "gpu": Schema.object("GPU resource names and node labels of this cluster's device plugin.", [
+            "resourceName": Schema.string("Extended resource of whole GPUs.", default: "nvidia.com/gpu"),
+            "sharedResourceName": Schema.string("Extended resource of time-sliced GPUs.", default: "nvidia.com/gpu.shared"),
+            "migResourcePrefix": Schema.string("Prefix of MIG slice resources (followed by the profile).", default: "nvidia.com/mig-"),
+            "productLabel": Schema.string("Node label naming the GPU product.", default: "nvidia.com/gpu.product"),
+            "memoryLabel": Schema.string("Node label giving GPU memory in MiB.", default: "nvidia.com/gpu.memory"),
+            "tolerations": Schema.array("Tolerations added to every GPU pod.", of: Schema.passthrough("A toleration.")),
+        ]),
+        "quotas": Schema.array("GPU quotas per namespace; namespaces without an entry are unlimited.", of: Schema.object("A quota.", [
+            "namespace": Schema.string("Namespace.", minLength: 1),
+            "gpus": Schema.integer("GPUs all admitted jobs of the namespace may hold together.", minimum: 0),
+        ], required: ["namespace", "gpus"])),
+        "finishedPodPolicy": Schema.string("Delete: pods of finished jobs are deleted at once (GPUs freed; logs and exit reasons kept in status). Keep: pods stay.", enum: PlatformConfigSpec.FinishedPodPolicy.allCases.map(\.rawValue), default: "Delete"),
+    ])
+
+    public static let status = Schema.object("What the controller observed.", [
+        "observedGeneration": ["type": "integer", "format": "int64", "description": "Generation last read."],
+        "conditions": SharedSchemas.conditions,
+    ])
+
+    public static var crd: JSONValue {
+        CRDBuilder.crd(kind: "PlatformConfig", plural: "platformconfigs", singular: "platformconfig", shortNames: ["gpc"], namespaced: false,
+                       description: "Cluster-wide defaults and GPU quotas for Gantry, kept in Git by cluster admins.",
+                       spec: spec, status: status, printerColumns: [("Age", "date", ".metadata.creationTimestamp", 0)])
+    }
+}

@@ -1,0 +1,107 @@
+import KubeCore
+
+/// `TrainingJob.status`: everything the controller observed; the spec is never written by Gantry.
+public struct TrainingJobStatus: Codable, Sendable, Hashable {
+    public enum Phase: String, Codable, Sendable, Hashable, CaseIterable {
+        case queued = "Queued", admitted = "Admitted", running = "Running", succeeded = "Succeeded",
+             failed = "Failed", earlyStopped = "EarlyStopped", suspended = "Suspended"
+
+        public var isFinished: Bool { self == .succeeded || self == .failed || self == .earlyStopped }
+    }
+
+    public var phase: Phase?
+    public var observedGeneration: Int64?
+    public var conditions: [Condition]?
+    /// Replicas whose pods are ready, as `ready/total` for the printer column.
+    public var readyReplicas: String?
+    public var replicas: ReplicaCounts?
+    /// GPUs the whole job holds (all replicas), for the printer column and quota.
+    public var gpus: Int?
+    /// Gang restarts counted against `backoffLimit`, and those caused by evictions (not counted).
+    public var restarts: Int?
+    public var evictionRestarts: Int?
+    public var startTime: String?
+    public var completionTime: String?
+    public var queue: QueueStatus?
+    /// The effective platform defaults this job received (never written into the spec).
+    public var appliedDefaults: AppliedDefaults?
+    public var metrics: MetricsStatus?
+    public var replicaStatuses: [ReplicaStatus]?
+    public var earlyStop: EarlyStopStatus?
+    /// Name of the ConfigMap holding the experiment record.
+    public var recordRef: String?
+    public var gpuHours: Double?
+
+    public init() {}
+}
+
+public struct ReplicaCounts: Codable, Sendable, Hashable {
+    public var total: Int
+    public var active: Int
+    public var ready: Int
+    public var succeeded: Int
+    public var failed: Int
+
+    public init(total: Int, active: Int, ready: Int, succeeded: Int, failed: Int) {
+        self.total = total; self.active = active; self.ready = ready; self.succeeded = succeeded; self.failed = failed
+    }
+}
+
+public struct QueueStatus: Codable, Sendable, Hashable {
+    public var position: Int?
+    public var reason: String?
+
+    public init(position: Int?, reason: String?) { self.position = position; self.reason = reason }
+}
+
+
+public struct AppliedDefaults: Codable, Sendable, Hashable {
+    public var gpuResourceName: String?
+    public var tolerations: [JSONValue]?
+    public var finishedPodPolicy: String?
+    public var namespaceGPUQuota: Int?
+
+    public init(gpuResourceName: String?, tolerations: [JSONValue]?, finishedPodPolicy: String?, namespaceGPUQuota: Int?) {
+        self.gpuResourceName = gpuResourceName; self.tolerations = tolerations
+        self.finishedPodPolicy = finishedPodPolicy; self.namespaceGPUQuota = namespaceGPUQuota
+    }
+}
+
+public struct MetricsStatus: Codable, Sendable, Hashable {
+    public var step: Int?
+    public var latest: [String: Double]?
+    public var best: BestMetric?
+}
+
+public struct BestMetric: Codable, Sendable, Hashable {
+    public var name: String
+    public var value: Double
+    public var step: Int?
+}
+
+/// What is kept of a replica once its pod is deleted, so nothing needed for debugging is lost.
+public struct ReplicaStatus: Codable, Sendable, Hashable {
+    public var index: Int
+    public var podName: String
+    public var node: String?
+    public var exitCode: Int?
+    public var reason: String?
+    public var message: String?
+    public var lastLogLines: [String]?
+
+    public init(index: Int, podName: String, node: String?, exitCode: Int?, reason: String?, message: String?, lastLogLines: [String]?) {
+        self.index = index; self.podName = podName; self.node = node; self.exitCode = exitCode
+        self.reason = reason; self.message = message; self.lastLogLines = lastLogLines
+    }
+}
+
+public struct EarlyStopStatus: Codable, Sendable, Hashable {
+    public var rule: String
+    public var step: Int?
+    public var value: Double?
+    public var message: String
+
+    public init(rule: String, step: Int?, value: Double?, message: String) {
+        self.rule = rule; self.step = step; self.value = value; self.message = message
+    }
+}

@@ -1,0 +1,75 @@
+import GantryAPI
+import KubeCore
+
+/// What a GPU request compiles to on a pod: the extended resource in limits, node affinity on the GPU feature
+/// labels, and the tolerations GPU pools need. Shared by every Gantry kind.
+public struct GPUPlacement: Sendable, Hashable {
+    /// Extended resource name and count per pod (empty for CPU-only pods).
+    public var limits: [String: Int]
+    /// `requiredDuringSchedulingIgnoredDuringExecution` match expressions (empty when nothing is required).
+    public var matchExpressions: [JSONValue]
+    public var tolerations: [JSONValue]
+
+    public init(request: GPURequest?, settings: GPUSettings) {
+        guard let request, request.count > 0 else {
+            limits = [:]
+            matchExpressions = []
+            tolerations = []
+            return
+        }
+        switch request.effectiveSharing {
+        case .exclusive: limits = [settings.effectiveResourceName: request.count]
+        case .timeSliced: limits = [settings.effectiveSharedResourceName: request.count]
+        case .mig: limits = [settings.effectiveMIGResourcePrefix + (request.migProfile ?? ""): request.count]
+        }
+        var expressions: [JSONValue] = []
+        if let product = request.product {
+            expressions.append(["key": .string(settings.effectiveProductLabel), "operator": "In", "values": [.string(product)]])
+        }
+        if let minMemory = request.minMemoryMiB {
+            // Gt is strict: "more than minMemory - 1" is "at least minMemory".
+            expressions.append(["key": .string(settings.effectiveMemoryLabel), "operator": "Gt", "values": [.string(String(minMemory - 1))]])
+        }
+        matchExpressions = expressions
+        tolerations = settings.effectiveTolerations
+    }
+
+    public var resourceName: String? { limits.keys.first }
+    public var countPerPod: Int { limits.values.first ?? 0 }
+
+    /// The pod's `affinity`, or nil when no GPU label is required.
+    public var affinity: JSONValue? {
+        guard !matchExpressions.isEmpty else { return nil }
+        return ["nodeAffinity": ["requiredDuringSchedulingIgnoredDuringExecution": [
+            "nodeSelectorTerms": [["matchExpressions": .array(matchExpressions)]],
+        ]]]
+    }
+
+    /// Whether a node could ever hold one pod of this request (labels match and capacity suffices),
+    /// ignoring what currently runs there.
+    public func fits(node: JSONValue) -> Bool {
+        let labels = node.labels
+        for expression in matchExpressions {
+            guard let key = expression["key"]?.stringValue, let op = expression["operator"]?.stringValue,
+                  let values = expression["values"]?.arrayValue?.compactMap(\.stringValue) else { return false }
+            let value = labels[key]
+            switch op {
+            case "In": if !(value.map(values.contains) ?? false) { return false }
+            case "Gt":
+                guard let v = value.flatMap({ Int($0) }), let bound = values.first.flatMap({ Int($0) }), v > bound else { return false }
+            default: return false
+            }
+        }
+        for (resource, count) in limits {
+            guard let capacity = Self.capacity(of: node, resource: resource), capacity >= count else { return false }
+        }
+        return true
+    }
+
+    /// Allocatable count of an extended resource on a node (integers only: extended resources are counts).
+    public static func capacity(of node: JSONValue, resource: String) -> Int? {
+        let value = node[path: "status", "allocatable", resource] ?? node[path: "status", "capacity", resource]
+        if let s = value?.stringValue { return Int(s) }
+        return value?.intValue.map { Int($0) }
+    }
+}

@@ -1,0 +1,148 @@
+import GantryAPI
+import KubeCore
+
+/// Decides which queued TrainingJobs may start: a job is admitted only when its whole gang fits both the
+/// namespace's GPU quota and the free GPUs of schedulable nodes, all replicas at once, so two distributed
+/// jobs can never each hold half of what they need (the deadlock Kueue's all-or-nothing admission avoids).
+///
+/// Order: priority (high first), then creation time, then name. Smaller jobs may start ahead of a larger
+/// one that does not fit (backfill) until that one has waited `starvationBound`; from then on nothing
+/// behind it is admitted until it is. Pure: the same observation gives the same answer in every replica.
+public enum GangAdmission {
+    public enum Decision: Sendable, Hashable {
+        case admitted
+        case queued(position: Int, reason: String)
+    }
+
+    public struct Candidate: Sendable {
+        public var job: TrainingJob
+        public var placement: GPUPlacement
+        public var tolerations: [JSONValue]
+        /// Already admitted (or running): holds its quota and capacity.
+        public var admitted: Bool
+        /// Pods of this job already bound to nodes (their GPUs are counted on the node already).
+        public var boundPods: Int
+        public var waitingSince: Double?
+        public init(job: TrainingJob, placement: GPUPlacement, tolerations: [JSONValue], admitted: Bool, boundPods: Int, waitingSince: Double?) {
+            self.job = job
+            self.placement = placement
+            self.tolerations = tolerations
+            self.admitted = admitted
+            self.boundPods = boundPods
+            self.waitingSince = waitingSince
+        }
+        var gpus: Int { placement.countPerPod * job.spec.effectiveReplicas }
+    }
+
+    public static let starvationBound: Double = 600
+
+    public static func decide(candidates: [Candidate], nodes: [JSONValue], usedGPUs: [String: [String: Int]],
+                              platform: PlatformConfigSpec, now: Double) -> [ObjectKey: Decision] {
+        var free = freeCapacity(nodes: nodes, used: usedGPUs)
+        var nsUsed: [String: Int] = [:]
+        var decisions: [ObjectKey: Decision] = [:]
+
+        // Admitted jobs first: they hold quota, and their not-yet-bound pods hold capacity.
+        for c in candidates where c.admitted {
+            nsUsed[c.job.namespace, default: 0] += c.gpus
+            let unbound = max(0, c.job.spec.effectiveReplicas - c.boundPods)
+            _ = place(c, replicas: unbound, nodes: nodes, free: &free)
+            decisions[c.job.key] = .admitted
+        }
+
+        let queued = candidates.filter { !$0.admitted }.sorted(by: order)
+        var blockedBy: String?
+        var position = 0
+        for c in queued {
+            position += 1
+            if let blocker = blockedBy {
+                decisions[c.job.key] = .queued(position: position, reason: "waiting behind \(blocker), which has waited longer than \(Int(starvationBound))s")
+                continue
+            }
+            if let quota = platform.quota(for: c.job.namespace), nsUsed[c.job.namespace, default: 0] + c.gpus > quota {
+                decisions[c.job.key] = .queued(position: position, reason: "namespace GPU quota: \(nsUsed[c.job.namespace, default: 0]) of \(quota) in use, this job needs \(c.gpus)")
+                markStarved(c, now: now, blockedBy: &blockedBy)
+                continue
+            }
+            var trial = free
+            if place(c, replicas: c.job.spec.effectiveReplicas, nodes: nodes, free: &trial) {
+                free = trial
+                nsUsed[c.job.namespace, default: 0] += c.gpus
+                decisions[c.job.key] = .admitted
+                position -= 1
+            } else {
+                let resource = c.placement.resourceName ?? "GPU"
+                decisions[c.job.key] = .queued(position: position, reason: "not enough free \(resource): the gang needs \(c.job.spec.effectiveReplicas) × \(c.placement.countPerPod) on matching nodes")
+                markStarved(c, now: now, blockedBy: &blockedBy)
+            }
+        }
+        return decisions
+    }
+
+    static func markStarved(_ c: Candidate, now: Double, blockedBy: inout String?) {
+        if let since = c.waitingSince, now - since >= starvationBound { blockedBy = "\(c.job.namespace)/\(c.job.name)" }
+    }
+
+    static func order(_ a: Candidate, _ b: Candidate) -> Bool {
+        let pa = a.job.spec.priority ?? 0, pb = b.job.spec.priority ?? 0
+        if pa != pb { return pa > pb }
+        let ta = a.job.creationTimestamp ?? "", tb = b.job.creationTimestamp ?? ""
+        if ta != tb { return ta < tb }
+        return a.job.key < b.job.key
+    }
+
+    /// Free count of each extended resource per schedulable node.
+    static func freeCapacity(nodes: [JSONValue], used: [String: [String: Int]]) -> [String: [String: Int]] {
+        var free: [String: [String: Int]] = [:]
+        for node in nodes where schedulable(node) {
+            guard let name = node.name else { continue }
+            var resources: [String: Int] = [:]
+            for (resource, value) in node[path: "status", "allocatable"]?.objectValue ?? [:] where resource.contains("/") {
+                let total = value.stringValue.flatMap { Int($0) } ?? value.intValue.map { Int($0) } ?? 0
+                resources[resource] = total - (used[name]?[resource] ?? 0)
+            }
+            free[name] = resources
+        }
+        return free
+    }
+
+    static func schedulable(_ node: JSONValue) -> Bool {
+        if node[path: "spec", "unschedulable"]?.boolValue == true { return false }
+        let ready = node[path: "status", "conditions"]?.arrayValue?.first { $0["type"]?.stringValue == "Ready" }
+        return ready?["status"]?.stringValue == "True"
+    }
+
+    /// Places `replicas` pods best-fit (fewest free GPUs that still fit), subtracting from `free`.
+    static func place(_ c: Candidate, replicas: Int, nodes: [JSONValue], free: inout [String: [String: Int]]) -> Bool {
+        guard replicas > 0, let resource = c.placement.resourceName, c.placement.countPerPod > 0 else { return true }
+        let need = c.placement.countPerPod
+        let eligible = nodes.filter { node in
+            guard let name = node.name, free[name] != nil else { return false }
+            return c.placement.fits(node: node) && tolerates(c.tolerations, node: node)
+        }.compactMap(\.name)
+        for _ in 0..<replicas {
+            let best = eligible.filter { (free[$0]?[resource] ?? 0) >= need }
+                .min { (free[$0]?[resource] ?? 0, $0) < (free[$1]?[resource] ?? 0, $1) }
+            guard let node = best else { return false }
+            free[node]?[resource, default: 0] -= need
+        }
+        return true
+    }
+
+    /// Whether tolerations cover every NoSchedule/NoExecute taint of a node (Exists/Equal as the API defines).
+    static func tolerates(_ tolerations: [JSONValue], node: JSONValue) -> Bool {
+        let taints = node[path: "spec", "taints"]?.arrayValue ?? []
+        return taints.allSatisfy { taint in
+            let effect = taint["effect"]?.stringValue ?? ""
+            guard effect == "NoSchedule" || effect == "NoExecute" else { return true }
+            return tolerations.contains { t in
+                let key = t["key"]?.stringValue
+                let op = t["operator"]?.stringValue ?? "Equal"
+                if let e = t["effect"]?.stringValue, !e.isEmpty, e != effect { return false }
+                if key == nil || key == "" { return op == "Exists" }
+                guard key == taint["key"]?.stringValue else { return false }
+                return op == "Exists" || t["value"]?.stringValue == taint["value"]?.stringValue
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import GantryAPI
+import KubeCore
+
+/// Everything the TrainingJob reconciler observed for one job, gathered from stores before planning.
+public struct TrainingJobObservation: Sendable {
+    public var job: TrainingJob
+    public var pods: [JSONValue]
+    public var serviceExists: Bool
+    public var hostfileExists: Bool
+    public var recordExists: Bool
+    public var platform: PlatformConfigSpec
+    public var nodes: [JSONValue]
+    public var admission: GangAdmission.Decision
+    /// Last log lines of finished pods, read by the reconciler before the pods are deleted.
+    public var logTails: [String: [String]]
+    public var now: Double
+
+    public init(job: TrainingJob, pods: [JSONValue], serviceExists: Bool, hostfileExists: Bool, recordExists: Bool,
+                platform: PlatformConfigSpec, nodes: [JSONValue], admission: GangAdmission.Decision,
+                logTails: [String: [String]], now: Double) {
+        self.job = job
+        self.pods = pods
+        self.serviceExists = serviceExists
+        self.hostfileExists = hostfileExists
+        self.recordExists = recordExists
+        self.platform = platform
+        self.nodes = nodes
+        self.admission = admission
+        self.logTails = logTails
+        self.now = now
+    }
+}
+
+/// The writes one reconcile should make, and the status it should leave.
+public struct TrainingJobPlan: Sendable {
+    public struct Event: Sendable, Hashable {
+        public var type: String  // Normal or Warning
+        public var reason: String
+        public var note: String
+    }
+
+    public var create: [JSONValue] = []
+    /// Pod names to delete (gracefully).
+    public var deletePods: [String] = []
+    public var status: TrainingJobStatus
+    public var events: [Event] = []
+    /// TTL after finishing has passed: delete the TrainingJob itself.
+    public var deleteJob = false
+    public var requeueAfter: Double?
+
+    mutating func event(_ type: String, _ reason: String, _ note: String) {
+        events.append(Event(type: type, reason: reason, note: note))
+    }
+
+    mutating func requeue(after seconds: Double) {
+        requeueAfter = min(requeueAfter ?? seconds, max(0.1, seconds))
+    }
+}

@@ -1,0 +1,51 @@
+import GantryAPI
+import KubeCore
+
+/// Semantic checks the CRD schema cannot express: they need live nodes or the platform config.
+/// Each problem names the field, the limit and the fix; an invalid job gets no children.
+public struct ValidationProblem: Sendable, Hashable {
+    public var reason: String
+    public var message: String
+}
+
+public enum TrainingJobValidation {
+    public static func problems(_ job: TrainingJob, placement: GPUPlacement, nodes: [JSONValue], platform: PlatformConfigSpec) -> [ValidationProblem] {
+        var problems: [ValidationProblem] = []
+        let spec = job.spec
+        if spec.effectiveReplicas > 1 && spec.framework == .none {
+            problems.append(.init(reason: "InvalidSpec", message: "spec.replicas is \(spec.effectiveReplicas) but spec.distributed.framework is none: set framework to pytorch, tensorflow or mpi, or replicas to 1"))
+        }
+        if let gpu = spec.gpu, gpu.effectiveSharing == .mig, (gpu.migProfile ?? "").isEmpty {
+            problems.append(.init(reason: "InvalidSpec", message: "spec.gpu.migProfile is required when spec.gpu.sharing is MIG (e.g. 1g.10gb)"))
+        }
+        if spec.earlyStopping?.median != nil, job.labels[GantryLabels.experiment] == nil {
+            problems.append(.init(reason: "InvalidSpec", message: "spec.earlyStopping.median compares jobs of one experiment: set the label \(GantryLabels.experiment) on the TrainingJob"))
+        }
+        if let resource = placement.resourceName, placement.countPerPod > 0, !nodes.contains(where: placement.fits(node:)) {
+            let matching = nodes.filter { node in placement.fits(node: nodeWithUnlimitedCapacity(node, resource: resource)) }
+            let largest = matching.compactMap { GPUPlacement.capacity(of: $0, resource: resource) }.max()
+            var message = "spec.gpu: no node can ever run one replica: it needs \(placement.countPerPod) \(resource)"
+            if !placement.matchExpressions.isEmpty { message += " on nodes matching \(describe(placement.matchExpressions))" }
+            if let largest { message += "; the largest matching node has \(largest)" } else { message += "; no node matches" }
+            message += ". Lower spec.gpu.count or relax spec.gpu.product / spec.gpu.minMemoryMiB"
+            problems.append(.init(reason: "NoMatchingGPUNodes", message: message))
+        }
+        let total = placement.countPerPod * spec.effectiveReplicas
+        if let quota = platform.quota(for: job.namespace), total > quota {
+            problems.append(.init(reason: "QuotaExceeded", message: "spec.replicas × spec.gpu.count = \(total) GPUs, more than the GPU quota of namespace \(job.namespace) (\(quota), PlatformConfig \(PlatformConfigSpec.singletonName) spec.quotas): the job could never be admitted. Lower spec.replicas or spec.gpu.count, or ask an admin to raise the quota"))
+        }
+        return problems
+    }
+
+    static func nodeWithUnlimitedCapacity(_ node: JSONValue, resource: String) -> JSONValue {
+        var n = node
+        n[path: "status", "allocatable", resource] = .string(String(Int.max))
+        return n
+    }
+
+    static func describe(_ expressions: [JSONValue]) -> String {
+        expressions.map { e in
+            "\(e["key"]?.stringValue ?? "") \(e["operator"]?.stringValue ?? "") \(e["values"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",") ?? "")"
+        }.joined(separator: " and ")
+    }
+}

@@ -1,0 +1,168 @@
+import GantryAPI
+import KubeCore
+
+/// Pure builders of a TrainingJob's children: one Pod per replica with a stable hostname, a headless Service
+/// giving each replica a DNS name, and (for MPI) the hostfile ConfigMap.
+public enum TrainingPods {
+    /// Pods carry the gang attempt they belong to; failures of an older attempt were already acted on.
+    public static let attemptAnnotation = "gantry.dev/attempt"
+    public static let containerName = "trainer"
+
+    public static func podName(_ job: TrainingJob, _ index: Int) -> String { ChildNaming.name(job.name, String(index)) }
+    public static func serviceName(_ job: TrainingJob) -> String { ChildNaming.name(job.name, "") }
+    public static func hostfileName(_ job: TrainingJob) -> String { ChildNaming.name(job.name, "hostfile") }
+
+    /// DNS name of a replica through the headless Service: `<pod>.<service>`.
+    public static func host(_ job: TrainingJob, _ index: Int) -> String { "\(podName(job, index)).\(serviceName(job))" }
+
+    public static func selectorLabels(_ job: TrainingJob) -> [String: String] {
+        [GantryLabels.trainingJob: job.name, GantryLabels.managedBy: GantryLabels.managedByValue]
+    }
+
+    public static func desiredPod(_ job: TrainingJob, index: Int, attempt: Int, placement: GPUPlacement) -> JSONValue {
+        let spec = job.spec
+        var labels = spec.podMetadata?.labels ?? [:]
+        for (k, v) in selectorLabels(job) { labels[k] = v }
+        labels[GantryLabels.replicaIndex] = String(index)
+        labels[GantryLabels.role] = "trainer"
+        if let experiment = job.labels[GantryLabels.experiment] { labels[GantryLabels.experiment] = experiment }
+        var annotations = spec.podMetadata?.annotations ?? [:]
+        annotations[attemptAnnotation] = String(attempt)
+
+        var container: JSONValue = [
+            "name": .string(containerName),
+            "image": .string(spec.image),
+            "env": .array(environment(job, index: index, placement: placement)),
+            "resources": resources(spec.resources, placement: placement),
+            "volumeMounts": .array((spec.volumeMounts ?? []) + [["name": "dshm", "mountPath": "/dev/shm"]]
+                + (job.spec.framework == .mpi ? [["name": "mpi-hostfile", "mountPath": "/etc/mpi", "readOnly": true]] : [])),
+        ]
+        if let command = spec.command { container["command"] = .array(command.map(JSONValue.string)) }
+        if let args = spec.args { container["args"] = .array(args.map(JSONValue.string)) }
+        if job.spec.framework != .none {
+            container["ports"] = [["name": "rendezvous", "containerPort": .int(Int64(spec.distributed?.effectivePort ?? 29500))]]
+        }
+
+        // PyTorch data loaders share tensors through /dev/shm; the container runtime's 64 MiB default breaks them.
+        var volumes: [JSONValue] = (spec.volumes ?? []) + [["name": "dshm", "emptyDir": ["medium": "Memory"]]]
+        if job.spec.framework == .mpi {
+            volumes.append(["name": "mpi-hostfile", "configMap": ["name": .string(hostfileName(job))]])
+        }
+
+        var podSpec: JSONValue = [
+            "restartPolicy": "Never",  // the controller restarts the whole gang; a lone restarted rank would hang
+            "hostname": .string(podName(job, index)),
+            "subdomain": .string(serviceName(job)),
+            "containers": [container],
+            "volumes": .array(volumes),
+            "tolerations": .array(placement.tolerations + (spec.tolerations ?? [])),
+        ]
+        if let selector = spec.nodeSelector, !selector.isEmpty { podSpec["nodeSelector"] = .object(selector.mapValues(JSONValue.string)) }
+        if let affinity = placement.affinity { podSpec["affinity"] = affinity }
+        if let sa = spec.serviceAccountName { podSpec["serviceAccountName"] = .string(sa) }
+        if let secrets = spec.imagePullSecrets { podSpec["imagePullSecrets"] = .array(secrets.map { ["name": .string($0.name)] }) }
+        if (podSpec["tolerations"]?.arrayValue ?? []).isEmpty { podSpec["tolerations"] = nil }
+
+        var pod: JSONValue = ["apiVersion": "v1", "kind": "Pod", "spec": podSpec]
+        pod.name = podName(job, index)
+        pod.namespace = job.namespace
+        pod.labels = labels
+        pod.annotations = annotations
+        pod.ownerReferences = [job.ownerReference]
+        return pod
+    }
+
+    static func resources(_ compute: ComputeResources?, placement: GPUPlacement) -> JSONValue {
+        var limits: [String: JSONValue] = [:]
+        if let cpu = compute?.cpu { limits["cpu"] = .string(cpu) }
+        if let memory = compute?.memory { limits["memory"] = .string(memory) }
+        for (name, count) in placement.limits { limits[name] = .string(String(count)) }
+        // Requests equal limits: Guaranteed QoS, so training is the last thing evicted under memory pressure.
+        return limits.isEmpty ? .emptyObject : ["limits": .object(limits), "requests": .object(limits)]
+    }
+
+    /// Environment of one replica: Gantry's own variables, hyperparameters, the framework's variables, then the
+    /// user's (which win on a name clash, so a user can override anything deliberately).
+    public static func environment(_ job: TrainingJob, index: Int, placement: GPUPlacement) -> [JSONValue] {
+        var env: [(String, String)] = [
+            ("GANTRY_JOB_NAME", job.name),
+            ("GANTRY_REPLICA_INDEX", String(index)),
+        ]
+        for (key, value) in (job.spec.hyperparameters ?? [:]).sorted(by: { $0.key < $1.key }) {
+            env.append(("HP_" + envName(key), value))
+        }
+        let replicas = job.spec.effectiveReplicas
+        let port = job.spec.distributed?.effectivePort ?? 29500
+        let perNode = max(1, placement.countPerPod)
+        switch job.spec.framework {
+        case .none:
+            break
+        case .pytorch:
+            // As the Kubeflow PyTorchJob sets them: WORLD_SIZE and RANK count pods (nodes); torchrun spawns
+            // LOCAL_WORLD_SIZE processes per pod (one per GPU). PET_* are torchrun's own variable names.
+            env += [
+                ("MASTER_ADDR", host(job, 0)), ("MASTER_PORT", String(port)),
+                ("WORLD_SIZE", String(replicas)), ("RANK", String(index)),
+                ("LOCAL_WORLD_SIZE", String(perNode)),
+                ("PET_MASTER_ADDR", host(job, 0)), ("PET_MASTER_PORT", String(port)),
+                ("PET_NNODES", String(replicas)), ("PET_NODE_RANK", String(index)), ("PET_NPROC_PER_NODE", String(perNode)),
+            ]
+        case .tensorflow:
+            env.append(("TF_CONFIG", tfConfig(job, index: index, port: port)))
+        case .mpi:
+            env += [
+                ("OMPI_MCA_orte_default_hostfile", "/etc/mpi/hostfile"),
+                ("GANTRY_MPI_HOSTFILE", "/etc/mpi/hostfile"),
+                ("OMPI_COMM_WORLD_SIZE_HINT", String(replicas * perNode)),
+            ]
+        }
+        var result: [JSONValue] = env.map { ["name": .string($0.0), "value": .string($0.1)] }
+        let userNames = Set((job.spec.env ?? []).map(\.name))
+        result.removeAll { userNames.contains($0["name"]?.stringValue ?? "") }
+        for user in job.spec.env ?? [] {
+            var v: JSONValue = ["name": .string(user.name)]
+            if let value = user.value { v["value"] = .string(value) }
+            if let from = user.valueFrom { v["valueFrom"] = from }
+            result.append(v)
+        }
+        return result
+    }
+
+    /// `TF_CONFIG` for MultiWorkerMirroredStrategy: every replica is a worker; worker 0 acts as chief.
+    static func tfConfig(_ job: TrainingJob, index: Int, port: Int) -> String {
+        let workers = (0..<job.spec.effectiveReplicas).map { JSONValue.string("\(host(job, $0)):\(port)") }
+        let config: JSONValue = ["cluster": ["worker": .array(workers)], "task": ["type": "worker", "index": .int(Int64(index))]]
+        return config.serialized()
+    }
+
+    static func envName(_ key: String) -> String {
+        String(key.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+    }
+
+    public static func desiredService(_ job: TrainingJob) -> JSONValue {
+        var service: JSONValue = ["apiVersion": "v1", "kind": "Service", "spec": [
+            "clusterIP": "None",
+            // Ranks must resolve each other before they are ready: rendezvous happens before readiness.
+            "publishNotReadyAddresses": true,
+            "selector": .object(selectorLabels(job).mapValues(JSONValue.string)),
+            "ports": [["name": "rendezvous", "port": .int(Int64(job.spec.distributed?.effectivePort ?? 29500))]],
+        ]]
+        service.name = serviceName(job)
+        service.namespace = job.namespace
+        service.labels = selectorLabels(job)
+        service.ownerReferences = [job.ownerReference]
+        return service
+    }
+
+    /// MPI hostfile: one line per replica with as many slots as GPUs per replica.
+    public static func desiredHostfile(_ job: TrainingJob, placement: GPUPlacement) -> JSONValue {
+        let slots = max(1, placement.countPerPod)
+        let lines = (0..<job.spec.effectiveReplicas).map { "\(host(job, $0)) slots=\(slots)" }.joined(separator: "\n") + "\n"
+        var cm: JSONValue = ["apiVersion": "v1", "kind": "ConfigMap", "data": ["hostfile": .string(lines)]]
+        cm.name = hostfileName(job)
+        cm.namespace = job.namespace
+        cm.labels = selectorLabels(job)
+        cm.ownerReferences = [job.ownerReference]
+        return cm
+    }
+}

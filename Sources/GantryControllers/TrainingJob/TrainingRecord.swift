@@ -1,0 +1,83 @@
+import GantryAPI
+import KubeCore
+
+/// The experiment record: an immutable ConfigMap `<job>-record` with the conditions of a run (what code, data,
+/// parameters and hardware produced which result). It has no owner, so it outlives the job and its pods.
+public enum TrainingRecord {
+    public static func name(_ job: TrainingJob) -> String { ChildNaming.name(job.name, "record") }
+
+    public static func replicaStatuses(_ pods: [ObservedPod], logTails: [String: [String]], previous: [ReplicaStatus]?) -> [ReplicaStatus] {
+        var byIndex: [Int: ReplicaStatus] = [:]
+        for old in previous ?? [] { byIndex[old.index] = old }
+        for pod in pods {
+            guard let index = pod.index else { continue }
+            let old = byIndex[index]
+            byIndex[index] = ReplicaStatus(
+                index: index, podName: pod.name, node: pod.node ?? old?.node, exitCode: pod.exitCode ?? old?.exitCode,
+                reason: pod.reason ?? old?.reason, message: pod.message ?? old?.message,
+                lastLogLines: logTails[pod.name] ?? old?.lastLogLines)
+        }
+        return byIndex.keys.sorted().compactMap { byIndex[$0] }
+    }
+
+    public static func document(_ job: TrainingJob, status: TrainingJobStatus, pods: [ObservedPod]) -> JSONValue {
+        let spec = job.spec
+        // Values from Secrets or ConfigMaps are referenced by name only: a record must never leak a secret.
+        let env: [JSONValue] = (spec.env ?? []).map { e in
+            if let value = e.value { return ["name": .string(e.name), "value": .string(value)] }
+            return ["name": .string(e.name), "valueFrom": e.valueFrom ?? .null]
+        }
+        var record: JSONValue = [
+            "job": .string(job.name),
+            "namespace": .string(job.namespace),
+            "uid": .string(job.uid),
+            "generation": .int(job.generation),
+            "image": .string(spec.image),
+            "phase": .string(status.phase?.rawValue ?? ""),
+            "replicas": .int(Int64(spec.effectiveReplicas)),
+            "gpusPerReplica": .int(Int64(spec.gpu?.count ?? 0)),
+        ]
+        if let digest = pods.compactMap(\.imageID).first { record["imageID"] = .string(digest) }
+        if let product = spec.gpu?.product { record["gpuProduct"] = .string(product) }
+        if let command = spec.command { record["command"] = .array(command.map(JSONValue.string)) }
+        if let args = spec.args { record["args"] = .array(args.map(JSONValue.string)) }
+        if !env.isEmpty { record["env"] = .array(env) }
+        if let hp = spec.hyperparameters { record["hyperparameters"] = .object(hp.mapValues(JSONValue.string)) }
+        if let dataset = spec.dataset { record["dataset"] = .string(dataset.uri) }
+        if let commit = job.annotations[GantryLabels.gitCommit] { record["gitCommit"] = .string(commit) }
+        if let experiment = job.labels[GantryLabels.experiment] { record["experiment"] = .string(experiment) }
+        let nodes = Set(pods.compactMap(\.node)).sorted()
+        if !nodes.isEmpty { record["nodes"] = .array(nodes.map(JSONValue.string)) }
+        if let start = status.startTime { record["startTime"] = .string(start) }
+        if let end = status.completionTime { record["completionTime"] = .string(end) }
+        if let hours = status.gpuHours { record["gpuHours"] = .double(hours) }
+        if let metrics = status.metrics, let value = try? JSONValue(encoding: metrics) { record["metrics"] = value.droppingNulls() }
+        if let stop = status.earlyStop, let value = try? JSONValue(encoding: stop) { record["earlyStop"] = value.droppingNulls() }
+        if let replicas = status.replicaStatuses {
+            record["exitReasons"] = .array(replicas.map { r in
+                var v: JSONValue = ["index": .int(Int64(r.index)), "pod": .string(r.podName)]
+                if let code = r.exitCode { v["exitCode"] = .int(Int64(code)) }
+                if let reason = r.reason { v["reason"] = .string(reason) }
+                return v
+            })
+        }
+        if let reason = status.conditions?.first(where: { ["Succeeded", "Failed", "EarlyStopped"].contains($0.type) && $0.status == .true }) {
+            record["result"] = ["reason": .string(reason.reason), "message": .string(reason.message)]
+        }
+        return record
+    }
+
+    public static func configMap(_ job: TrainingJob, status: TrainingJobStatus, pods: [ObservedPod]) -> JSONValue {
+        var cm: JSONValue = [
+            "apiVersion": "v1", "kind": "ConfigMap", "immutable": true,
+            "data": ["record.json": .string(document(job, status: status, pods: pods).serialized())],
+        ]
+        cm.name = name(job)
+        cm.namespace = job.namespace
+        var labels = TrainingPods.selectorLabels(job)
+        labels["gantry.dev/record"] = "true"
+        if let experiment = job.labels[GantryLabels.experiment] { labels[GantryLabels.experiment] = experiment }
+        cm.labels = labels
+        return cm
+    }
+}

@@ -1,0 +1,17 @@
+import KubeCore
+
+/// The source a reflector reads: a full (paged) list and a watch from a resource version.
+///
+/// An abstraction over `KubeClient` so the reflector's state machine can also be driven by scripted sources
+/// in unit tests; production code uses `ClientListerWatcher`.
+/// A stream of watch events; iterated once. Backpressure reaches the transfer (no unbounded buffer between).
+public typealias WatchEvents = any AsyncSequence<WatchEvent, any Error> & Sendable
+
+public protocol ListerWatcher: Sendable {
+    /// A complete, consistent snapshot (all pages of one list), and the list's resourceVersion.
+    func listAll() async throws -> (items: [JSONValue], resourceVersion: String)
+    /// Events after `resourceVersion`, until the server ends the stream (its timeout) or an error.
+    func watch(resourceVersion: String, timeoutSeconds: Int) -> WatchEvents
+    /// What to call this source in logs and metrics (`pods`, `trainingjobs.gantry.dev`).
+    var description: String { get }
+}

@@ -1,0 +1,198 @@
+import KubeCore
+import Logging
+import Metrics
+
+/// What a reflector tells its controller after updating the store.
+public enum ReflectorEvent: Sendable {
+    case upserted(JSONValue, old: JSONValue?)
+    case deleted(JSONValue)
+}
+
+/// Keeps a `Store` equal to the server's state of one resource: list, then watch from the list's
+/// resourceVersion, resume after a dropped stream from the last version seen, re-list on 410 Gone
+/// (API-SEMANTICS rules 1-6). Its loop is an explicit state machine so each transition is testable.
+public struct Reflector: Sendable {
+    public enum State: Sendable, Equatable {
+        /// Needs a complete list (start, or after 410).
+        case listing
+        /// Streaming from this resource version.
+        case watching(resourceVersion: String)
+        /// Waiting before retrying after an error; `relist` tells what comes after.
+        case backingOff(attempt: Int, relist: Bool, resumeFrom: String?)
+    }
+
+    public struct Options: Sendable {
+        /// The server ends each watch after this many seconds (jittered per watch; must stay below 295).
+        public var watchTimeoutRange: ClosedRange<Int> = 240...290
+        /// A stream silent for its timeout plus this margin is dead (a half-open connection).
+        public var silenceMargin: Duration = .seconds(30)
+        public var initialBackoff: Duration = .milliseconds(800)
+        public var maxBackoff: Duration = .seconds(30)
+        /// A watch that stayed healthy this long resets the backoff.
+        public var healthyResetAfter: Duration = .seconds(120)
+        public init() {}
+    }
+
+    let source: any ListerWatcher
+    let store: Store
+    let options: Options
+    let clock: any RuntimeClock
+    let logger: Logger
+    let onEvent: @Sendable (ReflectorEvent) async -> Void
+
+    public init(source: any ListerWatcher, store: Store, options: Options = .init(), clock: any RuntimeClock = SystemClock(),
+                logger: Logger = Logger(label: "gantry.reflector"), onEvent: @escaping @Sendable (ReflectorEvent) async -> Void) {
+        self.source = source
+        self.store = store
+        self.options = options
+        self.clock = clock
+        self.logger = logger
+        self.onEvent = onEvent
+    }
+
+    /// Runs until the task is cancelled.
+    public func run() async {
+        var state = State.listing
+        while !Task.isCancelled {
+            state = await step(state)
+        }
+    }
+
+    /// One transition of the state machine.
+    public func step(_ state: State) async -> State {
+        switch state {
+        case .listing:
+            do {
+                let (items, rv) = try await source.listAll()
+                let vanished = await store.replace(with: items)
+                for object in vanished { await onEvent(.deleted(object)) }
+                // A re-list may have missed updates: hand every object to the controller (level-triggered).
+                for object in items { await onEvent(.upserted(object, old: nil)) }
+                return .watching(resourceVersion: rv)
+            } catch {
+                logger.warning("list failed", metadata: ["resource": "\(source.description)", "error": "\(error)"])
+                return .backingOff(attempt: 0, relist: true, resumeFrom: nil)
+            }
+
+        case .watching(let rv):
+            return await watch(from: rv)
+
+        case .backingOff(let attempt, let relist, let resumeFrom):
+            let delay = backoff(attempt: attempt)
+            do { try await clock.sleep(for: delay) } catch { return state }
+            if relist { return .listing }
+            return resumeFrom.map { .watching(resourceVersion: $0) } ?? .listing
+        }
+    }
+
+    func backoff(attempt: Int) -> Duration {
+        let base = options.initialBackoff * Double(1 << UInt64(min(attempt, 10)))
+        let capped = min(base, options.maxBackoff)
+        // Jitter of up to +/-20% spreads reconnects of many replicas after a server restart.
+        return capped * Double.random(in: 0.8...1.2)
+    }
+
+    /// Streams one watch; returns the next state.
+    func watch(from resourceVersion: String) async -> State {
+        let timeout = Int.random(in: options.watchTimeoutRange)
+        let progress = WatchProgress(clock: clock, resourceVersion: resourceVersion)
+        let started = clock.now
+        let store = self.store
+        let onEvent = self.onEvent
+        Counter(label: "gantry_watch_starts_total", dimensions: [("resource", source.description)]).increment()
+        do {
+            let stream = source.watch(resourceVersion: resourceVersion, timeoutSeconds: timeout)
+            let outcome = try await consume(stream: stream, timeout: timeout, progress: progress) { event in
+                switch event {
+                case .added(let object), .modified(let object):
+                    let old = await store.upsert(object)
+                    await onEvent(.upserted(object, old: old))
+                    return object.resourceVersion
+                case .deleted(let object):
+                    let removed = await store.remove(object.objectKey)
+                    await onEvent(.deleted(removed ?? object))
+                    return object.resourceVersion
+                case .bookmark(let rv):
+                    return rv
+                case .error(let error):
+                    throw error
+                }
+            }
+            let lastRV = await progress.resourceVersion
+            switch outcome {
+            case .ended:
+                return .watching(resourceVersion: lastRV)  // normal server timeout: resume, no re-list (rule 5)
+            case .silent:
+                logger.warning("watch stream silent past its timeout; reconnecting", metadata: ["resource": "\(source.description)"])
+                restarted("silent")
+                return .backingOff(attempt: 0, relist: false, resumeFrom: lastRV)
+            }
+        } catch let error as APIError where error.isGone {
+            logger.info("resource version too old; re-listing", metadata: ["resource": "\(source.description)"])
+            restarted("gone")
+            return .listing
+        } catch {
+            let lastRV = await progress.resourceVersion
+            if Task.isCancelled { return .watching(resourceVersion: lastRV) }
+            logger.warning("watch failed", metadata: ["resource": "\(source.description)", "error": "\(error)"])
+            restarted("error")
+            let healthy = clock.now - started >= options.healthyResetAfter
+            return .backingOff(attempt: healthy ? 0 : 1, relist: false, resumeFrom: lastRV)
+        }
+    }
+
+    func restarted(_ reason: String) {
+        Counter(label: "gantry_watch_restarts_total", dimensions: [("resource", source.description), ("reason", reason)]).increment()
+    }
+
+    enum StreamOutcome { case ended, silent }
+
+    /// Consumes `stream`, calling `handle` per event (which returns the event's resource version); gives up
+    /// when no event arrived for the watch timeout plus a margin (a dead, half-open connection).
+    func consume(
+        stream: WatchEvents, timeout: Int, progress: WatchProgress,
+        handle: @escaping @Sendable (WatchEvent) async throws -> String?
+    ) async throws -> StreamOutcome {
+        let limit = Duration.seconds(timeout) + options.silenceMargin
+        let clock = self.clock
+        return try await withThrowingTaskGroup(of: StreamOutcome.self) { group in
+            group.addTask {
+                for try await event in stream {
+                    let rv = try await handle(event)
+                    await progress.record(rv)
+                }
+                return .ended
+            }
+            group.addTask {
+                while true {
+                    let idle = await progress.idle()
+                    if idle >= limit { return .silent }
+                    try await clock.sleep(for: limit - idle)
+                }
+            }
+            guard let first = try await group.next() else { return .ended }
+            group.cancelAll()
+            return first
+        }
+    }
+}
+
+/// The last resource version seen and when, shared by a watch's consumer and its silence watchdog.
+actor WatchProgress {
+    private let clock: any RuntimeClock
+    private var last: Duration
+    private(set) var resourceVersion: String
+
+    init(clock: any RuntimeClock, resourceVersion: String) {
+        self.clock = clock
+        self.resourceVersion = resourceVersion
+        last = clock.now
+    }
+
+    func record(_ rv: String?) {
+        last = clock.now
+        if let rv { resourceVersion = rv }
+    }
+
+    func idle() -> Duration { clock.now - last }
+}

@@ -1,0 +1,101 @@
+import KubeCore
+
+/// The cache a controller reads: objects of one kind, fed only by its reflector.
+///
+/// Indexed by namespace and by controller-owner UID so reconcilers find children without scanning.
+/// Objects are projected on the way in (`managedFields` and other unread parts dropped) to keep memory per
+/// object small (docs/benchmarks.md).
+public actor Store {
+    public typealias Projection = @Sendable (JSONValue) -> JSONValue
+
+    private var objects: [ObjectKey: JSONValue] = [:]
+    private var byNamespace: [String: Set<ObjectKey>] = [:]
+    private var byOwner: [String: Set<ObjectKey>] = [:]
+    private let projection: Projection
+    /// False until the first complete list is in (rule 6): readers must not act on a partial cache.
+    public private(set) var hasSynced = false
+    private var syncWaiters: [CheckedContinuation<Void, Never>] = []
+
+    public init(projection: @escaping Projection = Store.dropManagedFields) {
+        self.projection = projection
+    }
+
+    public static let dropManagedFields: Projection = { object in
+        var o = object
+        o[path: "metadata", "managedFields"] = nil
+        o[path: "metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration"] = nil
+        if o[path: "metadata", "annotations"]?.objectValue?.isEmpty == true { o[path: "metadata", "annotations"] = nil }
+        return o
+    }
+
+    // MARK: Reading
+
+    public func get(_ key: ObjectKey) -> JSONValue? { objects[key] }
+
+    public func list(namespace: String? = nil) -> [JSONValue] {
+        guard let namespace else { return Array(objects.values) }
+        return (byNamespace[namespace] ?? []).compactMap { objects[$0] }
+    }
+
+    public func list(namespace: String? = nil, selector: LabelSelector) -> [JSONValue] {
+        list(namespace: namespace).filter { selector.matches($0.labels) }
+    }
+
+    /// Objects whose controller ownerReference has this UID.
+    public func owned(by uid: String) -> [JSONValue] {
+        (byOwner[uid] ?? []).compactMap { objects[$0] }
+    }
+
+    public var count: Int { objects.count }
+    public var keys: [ObjectKey] { Array(objects.keys) }
+
+    /// Suspends until the first list has been applied.
+    public func waitUntilSynced() async {
+        if hasSynced { return }
+        await withCheckedContinuation { syncWaiters.append($0) }
+    }
+
+    // MARK: Writing (reflector only)
+
+    /// Replaces everything atomically with a fresh list; returns keys that vanished (their deletes were missed).
+    @discardableResult
+    public func replace(with items: [JSONValue]) -> [JSONValue] {
+        var fresh: [ObjectKey: JSONValue] = [:]
+        fresh.reserveCapacity(items.count)
+        for item in items { fresh[item.objectKey] = projection(item) }
+        let vanished = objects.filter { fresh[$0.key] == nil }.map(\.value)
+        objects = [:]
+        byNamespace = [:]
+        byOwner = [:]
+        for (key, object) in fresh { insert(key, object) }
+        if !hasSynced {
+            hasSynced = true
+            for waiter in syncWaiters { waiter.resume() }
+            syncWaiters = []
+        }
+        return vanished
+    }
+
+    /// Inserts or replaces one object; returns the previous version.
+    @discardableResult
+    public func upsert(_ object: JSONValue) -> JSONValue? {
+        let key = object.objectKey
+        let old = remove(key)
+        insert(key, projection(object))
+        return old
+    }
+
+    @discardableResult
+    public func remove(_ key: ObjectKey) -> JSONValue? {
+        guard let old = objects.removeValue(forKey: key) else { return nil }
+        if let ns = key.namespace { byNamespace[ns]?.remove(key) }
+        if let uid = old.controllerReference?.uid { byOwner[uid]?.remove(key) }
+        return old
+    }
+
+    private func insert(_ key: ObjectKey, _ object: JSONValue) {
+        objects[key] = object
+        if let ns = key.namespace { byNamespace[ns, default: []].insert(key) }
+        if let uid = object.controllerReference?.uid { byOwner[uid, default: []].insert(key) }
+    }
+}

@@ -1,0 +1,48 @@
+import Hummingbird
+import Logging
+import NIOCore
+import Prometheus
+
+/// `/healthz`, `/readyz` and `/metrics` on one port, as controller-runtime's manager serves them.
+/// Readiness is a closure so the operator can tie it to "caches synced".
+public struct HealthServer: Sendable {
+    public let host: String
+    public let port: Int
+    let registry: PrometheusCollectorRegistry
+    let ready: @Sendable () async -> Bool
+    let onListening: @Sendable (Int) async -> Void
+
+    public init(host: String = "0.0.0.0", port: Int, registry: PrometheusCollectorRegistry,
+                ready: @escaping @Sendable () async -> Bool, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
+        self.host = host
+        self.port = port
+        self.registry = registry
+        self.ready = ready
+        self.onListening = onListening
+    }
+
+    /// Serves until the task is cancelled.
+    public func run() async throws {
+        let router = Router()
+        router.get("/healthz") { _, _ in "ok" }
+        router.get("/livez") { _, _ in "ok" }
+        let ready = self.ready
+        router.get("/readyz") { _, _ -> Response in
+            let isReady = await ready()
+            return Response(status: isReady ? .ok : .serviceUnavailable,
+                            body: .init(byteBuffer: ByteBuffer(string: isReady ? "ok" : "caches not synced")))
+        }
+        let registry = self.registry
+        router.get("/metrics") { _, _ -> Response in
+            var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+            response.headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return response
+        }
+        let onListening = self.onListening
+        var logger = Logger(label: "gantry.health")
+        logger.logLevel = .warning
+        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port)),
+                              onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) }, logger: logger)
+        try await app.run()
+    }
+}

@@ -1,0 +1,61 @@
+import Testing
+import KubeCore
+@testable import KubeRuntime
+
+@Suite struct WorkQueueTests {
+    @Test func deduplicatesAndNeverHandsOneKeyToTwoWorkers() async {
+        let q = WorkQueue<String>(clock: ManualClock())
+        await q.add("a")
+        await q.add("a")
+        await q.add("b")
+        #expect(await q.depth == 2)
+        let first = await q.next()
+        #expect(first == "a")
+        await q.add("a")  // changes while processing: held back, not handed out
+        #expect(await q.next() == "b")
+        #expect(await q.depth == 0)
+        await q.done("a")  // now re-queued
+        #expect(await q.next() == "a")
+    }
+
+    @Test func backoffDoublesFromFiveMillisecondsToTheCap() async {
+        let q = WorkQueue<String>(clock: ManualClock())
+        #expect(await q.backoff(failures: 0) == .milliseconds(5))
+        #expect(await q.backoff(failures: 3) == .milliseconds(40))
+        #expect(await q.backoff(failures: 60) == .seconds(1000))
+    }
+
+    @Test func rateLimitedAddWaitsForTheClockAndForgetResets() async throws {
+        let clock = ManualClock()
+        let q = WorkQueue<String>(clock: clock)
+        await q.addRateLimited("k")
+        await q.addRateLimited("k")
+        #expect(await q.failureCount("k") == 2)
+        #expect(await q.depth == 0)
+        try await waitFor { clock.sleeperCount >= 1 }
+        clock.advance(by: .milliseconds(5))
+        try await waitFor { await q.depth == 1 }
+        await q.forget("k")
+        #expect(await q.failureCount("k") == 0)
+    }
+
+    @Test func shutdownReleasesWaitingWorkers() async {
+        let q = WorkQueue<String>(clock: ManualClock())
+        async let waiting = q.next()
+        try? await Task.sleep(for: .milliseconds(10))  // let the worker park; the assertion does not depend on it
+        await q.shutDown()
+        #expect(await waiting == nil)
+    }
+}
+
+/// Polls a condition with a deadline: tests wait on conditions, never on fixed sleeps.
+func waitFor(timeout: Duration = .seconds(10), _ condition: @Sendable () async -> Bool) async throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while !(await condition()) {
+        if clock.now > deadline { throw WaitTimeout() }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+}
+
+struct WaitTimeout: Error {}
