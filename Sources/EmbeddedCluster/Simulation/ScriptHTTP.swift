@@ -27,7 +27,9 @@ enum ScriptHTTP {
         guard let (pattern, responses) = match(normalized, in: script.http) else {
             return text(404, "404 page not found\n")
         }
-        if pattern.hasSuffix("*") { vars["model"] = String(normalized.dropFirst(pattern.count - 1)) }
+        // `{model}`: what a `*` matched, else the last path segment (`/v1/models/m` → `m`).
+        vars["model"] = pattern.hasSuffix("*") ? String(normalized.dropFirst(pattern.count - 1))
+            : normalized.split(separator: "/").last.map(String.init) ?? ""
         guard let r = responses.last(where: { $0.after <= uptime }) else {
             return text(503, "simulated container is starting\n")
         }

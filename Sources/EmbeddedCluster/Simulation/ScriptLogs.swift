@@ -70,7 +70,7 @@ enum ScriptLogs {
 
     /// The curve's value at line `i` of `count` (progress p from 0 to 1):
     /// linear: straight line; exp: to + (from − to)·e^(−5p), a fast drop that flattens out like a training loss;
-    /// flat: `from`; diverge: the exp curve for the first half, then growth ×e^(12(p−½)) — past 1e4 it prints `nan`.
+    /// flat: `from`; diverge: the exp curve for the first half, then growth ×e^(24(p−½)) — past 1e4 it prints `nan`.
     /// A series without a count progresses as if it had 100 lines, then stays at the end value.
     static func value(_ c: ContainerScript.Curve, index i: Int, count: Int?, name: String) -> Double {
         let n = max(2, count ?? 100)
@@ -81,7 +81,7 @@ enum ScriptLogs {
         case .linear: v = c.from + (c.to - c.from) * p
         case .exp: v = exp(p)
         case .flat: v = c.from
-        case .diverge: v = p <= 0.5 ? exp(p) : exp(0.5) * Foundation.exp(12 * (p - 0.5))
+        case .diverge: v = p <= 0.5 ? exp(p) : exp(0.5) * Foundation.exp(24 * (p - 0.5))
         }
         if c.noise > 0 {
             // Deterministic jitter in [-noise, +noise] from the line index and variable name.
@@ -101,8 +101,14 @@ enum ScriptTemplate {
         var rest = Substring(template)
         while let open = rest.firstIndex(of: "{") {
             out += rest[..<open]
-            guard let close = rest[open...].firstIndex(of: "}") else { break }
+            guard let close = rest[open...].firstIndex(of: "}") else { rest = rest[open...]; break }
             let inner = rest[rest.index(after: open)..<close]
+            // Only `{name}` / `{name:.N}` are placeholders; other braces (Prometheus labels, JSON) stay literal.
+            guard isPlaceholder(inner) else {
+                out += "{"
+                rest = rest[rest.index(after: open)...]
+                continue
+            }
             let parts = inner.split(separator: ":", maxSplits: 1)
             let name = parts.first.map(String.init) ?? ""
             var decimals: Int? = nil
@@ -117,6 +123,13 @@ enum ScriptTemplate {
             rest = rest[rest.index(after: close)...]
         }
         return out + rest
+    }
+
+    static func isPlaceholder(_ inner: Substring) -> Bool {
+        let parts = inner.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let name = parts.first, !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { return false }
+        if parts.count == 2 { return parts[1].hasPrefix(".") && parts[1].dropFirst().allSatisfy(\.isNumber) && parts[1].count > 1 }
+        return true
     }
 
     /// Fixed decimals, or the shortest form for whole numbers when `decimals` is nil; NaN prints as `nan`.
