@@ -16,6 +16,19 @@ struct KubeletDecision: Sendable, Hashable {
     var status: JSONValue
     /// All containers have stopped after deletion: remove the object (grace period 0).
     var remove: Bool
+    /// The current (or last) run of every container that has started, for writing its logs.
+    var runs: [ContainerRun] = []
+}
+
+/// One run of a container: logs are written relative to `startedAt`, up to `stoppedAt` when it has ended.
+struct ContainerRun: Sendable, Hashable {
+    var container: String
+    var isInit: Bool
+    var run: Int
+    var startedAt: Date
+    var stoppedAt: Date?
+    /// True when the container will not run again (its log can be closed).
+    var final: Bool
 }
 
 /// The simulated kubelet: a pure function from (pod, script, runtime, now) to the pod's status.
@@ -42,8 +55,22 @@ enum KubeletSimulator {
         var cursor = runtime.acceptedAt
         var allStopped = true
 
+        var runs: [ContainerRun] = []
         func record(_ c: JSONValue, _ t: ContainerTimeline, isInit: Bool, ready: Bool, pullOrConfigFailure: Bool) -> JSONValue {
-            containerStatus(pod: pod, container: c, timeline: t, ready: ready, imagePulled: !pullOrConfigFailure)
+            let name = c["name"]?.stringValue ?? ""
+            switch t.state {
+            case .running(let since):
+                runs.append(ContainerRun(container: name, isInit: isInit, run: t.run, startedAt: since, stoppedAt: nil, final: false))
+            case .terminated(let exit):
+                runs.append(ContainerRun(container: name, isInit: isInit, run: t.run, startedAt: exit.startedAt, stoppedAt: exit.finishedAt, final: true))
+            case .backOff:
+                if let last = t.lastTermination {
+                    runs.append(ContainerRun(container: name, isInit: isInit, run: t.run, startedAt: last.startedAt, stoppedAt: last.finishedAt, final: false))
+                }
+            case .waiting:
+                break
+            }
+            return containerStatus(pod: pod, container: c, timeline: t, ready: ready, imagePulled: !pullOrConfigFailure)
         }
 
         // Init containers run one after the other; an unfinished one blocks the rest.
@@ -73,8 +100,7 @@ enum KubeletSimulator {
         for c in containers {
             let name = c["name"]?.stringValue ?? ""
             guard initDone else {
-                let reason = initFailed ? "PodInitializing" : "PodInitializing"
-                statuses.append(waitingStatus(c, reason: reason, message: nil))
+                statuses.append(waitingStatus(c, reason: "PodInitializing", message: nil))
                 unready.append(name)
                 anyNeverStarted = true
                 allFinal = false
@@ -150,7 +176,7 @@ enum KubeletSimulator {
         status["conditions"] = .array(conditions.map(Self.json))
 
         let remove = termination != nil && (allStopped || terminal)
-        return KubeletDecision(status: status, remove: remove)
+        return KubeletDecision(status: status, remove: remove, runs: runs)
     }
 
     /// `metadata.deletionGracePeriodSeconds`, else `spec.terminationGracePeriodSeconds`, else 30 s.

@@ -1,0 +1,74 @@
+import Foundation
+import KubeCore
+
+/// Node failures on demand (tests, demos, fault injection) and the controllers that clean up after them.
+extension SimulationDriver {
+    /// A spot instance is reclaimed: graceful node shutdown fails every pod on it, then the cloud removes the
+    /// node and PodGC deletes the pods (see `NodeDisruption`).
+    func preemptSpotNode(_ name: String) async {
+        let now = clock.now
+        guard let pods = await read("pods") else { return }
+        for pod in pods where pod[path: "spec", "nodeName"]?.stringValue == name {
+            let namespace = pod.namespace ?? "default", podName = pod.name ?? ""
+            if !NodeUsage.isTerminal(pod) {
+                var updated = pod
+                updated["status"] = NodeDisruption.shutdownStatus(pod: pod, now: now)
+                let write = updated
+                await attempt("fail pod \(pod.objectKey) on shutdown") { try await self.backend.update("pods", write) }
+            }
+            for c in Self.allContainers(pod) {
+                await backend.endLog(namespace: namespace, pod: podName, container: c["name"]?.stringValue ?? "")
+            }
+            await attempt("delete pod \(pod.objectKey) of preempted node") {
+                try await self.backend.delete("pods", namespace: namespace, name: podName, gracePeriodSeconds: 0)
+            }
+        }
+        await attempt("delete preempted node \(name)") {
+            try await self.backend.delete("nodes", namespace: nil, name: name, gracePeriodSeconds: 0)
+        }
+        lostNodes[name] = nil
+    }
+
+    /// A node stops heartbeating: it turns NotReady/Unknown with unreachable taints, its kubelet stops writing,
+    /// and its pods are evicted once their toleration for `node.kubernetes.io/unreachable` runs out.
+    func loseNode(_ name: String) async {
+        let now = clock.now
+        guard let node = await backend.get("nodes", namespace: nil, name: name) else { return }
+        lostNodes[name] = now
+        let lost = NodeDisruption.lostNode(node, now: now)
+        await attempt("mark node \(name) lost") { try await self.backend.update("nodes", lost) }
+    }
+
+    func evictFromLostNodes(pods: [JSONValue], now: Date) async {
+        guard !lostNodes.isEmpty else { return }
+        for pod in pods {
+            guard let node = pod[path: "spec", "nodeName"]?.stringValue, let since = lostNodes[node],
+                  let delay = NodeDisruption.evictionDelay(pod: pod), now.timeIntervalSince(since) >= delay
+            else { continue }
+            var updated = pod
+            updated["status"] = NodeDisruption.taintEvictionStatus(pod: pod, now: now)
+            let write = updated
+            await attempt("mark pod \(pod.objectKey) evicted") { try await self.backend.update("pods", write) }
+            await attempt("evict pod \(pod.objectKey)") {
+                try await self.backend.delete("pods", namespace: pod.namespace, name: pod.name ?? "", gracePeriodSeconds: 0)
+            }
+        }
+    }
+
+    /// PodGC: pods bound to a node that no longer exists are failed and deleted.
+    func collectOrphans(nodes: [JSONValue], pods: [JSONValue], now: Date) async {
+        let names = Set(nodes.compactMap(\.name))
+        for pod in pods {
+            guard let node = pod[path: "spec", "nodeName"]?.stringValue, !node.isEmpty, !names.contains(node) else { continue }
+            if !NodeUsage.isTerminal(pod) {
+                var updated = pod
+                updated["status"] = NodeDisruption.podGCStatus(pod: pod, now: now)
+                let write = updated
+                await attempt("fail orphaned pod \(pod.objectKey)") { try await self.backend.update("pods", write) }
+            }
+            await attempt("delete orphaned pod \(pod.objectKey)") {
+                try await self.backend.delete("pods", namespace: pod.namespace, name: pod.name ?? "", gracePeriodSeconds: 0)
+            }
+        }
+    }
+}

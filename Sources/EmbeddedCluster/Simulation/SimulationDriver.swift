@@ -1,0 +1,111 @@
+import Foundation
+import KubeCore
+
+/// Runs the simulation against the API server's storage: creates the nodes, then on every tick schedules pending
+/// pods, plays each node's kubelet, runs the DaemonSet and Endpoints controllers and garbage-collects pods of
+/// vanished nodes. All decisions come from the pure parts (Scheduler, KubeletSimulator, DaemonSetSimulator,
+/// EndpointsSimulator, NodeDisruption); this actor only reads, writes and remembers what must survive a tick
+/// (when a pod was accepted, its IP, how far its logs were written).
+///
+/// Each pass lists what it needs afresh and writes only what differs, so a conflict or a failed write is simply
+/// retried on the next tick; errors never stop the loop (the last ones are kept in `recentErrors`).
+actor SimulationDriver {
+    let backend: any SimulationBackend
+    let clock: any SimulationClock
+    let nodeSpec: String?
+    /// Simulated seconds between passes.
+    let tick: TimeInterval
+
+    var loop: Task<Void, Never>?
+    /// Node name → index in the pool plan (pod CIDR 10.244.<index>.0/24).
+    var nodeIndex: [String: Int] = [:]
+    /// Pod key (uid) → what the kubelet remembers.
+    var runtimes: [String: PodRuntime] = [:]
+    /// Node → pod IP slots in use (2…254) → pod key.
+    var ipSlots: [String: [Int: String]] = [:]
+    /// `podKey/container/init?` → (run, seconds of that run already written to the log).
+    var logCursors: [String: (run: Int, through: TimeInterval)] = [:]
+    var endedLogs: Set<String> = []
+    var configErrorsLogged: Set<String> = []
+    /// Nodes that stopped heartbeating, and since when.
+    var lostNodes: [String: Date] = [:]
+    /// Endpoints this driver wrote, removed when their Service goes.
+    var managedEndpoints: Set<ObjectKey> = []
+    var proxyRoundRobin = 0
+    private(set) var recentErrors: [String] = []
+
+    init(backend: any SimulationBackend, clock: any SimulationClock = SystemSimulationClock(), nodeSpec: String?, tick: TimeInterval = 0.2) {
+        self.backend = backend
+        self.clock = clock
+        self.nodeSpec = nodeSpec
+        self.tick = tick > 0 ? tick : 0.2
+    }
+
+    /// Parses the node spec (throwing its error before anything is written), creates the Node objects that do
+    /// not exist yet, and starts the loop.
+    func start() async throws(NodeSpecError) {
+        let planned = NodeFactory.plan(try NodePoolSpec.parseList(nodeSpec ?? ""))
+        await createNodes(planned)
+        guard loop == nil else { return }
+        loop = Task { await self.run() }
+    }
+
+    func createNodes(_ planned: [NodeFactory.PlannedNode]) async {
+        let now = clock.now
+        for node in planned {
+            nodeIndex[node.name] = node.index
+            if await backend.get("nodes", namespace: nil, name: node.name) != nil { continue }
+            await attempt("create node \(node.name)") { try await self.backend.create("nodes", NodeFactory.node(node, now: now)) }
+        }
+    }
+
+    /// Cancels the loop and waits for the pass in flight to finish.
+    func stop() async {
+        loop?.cancel()
+        await loop?.value
+        loop = nil
+    }
+
+    func run() async {
+        while !Task.isCancelled {
+            await step()
+            do { try await clock.sleep(seconds: tick) } catch { return }
+        }
+    }
+
+    /// One pass of every controller. Tests call this directly with a manual clock.
+    func step() async {
+        let now = clock.now
+        guard let nodes = await read("nodes"), var pods = await read("pods") else { return }
+        await collectOrphans(nodes: nodes, pods: pods, now: now)
+        await evictFromLostNodes(pods: pods, now: now)
+        if await schedule(nodes: nodes, pods: pods, now: now) {
+            guard let fresh = await read("pods") else { return }
+            pods = fresh
+        }
+        await runKubelets(nodes: nodes, pods: pods, now: now)
+        await runDaemonSets(nodes: nodes, pods: pods)
+        await runEndpoints(pods: pods)
+    }
+
+    // MARK: - Helpers
+
+    func read(_ resource: String) async -> [JSONValue]? {
+        do { return try await backend.list(resource) } catch {
+            note("list \(resource): \(error)")
+            return nil
+        }
+    }
+
+    /// Runs a write; a failure is noted and retried by the next pass.
+    func attempt(_ what: String, _ body: @Sendable () async throws -> Void) async {
+        do { try await body() } catch { note("\(what): \(error)") }
+    }
+
+    func note(_ message: String) {
+        recentErrors.append(message)
+        if recentErrors.count > 50 { recentErrors.removeFirst(recentErrors.count - 50) }
+    }
+
+    static func podKey(_ pod: JSONValue) -> String { pod.uid ?? pod.objectKey.description }
+}
