@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         // Default traits off: we need neither swift-configuration nor the Foundation extras.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0", traits: []),
     ],
@@ -64,6 +65,7 @@ let package = Package(
             "GantryControllers", "GantryAPI", "EmbeddedCluster", "Telemetry", "KubeRuntime", "KubeClient", "KubeYAML", "KubeCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
         .executableTarget(name: "gantry", dependencies: ["GantryCLI"], swiftSettings: strict),
 

@@ -21,9 +21,9 @@ public protocol Reconciler: Sendable {
 public struct WatchSpec: Sendable {
     public var source: any ListerWatcher
     public var store: Store
-    public var keys: @Sendable (ReflectorEvent) -> [ObjectKey]
+    public var keys: @Sendable (ReflectorEvent) async -> [ObjectKey]
 
-    public init(source: any ListerWatcher, store: Store, keys: @escaping @Sendable (ReflectorEvent) -> [ObjectKey]) {
+    public init(source: any ListerWatcher, store: Store, keys: @escaping @Sendable (ReflectorEvent) async -> [ObjectKey]) {
         self.source = source
         self.store = store
         self.keys = keys
@@ -93,7 +93,7 @@ public struct Controller: Sendable {
             for watch in watches {
                 let queue = self.queue
                 let reflector = Reflector(source: watch.source, store: watch.store, options: options.reflector, clock: clock, logger: logger) { event in
-                    for key in watch.keys(event) { await queue.add(key) }
+                    for key in await watch.keys(event) { await queue.add(key) }
                 }
                 reflectors.addTask { await reflector.run() }
             }

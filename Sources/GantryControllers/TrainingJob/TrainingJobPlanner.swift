@@ -182,9 +182,8 @@ public enum TrainingJobPlanner {
             set("Ready", .false, "Starting", problem ?? "replicas are starting")
             set("Reconciling", .true, "Starting", problem ?? "replicas are starting")
         }
-        if let start = status.startTime.flatMap(Timestamp.parse) {
-            status.gpuHours = Double(status.gpus ?? 0) * max(0, o.now - start.timeIntervalSince1970) / 3600
-        }
+        // gpuHours is written when the job ends: a value that changes every reconcile would make every
+        // reconcile write status, and every status write wake another reconcile.
         return finish(&plan)
     }
 

@@ -1,0 +1,62 @@
+import GantryAPI
+import KubeCore
+import KubeRuntime
+
+/// The caches every Gantry controller reads. Child kinds are cached only where Gantry labels them
+/// (`app.kubernetes.io/managed-by=gantry`), never every Pod or ConfigMap of the cluster.
+public struct OperatorCaches: Sendable {
+    public let trainingJobs = Store()
+    public let pods = Store(projection: OperatorCaches.projectPod)
+    public let services = Store()
+    public let configMaps = Store(projection: OperatorCaches.projectConfigMap)
+    public let nodes = Store(projection: OperatorCaches.projectNode)
+    public let platformConfigs = Store()
+
+    public init() {}
+
+    public static let childSelector = "\(GantryLabels.managedBy)=\(GantryLabels.managedByValue)"
+
+    /// The effective PlatformConfig (`default`), or built-in defaults when there is none or it does not decode.
+    public func platform() async -> PlatformConfigSpec {
+        guard let object = await platformConfigs.get(ObjectKey(namespace: nil, name: PlatformConfigSpec.singletonName)),
+              let spec = try? (object["spec"] ?? .emptyObject).decode(PlatformConfigSpec.self) else { return PlatformConfigSpec() }
+        return spec
+    }
+
+    /// Pods keep what the planners read: identity, labels, owner, the parts of spec that place them, and
+    /// status phase, conditions and container states (budget: docs/benchmarks.md).
+    public static let projectPod: Store.Projection = { pod in
+        var p: JSONValue = ["metadata": .object((pod["metadata"]?.objectValue ?? [:]).filter { keptPodMetadata.contains($0.key) })]
+        // Annotations can be large (scripts, sidecar configs); only Gantry's own are read.
+        let annotations = pod.annotations.filter { $0.key.hasPrefix("gantry.dev/") }
+        if !annotations.isEmpty { p.annotations = annotations }
+        p[path: "spec", "nodeName"] = pod[path: "spec", "nodeName"]
+        if let status = pod["status"] {
+            p[path: "status", "phase"] = status["phase"]
+            p[path: "status", "reason"] = status["reason"]
+            p[path: "status", "message"] = status["message"]
+            p[path: "status", "conditions"] = status["conditions"]
+            p[path: "status", "containerStatuses"] = status["containerStatuses"]
+        }
+        return p
+    }
+
+    static let keptPodMetadata: Set<String> = ["name", "namespace", "uid", "resourceVersion", "labels", "ownerReferences", "deletionTimestamp", "creationTimestamp"]
+
+    public static let projectConfigMap: Store.Projection = { cm in
+        var c: JSONValue = ["metadata": cm["metadata"] ?? .emptyObject]
+        c[path: "metadata", "managedFields"] = nil
+        return c  // presence is what reconcilers check; data is never read from the cache
+    }
+
+    public static let projectNode: Store.Projection = { node in
+        var n: JSONValue = ["metadata": ["name": node[path: "metadata", "name"] ?? .null, "labels": node[path: "metadata", "labels"] ?? .emptyObject,
+                                         "resourceVersion": node[path: "metadata", "resourceVersion"] ?? .null]]
+        n[path: "spec", "taints"] = node[path: "spec", "taints"]
+        n[path: "spec", "unschedulable"] = node[path: "spec", "unschedulable"]
+        n[path: "status", "allocatable"] = node[path: "status", "allocatable"]
+        n[path: "status", "capacity"] = node[path: "status", "capacity"]
+        n[path: "status", "conditions"] = node[path: "status", "conditions"]
+        return n
+    }
+}
