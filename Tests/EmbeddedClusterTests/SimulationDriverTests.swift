@@ -175,3 +175,15 @@ actor FakeSimulationBackend: SimulationBackend {
         await good.stop()
     }
 }
+
+@Suite struct SimulationLaunchTests {
+    @Test func launchOffAndCancel() async throws {
+        let clock = ManualSimulationClock(SimFixtures.now)
+        let backend = FakeSimulationBackend(clock: clock)
+        #expect(try await SimulationDriver.launch(backend: backend, clock: clock, nodeSpec: "off") == nil)
+        let launched = try #require(try await SimulationDriver.launch(backend: backend, clock: clock, nodeSpec: "{cpu: 2}"))
+        #expect(await backend.objects["nodes"]?.count == 1)
+        launched.loop.cancel()
+        await launched.loop.value
+    }
+}

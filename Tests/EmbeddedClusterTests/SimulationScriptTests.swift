@@ -131,3 +131,39 @@ import Testing
         #expect(clock.now.timeIntervalSince(start) == 5)
     }
 }
+
+@Suite struct SimulationDocumentedExamplesTests {
+    /// The example of docs/embedded-cluster.md, "Scripted containers", must stay valid.
+    @Test func documentedScriptParses() throws {
+        let text = """
+            {containers: {trainer: {
+               logs: [{at: 0s, line: "starting on {node}"},
+                      {series: {at: 2s, every: 0.5s, count: 200, start: 0, step: 10,
+                                template: "step={step} loss={loss:.4} lr={lr:.6}",
+                                loss: {from: 2.3, to: 0.15, curve: exp, noise: 0.03},
+                                lr: {from: 0.0003, to: 0.00003, curve: linear}}}],
+               exit: {code: 0},
+               terminate: {after: 8s, code: 0, lines: ["SIGTERM: saving checkpoint", "checkpoint saved"]},
+               http: {"/metrics/progress": {body: {step: 1990}}},
+               metrics: "train_loss 0.15\\n"}},
+             readyAfter: 1s}
+            """
+        let script = try PodScript.parse(text)
+        let trainer = try #require(script.perContainer["trainer"])
+        #expect(trainer.exitAfter == 2 + 199 * 0.5)
+        #expect(trainer.terminate.after == 8)
+        #expect(script.all?.readyAfter == 1)
+        let lines = ScriptLogs.lines(trainer, after: -1, through: 2.5, context: ScriptContext(node: "gpu-a100-0"))
+        #expect(lines.map(\.text).first == "starting on gpu-a100-0")
+        #expect(lines.count == 3 && lines[1].text.hasPrefix("step=0 loss=2.3") && lines[2].text.hasPrefix("step=10 loss="))
+    }
+
+    @Test func documentedNodeSpecs() throws {
+        #expect(try NodePoolSpec.parseList("none").isEmpty)
+        let nodes = try NodeFactory.nodes(spec: "4x{gpu: 8, product: H100, memory: 640Gi}, 2x{cpu: 32}", now: SimFixtures.now)
+        #expect(nodes.count == 6)
+        #expect(nodes[0][path: "status", "capacity", "memory"] == "640Gi")
+        let mig = try NodeFactory.nodes(spec: "{gpu: 8, mig: {1g.10gb: 7}}", now: SimFixtures.now)
+        #expect(mig[0][path: "status", "capacity", "nvidia.com/mig-1g.10gb"] == "56")
+    }
+}

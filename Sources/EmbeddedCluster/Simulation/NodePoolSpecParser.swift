@@ -13,8 +13,9 @@ struct NodeSpecError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 extension NodePoolSpec {
-    /// Parses `4x{…}, 2x{…}`; an empty spec means the default pool.
+    /// Parses `4x{…}, 2x{…}`; an empty spec means the default pool, `none` no nodes at all.
     static func parseList(_ spec: String) throws(NodeSpecError) -> [NodePoolSpec] {
+        if spec.simTrimmed == "none" { return [] }
         let text = spec.simTrimmed.isEmpty ? defaultSpec : spec
         var parser = FlowParser(text)
         var pools: [NodePoolSpec] = []
