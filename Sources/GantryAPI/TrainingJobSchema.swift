@@ -97,6 +97,8 @@ public enum TrainingJobSchema {
             "best": Schema.object("Best value of the early-stopping metric.", [
                 "name": Schema.string("Metric."), "value": Schema.number("Value."), "step": Schema.integer("Step."),
             ]),
+            "history": Schema.array("[step, value] pairs of the early-stopping metric, downsampled to at most 128 points.",
+                                    of: Schema.array("A point.", of: Schema.number("Step or value."), maxItems: 2), maxItems: 256),
         ]),
         "replicaStatuses": Schema.array("What is kept of each replica (exit reason, last log lines) once its pod is gone.", of: Schema.object("A replica.", [
             "index": Schema.integer("Replica index (rank)."), "podName": Schema.string("Pod name."), "node": Schema.string("Node."),

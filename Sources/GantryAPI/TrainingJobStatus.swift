@@ -71,12 +71,22 @@ public struct MetricsStatus: Codable, Sendable, Hashable {
     public var step: Int?
     public var latest: [String: Double]?
     public var best: BestMetric?
+    /// `[step, value]` pairs of the early-stopping metric, downsampled to at most 128 points.
+    public var history: [[Double]]?
+
+    public init() {}
 }
 
 public struct BestMetric: Codable, Sendable, Hashable {
     public var name: String
     public var value: Double
     public var step: Int?
+
+    public init(name: String, value: Double, step: Int?) {
+        self.name = name
+        self.value = value
+        self.step = step
+    }
 }
 
 /// What is kept of a replica once its pod is deleted, so nothing needed for debugging is lost.
