@@ -164,6 +164,20 @@ actor FakeSimulationBackend: SimulationBackend {
         #expect(await backend.get("pods", namespace: "default", name: "b") == nil)
     }
 
+    @Test func disruptionByNodeAnnotation() async throws {
+        let (driver, backend) = try await setUp("2x{cpu: 8}")
+        await backend.put("pods", SimFixtures.pod("a", nodeName: "cpu-0"))
+        await run(driver, for: 2)
+        var node = try #require(await backend.get("nodes", namespace: nil, name: "cpu-0"))
+        node.annotations = [SimulationDriver.disruptAnnotation: "preempt"]
+        try await backend.update("nodes", node)
+        await driver.step()
+        #expect(await backend.get("nodes", namespace: nil, name: "cpu-0") == nil)
+        #expect(await backend.get("pods", namespace: "default", name: "a") == nil)
+        // A store that drops nulls does not make the kubelet rewrite status on every tick.
+        #expect(!SimulationDriver.differs(["a": ["b": .null, "c": 1]], ["a": ["c": 1]]))
+    }
+
     @Test func startRejectsABadSpecAndStopCancels() async throws {
         let backend = FakeSimulationBackend(clock: clock)
         let bad = SimulationDriver(backend: backend, clock: clock, nodeSpec: "3x{gpus: 1}")

@@ -55,6 +55,30 @@ extension SimulationDriver {
         }
     }
 
+    /// `kubectl annotate node <name> sim.gantry.dev/disrupt=preempt` (spot reclaim) or `=lose` (no heartbeat)
+    /// triggers the failure from outside, e.g. in an end-to-end test or a demo.
+    static let disruptAnnotation = "sim.gantry.dev/disrupt"
+
+    func applyRequestedDisruptions(nodes: [JSONValue]) async -> Bool {
+        var acted = false
+        for node in nodes {
+            guard let name = node.name, let request = node.annotations[Self.disruptAnnotation] else { continue }
+            switch request {
+            case "preempt", "spot":
+                await preemptSpotNode(name)
+                acted = true
+            case "lose", "lost":
+                if lostNodes[name] == nil {
+                    await loseNode(name)
+                    acted = true
+                }
+            default:
+                note("node \(name): unknown \(Self.disruptAnnotation) value \"\(request)\" (use preempt or lose)")
+            }
+        }
+        return acted
+    }
+
     /// PodGC: pods bound to a node that no longer exists are failed and deleted.
     func collectOrphans(nodes: [JSONValue], pods: [JSONValue], now: Date) async {
         let names = Set(nodes.compactMap(\.name))

@@ -42,7 +42,7 @@ extension SimulationDriver {
             }
             return
         }
-        if decision.status != (pod["status"] ?? [:]) {
+        if Self.differs(decision.status, pod["status"] ?? [:]) {
             var updated = pod
             updated["status"] = decision.status
             let write = updated
@@ -123,6 +123,19 @@ extension SimulationDriver {
                 await backend.appendLog(namespace: pod.namespace ?? "default", pod: pod.name ?? "", container: c["name"]?.stringValue ?? "",
                                         line: line, at: now)
             }
+        }
+    }
+
+    /// Compares ignoring null members, so a store that drops `lastProbeTime: null` does not cause a write per tick.
+    static func differs(_ a: JSONValue, _ b: JSONValue) -> Bool {
+        withoutNulls(a) != withoutNulls(b)
+    }
+
+    static func withoutNulls(_ v: JSONValue) -> JSONValue {
+        switch v {
+        case .object(let o): return .object(o.filter { !$0.value.isNull }.mapValues(withoutNulls))
+        case .array(let a): return .array(a.map(withoutNulls))
+        default: return v
         }
     }
 }

@@ -89,7 +89,12 @@ actor SimulationDriver {
     /// One pass of every controller. Tests call this directly with a manual clock.
     func step() async {
         let now = clock.now
-        guard let nodes = await read("nodes"), var pods = await read("pods") else { return }
+        guard var nodes = await read("nodes") else { return }
+        if await applyRequestedDisruptions(nodes: nodes) {
+            guard let fresh = await read("nodes") else { return }
+            nodes = fresh
+        }
+        guard var pods = await read("pods") else { return }
         await collectOrphans(nodes: nodes, pods: pods, now: now)
         await evictFromLostNodes(pods: pods, now: now)
         if await schedule(nodes: nodes, pods: pods, now: now) {
