@@ -133,6 +133,27 @@ func withPhase(_ pod: JSONValue, _ phase: String, exitCode: Int? = nil, reason: 
         #expect(record.ownerReferences.isEmpty)  // outlives the job
     }
 
+    @Test func aFiredEarlyStoppingRuleStopsTheRunDeletesPodsAndRecordsWhy() throws {
+        var job = try makeJob(spec: ["image": "t", "earlyStopping": ["metric": "loss", "patience": ["evaluations": 3]]])
+        let first = TrainingJobPlanner.plan(observe(job))
+        job.status = first.status
+        let pod = withPhase(first.create.first { $0.kind == "Pod" }!, "Running")  // trap-ok: test
+        var platform = PlatformConfigSpec()
+        platform.finishedPodPolicy = .keep  // even when finished pods are kept, a stopped run must release its GPUs
+        var o = observe(job, pods: [pod], platform: platform)
+        var metrics = MetricsStatus()
+        metrics.step = 50
+        o.metrics = MetricsSnapshot(metrics: metrics, earlyStop: EarlyStopStatus(rule: "patience", step: 50, value: 0.5, message: "no improvement"))
+        let plan = TrainingJobPlanner.plan(o)
+        #expect(plan.status.phase == .earlyStopped)
+        #expect(plan.deletePods == ["train-0"])
+        #expect(plan.status.conditions?[type: "EarlyStopped"]?.status == .true)
+        #expect(plan.status.earlyStop?.rule == "patience")
+        let record = try #require(plan.create.first { $0.name == "train-record" })
+        let doc = try JSONValue.parse(record[path: "data", "record.json"]?.stringValue ?? "")
+        #expect(doc["earlyStop"]?["rule"] == "patience")
+    }
+
     @Test func noNodeCanHoldTheRequestIsInvalidAndCreatesNothing() throws {
         let job = try makeJob(spec: ["image": "t", "gpu": ["count": 16, "product": "A100"]])
         let plan = TrainingJobPlanner.plan(observe(job, serviceExists: false))

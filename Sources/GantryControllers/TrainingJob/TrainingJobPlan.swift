@@ -13,11 +13,13 @@ public struct TrainingJobObservation: Sendable {
     public var admission: GangAdmission.Decision
     /// Last log lines of finished pods, read by the reconciler before the pods are deleted.
     public var logTails: [String: [String]]
+    /// Metrics read from the metrics replica's log so far, and an early-stopping decision if a rule fired.
+    public var metrics: MetricsSnapshot?
     public var now: Double
 
     public init(job: TrainingJob, pods: [JSONValue], serviceExists: Bool, hostfileExists: Bool, recordExists: Bool,
                 platform: PlatformConfigSpec, nodes: [JSONValue], admission: GangAdmission.Decision,
-                logTails: [String: [String]], now: Double) {
+                logTails: [String: [String]], metrics: MetricsSnapshot? = nil, now: Double) {
         self.job = job
         self.pods = pods
         self.serviceExists = serviceExists
@@ -27,6 +29,7 @@ public struct TrainingJobObservation: Sendable {
         self.nodes = nodes
         self.admission = admission
         self.logTails = logTails
+        self.metrics = metrics
         self.now = now
     }
 }

@@ -36,9 +36,7 @@ public enum TrainingJobPlanner {
 
         // Finished: free GPUs (pods deleted after their facts were kept), write the record, honour the TTL.
         if let phase = status.phase, phase.isFinished {
-            if o.platform.effectiveFinishedPodPolicy == .delete {
-                plan.deletePods = observed.filter { !$0.deleting }.map(\.name)
-            }
+            plan.deletePods = podsToFree(observed, policy: o.platform.effectiveFinishedPodPolicy)
             if !o.recordExists { plan.create.append(TrainingRecord.configMap(job, status: status, pods: observed)) }
             if let ttl = job.spec.ttlSecondsAfterFinished, let done = status.completionTime.flatMap(Timestamp.parse) {
                 let due = done.timeIntervalSince1970 + Double(ttl)
@@ -122,6 +120,17 @@ public enum TrainingJobPlanner {
             set("Reconciling", .true, "Restarting", "restarting all replicas")
             status.phase = .admitted
             return finish(&plan)
+        }
+
+        // Metrics and early stopping: a fired rule stops the run (pods deleted gracefully: a checkpoint can be
+        // written in the termination grace period) and the record keeps the rule, step and values.
+        if let snapshot = o.metrics {
+            status.metrics = snapshot.metrics
+            if let stop = snapshot.earlyStop {
+                status.earlyStop = stop
+                return terminal(&plan, &status, &conditions, .earlyStopped, "EarlyStopped",
+                                "stopped by the \(stop.rule) rule at step \(stop.step ?? 0): \(stop.message)", observed, o, nowText, generation)
+            }
         }
 
         // Every replica succeeded.
@@ -214,12 +223,16 @@ public enum TrainingJobPlanner {
             set("Stalled", .true, reason, message)
             plan.event("Warning", reason, message)
         }
-        if o.platform.effectiveFinishedPodPolicy == .delete {
-            plan.deletePods = pods.filter { !$0.deleting }.map(\.name)
-        }
+        plan.deletePods = podsToFree(pods, policy: o.platform.effectiveFinishedPodPolicy)
         if !o.recordExists { plan.create.append(TrainingRecord.configMap(o.job, status: status, pods: pods)) }
         status.conditions = conditions
         plan.status = status
         return plan
+    }
+
+    /// Pods of a finished job to delete: every pod still running (a stopped or failed job must not hold GPUs),
+    /// and the terminated ones too unless the platform keeps them.
+    static func podsToFree(_ pods: [ObservedPod], policy: PlatformConfigSpec.FinishedPodPolicy) -> [String] {
+        pods.filter { !$0.deleting && (policy == .delete || !$0.finished) }.map(\.name)
     }
 }

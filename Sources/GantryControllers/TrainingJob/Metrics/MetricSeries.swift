@@ -80,3 +80,13 @@ public struct MetricSeries: Sendable, Hashable {
         return s
     }
 }
+
+/// What the metrics follower knows of a job when the reconciler plans.
+public struct MetricsSnapshot: Sendable, Hashable {
+    public var metrics: MetricsStatus
+    public var earlyStop: EarlyStopStatus?
+    public init(metrics: MetricsStatus, earlyStop: EarlyStopStatus?) {
+        self.metrics = metrics
+        self.earlyStop = earlyStop
+    }
+}
