@@ -167,3 +167,31 @@ import Testing
         #expect(mig[0][path: "status", "capacity", "nvidia.com/mig-1g.10gb"] == "56")
     }
 }
+
+@Suite struct SimulationHostileInputTests {
+    @Test(arguments: [
+        String(repeating: "[", count: 10_000),
+        "{logs: [{every: 1e-300, line: x, count: 5}]}",
+        "{exit: {code: 0, after: 1e400}}",
+        "{logs: [{every: 1s, count: 99999999999999999999, line: x}]}",
+        "{\"a\": \"\\u12\"}",
+        "",
+        "{",
+    ])
+    func neverTraps(text: String) {
+        // Whatever the input, parsing answers (a script or an error) and a kubelet pass completes.
+        var pod = SimFixtures.pod("p", annotations: [PodScript.annotation: text])
+        pod[path: "spec", "nodeName"] = "n"
+        let runtime = PodRuntime(acceptedAt: SimFixtures.now, podIP: "10.244.0.2", hostIP: "10.0.0.2")
+        let decision = KubeletSimulator.decide(pod: pod, script: PodScript.from(pod: pod), runtime: runtime, now: SimFixtures.now.addingTimeInterval(1e6))
+        #expect(decision.status["phase"] != nil)
+        if case .success(let s) = PodScript.from(pod: pod), let all = s.all {
+            _ = ScriptLogs.lines(all, after: -1, through: 1e9, context: ScriptContext())
+        }
+    }
+
+    @Test func tinyIntervalsAreWindowed() throws {
+        let s = try #require(try PodScript.parse("{logs: [{every: 1e-9, line: x, count: 100000000}]}").all)
+        #expect(ScriptLogs.lines(s, after: -1, through: 1e6, context: ScriptContext()).count == ScriptLogs.maxLinesPerWindow)
+    }
+}

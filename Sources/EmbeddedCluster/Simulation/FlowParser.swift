@@ -49,12 +49,19 @@ struct FlowParser {
         return v
     }
 
+    /// Nesting depth, bounded so a hostile annotation cannot exhaust the stack.
+    var depth = 0
+    static let maxDepth = 64
+
     mutating func parseValue() throws(Failure) -> JSONValue {
         skipSpace()
         switch peek {
         case nil: throw fail("expected a value but found the end")
-        case "{": return try parseObject()
-        case "[": return try parseArray()
+        case "{", "[":
+            guard depth < Self.maxDepth else { throw fail("nested deeper than \(Self.maxDepth) levels") }
+            depth += 1
+            defer { depth -= 1 }
+            return peek == "{" ? try parseObject() : try parseArray()
         case "\"", "'": return .string(try parseQuoted())
         default: return Self.typed(try parsePlain(isKey: false))
         }

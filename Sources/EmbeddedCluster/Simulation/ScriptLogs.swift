@@ -42,8 +42,8 @@ enum ScriptLogs {
                 }
             case .series(let s):
                 // Indices with s.at + i·every in (after, through].
-                let first = max(0, Int(((after - s.at) / s.every).rounded(.down)) + 1)
-                var last = Int(((through - s.at) / s.every).rounded(.down))
+                let first = max(0, clampedIndex((after - s.at) / s.every) + 1)
+                var last = clampedIndex((through - s.at) / s.every)
                 if let count = s.count { last = min(last, count - 1) }
                 guard last >= first else { continue }
                 let upper = min(last, first + maxLinesPerWindow - 1)
@@ -55,6 +55,12 @@ enum ScriptLogs {
             if out.count >= maxLinesPerWindow { break }
         }
         return out.sorted { $0.0.at != $1.0.at ? $0.0.at < $1.0.at : $0.1 < $1.1 }.prefix(maxLinesPerWindow).map(\.0)
+    }
+
+    /// `Int(x.rounded(.down))` without the trap on huge or non-finite values.
+    static func clampedIndex(_ x: Double) -> Int {
+        guard x.isFinite else { return x > 0 ? Int(Int32.max) : -1 }
+        return Int(max(-1, min(x, Double(Int32.max))).rounded(.down))
     }
 
     static func seriesLine(_ s: ContainerScript.LogSeries, index i: Int, context: ScriptContext, at: TimeInterval) -> String {

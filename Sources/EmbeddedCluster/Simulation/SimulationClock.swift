@@ -87,7 +87,16 @@ enum SimDuration {
         var description: String { "invalid duration \"\(text)\": write e.g. 10s, 0.5s, 500ms, 2m or 1h30m" }
     }
 
+    /// Ten years: longer durations are mistakes, and keeping them finite keeps all time arithmetic in range.
+    static let maximum: TimeInterval = 315_360_000
+
     static func parse(_ value: JSONValue) throws(ParseError) -> TimeInterval {
+        let seconds = try parseUnchecked(value)
+        guard seconds.isFinite, seconds >= 0, seconds <= maximum else { throw ParseError(text: "\(value)") }
+        return seconds
+    }
+
+    static func parseUnchecked(_ value: JSONValue) throws(ParseError) -> TimeInterval {
         switch value {
         case .int, .double:
             let d = value.doubleValue ?? -1
