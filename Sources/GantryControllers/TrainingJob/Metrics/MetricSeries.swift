@@ -6,6 +6,10 @@ public struct MetricSeries: Sendable, Hashable {
     public struct Point: Sendable, Hashable, Codable {
         public var step: Int
         public var value: Double
+        public init(step: Int, value: Double) {
+            self.step = step
+            self.value = value
+        }
     }
 
     public var metric: String
