@@ -48,6 +48,28 @@ import Testing
         #expect(s.exitAfter == nil)
     }
 
+    @Test func blockYAMLScripts() throws {
+        let script = try PodScript.parse("""
+            logs:
+            - at: 1s
+              line: hello {pod}
+            - series: {every: 1s, count: 2, template: "loss={loss:.1}", loss: {from: 1, to: 0, curve: linear}}
+            exit:
+              code: 2
+            http:
+              /healthz: {status: 200, body: ok}
+            """)
+        let s = try #require(script.all)
+        #expect(ScriptLogs.lines(s, after: -1, through: 10, context: context).map(\.text) == ["loss=1.0", "hello train-0", "loss=0.0"])
+        #expect(s.exit?.code == 2 && s.exitAfter == 1)
+        do {
+            _ = try PodScript.parse("logs:\n  - at: [\n")
+            Issue.record("expected a YAML error")
+        } catch {
+            #expect(error.description.contains("yaml: line"), "\(error)")
+        }
+    }
+
     @Test func perContainerScripts() throws {
         let script = try PodScript.parse("{containers: {sidecar: {exit: 3}}, readyAfter: 5s}")
         #expect(script.script(for: ["name": "sidecar"]).exit?.code == 3)

@@ -1,5 +1,6 @@
 import Foundation
 import KubeCore
+import KubeYAML
 
 /// A script annotation that cannot be used; `description` names the annotation, the field and the fix.
 struct ScriptError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -22,12 +23,20 @@ extension PodScript {
         }
     }
 
-    /// Parses JSON or YAML flow text: either one script for every container, or
-    /// `{containers: {name: {…}}}` (other top-level fields then apply to the containers not listed).
+    /// Parses JSON, YAML flow (`{…}`, read by `FlowParser` for column-exact errors) or block YAML (KubeYAML):
+    /// either one script for every container, or `containers: {name: {…}}` (other top-level fields then apply
+    /// to the containers not listed).
     static func parse(_ text: String) throws(ScriptError) -> PodScript {
         let json: JSONValue
-        do { json = try FlowParser.parse(text) } catch {
-            throw ScriptError(field: "", message: "\(error) (write JSON or YAML flow style, e.g. {exit: {code: 0, after: 10s}}; quote strings holding { } , or ': ')")
+        let trimmed = text.simTrimmed
+        if trimmed.hasPrefix("{") || trimmed.hasPrefix("[") || trimmed.isEmpty {
+            do { json = try FlowParser.parse(text) } catch {
+                throw ScriptError(field: "", message: "\(error) (write JSON or YAML, e.g. {exit: {code: 0, after: 10s}}; quote strings holding { } , or ': ')")
+            }
+        } else {
+            do { json = try YAML.parse(text) } catch {
+                throw ScriptError(field: "", message: "\(error) (write YAML or JSON, e.g. exit: {code: 0, after: 10s})")
+            }
         }
         guard var object = json.objectValue else {
             throw ScriptError(field: "", message: "expected an object like {logs: [...], exit: {...}}")
