@@ -53,11 +53,11 @@ actor SimulationDriver {
     /// For the server's start: validates the spec, creates the nodes and returns the driver with its loop as a
     /// task the server cancels on stop; nil when the spec is `off` (no simulation at all; `none` means a
     /// simulation without nodes).
-    static func launch(backend: any SimulationBackend, clock: any SimulationClock, nodeSpec: String?) async throws(NodeSpecError)
-        -> (driver: SimulationDriver, loop: Task<Void, Never>)?
+    static func launch(backend: any SimulationBackend, clock: any SimulationClock, nodeSpec: String?, tick: TimeInterval = 0.2)
+        async throws(NodeSpecError) -> (driver: SimulationDriver, loop: Task<Void, Never>)?
     {
         if nodeSpec?.simTrimmed == "off" { return nil }
-        let driver = SimulationDriver(backend: backend, clock: clock, nodeSpec: nodeSpec)
+        let driver = SimulationDriver(backend: backend, clock: clock, nodeSpec: nodeSpec, tick: tick)
         let planned = NodeFactory.plan(try NodePoolSpec.parseList(nodeSpec ?? ""))
         await driver.createNodes(planned)
         return (driver, Task { await driver.run() })
