@@ -101,6 +101,10 @@ actor FakeSimulationBackend: SimulationBackend {
         #expect(done[path: "status", "phase"] == "Succeeded")
         #expect(await backend.logs["default/train/main"] == ["step=0 loss=1.00", "step=1 loss=0.75", "step=2 loss=0.50"])
         #expect(await backend.ended.contains("default/train/main"))
+        let reasons = try await backend.list("events").filter { $0[path: "involvedObject", "name"] == "train" }
+            .sorted { ($0["firstTimestamp"]?.stringValue ?? "") < ($1["firstTimestamp"]?.stringValue ?? "") }.compactMap { $0["reason"]?.stringValue }
+        #expect(Set(reasons) == ["Scheduled", "Pulling", "Pulled", "Created", "Started"])
+        #expect(reasons.first == "Scheduled" && reasons.count == 5)
     }
 
     @Test func unschedulablePodGetsTheSchedulersMessage() async throws {
@@ -111,6 +115,12 @@ actor FakeSimulationBackend: SimulationBackend {
         let cond = pod[path: "status", "conditions"]?.arrayValue?.first { $0["type"] == "PodScheduled" }
         #expect(cond?["status"] == "False" && cond?["reason"] == "Unschedulable")
         #expect(cond?["message"]?.stringValue?.hasPrefix("0/2 nodes are available: 2 Insufficient nvidia.com/gpu.") == true)
+        await driver.step()
+        await driver.step()
+        let events = try await backend.list("events")
+        #expect(events.count == 1)
+        #expect(events.first?["reason"] == "FailedScheduling" && events.first?["type"] == "Warning")
+        #expect(events.first?["message"] == cond?["message"])
     }
 
     @Test func gracefulDeletionRemovesThePodAfterTheCheckpoint() async throws {

@@ -83,6 +83,19 @@ import Testing
         #expect((late["restartCount"]?.intValue ?? 0) > 300)
     }
 
+    @Test func eventsFollowStatusChanges() {
+        let p = pod(script: "{exit: {code: 1, after: 2s}}", restartPolicy: "OnFailure")
+        func reasons(_ a: TimeInterval, _ b: TimeInterval) -> [String] {
+            PodEvents.kubelet(pod: p, old: decide(p, at: a).status, new: decide(p, at: b).status, terminating: false, wasTerminating: false).map(\.reason)
+        }
+        #expect(reasons(0.5, 1.5) == ["Pulling", "Pulled", "Created", "Started"])
+        #expect(reasons(2, 5) == ["BackOff"])
+        #expect(reasons(5, 14) == ["Pulled", "Created", "Started"])
+        let pull = pod(image: "x/does-not-exist:1")
+        let failed = PodEvents.kubelet(pod: pull, old: decide(pull, at: 0).status, new: decide(pull, at: 2).status, terminating: false, wasTerminating: false)
+        #expect(failed.map(\.reason) == ["Pulling", "Failed", "Failed"] && failed.last?.message == "Error: ErrImagePull")
+    }
+
     @Test func successfulExitUnderOnFailureDoesNotRestart() {
         let p = pod(script: "{exit: {code: 0, after: 1s}}", restartPolicy: "OnFailure")
         #expect(decide(p, at: 50).status["phase"] == "Succeeded")

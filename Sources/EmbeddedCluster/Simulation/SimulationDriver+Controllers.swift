@@ -33,11 +33,16 @@ extension SimulationDriver {
             pod[path: "status", "conditions"] = .array(conditions.map(KubeletSimulator.json))
             if pod[path: "status", "phase"] == nil { pod[path: "status", "phase"] = "Pending" }
             let bind = pod
-            await attempt("bind pod \(binding.pod) to \(binding.node)") { try await self.backend.update("pods", bind) }
+            if await attempt("bind pod \(binding.pod) to \(binding.node)", { try await self.backend.update("pods", bind) }) {
+                await record([PodEvents.scheduled(pod: pod, node: binding.node)], pod: pod, node: nil)
+            }
         }
         for failure in result.unschedulable {
             guard let pod = byKey[failure.pod] else { continue }
+            let previous = pod[path: "status", "conditions"]?.arrayValue?.first { $0["type"] == "PodScheduled" }?["message"]?.stringValue
             await setScheduled(pod, Condition(type: "PodScheduled", status: .false, reason: "Unschedulable", message: failure.message), stamp: stamp)
+            // One FailedScheduling per distinct reason, not one per tick.
+            if previous != failure.message { await record([PodEvents.failedScheduling(message: failure.message)], pod: pod, node: nil) }
         }
         return !result.bindings.isEmpty
     }

@@ -22,6 +22,7 @@ extension SimulationDriver {
     func runKubelet(pod: JSONValue, key: String, node: JSONValue, nodeName: String, now: Date) async {
         let namespace = pod.namespace ?? "default", name = pod.name ?? ""
         var runtime = runtimes[key] ?? newRuntime(pod: pod, key: key, node: node, nodeName: nodeName, now: now)
+        let wasTerminating = runtime.terminationStartedAt != nil
         let script = PodScript.from(pod: pod)
         if pod.deletionTimestamp != nil && runtime.terminationStartedAt == nil {
             runtime.terminationStartedAt = now
@@ -42,11 +43,16 @@ extension SimulationDriver {
             }
             return
         }
-        if Self.differs(decision.status, pod["status"] ?? [:]) {
+        let old = pod["status"] ?? [:]
+        if Self.differs(decision.status, old) {
             var updated = pod
             updated["status"] = decision.status
             let write = updated
-            await attempt("update status of pod \(namespace)/\(name)") { try await self.backend.update("pods", write) }
+            if await attempt("update status of pod \(namespace)/\(name)", { try await self.backend.update("pods", write) }) {
+                let events = PodEvents.kubelet(pod: pod, old: old, new: decision.status,
+                                               terminating: runtime.terminationStartedAt != nil, wasTerminating: wasTerminating)
+                await record(events, pod: pod, node: nodeName)
+            }
         }
     }
 

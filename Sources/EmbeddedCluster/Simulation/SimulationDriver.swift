@@ -32,6 +32,9 @@ actor SimulationDriver {
     /// Endpoints this driver wrote, removed when their Service goes.
     var managedEndpoints: Set<ObjectKey> = []
     var proxyRoundRobin = 0
+    var eventSequence = 0
+    /// Whether to write Events (on by default).
+    var recordEvents = true
     private(set) var recentErrors: [String] = []
 
     init(backend: any SimulationBackend, clock: any SimulationClock = SystemSimulationClock(), nodeSpec: String?, tick: TimeInterval = 0.2) {
@@ -116,8 +119,26 @@ actor SimulationDriver {
     }
 
     /// Runs a write; a failure is noted and retried by the next pass.
-    func attempt(_ what: String, _ body: @Sendable () async throws -> Void) async {
-        do { try await body() } catch { note("\(what): \(error)") }
+    @discardableResult
+    func attempt(_ what: String, _ body: @Sendable () async throws -> Void) async -> Bool {
+        do {
+            try await body()
+            return true
+        } catch {
+            note("\(what): \(error)")
+            return false
+        }
+    }
+
+    /// Records Events about a pod (core/v1, as `kubectl describe` reads them).
+    func record(_ events: [PodEvent], pod: JSONValue, node: String?) async {
+        guard recordEvents else { return }
+        let now = clock.now
+        for e in events {
+            eventSequence += 1
+            let object = PodEvents.object(e, pod: pod, node: node, now: now, sequence: eventSequence)
+            await attempt("record event \(e.reason) for \(pod.objectKey)") { try await self.backend.create("events", object) }
+        }
     }
 
     func note(_ message: String) {
