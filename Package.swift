@@ -67,7 +67,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
-        .executableTarget(name: "gantry", dependencies: ["GantryCLI"], swiftSettings: strict),
+        .executableTarget(name: "gantry", dependencies: [
+            "GantryCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: strict),
 
         .testTarget(name: "KubeCoreTests", dependencies: ["KubeCore"]),
         .testTarget(name: "KubeYAMLTests", dependencies: ["KubeYAML"]),

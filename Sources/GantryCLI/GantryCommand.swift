@@ -1,11 +1,12 @@
 import ArgumentParser
 
 /// `gantry`: the operator and its tools in one executable.
+@available(macOS 10.15, macCatalyst 13, iOS 13, tvOS 13, watchOS 6, *)
 public struct GantryCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "gantry",
         abstract: "Run machine-learning workloads on GPU clusters: TrainingJob, InferenceService, Notebook.",
-        subcommands: []
+        subcommands: [CRDsCommand.self]
     )
     public init() {}
 }
