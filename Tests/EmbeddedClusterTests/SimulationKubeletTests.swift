@@ -96,6 +96,16 @@ import Testing
         #expect(failed.map(\.reason) == ["Pulling", "Failed", "Failed"] && failed.last?.message == "Error: ErrImagePull")
     }
 
+    @Test func activeDeadlineFailsThePod() {
+        var p = pod()
+        p[path: "spec", "activeDeadlineSeconds"] = 5
+        #expect(decide(p, at: 4).status["phase"] == "Running")
+        let d = decide(p, at: 6)
+        #expect(!d.remove)
+        #expect(d.status["phase"] == "Failed" && d.status["reason"] == "DeadlineExceeded")
+        #expect(d.status["containerStatuses"]?.arrayValue?.first?[path: "state", "terminated"] != nil)
+    }
+
     @Test func successfulExitUnderOnFailureDoesNotRestart() {
         let p = pod(script: "{exit: {code: 0, after: 1s}}", restartPolicy: "OnFailure")
         #expect(decide(p, at: 50).status["phase"] == "Succeeded")

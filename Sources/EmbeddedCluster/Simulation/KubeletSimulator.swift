@@ -45,7 +45,12 @@ enum KubeletSimulator {
         let containers = spec["containers"]?.arrayValue ?? []
         let existingStatus = pod["status"] ?? [:]
         let stamp = Timestamp.format(now)
+        // `activeDeadlineSeconds` (counted from startTime): the kubelet kills the containers and fails the pod
+        // with reason DeadlineExceeded (pkg/kubelet/active_deadline.go), without deleting it.
+        let deadline = spec["activeDeadlineSeconds"]?.intValue.map { runtime.acceptedAt.addingTimeInterval(Double(max(0, $0))) }
+        let deadlineExceeded = runtime.terminationStartedAt == nil && deadline.map { now >= $0 } == true
         let termination = runtime.terminationStartedAt.map { (at: $0, grace: gracePeriod(pod)) }
+            ?? (deadlineExceeded ? deadline.map { (at: $0, grace: 0) } : nil)
 
         var initStatuses: [JSONValue] = []
         var statuses: [JSONValue] = []
@@ -70,7 +75,7 @@ enum KubeletSimulator {
             case .waiting:
                 break
             }
-            return containerStatus(pod: pod, container: c, timeline: t, ready: ready, imagePulled: !pullOrConfigFailure)
+            return containerStatus(pod: pod, container: c, timeline: t, ready: ready)
         }
 
         // Init containers run one after the other; an unfinished one blocks the rest.
@@ -124,7 +129,9 @@ enum KubeletSimulator {
         }
 
         let phase: String
-        if initFailed && policy == "Never" {
+        if deadlineExceeded {
+            phase = "Failed"
+        } else if initFailed && policy == "Never" {
             phase = "Failed"
         } else if !initDone || anyNeverStarted && !(termination != nil && allFinal) {
             phase = "Pending"
@@ -136,6 +143,10 @@ enum KubeletSimulator {
 
         var status: JSONValue = existingStatus
         status["phase"] = .string(phase)
+        if deadlineExceeded {
+            status["reason"] = "DeadlineExceeded"
+            status["message"] = "Pod was active on the node longer than the specified deadline"
+        }
         status["hostIP"] = .string(runtime.hostIP)
         status["hostIPs"] = [["ip": .string(runtime.hostIP)]]
         let podIP = spec["hostNetwork"]?.boolValue == true ? runtime.hostIP : runtime.podIP
@@ -175,7 +186,7 @@ enum KubeletSimulator {
         }
         status["conditions"] = .array(conditions.map(Self.json))
 
-        let remove = termination != nil && (allStopped || terminal)
+        let remove = runtime.terminationStartedAt != nil && (allStopped || terminal)
         return KubeletDecision(status: status, remove: remove, runs: runs)
     }
 
@@ -241,7 +252,7 @@ enum KubeletSimulator {
         }
     }
 
-    static func containerStatus(pod: JSONValue, container c: JSONValue, timeline t: ContainerTimeline, ready: Bool, imagePulled: Bool) -> JSONValue {
+    static func containerStatus(pod: JSONValue, container c: JSONValue, timeline t: ContainerTimeline, ready: Bool) -> JSONValue {
         let name = c["name"]?.stringValue ?? ""
         let image = c["image"]?.stringValue ?? ""
         var s: JSONValue = [
