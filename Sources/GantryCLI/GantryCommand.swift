@@ -6,7 +6,7 @@ public struct GantryCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "gantry",
         abstract: "Run machine-learning workloads on GPU clusters: TrainingJob, InferenceService, Notebook.",
-        subcommands: [CRDsCommand.self]
+        subcommands: [DevCommand.self, CRDsCommand.self]
     )
     public init() {}
 }

@@ -1,0 +1,240 @@
+import Foundation
+import KubeCore
+
+/// The request handler: authentication, fault injection, routing, then one handler per verb.
+/// Independent of the HTTP library (HTTPServer adapts Hummingbird to it).
+struct APIServer: Sendable {
+    let store: ObjectStore
+    let logs: PodLogs
+    let proxy: ProxyHooks
+    let faults: FaultInjector
+    let token: String
+    /// True while serving plain HTTP (see `handle`).
+    var allowAnonymous = true
+
+    func handle(_ req: APIRequest) async -> APIResponse {
+        let route = Router.route(req.path)
+        if route == .health { return .text("ok") }
+        if route != .version {
+            // kubectl sends no credentials to a plain-HTTP server (clientcmd only reads auth info for TLS
+            // transports), so over HTTP a request without credentials is let in; a wrong token never is.
+            let auth = req.headers["authorization"] ?? ""
+            let anonymousOK = allowAnonymous && auth.isEmpty
+            guard anonymousOK || auth == "Bearer \(token)" else { return .error(.unauthorized) }
+        }
+        if let injected = await faults.intercept() { return .error(injected) }
+        do {
+            switch route {
+            case .version: return .json(Discovery.version)
+            case .health: return .text("ok")
+            case .apiVersions: return .json(Discovery.apiVersions)
+            case .apiGroupList:
+                return .json(Discovery.apiGroupList(await store.servedResources()))
+            case .apiGroup(let group):
+                guard let g = Discovery.apiGroup(group, await store.servedResources()) else { throw APIStatusError.pathNotFound() }
+                return .json(g)
+            case .resourceList(let group, let version):
+                guard let list = Discovery.resourceList(group: group, version: version, await store.servedResources()) else {
+                    throw APIStatusError.pathNotFound()
+                }
+                return .json(list)
+            case .openAPIv2:
+                throw APIStatusError.pathNotFound()
+            case .openAPIv3Index:
+                return .json(OpenAPI.index(await store.openAPIDocuments()))
+            case .openAPIv3(let gvPath):
+                guard let doc = await store.openAPIDocuments()[gvPath] else { throw APIStatusError.pathNotFound() }
+                return .json(doc)
+            case .resource(let r):
+                return try await handleResource(req, r)
+            case .notFound:
+                throw APIStatusError.pathNotFound()
+            }
+        } catch let e as APIStatusError {
+            return .error(e)
+        } catch let e as StoreError {
+            return .error(e.status)
+        } catch {
+            return .error(.internalError("\(error)"))
+        }
+    }
+
+    func handleResource(_ req: APIRequest, _ r: ResourceRoute) async throws -> APIResponse {
+        guard let info = await store.resource(group: r.group, version: r.version, plural: r.plural) else {
+            throw APIStatusError.pathNotFound()
+        }
+        if r.namespace != nil && !info.namespaced { throw APIStatusError.pathNotFound() }
+        let ns = info.namespaced ? r.namespace : nil
+        guard let name = r.name else {
+            switch req.method {
+            case "GET":
+                if r.legacyWatch || req.flag("watch") { return try await watch(req, info, namespace: ns) }
+                return try await list(req, info, namespace: ns)
+            case "POST":
+                guard !info.namespaced || ns != nil else { throw APIStatusError.methodNotAllowed() }
+                return try await create(req, info, namespace: ns)
+            case "DELETE": return try await deleteCollection(req, info, namespace: ns)
+            default: throw APIStatusError.methodNotAllowed()
+            }
+        }
+        if info.namespaced && ns == nil { throw APIStatusError.pathNotFound() }
+        if r.legacyWatch { return try await watch(req, info, namespace: ns, name: name) }
+        if let sub = r.subresource {
+            return try await subresource(req, info, namespace: ns, name: name, sub: sub, subpath: r.subpath)
+        }
+        switch req.method {
+        case "GET": return try await get(req, info, namespace: ns, name: name)
+        case "PUT": return try await replace(req, info, namespace: ns, name: name, scope: .main)
+        case "PATCH": return try await patch(req, info, namespace: ns, name: name, scope: .main)
+        case "DELETE": return try await delete(req, info, namespace: ns, name: name)
+        default: throw APIStatusError.methodNotAllowed()
+        }
+    }
+
+    // MARK: - Bodies
+
+    func parseBody(_ req: APIRequest) throws -> JSONValue {
+        if req.body.isEmpty { throw APIStatusError.badRequest("the body of the request was empty") }
+        do {
+            return try JSONValue.parse(req.body)
+        } catch {
+            if req.contentType.contains("yaml"), let y = try? YAMLBridge.parse(req.body) { return y }
+            throw APIStatusError.badRequest("the object provided is unrecognized or malformed: \(error.description)")
+        }
+    }
+
+    /// Answers an object as read through `info` (custom resources are stored once and served in every version).
+    func present(_ obj: JSONValue, _ info: ResourceInfo) -> JSONValue {
+        var o = obj
+        o["apiVersion"] = .string(info.apiVersion)
+        o["kind"] = .string(info.kind)
+        return o
+    }
+
+    // MARK: - Reads
+
+    func get(_ req: APIRequest, _ info: ResourceInfo, namespace: String?, name: String) async throws -> APIResponse {
+        guard let obj = await store.get(info.resourceKey, namespace: namespace, name: name) else {
+            throw APIStatusError.notFound(info.qualifiedName, name, group: info.group, kind: info.plural)
+        }
+        if req.wantsTable {
+            return .json(Table.table(for: [present(obj, info)], info: info, resourceVersion: obj.resourceVersion ?? "",
+                                     continueToken: nil, includeObject: req.query["includeObject"]))
+        }
+        return .json(present(obj, info))
+    }
+
+    func selectors(_ req: APIRequest, _ info: ResourceInfo) throws -> (LabelQuery, FieldQuery) {
+        let labels = try LabelQuery(parsing: req.query["labelSelector"] ?? "")
+        let fields = try FieldQuery(parsing: req.query["fieldSelector"] ?? "", kind: info.kind)
+        return (labels, fields)
+    }
+
+    func list(_ req: APIRequest, _ info: ResourceInfo, namespace: String?) async throws -> APIResponse {
+        let (labels, fields) = try selectors(req, info)
+        let limit = req.query["limit"].flatMap { Int($0) }
+        let page = try await store.listPage(info, namespace: namespace, labels: labels, fields: fields,
+                                            limit: limit, continueToken: req.query["continue"])
+        let items = page.items.map { present($0, info) }
+        if req.wantsTable {
+            return .json(Table.table(for: items, info: info, resourceVersion: page.resourceVersion,
+                                     continueToken: page.continueToken, includeObject: req.query["includeObject"]))
+        }
+        var meta: JSONValue = ["resourceVersion": .string(page.resourceVersion)]
+        if let token = page.continueToken { meta["continue"] = .string(token) }
+        if let remaining = page.remaining { meta["remainingItemCount"] = .int(Int64(remaining)) }
+        return .json(["kind": .string(info.listKind), "apiVersion": .string(info.apiVersion), "metadata": meta,
+                      "items": .array(items)])
+    }
+
+    // MARK: - Writes
+
+    func create(_ req: APIRequest, _ info: ResourceInfo, namespace: String?) async throws -> APIResponse {
+        var obj = try parseBody(req)
+        try checkTypeMeta(obj, info)
+        if info.namespaced {
+            if let bodyNS = obj.namespace, !bodyNS.isEmpty, bodyNS != namespace {
+                throw APIStatusError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
+            }
+            obj.namespace = namespace
+        }
+        let warnings = try await admit(req, info, &obj, old: nil)
+        let created = try await store.create(info, obj, scope: .main, dryRun: req.dryRun)
+        if !req.dryRun { await store.recordUpdate(manager: manager(req), old: nil, new: created) }
+        return .json(present(created, info), status: 201, headers: warnings)
+    }
+
+    func replace(_ req: APIRequest, _ info: ResourceInfo, namespace: String?, name: String, scope: UpdateScope) async throws -> APIResponse {
+        var obj = try parseBody(req)
+        try checkTypeMeta(obj, info)
+        if let bodyName = obj.name, bodyName != name {
+            throw APIStatusError.badRequest("the name of the object (\(bodyName)) does not match the name on the URL (\(name))")
+        }
+        if info.namespaced {
+            if let bodyNS = obj.namespace, !bodyNS.isEmpty, bodyNS != namespace {
+                throw APIStatusError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
+            }
+            obj.namespace = namespace
+        }
+        obj.name = name
+        let old = await store.get(info.resourceKey, namespace: namespace, name: name)
+        let warnings = try await admit(req, info, &obj, old: old)
+        let allowCreate = info.kind == "Lease" || info.kind == "Endpoints" || info.kind == "Event"
+        let updated = try await store.update(info, obj, scope: scope, dryRun: req.dryRun, allowCreate: allowCreate)
+        if !req.dryRun { await store.recordUpdate(manager: manager(req), old: old, new: updated) }
+        return .json(present(updated, info), status: old == nil ? 201 : 200, headers: warnings)
+    }
+
+    func checkTypeMeta(_ obj: JSONValue, _ info: ResourceInfo) throws {
+        guard obj.objectValue != nil else {
+            throw APIStatusError.badRequest("the object provided is unrecognized or malformed: expected a JSON object")
+        }
+        if let kind = obj.kind, !kind.isEmpty, kind != info.kind {
+            throw APIStatusError.badRequest("the server could not find the requested resource: kind \(kind) does not match \(info.kind)")
+        }
+    }
+
+    func delete(_ req: APIRequest, _ info: ResourceInfo, namespace: String?, name: String) async throws -> APIResponse {
+        let options = try deleteOptions(req)
+        let outcome = try await store.delete(info, namespace: namespace, name: name, options: options)
+        switch outcome {
+        case .deleted(let obj): return .json(present(obj, info))
+        case .pending(let obj): return .json(present(obj, info), status: 200)
+        }
+    }
+
+    func deleteOptions(_ req: APIRequest) throws -> DeleteOptions {
+        var options = DeleteOptions()
+        if !req.body.isEmpty, let body = try? JSONValue.parse(req.body) {
+            if let p = body["propagationPolicy"]?.stringValue { options.propagationPolicy = PropagationPolicy(rawValue: p) ?? .background }
+            if body["orphanDependents"]?.boolValue == true { options.propagationPolicy = .orphan }
+            options.preconditionUID = body[path: "preconditions", "uid"]?.stringValue
+            options.preconditionResourceVersion = body[path: "preconditions", "resourceVersion"]?.stringValue
+            options.gracePeriodSeconds = body["gracePeriodSeconds"]?.intValue
+            if body["dryRun"]?.arrayValue?.contains("All") == true { options.dryRun = true }
+        }
+        if let p = req.query["propagationPolicy"] {
+            guard let policy = PropagationPolicy(rawValue: p) else {
+                throw APIStatusError.badRequest("DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"\(p)\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"")
+            }
+            options.propagationPolicy = policy
+        }
+        if let g = req.query["gracePeriodSeconds"].flatMap({ Int64($0) }) { options.gracePeriodSeconds = g }
+        if req.dryRun { options.dryRun = true }
+        return options
+    }
+
+    func deleteCollection(_ req: APIRequest, _ info: ResourceInfo, namespace: String?) async throws -> APIResponse {
+        let (labels, fields) = try selectors(req, info)
+        let options = try deleteOptions(req)
+        let page = try await store.listPage(info, namespace: namespace, labels: labels, fields: fields, limit: nil, continueToken: nil)
+        var deleted: [JSONValue] = []
+        for obj in page.items {
+            if let outcome = try? await store.delete(info, namespace: obj.namespace, name: obj.name ?? "", options: options) {
+                deleted.append(present(outcome.object, info))
+            }
+        }
+        return .json(["kind": .string(info.listKind), "apiVersion": .string(info.apiVersion),
+                      "metadata": ["resourceVersion": .string(String(await store.currentRevision))], "items": .array(deleted)])
+    }
+}

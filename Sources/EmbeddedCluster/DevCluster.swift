@@ -1,0 +1,184 @@
+import Foundation
+import KubeCore
+
+/// Options of `DevCluster.start` (and of `gantry dev`).
+public struct DevClusterOptions: Sendable {
+    public var host: String = "127.0.0.1"
+    /// 0 picks a free port; `DevCluster.url` reports the real one.
+    public var port: Int = 0
+    /// Simulated nodes (parsed by the simulation; stored here as given).
+    public var nodes: String? = nil
+    /// Persist objects and the revision under this folder, and reload them on start.
+    public var dataDir: String? = nil
+    /// Fault injection spec, see `FaultSpec` (e.g. `error=0.1:503,latency=50ms`).
+    public var faults: String? = nil
+
+    public init(host: String = "127.0.0.1", port: Int = 0, nodes: String? = nil, dataDir: String? = nil, faults: String? = nil) {
+        self.host = host
+        self.port = port
+        self.nodes = nodes
+        self.dataDir = dataDir
+        self.faults = faults
+    }
+}
+
+/// An in-process Kubernetes-compatible API server for development and tests.
+///
+/// Public surface:
+/// - `start(_:)`, `url`, `token`, `kubeconfigYAML()`, `writeKubeconfig(to:)`, `stop()`;
+/// - `store` (`ObjectStore`): in-process reads, writes and change subscription for simulation controllers;
+/// - `logs` (`PodLogs`): `append(namespace:pod:container:line:)` and `end(...)` feed `kubectl logs [-f]`;
+/// - `setProxyHandler(_:)`: answers `pods|services|nodes/{name}/proxy/...` (default: 503);
+/// - faults: `setFaults(_:)`, `dropWatches()`, `compactHistory()`, `restart()`.
+///
+/// Served over HTTP on loopback for now; the URL and kubeconfig are built so that switching to HTTPS with a
+/// generated CA only changes `url` and adds `certificate-authority-data`.
+public final class DevCluster: Sendable {
+    public let url: String
+    public let token: String
+    public let options: DevClusterOptions
+    public let store: ObjectStore
+    public let logs: PodLogs
+    let api: APIServer
+    let proxyHooks: ProxyHooks
+    let faults: FaultInjector
+    let state: ServerState
+    let port: Int
+
+    actor ServerState {
+        var server: RunningServer?
+        var background: [Task<Void, Never>] = []
+        func set(_ s: RunningServer?) { server = s }
+        func take() -> RunningServer? { defer { server = nil }; return server }
+        func add(_ t: Task<Void, Never>) { background.append(t) }
+        func cancelBackground() { background.forEach { $0.cancel() }; background = [] }
+    }
+
+    init(url: String, token: String, options: DevClusterOptions, store: ObjectStore, logs: PodLogs, api: APIServer,
+         proxyHooks: ProxyHooks, faults: FaultInjector, state: ServerState, port: Int) {
+        self.url = url
+        self.token = token
+        self.options = options
+        self.store = store
+        self.logs = logs
+        self.api = api
+        self.proxyHooks = proxyHooks
+        self.faults = faults
+        self.state = state
+        self.port = port
+    }
+
+    public static func start(_ options: DevClusterOptions) async throws -> DevCluster {
+        let faults = FaultInjector()
+        if let spec = options.faults, !spec.isEmpty { faults.current = try FaultSpec(parsing: spec) }
+        let store = ObjectStore()
+        var loaded = false
+        if let dir = options.dataDir { loaded = try await store.load(from: Persistence(directory: dir)) }
+        if !loaded { await store.seed() }
+        let logs = PodLogs()
+        let proxyHooks = ProxyHooks()
+        let token = Self.randomToken()
+        let api = APIServer(store: store, logs: logs, proxy: proxyHooks, faults: faults, token: token)
+        let server = try await RunningServer.start(host: options.host, port: options.port, api: api)
+        let state = ServerState()
+        await state.set(server)
+        let host = options.host.contains(":") ? "[\(options.host)]" : options.host
+        let cluster = DevCluster(url: "http://\(host):\(server.port)", token: token, options: options, store: store, logs: logs,
+                                 api: api, proxyHooks: proxyHooks, faults: faults, state: state, port: server.port)
+        // Periodic garbage-collection sweep (catches dependents created with owners that no longer exist).
+        await state.add(Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                await store.runGC()
+            }
+        })
+        return cluster
+    }
+
+    static func randomToken() -> String {
+        var g = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in String(Int(g.next() % 16), radix: 16) }.joined()
+    }
+
+    /// A kubeconfig for this cluster: cluster, user and context `gantry-dev`, namespace `default`.
+    public func kubeconfigYAML() -> String {
+        """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: gantry-dev
+          cluster:
+            server: \(url)
+        users:
+        - name: gantry-dev
+          user:
+            token: \(token)
+        contexts:
+        - name: gantry-dev
+          context:
+            cluster: gantry-dev
+            user: gantry-dev
+            namespace: default
+        current-context: gantry-dev
+        preferences: {}
+
+        """
+    }
+
+    public func writeKubeconfig(to path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        try Data(kubeconfigYAML().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+    }
+
+    /// Stops serving: open watches and log streams end, data is flushed to `dataDir`.
+    public func stop() async {
+        await state.cancelBackground()
+        await store.dropAllWatches()
+        await logs.finishAll()
+        if let server = await state.take() { await server.stop() }
+        await store.flush()
+    }
+
+    // MARK: Simulation hooks
+
+    public func setProxyHandler(_ handler: any ProxyHandler) { proxyHooks.handler = handler }
+
+    // MARK: Fault injection
+
+    public var faultSpec: FaultSpec { faults.current }
+    public func setFaults(_ spec: FaultSpec) { faults.current = spec }
+    public func setFaults(_ text: String) throws { faults.current = try FaultSpec(parsing: text) }
+    /// Closes every open watch stream now (clients see the stream end and re-watch).
+    public func dropWatches() async { await store.dropAllWatches() }
+    /// Forgets the event history: resuming a watch or a paged list from before now answers 410.
+    public func compactHistory() async { await store.compactHistory() }
+    /// Restart: stops the HTTP server (all connections and streams end) and serves again on the same port with
+    /// the same data. Documented equivalent of a process restart; history is compacted as a restart would.
+    public func restart() async throws {
+        await store.dropAllWatches()
+        await logs.finishAll()
+        if let server = await state.take() { await server.stop() }
+        await store.compactHistory()
+        let server = try await RunningServer.start(host: options.host, port: port, api: api)
+        await state.set(server)
+    }
+}
+
+extension ObjectStore {
+    /// A fresh cluster: the namespaces kube-apiserver creates (with their `default` service accounts) and the
+    /// `kubernetes` service.
+    func seed() {
+        guard let nsInfo = anyInfo(forStorageKey: "namespaces") else { return }
+        for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            _ = try? create(nsInfo, ["metadata": ["name": .string(ns)]], scope: .main, dryRun: false)
+        }
+        if let svc = anyInfo(forStorageKey: "services") {
+            _ = try? create(svc, ["metadata": ["name": "kubernetes", "namespace": "default",
+                                               "labels": ["component": "apiserver", "provider": "kubernetes"]],
+                                  "spec": ["clusterIP": "10.96.0.1", "ports": [["name": "https", "port": 443, "targetPort": 6443]]]],
+                            scope: .main, dryRun: false)
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import HTTPTypes
+import Hummingbird
+import KubeCore
+import Logging
+import NIOCore
+
+/// Adapts Hummingbird 2 to `APIServer`: one catch-all responder (Kubernetes paths are routed by `Router`),
+/// whole bodies for ordinary answers, chunked streaming for watch and followed logs.
+struct KubeResponder: HTTPResponder {
+    typealias Context = BasicRequestContext
+    let api: APIServer
+    /// Request bodies above this answer 413 (kube-apiserver's limit is 3 MiB per object; lists are bigger).
+    static let maxBody = 64 << 20
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: Self.maxBody)
+        } catch {
+            return Self.response(.error(APIStatusError(code: 413, reason: "RequestEntityTooLarge", message: "the request body is too large")))
+        }
+        var headers: [String: String] = [:]
+        for field in request.headers {
+            let name = field.name.canonicalName
+            if let prior = headers[name] { headers[name] = prior + "," + field.value } else { headers[name] = field.value }
+        }
+        let apiRequest = APIRequest(method: request.method.rawValue, path: request.uri.path, rawQuery: request.uri.query,
+                                    headers: headers, body: Array(buffer.readableBytesView))
+        return Self.response(await api.handle(apiRequest))
+    }
+
+    static func response(_ r: APIResponse) -> Response {
+        var fields = HTTPFields()
+        for (k, v) in r.headers {
+            if let name = HTTPField.Name(k) { fields.append(HTTPField(name: name, value: v)) }
+        }
+        let status = HTTPResponse.Status(code: r.status)
+        switch r.body {
+        case .bytes(let bytes):
+            return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        case .stream(let chunks):
+            return Response(status: status, headers: fields, body: ResponseBody { writer in
+                for await chunk in chunks {
+                    try await writer.write(ByteBuffer(bytes: chunk))
+                }
+                try await writer.finish(nil)
+            })
+        }
+    }
+}
+
+/// A running Hummingbird application bound to loopback; `port` is the real port (also when asked for 0).
+struct RunningServer: Sendable {
+    let task: Task<Void, any Error>
+    let port: Int
+
+    struct BindFailed: Error, CustomStringConvertible {
+        var host: String
+        var port: Int
+        var description: String { "could not listen on \(host):\(port)" }
+    }
+
+    static func start(host: String, port: Int, api: APIServer) async throws -> RunningServer {
+        var logger = Logger(label: "gantry.dev.http")
+        logger.logLevel = .critical
+        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+        let app = Application(
+            responder: KubeResponder(api: api),
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { channel in
+                portContinuation.yield(channel.localAddress?.port ?? port)
+                portContinuation.finish()
+            },
+            logger: logger)
+        let task = Task {
+            defer { portContinuation.finish() }
+            try await app.run()
+        }
+        for await actual in ports { return RunningServer(task: task, port: actual) }
+        throw BindFailed(host: host, port: port)
+    }
+
+    func stop() async {
+        task.cancel()
+        _ = try? await task.value
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import KubeCore
+
+/// A request as the API handlers see it, independent of the HTTP library.
+struct APIRequest: Sendable {
+    var method: String
+    var path: String
+    /// Query parameters, percent-decoded (a repeated key keeps its first value; `all` keeps every value).
+    var query: [String: String]
+    var queryAll: [(String, String)]
+    /// Header names lowercased.
+    var headers: [String: String]
+    var body: [UInt8]
+
+    init(method: String, path: String, rawQuery: String?, headers: [String: String], body: [UInt8]) {
+        self.method = method
+        self.path = path
+        self.headers = headers
+        self.body = body
+        var q: [String: String] = [:]
+        var all: [(String, String)] = []
+        for pair in (rawQuery ?? "").split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = Self.decode(kv.first.map(String.init) ?? "")
+            let value = kv.count > 1 ? Self.decode(String(kv[1])) : ""
+            if q[key] == nil { q[key] = value }
+            all.append((key, value))
+        }
+        query = q
+        queryAll = all
+    }
+
+    static func decode(_ s: String) -> String {
+        let plusFixed = s.replacingOccurrences(of: "+", with: " ")
+        return plusFixed.removingPercentEncoding ?? plusFixed
+    }
+
+    var accept: String { headers["accept"] ?? "" }
+    var contentType: String { (headers["content-type"] ?? "application/json").split(separator: ";").first.map {
+        $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? "application/json" }
+    var dryRun: Bool { queryAll.contains { $0.0 == "dryRun" && $0.1 == "All" } }
+    func flag(_ name: String) -> Bool { query[name] == "true" || query[name] == "1" }
+    var wantsTable: Bool { accept.contains("as=Table") }
+}
+
+/// A response body: whole, or a stream of chunks (watch, follow logs).
+enum APIBody: Sendable {
+    case bytes([UInt8])
+    case stream(AsyncStream<[UInt8]>)
+}
+
+struct APIResponse: Sendable {
+    var status: Int
+    var headers: [(String, String)]
+    var body: APIBody
+
+    static func json(_ value: JSONValue, status: Int = 200, headers: [(String, String)] = []) -> APIResponse {
+        var bytes = value.serializedBytes()
+        bytes.append(0x0A)
+        return APIResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: .bytes(bytes))
+    }
+
+    static func text(_ text: String, status: Int = 200, contentType: String = "text/plain") -> APIResponse {
+        APIResponse(status: status, headers: [("Content-Type", contentType)], body: .bytes(Array(text.utf8)))
+    }
+
+    static func error(_ e: APIStatusError) -> APIResponse {
+        var extra: [(String, String)] = []
+        if let retry = e.retryAfterSeconds { extra.append(("Retry-After", String(retry))) }
+        return json(e.status, status: e.code, headers: extra)
+    }
+}

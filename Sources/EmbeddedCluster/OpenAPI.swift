@@ -1,0 +1,96 @@
+import KubeCore
+
+/// OpenAPI v3 documents: enough for kubectl. `kubectl apply` (validation on by default) checks that the PATCH
+/// operation of the kind's path lists the `fieldValidation` parameter (kubectl's QueryParamVerifierV3, matching the
+/// operation's `x-kubernetes-group-version-kind`), and then validates on the server instead of client-side.
+/// Built-in patch operations do not advertise `application/strategic-merge-patch+json`, so kubectl computes
+/// strategic merge patches from its compiled-in types (with the real merge keys) rather than from these schemas.
+/// `/openapi/v2` is not served (kubectl only falls back to it).
+enum OpenAPI {
+    static func gvPath(_ info: ResourceInfo) -> String { info.group.isEmpty ? "api/\(info.version)" : "apis/\(info.group)/\(info.version)" }
+
+    static func index(_ docs: [String: JSONValue]) -> JSONValue {
+        var paths: [String: JSONValue] = [:]
+        for (path, doc) in docs {
+            paths[path] = ["serverRelativeURL": .string("/openapi/v3/\(path)?hash=\(hash(doc))")]
+        }
+        return ["paths": .object(paths)]
+    }
+
+    /// FNV-1a over the serialized document: the hash changes whenever the document does (clients cache by it).
+    static func hash(_ doc: JSONValue) -> String {
+        var h: UInt64 = 0xcbf29ce484222325
+        for b in doc.serializedBytes() { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        return String(h, radix: 16, uppercase: true)
+    }
+
+    static func schemaName(_ info: ResourceInfo) -> String {
+        let reversed = info.group.isEmpty ? "io.k8s.api.core" : info.group.split(separator: ".").reversed().joined(separator: ".")
+        return "\(reversed).\(info.version).\(info.kind)"
+    }
+
+    static func document(_ infos: [ResourceInfo], crdSchemas: [String: JSONValue]) -> JSONValue {
+        var paths: [String: JSONValue] = [:]
+        var schemas: [String: JSONValue] = [:]
+        let queryParams: [JSONValue] = ["fieldValidation", "fieldManager", "dryRun", "force", "pretty"].map {
+            ["name": .string($0), "in": "query", "schema": ["type": "string", "uniqueItems": true]]
+        }
+        for info in infos {
+            let gvk: JSONValue = ["group": .string(info.group), "version": .string(info.version), "kind": .string(info.kind)]
+            let ref: JSONValue = ["$ref": .string("#/components/schemas/\(schemaName(info))")]
+            let body: JSONValue = ["content": ["application/json": ["schema": ref]]]
+            let patchBody: JSONValue = ["content": .object(Dictionary(uniqueKeysWithValues:
+                ["application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"].map {
+                    ($0, ["schema": ["type": "object"]] as JSONValue)
+                }))]
+            let ok: JSONValue = ["responses": ["200": ["description": "OK", "content": ["application/json": ["schema": ref]]]]]
+            func op(_ id: String, _ action: String, _ extra: JSONValue = .emptyObject) -> JSONValue {
+                var o = ok
+                o["operationId"] = .string(id + info.kind)
+                o["x-kubernetes-action"] = .string(action)
+                o["x-kubernetes-group-version-kind"] = gvk
+                if action != "get" && action != "list" { o["parameters"] = .array(queryParams) }
+                for (k, v) in extra.objectValue ?? [:] { o[k] = v }
+                return o
+            }
+            let base = "/" + gvPath(info) + (info.namespaced ? "/namespaces/{namespace}" : "") + "/\(info.plural)"
+            paths[base] = ["get": op("list", "list"), "post": op("create", "post", ["requestBody": body]),
+                           "parameters": .array(queryParams)]
+            paths[base + "/{name}"] = ["get": op("read", "get"), "put": op("replace", "put", ["requestBody": body]),
+                                       "patch": op("patch", "patch", ["requestBody": patchBody]), "delete": op("delete", "delete"),
+                                       "parameters": .array(queryParams)]
+            if info.hasStatus {
+                paths[base + "/{name}/status"] = ["get": op("read", "get"), "put": op("replace", "put", ["requestBody": body]),
+                                                  "parameters": .array(queryParams)]
+            }
+            var schema = crdSchemas[schemaName(info)] ?? ["type": "object", "x-kubernetes-preserve-unknown-fields": true]
+            schema["x-kubernetes-group-version-kind"] = [gvk]
+            var props = schema["properties"]?.objectValue ?? [:]
+            props["apiVersion"] = ["type": "string"]
+            props["kind"] = ["type": "string"]
+            props["metadata"] = ["type": "object", "x-kubernetes-preserve-unknown-fields": true]
+            schema["properties"] = .object(props)
+            schemas[schemaName(info)] = schema
+        }
+        return ["openapi": "3.0.0", "info": ["title": "Kubernetes", "version": "v1.32.0"], "paths": .object(paths),
+                "components": ["schemas": .object(schemas)]]
+    }
+}
+
+extension ObjectStore {
+    /// All OpenAPI v3 documents keyed by `api/v1` / `apis/g/v`.
+    func openAPIDocuments() -> [String: JSONValue] {
+        var crdSchemas: [String: JSONValue] = [:]
+        for (_, crd) in objects["customresourcedefinitions.apiextensions.k8s.io"] ?? [:] {
+            for v in crd[path: "spec", "versions"]?.arrayValue ?? [] {
+                guard let vname = v["name"]?.stringValue, let schema = v[path: "schema", "openAPIV3Schema"] else { continue }
+                let info = ResourceInfo(group: crd[path: "spec", "group"]?.stringValue ?? "", version: vname,
+                                        kind: crd[path: "spec", "names", "kind"]?.stringValue ?? "", plural: "", singular: "",
+                                        namespaced: true)
+                crdSchemas[OpenAPI.schemaName(info)] = schema
+            }
+        }
+        let grouped = Dictionary(grouping: servedResources(), by: OpenAPI.gvPath)
+        return grouped.mapValues { OpenAPI.document($0, crdSchemas: crdSchemas) }
+    }
+}

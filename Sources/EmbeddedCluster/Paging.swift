@@ -1,0 +1,70 @@
+import Foundation
+import KubeCore
+
+/// Paged lists over one snapshot (https://kubernetes.io/docs/reference/using-api/api-concepts/#retrieving-large-results-sets-in-chunks).
+/// The first page fixes the snapshot revision; later pages rebuild the resource's state at that revision from the
+/// event history (undoing newer events), so pages never mix snapshots. A token whose revision was compacted
+/// answers 410 Expired, as etcd does.
+struct ListPage: Sendable {
+    var items: [JSONValue]
+    var resourceVersion: String
+    var continueToken: String?
+    var remaining: Int?
+}
+
+extension ObjectStore {
+    func listPage(_ info: ResourceInfo, namespace: String?, labels: LabelQuery, fields: FieldQuery,
+                  limit: Int?, continueToken: String?) throws(APIStatusError) -> ListPage {
+        var snapshotRev = revision
+        var startAfter: String? = nil
+        var source = objects[info.resourceKey] ?? [:]
+        if let token = continueToken, !token.isEmpty {
+            guard let data = Data(base64Encoded: token), let json = try? JSONValue.parse(Array(data)),
+                  let rv = json["rv"]?.intValue, let start = json["start"]?.stringValue else {
+                throw .badRequest("continue key is not valid: illegal base64 data at input byte 0")
+            }
+            guard let replay = events(after: rv) else {
+                throw .gone("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.")
+            }
+            for event in replay.reversed() where event.resource == info.resourceKey {
+                let key = storageKey(namespace: event.object.namespace, name: event.object.name ?? "")
+                switch event.kind {
+                case .added: source[key] = nil
+                case .modified, .deleted: source[key] = event.oldObject
+                }
+            }
+            snapshotRev = rv
+            startAfter = start
+        }
+        var keys = source.keys.sorted()
+        if let startAfter { keys = keys.filter { $0 > startAfter } }
+        var items: [JSONValue] = []
+        var lastKey: String? = nil
+        var index = 0
+        while index < keys.count {
+            let key = keys[index]
+            index += 1
+            guard let obj = source[key] else { continue }
+            if let namespace, obj.namespace != namespace { continue }
+            guard labels.matches(obj.labels), fields.matches(obj) else { continue }
+            items.append(obj)
+            lastKey = key
+            if let limit, limit > 0, items.count >= limit { break }
+        }
+        var token: String? = nil
+        var remaining: Int? = nil
+        if let limit, limit > 0, items.count >= limit, index < keys.count, let lastKey {
+            let rest = keys[index...].filter { k in
+                guard let o = source[k] else { return false }
+                if let namespace, o.namespace != namespace { return false }
+                return labels.matches(o.labels) && fields.matches(o)
+            }.count
+            if rest > 0 {
+                let json: JSONValue = ["v": "meta.k8s.io/v1", "rv": .int(snapshotRev), "start": .string(lastKey)]
+                token = Data(json.serializedBytes()).base64EncodedString()
+                remaining = rest
+            }
+        }
+        return ListPage(items: items, resourceVersion: String(snapshotRev), continueToken: token, remaining: remaining)
+    }
+}

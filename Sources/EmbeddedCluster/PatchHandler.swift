@@ -1,0 +1,84 @@
+import Foundation
+import KubeCore
+
+/// PATCH for every patch type (API-SEMANTICS rule 12). The patch is applied to the stored object inside the
+/// store actor, so it cannot race another writer (kube-apiserver retries its GuaranteedUpdate the same way).
+extension APIServer {
+    static let patchTypesCustom = ["application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"]
+    static let patchTypesBuiltin = patchTypesCustom + ["application/strategic-merge-patch+json"]
+
+    func patch(_ req: APIRequest, _ info: ResourceInfo, namespace: String?, name: String, scope: UpdateScope, retries: Int = 5) async throws -> APIResponse {
+        let type = req.contentType
+        let accepted = info.supportsStrategicMerge ? Self.patchTypesBuiltin : Self.patchTypesCustom
+        guard accepted.contains(type) else { throw APIStatusError.unsupportedMediaType(type, accepted: accepted) }
+        let patch = try parseBody(req)
+        if type == "application/apply-patch+yaml" {
+            return try await apply(req, info, namespace: namespace, name: name, patch: patch, scope: scope)
+        }
+        let current = await store.get(info.resourceKey, namespace: namespace, name: name)
+        guard let current else {
+            throw APIStatusError.notFound(info.qualifiedName, name, group: info.group, kind: info.plural)
+        }
+        var patched: JSONValue
+        do {
+            switch type {
+            case "application/json-patch+json": patched = try JSONPatch.apply(patch, to: current)
+            case "application/merge-patch+json":
+                guard patch.objectValue != nil else { throw APIStatusError.badRequest("the patch must be a JSON object") }
+                patched = MergePatch.apply(patch, to: current)
+            default:
+                guard patch.objectValue != nil else { throw APIStatusError.badRequest("the patch must be a JSON object") }
+                patched = try StrategicMerge.apply(patch, to: current)
+            }
+        } catch {
+            if let f = error as? JSONPatch.Failure { throw APIStatusError(code: 422, reason: "Invalid", message: f.message) }
+            throw error
+        }
+        // A patch may carry a resourceVersion precondition; otherwise it applies to what we read.
+        if patched.resourceVersion == nil || patched.resourceVersion == "" { patched.resourceVersion = current.resourceVersion }
+        if patched.name != name || (info.namespaced && patched.namespace != namespace) {
+            throw APIStatusError.badRequest("metadata.name: Invalid value: the name of the object does not match the name on the URL")
+        }
+        let warnings = try await admit(req, info, &patched, old: current)
+        let result: Result<JSONValue, APIStatusError> = await store.updateResult(info, patched, scope: scope, dryRun: req.dryRun)
+        switch result {
+        case .success(let updated):
+            if !req.dryRun { await store.recordUpdate(manager: manager(req), old: current, new: updated) }
+            return .json(present(updated, info), headers: warnings)
+        case .failure(let e):
+            // Someone wrote between our read and write: retry on fresh data, like GuaranteedUpdate.
+            if e.code == 409, e.reason == "Conflict", patch.resourceVersion == nil, retries > 0 {
+                return try await self.patch(req, info, namespace: namespace, name: name, scope: scope, retries: retries - 1)
+            }
+            throw e
+        }
+    }
+
+    /// Validation, defaulting and pruning of custom resources; `fieldValidation` handling for unknown fields.
+    /// Answers `Warning` headers for fieldValidation=Warn.
+    func admit(_ req: APIRequest, _ info: ResourceInfo, _ obj: inout JSONValue, old: JSONValue?) async throws -> [(String, String)] {
+        guard info.isCustom, let schema = await store.schema(for: info) else { return [] }
+        let mode = req.query["fieldValidation"] ?? "Warn"
+        schema.applyDefaults(to: &obj)
+        let removed = schema.prune(&obj)
+        var warnings: [(String, String)] = []
+        if !removed.isEmpty {
+            switch mode {
+            case "Strict":
+                let causes = removed.map { APIStatusError.Cause(field: $0, reason: "FieldValueInvalid", message: "unknown field \"\($0)\"") }
+                throw APIStatusError(code: 400, reason: "BadRequest",
+                                     message: "\(info.kind) in version \"\(info.version)\" cannot be handled as a \(info.kind): strict decoding error: "
+                                        + removed.map { "unknown field \"\($0)\"" }.joined(separator: ", "),
+                                     causes: causes)
+            case "Ignore": break
+            default:
+                warnings = removed.map { ("Warning", "299 - \"unknown field \\\"\($0)\\\"\"") }
+            }
+        }
+        let errors = schema.validate(obj)
+        if !errors.isEmpty {
+            throw APIStatusError.invalid(kind: info.kind, group: info.group, name: obj.name ?? "", causes: errors)
+        }
+        return warnings
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import KubeCore
+
+/// Optional persistence of all objects and the revision to `DIR/cluster.json`, written atomically
+/// (temp file + rename) at most every 100 ms after a change, and once more at shutdown.
+struct Persistence: Sendable {
+    let directory: String
+    var file: String { directory + "/cluster.json" }
+
+    func write(revision: Int64, objects: [String: [String: JSONValue]], nextServiceIP: UInt32) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var resources: [String: JSONValue] = [:]
+        for (resource, objs) in objects where !objs.isEmpty {
+            resources[resource] = .array(objs.keys.sorted().compactMap { objs[$0] })
+        }
+        let doc: JSONValue = ["revision": .int(revision), "nextServiceIP": .int(Int64(nextServiceIP)),
+                              "resources": .object(resources)]
+        let tmp = file + ".tmp"
+        try Data(doc.serializedBytes()).write(to: URL(fileURLWithPath: tmp))
+        // rename(2) replaces the old file atomically: a crash leaves either the old or the new data.
+        guard rename(tmp, file) == 0 else { throw CocoaError(.fileWriteUnknown) }
+    }
+
+    func read() throws -> (revision: Int64, objects: [String: [String: JSONValue]], nextServiceIP: UInt32)? {
+        guard FileManager.default.fileExists(atPath: file) else { return nil }
+        let data = try Data(contentsOf: URL(fileURLWithPath: file))
+        let doc = try JSONValue.parse(Array(data))
+        var objects: [String: [String: JSONValue]] = [:]
+        for (resource, list) in doc["resources"]?.objectValue ?? [:] {
+            for obj in list.arrayValue ?? [] {
+                objects[resource, default: [:]][storageKey(namespace: obj.namespace, name: obj.name ?? "")] = obj
+            }
+        }
+        return (doc["revision"]?.intValue ?? 0, objects, UInt32(doc["nextServiceIP"]?.intValue ?? 2))
+    }
+}
+
+extension ObjectStore {
+    func markDirty() {
+        guard persistence != nil, !flushScheduled else { return }
+        flushScheduled = true
+        Task {
+            try? await Task.sleep(for: .milliseconds(100))
+            await self.flush()
+        }
+    }
+
+    /// Writes the data file now (no-op without a data directory).
+    public func flush() {
+        flushScheduled = false
+        guard let persistence else { return }
+        do {
+            try persistence.write(revision: revision, objects: objects, nextServiceIP: nextServiceIP)
+        } catch {
+            lastPersistenceError = "\(error)"
+        }
+    }
+
+    /// Loads persisted objects; answers false when there was nothing to load.
+    func load(from persistence: Persistence) throws -> Bool {
+        self.persistence = persistence
+        guard let saved = try persistence.read() else { return false }
+        objects = saved.objects
+        revision = saved.revision
+        nextServiceIP = saved.nextServiceIP
+        compactedRevision = revision  // no history survives a restart: older watches re-list (410)
+        uidIndex = [:]
+        for (resource, objs) in objects {
+            for (key, obj) in objs { if let uid = obj.uid { uidIndex[uid] = (resource, key) } }
+        }
+        reloadCRDs()
+        return true
+    }
+
+    func enablePersistence(_ p: Persistence) { persistence = p }
+}

@@ -1,0 +1,50 @@
+import Foundation
+
+/// A request to `pods/{name[:port]}/proxy/...`, `services/{name[:port]}/proxy/...` or `nodes/{name}/proxy/...`.
+public struct ProxyRequest: Sendable {
+    public var kind: String          // "Pod", "Service", "Node"
+    public var namespace: String?
+    public var name: String
+    public var port: String?
+    public var method: String
+    public var path: String          // "/" + the path after `/proxy/`
+    public var query: [(String, String)]
+    public var headers: [String: String]
+    public var body: [UInt8]
+}
+
+public struct ProxyResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+    public init(status: Int, headers: [(String, String)] = [("Content-Type", "text/plain")], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// The simulation answers proxy requests (e.g. a scripted container's HTTP endpoint) by implementing this.
+public protocol ProxyHandler: Sendable {
+    func proxy(_ request: ProxyRequest) async -> ProxyResponse
+}
+
+/// Default: nothing listens behind the proxy.
+public struct UnavailableProxy: ProxyHandler {
+    public init() {}
+    public func proxy(_ request: ProxyRequest) async -> ProxyResponse {
+        let status = APIStatusError(code: 503, reason: "ServiceUnavailable",
+                                    message: "no endpoints available for \(request.kind.lowercased()) \"\(request.name)\"")
+        return ProxyResponse(status: 503, headers: [("Content-Type", "application/json")], body: status.status.serializedBytes())
+    }
+}
+
+/// Holder so the handler can be replaced at runtime (`DevCluster.setProxyHandler`).
+final class ProxyHooks: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _handler: any ProxyHandler = UnavailableProxy()
+    var handler: any ProxyHandler {
+        get { lock.withLock { _handler } }
+        set { lock.withLock { _handler = newValue } }
+    }
+}

@@ -1,0 +1,93 @@
+import KubeCore
+
+/// A printer column as in a CRD's `additionalPrinterColumns` (`jsonPath` is the simple subset we evaluate).
+struct PrinterColumn: Sendable, Hashable {
+    var name: String
+    var type: String
+    var jsonPath: String
+    var description: String = ""
+    var priority: Int = 0
+    var format: String = ""
+}
+
+/// Everything the server knows about one served resource: how to address it, discover it and print it.
+struct ResourceInfo: Sendable {
+    var group: String
+    var version: String
+    var kind: String
+    var plural: String
+    var singular: String
+    var namespaced: Bool
+    var shortNames: [String] = []
+    var categories: [String] = []
+    var verbs: [String] = ResourceInfo.allVerbs
+    /// Subresources served under `.../{name}/{sub}` (status, scale, log, binding, eviction, proxy).
+    var subresources: [String] = []
+    /// Printer columns for custom resources (built-in kinds have theirs in Table.swift).
+    var printerColumns: [PrinterColumn] = []
+    /// True for kinds served from a CustomResourceDefinition.
+    var isCustom = false
+    /// Scale subresource paths for custom resources.
+    var scaleSpecReplicasPath: String? = nil
+    var scaleStatusReplicasPath: String? = nil
+    /// Strategic merge patch is only defined for built-in kinds (custom resources answer 415).
+    var supportsStrategicMerge: Bool { !isCustom }
+
+    static let allVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+
+    var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
+    /// Storage key shared by all versions of a resource: `plural.group`.
+    var resourceKey: String { group.isEmpty ? plural : "\(plural).\(group)" }
+    /// `pods` or `daemonsets.apps`, as error messages name resources.
+    var qualifiedName: String { resourceKey }
+    var hasStatus: Bool { subresources.contains("status") }
+    /// `metadata.generation` is maintained by the strategies of workload kinds and custom resources only
+    /// (ConfigMaps, Secrets, Namespaces... have none in a real cluster).
+    var tracksGeneration: Bool { isCustom || ["DaemonSet", "CustomResourceDefinition"].contains(kind) }
+    var listKind: String { kind + "List" }
+    var groupVersionPath: String { group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)" }
+
+    func selfLink(namespace: String?, name: String) -> String {
+        if namespaced, let namespace { return "\(groupVersionPath)/namespaces/\(namespace)/\(plural)/\(name)" }
+        return "\(groupVersionPath)/\(plural)/\(name)"
+    }
+}
+
+/// The built-in kinds the embedded cluster serves (a subset of Kubernetes 1.32 chosen for an operator's needs).
+enum BuiltinKinds {
+    static let all: [ResourceInfo] = [
+        ResourceInfo(group: "", version: "v1", kind: "Namespace", plural: "namespaces", singular: "namespace",
+                     namespaced: false, shortNames: ["ns"], verbs: ["create", "delete", "get", "list", "patch", "update", "watch"],
+                     subresources: ["status", "finalize"]),
+        ResourceInfo(group: "", version: "v1", kind: "Node", plural: "nodes", singular: "node", namespaced: false,
+                     shortNames: ["no"], subresources: ["status", "proxy"]),
+        ResourceInfo(group: "", version: "v1", kind: "Pod", plural: "pods", singular: "pod", namespaced: true,
+                     shortNames: ["po"], categories: ["all"],
+                     subresources: ["status", "log", "binding", "eviction", "proxy", "ephemeralcontainers"]),
+        ResourceInfo(group: "", version: "v1", kind: "Service", plural: "services", singular: "service", namespaced: true,
+                     shortNames: ["svc"], categories: ["all"], subresources: ["status", "proxy"]),
+        ResourceInfo(group: "", version: "v1", kind: "Endpoints", plural: "endpoints", singular: "endpoints", namespaced: true,
+                     shortNames: ["ep"]),
+        ResourceInfo(group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", singular: "configmap", namespaced: true,
+                     shortNames: ["cm"]),
+        ResourceInfo(group: "", version: "v1", kind: "Secret", plural: "secrets", singular: "secret", namespaced: true),
+        ResourceInfo(group: "", version: "v1", kind: "ServiceAccount", plural: "serviceaccounts", singular: "serviceaccount",
+                     namespaced: true, shortNames: ["sa"]),
+        ResourceInfo(group: "", version: "v1", kind: "PersistentVolumeClaim", plural: "persistentvolumeclaims",
+                     singular: "persistentvolumeclaim", namespaced: true, shortNames: ["pvc"], subresources: ["status"]),
+        ResourceInfo(group: "", version: "v1", kind: "Event", plural: "events", singular: "event", namespaced: true,
+                     shortNames: ["ev"]),
+        ResourceInfo(group: "events.k8s.io", version: "v1", kind: "Event", plural: "events", singular: "event",
+                     namespaced: true, shortNames: ["ev"]),
+        ResourceInfo(group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets", singular: "daemonset",
+                     namespaced: true, shortNames: ["ds"], categories: ["all"], subresources: ["status"]),
+        ResourceInfo(group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", singular: "lease",
+                     namespaced: true),
+        ResourceInfo(group: "apiextensions.k8s.io", version: "v1", kind: "CustomResourceDefinition",
+                     plural: "customresourcedefinitions", singular: "customresourcedefinition", namespaced: false,
+                     shortNames: ["crd", "crds"], categories: ["api-extensions"], subresources: ["status"]),
+    ]
+
+    /// Preferred versions of built-in groups, in discovery order (core first, as kube-apiserver lists them).
+    static let groupOrder = ["", "apps", "events.k8s.io", "coordination.k8s.io", "apiextensions.k8s.io"]
+}

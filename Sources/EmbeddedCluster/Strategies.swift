@@ -1,0 +1,100 @@
+import Foundation
+import KubeCore
+
+/// Kind-specific create/update behaviour (the "strategies" of kube-apiserver's registries), reduced to what an
+/// operator and kubectl observe.
+extension ObjectStore {
+    func prepareForCreate(_ info: ResourceInfo, _ obj: inout JSONValue, dryRun: Bool) throws(APIStatusError) {
+        guard !info.isCustom else { return }
+        switch (info.group, info.kind) {
+        case ("", "Namespace"):
+            obj[path: "spec", "finalizers"] = ["kubernetes"]
+            obj[path: "status", "phase"] = "Active"
+            var labels = obj.labels
+            labels["kubernetes.io/metadata.name"] = obj.name ?? ""
+            obj.labels = labels
+        case ("", "Pod"):
+            if obj[path: "status", "phase"] == nil { obj[path: "status", "phase"] = "Pending" }
+            if obj[path: "status", "qosClass"] == nil { obj[path: "status", "qosClass"] = "BestEffort" }
+            if obj[path: "spec", "serviceAccountName"] == nil { obj[path: "spec", "serviceAccountName"] = "default" }
+            if obj[path: "spec", "restartPolicy"] == nil { obj[path: "spec", "restartPolicy"] = "Always" }
+            if obj[path: "spec", "schedulerName"] == nil { obj[path: "spec", "schedulerName"] = "default-scheduler" }
+            if obj[path: "spec", "containers"]?.arrayValue?.isEmpty ?? true {
+                throw .invalid(kind: "Pod", group: "", name: obj.name ?? "", causes: [.required("spec.containers")])
+            }
+        case ("", "Service"):
+            try allocateClusterIP(&obj, dryRun: dryRun)
+            if obj[path: "spec", "type"] == nil { obj[path: "spec", "type"] = "ClusterIP" }
+            if obj[path: "spec", "sessionAffinity"] == nil { obj[path: "spec", "sessionAffinity"] = "None" }
+            if var ports = obj[path: "spec", "ports"]?.arrayValue {
+                for i in ports.indices {
+                    if ports[i]["protocol"] == nil { ports[i]["protocol"] = "TCP" }
+                    if ports[i]["targetPort"] == nil { ports[i]["targetPort"] = ports[i]["port"] }
+                }
+                obj[path: "spec", "ports"] = .array(ports)
+            }
+        case ("", "Secret"):
+            if obj["type"] == nil { obj["type"] = "Opaque" }
+            try encodeStringData(&obj)
+        case ("apiextensions.k8s.io", "CustomResourceDefinition"):
+            try validateCRD(obj)
+            obj["status"] = crdStatus(obj)
+        default:
+            break
+        }
+    }
+
+    func prepareForUpdate(_ info: ResourceInfo, _ obj: inout JSONValue, old: JSONValue) throws(APIStatusError) {
+        guard !info.isCustom else { return }
+        switch (info.group, info.kind) {
+        case ("", "Service"):
+            // spec.clusterIP is immutable once allocated.
+            if let ip = old[path: "spec", "clusterIP"], obj[path: "spec", "clusterIP"] == nil || obj[path: "spec", "clusterIP"] == "" {
+                obj[path: "spec", "clusterIP"] = ip
+                obj[path: "spec", "clusterIPs"] = old[path: "spec", "clusterIPs"]
+            } else if obj[path: "spec", "clusterIP"] != old[path: "spec", "clusterIP"] {
+                throw .invalid(kind: "Service", group: "", name: obj.name ?? "",
+                               causes: [.invalid("spec.clusterIPs[0]", "\"\(obj[path: "spec", "clusterIP"]?.stringValue ?? "")\"",
+                                                 "may not change once set")])
+            }
+        case ("", "Secret"):
+            try encodeStringData(&obj)
+        case ("", "Namespace"):
+            obj[path: "spec", "finalizers"] = old[path: "spec", "finalizers"]
+            if obj["status"] == nil { obj["status"] = old["status"] }
+        case ("apiextensions.k8s.io", "CustomResourceDefinition"):
+            try validateCRD(obj)
+            obj["status"] = crdStatus(obj)
+        default:
+            break
+        }
+    }
+
+    /// `stringData` is write-only: merged into `data` base64-encoded.
+    func encodeStringData(_ obj: inout JSONValue) throws(APIStatusError) {
+        guard let stringData = obj["stringData"]?.objectValue else { return }
+        var data = obj["data"]?.objectValue ?? [:]
+        for (k, v) in stringData {
+            data[k] = .string(Data((v.stringValue ?? "").utf8).base64EncodedString())
+        }
+        obj["data"] = .object(data)
+        obj["stringData"] = nil
+    }
+
+    /// Service clusterIP from 10.96.0.0/12 unless `None` (headless) or already chosen.
+    func allocateClusterIP(_ obj: inout JSONValue, dryRun: Bool) throws(APIStatusError) {
+        let type = obj[path: "spec", "type"]?.stringValue ?? "ClusterIP"
+        if type == "ExternalName" { return }
+        if let ip = obj[path: "spec", "clusterIP"]?.stringValue, !ip.isEmpty {
+            obj[path: "spec", "clusterIPs"] = [.string(ip)]
+            return
+        }
+        let offset = nextServiceIP
+        if !dryRun { nextServiceIP += 1 }
+        let base: UInt32 = (10 << 24) | (96 << 16)
+        let ip = base + offset
+        let text = "\(ip >> 24).\((ip >> 16) & 0xff).\((ip >> 8) & 0xff).\(ip & 0xff)"
+        obj[path: "spec", "clusterIP"] = .string(text)
+        obj[path: "spec", "clusterIPs"] = [.string(text)]
+    }
+}

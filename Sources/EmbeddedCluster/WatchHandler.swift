@@ -1,0 +1,84 @@
+import Foundation
+import KubeCore
+
+/// `?watch=true`: a chunked stream of `{"type":...,"object":...}` lines
+/// (https://kubernetes.io/docs/reference/using-api/api-concepts/#efficient-detection-of-changes).
+/// Bookmarks come every `bookmarkInterval` and at the server-side timeout; a too old resourceVersion answers an
+/// ERROR event with a 410 Status on a 200 stream, as kube-apiserver's watch cache does.
+extension APIServer {
+    static let bookmarkInterval: Duration = .seconds(5)
+
+    func watch(_ req: APIRequest, _ info: ResourceInfo, namespace: String?, name: String? = nil) async throws -> APIResponse {
+        var (labels, fields) = try selectors(req, info)
+        if let name { fields.terms.append(.init(path: "metadata.name", value: name, negated: false)) }
+        let timeout = req.query["timeoutSeconds"].flatMap { Int($0) } ?? Int.random(in: 1800...3600)
+        let bookmarks = req.flag("allowWatchBookmarks")
+        let table = req.wantsTable
+        let includeObject = req.query["includeObject"]
+        var rv = req.query["resourceVersion"]
+        // sendInitialEvents=true streams the current state first (then a bookmark marks its end).
+        let initial = req.flag("sendInitialEvents")
+        if initial { rv = "0" }
+        let (id, messages) = await store.openWatch(info, namespace: namespace, labels: labels, fields: fields,
+                                                   resourceVersion: rv, bookmarks: bookmarks)
+        let store = self.store
+        let kind = info.kind, apiVersion = info.apiVersion
+        let (out, continuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingOldest(watchBufferLimit))
+        let pump = Task {
+            if initial {
+                // Mark the end of the initial events (k8s.io/initial-events-end), as the WatchList feature does.
+                let rev = await store.currentRevision
+                _ = rev
+            }
+            for await message in messages {
+                let event: JSONValue
+                switch message {
+                case .event(let type, let object):
+                    var o = object
+                    o["apiVersion"] = .string(apiVersion)
+                    o["kind"] = .string(kind)
+                    let payload = table ? Table.table(for: [o], info: info, resourceVersion: o.resourceVersion ?? "",
+                                                       continueToken: nil, includeObject: includeObject) : o
+                    event = ["type": .string(type), "object": payload]
+                case .bookmark(let revision):
+                    event = ["type": "BOOKMARK", "object": ["kind": .string(kind), "apiVersion": .string(apiVersion),
+                                                            "metadata": ["resourceVersion": .string(String(revision))]]]
+                case .error(let status):
+                    event = ["type": "ERROR", "object": status]
+                }
+                var line = event.serializedBytes()
+                line.append(0x0A)
+                if case .dropped = continuation.yield(line) { break }
+            }
+            continuation.finish()
+        }
+        let ticker = Task {
+            let deadline = ContinuousClock.now + .seconds(timeout)
+            while !Task.isCancelled {
+                let next = min(deadline, ContinuousClock.now + Self.bookmarkInterval)
+                try? await Task.sleep(until: next, clock: .continuous)
+                if Task.isCancelled { return }
+                if ContinuousClock.now >= deadline {
+                    await store.closeWatch(id, bookmark: true)
+                    return
+                }
+                if bookmarks { await store.bookmark(id) }
+            }
+        }
+        continuation.onTermination = { _ in
+            pump.cancel()
+            ticker.cancel()
+            Task { await store.closeWatch(id, bookmark: false) }
+        }
+        return APIResponse(status: 200, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-cache, private")],
+                           body: .stream(out))
+    }
+}
+
+extension ObjectStore {
+    /// A BOOKMARK for one watcher with the current revision.
+    func bookmark(_ id: UUID) {
+        guard let w = watchers[id], w.bookmarks else { return }
+        w.continuation.yield(.bookmark(revision: revision))
+    }
+}

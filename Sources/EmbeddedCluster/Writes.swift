@@ -1,0 +1,259 @@
+import Foundation
+import KubeCore
+
+/// Create, update and delete: the registry semantics kube-apiserver applies to every kind
+/// (k8s.io/apiserver/pkg/registry/generic/registry/store.go), plus the few kind-specific strategies we need.
+extension ObjectStore {
+    // MARK: Public in-process API (resolves the storage key to a served resource)
+
+    public func create(_ resource: String, _ object: JSONValue, dryRun: Bool = false) throws(StoreError) -> JSONValue {
+        let info = try resolve(resource)
+        return try wrap { () throws(APIStatusError) in try create(info, object, scope: .all, dryRun: dryRun) }
+    }
+
+    public func update(_ resource: String, _ object: JSONValue, scope: UpdateScope = .all, dryRun: Bool = false) throws(StoreError) -> JSONValue {
+        let info = try resolve(resource)
+        return try wrap { () throws(APIStatusError) in try update(info, object, scope: scope, dryRun: dryRun) }
+    }
+
+    /// Read-modify-write in one step (no conflict possible): `body` edits the stored object.
+    public func modify(_ resource: String, namespace: String?, name: String, scope: UpdateScope = .all,
+                       _ body: @Sendable (inout JSONValue) throws -> Void) throws -> JSONValue {
+        let info = try resolve(resource)
+        guard var obj = get(resource, namespace: namespace, name: name) else {
+            throw StoreError(.notFound(info.qualifiedName, name, group: info.group, kind: info.plural))
+        }
+        try body(&obj)
+        return try wrap { () throws(APIStatusError) in try update(info, obj, scope: scope, dryRun: false) }
+    }
+
+    public func delete(_ resource: String, namespace: String?, name: String, options: DeleteOptions = DeleteOptions()) throws(StoreError) -> DeleteOutcome {
+        let info = try resolve(resource)
+        return try wrap { () throws(APIStatusError) in try delete(info, namespace: namespace, name: name, options: options) }
+    }
+
+    func resolve(_ resource: String) throws(StoreError) -> ResourceInfo {
+        guard let info = anyInfo(forStorageKey: resource) else {
+            throw StoreError(APIStatusError.pathNotFound())
+        }
+        return info
+    }
+
+    func wrap<T>(_ body: () throws(APIStatusError) -> T) throws(StoreError) -> T {
+        do { return try body() } catch { throw StoreError(error) }
+    }
+
+    func updateResult(_ info: ResourceInfo, _ obj: JSONValue, scope: UpdateScope, dryRun: Bool) -> Result<JSONValue, APIStatusError> {
+        do { return .success(try update(info, obj, scope: scope, dryRun: dryRun)) } catch { return .failure(error) }
+    }
+
+    // MARK: Create
+
+    func create(_ info: ResourceInfo, _ input: JSONValue, scope: UpdateScope, dryRun: Bool) throws(APIStatusError) -> JSONValue {
+        var obj = input
+        guard obj.objectValue != nil else { throw .badRequest("the object must be a JSON object") }
+        obj["apiVersion"] = .string(info.apiVersion)
+        obj["kind"] = .string(info.kind)
+        if obj["metadata"]?.objectValue == nil { obj["metadata"] = .emptyObject }
+        var name = obj.name ?? ""
+        if name.isEmpty, let prefix = obj[path: "metadata", "generateName"]?.stringValue, !prefix.isEmpty {
+            repeat { name = prefix + Self.randomSuffix() } while get(info.resourceKey, namespace: obj.namespace, name: name) != nil
+            obj.name = name
+        }
+        if name.isEmpty {
+            throw .invalid(kind: info.kind, group: info.group, name: "",
+                           causes: [.init(field: "metadata.name", reason: "FieldValueRequired",
+                                          message: "Required value: name or generateName is required")])
+        }
+        if let problem = Self.nameProblem(name, kind: info.kind) {
+            throw .invalid(kind: info.kind, group: info.group, name: name,
+                           causes: [.invalid("metadata.name", "\"\(name)\"", problem)])
+        }
+        if info.namespaced {
+            guard let ns = obj.namespace, !ns.isEmpty else {
+                throw .badRequest("the namespace of the provided object does not match the namespace sent on the request")
+            }
+            guard let nsObj = get("namespaces", namespace: nil, name: ns) else {
+                throw .notFound("namespaces", ns, group: "", kind: "namespaces")
+            }
+            if nsObj.deletionTimestamp != nil {
+                throw .forbidden(info.qualifiedName, name, group: info.group, kind: info.plural,
+                                 why: "unable to create new content in namespace \(ns) because it is being terminated")
+            }
+        } else {
+            obj[path: "metadata", "namespace"] = nil
+        }
+        if get(info.resourceKey, namespace: obj.namespace, name: name) != nil {
+            throw .alreadyExists(info.qualifiedName, name, group: info.group, kind: info.plural)
+        }
+        obj[path: "metadata", "uid"] = .string(UUID().uuidString.lowercased())
+        obj[path: "metadata", "creationTimestamp"] = .string(Timestamp.format(Date()))
+        obj[path: "metadata", "generation"] = info.tracksGeneration ? .int(1) : nil
+        obj[path: "metadata", "deletionTimestamp"] = nil
+        obj[path: "metadata", "deletionGracePeriodSeconds"] = nil
+        obj[path: "metadata", "resourceVersion"] = nil
+        obj[path: "metadata", "selfLink"] = nil
+        if scope != .all, info.hasStatus { obj["status"] = nil }
+        try prepareForCreate(info, &obj, dryRun: dryRun)
+        if dryRun { return obj }
+        let stored = commit(.added, resource: info.resourceKey, object: obj, old: nil)
+        afterCreate(info, stored)
+        return stored
+    }
+
+    static func randomSuffix() -> String {
+        // The alphabet of k8s.io/apimachinery/pkg/util/rand (no vowels, no confusable characters).
+        let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+        return String((0..<5).map { _ in alphabet[Int.random(in: 0..<alphabet.count)] })
+    }
+
+    /// DNS-1123 subdomain check (most kinds); a failure message worded like apimachinery's validation.
+    static func nameProblem(_ name: String, kind: String) -> String? {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-.")
+        let ok = name.count <= 253 && name.allSatisfy { allowed.contains($0) }
+            && name.first.map { $0.isLetter || $0.isNumber } == true && name.last.map { $0.isLetter || $0.isNumber } == true
+        if ok { return nil }
+        return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+    }
+
+    // MARK: Update
+
+    func update(_ info: ResourceInfo, _ input: JSONValue, scope: UpdateScope, dryRun: Bool,
+                allowCreate: Bool = false) throws(APIStatusError) -> JSONValue {
+        guard input.objectValue != nil else { throw .badRequest("the object must be a JSON object") }
+        let name = input.name ?? ""
+        let namespace = info.namespaced ? input.namespace : nil
+        guard let current = get(info.resourceKey, namespace: namespace, name: name) else {
+            if allowCreate { return try create(info, input, scope: scope, dryRun: dryRun) }
+            throw .notFound(info.qualifiedName, name, group: info.group, kind: info.plural)
+        }
+        if let rv = input.resourceVersion, !rv.isEmpty, rv != current.resourceVersion {
+            throw .conflict(info.qualifiedName, name, group: info.group, kind: info.plural, detail: APIStatusError.modifiedDetail)
+        }
+        var obj: JSONValue
+        switch scope {
+        case .status:
+            obj = current
+            obj["status"] = input["status"]
+        case .main:
+            obj = input
+            if info.hasStatus { obj["status"] = current["status"] }
+        case .all:
+            obj = input
+        }
+        obj["apiVersion"] = .string(info.apiVersion)
+        obj["kind"] = .string(info.kind)
+        // System-owned metadata is kept from storage whatever the client sent.
+        for key in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace", "name"] {
+            obj[path: "metadata", key] = current[path: "metadata", key]
+        }
+        obj[path: "metadata", "resourceVersion"] = current[path: "metadata", "resourceVersion"]
+        if current.deletionTimestamp != nil {
+            let added = obj.finalizers.filter { !current.finalizers.contains($0) }
+            if !added.isEmpty {
+                let list = added.map { "\"\($0)\"" }.joined(separator: ", ")
+                throw .invalid(kind: info.kind, group: info.group, name: name,
+                               causes: [.forbidden("metadata.finalizers", "no new finalizers can be added if the object is being deleted, found new finalizers []string{\(list)}")])
+            }
+        }
+        try prepareForUpdate(info, &obj, old: current)
+        if info.tracksGeneration, Self.specChanged(obj, current) {
+            obj[path: "metadata", "generation"] = .int((current.generation ?? 1) + 1)
+        }
+        if obj == current { return current }  // a no-op write is not committed (no new resourceVersion)
+        if dryRun { return obj }
+        if obj.deletionTimestamp != nil, obj.finalizers.isEmpty {
+            let gone = commit(.deleted, resource: info.resourceKey, object: obj, old: current)
+            afterDelete(info, gone)
+            return gone
+        }
+        let stored = commit(.modified, resource: info.resourceKey, object: obj, old: current)
+        afterUpdate(info, stored, old: current)
+        return stored
+    }
+
+    /// Generation bumps on any change outside `metadata` and `status` (API-SEMANTICS rule 9).
+    static func specChanged(_ a: JSONValue, _ b: JSONValue) -> Bool {
+        var x = a, y = b
+        for k in ["metadata", "status", "apiVersion", "kind"] { x[k] = nil; y[k] = nil }
+        return x != y
+    }
+
+    // MARK: Delete
+
+    func delete(_ info: ResourceInfo, namespace: String?, name: String, options: DeleteOptions) throws(APIStatusError) -> DeleteOutcome {
+        let namespace = info.namespaced ? namespace : nil
+        guard let current = get(info.resourceKey, namespace: namespace, name: name) else {
+            throw .notFound(info.qualifiedName, name, group: info.group, kind: info.plural)
+        }
+        if let uid = options.preconditionUID, uid != current.uid {
+            throw APIStatusError(code: 409, reason: "Conflict",
+                                 message: "Operation cannot be fulfilled on \(info.qualifiedName) \"\(name)\": Precondition failed: UID in precondition: \(uid), UID in object meta: \(current.uid ?? "")",
+                                 name: name, group: info.group, kind: info.plural)
+        }
+        if let rv = options.preconditionResourceVersion, rv != current.resourceVersion {
+            throw APIStatusError(code: 409, reason: "Conflict",
+                                 message: "Operation cannot be fulfilled on \(info.qualifiedName) \"\(name)\": Precondition failed: ResourceVersion in precondition: \(rv), ResourceVersion in object meta: \(current.resourceVersion ?? "")",
+                                 name: name, group: info.group, kind: info.plural)
+        }
+        var obj = current
+        var finalizers = obj.finalizers
+        switch options.propagationPolicy {
+        case .orphan:
+            if !options.dryRun, let uid = current.uid { orphanDependents(of: uid) }
+        case .foreground:
+            if !finalizers.contains("foregroundDeletion"), hasDependents(current.uid) { finalizers.append("foregroundDeletion") }
+        case .background:
+            break
+        }
+        // Namespaces always finish asynchronously: their content is removed first (the `kubernetes` finalizer).
+        if info.kind == "Namespace", info.group.isEmpty {
+            obj[path: "status", "phase"] = "Terminating"
+            if obj.deletionTimestamp == nil { obj[path: "metadata", "deletionTimestamp"] = .string(Timestamp.format(Date())) }
+            obj.finalizers = finalizers
+            if options.dryRun { return .pending(obj) }
+            let stored = obj == current ? current : commit(.modified, resource: info.resourceKey, object: obj, old: current)
+            scheduleGC()
+            return .pending(stored)
+        }
+        if finalizers.isEmpty {
+            if options.dryRun { return .deleted(current) }
+            let gone = commit(.deleted, resource: info.resourceKey, object: current, old: current)
+            afterDelete(info, gone)
+            return .deleted(gone)
+        }
+        obj.finalizers = finalizers
+        if obj.deletionTimestamp == nil {
+            obj[path: "metadata", "deletionTimestamp"] = .string(Timestamp.format(Date()))
+            obj[path: "metadata", "deletionGracePeriodSeconds"] = .int(options.gracePeriodSeconds ?? 0)
+        }
+        if options.dryRun { return .pending(obj) }
+        if obj == current { return .pending(current) }
+        let stored = commit(.modified, resource: info.resourceKey, object: obj, old: current)
+        scheduleGC()
+        return .pending(stored)
+    }
+
+    // MARK: Hooks
+
+    func afterCreate(_ info: ResourceInfo, _ obj: JSONValue) {
+        if info.kind == "Namespace", info.group.isEmpty, let ns = obj.name {
+            // The service-account controller creates `default` in every namespace.
+            if let sa = resource(group: "", version: "v1", plural: "serviceaccounts") {
+                _ = try? create(sa, ["metadata": ["name": "default", "namespace": .string(ns)]], scope: .all, dryRun: false)
+            }
+        }
+        if info.kind == "CustomResourceDefinition" { crdChanged(obj, old: nil) }
+        if !obj.ownerReferences.isEmpty { scheduleGC() }
+    }
+
+    func afterUpdate(_ info: ResourceInfo, _ obj: JSONValue, old: JSONValue) {
+        if info.kind == "CustomResourceDefinition" { crdChanged(obj, old: old) }
+        if obj.deletionTimestamp != nil || obj.ownerReferences != old.ownerReferences { scheduleGC() }
+    }
+
+    func afterDelete(_ info: ResourceInfo, _ obj: JSONValue) {
+        if info.kind == "CustomResourceDefinition" { crdDeleted(obj) }
+        scheduleGC()
+    }
+}

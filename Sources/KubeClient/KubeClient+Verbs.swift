@@ -1,0 +1,143 @@
+import KubeCore
+
+/// The API verbs. Every non-2xx answer throws `APIError` decoded from the Status body (rule 14).
+extension KubeClient {
+    public func get(_ type: ResourceType, namespace: String?, name: String) async throws -> JSONValue {
+        let response = try await send(Request(method: "GET", path: try objectPath(type, namespace, name)))
+        return try decodeObject(response)
+    }
+
+    /// One page: `options.limit` and `options.continueToken` select it.
+    public func list(_ type: ResourceType, namespace: String?, options: ListOptions = .init()) async throws -> ObjectList {
+        let response = try await send(Request(method: "GET", path: type.collectionPath(namespace: scoped(type, namespace)),
+                                              query: options.queryItems))
+        return try ObjectList(json: try decodeObject(response), type: type)
+    }
+
+    /// All pages of one consistent snapshot, following `continue` (rule 1). A 410 on a continuation means the
+    /// snapshot expired: start again from the first page rather than mix snapshots (rule 2).
+    public func listAll(_ type: ResourceType, namespace: String?, options: ListOptions = .init(),
+                        pageSize: Int = 500) async throws -> ObjectList {
+        var restarts = 0
+        restart: while true {
+            var pageOptions = options
+            pageOptions.limit = pageSize
+            pageOptions.continueToken = nil
+            var result: ObjectList?
+            while true {
+                let page: ObjectList
+                do {
+                    page = try await list(type, namespace: namespace, options: pageOptions)
+                } catch let error as APIError where error.isGone && pageOptions.continueToken != nil && restarts < 5 {
+                    restarts += 1
+                    logger.info("list continuation expired; listing again from the start", metadata: ["type": .string(type.description)])
+                    continue restart
+                }
+                if result == nil {
+                    result = page
+                } else {
+                    result?.items.append(contentsOf: page.items)
+                }
+                guard let next = page.continueToken else { break }
+                pageOptions.continueToken = next
+            }
+            result?.continueToken = nil
+            return result ?? ObjectList(items: [], resourceVersion: "")
+        }
+    }
+
+    /// POST to the collection. The namespace is `namespace`, else the object's, else the client's default.
+    public func create(_ type: ResourceType, _ object: JSONValue, namespace: String? = nil, dryRun: Bool = false) async throws -> JSONValue {
+        let ns = type.namespaced ? (namespace ?? object.namespace ?? defaultNamespace) : nil
+        let response = try await send(Request(method: "POST", path: type.collectionPath(namespace: ns),
+                                              query: dryRun ? [("dryRun", "All")] : [], body: object.serializedBytes(),
+                                              contentType: "application/json"))
+        return try decodeObject(response)
+    }
+
+    /// PUT of the whole object; its `metadata.resourceVersion` makes a stale write answer 409 Conflict (rule 8).
+    public func update(_ type: ResourceType, _ object: JSONValue, dryRun: Bool = false) async throws -> JSONValue {
+        let response = try await send(Request(method: "PUT", path: try objectPath(type, object),
+                                              query: dryRun ? [("dryRun", "All")] : [], body: object.serializedBytes(),
+                                              contentType: "application/json"))
+        return try decodeObject(response)
+    }
+
+    /// PUT to the status subresource: changes only `status` (rule 10).
+    public func updateStatus(_ type: ResourceType, _ object: JSONValue) async throws -> JSONValue {
+        let response = try await send(Request(method: "PUT", path: try objectPath(type, object) + "/status",
+                                              body: object.serializedBytes(), contentType: "application/json"))
+        return try decodeObject(response)
+    }
+
+    /// PATCH with the given content type (rule 12). Server-side apply (`.apply`) needs a `fieldManager`;
+    /// its body is sent as JSON, which is YAML.
+    public func patch(_ type: ResourceType, namespace: String?, name: String, patch: JSONValue, patchType: PatchType = .merge,
+                      subresource: String? = nil, fieldManager: String? = nil, force: Bool = false,
+                      dryRun: Bool = false) async throws -> JSONValue {
+        if patchType == .apply && (fieldManager ?? "").isEmpty {
+            throw KubeClientError.invalidRequest("server-side apply needs a fieldManager")
+        }
+        var query: [(String, String)] = []
+        if let fieldManager { query.append(("fieldManager", fieldManager)) }
+        if force { query.append(("force", "true")) }
+        if dryRun { query.append(("dryRun", "All")) }
+        var path = try objectPath(type, namespace, name)
+        if let subresource { path += "/" + subresource }
+        let response = try await send(Request(method: "PATCH", path: path, query: query, body: patch.serializedBytes(),
+                                              contentType: patchType.rawValue))
+        return try decodeObject(response)
+    }
+
+    /// DELETE with a DeleteOptions body. An object already gone (404) counts as deleted (rule 14).
+    public func delete(_ type: ResourceType, namespace: String?, name: String, options: DeleteOptions = .init()) async throws {
+        do {
+            _ = try await send(Request(method: "DELETE", path: try objectPath(type, namespace, name),
+                                       body: options.body.serializedBytes(), contentType: "application/json"))
+        } catch let error as APIError where error.isNotFound {
+            return
+        }
+    }
+
+    /// A request through the API server's proxy to a pod or service port:
+    /// `/api/v1/namespaces/{ns}/{pods|services}/{name[:port]}/proxy/{path}`. Any status is returned, not thrown.
+    public func proxy(_ type: ResourceType, namespace: String, name: String, port: String?, path: String,
+                      method: String = "GET", body: [UInt8]? = nil) async throws -> HTTPResponse {
+        guard type == .pods || type == .services else {
+            throw KubeClientError.invalidRequest("proxy works on pods and services, not \(type)")
+        }
+        let target = port.map { "\(name):\($0)" } ?? name
+        let suffix = path.hasPrefix("/") ? String(path.dropFirst()) : path
+        return try await send(Request(method: method, path: "\(type.collectionPath(namespace: namespace))/\(target)/proxy/\(suffix)",
+                                      body: body, accept: "*/*", checkStatus: false))
+    }
+
+    /// Any request to the API server with the client's credentials, retries and metrics; any status is returned.
+    public func raw(method: String, path: String, query: [(String, String)] = [], body: [UInt8]? = nil,
+                    contentType: String? = nil) async throws -> HTTPResponse {
+        try await send(Request(method: method, path: path, query: query, body: body, contentType: contentType,
+                               accept: "application/json, */*", checkStatus: false))
+    }
+
+    // MARK: helpers
+
+    func scoped(_ type: ResourceType, _ namespace: String?) -> String? { type.namespaced ? namespace : nil }
+
+    func objectPath(_ type: ResourceType, _ namespace: String?, _ name: String) throws(KubeClientError) -> String {
+        guard !name.isEmpty else { throw .invalidRequest("a \(type.kind) needs a name") }
+        guard !name.contains("/") else { throw .invalidRequest("invalid name \"\(name)\"") }
+        return type.objectPath(namespace: type.namespaced ? (namespace ?? defaultNamespace) : nil, name: name)
+    }
+
+    func objectPath(_ type: ResourceType, _ object: JSONValue) throws(KubeClientError) -> String {
+        try objectPath(type, object.namespace, object.name ?? "")
+    }
+
+    func decodeObject(_ response: HTTPResponse) throws(KubeClientError) -> JSONValue {
+        do {
+            return try JSONValue.parse(response.body)
+        } catch {
+            throw .decode(error.description)
+        }
+    }
+}

@@ -1,0 +1,258 @@
+import Foundation
+import KubeCore
+import Testing
+@testable import EmbeddedCluster
+
+/// The embedded cluster as real kubectl sees it.
+@Suite(.serialized, .enabled(if: TestCluster.kubectlAvailable, "needs kubectl"))
+struct KubectlTests {
+    @Test func getNamespacesPrintsColumns() async throws {
+        let t = try await TestCluster()
+        defer { Task { await t.stop() } }
+        let r = await t.kubectl("get", "namespaces")
+        #expect(r.ok, "\(r.stderr)")
+        #expect(r.stdout.contains("NAME"))
+        #expect(r.stdout.contains("STATUS"))
+        #expect(r.stdout.contains("AGE"))
+        #expect(r.stdout.contains("kube-system"))
+        #expect(r.stdout.contains("Active"))
+        let sa = await t.kubectl("get", "serviceaccounts", "-n", "default", "-o", "name")
+        #expect(sa.stdout.contains("serviceaccount/default"))
+        let svc = await t.kubectl("get", "svc", "kubernetes")
+        #expect(svc.stdout.contains("10.96.0.1"))
+        #expect(svc.stdout.contains("443/TCP"))
+        let resources = await t.kubectl("api-resources")
+        #expect(resources.stdout.contains("customresourcedefinitions"))
+        #expect(resources.stdout.contains("daemonsets"))
+    }
+
+    @Test func clientSideApplyThenServerSideApply() async throws {
+        let t = try await TestCluster()
+        defer { Task { await t.stop() } }
+        let cm = """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: settings, labels: {app: demo}}
+            data: {mode: fast}
+            """
+        var r = await t.kubectl("apply", "-f", "-", stdin: cm)
+        #expect(r.ok, "\(r.stderr)")
+        #expect(r.stdout.contains("configmap/settings created"))
+        r = await t.kubectl("apply", "-f", "-", stdin: cm.replacingOccurrences(of: "fast", with: "slow"))
+        #expect(r.stdout.contains("configmap/settings configured"), "\(r.stdout) \(r.stderr)")
+        r = await t.kubectl("get", "configmap", "settings", "-o", "json")
+        let obj = try JSONValue.parse(r.stdout)
+        #expect(obj[path: "data", "mode"] == "slow")
+        #expect(obj.annotations["kubectl.kubernetes.io/last-applied-configuration"] != nil)
+        r = await t.kubectl("apply", "--server-side", "-f", "-", stdin: cm.replacingOccurrences(of: "fast", with: "eager"))
+        #expect(r.ok, "\(r.stderr)")
+        #expect(r.stdout.contains("serverside-applied"))
+        r = await t.kubectl("get", "configmap", "settings", "-o", "jsonpath={.data.mode}")
+        #expect(r.stdout == "eager")
+        // Another manager changing a field the first one owns conflicts without --force-conflicts.
+        r = await t.kubectl("apply", "--server-side", "--field-manager", "other", "-f", "-", stdin: cm.replacingOccurrences(of: "fast", with: "lazy"))
+        #expect(!r.ok)
+        #expect(r.stderr.contains("conflict"), "\(r.stderr)")
+        r = await t.kubectl("apply", "--server-side", "--field-manager", "other", "--force-conflicts", "-f", "-",
+                            stdin: cm.replacingOccurrences(of: "fast", with: "lazy"))
+        #expect(r.ok, "\(r.stderr)")
+        r = await t.kubectl("get", "configmap", "settings", "-o", "yaml")
+        #expect(r.stdout.contains("mode: lazy"))
+    }
+
+    @Test func customResourceDefinitionRoundTrip() async throws {
+        let t = try await TestCluster()
+        defer { Task { await t.stop() } }
+        var r = await t.kubectl("apply", "-f", "-", stdin: trainingJobCRD)
+        #expect(r.ok, "\(r.stderr)")
+        r = await t.kubectl("wait", "--for=condition=Established", "crd/trainingjobs.gantry.dev", "--timeout=10s")
+        #expect(r.ok, "\(r.stderr)")
+        let job = """
+            apiVersion: gantry.dev/v1
+            kind: TrainingJob
+            metadata: {name: resnet}
+            spec: {replicas: 2, image: "pytorch:2.4"}
+            """
+        r = await t.kubectl("apply", "-f", "-", stdin: job)
+        #expect(r.ok, "\(r.stderr)")
+        #expect(r.stdout.contains("trainingjob.gantry.dev/resnet created"))
+        r = await t.kubectl("get", "tj")
+        #expect(r.stdout.contains("REPLICAS"), "\(r.stdout)")
+        #expect(r.stdout.contains("resnet"))
+        r = await t.kubectl("get", "gantry")  // category
+        #expect(r.stdout.contains("resnet"), "\(r.stdout) \(r.stderr)")
+        // Status subresource: main-resource writes ignore status, /status writes change only status.
+        r = await t.kubectl("patch", "tj", "resnet", "--subresource=status", "--type=merge",
+                            "-p", #"{"status":{"conditions":[{"type":"Ready","status":"True"}]}}"#)
+        #expect(r.ok, "\(r.stderr)")
+        r = await t.kubectl("get", "tj", "resnet")
+        #expect(r.stdout.contains("True"), "\(r.stdout)")
+        r = await t.kubectl("scale", "tj", "resnet", "--replicas=4")
+        #expect(r.ok, "\(r.stderr)")
+        r = await t.kubectl("get", "tj", "resnet", "-o", "json")
+        let obj = try JSONValue.parse(r.stdout)
+        #expect(obj[path: "spec", "replicas"] == 4)
+        #expect(obj.generation == 2)
+        r = await t.kubectl("describe", "tj", "resnet")
+        #expect(r.ok, "\(r.stderr)")
+        #expect(r.stdout.contains("Replicas:  4") || r.stdout.contains("Replicas"), "\(r.stdout)")
+        r = await t.kubectl("delete", "tj", "resnet")
+        #expect(r.ok, "\(r.stderr)")
+        // Strategic merge is not defined for custom resources.
+        let (code, body) = await t.curl("PATCH", "/apis/gantry.dev/v1/namespaces/default/trainingjobs/x", body: "{}",
+                                        contentType: "application/strategic-merge-patch+json")
+        #expect(code == 415, "\(body)")
+        // Deleting the CRD stops serving its kinds.
+        r = await t.kubectl("delete", "crd", "trainingjobs.gantry.dev")
+        #expect(r.ok, "\(r.stderr)")
+        let gone = await t.curl("GET", "/apis/gantry.dev/v1/namespaces/default/trainingjobs")
+        #expect(gone.0 == 404)
+    }
+
+    @Test func finalizerKeepsObjectUntilRemoved() async throws {
+        let t = try await TestCluster()
+        defer { Task { await t.stop() } }
+        let cm = """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: guarded, finalizers: [gantry.dev/cleanup]}
+            """
+        var r = await t.kubectl("apply", "-f", "-", stdin: cm)
+        #expect(r.ok, "\(r.stderr)")
+        r = await t.kubectl("delete", "configmap", "guarded", "--wait=false")
+        #expect(r.ok, "\(r.stderr)")
+        r = await t.kubectl("get", "configmap", "guarded", "-o", "jsonpath={.metadata.deletionTimestamp}")
+        #expect(!r.stdout.isEmpty, "object should stay with a deletionTimestamp")
+        // No new finalizer once deleting.
+        r = await t.kubectl("patch", "configmap", "guarded", "--type=json",
+                            "-p", #"[{"op":"add","path":"/metadata/finalizers/-","value":"other/f"}]"#)
+        #expect(!r.ok)
+        #expect(r.stderr.contains("no new finalizers can be added if the object is being deleted"), "\(r.stderr)")
+        // A guarded JSON patch removes ours; then the object is gone.
+        r = await t.kubectl("patch", "configmap", "guarded", "--type=json",
+                            "-p", #"[{"op":"test","path":"/metadata/finalizers/0","value":"gantry.dev/cleanup"},{"op":"remove","path":"/metadata/finalizers/0"}]"#)
+        #expect(r.ok, "\(r.stderr)")
+        r = await t.kubectl("get", "configmap", "guarded")
+        #expect(!r.ok)
+        #expect(r.stderr.contains(#"configmaps "guarded" not found"#), "\(r.stderr)")
+    }
+
+    @Test func serverDryRunWritesNothing() async throws {
+        let t = try await TestCluster()
+        defer { Task { await t.stop() } }
+        var r = await t.kubectl("apply", "--dry-run=server", "-f", "-", stdin: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dry}\n")
+        #expect(r.ok, "\(r.stderr)")
+        #expect(r.stdout.contains("server dry run"), "\(r.stdout)")
+        r = await t.kubectl("get", "configmap", "dry")
+        #expect(!r.ok)
+    }
+
+    @Test func invalidObjectAnswers422() async throws {
+        let t = try await TestCluster()
+        defer { Task { await t.stop() } }
+        let bad = """
+            apiVersion: apiextensions.k8s.io/v1
+            kind: CustomResourceDefinition
+            metadata: {name: things.example.com}
+            spec:
+              group: example.com
+              scope: Sideways
+              names: {plural: things, kind: Thing}
+              versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]
+            """
+        let r = await t.kubectl("apply", "-f", "-", stdin: bad)
+        #expect(!r.ok)
+        #expect(r.stderr.contains(#"is invalid: spec.scope: Unsupported value: "Sideways""#), "\(r.stderr)")
+        // The raw Status carries kube-apiserver's message and one cause per field.
+        let (code, body) = await t.curl("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                                        body: #"{"metadata":{"name":"things.example.com"},"spec":{"group":"example.com","scope":"Sideways","names":{"plural":"things","kind":"Thing"},"versions":[{"name":"v1","served":true,"storage":true}]}}"#)
+        #expect(code == 422)
+        let status = try JSONValue.parse(body)
+        #expect(status["message"] == #"CustomResourceDefinition.apiextensions.k8s.io "things.example.com" is invalid: spec.scope: Unsupported value: "Sideways": supported values: "Cluster", "Namespaced""#)
+        #expect(status[path: "details", "causes"]?.arrayValue?.first?["field"] == "spec.scope")
+    }
+
+    @Test func podsTableLogsAndStrategicMerge() async throws {
+        let t = try await TestCluster()
+        defer { Task { await t.stop() } }
+        let pod = """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: web, labels: {app: web}}
+            spec:
+              containers:
+              - {name: main, image: nginx, env: [{name: A, value: "1"}]}
+              - {name: side, image: busybox}
+            """
+        var r = await t.kubectl("apply", "-f", "-", stdin: pod)
+        #expect(r.ok, "\(r.stderr)")
+        r = await t.kubectl("get", "pods")
+        #expect(r.stdout.contains("READY"))
+        #expect(r.stdout.contains("0/2"))
+        #expect(r.stdout.contains("Pending"))
+        // Strategic merge: containers merge by name, env by name.
+        r = await t.kubectl("patch", "pod", "web", "-p", #"{"spec":{"containers":[{"name":"main","env":[{"name":"B","value":"2"}]}]}}"#)
+        #expect(r.ok, "\(r.stderr)")
+        r = await t.kubectl("get", "pod", "web", "-o", "json")
+        let obj = try JSONValue.parse(r.stdout)
+        let containers = obj[path: "spec", "containers"]?.arrayValue ?? []
+        #expect(containers.count == 2)
+        #expect(containers.first?["env"]?.arrayValue?.count == 2)
+        // Logs fed by the simulation hook.
+        await t.cluster.logs.append(namespace: "default", pod: "web", container: "main", line: "hello")
+        await t.cluster.logs.append(namespace: "default", pod: "web", container: "main", line: "world")
+        r = await t.kubectl("logs", "web", "-c", "main")
+        #expect(r.stdout == "hello\nworld\n", "\(r.stdout) \(r.stderr)")
+        let (code, body) = await t.curl("GET", "/api/v1/namespaces/default/pods/web/log")
+        #expect(code == 400)
+        #expect(body.contains("a container name must be specified for pod web, choose one of: [main side]"), "\(body)")
+        // Follow streams until the container's log ends.
+        let follow = Task { await t.kubectl("logs", "-f", "web", "-c", "main") }
+        try await Task.sleep(for: .milliseconds(300))
+        await t.cluster.logs.append(namespace: "default", pod: "web", container: "main", line: "later")
+        await t.cluster.logs.end(namespace: "default", pod: "web", container: "main")
+        let followed = await follow.value
+        #expect(followed.stdout.hasSuffix("later\n"), "\(followed.stdout) \(followed.stderr)")
+        r = await t.kubectl("describe", "pod", "web")
+        #expect(r.ok, "\(r.stderr)")
+        #expect(r.stdout.contains("Name:"))
+    }
+
+    @Test func garbageCollectionOfOwnedObjects() async throws {
+        let t = try await TestCluster()
+        defer { Task { await t.stop() } }
+        var r = await t.kubectl("apply", "-f", "-", stdin: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: owner}\n")
+        #expect(r.ok, "\(r.stderr)")
+        r = await t.kubectl("get", "configmap", "owner", "-o", "jsonpath={.metadata.uid}")
+        let uid = r.stdout
+        let child = """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: child
+              ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: owner, uid: \(uid), controller: true, blockOwnerDeletion: true}]
+            """
+        r = await t.kubectl("apply", "-f", "-", stdin: child)
+        #expect(r.ok, "\(r.stderr)")
+        r = await t.kubectl("delete", "configmap", "owner")
+        #expect(r.ok, "\(r.stderr)")
+        let collected = try await eventually {
+            await t.cluster.store.get("configmaps", namespace: "default", name: "child") == nil
+        }
+        #expect(collected)
+    }
+
+    @Test func watchStreamsEvents() async throws {
+        let t = try await TestCluster()
+        defer { Task { await t.stop() } }
+        let watch = Task { await t.kubectl("get", "configmaps", "--watch", "--output-watch-events", "--request-timeout=3s") }
+        // Wait until the watch is open, then change things.
+        let open = try await eventually { await t.cluster.store.openWatchCount > 0 }
+        #expect(open)
+        _ = await t.kubectl("apply", "-f", "-", stdin: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: watched}\n")
+        _ = await t.kubectl("delete", "configmap", "watched")
+        let r = await watch.value
+        #expect(r.stdout.contains("ADDED"), "\(r.stdout) \(r.stderr)")
+        #expect(r.stdout.contains("DELETED"), "\(r.stdout)")
+    }
+}
