@@ -92,6 +92,7 @@ public final class DevCluster: Sendable {
                 await store.runGC()
             }
         })
+        await state.add(try await cluster.startSimulation())  // nodes, scheduler, kubelets: Simulation/SimulationHooks.swift
         return cluster
     }
 

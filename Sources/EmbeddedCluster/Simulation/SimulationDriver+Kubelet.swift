@@ -29,6 +29,7 @@ extension SimulationDriver {
             await writeTerminationLines(pod: pod, script: script, now: now)
         }
         runtimes[key] = runtime
+        podNames[key] = pod.objectKey
         if case .failure(let error) = script, !configErrorsLogged.contains(key) {
             configErrorsLogged.insert(key)
             for c in Self.allContainers(pod) {
@@ -79,6 +80,10 @@ extension SimulationDriver {
 
     func forget(_ key: String) async {
         runtimes[key] = nil
+        // A pod recreated under the same name (a restarted training worker) must not show the old pod's logs.
+        if let name = podNames.removeValue(forKey: key) {
+            await backend.removeLogs(namespace: name.namespace ?? "default", pod: name.name)
+        }
         for (node, slots) in ipSlots {
             ipSlots[node] = slots.filter { $0.value != key }
         }

@@ -21,6 +21,8 @@ actor SimulationDriver {
     var nodeIndex: [String: Int] = [:]
     /// Pod key (uid) → what the kubelet remembers.
     var runtimes: [String: PodRuntime] = [:]
+    /// Pod key → namespace and name, to drop the logs of a pod that is gone.
+    var podNames: [String: ObjectKey] = [:]
     /// Node → pod IP slots in use (2…254) → pod key.
     var ipSlots: [String: [Int: String]] = [:]
     /// `podKey/container/init?` → (run, seconds of that run already written to the log).
