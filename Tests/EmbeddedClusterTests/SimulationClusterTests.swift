@@ -65,6 +65,28 @@ import Testing
         #expect(r.stdout.contains("0/2 nodes are available"), "\(r.stdout) \(r.stderr)")
     }
 
+    @Test func deletionWaitsForTheCheckpoint() async throws {
+        let t = try await TestCluster(DevClusterOptions(nodes: "{cpu: 4}"))
+        defer { Task { await t.stop() } }
+        let pod = """
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: ckpt
+              annotations: {sim.gantry.dev/script: "{startDelay: 0s, terminate: {after: 1s, lines: [saving checkpoint]}}"}
+            spec: {containers: [{name: main, image: busybox}]}
+            """
+        var r = await t.kubectl("apply", "-f", "-", stdin: pod)
+        #expect(r.ok, "\(r.stderr)")
+        #expect(try await eventually { await t.cluster.store.get("pods", namespace: "default", name: "ckpt")?[path: "status", "phase"] == "Running" })
+        r = await t.kubectl("delete", "pod", "ckpt", "--wait=false")
+        #expect(r.ok, "\(r.stderr)")
+        let terminating = await t.cluster.store.get("pods", namespace: "default", name: "ckpt")
+        #expect(terminating?.deletionTimestamp != nil)
+        #expect(try await eventually { await t.cluster.logs.lines(namespace: "default", pod: "ckpt", container: "main") == ["saving checkpoint"] })
+        #expect(try await eventually { await t.cluster.store.get("pods", namespace: "default", name: "ckpt") == nil })
+    }
+
     @Test func badNodeSpecFailsStart() async throws {
         do {
             _ = try await DevCluster.start(DevClusterOptions(nodes: "2x{gpus: 8}"))

@@ -4,8 +4,8 @@ import Testing
 
 @testable import EmbeddedCluster
 
-/// An in-memory API server for the driver: uids, creation times, and graceful deletion of bound pods as the real
-/// registry does it (deletionTimestamp + deletionGracePeriodSeconds, removal when grace 0).
+/// An in-memory API server for the driver with the embedded server's deletion rules: an object with finalizers
+/// gets deletionTimestamp (+ the grace period given, 0 when none) and stays until an update removes the last one.
 actor FakeSimulationBackend: SimulationBackend {
     struct Failure: Error {}
     var objects: [String: [String: JSONValue]] = [:]
@@ -35,17 +35,19 @@ actor FakeSimulationBackend: SimulationBackend {
     }
     func update(_ resource: String, _ object: JSONValue) async throws {
         let key = Self.key(object.namespace, object.name ?? "")
-        guard objects[resource]?[key] != nil else { throw Failure() }
-        objects[resource]?[key] = object
+        guard let current = objects[resource]?[key] else { throw Failure() }
+        var o = object
+        o[path: "metadata", "deletionTimestamp"] = current[path: "metadata", "deletionTimestamp"]
+        o[path: "metadata", "deletionGracePeriodSeconds"] = current[path: "metadata", "deletionGracePeriodSeconds"]
+        objects[resource]?[key] = o.deletionTimestamp != nil && o.finalizers.isEmpty ? nil : o
     }
     func delete(_ resource: String, namespace: String?, name: String, gracePeriodSeconds: Int64?) async throws {
         let key = Self.key(namespace, name)
         guard var o = objects[resource]?[key] else { throw Failure() }
-        let grace = gracePeriodSeconds ?? o[path: "spec", "terminationGracePeriodSeconds"]?.intValue ?? 30
-        if resource == "pods", grace > 0, o[path: "spec", "nodeName"] != nil, !NodeUsage.isTerminal(o) {
+        if !o.finalizers.isEmpty {
             if o.deletionTimestamp == nil {
-                o[path: "metadata", "deletionTimestamp"] = .string(Timestamp.format(clock.now.addingTimeInterval(Double(grace))))
-                o[path: "metadata", "deletionGracePeriodSeconds"] = .int(grace)
+                o[path: "metadata", "deletionTimestamp"] = .string(Timestamp.format(clock.now))
+                o[path: "metadata", "deletionGracePeriodSeconds"] = .int(gracePeriodSeconds ?? 0)
                 objects[resource]?[key] = o
             }
             return
@@ -131,6 +133,8 @@ actor FakeSimulationBackend: SimulationBackend {
         await run(driver, for: 1)
         #expect(await backend.get("pods", namespace: "default", name: "job") != nil)
         #expect(await backend.logs["default/job/main"] == ["saving checkpoint"])
+        let terminating = try #require(await backend.get("pods", namespace: "default", name: "job"))
+        #expect(terminating.finalizers == [SimulationDriver.kubeletFinalizer] && terminating.deletionTimestamp != nil)
         await run(driver, for: 3)
         #expect(await backend.get("pods", namespace: "default", name: "job") == nil)
     }

@@ -191,9 +191,11 @@ enum KubeletSimulator {
     }
 
     /// `metadata.deletionGracePeriodSeconds`, else `spec.terminationGracePeriodSeconds`, else 30 s.
+    /// A recorded 0 counts as "not given": the embedded server writes 0 when the client sent no grace period,
+    /// and a real force deletion (the only real source of 0) removes the pod before any kubelet could act.
     static func gracePeriod(_ pod: JSONValue) -> TimeInterval {
-        Double(pod[path: "metadata", "deletionGracePeriodSeconds"]?.intValue
-            ?? pod[path: "spec", "terminationGracePeriodSeconds"]?.intValue ?? 30)
+        let recorded = pod[path: "metadata", "deletionGracePeriodSeconds"]?.intValue.flatMap { $0 > 0 ? $0 : nil }
+        return Double(recorded ?? pod[path: "spec", "terminationGracePeriodSeconds"]?.intValue ?? 30)
     }
 
     /// A container's timeline, with SIGTERM applied: a running container stops after min(grace, terminate.after)

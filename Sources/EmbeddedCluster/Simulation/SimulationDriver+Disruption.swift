@@ -10,18 +10,11 @@ extension SimulationDriver {
         guard let pods = await read("pods") else { return }
         for pod in pods where pod[path: "spec", "nodeName"]?.stringValue == name {
             let namespace = pod.namespace ?? "default", podName = pod.name ?? ""
-            if !NodeUsage.isTerminal(pod) {
-                var updated = pod
-                updated["status"] = NodeDisruption.shutdownStatus(pod: pod, now: now)
-                let write = updated
-                await attempt("fail pod \(pod.objectKey) on shutdown") { try await self.backend.update("pods", write) }
-            }
             for c in Self.allContainers(pod) {
                 await backend.endLog(namespace: namespace, pod: podName, container: c["name"]?.stringValue ?? "")
             }
-            await attempt("delete pod \(pod.objectKey) of preempted node") {
-                try await self.backend.delete("pods", namespace: namespace, name: podName, gracePeriodSeconds: 0)
-            }
+            let status = NodeUsage.isTerminal(pod) ? nil : NodeDisruption.shutdownStatus(pod: pod, now: now)
+            await removePod(pod, status: status, reason: "node \(name) preempted")
         }
         await attempt("delete preempted node \(name)") {
             try await self.backend.delete("nodes", namespace: nil, name: name, gracePeriodSeconds: 0)
@@ -45,13 +38,7 @@ extension SimulationDriver {
             guard let node = pod[path: "spec", "nodeName"]?.stringValue, let since = lostNodes[node],
                   let delay = NodeDisruption.evictionDelay(pod: pod), now.timeIntervalSince(since) >= delay
             else { continue }
-            var updated = pod
-            updated["status"] = NodeDisruption.taintEvictionStatus(pod: pod, now: now)
-            let write = updated
-            await attempt("mark pod \(pod.objectKey) evicted") { try await self.backend.update("pods", write) }
-            await attempt("evict pod \(pod.objectKey)") {
-                try await self.backend.delete("pods", namespace: pod.namespace, name: pod.name ?? "", gracePeriodSeconds: 0)
-            }
+            await removePod(pod, status: NodeDisruption.taintEvictionStatus(pod: pod, now: now), reason: "evict from unreachable node \(node)")
         }
     }
 
@@ -84,15 +71,8 @@ extension SimulationDriver {
         let names = Set(nodes.compactMap(\.name))
         for pod in pods {
             guard let node = pod[path: "spec", "nodeName"]?.stringValue, !node.isEmpty, !names.contains(node) else { continue }
-            if !NodeUsage.isTerminal(pod) {
-                var updated = pod
-                updated["status"] = NodeDisruption.podGCStatus(pod: pod, now: now)
-                let write = updated
-                await attempt("fail orphaned pod \(pod.objectKey)") { try await self.backend.update("pods", write) }
-            }
-            await attempt("delete orphaned pod \(pod.objectKey)") {
-                try await self.backend.delete("pods", namespace: pod.namespace, name: pod.name ?? "", gracePeriodSeconds: 0)
-            }
+            let status = NodeUsage.isTerminal(pod) ? nil : NodeDisruption.podGCStatus(pod: pod, now: now)
+            await removePod(pod, status: status, reason: "PodGC (node \(node) is gone)")
         }
     }
 }

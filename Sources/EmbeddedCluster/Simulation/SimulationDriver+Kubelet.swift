@@ -39,15 +39,15 @@ extension SimulationDriver {
         let decision = KubeletSimulator.decide(pod: pod, script: script, runtime: runtime, now: now)
         await writeLogs(pod: pod, key: key, script: script, runs: decision.runs, node: nodeName, now: now)
         if decision.remove {
-            await attempt("remove terminated pod \(namespace)/\(name)") {
-                try await self.backend.delete("pods", namespace: namespace, name: name, gracePeriodSeconds: 0)
-            }
+            await removePod(pod, reason: "remove terminated pod")
             return
         }
         let old = pod["status"] ?? [:]
-        if Self.differs(decision.status, old) {
+        let addFinalizer = pod.deletionTimestamp == nil && !pod.finalizers.contains(Self.kubeletFinalizer)
+        if Self.differs(decision.status, old) || addFinalizer {
             var updated = pod
             updated["status"] = decision.status
+            if addFinalizer { updated.finalizers = pod.finalizers + [Self.kubeletFinalizer] }
             let write = updated
             if await attempt("update status of pod \(namespace)/\(name)", { try await self.backend.update("pods", write) }) {
                 let events = PodEvents.kubelet(pod: pod, old: old, new: decision.status,
