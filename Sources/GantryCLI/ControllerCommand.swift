@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import GantryControllers
+import KubeClient
+import KubeRuntime
+import Logging
+import Telemetry
+
+/// `gantry controller`: the operator.
+struct ControllerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "controller",
+        abstract: "Run the operator: watch TrainingJobs (and later InferenceServices and Notebooks) and reconcile them.",
+        discussion: """
+            Connects with --kubeconfig, else $KUBECONFIG, else in-cluster configuration when KUBERNETES_SERVICE_HOST \
+            is set, else ~/.kube/config. Serves /healthz, /readyz (ready once caches are synced) and /metrics \
+            (Prometheus text format) on --health-port. With leader election (default on), only the replica holding \
+            the Lease reconciles; SIGTERM or SIGINT stops taking work, lets in-flight reconciles finish and \
+            releases the Lease.
+            """)
+
+    @Option(help: "Path of a kubeconfig file (default: $KUBECONFIG, in-cluster config, or ~/.kube/config).")
+    var kubeconfig: String?
+
+    @Option(help: "kubeconfig context to use (default: current-context).")
+    var context: String?
+
+    @Option(help: "Watch only this namespace (default: all namespaces).")
+    var namespace: String?
+
+    @Option(help: "Port of /healthz, /readyz and /metrics; 0 picks a free port.")
+    var healthPort: Int = 8081
+
+    @Option(help: "Address the health and metrics server binds to.")
+    var healthHost: String = "0.0.0.0"
+
+    @Option(help: "Concurrent reconciles per controller.")
+    var workers: Int = 4
+
+    @Flag(inversion: .prefixedNo, help: "Elect a leader through a coordination.k8s.io Lease so several replicas can run.")
+    var leaderElect: Bool = true
+
+    @Option(help: "Namespace of the leader-election Lease (default: the kubeconfig context's namespace).")
+    var leaseNamespace: String?
+
+    @Option(help: "Name of the leader-election Lease.")
+    var leaseName: String = "gantry-controller"
+
+    @Option(help: "Identity written into the Lease (default: hostname and process id).")
+    var identity: String?
+
+    @Option(help: "Client-side rate limit in requests per second (default: none; the API server's priority and fairness applies).")
+    var qps: Double?
+
+    @Option(help: "Burst of the client-side rate limit.")
+    var burst: Int = 10
+
+    @Option(help: "Log format: text or json.")
+    var logFormat: String = "text"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard LoggingSetup.Format(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json, not \(logFormat)") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+        guard workers > 0 else { throw ValidationError("--workers must be at least 1") }
+        if let qps, qps <= 0 { throw ValidationError("--qps must be positive") }
+    }
+
+    func run() async throws {
+        LoggingSetup.bootstrap(format: LoggingSetup.Format(rawValue: logFormat) ?? .text, level: Logger.Level(rawValue: logLevel) ?? .info)
+        let logger = Logger(label: "gantry")
+        let registry = MetricsSetup.bootstrap()
+        let config = try KubeConfig.automatic(path: kubeconfig, context: context)
+        var clientOptions = ClientOptions()
+        clientOptions.qps = qps
+        clientOptions.burst = burst
+        let client = try KubeClient(config: config, options: clientOptions)
+        let me = identity ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+        var managerOptions = OperatorManager.Options()
+        managerOptions.workers = workers
+        managerOptions.namespace = namespace
+        managerOptions.instance = me
+        let manager = OperatorManager(client: client, options: managerOptions)
+        let leaderElect = self.leaderElect
+        let lease = LeaderElector.Options(namespace: leaseNamespace ?? config.namespace, name: leaseName, identity: me)
+        let health = HealthServer(host: healthHost, port: healthPort, registry: registry, ready: { await manager.hasSynced() },
+                                  onListening: { port in logger.info("health and metrics server listening", metadata: ["port": "\(port)"]) })
+        logger.info("gantry controller starting", metadata: ["server": "\(config.server)", "identity": "\(me)", "leaderElect": "\(leaderElect)"])
+
+        try await runUntilSignalled {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await health.run() }
+                group.addTask {
+                    if leaderElect {
+                        await LeaderElector(client: client, options: lease).run { await manager.run() }
+                    } else {
+                        await manager.run()
+                    }
+                }
+                _ = try await group.next()
+                group.cancelAll()
+            }
+        }
+        logger.info("gantry controller stopped")
+    }
+}

@@ -1,0 +1,75 @@
+import GantryAPI
+import KubeClient
+import KubeCore
+import KubeRuntime
+import Logging
+
+/// Assembles Gantry's controllers over shared caches and runs them: the `gantry controller` data path.
+/// Each controller gets its watches (primary kind, owned children, extra inputs) and a reconciler.
+public struct OperatorManager: Sendable {
+    public struct Options: Sendable {
+        public var workers = 4
+        public var instance = "gantry"
+        /// Watch one namespace only (nil: all namespaces).
+        public var namespace: String?
+        public init() {}
+    }
+
+    public let client: KubeClient
+    public let caches = OperatorCaches()
+    public let options: Options
+    let clock: any RuntimeClock
+    let trainingJobs: Controller
+
+    public init(client: KubeClient, options: Options = .init(), clock: any RuntimeClock = SystemClock()) {
+        self.client = client
+        self.options = options
+        self.clock = clock
+        let caches = self.caches
+        let ns = options.namespace
+        func source(_ type: ResourceType, children: Bool) -> ClientListerWatcher {
+            ClientListerWatcher(client: client, type: type, namespace: type.namespaced ? ns : nil,
+                                labelSelector: children ? OperatorCaches.childSelector : nil)
+        }
+        var controllerOptions = Controller.Options()
+        controllerOptions.workers = options.workers
+        let ownedBy = { (type: ResourceType, store: Store) in
+            WatchSpec.owned(source(type, children: true), store: store, ownerKind: "TrainingJob", ownerGroup: GantryGroup.name)
+        }
+        trainingJobs = Controller(name: "trainingjob", watches: [
+            .primary(source(.trainingJobs, children: false), store: caches.trainingJobs),
+            ownedBy(.pods, caches.pods),
+            ownedBy(.services, caches.services),
+            // Records have no owner (they outlive the job); their label names the job.
+            WatchSpec(source: source(.configMaps, children: true), store: caches.configMaps) { event in
+                guard let job = event.object.labels[GantryLabels.trainingJob] else { return [] }
+                return [ObjectKey(namespace: event.object.namespace, name: job)]
+            },
+            // Nodes and the platform config change what every job may do: look at all of them again.
+            WatchSpec(source: source(.nodes, children: false), store: caches.nodes) { _ in [] },
+            WatchSpec(source: source(.platformConfigs, children: false), store: caches.platformConfigs) { _ in
+                await caches.trainingJobs.keys
+            },
+        ], options: controllerOptions, clock: clock)
+    }
+
+    /// True once every cache has its first complete list (`/readyz`).
+    public func hasSynced() async -> Bool { await trainingJobs.hasSynced() }
+
+    /// Runs every controller until cancelled.
+    public func run() async {
+        let events = EventRecorder(client: client, controller: "gantry.dev/trainingjob-controller", instance: options.instance, clock: clock)
+        let queue = trainingJobs.queue
+        let caches = self.caches
+        let metrics = MetricsCollector(client: client, clock: clock, peersFromCache: { namespace, experiment in
+            await caches.trainingJobs.list(namespace: namespace, selector: LabelSelector([.equals(GantryLabels.experiment, experiment)]))
+                .compactMap { object -> (key: ObjectKey, peer: EarlyStoppingRules.Peer)? in
+                    guard let job = try? TrainingJob(object), let m = job.status.metrics, let step = m.step else { return nil }
+                    let history = (m.history ?? []).compactMap { p in p.count == 2 ? MetricSeries.Point(step: Int(p[0]), value: p[1]) : nil }
+                    return (job.key, EarlyStoppingRules.Peer(name: job.name, history: history, lastStep: step))
+                }
+        }, notify: { key in await queue.add(key) })
+        let reconciler = TrainingJobReconciler(client: client, caches: caches, events: events, metrics: metrics, clock: clock)
+        await trainingJobs.run(reconciler)
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import GantryAPI
+import KubeClient
+import KubeCore
+import KubeRuntime
+import Logging
+
+/// Follows the metrics replica's log of each running TrainingJob (pod `log` API, `follow=true`, over libcurl),
+/// folds metric lines into a `MetricSeries` and evaluates the early-stopping rules on every new value.
+///
+/// It never writes to the API: it asks the controller to reconcile the job (at once when a rule fires, so the
+/// stop is prompt; at most every `statusInterval` otherwise) and the reconciler reads `snapshot(for:)`.
+/// The reconciler stays the single writer of the job's status and pods.
+public actor MetricsCollector {
+    struct Follow {
+        var pod: String
+        var attempt: Int
+        var task: Task<Void, Never>
+        var series: MetricSeries
+        var stop: EarlyStopStatus?
+        var lastNotified: Duration
+        var dirty: Bool
+        var experiment: String?
+        var namespace: String
+    }
+
+    let client: KubeClient
+    let clock: any RuntimeClock
+    let notify: @Sendable (ObjectKey) async -> Void
+    /// Other trials' histories for the median rule, from the cache (finished jobs keep theirs in status).
+    let peersFromCache: @Sendable (_ namespace: String, _ experiment: String) async -> [(key: ObjectKey, peer: EarlyStoppingRules.Peer)]
+    let statusInterval: Duration
+    let logger = Logger(label: "gantry.metrics")
+    private var follows: [ObjectKey: Follow] = [:]
+    private var rules: [ObjectKey: EarlyStopping] = [:]
+
+    public init(client: KubeClient, clock: any RuntimeClock, statusInterval: Duration = .seconds(5),
+                peersFromCache: @escaping @Sendable (String, String) async -> [(key: ObjectKey, peer: EarlyStoppingRules.Peer)],
+                notify: @escaping @Sendable (ObjectKey) async -> Void) {
+        self.client = client
+        self.clock = clock
+        self.statusInterval = statusInterval
+        self.peersFromCache = peersFromCache
+        self.notify = notify
+    }
+
+    public func snapshot(for key: ObjectKey) -> MetricsSnapshot? {
+        guard let f = follows[key] else { return nil }
+        return MetricsSnapshot(metrics: f.series.status, earlyStop: f.stop)
+    }
+
+    /// Starts following `pod` for this job's attempt unless already doing so. Idempotent: called by every reconcile.
+    public func ensureFollowing(_ job: TrainingJob, pod: String, attempt: Int) {
+        let key = job.key
+        if let f = follows[key], f.pod == pod, f.attempt == attempt { return }
+        follows[key]?.task.cancel()
+        let metric = job.spec.earlyStopping?.metric ?? "loss"
+        let series = MetricSeries(metric: metric, goal: job.spec.earlyStopping?.effectiveGoal ?? .minimize,
+                                  minDelta: job.spec.earlyStopping?.patience?.minDelta ?? 0)
+        rules[key] = job.spec.earlyStopping
+        let format = job.spec.metrics?.format ?? .keyValue
+        let stepKey = job.spec.metrics?.stepKey ?? "step"
+        let client = self.client
+        let namespace = job.namespace
+        let task = Task { [weak self] in
+            // Retried while the pod lives: the log may not exist before the container starts.
+            while !Task.isCancelled {
+                do {
+                    for try await line in client.logs(namespace: namespace, pod: pod, container: TrainingPods.containerName, follow: true) {
+                        guard let parsed = MetricLine.parse(line, format: format, stepKey: stepKey) else { continue }
+                        await self?.record(parsed, key: key, attempt: attempt)
+                    }
+                    return  // the container ended: its log is complete
+                } catch let error as APIError where error.isNotFound {
+                    return
+                } catch {
+                    if Task.isCancelled { return }
+                    try? await Task.sleep(for: .milliseconds(500))
+                }
+            }
+        }
+        follows[key] = Follow(pod: pod, attempt: attempt, task: task, series: series, stop: nil, lastNotified: .zero, dirty: false,
+                              experiment: job.labels[GantryLabels.experiment], namespace: job.namespace)
+    }
+
+    /// Stops following (job finished or deleted); the last snapshot stays readable until `forget`.
+    public func stopFollowing(_ key: ObjectKey) {
+        follows[key]?.task.cancel()
+    }
+
+    public func forget(_ key: ObjectKey) {
+        follows[key]?.task.cancel()
+        follows[key] = nil
+        rules[key] = nil
+    }
+
+    func record(_ line: MetricLine, key: ObjectKey, attempt: Int) async {
+        guard var f = follows[key], f.attempt == attempt, f.stop == nil else { return }
+        let value = f.series.record(line)
+        f.dirty = true
+        if let value, let rules = rules[key] {
+            var peers: [EarlyStoppingRules.Peer] = []
+            if rules.median != nil, let experiment = f.experiment {
+                peers = await peerList(namespace: f.namespace, experiment: experiment, excluding: key)
+            }
+            if let stop = EarlyStoppingRules.evaluate(f.series, lastValue: value, rules: rules, peers: peers) {
+                f.stop = stop
+                logger.info("early stopping rule fired", metadata: ["job": "\(key)", "rule": "\(stop.rule)", "step": "\(stop.step ?? 0)"])
+            }
+        }
+        // Re-read: peerList suspended, another line may have been recorded meanwhile.
+        guard var current = follows[key], current.attempt == attempt else { return }
+        current.series = f.series
+        current.stop = current.stop ?? f.stop
+        current.dirty = true
+        let now = clock.now
+        let urgent = current.stop != nil
+        let due = now - current.lastNotified >= statusInterval
+        if urgent || due {
+            current.lastNotified = now
+            current.dirty = false
+        }
+        follows[key] = current
+        if urgent || due { await notify(key) }
+    }
+
+    /// In-memory series of followed jobs are fresher than their status; others come from the cache.
+    func peerList(namespace: String, experiment: String, excluding key: ObjectKey) async -> [EarlyStoppingRules.Peer] {
+        var peers: [ObjectKey: EarlyStoppingRules.Peer] = [:]
+        for (k, p) in await peersFromCache(namespace, experiment) where k != key { peers[k] = p }
+        for (k, f) in follows where k != key && f.namespace == namespace && f.experiment == experiment {
+            peers[k] = EarlyStoppingRules.Peer(name: k.name, history: f.series.history, lastStep: f.series.step)
+        }
+        return Array(peers.values)
+    }
+}

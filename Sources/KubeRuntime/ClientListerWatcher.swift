@@ -1,0 +1,34 @@
+import KubeClient
+import KubeCore
+
+/// The production `ListerWatcher`: paged LIST and WATCH of one resource through `KubeClient`, optionally
+/// scoped by namespace and label selector (child kinds are watched only where Gantry labels them).
+public struct ClientListerWatcher: ListerWatcher {
+    public let client: KubeClient
+    public let type: ResourceType
+    public let namespace: String?
+    public let labelSelector: String?
+    public let fieldSelector: String?
+
+    public init(client: KubeClient, type: ResourceType, namespace: String? = nil, labelSelector: String? = nil, fieldSelector: String? = nil) {
+        self.client = client
+        self.type = type
+        self.namespace = namespace
+        self.labelSelector = labelSelector
+        self.fieldSelector = fieldSelector
+    }
+
+    public var description: String { type.description }
+
+    public func listAll() async throws -> (items: [JSONValue], resourceVersion: String) {
+        let list = try await client.listAll(type, namespace: namespace,
+                                            options: ListOptions(labelSelector: labelSelector, fieldSelector: fieldSelector), pageSize: 500)
+        return (list.items, list.resourceVersion)
+    }
+
+    public func watch(resourceVersion: String, timeoutSeconds: Int) -> WatchEvents {
+        client.watch(type, namespace: namespace, options: ListOptions(
+            labelSelector: labelSelector, fieldSelector: fieldSelector, resourceVersion: resourceVersion,
+            timeoutSeconds: timeoutSeconds, allowWatchBookmarks: true))
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import KubeClient
+import KubeCore
+import Logging
+
+/// Records `events.k8s.io/v1` Events about objects (API-SEMANTICS rule 21). A repeat of the same event
+/// (same object, type, reason and note) within the series window updates the first one's `series` instead of
+/// creating a new object, so a flapping condition cannot flood etcd. Recording is best-effort: a failure is
+/// logged, never thrown into a reconcile.
+public actor EventRecorder {
+    struct SeriesKey: Hashable {
+        var uid: String
+        var type: String
+        var reason: String
+        var note: String
+    }
+    struct Series {
+        var name: String
+        var namespace: String
+        var count: Int
+        var lastSeen: Date
+    }
+
+    let client: KubeClient
+    let controller: String
+    let instance: String
+    let clock: any RuntimeClock
+    let logger = Logger(label: "gantry.events")
+    /// client-go folds repeats seen within 6 minutes into a series.
+    let seriesWindow: TimeInterval = 360
+    private var series: [SeriesKey: Series] = [:]
+
+    public init(client: KubeClient, controller: String, instance: String, clock: any RuntimeClock = SystemClock()) {
+        self.client = client
+        self.controller = controller
+        self.instance = instance
+        self.clock = clock
+    }
+
+    /// - Parameters: `type` Normal or Warning; `reason` CamelCase (≤ 128 chars); `note` human text (≤ 1 KiB).
+    public func record(regarding object: JSONValue, type: String, reason: String, note: String, action: String) async {
+        guard let uid = object.uid, let name = object.name else { return }
+        let namespace = object.namespace ?? "default"
+        let now = clock.wallNow
+        let reason = String(reason.prefix(128))
+        let note = Self.truncate(note, maxBytes: 1024)
+        let key = SeriesKey(uid: uid, type: type, reason: reason, note: note)
+        pruneSeries(now: now)
+
+        if var existing = series[key], now.timeIntervalSince(existing.lastSeen) < seriesWindow {
+            existing.count += 1
+            existing.lastSeen = now
+            series[key] = existing
+            let patch: JSONValue = ["series": ["count": .int(Int64(existing.count)), "lastObservedTime": .string(Timestamp.formatMicro(now))]]
+            do {
+                _ = try await client.patch(.events, namespace: existing.namespace, name: existing.name, patch: patch)
+                return
+            } catch {
+                series[key] = nil  // the event expired or was deleted: start a new one below
+            }
+        }
+
+        let eventName = "\(name).\(String(UInt64(now.timeIntervalSince1970 * 1_000_000_000), radix: 16))"
+        var regarding: JSONValue = ["kind": .string(object.kind ?? ""), "apiVersion": .string(object.apiVersion ?? ""),
+                                    "name": .string(name), "uid": .string(uid)]
+        if let ns = object.namespace { regarding["namespace"] = .string(ns) }
+        if let rv = object.resourceVersion { regarding["resourceVersion"] = .string(rv) }
+        var event: JSONValue = [
+            "apiVersion": "events.k8s.io/v1", "kind": "Event",
+            "eventTime": .string(Timestamp.formatMicro(now)),
+            "reportingController": .string(controller), "reportingInstance": .string(instance),
+            "action": .string(action), "reason": .string(reason), "note": .string(note), "type": .string(type),
+            "regarding": regarding,
+        ]
+        event.name = eventName
+        event.namespace = namespace
+        do {
+            _ = try await client.create(.events, event, namespace: namespace)
+            series[key] = Series(name: eventName, namespace: namespace, count: 1, lastSeen: now)
+        } catch {
+            logger.warning("could not record event", metadata: ["reason": "\(reason)", "object": "\(namespace)/\(name)", "error": "\(error)"])
+        }
+    }
+
+    /// Cuts at a character boundary so the note stays valid UTF-8 within the API's 1 KiB limit.
+    static func truncate(_ text: String, maxBytes: Int) -> String {
+        guard text.utf8.count > maxBytes else { return text }
+        var result = ""
+        var bytes = 0
+        for character in text {
+            let size = character.utf8.count
+            if bytes + size > maxBytes - 3 { break }
+            result.append(character)
+            bytes += size
+        }
+        return result + "..."
+    }
+
+    /// Keeps the series map bounded: entries older than the window can no longer be folded into.
+    private func pruneSeries(now: Date) {
+        guard series.count > 1024 else { return }
+        series = series.filter { now.timeIntervalSince($0.value.lastSeen) < seriesWindow }
+    }
+}

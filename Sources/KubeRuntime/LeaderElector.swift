@@ -1,0 +1,158 @@
+import Foundation
+import KubeClient
+import KubeCore
+import Logging
+
+/// Leader election through a `coordination.k8s.io/v1` Lease, with client-go's timing contract: a lease lasts
+/// `leaseDuration` (15 s); the leader renews every `retryPeriod` (2 s) and gives up leading if it could not
+/// renew for `renewDeadline` (10 s); others try to take the lease every `retryPeriod` once it has not been
+/// renewed for `leaseDuration` *as measured by their own clock* (no trust in other machines' clocks).
+public struct LeaderElector: Sendable {
+    public struct Options: Sendable {
+        public var namespace: String
+        public var name: String
+        public var identity: String
+        public var leaseDuration: Duration = .seconds(15)
+        public var renewDeadline: Duration = .seconds(10)
+        public var retryPeriod: Duration = .seconds(2)
+        public init(namespace: String, name: String, identity: String) {
+            self.namespace = namespace
+            self.name = name
+            self.identity = identity
+        }
+    }
+
+    let client: KubeClient
+    let options: Options
+    let clock: any RuntimeClock
+    let logger = Logger(label: "gantry.leader")
+
+    public init(client: KubeClient, options: Options, clock: any RuntimeClock = SystemClock()) {
+        self.client = client
+        self.options = options
+        self.clock = clock
+    }
+
+    /// Contends for the lease; while leading, runs `lead` (cancelled at once when leadership is lost).
+    /// Returns when the task is cancelled, after releasing the lease if held.
+    public func run(lead: @escaping @Sendable () async -> Void) async {
+        let observer = LeaseObserver()
+        while !Task.isCancelled {
+            guard await acquire(observer) else { return }
+            logger.info("became leader", metadata: ["lease": "\(options.namespace)/\(options.name)", "identity": "\(options.identity)"])
+            let stillLeading = await withTaskGroup(of: Bool.self) { group -> Bool in
+                group.addTask { await lead(); return true }
+                group.addTask { await renewLoop(observer) }
+                // Whichever ends first decides: leading work finished/cancelled, or renewal failed.
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            if Task.isCancelled || stillLeading {
+                await release(observer)
+                return
+            }
+            logger.error("lost leadership; stopped reconciling", metadata: ["lease": "\(options.namespace)/\(options.name)"])
+        }
+    }
+
+    /// Tries every retryPeriod until the lease is ours; false if cancelled first.
+    func acquire(_ observer: LeaseObserver) async -> Bool {
+        while !Task.isCancelled {
+            if await tryAcquireOrRenew(observer) { return true }
+            do { try await clock.sleep(for: options.retryPeriod) } catch { return false }
+        }
+        return false
+    }
+
+    /// Renews every retryPeriod; returns false once renewals have failed for renewDeadline.
+    func renewLoop(_ observer: LeaseObserver) async -> Bool {
+        var lastRenew = clock.now
+        while !Task.isCancelled {
+            do { try await clock.sleep(for: options.retryPeriod) } catch { return true }
+            if await tryAcquireOrRenew(observer) {
+                lastRenew = clock.now
+            } else if clock.now - lastRenew >= options.renewDeadline {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// One attempt: create the lease, renew ours, or take an expired one. Conflicts mean someone else won.
+    public func tryAcquireOrRenew(_ observer: LeaseObserver) async -> Bool {
+        let now = clock.wallNow
+        let micro = Timestamp.formatMicro(now)
+        let seconds = Int64(options.leaseDuration.components.seconds)
+        do {
+            let lease: JSONValue
+            do {
+                lease = try await client.get(.leases, namespace: options.namespace, name: options.name)
+            } catch let error as APIError where error.isNotFound {
+                var fresh: JSONValue = ["apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "spec": [
+                    "holderIdentity": .string(options.identity), "leaseDurationSeconds": .int(seconds),
+                    "acquireTime": .string(micro), "renewTime": .string(micro), "leaseTransitions": 0,
+                ]]
+                fresh.name = options.name
+                fresh.namespace = options.namespace
+                _ = try await client.create(.leases, fresh, namespace: options.namespace)
+                await observer.observed(fresh, at: clock.now)
+                return true
+            }
+            let spec = lease["spec"] ?? .emptyObject
+            let holder = spec["holderIdentity"]?.stringValue ?? ""
+            let observedAt = await observer.observed(lease, at: clock.now)
+            let duration = Duration.seconds(spec["leaseDurationSeconds"]?.intValue ?? seconds)
+            let ours = holder == options.identity
+            if !ours, !holder.isEmpty, clock.now - observedAt < duration { return false }  // held and fresh
+
+            var updated = lease
+            updated[path: "spec", "holderIdentity"] = .string(options.identity)
+            updated[path: "spec", "leaseDurationSeconds"] = .int(seconds)
+            updated[path: "spec", "renewTime"] = .string(micro)
+            if !ours {
+                updated[path: "spec", "acquireTime"] = .string(micro)
+                updated[path: "spec", "leaseTransitions"] = .int((spec["leaseTransitions"]?.intValue ?? 0) + 1)
+            }
+            let written = try await client.update(.leases, updated)  // carries resourceVersion: a race answers 409
+            await observer.observed(written, at: clock.now)
+            return true
+        } catch {
+            logger.debug("lease attempt failed", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    /// Gives the lease up on clean shutdown so a successor takes over at once instead of after leaseDuration.
+    func release(_ observer: LeaseObserver) async {
+        do {
+            var lease = try await client.get(.leases, namespace: options.namespace, name: options.name)
+            guard lease[path: "spec", "holderIdentity"]?.stringValue == options.identity else { return }
+            lease[path: "spec", "holderIdentity"] = ""
+            lease[path: "spec", "leaseDurationSeconds"] = 1
+            lease[path: "spec", "renewTime"] = .string(Timestamp.formatMicro(clock.wallNow))
+            _ = try await client.update(.leases, lease)
+            logger.info("released leadership", metadata: ["lease": "\(options.namespace)/\(options.name)"])
+        } catch {
+            logger.warning("could not release the lease", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// When this replica last saw the lease record change, by its own clock.
+public actor LeaseObserver {
+    private var record: JSONValue?
+    private var observedAt: Duration = .zero
+
+    public init() {}
+
+    @discardableResult
+    func observed(_ lease: JSONValue, at now: Duration) -> Duration {
+        let spec = lease["spec"]
+        if spec != record {
+            record = spec
+            observedAt = now
+        }
+        return observedAt
+    }
+}
