@@ -1,5 +1,6 @@
 import Foundation
 import KubeCore
+import KubeYAML
 import Testing
 
 @testable import EmbeddedCluster
@@ -215,5 +216,35 @@ import Testing
     @Test func tinyIntervalsAreWindowed() throws {
         let s = try #require(try PodScript.parse("{logs: [{every: 1e-9, line: x, count: 100000000}]}").all)
         #expect(ScriptLogs.lines(s, after: -1, through: 1e6, context: ScriptContext()).count == ScriptLogs.maxLinesPerWindow)
+    }
+}
+
+@Suite struct SimulationExampleScriptsTests {
+    /// Every `sim.gantry.dev/script` in examples/*.yaml must parse and write lines (the demo depends on them).
+    @Test func examplesParse() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let folder = root.appendingPathComponent("examples")
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        var found = 0
+        for file in files where file.hasSuffix(".yaml") {
+            let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            for doc in try YAML.parseDocuments(text) {
+                guard let script = doc[path: "spec", "podMetadata", "annotations", PodScript.annotation]?.stringValue else { continue }
+                found += 1
+                let parsed = try PodScript.parse(script)
+                let all = try #require(parsed.all, "\(file)")
+                let lines = ScriptLogs.lines(all, after: -1, through: 3600, context: ScriptContext())
+                #expect(!lines.isEmpty, "\(file)")
+                #expect(!lines.contains { $0.text.contains("{step}") || $0.text.contains("{loss") }, "\(file): \(lines.prefix(2))")
+            }
+        }
+        if !files.isEmpty { #expect(found > 0) }
+    }
+
+    @Test func jsonTemplatesKeepTheirBraces() throws {
+        let s = try #require(try PodScript.parse(#"{logs: [{series: {every: 1s, count: 1, template: "{\"iter\": {step}, \"loss\": {loss:.2}}", loss: {from: 1.5, to: 1.5, curve: flat}}}]}"#).all)
+        let line = ScriptLogs.lines(s, after: -1, through: 1, context: ScriptContext()).first?.text
+        #expect(line == #"{"iter": 0, "loss": 1.50}"#)
+        #expect((try? JSONValue.parse(line ?? "")) != nil)
     }
 }
