@@ -65,17 +65,19 @@ import Testing
     }
 
     @Test func crashLoopBackOffWithGrowingDelays() {
-        // Exits 1 after 2 s; starts at 1 s. Runs: [1,3), backoff 10 → [13,15), backoff 20 → [35,37), backoff 40 …
+        // Exits 1 after 2 s; starts at 1 s. Runs: [1,3), at once [3,5), back-off 10 → [15,17), back-off 20 → [37,39) …
         let p = pod(script: "{exit: {code: 1, after: 2s}}", restartPolicy: "OnFailure")
-        let backoff = decide(p, at: 5).status
+        let restarted = decide(p, at: 4).status["containerStatuses"]?.arrayValue?.first ?? [:]
+        #expect(restarted["restartCount"] == 1 && restarted[path: "state", "running"] != nil)
+        #expect(restarted[path: "lastState", "terminated", "exitCode"] == 1)
+        let backoff = decide(p, at: 6).status
         #expect(backoff["phase"] == "Running")
         let cs = backoff["containerStatuses"]?.arrayValue?.first ?? [:]
         #expect(cs[path: "state", "waiting", "reason"] == "CrashLoopBackOff")
         #expect(cs[path: "state", "waiting", "message"] == "back-off 10s restarting failed container=main pod=train_default(uid-train)")
-        #expect(cs["restartCount"] == 0)
-        #expect(cs[path: "lastState", "terminated", "exitCode"] == 1)
-        let second = decide(p, at: 14).status["containerStatuses"]?.arrayValue?.first ?? [:]
-        #expect(second["restartCount"] == 1 && second[path: "state", "running"] != nil)
+        #expect(cs["restartCount"] == 1)
+        let second = decide(p, at: 16).status["containerStatuses"]?.arrayValue?.first ?? [:]
+        #expect(second["restartCount"] == 2 && second[path: "state", "running"] != nil)
         let third = decide(p, at: 20).status["containerStatuses"]?.arrayValue?.first ?? [:]
         #expect(third[path: "state", "waiting", "message"]?.stringValue?.hasPrefix("back-off 20s") == true)
         // Far in the future the back-off is capped at 5 minutes and counting stays consistent.
@@ -89,8 +91,9 @@ import Testing
             PodEvents.kubelet(pod: p, old: decide(p, at: a).status, new: decide(p, at: b).status, terminating: false, wasTerminating: false).map(\.reason)
         }
         #expect(reasons(0.5, 1.5) == ["Pulling", "Pulled", "Created", "Started"])
-        #expect(reasons(2, 5) == ["BackOff"])
-        #expect(reasons(5, 14) == ["Pulled", "Created", "Started"])
+        #expect(reasons(1.5, 4) == ["Pulled", "Created", "Started"])
+        #expect(reasons(4, 6) == ["BackOff"])
+        #expect(reasons(6, 16) == ["Pulled", "Created", "Started"])
         let pull = pod(image: "x/does-not-exist:1")
         let failed = PodEvents.kubelet(pod: pull, old: decide(pull, at: 0).status, new: decide(pull, at: 2).status, terminating: false, wasTerminating: false)
         #expect(failed.map(\.reason) == ["Pulling", "Failed", "Failed"] && failed.last?.message == "Error: ErrImagePull")

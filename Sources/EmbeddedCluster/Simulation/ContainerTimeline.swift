@@ -2,8 +2,9 @@ import Foundation
 
 /// Where one container is in its life at a given time, computed from its script alone, so no per-container
 /// state needs to be stored: scripts are deterministic, so every run lasts the same and restarts follow the
-/// kubelet's back-off (10 s doubling to 5 min, pkg/kubelet/kubelet.go `MaxContainerBackOff`; it resets after a
-/// run of 10 min, which here means every run when a run lasts that long).
+/// kubelet's back-off. As in kuberuntime `doBackOff`, the first exit restarts at once (no back-off entry yet),
+/// later ones wait 10 s, 20 s, 40 s … up to 5 min (`MaxContainerBackOff`); entries idle for 10 min are
+/// forgotten, so runs that long always restart at once.
 struct ContainerTimeline: Sendable, Hashable {
     enum State: Sendable, Hashable {
         /// Not started yet (`ContainerCreating`) or never startable (pull/config errors).
@@ -38,7 +39,8 @@ struct ContainerTimeline: Sendable, Hashable {
     }
 
     static func backOff(afterRun k: Int, runLength: TimeInterval) -> TimeInterval {
-        runLength >= 600 ? 10 : min(10 * pow(2, Double(min(k, 10))), 300)
+        if runLength >= 600 || k == 0 { return 0 }
+        return min(10 * pow(2, Double(min(k - 1, 10))), 300)
     }
 
     static func exitReason(code: Int32, explicit: String?) -> String {
