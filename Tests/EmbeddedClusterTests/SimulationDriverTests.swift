@@ -58,7 +58,12 @@ actor FakeSimulationBackend: SimulationBackend {
         logs["\(namespace)/\(pod)/\(container)", default: []].append(line)
     }
     func endLog(namespace: String, pod: String, container: String) async { ended.insert("\(namespace)/\(pod)/\(container)") }
-    func removeLogs(namespace: String, pod: String) async {}
+    var removedLogs: [String] = []
+    func removeLogs(namespace: String, pod: String) async {
+        removedLogs.append("\(namespace)/\(pod)")
+        for key in logs.keys where key.hasPrefix("\(namespace)/\(pod)/") { logs[key] = nil }
+    }
+    func removeObject(_ resource: String, namespace: String?, name: String) { objects[resource]?[Self.key(namespace, name)] = nil }
 
     func put(_ resource: String, _ object: JSONValue) { objects[resource, default: [:]][Self.key(object.namespace, object.name ?? "")] = object }
 }
@@ -213,5 +218,26 @@ actor FakeSimulationBackend: SimulationBackend {
         #expect(await backend.objects["nodes"]?.count == 1)
         launched.loop.cancel()
         await launched.loop.value
+    }
+}
+
+@Suite struct SimulationRecreatedPodTests {
+    @Test func successorWithTheSameNameKeepsItsOwnLogs() async throws {
+        let clock = ManualSimulationClock(SimFixtures.now)
+        let backend = FakeSimulationBackend(clock: clock)
+        let driver = SimulationDriver(backend: backend, clock: clock, nodeSpec: "{cpu: 4}")
+        try await driver.createNodes(NodeFactory.plan(NodePoolSpec.parseList("{cpu: 4}")))
+        let script = [PodScript.annotation: "{startDelay: 0s, logs: [first]}"]
+        await backend.put("pods", SimFixtures.pod("w", annotations: script))
+        for _ in 0..<4 { await driver.step(); clock.advance(by: 0.25) }
+        #expect(await backend.logs["default/w/main"] == ["first"])
+        // Replaced within one tick by a pod of the same name (new uid).
+        await backend.removeObject("pods", namespace: "default", name: "w")
+        var successor = SimFixtures.pod("w", annotations: script)
+        successor[path: "metadata", "uid"] = "uid-successor"
+        await backend.put("pods", successor)
+        for _ in 0..<4 { await driver.step(); clock.advance(by: 0.25) }
+        #expect(await backend.logs["default/w/main"] == ["first"])
+        #expect(await backend.removedLogs == ["default/w"])
     }
 }

@@ -6,17 +6,16 @@ extension SimulationDriver {
     func runKubelets(nodes: [JSONValue], pods: [JSONValue], now: Date) async {
         var nodesByName: [String: JSONValue] = [:]
         for n in nodes { if let name = n.name { nodesByName[name] = n } }
-        var seen: Set<String> = []
+        // Pods that disappeared first: free their IPs and drop their logs before a successor with the same name
+        // (a restarted training worker) writes its own.
+        let seen = Set(pods.map(Self.podKey))
+        for key in runtimes.keys where !seen.contains(key) { await forget(key) }
         for pod in pods {
-            let key = Self.podKey(pod)
-            seen.insert(key)
             guard let nodeName = pod[path: "spec", "nodeName"]?.stringValue, let node = nodesByName[nodeName],
                   lostNodes[nodeName] == nil
             else { continue }
-            await runKubelet(pod: pod, key: key, node: node, nodeName: nodeName, now: now)
+            await runKubelet(pod: pod, key: Self.podKey(pod), node: node, nodeName: nodeName, now: now)
         }
-        // Pods that disappeared: free their IPs and forget their logs' progress.
-        for key in runtimes.keys where !seen.contains(key) { await forget(key) }
     }
 
     func runKubelet(pod: JSONValue, key: String, node: JSONValue, nodeName: String, now: Date) async {
