@@ -193,6 +193,19 @@ actor FakeSimulationBackend: SimulationBackend {
         await driver.step()
         #expect(await backend.get("nodes", namespace: nil, name: "cpu-0") == nil)
         #expect(await backend.get("pods", namespace: "default", name: "a") == nil)
+        // Losing a node by annotation, then removing the annotation, brings it back.
+        var other = try #require(await backend.get("nodes", namespace: nil, name: "cpu-1"))
+        other.annotations = [SimulationDriver.disruptAnnotation: "lose"]
+        try await backend.update("nodes", other)
+        await driver.step()
+        let lost = try #require(await backend.get("nodes", namespace: nil, name: "cpu-1"))
+        #expect(!NodeMatching.isReady(lost))
+        var restored = lost
+        restored.annotations = [:]
+        try await backend.update("nodes", restored)
+        await driver.step()
+        let back = try #require(await backend.get("nodes", namespace: nil, name: "cpu-1"))
+        #expect(NodeMatching.isReady(back) && back[path: "spec", "taints"] == nil)
         // A store that drops nulls does not make the kubelet rewrite status on every tick.
         #expect(!SimulationDriver.differs(["a": ["b": .null, "c": 1]], ["a": ["c": 1]]))
     }

@@ -54,6 +54,31 @@ enum NodeDisruption {
         return n
     }
 
+    /// A lost node that heartbeats again: the kubelet's healthy conditions, unreachable taints removed.
+    static func recoveredNode(_ node: JSONValue, now: Date) -> JSONValue {
+        var n = node
+        let ts = JSONValue.string(Timestamp.format(now))
+        let healthy: [String: (String, String, String)] = [
+            "Ready": ("True", "KubeletReady", "kubelet is posting ready status"),
+            "MemoryPressure": ("False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+            "DiskPressure": ("False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+            "PIDPressure": ("False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+        ]
+        n[path: "status", "conditions"] = .array((node[path: "status", "conditions"]?.arrayValue ?? []).map { c in
+            guard let type = c["type"]?.stringValue, let (status, reason, message) = healthy[type] else { return c }
+            var c = c
+            c["status"] = .string(status)
+            c["reason"] = .string(reason)
+            c["message"] = .string(message)
+            c["lastTransitionTime"] = ts
+            c["lastHeartbeatTime"] = ts
+            return c
+        })
+        let taints = (node[path: "spec", "taints"]?.arrayValue ?? []).filter { $0["key"]?.stringValue != "node.kubernetes.io/unreachable" }
+        n[path: "spec", "taints"] = taints.isEmpty ? nil : .array(taints)
+        return n
+    }
+
     /// Seconds a pod stays on an unreachable node before eviction: its toleration's `tolerationSeconds`,
     /// 300 when it has no such toleration (the admission default), nil when it tolerates forever.
     static func evictionDelay(pod: JSONValue) -> TimeInterval? {

@@ -32,6 +32,15 @@ extension SimulationDriver {
         await attempt("mark node \(name) lost") { try await self.backend.update("nodes", lost) }
     }
 
+    /// The node heartbeats again: conditions back to healthy, unreachable taints removed, kubelet resumes.
+    func recoverNode(_ name: String) async {
+        lostNodes[name] = nil
+        lostByAnnotation.remove(name)
+        guard let node = await backend.get("nodes", namespace: nil, name: name) else { return }
+        let recovered = NodeDisruption.recoveredNode(node, now: clock.now)
+        await attempt("mark node \(name) recovered") { try await self.backend.update("nodes", recovered) }
+    }
+
     func evictFromLostNodes(pods: [JSONValue], now: Date) async {
         guard !lostNodes.isEmpty else { return }
         for pod in pods {
@@ -46,10 +55,18 @@ extension SimulationDriver {
     /// triggers the failure from outside, e.g. in an end-to-end test or a demo.
     static let disruptAnnotation = "sim.gantry.dev/disrupt"
 
+    /// Removing the annotation from a node lost through it brings the node back (Ready, taints lifted).
     func applyRequestedDisruptions(nodes: [JSONValue]) async -> Bool {
         var acted = false
         for node in nodes {
-            guard let name = node.name, let request = node.annotations[Self.disruptAnnotation] else { continue }
+            guard let name = node.name else { continue }
+            guard let request = node.annotations[Self.disruptAnnotation] else {
+                if lostByAnnotation.contains(name) {
+                    await recoverNode(name)
+                    acted = true
+                }
+                continue
+            }
             switch request {
             case "preempt", "spot":
                 await preemptSpotNode(name)
@@ -57,6 +74,7 @@ extension SimulationDriver {
             case "lose", "lost":
                 if lostNodes[name] == nil {
                     await loseNode(name)
+                    lostByAnnotation.insert(name)
                     acted = true
                 }
             default:

@@ -31,6 +31,8 @@ actor SimulationDriver {
     var configErrorsLogged: Set<String> = []
     /// Nodes that stopped heartbeating, and since when.
     var lostNodes: [String: Date] = [:]
+    /// Lost through the `sim.gantry.dev/disrupt` annotation (recovered when it is removed).
+    var lostByAnnotation: Set<String> = []
     /// Endpoints this driver wrote, removed when their Service goes.
     var managedEndpoints: Set<ObjectKey> = []
     var proxyRoundRobin = 0
