@@ -10,7 +10,7 @@ struct APIServer: Sendable {
     let faults: FaultInjector
     let token: String
     /// True while serving plain HTTP (see `handle`).
-    var allowAnonymous = true
+    let allowAnonymous: Bool
 
     func handle(_ req: APIRequest) async -> APIResponse {
         let route = Router.route(req.path)

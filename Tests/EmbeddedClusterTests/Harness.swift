@@ -65,6 +65,7 @@ final class TestCluster: Sendable {
         cluster = try await DevCluster.start(options)
         kubeconfig = dir + "/kubeconfig"
         try cluster.writeKubeconfig(to: kubeconfig)
+        if let ca = cluster.caPEM { try Data(ca.utf8).write(to: URL(fileURLWithPath: dir + "/ca.crt")) }
     }
 
     init(reusing dir: String, _ options: DevClusterOptions) async throws {
@@ -95,6 +96,7 @@ final class TestCluster: Sendable {
         var args = ["-sS", "-X", method, "-H", "Authorization: Bearer \(token ?? cluster.token)", "-w", "\n%{http_code}",
                     "--max-time", String(maxTime)]
         for h in headers { args += ["-H", h] }
+        if cluster.caPEM != nil { args += ["--cacert", dir + "/ca.crt"] }
         if let body { args += ["-H", "Content-Type: \(contentType)", "--data-binary", "@-"] }
         args.append(cluster.url + path)
         let r = await runProcess("/usr/bin/curl", args, stdin: body)

@@ -26,6 +26,33 @@ struct KubectlTests {
         #expect(resources.stdout.contains("daemonsets"))
     }
 
+    /// With TLS the kubeconfig carries the CA and kubectl sends the token; requests without it are refused.
+    @Test func httpsWithTokenAuth() async throws {
+        let t = try await TestCluster(DevClusterOptions(tls: true))
+        defer { Task { await t.stop() } }
+        #expect(t.cluster.url.hasPrefix("https://127.0.0.1:"))
+        var r = await t.kubectl("get", "namespaces")
+        #expect(r.ok, "\(r.stderr)")
+        #expect(r.stdout.contains("kube-system"))
+        r = await t.kubectl("apply", "-f", "-", stdin: trainingJobCRD)
+        #expect(r.ok, "\(r.stderr)")
+        let watch = Task { await t.kubectl("get", "configmaps", "--watch", "--output-watch-events", "--request-timeout=2s") }
+        let open = try await eventually { await t.cluster.store.openWatchCount > 0 }
+        #expect(open)
+        _ = await t.kubectl("apply", "-f", "-", stdin: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: tls}\n")
+        #expect(await watch.value.stdout.contains("ADDED"))
+        var (code, _) = await t.curl("GET", "/api/v1/namespaces")
+        #expect(code == 200)
+        let anonymous = await runProcess("/usr/bin/curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", t.dir + "/ca.crt",
+                                                           t.cluster.url + "/api/v1/namespaces"])
+        #expect(anonymous.stdout == "401")
+        (code, _) = await t.curl("GET", "/api/v1/namespaces", token: "wrong")
+        #expect(code == 401)
+        try await t.cluster.restart()
+        r = await t.kubectl("get", "configmap", "tls")
+        #expect(r.ok, "\(r.stderr)")
+    }
+
     @Test func clientSideApplyThenServerSideApply() async throws {
         let t = try await TestCluster()
         defer { Task { await t.stop() } }
