@@ -44,7 +44,8 @@ struct APIServer: Sendable {
                 }
                 return .json(list)
             case .openAPIv2:
-                throw APIStatusError.pathNotFound()
+                let doc = OpenAPIv2.document(await store.servedResources())
+                return APIResponse(status: 200, headers: [("Content-Type", OpenAPIv2.contentType)], body: .bytes(doc))
             case .openAPIv3Index:
                 return .json(OpenAPI.index(await store.openAPIDocuments()))
             case .openAPIv3(let gvPath):

@@ -53,6 +53,28 @@ struct KubectlTests {
         #expect(r.ok, "\(r.stderr)")
     }
 
+    /// kubectl 1.27–1.33 (1.27/1.28 read OpenAPI v2 protobuf, later ones v3) apply, validate and print alike.
+    @Test func olderKubectlVersions() async throws {
+        let t = try await TestCluster()
+        defer { Task { await t.stop() } }
+        let versions = ["1.27", "1.28", "1.29", "1.30", "1.31", "1.33"].map { "/usr/lib/google-cloud-sdk/bin/kubectl.\($0)" }
+            .filter { FileManager.default.isExecutableFile(atPath: $0) }
+        for (i, kubectl) in versions.enumerated() {
+            func run(_ args: String..., stdin: String? = nil) async -> CommandResult {
+                await runProcess(kubectl, ["--kubeconfig", t.kubeconfig, "--cache-dir", t.dir + "/cache-\(i)"] + args, stdin: stdin,
+                                 environment: ["HOME": t.dir, "PATH": "/usr/bin:/bin"])
+            }
+            var r = await run("apply", "-f", "-", stdin: trainingJobCRD)
+            #expect(r.ok, "\(kubectl): \(r.stderr)")
+            r = await run("apply", "-f", "-", stdin: "apiVersion: gantry.dev/v1\nkind: TrainingJob\nmetadata: {name: v\(i)}\nspec: {replicas: 1}\n")
+            #expect(r.ok, "\(kubectl): \(r.stderr)")
+            r = await run("apply", "-f", "-", stdin: "apiVersion: gantry.dev/v1\nkind: TrainingJob\nmetadata: {name: v\(i)}\nspec: {replicas: 1, bogus: 1}\n")
+            #expect(r.stderr.contains(#"unknown field "spec.bogus""#), "\(kubectl): \(r.stderr)")
+            r = await run("get", "tj", "v\(i)")
+            #expect(r.stdout.contains("REPLICAS"), "\(kubectl): \(r.stdout)")
+        }
+    }
+
     @Test func clientSideApplyThenServerSideApply() async throws {
         let t = try await TestCluster()
         defer { Task { await t.stop() } }
