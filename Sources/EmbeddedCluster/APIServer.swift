@@ -144,8 +144,9 @@ struct APIServer: Sendable {
     func list(_ req: APIRequest, _ info: ResourceInfo, namespace: String?) async throws -> APIResponse {
         let (labels, fields) = try selectors(req, info)
         let limit = req.query["limit"].flatMap { Int($0) }
+        let exact = req.query["resourceVersionMatch"] == "Exact" ? req.query["resourceVersion"].flatMap { Int64($0) } : nil
         let page = try await store.listPage(info, namespace: namespace, labels: labels, fields: fields,
-                                            limit: limit, continueToken: req.query["continue"])
+                                            limit: limit, continueToken: req.query["continue"], exactRevision: exact)
         let items = page.items.map { present($0, info) }
         if req.wantsTable {
             return .json(Table.table(for: items, info: info, resourceVersion: page.resourceVersion,

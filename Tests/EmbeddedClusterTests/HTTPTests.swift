@@ -93,6 +93,10 @@ struct HTTPTests {
         #expect(names == ["page-0", "page-1", "page-2", "page-3", "page-4"])
         #expect(third[path: "metadata", "continue"] == nil)
         #expect(second[path: "metadata", "resourceVersion"] == first[path: "metadata", "resourceVersion"])
+        // A list at an exact past revision sees that snapshot too.
+        let rv = first[path: "metadata", "resourceVersion"]?.stringValue ?? ""
+        let exact = try await t.json(Self.cms + "?resourceVersion=\(rv)&resourceVersionMatch=Exact")
+        #expect(exact["items"]?.arrayValue?.compactMap(\.name) == ["page-0", "page-1", "page-2", "page-3", "page-4"])
         // Once history is compacted the token is too old.
         await t.cluster.compactHistory()
         let (code, body) = await t.curl("GET", Self.cms + "?limit=2&continue=\(token)")
