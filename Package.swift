@@ -78,6 +78,10 @@ let package = Package(
         .testTarget(name: "GantryAPITests", dependencies: ["GantryAPI", "KubeYAML"]),
         .testTarget(name: "GantryControllersTests", dependencies: ["GantryControllers", "GantryAPI"]),
         .testTarget(name: "EmbeddedClusterTests", dependencies: ["EmbeddedCluster", "KubeYAML"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["GantryCLI", "EmbeddedCluster", "KubeClient", "KubeYAML"]),
+        .testTarget(name: "EndToEndTests", dependencies: [
+            "GantryTestSupport", "GantryControllers", "GantryAPI", "GantryCLI", "EmbeddedCluster", "KubeRuntime", "KubeClient", "KubeYAML",
+        ]),
+        // Shared test harness: a DevCluster on a free port, real kubectl and curl, waiting on conditions.
+        .target(name: "GantryTestSupport", dependencies: ["EmbeddedCluster", "KubeCore"], path: "Tests/Support"),
     ]
 )

@@ -127,6 +127,7 @@ public final class DevCluster: Sendable {
                 await logs.remove(namespace: event.object.namespace ?? "", pod: event.object.name ?? "")
             }
         })
+        await state.add(try await cluster.startSimulation())  // nodes, scheduler, kubelets: Simulation/SimulationHooks.swift
         return cluster
     }
 

@@ -1,0 +1,87 @@
+import Foundation
+import GantryControllers
+import GantryTestSupport
+import KubeClient
+import KubeCore
+import KubeRuntime
+
+/// An embedded cluster with Gantry's CRDs installed and the real operator watching it over libcurl.
+final class OperatorHarness: Sendable {
+    let cluster: TestCluster
+    let client: KubeClient
+    let operatorTask: Task<Void, Never>
+
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    static func start(workers: Int = 2) async throws -> OperatorHarness {
+        let cluster = try await TestCluster()
+        let applied = await cluster.kubectl("apply", "-f", repoRoot + "/crds")
+        guard applied.ok else { throw TestFailure("kubectl apply -f crds failed: \(applied.stderr)") }
+        let established = await cluster.kubectl("wait", "--for=condition=Established", "--timeout=20s",
+                                                "crd/trainingjobs.gantry.dev", "crd/platformconfigs.gantry.dev")
+        guard established.ok else { throw TestFailure("CRDs not established: \(established.stderr)") }
+        let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
+        var options = OperatorManager.Options()
+        options.workers = workers
+        let manager = OperatorManager(client: client, options: options)
+        let task = Task { await manager.run() }
+        return OperatorHarness(cluster: cluster, client: client, task: task)
+    }
+
+    private init(cluster: TestCluster, client: KubeClient, task: Task<Void, Never>) {
+        self.cluster = cluster
+        self.client = client
+        self.operatorTask = task
+    }
+
+    func stop() async {
+        operatorTask.cancel()
+        await operatorTask.value
+        await cluster.stop()
+    }
+
+    func kubectl(_ args: String..., stdin: String? = nil) async throws -> String {
+        let r = await cluster.kubectl(args: args, stdin: stdin)
+        guard r.ok else { throw TestFailure("kubectl \(args.joined(separator: " ")) failed (\(r.status)): \(r.stderr)") }
+        return r.stdout
+    }
+
+    func get(_ type: ResourceType, _ namespace: String?, _ name: String) async -> JSONValue? {
+        try? await client.get(type, namespace: namespace, name: name)
+    }
+
+    /// A GPU node without a kubelet: pods bound to it change only when the test says so.
+    func addGPUNode(_ name: String, gpus: Int, product: String) async throws {
+        var node: JSONValue = ["apiVersion": "v1", "kind": "Node", "spec": .emptyObject]
+        node.name = name
+        node.labels = ["nvidia.com/gpu.product": product, "nvidia.com/gpu.memory": "81920", "kubernetes.io/hostname": .init(name)]
+        _ = try await client.create(.nodes, node)
+        let status: JSONValue = ["status": [
+            "capacity": ["nvidia.com/gpu": .string(String(gpus)), "cpu": "64", "memory": "512Gi", "pods": "110"],
+            "allocatable": ["nvidia.com/gpu": .string(String(gpus)), "cpu": "64", "memory": "512Gi", "pods": "110"],
+            "conditions": [["type": "Ready", "status": "True", "reason": "KubeletReady", "message": "test node"]],
+        ]]
+        _ = try await client.patch(.nodes, namespace: nil, name: name, patch: status, subresource: "status")
+    }
+
+    /// Plays the kubelet for a pod: phase, readiness and (when finished) the container's exit.
+    func setPodPhase(_ namespace: String, _ name: String, _ phase: String, exitCode: Int? = nil, reason: String? = nil) async throws {
+        var status: JSONValue = ["phase": .string(phase)]
+        let ready = phase == "Running"
+        status["conditions"] = [["type": "Ready", "status": ready ? "True" : "False"], ["type": "PodScheduled", "status": "True"]]
+        if let exitCode {
+            status["containerStatuses"] = [["name": "trainer", "ready": false, "restartCount": 0, "image": "trainer",
+                                            "imageID": "docker-pullable://trainer@sha256:abc",
+                                            "state": ["terminated": ["exitCode": .int(Int64(exitCode)), "reason": .string(exitCode == 0 ? "Completed" : "Error")]]]]
+        } else if ready {
+            status["containerStatuses"] = [["name": "trainer", "ready": true, "restartCount": 0, "image": "trainer",
+                                            "imageID": "docker-pullable://trainer@sha256:abc", "state": ["running": ["startedAt": "2026-12-01T10:00:00Z"]]]]
+        }
+        if let reason { status["reason"] = .string(reason) }
+        _ = try await client.patch(.pods, namespace: namespace, name: name, patch: ["status": status], subresource: "status")
+    }
+}
+
+extension JSONValue {
+    init(_ string: String) { self = .string(string) }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import Testing
+
+/// The user guide shows the example files verbatim, so what users read is what the tests apply.
+@Suite struct DocsTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test(arguments: ["trainingjob-single-gpu.yaml", "trainingjob-pytorch-distributed.yaml", "trainingjob-sweep.yaml", "platformconfig.yaml"])
+    func trainingJobGuideEmbedsTheExample(file: String) throws {
+        let guide = try String(contentsOf: Self.root.appendingPathComponent("docs/trainingjob.md"), encoding: .utf8)
+        let example = try String(contentsOf: Self.root.appendingPathComponent("examples/\(file)"), encoding: .utf8)
+        #expect(guide.contains("```yaml\n" + example + "```"), "docs/trainingjob.md must show examples/\(file) as it is")
+    }
+}
+
+import KubeCore
+import KubeYAML
+import GantryAPI
+
+@Suite struct ExampleManifestTests {
+    @Test(arguments: ["trainingjob-single-gpu.yaml", "trainingjob-pytorch-distributed.yaml", "trainingjob-sweep.yaml"])
+    func examplesDecodeAsTrainingJobs(file: String) throws {
+        let text = try String(contentsOf: DocsTests.root.appendingPathComponent("examples/\(file)"), encoding: .utf8)
+        let documents = try YAML.parseDocuments(text)
+        #expect(!documents.isEmpty)
+        for document in documents {
+            #expect(document.kind == "TrainingJob")
+            let spec = try (document["spec"] ?? .null).decode(TrainingJobSpec.self)
+            #expect(!spec.image.isEmpty)
+        }
+    }
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# `make run`: the embedded cluster (simulated GPU nodes) + the operator + the examples, shown working.
+# Everything runs locally; Ctrl-C stops it all. Logs go to .gantry/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+GANTRY=${GANTRY:-.build/debug/gantry}
+KUBECTL=${KUBECTL:-kubectl}
+STATE=.gantry
+mkdir -p "$STATE"
+export KUBECONFIG="$PWD/$STATE/kubeconfig"
+rm -f "$KUBECONFIG"
+
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  echo
+  echo "stopping the operator and the embedded cluster..."
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "starting the embedded cluster (gantry dev)"
+"$GANTRY" dev --kubeconfig "$KUBECONFIG" --port 0 >"$STATE/dev.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do [ -s "$KUBECONFIG" ] && break; sleep 0.1; done
+[ -s "$KUBECONFIG" ] || { echo "gantry dev did not start; see $STATE/dev.log"; cat "$STATE/dev.log"; exit 1; }
+"$KUBECTL" get nodes -L nvidia.com/gpu.product,nvidia.com/gpu.count
+
+step "installing the CRDs"
+"$KUBECTL" apply -f crds/
+"$KUBECTL" wait --for=condition=Established --timeout=30s crd/trainingjobs.gantry.dev crd/platformconfigs.gantry.dev
+
+step "starting the operator (gantry controller)"
+"$GANTRY" controller --kubeconfig "$KUBECONFIG" --health-port 0 --lease-namespace default >"$STATE/controller.log" 2>&1 &
+pids+=($!)
+
+step "applying the examples"
+"$KUBECTL" apply -f examples/platformconfig.yaml
+"$KUBECTL" apply -f examples/trainingjob-single-gpu.yaml -f examples/trainingjob-pytorch-distributed.yaml -f examples/trainingjob-sweep.yaml
+
+step "watching the TrainingJobs (one learns to the end, the weak runs of the sweep are stopped early)"
+deadline=$((SECONDS + ${DEMO_TIMEOUT:-180}))
+while [ $SECONDS -lt $deadline ]; do
+  table=$("$KUBECTL" get trainingjobs -o wide 2>/dev/null || true)
+  printf '\033[2J\033[H%s\n\n' "$table"
+  "$KUBECTL" get pods -l app.kubernetes.io/managed-by=gantry 2>/dev/null | head -20 || true
+  unfinished=$("$KUBECTL" get trainingjobs -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' 2>/dev/null \
+    | grep -cvE '^(Succeeded|Failed|EarlyStopped)$' || true)
+  [ "$unfinished" = "0" ] && break
+  sleep 2
+done
+
+step "final state"
+"$KUBECTL" get trainingjobs -o wide
+echo
+"$KUBECTL" get trainingjobs -o custom-columns='NAME:.metadata.name,PHASE:.status.phase,RULE:.status.earlyStop.rule,WHY:.status.earlyStop.message'
+
+step "experiment records (ConfigMaps that outlive the pods)"
+"$KUBECTL" get configmaps -l gantry.dev/record=true
+echo
+"$KUBECTL" get configmap mnist-baseline-record -o jsonpath='{.data.record\.json}' 2>/dev/null | head -c 1200 || true
+echo
+
+step "events"
+"$KUBECTL" get events --sort-by=.metadata.creationTimestamp 2>/dev/null | grep -i trainingjob | tail -15 || true
+
+cat <<MSG
+
+The cluster and the operator keep running. In another terminal:
+  export KUBECONFIG=$KUBECONFIG
+  kubectl get gantry          # every Gantry kind
+  kubectl describe trainingjob mnist-baseline
+Logs: $STATE/dev.log, $STATE/controller.log. Press Ctrl-C to stop.
+MSG
+if [ -n "${DEMO_EXIT:-}" ]; then exit 0; fi
+wait "${pids[0]}"
