@@ -62,6 +62,8 @@ final class TestCluster: Sendable {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var options = options
         if options.dataDir == "<temp>" { options.dataDir = dir + "/data" }
+        // Server tests run on a bare API server; simulation tests ask for nodes explicitly.
+        if options.nodes == nil { options.nodes = "off" }
         cluster = try await DevCluster.start(options)
         kubeconfig = dir + "/kubeconfig"
         try cluster.writeKubeconfig(to: kubeconfig)
@@ -70,6 +72,8 @@ final class TestCluster: Sendable {
 
     init(reusing dir: String, _ options: DevClusterOptions) async throws {
         self.dir = dir
+        var options = options
+        if options.nodes == nil { options.nodes = "off" }
         cluster = try await DevCluster.start(options)
         kubeconfig = dir + "/kubeconfig"
         try cluster.writeKubeconfig(to: kubeconfig)
