@@ -19,6 +19,15 @@ import KubeCore
 /// Writes through this API skip admission-style validation (CRD schemas), exactly like a controller writing
 /// through a privileged path; they still get resourceVersion, uid, generation, finalizer and GC semantics.
 /// Errors are `StoreError` (code/reason/message as the HTTP API would answer).
+///
+/// Also for the simulation: `setGracefulPodDeletion(true)` (deleting a bound pod only marks it; the kubelet
+/// finishes with `DeleteOptions(gracePeriodSeconds: 0)`), `compactHistory()`, `dropAllWatches()`,
+/// `DevCluster.logs` (PodLogs: append/end lines per container) and `DevCluster.setProxyHandler(_:)`.
+///
+/// Semantics and their sources, in short: Writes.swift (create/update/delete, preconditions, finalizers),
+/// Strategies.swift (per-kind behaviour), GC.swift (owner references, propagation, namespaces), Watch.swift and
+/// WatchHandler.swift (history, 410, bookmarks, selectors), Paging.swift (snapshots), Apply.swift (server-side
+/// apply, simplified ownership), CRDRegistry.swift (serving custom resources).
 public actor ObjectStore {
     /// Objects by resource storage key, then `ns/name`.
     var objects: [String: [String: JSONValue]] = [:]

@@ -63,7 +63,7 @@ enum BuiltinKinds {
                      shortNames: ["no"], subresources: ["status", "proxy"]),
         ResourceInfo(group: "", version: "v1", kind: "Pod", plural: "pods", singular: "pod", namespaced: true,
                      shortNames: ["po"], categories: ["all"],
-                     subresources: ["status", "log", "binding", "eviction", "proxy", "ephemeralcontainers"]),
+                     subresources: ["status", "log", "binding", "eviction", "proxy", "ephemeralcontainers", "exec", "attach", "portforward"]),
         ResourceInfo(group: "", version: "v1", kind: "Service", plural: "services", singular: "service", namespaced: true,
                      shortNames: ["svc"], categories: ["all"], subresources: ["status", "proxy"]),
         ResourceInfo(group: "", version: "v1", kind: "Endpoints", plural: "endpoints", singular: "endpoints", namespaced: true,

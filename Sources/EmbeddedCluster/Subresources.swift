@@ -14,6 +14,10 @@ extension APIServer {
             default: throw APIStatusError.methodNotAllowed()
             }
         case "scale": return try await scale(req, info, namespace: namespace, name: name)
+        case "exec", "attach", "portforward":
+            // Streaming upgrades (SPDY/WebSocket) need a container runtime; say so plainly instead of a bare 404.
+            throw APIStatusError(code: 400, reason: "BadRequest",
+                                 message: "pods/\(sub) is not supported by the gantry dev cluster: its containers are simulated (use kubectl logs, or the proxy subresource)")
         case "log": return try await log(req, info, namespace: namespace, name: name)
         case "binding":
             guard req.method == "POST" else { throw APIStatusError.methodNotAllowed() }
