@@ -137,7 +137,8 @@ struct APIServer: Sendable {
 
     func selectors(_ req: APIRequest, _ info: ResourceInfo) throws -> (LabelQuery, FieldQuery) {
         let labels = try LabelQuery(parsing: req.query["labelSelector"] ?? "")
-        let fields = try FieldQuery(parsing: req.query["fieldSelector"] ?? "", kind: info.kind)
+        let fields = try FieldQuery(parsing: req.query["fieldSelector"] ?? "", kind: info.isCustom ? "" : info.kind,
+                                    extra: info.selectableFields)
         return (labels, fields)
     }
 

@@ -94,10 +94,12 @@ public actor ObjectStore {
     /// Objects matching the selectors (sorted by namespace/name) and the revision they were read at.
     public func list(_ resource: String, namespace: String?, labelSelector: String? = nil,
                      fieldSelector: String? = nil) throws -> (items: [JSONValue], resourceVersion: String) {
-        let kind = anyInfo(forStorageKey: resource)?.kind ?? ""
+        let info = anyInfo(forStorageKey: resource)
+        let kind = info?.isCustom == true ? "" : info?.kind ?? ""
+        let extra = info?.selectableFields ?? []
         do {
             let labels = try labelSelector.map { (s) throws(APIStatusError) in try LabelQuery(parsing: s) } ?? LabelQuery()
-            let fields = try fieldSelector.map { (s) throws(APIStatusError) in try FieldQuery(parsing: s, kind: kind) } ?? FieldQuery()
+            let fields = try fieldSelector.map { (s) throws(APIStatusError) in try FieldQuery(parsing: s, kind: kind, extra: extra) } ?? FieldQuery()
             return (select(resource, namespace: namespace, labels: labels, fields: fields), String(revision))
         } catch {
             throw StoreError(error)

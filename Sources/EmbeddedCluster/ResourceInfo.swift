@@ -25,6 +25,9 @@ struct ResourceInfo: Sendable {
     var subresources: [String] = []
     /// Printer columns for custom resources (built-in kinds have theirs in Table.swift).
     var printerColumns: [PrinterColumn] = []
+    /// CRD `selectableFields` (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#crd-selectable-fields),
+    /// as paths without the leading dot.
+    var selectableFields: [String] = []
     /// True for kinds served from a CustomResourceDefinition.
     var isCustom = false
     /// Scale subresource paths for custom resources.

@@ -296,7 +296,7 @@ struct HTTPTests {
         let t = try await TestCluster()
         defer { Task { await t.stop() } }
         let crd = try await t.cluster.store.create("customresourcedefinitions.apiextensions.k8s.io",
-                                                   try JSONValue.parse(#"{"metadata":{"name":"widgets.example.com"},"spec":{"group":"example.com","scope":"Cluster","names":{"plural":"widgets","kind":"Widget"},"versions":[{"name":"v1","served":true,"storage":true,"additionalPrinterColumns":[{"name":"Size","type":"integer","jsonPath":".spec.size"},{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}]}]}}"#))
+                                                   try JSONValue.parse(#"{"metadata":{"name":"widgets.example.com"},"spec":{"group":"example.com","scope":"Cluster","names":{"plural":"widgets","kind":"Widget"},"versions":[{"name":"v1","served":true,"storage":true,"selectableFields":[{"jsonPath":".spec.size"}],"additionalPrinterColumns":[{"name":"Size","type":"integer","jsonPath":".spec.size"},{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}]}]}}"#))
         #expect(crd[path: "status", "conditions"]?.arrayValue?.count == 2)
         let (code, _) = await t.curl("POST", "/apis/example.com/v1/widgets",
                                      body: #"{"metadata":{"name":"w"},"spec":{"size":3},"status":{"conditions":[{"type":"Ready","status":"True"}]}}"#)
@@ -306,5 +306,10 @@ struct HTTPTests {
         #expect(table["kind"] == "Table")
         #expect(table["columnDefinitions"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["Name", "Size", "Ready"])
         #expect(table["rows"]?.arrayValue?.first?["cells"] == ["w", 3, "True"])
+        // selectableFields make spec.size usable in field selectors; other spec fields are not.
+        let bySize = try await t.json("/apis/example.com/v1/widgets?fieldSelector=spec.size%3D3")
+        #expect(bySize["items"]?.arrayValue?.count == 1)
+        let (badCode, _) = await t.curl("GET", "/apis/example.com/v1/widgets?fieldSelector=spec.colour%3Dred")
+        #expect(badCode == 400)
     }
 }
