@@ -25,12 +25,11 @@ extension APIServer {
             guard let node = body[path: "target", "name"]?.stringValue else {
                 throw APIStatusError.invalid(kind: "Binding", group: "", name: name, causes: [.required("target.name")])
             }
-            let pod = try await store.bind(namespace: namespace ?? "", name: name, node: node)
-            _ = pod
+            if !req.dryRun { _ = try await store.bind(namespace: namespace ?? "", name: name, node: node) }
             return .json(["kind": "Status", "apiVersion": "v1", "metadata": .emptyObject, "status": "Success", "code": 201], status: 201)
         case "eviction":
             guard req.method == "POST" else { throw APIStatusError.methodNotAllowed() }
-            _ = try await store.delete(info, namespace: namespace, name: name, options: DeleteOptions())
+            _ = try await store.delete(info, namespace: namespace, name: name, options: DeleteOptions(dryRun: req.dryRun))
             return .json(["kind": "Status", "apiVersion": "v1", "metadata": .emptyObject, "status": "Success", "code": 201], status: 201)
         case "proxy":
             var target = name

@@ -74,6 +74,29 @@ struct HTTPTests {
         #expect(now[path: "data", "k"] == "v3")
     }
 
+    @Test func generateNameAndDeletePreconditions() async throws {
+        let t = try await TestCluster()
+        defer { Task { await t.stop() } }
+        var (code, body) = await t.curl("POST", Self.cms, body: #"{"metadata":{"generateName":"job-"}}"#)
+        #expect(code == 201)
+        let generated = try JSONValue.parse(body)
+        let name = try #require(generated.name)
+        #expect(name.hasPrefix("job-") && name.count == 9)
+        (code, body) = await t.curl("DELETE", Self.cms + "/\(name)", body: #"{"preconditions":{"uid":"not-the-uid"}}"#)
+        #expect(code == 409)
+        #expect(body.contains("Precondition failed: UID in precondition: not-the-uid"), "\(body)")
+        (code, _) = await t.curl("DELETE", Self.cms + "/\(name)?dryRun=All")
+        #expect(code == 200)
+        #expect(await t.cluster.store.get("configmaps", namespace: "default", name: name) != nil)
+        (code, _) = await t.curl("DELETE", Self.cms + "/\(name)", body: #"{"preconditions":{"uid":"\#(generated.uid ?? "")","resourceVersion":"\#(generated.resourceVersion ?? "")"}}"#)
+        #expect(code == 200)
+        #expect(await t.cluster.store.get("configmaps", namespace: "default", name: name) == nil)
+        // Deleting what is not there is a 404 Status.
+        (code, body) = await t.curl("DELETE", Self.cms + "/\(name)")
+        #expect(code == 404)
+        #expect(body.contains(#"configmaps \"\#(name)\" not found"#))
+    }
+
     @Test func pagingOverOneSnapshotAndExpiredTokens() async throws {
         let t = try await TestCluster()
         defer { Task { await t.stop() } }
