@@ -170,7 +170,7 @@ final class TLSFrontEnd: @unchecked Sendable {
     }
 
     private func unregister(_ fds: Int32...) {
-        _ = lock.withLock { for fd in fds { connections.remove(fd) } }
+        lock.withLock { for fd in fds { connections.remove(fd) } }
     }
 
     private func relay(_ client: Int32) {
