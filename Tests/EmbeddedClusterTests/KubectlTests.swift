@@ -304,7 +304,8 @@ struct KubectlTests {
         #expect(body.contains("a container name must be specified for pod web, choose one of: [main side]"), "\(body)")
         // Follow streams until the container's log ends.
         let follow = Task { await t.kubectl("logs", "-f", "web", "-c", "main") }
-        try await Task.sleep(for: .milliseconds(300))
+        let following = try await eventually { await t.cluster.logs.followerCount(namespace: "default", pod: "web", container: "main") == 1 }
+        #expect(following)
         await t.cluster.logs.append(namespace: "default", pod: "web", container: "main", line: "later")
         await t.cluster.logs.end(namespace: "default", pod: "web", container: "main")
         let followed = await follow.value
