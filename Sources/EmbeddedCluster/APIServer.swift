@@ -114,8 +114,10 @@ struct APIServer: Sendable {
         }
     }
 
-    /// Answers an object as read through `info` (custom resources are stored once and served in every version).
+    /// Answers an object as read through `info` (custom resources are stored once and served in every version;
+    /// Events are stored once as core/v1 and converted for events.k8s.io/v1).
     func present(_ obj: JSONValue, _ info: ResourceInfo) -> JSONValue {
+        if EventConversion.isEventsV1(info) { return EventConversion.toEventsV1(obj) }
         var o = obj
         o["apiVersion"] = .string(info.apiVersion)
         o["kind"] = .string(info.kind)
@@ -137,7 +139,7 @@ struct APIServer: Sendable {
 
     func selectors(_ req: APIRequest, _ info: ResourceInfo) throws -> (LabelQuery, FieldQuery) {
         let labels = try LabelQuery(parsing: req.query["labelSelector"] ?? "")
-        let fields = try FieldQuery(parsing: req.query["fieldSelector"] ?? "", kind: info.isCustom ? "" : info.kind,
+        let fields = try FieldQuery(parsing: req.query["fieldSelector"] ?? "", kind: info.fieldSelectorKind,
                                     extra: info.selectableFields)
         return (labels, fields)
     }
@@ -171,6 +173,11 @@ struct APIServer: Sendable {
             }
             obj.namespace = namespace
         }
+        if EventConversion.isEventsV1(info) {
+            let causes = EventConversion.validateCreate(obj)
+            if !causes.isEmpty { throw APIStatusError.invalid(kind: info.kind, group: info.group, name: obj.name ?? "", causes: causes) }
+            obj = EventConversion.toCore(obj)
+        }
         let warnings = try await admit(req, info, &obj, old: nil)
         let created = try await store.create(info, obj, scope: .main, dryRun: req.dryRun)
         if !req.dryRun { await store.recordUpdate(manager: manager(req), old: nil, new: created) }
@@ -190,6 +197,7 @@ struct APIServer: Sendable {
             obj.namespace = namespace
         }
         obj.name = name
+        if EventConversion.isEventsV1(info) { obj = EventConversion.toCore(obj) }
         let old = await store.get(info.resourceKey, namespace: namespace, name: name)
         let warnings = try await admit(req, info, &obj, old: old)
         let allowCreate = info.kind == "Lease" || info.kind == "Endpoints" || info.kind == "Event"

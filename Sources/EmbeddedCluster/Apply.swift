@@ -46,7 +46,7 @@ extension ObjectStore {
                force: Bool, scope: UpdateScope, dryRun: Bool,
                check: (@Sendable (inout JSONValue, JSONValue?) throws(APIStatusError) -> Void)? = nil) throws(APIStatusError) -> (JSONValue, created: Bool) {
         var intent = patch
-        intent["apiVersion"] = .string(info.apiVersion)
+        intent["apiVersion"] = .string(info.storageAPIVersion)
         intent["kind"] = .string(info.kind)
         intent.name = name
         if info.namespaced { intent.namespace = namespace }
@@ -147,6 +147,8 @@ extension APIServer {
         }
         intent.name = name
         if info.namespaced { intent.namespace = namespace }
+        // events.k8s.io/v1: ownership is tracked on the stored core/v1 field names.
+        if EventConversion.isEventsV1(info) { intent = EventConversion.toCore(intent) }
         var warnings: [(String, String)] = []
         var check: (@Sendable (inout JSONValue, JSONValue?) throws(APIStatusError) -> Void)? = nil
         if info.isCustom, let schema = await store.schema(for: info) {

@@ -95,7 +95,7 @@ public actor ObjectStore {
     public func list(_ resource: String, namespace: String?, labelSelector: String? = nil,
                      fieldSelector: String? = nil) throws -> (items: [JSONValue], resourceVersion: String) {
         let info = anyInfo(forStorageKey: resource)
-        let kind = info?.isCustom == true ? "" : info?.kind ?? ""
+        let kind = info?.fieldSelectorKind ?? ""
         let extra = info?.selectableFields ?? []
         do {
             let labels = try labelSelector.map { (s) throws(APIStatusError) in try LabelQuery(parsing: s) } ?? LabelQuery()

@@ -20,16 +20,19 @@ extension APIServer {
             throw APIStatusError.notFound(info.qualifiedName, name, group: info.group, kind: info.plural)
         }
         var patched: JSONValue
+        // The patch names the fields of the version it was sent to (events.k8s.io/v1 Events are stored as core/v1).
+        let view = EventConversion.isEventsV1(info) ? present(current, info) : current
         do {
             switch type {
-            case "application/json-patch+json": patched = try JSONPatch.apply(patch, to: current)
+            case "application/json-patch+json": patched = try JSONPatch.apply(patch, to: view)
             case "application/merge-patch+json":
                 guard patch.objectValue != nil else { throw APIStatusError.badRequest("the patch must be a JSON object") }
-                patched = MergePatch.apply(patch, to: current)
+                patched = MergePatch.apply(patch, to: view)
             default:
                 guard patch.objectValue != nil else { throw APIStatusError.badRequest("the patch must be a JSON object") }
-                patched = try StrategicMerge.apply(patch, to: current)
+                patched = try StrategicMerge.apply(patch, to: view)
             }
+            if EventConversion.isEventsV1(info) { patched = EventConversion.toCore(patched) }
         } catch {
             if let f = error as? JSONPatch.Failure { throw APIStatusError(code: 422, reason: "Invalid", message: f.message) }
             throw error

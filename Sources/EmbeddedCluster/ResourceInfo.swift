@@ -33,16 +33,23 @@ struct ResourceInfo: Sendable {
     /// Scale subresource paths for custom resources.
     var scaleSpecReplicasPath: String? = nil
     var scaleStatusReplicasPath: String? = nil
+    /// Set when the resource is a view of objects stored under another resource: events.k8s.io/v1 Events are
+    /// core/v1 Events in storage (see EventConversion.swift).
+    var storedAs: (key: String, apiVersion: String)? = nil
     /// Strategic merge patch is only defined for built-in kinds (custom resources answer 415).
     var supportsStrategicMerge: Bool { !isCustom }
 
     static let allVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
     var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
-    /// Storage key shared by all versions of a resource: `plural.group`.
-    var resourceKey: String { group.isEmpty ? plural : "\(plural).\(group)" }
+    /// Storage key shared by all versions of a resource: `plural.group` (or the one of `storedAs`).
+    var resourceKey: String { storedAs?.key ?? qualifiedName }
+    /// The apiVersion objects carry in storage (and in-process reads).
+    var storageAPIVersion: String { storedAs?.apiVersion ?? apiVersion }
     /// `pods` or `daemonsets.apps`, as error messages name resources.
-    var qualifiedName: String { resourceKey }
+    var qualifiedName: String { group.isEmpty ? plural : "\(plural).\(group)" }
+    /// Which built-in field labels apply (FieldQuery.supported); empty for custom resources.
+    var fieldSelectorKind: String { isCustom ? "" : group.isEmpty ? kind : "\(group)/\(kind)" }
     var hasStatus: Bool { subresources.contains("status") }
     /// `metadata.generation` is maintained by the strategies of workload kinds and custom resources only
     /// (ConfigMaps, Secrets, Namespaces... have none in a real cluster).
@@ -81,7 +88,7 @@ enum BuiltinKinds {
         ResourceInfo(group: "", version: "v1", kind: "Event", plural: "events", singular: "event", namespaced: true,
                      shortNames: ["ev"]),
         ResourceInfo(group: "events.k8s.io", version: "v1", kind: "Event", plural: "events", singular: "event",
-                     namespaced: true, shortNames: ["ev"]),
+                     namespaced: true, shortNames: ["ev"], storedAs: (key: "events", apiVersion: "v1")),
         ResourceInfo(group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets", singular: "daemonset",
                      namespaced: true, shortNames: ["ds"], categories: ["all"], subresources: ["status"]),
         ResourceInfo(group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", singular: "lease",

@@ -95,7 +95,7 @@ struct LabelQuery: Sendable, Equatable {
 
 /// Field selector: `path=value`, `path==value`, `path!=value`, comma-separated. Supported paths follow
 /// kube-apiserver: `metadata.name` and `metadata.namespace` for every kind, plus per-kind fields
-/// (Pods: `spec.nodeName`, `status.phase`, ...; core Events: `involvedObject.*`, `reason`, `type`).
+/// (Pods: `spec.nodeName`, `status.phase`, ...; Events: EventConversion.swift).
 struct FieldQuery: Sendable, Equatable {
     struct Term: Sendable, Equatable {
         var path: String
@@ -129,6 +129,10 @@ struct FieldQuery: Sendable, Equatable {
             }
             terms.append(term)
         }
+        // events.k8s.io/v1 labels select on the stored core/v1 fields they convert to.
+        if kind == "events.k8s.io/Event" {
+            for i in terms.indices { terms[i].path = EventConversion.v1FieldLabels[terms[i].path] ?? terms[i].path }
+        }
     }
 
     static func supported(_ path: String, kind: String) -> Bool {
@@ -136,9 +140,8 @@ struct FieldQuery: Sendable, Equatable {
         switch kind {
         case "Pod": return ["spec.nodeName", "status.phase", "spec.restartPolicy", "spec.schedulerName",
                             "spec.serviceAccountName", "status.podIP", "status.nominatedNodeName"].contains(path)
-        case "Event": return path.hasPrefix("involvedObject.") || ["reason", "type", "source", "reportingComponent",
-                                                                   "regarding.kind", "regarding.name", "regarding.namespace",
-                                                                   "regarding.uid"].contains(path)
+        case "Event": return EventConversion.coreFieldLabels.contains(path)
+        case "events.k8s.io/Event": return EventConversion.v1FieldLabels[path] != nil
         case "Secret": return path == "type"
         case "Node": return path == "spec.unschedulable"
         case "Namespace": return path == "status.phase"
@@ -148,6 +151,10 @@ struct FieldQuery: Sendable, Equatable {
 
     func matches(_ object: JSONValue) -> Bool {
         terms.allSatisfy { term in
+            // The one computed field label (core Events' `source`), recognised by its stored shape: an object.
+            if term.path == "source", object["source"]?.objectValue != nil || object["reportingComponent"] != nil {
+                return (EventConversion.selectableValue("source", object) == term.value) != term.negated
+            }
             let keys = term.path.split(separator: ".").map(String.init)
             let actual: String
             switch object[path: keys] {

@@ -78,14 +78,8 @@ enum Table {
         case ("", "Endpoints"): return [name, Column(name: "Endpoints", cell: endpoints), age]
         case ("", "PersistentVolumeClaim"): return [name, Column(name: "Status", cell: str("status", "phase")),
                                                     Column(name: "Volume", cell: str("spec", "volumeName")), age]
-        case ("", "Event"): return [Column(name: "Last Seen") { .string(ageString($0["lastTimestamp"]?.stringValue ?? $0["eventTime"]?.stringValue ?? $0.creationTimestamp)) },
-                                    Column(name: "Type", cell: str("type")), Column(name: "Reason", cell: str("reason")),
-                                    Column(name: "Object") { o in .string("\((o[path: "involvedObject", "kind"]?.stringValue ?? "").lowercased())/\(o[path: "involvedObject", "name"]?.stringValue ?? "")") },
-                                    Column(name: "Message", cell: str("message"))]
-        case ("events.k8s.io", "Event"): return [Column(name: "Last Seen") { .string(ageString($0["eventTime"]?.stringValue ?? $0.creationTimestamp)) },
-                                                 Column(name: "Type", cell: str("type")), Column(name: "Reason", cell: str("reason")),
-                                                 Column(name: "Object") { o in .string("\((o[path: "regarding", "kind"]?.stringValue ?? "").lowercased())/\(o[path: "regarding", "name"]?.stringValue ?? "")") },
-                                                 Column(name: "Message", cell: str("note"))]
+        case ("", "Event"): return eventColumns(v1: false)
+        case ("events.k8s.io", "Event"): return eventColumns(v1: true)
         case ("apps", "DaemonSet"):
             func n(_ k: String) -> @Sendable (JSONValue) -> JSONValue { { .int($0[path: "status", k]?.intValue ?? 0) } }
             return [name, Column(name: "Desired", type: "integer", cell: n("desiredNumberScheduled")),
@@ -102,6 +96,45 @@ enum Table {
             return [name, Column(name: "Created At", type: "date", cell: { .string($0.creationTimestamp ?? "") })]
         default: return [name, age]
         }
+    }
+
+    /// kube-apiserver prints both Event APIs with one printer on the internal (core) object
+    /// (pkg/printers/internalversion/printers.go `printEvent`): first seen is `firstTimestamp` or `eventTime`,
+    /// last seen `series.lastObservedTime`, else `lastTimestamp`, else first seen; count from the series, else
+    /// `count`, else 1 (singleton events of the new API have none).
+    static func eventColumns(v1: Bool) -> [Column] {
+        @Sendable func core(_ o: JSONValue) -> JSONValue { v1 ? EventConversion.toCore(o) : o }
+        @Sendable func firstSeen(_ e: JSONValue) -> String {
+            ageString(e["firstTimestamp"]?.stringValue ?? e["eventTime"]?.stringValue ?? e.creationTimestamp)
+        }
+        @Sendable func cell(_ f: @escaping @Sendable (JSONValue) -> String) -> @Sendable (JSONValue) -> JSONValue {
+            { .string(f(v1 ? EventConversion.toCore($0) : $0)) }
+        }
+        return [
+            Column(name: "Last Seen", cell: cell { e in
+                if let t = e[path: "series", "lastObservedTime"]?.stringValue { return ageString(t) }
+                if let t = e["lastTimestamp"]?.stringValue { return ageString(t) }
+                return firstSeen(e)
+            }),
+            Column(name: "Type", cell: cell { $0["type"]?.stringValue ?? "" }),
+            Column(name: "Reason", cell: cell { $0["reason"]?.stringValue ?? "" }),
+            Column(name: "Object", cell: cell { e in
+                "\((e[path: "involvedObject", "kind"]?.stringValue ?? "").lowercased())/\(e[path: "involvedObject", "name"]?.stringValue ?? "")"
+            }),
+            Column(name: "Subobject", priority: 1, cell: cell { $0[path: "involvedObject", "fieldPath"]?.stringValue ?? "" }),
+            Column(name: "Source", priority: 1, cell: cell { e in
+                let component = EventConversion.selectableValue("source", e)
+                let host = e[path: "source", "host"]?.stringValue ?? ""
+                return host.isEmpty ? component : "\(component), \(host)"
+            }),
+            Column(name: "Message", cell: cell { $0["message"]?.stringValue ?? "" }),
+            Column(name: "First Seen", priority: 1, cell: cell(firstSeen)),
+            Column(name: "Count", type: "integer", priority: 1) { o in
+                let e = core(o)
+                return .int(e[path: "series", "count"]?.intValue ?? e["count"]?.intValue.flatMap { $0 == 0 ? nil : $0 } ?? 1)
+            },
+            Column(name: "Name", priority: 1, cell: cell { $0.name ?? "" }),
+        ]
     }
 
     static func plain(_ v: JSONValue) -> String {

@@ -24,15 +24,14 @@ extension APIServer {
                                                    resourceVersion: rv, bookmarks: bookmarks, sendInitialEvents: initial)
         let store: ObjectStore = self.store
         let kind = info.kind, apiVersion = info.apiVersion
+        let api = self
         let (out, continuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingOldest(watchBufferLimit))
         let pump = Task {
             for await message in messages {
                 let event: JSONValue
                 switch message {
                 case .event(let type, let object):
-                    var o = object
-                    o["apiVersion"] = .string(apiVersion)
-                    o["kind"] = .string(kind)
+                    let o = api.present(object, info)
                     let payload = table ? Table.table(for: [o], info: info, resourceVersion: o.resourceVersion ?? "",
                                                        continueToken: nil, includeObject: includeObject) : o
                     event = ["type": .string(type), "object": payload]

@@ -52,7 +52,7 @@ extension ObjectStore {
     func create(_ info: ResourceInfo, _ input: JSONValue, scope: UpdateScope, dryRun: Bool) throws(APIStatusError) -> JSONValue {
         var obj = input
         guard obj.objectValue != nil else { throw .badRequest("the object must be a JSON object") }
-        obj["apiVersion"] = .string(info.apiVersion)
+        obj["apiVersion"] = .string(info.storageAPIVersion)
         obj["kind"] = .string(info.kind)
         if obj["metadata"]?.objectValue == nil { obj["metadata"] = .emptyObject }
         var name = obj.name ?? ""
@@ -183,7 +183,7 @@ extension ObjectStore {
         case .all:
             obj = input
         }
-        obj["apiVersion"] = .string(info.apiVersion)
+        obj["apiVersion"] = .string(info.storageAPIVersion)
         obj["kind"] = .string(info.kind)
         // System-owned metadata is kept from storage whatever the client sent.
         for key in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace", "name"] {

@@ -101,7 +101,7 @@ final class TestCluster: Sendable {
                     "--max-time", String(maxTime)]
         for h in headers { args += ["-H", h] }
         if cluster.caPEM != nil { args += ["--cacert", dir + "/ca.crt"] }
-        if let body { args += ["-H", "Content-Type: \(contentType)", "--data-binary", "@-"] }
+        if body != nil { args += ["-H", "Content-Type: \(contentType)", "--data-binary", "@-"] }
         args.append(cluster.url + path)
         let r = await runProcess("/usr/bin/curl", args, stdin: body)
         var text = r.stdout
