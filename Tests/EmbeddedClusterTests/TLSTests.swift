@@ -1,0 +1,98 @@
+import Foundation
+import KubeCore
+import Testing
+@testable import EmbeddedCluster
+
+/// HTTPS (the default of `gantry dev`): the kubeconfig, kubectl 1.27–1.33, and the TLS front end under a
+/// watch-heavy load.
+@Suite(.serialized, .enabled(if: TestCluster.kubectlAvailable, "needs kubectl"))
+struct TLSTests {
+    static let configMaps = "/api/v1/namespaces/default/configmaps"
+
+    @Test func kubeconfigCarriesCAAndToken() async throws {
+        let t = try await TestCluster(DevClusterOptions(tls: true))
+        defer { Task { await t.stop() } }
+        let text = try String(contentsOfFile: t.kubeconfig, encoding: .utf8)
+        let ca = try #require(t.cluster.caPEM)
+        #expect(text.contains("certificate-authority-data: " + Data(ca.utf8).base64EncodedString()))
+        #expect(text.contains("token: " + t.cluster.token))
+        #expect(text.contains("server: https://127.0.0.1:"))
+        #expect(!text.contains("insecure-skip-tls-verify"))
+        let attributes = try FileManager.default.attributesOfItem(atPath: t.kubeconfig)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+    }
+
+    /// Every kubectl release we ship against (1.27–1.33) verifies the generated CA and authenticates.
+    @Test func kubectlVersionsOverHTTPS() async throws {
+        let t = try await TestCluster(DevClusterOptions(tls: true))
+        defer { Task { await t.stop() } }
+        let versions = ["1.27", "1.28", "1.29", "1.30", "1.31", "1.32", "1.33"].map { "/usr/lib/google-cloud-sdk/bin/kubectl.\($0)" }
+            .filter { FileManager.default.isExecutableFile(atPath: $0) } + [TestCluster.kubectlPath]
+        for (i, kubectl) in versions.enumerated() {
+            func run(_ args: String..., stdin: String? = nil) async -> CommandResult {
+                await runProcess(kubectl, ["--kubeconfig", t.kubeconfig, "--cache-dir", t.dir + "/cache-\(i)"] + args, stdin: stdin,
+                                 environment: ["HOME": t.dir, "PATH": "/usr/bin:/bin"])
+            }
+            var r = await run("get", "namespaces")
+            #expect(r.ok && r.stdout.contains("kube-system"), "\(kubectl): \(r.stderr)")
+            r = await run("apply", "-f", "-", stdin: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: v\(i)}\ndata: {a: b}\n")
+            #expect(r.ok, "\(kubectl): \(r.stderr)")
+            r = await run("describe", "configmap", "v\(i)")
+            #expect(r.ok && r.stdout.contains("Events:"), "\(kubectl): \(r.stderr)")
+        }
+        // A kubeconfig without the CA is refused by kubectl (the certificate is not from a known authority).
+        let noCA = try String(contentsOfFile: t.kubeconfig, encoding: .utf8).split(separator: "\n")
+            .filter { !$0.contains("certificate-authority-data") }.joined(separator: "\n")
+        try noCA.write(toFile: t.dir + "/no-ca", atomically: true, encoding: .utf8)
+        let refused = await runProcess(TestCluster.kubectlPath, ["--kubeconfig", t.dir + "/no-ca", "get", "ns"],
+                                       environment: ["HOME": t.dir, "PATH": "/usr/bin:/bin"])
+        #expect(!refused.ok && refused.stderr.contains("certificate"), "\(refused.stderr)")
+    }
+
+    /// 20 libcurl watches and 4 kubectl watches stay open through the TLS front end while kubectl and curl
+    /// write and read; every watcher sees every change.
+    @Test func manyWatchesThroughTLS() async throws {
+        let t = try await TestCluster(DevClusterOptions(tls: true))
+        defer { Task { await t.stop() } }
+        let rv = await t.cluster.store.currentRevision
+        let curlWatches = (0..<20).map { _ in
+            Task { await t.curl("GET", Self.configMaps + "?watch=true&resourceVersion=\(rv)", maxTime: 120) }
+        }
+        let kubectlWatches = (0..<4).map { _ in
+            Task { await t.kubectl("get", "configmaps", "--watch", "--output-watch-events", "-o", "name", "--request-timeout=120s") }
+        }
+        let open = try await eventually(timeout: .seconds(60)) { await t.cluster.store.openWatchCount == 24 }
+        let count = await t.cluster.store.openWatchCount
+        #expect(open, "open watches: \(count)")
+        // Writes and reads meanwhile, half through kubectl, half through curl, all at once.
+        await withTaskGroup(of: Void.self) { group in
+            for i in 0..<5 {
+                group.addTask {
+                    let r = await t.kubectl("create", "configmap", "k\(i)", "--from-literal=a=b")
+                    #expect(r.ok, "\(r.stderr)")
+                }
+                group.addTask {
+                    let (code, body) = await t.curl("POST", Self.configMaps, body: #"{"metadata":{"name":"c\#(i)"}}"#)
+                    #expect(code == 201, "\(body)")
+                }
+                group.addTask {
+                    let r = await t.kubectl("get", "namespaces", "-o", "name")
+                    #expect(r.ok && r.stdout.contains("namespace/default"), "\(r.stderr)")
+                }
+            }
+        }
+        let names = (0..<5).flatMap { ["k\($0)", "c\($0)"] }
+        // Ending the streams flushes what each one still buffers (the store hands over every event first).
+        await t.cluster.dropWatches()
+        for watch in curlWatches {
+            let (code, body) = await watch.value
+            #expect(code == 200)
+            let seen = Set(body.split(separator: "\n").compactMap { try? JSONValue.parse(String($0))[path: "object", "metadata", "name"]?.stringValue })
+            #expect(seen.isSuperset(of: names), "curl watch saw \(seen.sorted())")
+        }
+        for watch in kubectlWatches {
+            let r = await watch.value
+            for name in names { #expect(r.stdout.contains("configmap/\(name)"), "kubectl watch: \(r.stdout) \(r.stderr)") }
+        }
+    }
+}
