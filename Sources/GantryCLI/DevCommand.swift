@@ -12,6 +12,11 @@ struct DevCommand: AsyncParsableCommand {
             server-side apply, garbage collection), writes a kubeconfig for kubectl and controllers, and runs \
             until interrupted (SIGINT or SIGTERM).
 
+            HTTPS by default: a CA and a serving certificate for 127.0.0.1/localhost are generated at every start \
+            (OpenSSL), the kubeconfig carries the CA (certificate-authority-data) and a bearer token, and every \
+            request must present that token. --insecure-http (or --no-tls) serves plain HTTP instead, for \
+            debugging with tools that cannot be given a CA; kubectl then sends no credentials and none are required.
+
             Example:
               gantry dev --kubeconfig .gantry/kubeconfig --port 6443 --faults error=0.05:503
               export KUBECONFIG=.gantry/kubeconfig
@@ -35,8 +40,16 @@ struct DevCommand: AsyncParsableCommand {
                                valueName: "spec"))
     var faults: String?
 
-    @Flag(help: "Serve HTTPS with a generated CA (written into the kubeconfig) and require the kubeconfig's token.")
-    var tls = false
+    /// `--tls` (the default) / `--no-tls`.
+    @Flag(inversion: .prefixedNo,
+          help: "Serve HTTPS with a CA generated at start (written into the kubeconfig) and require the kubeconfig's token.")
+    var tls = true
+
+    @Flag(name: .customLong("insecure-http"), help: "Serve plain HTTP without authentication (same as --no-tls; for debugging).")
+    var insecureHTTP = false
+
+    /// TLS unless either opt-out flag was given.
+    var servesTLS: Bool { tls && !insecureHTTP }
 
     init() {}
 
@@ -61,22 +74,33 @@ struct DevCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let cluster = try await DevCluster.start(DevClusterOptions(port: port, nodes: nodes, dataDir: dataDir, faults: faults, tls: tls))
+        let cluster = try await DevCluster.start(DevClusterOptions(port: port, nodes: nodes, dataDir: dataDir, faults: faults, tls: servesTLS))
         let path = URL(fileURLWithPath: kubeconfig).standardizedFileURL.path
         try cluster.writeKubeconfig(to: path)
         // Written unbuffered: scripts wait for these lines before they run kubectl.
-        FileHandle.standardOutput.write(Data("""
-            gantry dev: serving the Kubernetes API at \(cluster.url)
-            kubeconfig: \(path)
-            export KUBECONFIG=\(path)
-
-            """.utf8))
+        FileHandle.standardOutput.write(Data(Self.startupHint(url: cluster.url, kubeconfig: path, tls: cluster.caPEM != nil).utf8))
         // Serve until SIGINT/SIGTERM (Shutdown.swift), then stop cleanly: streams end, data is flushed.
         try await runUntilSignalled {
             while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
         }
         print("gantry dev: shutting down")
         await cluster.stop()
+    }
+}
+
+extension DevCommand {
+    /// The lines printed once the server listens (docs/embedded-cluster.md, "Command line"). A contract: scripts
+    /// take the URL as the rest of the first line and wait for the `export` line before they run kubectl.
+    static func startupHint(url: String, kubeconfig: String, tls: Bool) -> String {
+        let security = tls ? "HTTPS with a CA generated at start; the kubeconfig carries the CA and a bearer token"
+                           : "plain HTTP without authentication (--insecure-http); do not expose it"
+        return """
+            gantry dev: serving the Kubernetes API at \(url)
+            security: \(security)
+            kubeconfig: \(kubeconfig)
+            export KUBECONFIG=\(kubeconfig)
+
+            """
     }
 }
 
