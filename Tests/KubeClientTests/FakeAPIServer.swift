@@ -11,14 +11,15 @@ final class FakeAPIServer: @unchecked Sendable {
     /// Closing it (when this object goes) makes the server exit; SIGTERM may be blocked in test runners.
     private let stdin: Pipe
 
-    static func start(token: String = "test-token") throws -> FakeAPIServer {
+    /// With `tls` (certificate, key, client CA files) the server speaks HTTPS and requires a client certificate.
+    static func start(token: String = "test-token", tls: (cert: String, key: String, clientCA: String)? = nil) throws -> FakeAPIServer {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kubeclient-fake-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let script = dir.appendingPathComponent("fake_apiserver.py")
         try fakeAPIServerSource.write(to: script, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, token]
+        process.arguments = ["python3", script.path, token] + (tls.map { [$0.cert, $0.key, $0.clientCA] } ?? [])
         let out = Pipe()
         let input = Pipe()
         process.standardOutput = out

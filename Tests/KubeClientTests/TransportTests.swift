@@ -225,3 +225,23 @@ func waitUntil(timeout: Duration = .seconds(5), _ condition: () async throws -> 
     }
     throw TestFailure("condition not met within \(timeout)")
 }
+
+@Suite("Connection reuse and client-side rate limiting")
+struct ConnectionTests {
+    @Test func sequentialRequestsReuseOneConnection() async throws {
+        let server = try FakeAPIServer.start()
+        let client = try server.client()
+        for _ in 0..<5 { _ = try await client.list(configMaps, namespace: "k") }
+        let stats = try JSONValue.parse(try await client.raw(method: "GET", path: "/debug/stats").body)
+        #expect(stats["connections"] == 1)
+    }
+
+    @Test func tokenBucketPacesRequests() async throws {
+        let server = try FakeAPIServer.start()
+        let client = try server.client(options: ClientOptions(qps: 10, burst: 1))
+        let start = ContinuousClock.now
+        for _ in 0..<4 { _ = try await client.list(configMaps, namespace: "q") }
+        // burst 1, then one token every 100 ms: at least ~300 ms for 4 requests.
+        #expect(ContinuousClock.now - start >= .milliseconds(280))
+    }
+}
