@@ -217,3 +217,39 @@ func collect(_ stream: LineStream) async throws -> [String] {
     for try await line in stream { lines.append(line) }
     return lines
 }
+
+/// Answers every proxied request with what it received.
+struct EchoProxy: ProxyHandler {
+    func proxy(_ request: ProxyRequest) async -> ProxyResponse {
+        let text = "\(request.kind) \(request.name):\(request.port ?? "-") \(request.method) \(request.path) \(String(decoding: request.body, as: UTF8.self))"
+        return ProxyResponse(status: 200, body: Array(text.utf8))
+    }
+}
+
+@Suite("Proxy and stream ends against the embedded API server")
+struct ClusterProxyTests {
+    @Test func proxyToAPodPort() async throws {
+        let f = try await ClusterFixture.start()
+        defer { Task { await f.cluster.stop() } }
+        f.cluster.setProxyHandler(EchoProxy())
+        let pod: JSONValue = ["apiVersion": "v1", "kind": "Pod", "metadata": ["name": "web"],
+                              "spec": ["containers": [["name": "main", "image": "nginx"]]]]
+        _ = try await f.client.create(.pods, pod)
+        let response = try await f.client.proxy(.pods, namespace: "default", name: "web", port: "8080", path: "/metrics",
+                                                method: "POST", body: Array("hello".utf8))
+        #expect(response.status == 200)
+        #expect(response.bodyText == "Pod web:8080 POST /metrics hello")
+        await #expect(throws: KubeClientError.self) {
+            try await f.client.proxy(.configMaps, namespace: "default", name: "x", port: nil, path: "/")
+        }
+    }
+
+    @Test func watchEndsWhenTheServerTimesOut() async throws {
+        let f = try await ClusterFixture.start()
+        defer { Task { await f.cluster.stop() } }
+        let start = ContinuousClock.now
+        var count = 0
+        for try await _ in f.client.watch(configMaps, namespace: "default", options: ListOptions(timeoutSeconds: 1)) { count += 1 }
+        #expect(ContinuousClock.now - start < .seconds(5))
+    }
+}
