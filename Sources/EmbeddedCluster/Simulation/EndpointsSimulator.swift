@@ -1,0 +1,70 @@
+import KubeCore
+
+/// The Endpoints controller, pure (pkg/controller/endpoint): a Service with a selector gets an Endpoints object of
+/// the same name listing its pods. Ready pods go to `addresses`, others with an IP to `notReadyAddresses`
+/// (all to `addresses` with `publishNotReadyAddresses`); terminating and finished pods are left out. Pods are
+/// grouped into subsets by their resolved ports, and a named `targetPort` resolves per pod from its container
+/// ports (a pod without that port is skipped for it, as the real controller does).
+enum EndpointsSimulator {
+    /// nil for services the controller ignores (no selector, or ExternalName).
+    static func endpoints(service: JSONValue, pods: [JSONValue]) -> JSONValue? {
+        guard let selector = service[path: "spec", "selector"]?.objectValue, !selector.isEmpty,
+              service[path: "spec", "type"]?.stringValue != "ExternalName"
+        else { return nil }
+        let match = LabelSelector(matchLabels: selector.compactMapValues(\.stringValue))
+        let publishNotReady = service[path: "spec", "publishNotReadyAddresses"]?.boolValue ?? false
+        let servicePorts = service[path: "spec", "ports"]?.arrayValue ?? []
+
+        struct Subset { var ports: [JSONValue]; var ready: [JSONValue] = []; var notReady: [JSONValue] = [] }
+        var subsets: [String: Subset] = [:]
+        let candidates = pods.filter {
+            $0.namespace == service.namespace && match.matches($0.labels) && $0.deletionTimestamp == nil && !NodeUsage.isTerminal($0)
+        }
+        for pod in candidates {
+            guard let ip = pod[path: "status", "podIP"]?.stringValue, !ip.isEmpty else { continue }
+            var ports: [JSONValue] = []
+            for sp in servicePorts {
+                guard let port = resolve(targetPort: sp["targetPort"] ?? sp["port"] ?? .null, pod: pod) else { continue }
+                var p: JSONValue = ["port": .int(port), "protocol": sp["protocol"] ?? "TCP"]
+                if let name = sp["name"]?.stringValue, !name.isEmpty { p["name"] = .string(name) }
+                if let ap = sp["appProtocol"] { p["appProtocol"] = ap }
+                ports.append(p)
+            }
+            if !servicePorts.isEmpty && ports.isEmpty { continue }
+            var address: JSONValue = ["ip": .string(ip),
+                                      "targetRef": ["kind": "Pod", "name": .string(pod.name ?? ""), "namespace": .string(pod.namespace ?? ""), "uid": .string(pod.uid ?? "")]]
+            if let node = pod[path: "spec", "nodeName"]?.stringValue { address["nodeName"] = .string(node) }
+            let key = JSONValue.array(ports).serialized()
+            var subset = subsets[key] ?? Subset(ports: ports)
+            if publishNotReady || DaemonSetSimulator.isPodReady(pod) { subset.ready.append(address) } else { subset.notReady.append(address) }
+            subsets[key] = subset
+        }
+        func byIP(_ a: JSONValue, _ b: JSONValue) -> Bool { (a["ip"]?.stringValue ?? "") < (b["ip"]?.stringValue ?? "") }
+        let list: [JSONValue] = subsets.sorted { $0.key < $1.key }.map { _, s in
+            var v: JSONValue = [:]
+            if !s.ready.isEmpty { v["addresses"] = .array(s.ready.sorted(by: byIP)) }
+            if !s.notReady.isEmpty { v["notReadyAddresses"] = .array(s.notReady.sorted(by: byIP)) }
+            if !s.ports.isEmpty { v["ports"] = .array(s.ports) }
+            return v
+        }
+        var ep: JSONValue = ["apiVersion": "v1", "kind": "Endpoints",
+                             "metadata": ["name": .string(service.name ?? ""), "namespace": .string(service.namespace ?? "default")]]
+        let labels = service.labels
+        if !labels.isEmpty { ep.labels = labels }
+        if !list.isEmpty { ep["subsets"] = .array(list) }
+        return ep
+    }
+
+    /// An int targetPort as is; a name looked up in the pod's container ports.
+    static func resolve(targetPort: JSONValue, pod: JSONValue) -> Int64? {
+        if let n = targetPort.intValue { return n }
+        guard let name = targetPort.stringValue else { return nil }
+        if let n = Int64(name) { return n }
+        for c in pod[path: "spec", "containers"]?.arrayValue ?? [] {
+            for p in c["ports"]?.arrayValue ?? [] where p["name"]?.stringValue == name {
+                return p["containerPort"]?.intValue
+            }
+        }
+        return nil
+    }
+}

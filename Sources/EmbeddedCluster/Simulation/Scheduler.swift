@@ -1,0 +1,154 @@
+import KubeCore
+
+/// The simulated kube-scheduler: pure, one pass over the pending pods.
+///
+/// Filters run in kube-scheduler's default order (pkg/scheduler/apis/config/v1/default_plugins.go):
+/// NodeUnschedulable, TaintToleration, NodeAffinity, NodeResourcesFit; a node reports the reasons of the first
+/// filter it fails, as the framework stops at the first failing plugin. The failure message reproduces
+/// `FitError.Error()` (pkg/scheduler/framework/types.go): `0/N nodes are available: <count> <reason>, …` with the
+/// histogram sorted as strings, then the DefaultPreemption post-filter message, e.g.
+/// `0/3 nodes are available: 1 Insufficient nvidia.com/gpu, 2 node(s) had untolerated taint {nvidia.com/gpu: present}.
+/// preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not
+/// helpful for scheduling.` (format checked against real reports in NVIDIA/k8s-device-plugin#421, #430 and
+/// Project-HAMi/HAMi#1527). Taint, affinity and cordon failures are "unresolvable" (preemption cannot help);
+/// resource shortfalls are not, and since the simulation does not preempt they say "No preemption victims".
+///
+/// Scoring: LeastAllocated (kube-scheduler's default for NodeResourcesFit) over cpu, memory and every extended
+/// resource the pod requests, with the scheduler's non-zero defaults (100m cpu, 200Mi memory) for pods that
+/// request nothing; ties go to the node whose name sorts first, so the choice is deterministic.
+enum Scheduler {
+    struct Binding: Sendable, Hashable {
+        var pod: ObjectKey
+        var node: String
+    }
+
+    struct Unschedulable: Sendable, Hashable {
+        var pod: ObjectKey
+        var message: String
+    }
+
+    struct Result: Sendable, Hashable {
+        var bindings: [Binding] = []
+        var unschedulable: [Unschedulable] = []
+    }
+
+    /// One node's verdict for a pod: the reasons it is filtered out, and whether preemption could help.
+    struct NodeVerdict: Sendable, Hashable {
+        var reasons: [String]
+        var resolvable: Bool
+    }
+
+    /// Schedules `pending` (pods without `spec.nodeName`) in priority order, then creation time, then name;
+    /// each binding counts against the node for the pods after it. `bound` are the pods already on nodes.
+    static func schedule(pending: [JSONValue], nodes: [JSONValue], bound: [JSONValue]) -> Result {
+        var usage = NodeUsage(nodes: nodes, pods: bound)
+        var result = Result()
+        let ordered = pending.sorted { a, b in
+            let pa = a[path: "spec", "priority"]?.intValue ?? 0, pb = b[path: "spec", "priority"]?.intValue ?? 0
+            if pa != pb { return pa > pb }
+            let ca = a.creationTimestamp ?? "", cb = b.creationTimestamp ?? ""
+            if ca != cb { return ca < cb }
+            return a.objectKey < b.objectKey
+        }
+        let sortedNodes = nodes.sorted { ($0.name ?? "") < ($1.name ?? "") }
+        for pod in ordered {
+            switch place(pod: pod, nodes: sortedNodes, usage: usage) {
+            case .success(let node):
+                usage.add(pod: pod, to: node)
+                result.bindings.append(Binding(pod: pod.objectKey, node: node))
+            case .failure(let failure):
+                result.unschedulable.append(Unschedulable(pod: pod.objectKey, message: failure.message))
+            }
+        }
+        return result
+    }
+
+    struct FitFailure: Error, Sendable { var message: String }
+
+    static func place(pod: JSONValue, nodes: [JSONValue], usage: NodeUsage) -> Swift.Result<String, FitFailure> {
+        if nodes.isEmpty { return .failure(FitFailure(message: "no nodes available to schedule pods")) }
+        let requests = PodRequests.of(pod)
+        var verdicts: [NodeVerdict] = []
+        var best: (name: String, score: Int64)?
+        for node in nodes {
+            guard let name = node.name else { continue }
+            if let verdict = filter(pod: pod, requests: requests, node: node, usage: usage) {
+                verdicts.append(verdict)
+                continue
+            }
+            let score = leastAllocatedScore(requests: requests, node: name, usage: usage)
+            if best == nil || score > (best?.score ?? 0) { best = (name, score) }
+        }
+        if let best { return .success(best.name) }
+        return .failure(FitFailure(message: fitErrorMessage(pod: pod, nodeCount: nodes.count, verdicts: verdicts)))
+    }
+
+    /// `nil` when the node passes every filter.
+    static func filter(pod: JSONValue, requests: ResourceList, node: JSONValue, usage: NodeUsage) -> NodeVerdict? {
+        let tolerations = pod[path: "spec", "tolerations"]?.arrayValue ?? []
+        if NodeMatching.isUnschedulable(node) {
+            let cordon = Taint(key: "node.kubernetes.io/unschedulable", effect: "NoSchedule")
+            if !tolerations.contains(where: { NodeMatching.tolerates($0, cordon) }) {
+                return NodeVerdict(reasons: ["node(s) were unschedulable"], resolvable: false)
+            }
+        }
+        if let taint = NodeMatching.untoleratedTaint(pod: pod, taints: NodeMatching.effectiveTaints(node: node)) {
+            return NodeVerdict(reasons: ["node(s) had untolerated taint {\(taint.key): \(taint.value)}"], resolvable: false)
+        }
+        if !NodeMatching.matchesNodeSelectorAndAffinity(pod: pod, node: node) {
+            return NodeVerdict(reasons: ["node(s) didn't match Pod's node affinity/selector"], resolvable: false)
+        }
+        let name = node.name ?? ""
+        let allocatable = usage.allocatable[name] ?? [:]
+        let used = usage.requested[name] ?? [:]
+        var reasons: [String] = []
+        var resolvable = true
+        if Int64(usage.podCount[name] ?? 0) + 1 > (allocatable["pods"]?.intValue ?? 0) { reasons.append("Too many pods") }
+        // Resources in the order NodeResourcesFit checks them: cpu, memory, ephemeral-storage, then extended ones.
+        let fixed = ["cpu", "memory", "ephemeral-storage"]
+        let names = fixed.filter { requests[$0] != nil } + requests.keys.filter { !fixed.contains($0) && $0 != "pods" }.sorted()
+        for resource in names {
+            guard let want = requests[resource], want > .zero else { continue }
+            let have = allocatable[resource] ?? .zero
+            if want + (used[resource] ?? .zero) > have {
+                reasons.append("Insufficient \(resource)")
+                // More than the node could ever offer: no eviction helps (NodeResourcesFit marks it Unresolvable).
+                if want > have { resolvable = false }
+            }
+        }
+        return reasons.isEmpty ? nil : NodeVerdict(reasons: reasons, resolvable: resolvable)
+    }
+
+    static func fitErrorMessage(pod: JSONValue, nodeCount: Int, verdicts: [NodeVerdict]) -> String {
+        var histogram: [String: Int] = [:]
+        for v in verdicts { for r in v.reasons { histogram[r, default: 0] += 1 } }
+        var message = "0/\(nodeCount) nodes are available"
+        let filterMsg = histogram.map { "\($0.value) \($0.key)" }.sorted()
+        message += ": " + filterMsg.joined(separator: ", ") + "."
+        if pod[path: "spec", "preemptionPolicy"]?.stringValue == "Never" {
+            return message + " preemption: not eligible due to preemptionPolicy=Never."
+        }
+        let helpless = verdicts.filter { !$0.resolvable }.count
+        let noVictims = verdicts.count - helpless
+        var post: [String] = []
+        if noVictims > 0 { post.append("\(noVictims) No preemption victims found for incoming pod") }
+        if helpless > 0 { post.append("\(helpless) Preemption is not helpful for scheduling") }
+        return message + " preemption: 0/\(nodeCount) nodes are available: " + post.sorted().joined(separator: ", ") + "."
+    }
+
+    /// kube-scheduler's LeastAllocated: mean over resources of free share × 100 after placing the pod.
+    static func leastAllocatedScore(requests: ResourceList, node: String, usage: NodeUsage) -> Int64 {
+        let allocatable = usage.allocatable[node] ?? [:]
+        let used = usage.nonZeroRequested[node] ?? [:]
+        var scored = NodeUsage.nonZero(requests)
+        scored = scored.filter { $0.key != "pods" && $0.key != "ephemeral-storage" }
+        var total: Int64 = 0
+        for (resource, want) in scored {
+            let cap = allocatable[resource]?.milliValue ?? 0
+            guard cap > 0 else { continue }
+            let after = (used[resource]?.milliValue ?? 0) + want.milliValue
+            total += max(0, cap - after) * 100 / cap
+        }
+        return scored.isEmpty ? 0 : total / Int64(scored.count)
+    }
+}

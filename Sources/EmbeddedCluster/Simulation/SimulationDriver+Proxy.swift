@@ -1,0 +1,81 @@
+import Foundation
+import KubeCore
+
+/// Answers `pods/{name[:port]}/proxy/...` and `services/{name[:port]}/proxy/...` from the containers' scripts.
+///
+/// A pod is reached on the container that declares the port (by number or name; the first container when no
+/// port is given); a service on one of its ready endpoints (round robin), through the service port's
+/// targetPort. Failures read like the real API server's: 503 with "no endpoints available for service" or
+/// "connection refused" when nothing runs there.
+extension SimulationDriver {
+    func proxy(kind: String, namespace: String?, name: String, port: String?, path: String) async -> SimHTTPResponse {
+        let ns = namespace ?? "default"
+        switch kind {
+        case "Pod":
+            guard let pod = await backend.get("pods", namespace: ns, name: name) else {
+                return ScriptHTTP.text(404, "pods \"\(name)\" not found\n")
+            }
+            return proxyToPod(pod, port: port, path: path)
+        case "Service":
+            return await proxyToService(namespace: ns, name: name, port: port, path: path)
+        default:
+            return ScriptHTTP.text(503, "simulated \(kind.lowercased()) \"\(name)\" has no HTTP endpoint\n")
+        }
+    }
+
+    func proxyToPod(_ pod: JSONValue, port: String?, path: String) -> SimHTTPResponse {
+        let now = clock.now
+        let containers = pod[path: "spec", "containers"]?.arrayValue ?? []
+        let ip = pod[path: "status", "podIP"]?.stringValue ?? ""
+        let container: JSONValue?
+        if let port, !port.isEmpty {
+            container = containers.first { c in
+                (c["ports"]?.arrayValue ?? []).contains { p in
+                    p["name"]?.stringValue == port || p["containerPort"]?.intValue.map(String.init) == port
+                }
+            } ?? (Int(port) != nil ? containers.first : nil)
+        } else {
+            container = containers.first
+        }
+        let refused = ScriptHTTP.text(503, "error trying to reach service: dial tcp \(ip):\(port ?? "80"): connect: connection refused\n")
+        guard let container, let containerName = container["name"]?.stringValue,
+              let runtime = runtimes[Self.podKey(pod)], pod[path: "status", "phase"]?.stringValue == "Running"
+        else { return refused }
+        let script = PodScript.from(pod: pod)
+        guard case .success(let podScript) = script else { return refused }
+        let decision = KubeletSimulator.decide(pod: pod, script: script, runtime: runtime, now: now)
+        guard let run = decision.runs.first(where: { $0.container == containerName && !$0.isInit && $0.stoppedAt == nil }) else {
+            return refused
+        }
+        let context = ScriptContext(pod: pod.name ?? "", namespace: pod.namespace ?? "", container: containerName,
+                                    node: pod[path: "spec", "nodeName"]?.stringValue ?? "", startTime: run.startedAt)
+        return ScriptHTTP.respond(podScript.script(for: container), path: path, uptime: now.timeIntervalSince(run.startedAt), context: context)
+    }
+
+    func proxyToService(namespace: String, name: String, port: String?, path: String) async -> SimHTTPResponse {
+        guard let service = await backend.get("services", namespace: namespace, name: name) else {
+            return ScriptHTTP.text(404, "services \"\(name)\" not found\n")
+        }
+        let ports = service[path: "spec", "ports"]?.arrayValue ?? []
+        let servicePort = port.flatMap { p in ports.first { $0["name"]?.stringValue == p || $0["port"]?.intValue.map(String.init) == p } } ?? ports.first
+        let noEndpoints = ScriptHTTP.text(503, "no endpoints available for service \"\(name)\"\n")
+        guard let servicePort else { return noEndpoints }
+        // Ready endpoints of the pods behind the service, computed as the Endpoints controller would.
+        let pods = ((try? await backend.list("pods")) ?? []).filter { $0.namespace == namespace }
+        guard let endpoints = EndpointsSimulator.endpoints(service: service, pods: pods) else { return noEndpoints }
+        var targets: [(pod: String, port: Int64)] = []
+        for subset in endpoints["subsets"]?.arrayValue ?? [] {
+            let portName = servicePort["name"]?.stringValue
+            let match = (subset["ports"]?.arrayValue ?? []).first { $0["name"]?.stringValue == portName } ?? subset["ports"]?.arrayValue?.first
+            guard let target = match?["port"]?.intValue else { continue }
+            for address in subset["addresses"]?.arrayValue ?? [] {
+                if let podName = address[path: "targetRef", "name"]?.stringValue { targets.append((podName, target)) }
+            }
+        }
+        guard !targets.isEmpty else { return noEndpoints }
+        proxyRoundRobin &+= 1
+        let target = targets[abs(proxyRoundRobin) % targets.count]
+        guard let pod = pods.first(where: { $0.name == target.pod }) else { return noEndpoints }
+        return proxyToPod(pod, port: String(target.port), path: path)
+    }
+}

@@ -1,0 +1,250 @@
+import Foundation
+import KubeCore
+import KubeYAML
+import Testing
+
+@testable import EmbeddedCluster
+
+@Suite struct SimulationScriptTests {
+    let context = ScriptContext(pod: "train-0", namespace: "ml", container: "main", node: "gpu-a100-0",
+                                startTime: SimFixtures.now)
+
+    @Test func lossCurveSeries() throws {
+        let script = try PodScript.parse("""
+            {logs: [{at: 0s, line: "starting on {node}"},
+                    {series: {at: 1s, every: 0.5s, count: 5, start: 0, step: 10,
+                              template: "step={step} loss={loss:.3}", loss: {from: 2.0, to: 0.1, curve: linear}}}],
+             exit: {code: 0}}
+            """)
+        let s = try #require(script.all)
+        let lines = ScriptLogs.lines(s, after: -1, through: 100, context: context)
+        #expect(lines.map(\.text) == ["starting on gpu-a100-0", "step=0 loss=2.000", "step=10 loss=1.525", "step=20 loss=1.050",
+                                      "step=30 loss=0.575", "step=40 loss=0.100"])
+        #expect(lines.map(\.at) == [0, 1, 1.5, 2, 2.5, 3])
+        #expect(s.exitAfter == 3)
+        // Windows are half-open (after, through]: nothing is written twice.
+        let first = ScriptLogs.lines(s, after: -1, through: 1.5, context: context)
+        let rest = ScriptLogs.lines(s, after: 1.5, through: 100, context: context)
+        #expect((first + rest).map(\.text) == lines.map(\.text))
+    }
+
+    @Test func curvesShapes() {
+        let exp = ContainerScript.Curve(from: 2, to: 0.1, shape: .exp)
+        let v0 = ScriptLogs.value(exp, index: 0, count: 11, name: "loss")
+        let v5 = ScriptLogs.value(exp, index: 5, count: 11, name: "loss")
+        let v10 = ScriptLogs.value(exp, index: 10, count: 11, name: "loss")
+        #expect(v0 == 2 && v5 < 0.3 && v10 < v5 && v10 > 0.1)
+        let diverge = ContainerScript.Curve(from: 2, to: 0.1, shape: .diverge)
+        #expect(ScriptLogs.value(diverge, index: 100, count: 101, name: "loss").isNaN)
+        #expect(ScriptLogs.value(diverge, index: 70, count: 101, name: "loss") > ScriptLogs.value(diverge, index: 50, count: 101, name: "loss"))
+        let noisy = ContainerScript.Curve(from: 1, to: 1, shape: .flat, noise: 0.1)
+        let a = ScriptLogs.value(noisy, index: 3, count: 10, name: "x")
+        #expect(a == ScriptLogs.value(noisy, index: 3, count: 10, name: "x") && abs(a - 1) <= 0.1)
+    }
+
+    @Test func endlessSeriesIsWindowed() throws {
+        let s = try #require(try PodScript.parse(#"{"logs": [{"every": "1ms", "line": "tick {i}"}]}"#).all)
+        let lines = ScriptLogs.lines(s, after: -1, through: 3600, context: context)
+        #expect(lines.count == ScriptLogs.maxLinesPerWindow)
+        #expect(s.exitAfter == nil)
+    }
+
+    @Test func blockYAMLScripts() throws {
+        let script = try PodScript.parse("""
+            logs:
+            - at: 1s
+              line: hello {pod}
+            - series: {every: 1s, count: 2, template: "loss={loss:.1}", loss: {from: 1, to: 0, curve: linear}}
+            exit:
+              code: 2
+            http:
+              /healthz: {status: 200, body: ok}
+            """)
+        let s = try #require(script.all)
+        #expect(ScriptLogs.lines(s, after: -1, through: 10, context: context).map(\.text) == ["loss=1.0", "hello train-0", "loss=0.0"])
+        #expect(s.exit?.code == 2 && s.exitAfter == 1)
+        do {
+            _ = try PodScript.parse("logs:\n  - at: [\n")
+            Issue.record("expected a YAML error")
+        } catch {
+            #expect(error.description.contains("yaml: line"), "\(error)")
+        }
+    }
+
+    @Test func perContainerScripts() throws {
+        let script = try PodScript.parse("{containers: {sidecar: {exit: 3}}, readyAfter: 5s}")
+        #expect(script.script(for: ["name": "sidecar"]).exit?.code == 3)
+        #expect(script.script(for: ["name": "main"]).readyAfter == 5)
+        let only = try PodScript.parse("{containers: {a: {readyAfter: 2s}}}")
+        #expect(only.all == nil)
+        #expect(only.script(for: ["name": "b", "image": "vllm/vllm-openai"]).readyAfter == 2)
+    }
+
+    @Test(arguments: [
+        ("{exit: {code: 1, after: soon}}", "at exit.after: invalid duration \"soon\""),
+        ("{logz: []}", "at logz: unknown field (did you mean logs?)"),
+        ("{logs: [{every: 0s, line: x}]}", "at logs[0].every: must be greater than 0"),
+        ("{logs: [{every: 1s, line: x}], exit: 0}", "at exit.after: required when a log series has no count"),
+        ("{logs: [{series: {every: 1s, count: 3, template: t, loss: {from: 1, curve: cubic}}}]}", "at logs[0].series.loss.curve: expected one of linear, exp, flat, diverge"),
+        ("{http: {api: {status: 200}}}", "path \"api\" must start with /"),
+        ("[1, 2]", "expected an object"),
+        ("{logs: [step={step}]}", "quote strings"),
+    ])
+    func invalidScriptsExplainThemselves(text: String, fragment: String) {
+        do {
+            _ = try PodScript.parse(text)
+            Issue.record("expected an error for \(text)")
+        } catch {
+            #expect(error.description.hasPrefix("invalid sim.gantry.dev/script annotation"), "\(error)")
+            #expect(error.description.contains(fragment), "\(error)")
+        }
+    }
+
+    @Test func httpResponsesChangeOverTime() throws {
+        let s = try #require(try PodScript.parse("""
+            {http: {"/v1/models/m": [{status: 503, body: loading}, {after: 5s, status: 200, body: {name: "{model}", ready: true}}],
+                    "/api/*": {body: {last_activity: "{startTime}"}}},
+             metrics: "gpu_util{pod=\\"{pod}\\"} 0.9\\n"}
+            """).all)
+        let early = ScriptHTTP.respond(s, path: "/v1/models/m", uptime: 1, context: context)
+        #expect(early.status == 503 && early.text == "loading")
+        let late = ScriptHTTP.respond(s, path: "/v1/models/m?x=1", uptime: 6, context: context)
+        #expect(late.status == 200)
+        #expect(late.headers["Content-Type"] == "application/json")
+        #expect(try JSONValue.parse(late.body) == ["name": "m", "ready": true])
+        let status = ScriptHTTP.respond(s, path: "/api/status", uptime: 0, context: context)
+        #expect(try JSONValue.parse(status.body) == ["last_activity": .string(Timestamp.format(SimFixtures.now))])
+        #expect(ScriptHTTP.respond(s, path: "/nope", uptime: 0, context: context).status == 404)
+        #expect(ScriptHTTP.respond(s, path: "/metrics", uptime: 0, context: context).text == "gpu_util{pod=\"train-0\"} 0.9\n")
+    }
+
+    @Test func defaultsByImage() {
+        let jupyter = DefaultScripts.script(image: "quay.io/jupyter/base-notebook:2024", isInit: false)
+        let r = ScriptHTTP.respond(jupyter, path: "/api/status", uptime: 3, context: context)
+        #expect(r.status == 200)
+        #expect((try? JSONValue.parse(r.body))?["last_activity"] == .string(Timestamp.format(SimFixtures.now)))
+        let vllm = DefaultScripts.script(image: "vllm/vllm-openai:v0.6", isInit: false)
+        #expect(ScriptHTTP.respond(vllm, path: "/v1/models/llama", uptime: 0.5, context: context).status == 503)
+        let ok = ScriptHTTP.respond(vllm, path: "/v1/models/llama", uptime: 3, context: context)
+        #expect(ok.status == 200 && (try? JSONValue.parse(ok.body))?["name"] == "llama")
+        #expect(DefaultScripts.script(image: "busybox", isInit: true).exitAfter == 1)
+        #expect(DefaultScripts.script(image: "busybox", isInit: false).exitAfter == nil)
+    }
+
+    @Test func durationsAndDigests() throws {
+        #expect(try SimDuration.parse("1m30s") == 90)
+        #expect(try SimDuration.parse("500ms") == 0.5)
+        #expect(try SimDuration.parse(2) == 2)
+        #expect(throws: SimDuration.ParseError.self) { try SimDuration.parse("10x") }
+        #expect(FakeDigest.sha256("busybox") == FakeDigest.sha256("busybox"))
+        #expect(FakeDigest.sha256("busybox") != FakeDigest.sha256("busybox:1"))
+        #expect(ImageRules.fullName("busybox") == "docker.io/library/busybox:latest")
+        #expect(ImageRules.imageName("ghcr.io/org/img:tag") == "ghcr.io/org/img")
+        #expect(ImageRules.imageName("localhost:5000/img") == "localhost:5000/img")
+    }
+
+    @Test func manualClockWakesSleepers() async throws {
+        let clock = ManualSimulationClock()
+        let start = clock.now
+        async let slept: Void = clock.sleep(seconds: 5)
+        // Give the sleeper a chance to register, then move time.
+        for _ in 0..<100 { await Task.yield() }
+        clock.advance(by: 5)
+        try await slept
+        #expect(clock.now.timeIntervalSince(start) == 5)
+    }
+}
+
+@Suite struct SimulationDocumentedExamplesTests {
+    /// The example of docs/embedded-cluster.md, "Scripted containers", must stay valid.
+    @Test func documentedScriptParses() throws {
+        let text = """
+            {containers: {trainer: {
+               logs: [{at: 0s, line: "starting on {node}"},
+                      {series: {at: 2s, every: 0.5s, count: 200, start: 0, step: 10,
+                                template: "step={step} loss={loss:.4} lr={lr:.6}",
+                                loss: {from: 2.3, to: 0.15, curve: exp, noise: 0.03},
+                                lr: {from: 0.0003, to: 0.00003, curve: linear}}}],
+               exit: {code: 0},
+               terminate: {after: 8s, code: 0, lines: ["SIGTERM: saving checkpoint", "checkpoint saved"]},
+               http: {"/metrics/progress": {body: {step: 1990}}},
+               metrics: "train_loss 0.15\\n"}},
+             readyAfter: 1s}
+            """
+        let script = try PodScript.parse(text)
+        let trainer = try #require(script.perContainer["trainer"])
+        #expect(trainer.exitAfter == 2 + 199 * 0.5)
+        #expect(trainer.terminate.after == 8)
+        #expect(script.all?.readyAfter == 1)
+        let lines = ScriptLogs.lines(trainer, after: -1, through: 2.5, context: ScriptContext(node: "gpu-a100-0"))
+        #expect(lines.map(\.text).first == "starting on gpu-a100-0")
+        #expect(lines.count == 3 && lines[1].text.hasPrefix("step=0 loss=2.3") && lines[2].text.hasPrefix("step=10 loss="))
+    }
+
+    @Test func documentedNodeSpecs() throws {
+        #expect(try NodePoolSpec.parseList("none").isEmpty)
+        let nodes = try NodeFactory.nodes(spec: "4x{gpu: 8, product: H100, memory: 640Gi}, 2x{cpu: 32}", now: SimFixtures.now)
+        #expect(nodes.count == 6)
+        #expect(nodes[0][path: "status", "capacity", "memory"] == "640Gi")
+        let mig = try NodeFactory.nodes(spec: "{gpu: 8, mig: {1g.10gb: 7}}", now: SimFixtures.now)
+        #expect(mig[0][path: "status", "capacity", "nvidia.com/mig-1g.10gb"] == "56")
+    }
+}
+
+@Suite struct SimulationHostileInputTests {
+    @Test(arguments: [
+        String(repeating: "[", count: 10_000),
+        "{logs: [{every: 1e-300, line: x, count: 5}]}",
+        "{exit: {code: 0, after: 1e400}}",
+        "{logs: [{every: 1s, count: 99999999999999999999, line: x}]}",
+        "{\"a\": \"\\u12\"}",
+        "",
+        "{",
+    ])
+    func neverTraps(text: String) {
+        // Whatever the input, parsing answers (a script or an error) and a kubelet pass completes.
+        var pod = SimFixtures.pod("p", annotations: [PodScript.annotation: text])
+        pod[path: "spec", "nodeName"] = "n"
+        let runtime = PodRuntime(acceptedAt: SimFixtures.now, podIP: "10.244.0.2", hostIP: "10.0.0.2")
+        let decision = KubeletSimulator.decide(pod: pod, script: PodScript.from(pod: pod), runtime: runtime, now: SimFixtures.now.addingTimeInterval(1e6))
+        #expect(decision.status["phase"] != nil)
+        if case .success(let s) = PodScript.from(pod: pod), let all = s.all {
+            _ = ScriptLogs.lines(all, after: -1, through: 1e9, context: ScriptContext())
+        }
+    }
+
+    @Test func tinyIntervalsAreWindowed() throws {
+        let s = try #require(try PodScript.parse("{logs: [{every: 1e-9, line: x, count: 100000000}]}").all)
+        #expect(ScriptLogs.lines(s, after: -1, through: 1e6, context: ScriptContext()).count == ScriptLogs.maxLinesPerWindow)
+    }
+}
+
+@Suite struct SimulationExampleScriptsTests {
+    /// Every `sim.gantry.dev/script` in examples/*.yaml must parse and write lines (the demo depends on them).
+    @Test func examplesParse() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let folder = root.appendingPathComponent("examples")
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        var found = 0
+        for file in files where file.hasSuffix(".yaml") {
+            let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            for doc in try YAML.parseDocuments(text) {
+                guard let script = doc[path: "spec", "podMetadata", "annotations", PodScript.annotation]?.stringValue else { continue }
+                found += 1
+                let parsed = try PodScript.parse(script)
+                let all = try #require(parsed.all, "\(file)")
+                let lines = ScriptLogs.lines(all, after: -1, through: 3600, context: ScriptContext())
+                #expect(!lines.isEmpty, "\(file)")
+                #expect(!lines.contains { $0.text.contains("{step}") || $0.text.contains("{loss") }, "\(file): \(lines.prefix(2))")
+            }
+        }
+        if !files.isEmpty { #expect(found > 0) }
+    }
+
+    @Test func jsonTemplatesKeepTheirBraces() throws {
+        let s = try #require(try PodScript.parse(#"{logs: [{series: {every: 1s, count: 1, template: "{\"iter\": {step}, \"loss\": {loss:.2}}", loss: {from: 1.5, to: 1.5, curve: flat}}}]}"#).all)
+        let line = ScriptLogs.lines(s, after: -1, through: 1, context: ScriptContext()).first?.text
+        #expect(line == #"{"iter": 0, "loss": 1.50}"#)
+        #expect((try? JSONValue.parse(line ?? "")) != nil)
+    }
+}
