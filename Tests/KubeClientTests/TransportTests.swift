@@ -154,12 +154,13 @@ struct TransportTests {
         let task = Task {
             for try await _ in stream {}
         }
-        try await waitUntil { (try await server.stats()["open_watches"]?.intValue ?? 0) == 1 }
+        try await waitUntil("watch open") { (try await server.stats()["open_watches"]?.intValue ?? 0) == 1 }
         let cancelledAt = ContinuousClock.now
         task.cancel()
-        _ = await task.result
+        let result = await task.result
         #expect(ContinuousClock.now - cancelledAt < .seconds(1))
-        try await waitUntil { (try await server.stats()["open_watches"]?.intValue ?? 1) == 0 }
+        #expect(throws: CancellationError.self) { try result.get() }
+        try await waitUntil("server saw the close") { (try await server.stats()["open_watches"]?.intValue ?? 1) == 0 }
     }
 
     @Test func logsStreamLinesIncludingLongOnesAndTheLastPartialLine() async throws {
@@ -217,13 +218,13 @@ struct TransportTests {
 }
 
 /// Polls `condition` every 50 ms for up to `timeout`.
-func waitUntil(timeout: Duration = .seconds(5), _ condition: () async throws -> Bool) async throws {
+func waitUntil(_ what: String = "condition", timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return }
         try await Task.sleep(for: .milliseconds(50))
     }
-    throw TestFailure("condition not met within \(timeout)")
+    throw TestFailure("\(what): not met within \(timeout)")
 }
 
 @Suite("Connection reuse and client-side rate limiting")
