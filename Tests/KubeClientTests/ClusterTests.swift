@@ -150,7 +150,8 @@ struct ClusterTests {
         let cancelledAt = ContinuousClock.now
         task.cancel()
         _ = await task.result
-        #expect(ContinuousClock.now - cancelledAt < .seconds(1))
+        // Typically milliseconds (the watch's own timeout is 120 s); loose only for loaded test runs.
+        #expect(ContinuousClock.now - cancelledAt < .seconds(3))
         #expect(ContinuousClock.now - started < .seconds(10))
         // The connection is closed: the server notices on its next write to it (an event) and drops its watcher.
         var n = 0
@@ -250,6 +251,6 @@ struct ClusterProxyTests {
         let start = ContinuousClock.now
         var count = 0
         for try await _ in f.client.watch(configMaps, namespace: "default", options: ListOptions(timeoutSeconds: 1)) { count += 1 }
-        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(ContinuousClock.now - start < .seconds(30))  // 1 s plus slack for loaded runs; no timeout would hang
     }
 }

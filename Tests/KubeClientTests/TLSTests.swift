@@ -9,7 +9,12 @@ struct TestPKI {
     let dir: TempDir
     var path: String { dir.path }
 
-    init() throws {
+    /// Runs openssl on a thread of its own, not on the Swift concurrency pool that servers under test need.
+    static func make() async throws -> TestPKI {
+        try await offPool { try TestPKI() }
+    }
+
+    private init() throws {
         dir = try TempDir()
         let script = """
             set -e
@@ -39,8 +44,8 @@ struct TLSTests {
     static let opensslAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")
 
     @Test(.enabled(if: opensslAvailable)) func mutualTLSWithServerName() async throws {
-        let pki = try TestPKI()
-        let server = try FakeAPIServer.start(tls: (pki.path + "/server.crt", pki.path + "/server.key", pki.path + "/ca.crt"))
+        let pki = try await TestPKI.make()
+        let server = try await FakeAPIServer.start(tls: (pki.path + "/server.crt", pki.path + "/server.key", pki.path + "/ca.crt"))
         let url = "https://127.0.0.1:\(server.port)"
         var config = KubeConfig(server: url, caData: try pki.bytes("ca.crt"), clientCertData: try pki.bytes("client.crt"),
                                 clientKeyData: try pki.bytes("client.key"), token: server.token, tlsServerName: "kubernetes")
@@ -73,8 +78,8 @@ struct TLSTests {
     }
 
     @Test(.enabled(if: opensslAvailable)) func kubeconfigWithCertificateFiles() async throws {
-        let pki = try TestPKI()
-        let server = try FakeAPIServer.start(tls: (pki.path + "/server.crt", pki.path + "/server.key", pki.path + "/ca.crt"))
+        let pki = try await TestPKI.make()
+        let server = try await FakeAPIServer.start(tls: (pki.path + "/server.crt", pki.path + "/server.key", pki.path + "/ca.crt"))
         let file = try pki.dir.write("kubeconfig", """
             current-context: tls
             clusters:
