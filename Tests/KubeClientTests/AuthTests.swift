@@ -137,3 +137,19 @@ struct TokenFileTimingTests {
         #expect(try await auth.credentials().bearerToken == "three")
     }
 }
+
+@Suite("Exec plugin cancellation")
+struct ExecCancellationTests {
+    @Test func cancellingARequestKillsAHangingPlugin() async throws {
+        let dir = try TempDir()
+        try dir.write("hang.sh", "#!/bin/sh\ntrap '' TERM\nexec sleep 300\n")
+        let client = try KubeClient(config: KubeConfig(server: "http://127.0.0.1:1", exec: ExecConfig(command: "sh", args: [dir.path + "/hang.sh"])))
+        let task = Task { try await client.list(configMaps, namespace: "x") }
+        try await Task.sleep(for: .milliseconds(300))
+        let cancelledAt = ContinuousClock.now
+        task.cancel()
+        let result = await task.result
+        #expect(throws: (any Error).self) { try result.get() }
+        #expect(ContinuousClock.now - cancelledAt < .seconds(10))
+    }
+}
