@@ -27,9 +27,14 @@ struct APIServer: Sendable {
             switch route {
             case .version: return .json(Discovery.version)
             case .health: return .text("ok")
-            case .apiVersions: return .json(Discovery.apiVersions)
-            case .apiGroupList:
-                return .json(Discovery.apiGroupList(await store.servedResources()))
+            case .apiVersions, .apiGroupList:
+                let served = await store.servedResources()
+                if Discovery.wantsAggregated(req.accept) {
+                    var r = APIResponse.json(Discovery.aggregated(core: route == .apiVersions, served))
+                    r.headers = [("Content-Type", Discovery.aggregatedContentType)]
+                    return r
+                }
+                return .json(route == .apiVersions ? Discovery.apiVersions : Discovery.apiGroupList(served))
             case .apiGroup(let group):
                 guard let g = Discovery.apiGroup(group, await store.servedResources()) else { throw APIStatusError.pathNotFound() }
                 return .json(g)
@@ -95,6 +100,11 @@ struct APIServer: Sendable {
 
     func parseBody(_ req: APIRequest) throws -> JSONValue {
         if req.body.isEmpty { throw APIStatusError.badRequest("the body of the request was empty") }
+        if req.contentType == "application/vnd.kubernetes.protobuf" {
+            do { return try KubeProtobuf.decode(req.body) } catch {
+                throw APIStatusError(code: 415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - \(error.description)")
+            }
+        }
         do {
             return try JSONValue.parse(req.body)
         } catch {

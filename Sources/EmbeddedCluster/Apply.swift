@@ -41,8 +41,10 @@ extension ObjectStore {
         obj[path: path.split(separator: ".").map(String.init)] = nil
     }
 
+    /// `check` validates the merged object (custom resource schemas) before it is written.
     func apply(_ info: ResourceInfo, namespace: String?, name: String, patch: JSONValue, manager: String,
-               force: Bool, scope: UpdateScope, dryRun: Bool) throws(APIStatusError) -> (JSONValue, created: Bool) {
+               force: Bool, scope: UpdateScope, dryRun: Bool,
+               check: (@Sendable (inout JSONValue, JSONValue?) throws(APIStatusError) -> Void)? = nil) throws(APIStatusError) -> (JSONValue, created: Bool) {
         var intent = patch
         intent["apiVersion"] = .string(info.apiVersion)
         intent["kind"] = .string(info.kind)
@@ -51,6 +53,7 @@ extension ObjectStore {
         let applied = Self.leafPaths(intent, includeStatus: scope == .status)
         guard let current = get(info.resourceKey, namespace: namespace, name: name) else {
             guard scope != .status else { throw .notFound(info.qualifiedName, name, group: info.group, kind: info.plural) }
+            try check?(&intent, nil)
             let created = try create(info, intent, scope: .main, dryRun: dryRun)
             if !dryRun, let uid = created.uid { managers[uid] = [manager: Set(applied.keys)] }
             return (created, true)
@@ -103,6 +106,7 @@ extension ObjectStore {
             if !ownedByOthers { Self.remove(path: path, from: &merged) }
         }
         if let rv = patch.resourceVersion, !rv.isEmpty { merged.resourceVersion = rv } else { merged.resourceVersion = current.resourceVersion }
+        try check?(&merged, current)
         let result = try update(info, merged, scope: scope, dryRun: dryRun)
         if !dryRun {
             for (other, fields) in owners where other != manager {
@@ -143,10 +147,17 @@ extension APIServer {
         }
         intent.name = name
         if info.namespaced { intent.namespace = namespace }
-        let old = await store.get(info.resourceKey, namespace: namespace, name: name)
-        let warnings = try await admit(req, info, &intent, old: old)
+        var warnings: [(String, String)] = []
+        var check: (@Sendable (inout JSONValue, JSONValue?) throws(APIStatusError) -> Void)? = nil
+        if info.isCustom, let schema = await store.schema(for: info) {
+            // Unknown fields are judged on the intent; defaults and validation on the merged result.
+            warnings = try pruneUnknown(req, info, &intent, schema)
+            check = { (obj: inout JSONValue, old: JSONValue?) throws(APIStatusError) in
+                try APIServer.defaultAndValidate(info, &obj, old: old, schema)
+            }
+        }
         let (obj, created) = try await store.apply(info, namespace: namespace, name: name, patch: intent, manager: manager,
-                                                   force: req.flag("force"), scope: scope, dryRun: req.dryRun)
+                                                   force: req.flag("force"), scope: scope, dryRun: req.dryRun, check: check)
         return .json(present(obj, info), status: created ? 201 : 200, headers: warnings)
     }
 

@@ -5,24 +5,38 @@ import KubeCore
 /// Implemented by Schema/ (StructuralSchema); kept behind this protocol so wiring it in is one line
 /// (`makeCustomResourceSchema`).
 protocol CustomResourceSchema: Sendable {
-    func validate(_ object: JSONValue) -> [APIStatusError.Cause]
+    /// `old` is the stored object on updates (transition rules, ratcheting).
+    func validate(_ object: JSONValue, old: JSONValue?) -> [APIStatusError.Cause]
     func applyDefaults(to object: inout JSONValue)
     /// Removes unknown fields; answers the removed paths (e.g. `spec.foo`).
     func prune(_ object: inout JSONValue) -> [String]
 }
 
-/// Builds the schema checker for one CRD version.
+/// Builds the schema checker for one CRD version (a schema StructuralSchema refuses never gets here: the CRD
+/// itself is rejected by `validateCRD`).
 func makeCustomResourceSchema(_ openAPIV3Schema: JSONValue) -> (any CustomResourceSchema)? {
-    FallbackPruningSchema(openAPIV3Schema)
+    guard let schema = try? StructuralSchema(json: openAPIV3Schema) else { return FallbackPruningSchema(openAPIV3Schema) }
+    return StructuralSchemaChecker(schema: schema)
 }
 
-/// Until Schema/ lands: prunes fields not declared under `properties` (honouring
+/// Schema/ (StructuralSchema): kube-apiserver's apiextensions validation, defaulting and pruning.
+struct StructuralSchemaChecker: CustomResourceSchema {
+    let schema: StructuralSchema
+    func validate(_ object: JSONValue, old: JSONValue?) -> [APIStatusError.Cause] {
+        let errors = old.map { schema.validateUpdate(object, old: $0) } ?? schema.validate(object)
+        return errors.map { APIStatusError.Cause(field: $0.field, reason: $0.reason, message: $0.message) }
+    }
+    func applyDefaults(to object: inout JSONValue) { schema.applyDefaults(to: &object) }
+    func prune(_ object: inout JSONValue) -> [String] { schema.prune(&object) }
+}
+
+/// Last resort for a schema that could not be loaded: prunes fields not declared under `properties` (honouring
 /// `x-kubernetes-preserve-unknown-fields` and `additionalProperties`) and validates nothing else.
 struct FallbackPruningSchema: CustomResourceSchema {
     let schema: JSONValue
     init(_ schema: JSONValue) { self.schema = schema }
 
-    func validate(_ object: JSONValue) -> [APIStatusError.Cause] { [] }
+    func validate(_ object: JSONValue, old: JSONValue?) -> [APIStatusError.Cause] { [] }
     func applyDefaults(to object: inout JSONValue) {}
 
     func prune(_ object: inout JSONValue) -> [String] {
@@ -100,6 +114,15 @@ extension ObjectStore {
         if !versions.isEmpty && storage != 1 {
             causes.append(.invalid("spec.versions", "[]apiextensions.CustomResourceDefinitionVersion{...}",
                                    "must have exactly one version marked as storage version"))
+        }
+        for (i, version) in versions.enumerated() {
+            guard let schema = version[path: "schema", "openAPIV3Schema"] else { continue }
+            do {
+                _ = try StructuralSchema(json: schema)
+            } catch {
+                causes.append(.init(field: "spec.versions[\(i)].schema.openAPIV3Schema", reason: "FieldValueInvalid",
+                                    message: "Invalid value: \(error.path): \(error.message)"))
+            }
         }
         if !group.isEmpty, !plural.isEmpty, name != "\(plural).\(group)" {
             causes.append(.invalid("metadata.name", "\"\(name)\"", "must be spec.names.plural+\".\"+spec.group"))

@@ -92,6 +92,13 @@ public final class DevCluster: Sendable {
                 await store.runGC()
             }
         })
+        // A deleted pod's logs go with it.
+        let events = await store.subscribe()
+        await state.add(Task {
+            for await event in events where event.kind == .deleted && event.resource == "pods" {
+                await logs.remove(namespace: event.object.namespace ?? "", pod: event.object.name ?? "")
+            }
+        })
         await state.add(try await cluster.startSimulation())  // nodes, scheduler, kubelets: Simulation/SimulationHooks.swift
         return cluster
     }

@@ -97,3 +97,58 @@ enum Discovery {
                 "resources": .array(resources)]
     }
 }
+
+/// Aggregated discovery (apidiscovery.k8s.io/v2, https://kubernetes.io/docs/concepts/overview/kubernetes-api/#aggregated-discovery):
+/// one answer per `/api` or `/apis` with every resource of every version, sent when the client asks for it
+/// (`Accept: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList`); kubectl then needs no
+/// per-group-version requests.
+extension Discovery {
+    static let aggregatedContentType = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+    static func wantsAggregated(_ accept: String) -> Bool {
+        accept.split(separator: ",").first.map {
+            $0.contains("as=APIGroupDiscoveryList") && $0.contains("v=v2") && !$0.contains("v=v2beta1")
+        } ?? false
+    }
+
+    static func aggregated(core: Bool, _ served: [ResourceInfo]) -> JSONValue {
+        let items: [JSONValue]
+        if core {
+            items = [groupDiscovery(name: nil, versions: ["v1"], served.filter { $0.group.isEmpty })]
+        } else {
+            items = groups(served).map { g in groupDiscovery(name: g.name, versions: g.versions, served.filter { $0.group == g.name }) }
+        }
+        return ["kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": .emptyObject, "items": .array(items)]
+    }
+
+    static func groupDiscovery(name: String?, versions: [String], _ infos: [ResourceInfo]) -> JSONValue {
+        let vs: [JSONValue] = versions.map { v in
+            let resources: [JSONValue] = infos.filter { $0.version == v }.sorted { $0.plural < $1.plural }.map { info in
+                var r: JSONValue = [
+                    "resource": .string(info.plural),
+                    "responseKind": ["group": .string(info.group), "version": .string(info.version), "kind": .string(info.kind)],
+                    "scope": .string(info.namespaced ? "Namespaced" : "Cluster"),
+                    "singularResource": .string(info.singular),
+                    "verbs": .array(info.verbs.map(JSONValue.string)),
+                ]
+                if !info.shortNames.isEmpty { r["shortNames"] = .array(info.shortNames.map(JSONValue.string)) }
+                if !info.categories.isEmpty { r["categories"] = .array(info.categories.map(JSONValue.string)) }
+                if !info.subresources.isEmpty {
+                    r["subresources"] = .array(info.subresources.sorted().map { sub in
+                        let legacy = subresourceEntry(info, sub)
+                        return ["subresource": .string(sub),
+                                "responseKind": ["group": legacy["group"] ?? .string(info.group),
+                                                 "version": legacy["version"] ?? .string(info.version),
+                                                 "kind": legacy["kind"] ?? .string(info.kind)],
+                                "verbs": legacy["verbs"] ?? []]
+                    })
+                }
+                return r
+            }
+            return ["version": .string(v), "resources": .array(resources), "freshness": "Current"]
+        }
+        var meta: JSONValue = .emptyObject
+        if let name { meta["name"] = .string(name) }
+        return ["metadata": meta, "versions": .array(vs)]
+    }
+}

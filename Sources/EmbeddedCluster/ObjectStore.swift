@@ -41,6 +41,8 @@ public actor ObjectStore {
     var nextServiceIP: UInt32 = 2
     var persistence: Persistence?
     var gcScheduled = false
+    /// See `setGracefulPodDeletion`.
+    var gracefulPodDeletion = false
     var flushScheduled = false
     var lastPersistenceError: String?
     /// Server-side apply ownership: uid → manager → owned leaf paths (see Apply.swift).
@@ -104,6 +106,10 @@ public actor ObjectStore {
     }
 
     public var currentRevision: Int64 { revision }
+
+    /// When on, deleting a pod bound to a node only marks it (deletionTimestamp = now + grace period); the
+    /// simulated kubelet finishes with a delete of grace 0. Off by default (no kubelet would finish it).
+    public func setGracefulPodDeletion(_ on: Bool) { gracefulPodDeletion = on }
 
     // MARK: - Commit
 

@@ -58,27 +58,37 @@ extension APIServer {
     /// Answers `Warning` headers for fieldValidation=Warn.
     func admit(_ req: APIRequest, _ info: ResourceInfo, _ obj: inout JSONValue, old: JSONValue?) async throws -> [(String, String)] {
         guard info.isCustom, let schema = await store.schema(for: info) else { return [] }
+        let warnings = try pruneUnknown(req, info, &obj, schema)
+        try Self.defaultAndValidate(info, &obj, old: old, schema)
+        return warnings
+    }
+
+    /// Prunes unknown fields; under fieldValidation=Strict they are an error (kube-apiserver answers 400
+    /// `strict decoding error: unknown field "spec.foo"`), under Warn (the default) a `Warning` header.
+    func pruneUnknown(_ req: APIRequest, _ info: ResourceInfo, _ obj: inout JSONValue, _ schema: any CustomResourceSchema) throws -> [(String, String)] {
         let mode = req.query["fieldValidation"] ?? "Warn"
-        schema.applyDefaults(to: &obj)
         let removed = schema.prune(&obj)
-        var warnings: [(String, String)] = []
-        if !removed.isEmpty {
-            switch mode {
-            case "Strict":
-                let causes = removed.map { APIStatusError.Cause(field: $0, reason: "FieldValueInvalid", message: "unknown field \"\($0)\"") }
-                throw APIStatusError(code: 400, reason: "BadRequest",
-                                     message: "\(info.kind) in version \"\(info.version)\" cannot be handled as a \(info.kind): strict decoding error: "
-                                        + removed.map { "unknown field \"\($0)\"" }.joined(separator: ", "),
-                                     causes: causes)
-            case "Ignore": break
-            default:
-                warnings = removed.map { ("Warning", "299 - \"unknown field \\\"\($0)\\\"\"") }
-            }
+        guard !removed.isEmpty else { return [] }
+        switch mode {
+        case "Strict":
+            let causes = removed.map { APIStatusError.Cause(field: $0, reason: "FieldValueInvalid", message: "unknown field \"\($0)\"") }
+            throw APIStatusError(code: 400, reason: "BadRequest",
+                                 message: "\(info.kind) in version \"\(info.version)\" cannot be handled as a \(info.kind): strict decoding error: "
+                                    + removed.map { "unknown field \"\($0)\"" }.joined(separator: ", "),
+                                 causes: causes)
+        case "Ignore":
+            return []
+        default:
+            return removed.map { ("Warning", "299 - \"unknown field \\\"\($0)\\\"\"") }
         }
-        let errors = schema.validate(obj)
+    }
+
+    /// Defaults, then validates (422 Invalid naming each field).
+    static func defaultAndValidate(_ info: ResourceInfo, _ obj: inout JSONValue, old: JSONValue?, _ schema: any CustomResourceSchema) throws(APIStatusError) {
+        schema.applyDefaults(to: &obj)
+        let errors = schema.validate(obj, old: old)
         if !errors.isEmpty {
             throw APIStatusError.invalid(kind: info.kind, group: info.group, name: obj.name ?? "", causes: errors)
         }
-        return warnings
     }
 }

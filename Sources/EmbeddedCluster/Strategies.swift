@@ -30,6 +30,7 @@ extension ObjectStore {
                 for i in ports.indices {
                     if ports[i]["protocol"] == nil { ports[i]["protocol"] = "TCP" }
                     if ports[i]["targetPort"] == nil { ports[i]["targetPort"] = ports[i]["port"] }
+                    if ports[i]["nodePort"]?.intValue == 0 { ports[i]["nodePort"] = nil }
                 }
                 obj[path: "spec", "ports"] = .array(ports)
             }

@@ -154,7 +154,7 @@ enum Table {
     static func servicePorts(_ o: JSONValue) -> JSONValue {
         let ports = (o[path: "spec", "ports"]?.arrayValue ?? []).map { p -> String in
             let port = p["port"]?.intValue.map(String.init) ?? "?"
-            let node = p["nodePort"]?.intValue.map { ":\($0)" } ?? ""
+            let node = p["nodePort"]?.intValue.flatMap { $0 > 0 ? ":\($0)" : nil } ?? ""
             return "\(port)\(node)/\(p["protocol"]?.stringValue ?? "TCP")"
         }
         return .string(ports.isEmpty ? "<none>" : ports.joined(separator: ","))

@@ -5,6 +5,8 @@ import KubeCore
 enum WatchMessage: Sendable {
     case event(type: String, object: JSONValue)
     case bookmark(revision: Int64)
+    /// The BOOKMARK that ends the initial events of `sendInitialEvents=true` (annotation `k8s.io/initial-events-end`).
+    case initialEventsEnd(revision: Int64)
     /// A Status object sent as an `ERROR` event (e.g. 410 Expired), after which the stream ends.
     case error(JSONValue)
 }
@@ -49,7 +51,7 @@ extension ObjectStore {
     /// Opens a watch. `resourceVersion` nil/""/"0": ADDED for every existing object first, then changes;
     /// otherwise replays history after that revision, or answers an ERROR 410 event if it was compacted.
     func openWatch(_ info: ResourceInfo, namespace: String?, labels: LabelQuery, fields: FieldQuery,
-                   resourceVersion: String?, bookmarks: Bool) -> (UUID, AsyncStream<WatchMessage>) {
+                   resourceVersion: String?, bookmarks: Bool, sendInitialEvents: Bool = false) -> (UUID, AsyncStream<WatchMessage>) {
         let (stream, continuation) = AsyncStream<WatchMessage>.makeStream(bufferingPolicy: .bufferingOldest(watchBufferLimit))
         let id = UUID()
         let watcher = Watcher(resource: info.resourceKey, info: info, namespace: namespace, labels: labels,
@@ -59,6 +61,8 @@ extension ObjectStore {
             for obj in select(info.resourceKey, namespace: namespace, labels: labels, fields: fields) {
                 continuation.yield(.event(type: "ADDED", object: obj))
             }
+            // WatchList (https://kubernetes.io/docs/reference/using-api/api-concepts/#streaming-lists).
+            if sendInitialEvents && bookmarks { continuation.yield(.initialEventsEnd(revision: revision)) }
         } else if let rv = Int64(rvText) {
             guard let replay = events(after: rv) else {
                 let status = APIStatusError.gone("too old resource version: \(rv) (\(compactedRevision + 1))").status

@@ -20,16 +20,11 @@ extension APIServer {
         let initial = req.flag("sendInitialEvents")
         if initial { rv = "0" }
         let (id, messages) = await store.openWatch(info, namespace: namespace, labels: labels, fields: fields,
-                                                   resourceVersion: rv, bookmarks: bookmarks)
-        let store = self.store
+                                                   resourceVersion: rv, bookmarks: bookmarks, sendInitialEvents: initial)
+        let store: ObjectStore = self.store
         let kind = info.kind, apiVersion = info.apiVersion
         let (out, continuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingOldest(watchBufferLimit))
         let pump = Task {
-            if initial {
-                // Mark the end of the initial events (k8s.io/initial-events-end), as the WatchList feature does.
-                let rev = await store.currentRevision
-                _ = rev
-            }
             for await message in messages {
                 let event: JSONValue
                 switch message {
@@ -43,6 +38,10 @@ extension APIServer {
                 case .bookmark(let revision):
                     event = ["type": "BOOKMARK", "object": ["kind": .string(kind), "apiVersion": .string(apiVersion),
                                                             "metadata": ["resourceVersion": .string(String(revision))]]]
+                case .initialEventsEnd(let revision):
+                    event = ["type": "BOOKMARK", "object": ["kind": .string(kind), "apiVersion": .string(apiVersion),
+                                                            "metadata": ["resourceVersion": .string(String(revision)),
+                                                                         "annotations": ["k8s.io/initial-events-end": "true"]]]]
                 case .error(let status):
                     event = ["type": "ERROR", "object": status]
                 }

@@ -93,7 +93,9 @@ extension ObjectStore {
         obj[path: "metadata", "deletionGracePeriodSeconds"] = nil
         obj[path: "metadata", "resourceVersion"] = nil
         obj[path: "metadata", "selfLink"] = nil
-        if scope != .all, info.hasStatus { obj["status"] = nil }
+        // Status is not settable on create, except for Nodes (the kubelet registers its node with status).
+        if scope != .all, info.hasStatus, !(info.kind == "Node" && info.group.isEmpty) { obj["status"] = nil }
+        try Self.validateMetadata(info, obj)
         try prepareForCreate(info, &obj, dryRun: dryRun)
         if dryRun { return obj }
         let stored = commit(.added, resource: info.resourceKey, object: obj, old: nil)
@@ -107,13 +109,53 @@ extension ObjectStore {
         return String((0..<5).map { _ in alphabet[Int.random(in: 0..<alphabet.count)] })
     }
 
-    /// DNS-1123 subdomain check (most kinds); a failure message worded like apimachinery's validation.
+    /// Name rules of k8s.io/apimachinery/pkg/util/validation: RFC 1123 subdomains for most kinds, RFC 1123
+    /// labels for Namespaces, RFC 1035 labels for Services; messages worded as there.
     static func nameProblem(_ name: String, kind: String) -> String? {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-.")
-        let ok = name.count <= 253 && name.allSatisfy { allowed.contains($0) }
-            && name.first.map { $0.isLetter || $0.isNumber } == true && name.last.map { $0.isLetter || $0.isNumber } == true
-        if ok { return nil }
-        return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+        let lowerAlnum = Set("abcdefghijklmnopqrstuvwxyz0123456789")
+        let edgesOK = name.first.map { lowerAlnum.contains($0) } == true && name.last.map { lowerAlnum.contains($0) } == true
+        switch kind {
+        case "Namespace":
+            if name.count <= 63, edgesOK, name.allSatisfy({ lowerAlnum.contains($0) || $0 == "-" }) { return nil }
+            if name.count > 63 { return "must be no more than 63 characters" }
+            return "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+        case "Service":
+            if name.count <= 63, edgesOK, name.first?.isLetter == true, name.allSatisfy({ lowerAlnum.contains($0) || $0 == "-" }) { return nil }
+            if name.count > 63 { return "must be no more than 63 characters" }
+            return "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+        default:
+            if name.count <= 253, edgesOK, name.allSatisfy({ lowerAlnum.contains($0) || $0 == "-" || $0 == "." }) { return nil }
+            if name.count > 253 { return "must be no more than 253 characters" }
+            return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+        }
+    }
+
+    /// Label keys and values (https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set).
+    static func validateMetadata(_ info: ResourceInfo, _ obj: JSONValue) throws(APIStatusError) {
+        var causes: [APIStatusError.Cause] = []
+        let alnum = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        func qualifiedPart(_ s: Substring) -> Bool {
+            !s.isEmpty && s.count <= 63 && alnum.contains(s.first ?? " ") && alnum.contains(s.last ?? " ")
+                && s.allSatisfy { alnum.contains($0) || $0 == "-" || $0 == "_" || $0 == "." }
+        }
+        for (key, value) in obj[path: "metadata", "labels"]?.objectValue ?? [:] {
+            let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+            let nameOK = parts.count <= 2 && qualifiedPart(parts.last ?? "")
+                && (parts.count == 1 || (!parts[0].isEmpty && parts[0].count <= 253 && nameProblem(String(parts[0]), kind: "") == nil))
+            if !nameOK {
+                causes.append(.invalid("metadata.labels", "\"\(key)\"", "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"))
+            }
+            guard let text = value.stringValue else {
+                causes.append(.invalid("metadata.labels", value.serialized(), "label values must be strings"))
+                continue
+            }
+            if !text.isEmpty && !qualifiedPart(Substring(text)) {
+                let why = text.count > 63 ? "must be no more than 63 characters"
+                    : "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+                causes.append(.invalid("metadata.labels", "\"\(text)\"", why))
+            }
+        }
+        if !causes.isEmpty { throw .invalid(kind: info.kind, group: info.group, name: obj.name ?? "", causes: causes) }
     }
 
     // MARK: Update
@@ -156,6 +198,7 @@ extension ObjectStore {
                                causes: [.forbidden("metadata.finalizers", "no new finalizers can be added if the object is being deleted, found new finalizers []string{\(list)}")])
             }
         }
+        try Self.validateMetadata(info, obj)
         try prepareForUpdate(info, &obj, old: current)
         if info.tracksGeneration, Self.specChanged(obj, current) {
             obj[path: "metadata", "generation"] = .int((current.generation ?? 1) + 1)
@@ -215,6 +258,22 @@ extension ObjectStore {
             let stored = obj == current ? current : commit(.modified, resource: info.resourceKey, object: obj, old: current)
             scheduleGC()
             return .pending(stored)
+        }
+        // Graceful pod deletion (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination):
+        // a pod bound to a node gets deletionTimestamp = now + grace and stays until its kubelet deletes it with
+        // grace 0. Opt-in (`setGracefulPodDeletion`), because without simulated kubelets nothing would finish it.
+        if gracefulPodDeletion, info.kind == "Pod", info.group.isEmpty,
+           let node = current[path: "spec", "nodeName"]?.stringValue, !node.isEmpty {
+            let grace = options.gracePeriodSeconds ?? current[path: "spec", "terminationGracePeriodSeconds"]?.intValue ?? 30
+            if grace > 0 {
+                let currentGrace = current[path: "metadata", "deletionGracePeriodSeconds"]?.intValue
+                if current.deletionTimestamp != nil, let currentGrace, currentGrace <= grace { return .pending(current) }
+                obj.finalizers = finalizers
+                obj[path: "metadata", "deletionTimestamp"] = .string(Timestamp.format(Date().addingTimeInterval(TimeInterval(grace))))
+                obj[path: "metadata", "deletionGracePeriodSeconds"] = .int(grace)
+                if options.dryRun { return .pending(obj) }
+                return .pending(commit(.modified, resource: info.resourceKey, object: obj, old: current))
+            }
         }
         if finalizers.isEmpty {
             if options.dryRun { return .deleted(current) }

@@ -1,10 +1,10 @@
 import KubeCore
+import KubeYAML
 
 /// Apply patches are sent as `application/apply-patch+yaml`; kubectl sends JSON (valid YAML), which is parsed
-/// first. Other YAML bodies go through KubeYAML once it is available on this branch.
+/// first by the caller; real YAML bodies (curl, other clients) go through KubeYAML.
 enum YAMLBridge {
-    struct Unsupported: Error {}
     static func parse(_ bytes: [UInt8]) throws -> JSONValue {
-        throw Unsupported()
+        try YAML.parse(String(decoding: bytes, as: UTF8.self))
     }
 }

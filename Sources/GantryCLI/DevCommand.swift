@@ -42,6 +42,21 @@ struct DevCommand: AsyncParsableCommand {
         if let faults { do { _ = try FaultSpec(parsing: faults) } catch { throw ValidationError("--faults: \(error)") } }
     }
 
+    /// The synchronous requirement, for entry points whose overload resolution picks it (from top-level code
+    /// Swift prefers `ParsableCommand.run()` even on an `AsyncParsableCommand`): runs the async body on the
+    /// concurrency pool and waits for it.
+    func run() throws {
+        let outcome = RunOutcome()
+        let done = DispatchSemaphore(value: 0)
+        let command = self
+        Task.detached {
+            do { try await command.run() } catch { outcome.set(error) }
+            done.signal()
+        }
+        done.wait()
+        if let error = outcome.error { throw error }
+    }
+
     func run() async throws {
         let cluster = try await DevCluster.start(DevClusterOptions(port: port, nodes: nodes, dataDir: dataDir, faults: faults))
         let path = URL(fileURLWithPath: kubeconfig).standardizedFileURL.path
@@ -53,23 +68,19 @@ struct DevCommand: AsyncParsableCommand {
             export KUBECONFIG=\(path)
 
             """.utf8))
-        await Self.waitForTermination()
+        // Serve until SIGINT/SIGTERM (Shutdown.swift), then stop cleanly: streams end, data is flushed.
+        try await runUntilSignalled {
+            while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+        }
         print("gantry dev: shutting down")
         await cluster.stop()
     }
+}
 
-    /// Suspends until SIGINT or SIGTERM.
-    static func waitForTermination() async {
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let (stream, continuation) = AsyncStream<Void>.makeStream()
-        let sources = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { continuation.yield() }
-            source.resume()
-            return source
-        }
-        for await _ in stream { break }
-        sources.forEach { $0.cancel() }
-    }
+/// The error of the bridged run, handed from the task to the waiting thread.
+private final class RunOutcome: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: (any Error)?
+    var error: (any Error)? { lock.withLock { stored } }
+    func set(_ e: any Error) { lock.withLock { stored = e } }
 }

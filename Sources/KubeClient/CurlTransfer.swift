@@ -119,8 +119,10 @@ final class CurlTransfer: @unchecked Sendable {
     // MARK: callbacks (loop thread)
 
     func onHeaderLine(_ bytes: UnsafeRawBufferPointer) {
-        var line = Substring(String(decoding: bytes, as: UTF8.self))
-        while let last = line.last, last == "\r" || last == "\n" { line.removeLast() }
+        // Trim CR/LF as bytes: in Swift "\r\n" is one Character, so trimming Characters would miss it.
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == 0x0D || bytes[end - 1] == 0x0A { end -= 1 }
+        let line = Substring(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<end]), as: UTF8.self))
         if line.hasPrefix("HTTP/") {
             // A new status line (after 100 Continue, or the final answer): start over.
             let parts = line.split(separator: " ", maxSplits: 2)

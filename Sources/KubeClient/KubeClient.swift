@@ -100,9 +100,12 @@ public final class KubeClient: Sendable {
             let transportRequest = makeTransportRequest(request, credentials: credentials)
             do {
                 return try await attempt(transportRequest)
-            } catch let error as APIError where error.isUnauthorized && !reauthenticated && authenticator.canRefresh {
-                reauthenticated = true
+            } catch let error as APIError where error.isUnauthorized {
+                // Any 401 drops cached credentials (the next request re-reads the token file or re-runs the
+                // plugin); this request is retried once when that can produce different credentials.
                 await authenticator.invalidate()
+                guard !reauthenticated && authenticator.canRefresh else { throw error }
+                reauthenticated = true
                 logger.debug("401 from the API server; refreshing credentials", metadata: ["path": .string(request.path)])
             } catch {
                 if error is CancellationError || Task.isCancelled { throw error }

@@ -109,6 +109,31 @@ struct KubectlTests {
         #expect(gone.0 == 404)
     }
 
+    @Test func customResourceValidationAndStrictFields() async throws {
+        let t = try await TestCluster()
+        defer { Task { await t.stop() } }
+        var r = await t.kubectl("apply", "-f", "-", stdin: trainingJobCRD)
+        #expect(r.ok, "\(r.stderr)")
+        r = await t.kubectl("apply", "-f", "-", stdin: "apiVersion: gantry.dev/v1\nkind: TrainingJob\nmetadata: {name: bad}\nspec: {replicas: 0}\n")
+        #expect(!r.ok)
+        #expect(r.stderr.contains("spec.replicas: Invalid value: 0: spec.replicas in body should be greater than or equal to 1"), "\(r.stderr)")
+        // kubectl validates on the server (fieldValidation=Strict): unknown fields are refused...
+        r = await t.kubectl("apply", "-f", "-", stdin: "apiVersion: gantry.dev/v1\nkind: TrainingJob\nmetadata: {name: extra}\nspec: {replicas: 1, colour: red}\n")
+        #expect(!r.ok)
+        #expect(r.stderr.contains(#"unknown field "spec.colour""#), "\(r.stderr)")
+        // ...and pruned with a warning under --validate=warn.
+        r = await t.kubectl("apply", "--validate=warn", "-f", "-", stdin: "apiVersion: gantry.dev/v1\nkind: TrainingJob\nmetadata: {name: extra}\nspec: {replicas: 1, colour: red}\n")
+        #expect(r.ok, "\(r.stderr)")
+        #expect(r.stderr.contains("unknown field"), "\(r.stderr)")
+        let stored = await t.cluster.store.get("trainingjobs.gantry.dev", namespace: "default", name: "extra")
+        #expect(stored?[path: "spec", "colour"] == nil)
+        #expect(stored?[path: "spec", "replicas"] == 1)
+        // Server-side apply validates the merged object.
+        r = await t.kubectl("apply", "--server-side", "-f", "-", stdin: "apiVersion: gantry.dev/v1\nkind: TrainingJob\nmetadata: {name: extra}\nspec: {replicas: -1}\n")
+        #expect(!r.ok)
+        #expect(r.stderr.contains("greater than or equal to 1"), "\(r.stderr)")
+    }
+
     @Test func finalizerKeepsObjectUntilRemoved() async throws {
         let t = try await TestCluster()
         defer { Task { await t.stop() } }
@@ -135,6 +160,28 @@ struct KubectlTests {
         r = await t.kubectl("get", "configmap", "guarded")
         #expect(!r.ok)
         #expect(r.stderr.contains(#"configmaps "guarded" not found"#), "\(r.stderr)")
+    }
+
+    /// kubectl's typed create commands send protobuf bodies.
+    @Test func imperativeCreateCommands() async throws {
+        let t = try await TestCluster()
+        defer { Task { await t.stop() } }
+        for args in [["create", "configmap", "c1", "--from-literal=a=b"], ["create", "secret", "generic", "s1", "--from-literal=p=q"],
+                     ["create", "namespace", "team"], ["create", "serviceaccount", "robot"],
+                     ["create", "service", "clusterip", "web", "--tcp=80:8080"],
+                     ["run", "nginx", "--image=nginx", "--env=A=B", "--port=80"]] {
+            let r = await t.kubectl(args: args)
+            #expect(r.ok, "\(args): \(r.stderr)")
+        }
+        var r = await t.kubectl("get", "configmap", "c1", "-o", "jsonpath={.data.a}")
+        #expect(r.stdout == "b")
+        r = await t.kubectl("get", "secret", "s1", "-o", "jsonpath={.data.p}")
+        #expect(r.stdout == "cQ==")
+        r = await t.kubectl("get", "service", "web")
+        #expect(r.stdout.contains("80/TCP"), "\(r.stdout)")
+        r = await t.kubectl("get", "pod", "nginx", "-o", "jsonpath={.spec.containers[0].image} {.spec.containers[0].env[0].value}")
+        #expect(r.stdout == "nginx B")
+        #expect(await t.cluster.store.get("serviceaccounts", namespace: "team", name: "default") != nil)
     }
 
     @Test func serverDryRunWritesNothing() async throws {

@@ -10,7 +10,8 @@ import KubeCore
         let h = try await OperatorHarness.start()
         defer { Task { await h.stop() } }
         try await h.addGPUNode("e2e-gpu-a", gpus: 8, product: "E2E-GPU")
-        _ = try await h.kubectl("create", "namespace", "ml")
+        // `kubectl create namespace` sends protobuf, which the embedded server does not decode yet: apply JSON.
+        _ = try await h.kubectl("apply", "-f", "-", stdin: "apiVersion: v1\nkind: Namespace\nmetadata: {name: ml}\n")
         _ = try await h.kubectl("apply", "-f", "-", stdin: """
             apiVersion: gantry.dev/v1alpha1
             kind: TrainingJob
@@ -47,6 +48,11 @@ import KubeCore
         #expect(table.contains("Running") && table.contains("2/2"), "printer columns: \(table)")
 
         for i in 0..<2 { try await h.setPodPhase("ml", "resnet-\(i)", "Succeeded", exitCode: 0) }
+        let succeeded = try await eventually(timeout: .seconds(30)) {
+            await h.get(.trainingJobs, "ml", "resnet")?[path: "status", "phase"] == "Succeeded"
+        }
+        let finalStatus = await h.get(.trainingJobs, "ml", "resnet")?["status"] ?? .null
+        #expect(succeeded, "job status: \(finalStatus)")
         _ = try await h.kubectl("wait", "--for=condition=Succeeded", "--timeout=30s", "trainingjob/resnet", "-n", "ml")
         let job = try #require(await h.get(.trainingJobs, "ml", "resnet"))
         #expect(job[path: "status", "observedGeneration"] == job[path: "metadata", "generation"])

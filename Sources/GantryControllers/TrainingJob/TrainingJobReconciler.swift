@@ -65,7 +65,15 @@ public struct TrainingJobReconciler: Reconciler {
         return .done
     }
 
+    /// Status first: a transition that deletes pods (finish, gang restart, suspend) must be on record before
+    /// the pods go, or a failed status write would let the next reconcile see "no pods" and start them again.
+    /// A stale cached object makes the write answer 409, and the queue's backoff retries from fresh state.
     func apply(_ plan: TrainingJobPlan, job: TrainingJob, object: JSONValue) async throws {
+        if plan.status != job.status {
+            var updated = object
+            updated["status"] = try JSONValue(encoding: plan.status).droppingNulls()
+            _ = try await client.updateStatus(.trainingJobs, updated)
+        }
         for child in plan.create {
             let type: ResourceType = child.kind == "Pod" ? .pods : child.kind == "Service" ? .services : .configMaps
             do {
@@ -76,11 +84,6 @@ public struct TrainingJobReconciler: Reconciler {
         }
         for name in plan.deletePods {
             try await client.delete(.pods, namespace: job.namespace, name: name)
-        }
-        if plan.status != job.status {
-            var updated = object
-            updated["status"] = try JSONValue(encoding: plan.status).droppingNulls()
-            _ = try await client.updateStatus(.trainingJobs, updated)  // stale resourceVersion → 409 → backoff
         }
         for event in plan.events {
             await events.record(regarding: object, type: event.type, reason: event.reason, note: event.note, action: "Reconcile")

@@ -1,0 +1,99 @@
+import Foundation
+@testable import KubeClient
+import KubeCore
+import Testing
+
+/// A shell exec credential plugin: counts its runs, records KUBERNETES_EXEC_INFO, its args and $FOO, and
+/// prints a token ("stale" on the first run when $FIRST_STALE is set) with an optional expiry from $EXPIRY.
+let pluginScript = #"""
+#!/bin/sh
+dir="$(dirname "$0")"
+n=$(cat "$dir/count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$dir/count"
+printf '%s' "$KUBERNETES_EXEC_INFO" > "$dir/info.json"
+echo "$* $FOO" > "$dir/args"
+tok=test-token
+if [ "$n" = 1 ] && [ -n "$FIRST_STALE" ]; then tok=stale; fi
+printf '{"apiVersion":"%s","kind":"ExecCredential","status":{"token":"%s"%s}}' "${API_VERSION:-client.authentication.k8s.io/v1}" "$tok" "$EXPIRY"
+"""#
+
+@Suite("Authentication: exec plugins and token files, through libcurl")
+struct AuthTests {
+    func runs(_ dir: TempDir) throws -> Int {
+        Int(try String(contentsOfFile: dir.path + "/count", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
+
+    func execClient(_ server: FakeAPIServer, _ dir: TempDir, env: [ExecConfig.EnvVar] = [], apiVersion: String = "client.authentication.k8s.io/v1") throws -> KubeClient {
+        try dir.write("plugin.sh", pluginScript, executable: true)
+        let exec = ExecConfig(command: "./plugin.sh", args: ["--flag", "x"], env: env + [.init(name: "API_VERSION", value: apiVersion)],
+                              apiVersion: apiVersion, provideClusterInfo: true, baseDirectory: dir.path)
+        return try KubeClient(config: KubeConfig(server: server.url, caData: Array("CA".utf8), exec: exec, tlsServerName: "kubernetes"))
+    }
+
+    @Test func execPluginTokenIsCachedAndClusterInfoSent() async throws {
+        let server = try FakeAPIServer.start()
+        let dir = try TempDir()
+        let client = try execClient(server, dir, env: [.init(name: "FOO", value: "bar")])
+        _ = try await client.list(configMaps, namespace: "a")
+        _ = try await client.list(configMaps, namespace: "a")
+        #expect(try runs(dir) == 1)
+        let info = try JSONValue.parse(try String(contentsOfFile: dir.path + "/info.json", encoding: .utf8))
+        #expect(info["kind"] == "ExecCredential")
+        #expect(info["apiVersion"] == "client.authentication.k8s.io/v1")
+        #expect(info[path: "spec", "interactive"] == false)
+        #expect(info[path: "spec", "cluster", "server"] == .string(server.url))
+        #expect(info[path: "spec", "cluster", "tls-server-name"] == "kubernetes")
+        #expect(info[path: "spec", "cluster", "certificate-authority-data"] == .string(Data("CA".utf8).base64EncodedString()))
+        #expect(try String(contentsOfFile: dir.path + "/args", encoding: .utf8) == "--flag x bar\n")
+    }
+
+    @Test func expiredExecCredentialIsRefreshed() async throws {
+        let server = try FakeAPIServer.start()
+        let dir = try TempDir()
+        let client = try execClient(server, dir, env: [.init(name: "EXPIRY", value: #","expirationTimestamp":"2001-01-01T00:00:00Z""#)],
+                                    apiVersion: "client.authentication.k8s.io/v1beta1")
+        _ = try await client.list(configMaps, namespace: "a")
+        _ = try await client.list(configMaps, namespace: "a")
+        #expect(try runs(dir) == 2)
+    }
+
+    @Test func execPluginRerunsAfter401() async throws {
+        let server = try FakeAPIServer.start()
+        let dir = try TempDir()
+        let client = try execClient(server, dir, env: [.init(name: "FIRST_STALE", value: "1")])
+        _ = try await client.list(configMaps, namespace: "a")  // "stale" → 401 → re-run → "test-token"
+        #expect(try runs(dir) == 2)
+    }
+
+    @Test func failingPluginIsAnExecError() async throws {
+        let server = try FakeAPIServer.start()
+        let dir = try TempDir()
+        try dir.write("fail.sh", "#!/bin/sh\necho 'no credentials for you' >&2\nexit 3\n", executable: true)
+        let client = try KubeClient(config: KubeConfig(server: server.url, exec: ExecConfig(command: dir.path + "/fail.sh")))
+        await #expect {
+            try await client.list(configMaps, namespace: "a")
+        } throws: { error in
+            guard case .exec(_, let message) = error as? KubeClientError else { return false }
+            return message.contains("status 3") && message.contains("no credentials for you")
+        }
+    }
+
+    @Test func tokenFileIsRereadAfter401() async throws {
+        let server = try FakeAPIServer.start()
+        let dir = try TempDir()
+        let tokenFile = try dir.write("token", "stale\n")
+        let client = try KubeClient(config: KubeConfig(server: server.url, tokenFile: tokenFile))
+        await #expect { try await client.list(configMaps, namespace: "a") } throws: { ($0 as? APIError)?.isUnauthorized == true }
+        try dir.write("token", "test-token\n")  // the kubelet rotated it
+        _ = try await client.list(configMaps, namespace: "a")
+    }
+
+    @Test func execCredentialDecoding() throws {
+        let exec = ExecConfig(command: "p")
+        #expect(throws: KubeClientError.self) { try ExecCredentialPlugin.decode(Array(#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1","status":{"token":"t"}}"#.utf8), exec: exec) }
+        #expect(throws: KubeClientError.self) { try ExecCredentialPlugin.decode(Array(#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","status":{}}"#.utf8), exec: exec) }
+        #expect(throws: KubeClientError.self) { try ExecCredentialPlugin.decode(Array("not json".utf8), exec: exec) }
+        let ok = try ExecCredentialPlugin.decode(Array(#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","status":{"token":"t","expirationTimestamp":"2030-01-02T03:04:05Z"}}"#.utf8), exec: exec)
+        #expect(ok.token == "t")
+        #expect(ok.expiration != nil)
+    }
+}
