@@ -191,8 +191,8 @@ enum KubeletSimulator {
     }
 
     /// `metadata.deletionGracePeriodSeconds`, else `spec.terminationGracePeriodSeconds`, else 30 s.
-    /// A recorded 0 counts as "not given": the embedded server writes 0 when the client sent no grace period,
-    /// and a real force deletion (the only real source of 0) removes the pod before any kubelet could act.
+    /// A recorded 0 counts as "not given": a real force deletion (the only real source of 0) removes the pod
+    /// before any kubelet could act, and a store without graceful pod deletion records 0 for "none given".
     static func gracePeriod(_ pod: JSONValue) -> TimeInterval {
         let recorded = pod[path: "metadata", "deletionGracePeriodSeconds"]?.intValue.flatMap { $0 > 0 ? $0 : nil }
         return Double(recorded ?? pod[path: "spec", "terminationGracePeriodSeconds"]?.intValue ?? 30)
