@@ -31,7 +31,7 @@ for _ in $(seq 1 100); do [ -s "$KUBECONFIG" ] && break; sleep 0.1; done
 "$KUBECTL" get nodes -L nvidia.com/gpu.product,nvidia.com/gpu.count
 
 step "installing the CRDs"
-"$KUBECTL" apply -f crds/
+"$KUBECTL" apply -k crds/
 "$KUBECTL" wait --for=condition=Established --timeout=30s crd/trainingjobs.gantry.dev crd/platformconfigs.gantry.dev
 
 step "starting the operator (gantry controller)"

@@ -10,7 +10,7 @@ struct APIServer: Sendable {
     let faults: FaultInjector
     let token: String
     /// True while serving plain HTTP (see `handle`).
-    var allowAnonymous = true
+    let allowAnonymous: Bool
 
     func handle(_ req: APIRequest) async -> APIResponse {
         let route = Router.route(req.path)
@@ -44,7 +44,8 @@ struct APIServer: Sendable {
                 }
                 return .json(list)
             case .openAPIv2:
-                throw APIStatusError.pathNotFound()
+                let doc = OpenAPIv2.document(await store.servedResources())
+                return APIResponse(status: 200, headers: [("Content-Type", OpenAPIv2.contentType)], body: .bytes(doc))
             case .openAPIv3Index:
                 return .json(OpenAPI.index(await store.openAPIDocuments()))
             case .openAPIv3(let gvPath):
@@ -136,15 +137,17 @@ struct APIServer: Sendable {
 
     func selectors(_ req: APIRequest, _ info: ResourceInfo) throws -> (LabelQuery, FieldQuery) {
         let labels = try LabelQuery(parsing: req.query["labelSelector"] ?? "")
-        let fields = try FieldQuery(parsing: req.query["fieldSelector"] ?? "", kind: info.kind)
+        let fields = try FieldQuery(parsing: req.query["fieldSelector"] ?? "", kind: info.isCustom ? "" : info.kind,
+                                    extra: info.selectableFields)
         return (labels, fields)
     }
 
     func list(_ req: APIRequest, _ info: ResourceInfo, namespace: String?) async throws -> APIResponse {
         let (labels, fields) = try selectors(req, info)
         let limit = req.query["limit"].flatMap { Int($0) }
+        let exact = req.query["resourceVersionMatch"] == "Exact" ? req.query["resourceVersion"].flatMap { Int64($0) } : nil
         let page = try await store.listPage(info, namespace: namespace, labels: labels, fields: fields,
-                                            limit: limit, continueToken: req.query["continue"])
+                                            limit: limit, continueToken: req.query["continue"], exactRevision: exact)
         let items = page.items.map { present($0, info) }
         if req.wantsTable {
             return .json(Table.table(for: items, info: info, resourceVersion: page.resourceVersion,

@@ -180,7 +180,7 @@ extension ObjectStore {
                                      description: c["description"]?.stringValue ?? "",
                                      priority: Int(c["priority"]?.intValue ?? 0), format: c["format"]?.stringValue ?? "")
             }
-            let info = ResourceInfo(
+            var info = ResourceInfo(
                 group: group, version: vname, kind: kind, plural: plural,
                 singular: names["singular"]?.stringValue ?? kind.lowercased(),
                 namespaced: spec["scope"]?.stringValue != "Cluster",
@@ -189,6 +189,9 @@ extension ObjectStore {
                 subresources: subresources, printerColumns: columns, isCustom: true,
                 scaleSpecReplicasPath: version[path: "subresources", "scale", "specReplicasPath"]?.stringValue,
                 scaleStatusReplicasPath: version[path: "subresources", "scale", "statusReplicasPath"]?.stringValue)
+            info.selectableFields = (version["selectableFields"]?.arrayValue ?? []).compactMap {
+                $0["jsonPath"]?.stringValue.map { String($0.drop { $0 == "." }) }
+            }
             served[Self.servedKey(info)] = info
             if let schema = version[path: "schema", "openAPIV3Schema"] {
                 schemas["\(info.resourceKey)/\(vname)"] = makeCustomResourceSchema(schema)

@@ -12,13 +12,18 @@ public struct DevClusterOptions: Sendable {
     public var dataDir: String? = nil
     /// Fault injection spec, see `FaultSpec` (e.g. `error=0.1:503,latency=50ms`).
     public var faults: String? = nil
+    /// Serve HTTPS with a generated CA (in the kubeconfig) and require the bearer token on every request.
+    /// Off: plain HTTP, where kubectl sends no credentials, so requests without any are let in.
+    public var tls: Bool = false
 
-    public init(host: String = "127.0.0.1", port: Int = 0, nodes: String? = nil, dataDir: String? = nil, faults: String? = nil) {
+    public init(host: String = "127.0.0.1", port: Int = 0, nodes: String? = nil, dataDir: String? = nil, faults: String? = nil,
+                tls: Bool = false) {
         self.host = host
         self.port = port
         self.nodes = nodes
         self.dataDir = dataDir
         self.faults = faults
+        self.tls = tls
     }
 }
 
@@ -31,8 +36,8 @@ public struct DevClusterOptions: Sendable {
 /// - `setProxyHandler(_:)`: answers `pods|services|nodes/{name}/proxy/...` (default: 503);
 /// - faults: `setFaults(_:)`, `dropWatches()`, `compactHistory()`, `restart()`.
 ///
-/// Served over HTTP on loopback for now; the URL and kubeconfig are built so that switching to HTTPS with a
-/// generated CA only changes `url` and adds `certificate-authority-data`.
+/// Served over plain HTTP on loopback by default; with `tls: true`, over HTTPS with a CA generated at start
+/// (`caPEM`, also in the kubeconfig as `certificate-authority-data`) and the bearer token required.
 public final class DevCluster: Sendable {
     public let url: String
     public let token: String
@@ -43,7 +48,11 @@ public final class DevCluster: Sendable {
     let proxyHooks: ProxyHooks
     let faults: FaultInjector
     let state: ServerState
+    /// The HTTP server's port (internal when TLS fronts it).
     let port: Int
+    let tlsFrontEnd: TLSFrontEnd?
+    /// PEM of the CA that signed the serving certificate (TLS only).
+    public let caPEM: String?
 
     actor ServerState {
         var server: RunningServer?
@@ -55,7 +64,7 @@ public final class DevCluster: Sendable {
     }
 
     init(url: String, token: String, options: DevClusterOptions, store: ObjectStore, logs: PodLogs, api: APIServer,
-         proxyHooks: ProxyHooks, faults: FaultInjector, state: ServerState, port: Int) {
+         proxyHooks: ProxyHooks, faults: FaultInjector, state: ServerState, port: Int, tlsFrontEnd: TLSFrontEnd?) {
         self.url = url
         self.token = token
         self.options = options
@@ -66,6 +75,8 @@ public final class DevCluster: Sendable {
         self.faults = faults
         self.state = state
         self.port = port
+        self.tlsFrontEnd = tlsFrontEnd
+        self.caPEM = tlsFrontEnd?.material.caPEM
     }
 
     public static func start(_ options: DevClusterOptions) async throws -> DevCluster {
@@ -78,13 +89,30 @@ public final class DevCluster: Sendable {
         let logs = PodLogs()
         let proxyHooks = ProxyHooks()
         let token = Self.randomToken()
-        let api = APIServer(store: store, logs: logs, proxy: proxyHooks, faults: faults, token: token)
-        let server = try await RunningServer.start(host: options.host, port: options.port, api: api)
+        let api = APIServer(store: store, logs: logs, proxy: proxyHooks, faults: faults, token: token, allowAnonymous: !options.tls)
+        let host = options.host.contains(":") ? "[\(options.host)]" : options.host
+        let server: RunningServer
+        let front: TLSFrontEnd?
+        let url: String
+        if options.tls {
+            let material = try TLSMaterial.generate()
+            server = try await RunningServer.start(host: "127.0.0.1", port: 0, api: api)
+            do {
+                front = try TLSFrontEnd(host: options.host, port: options.port, backendPort: server.port, material: material)
+            } catch {
+                await server.stop()
+                throw error
+            }
+            url = "https://\(host):\(front?.port ?? 0)"
+        } else {
+            server = try await RunningServer.start(host: options.host, port: options.port, api: api)
+            front = nil
+            url = "http://\(host):\(server.port)"
+        }
         let state = ServerState()
         await state.set(server)
-        let host = options.host.contains(":") ? "[\(options.host)]" : options.host
-        let cluster = DevCluster(url: "http://\(host):\(server.port)", token: token, options: options, store: store, logs: logs,
-                                 api: api, proxyHooks: proxyHooks, faults: faults, state: state, port: server.port)
+        let cluster = DevCluster(url: url, token: token, options: options, store: store, logs: logs, api: api,
+                                 proxyHooks: proxyHooks, faults: faults, state: state, port: server.port, tlsFrontEnd: front)
         // Periodic garbage-collection sweep (catches dependents created with owners that no longer exist).
         await state.add(Task {
             while !Task.isCancelled {
@@ -116,7 +144,7 @@ public final class DevCluster: Sendable {
         clusters:
         - name: gantry-dev
           cluster:
-            server: \(url)
+            server: \(url)\(caPEM.map { "\n    certificate-authority-data: " + Data($0.utf8).base64EncodedString() } ?? "")
         users:
         - name: gantry-dev
           user:
@@ -145,6 +173,7 @@ public final class DevCluster: Sendable {
         await state.cancelBackground()
         await store.dropAllWatches()
         await logs.finishAll()
+        tlsFrontEnd?.stop()
         if let server = await state.take() { await server.stop() }
         await store.flush()
     }
@@ -168,8 +197,9 @@ public final class DevCluster: Sendable {
         await store.dropAllWatches()
         await logs.finishAll()
         if let server = await state.take() { await server.stop() }
+        tlsFrontEnd?.dropConnections()
         await store.compactHistory()
-        let server = try await RunningServer.start(host: options.host, port: port, api: api)
+        let server = try await RunningServer.start(host: tlsFrontEnd == nil ? options.host : "127.0.0.1", port: port, api: api)
         await state.set(server)
     }
 }

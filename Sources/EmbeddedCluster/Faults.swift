@@ -24,7 +24,7 @@ public struct FaultSpec: Sendable, Equatable {
             switch kv[0] {
             case "error":
                 let parts = kv[1].split(separator: ":").map(String.init)
-                guard let rate = Double(parts[0]), (0...1).contains(rate) else {
+                guard let first = parts.first, let rate = Double(first), (0...1).contains(rate) else {
                     throw ParseError(description: "fault '\(item)': the error rate must be a fraction between 0 and 1")
                 }
                 errorRate = rate
@@ -36,8 +36,8 @@ public struct FaultSpec: Sendable, Equatable {
                 }
             case "latency":
                 let v = kv[1]
-                if v.hasSuffix("ms"), let n = Int(v.dropLast(2)) { latency = .milliseconds(n) }
-                else if v.hasSuffix("s"), let n = Double(v.dropLast()) { latency = .milliseconds(Int(n * 1000)) }
+                if v.hasSuffix("ms"), let n = Int(v.dropLast(2)), (0...600_000).contains(n) { latency = .milliseconds(n) }
+                else if v.hasSuffix("s"), let n = Double(v.dropLast()), (0...600).contains(n) { latency = .milliseconds(Int(n * 1000)) }
                 else { throw ParseError(description: "fault '\(item)': latency must look like 50ms or 1s") }
             default:
                 throw ParseError(description: "fault '\(item)': unknown fault (known: error, latency)")

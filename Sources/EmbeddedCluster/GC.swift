@@ -13,7 +13,7 @@ extension ObjectStore {
     func scheduleGC() {
         guard !gcScheduled else { return }
         gcScheduled = true
-        Task { await self.runGC() }
+        Task { self.runGC() }  // actor-isolated: runs after the current call, as its own step
     }
 
     func runGC() {

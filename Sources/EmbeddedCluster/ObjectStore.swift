@@ -19,6 +19,15 @@ import KubeCore
 /// Writes through this API skip admission-style validation (CRD schemas), exactly like a controller writing
 /// through a privileged path; they still get resourceVersion, uid, generation, finalizer and GC semantics.
 /// Errors are `StoreError` (code/reason/message as the HTTP API would answer).
+///
+/// Also for the simulation: `setGracefulPodDeletion(true)` (deleting a bound pod only marks it; the kubelet
+/// finishes with `DeleteOptions(gracePeriodSeconds: 0)`), `compactHistory()`, `dropAllWatches()`,
+/// `DevCluster.logs` (PodLogs: append/end lines per container) and `DevCluster.setProxyHandler(_:)`.
+///
+/// Semantics and their sources, in short: Writes.swift (create/update/delete, preconditions, finalizers),
+/// Strategies.swift (per-kind behaviour), GC.swift (owner references, propagation, namespaces), Watch.swift and
+/// WatchHandler.swift (history, 410, bookmarks, selectors), Paging.swift (snapshots), Apply.swift (server-side
+/// apply, simplified ownership), CRDRegistry.swift (serving custom resources).
 public actor ObjectStore {
     /// Objects by resource storage key, then `ns/name`.
     var objects: [String: [String: JSONValue]] = [:]
@@ -85,10 +94,12 @@ public actor ObjectStore {
     /// Objects matching the selectors (sorted by namespace/name) and the revision they were read at.
     public func list(_ resource: String, namespace: String?, labelSelector: String? = nil,
                      fieldSelector: String? = nil) throws -> (items: [JSONValue], resourceVersion: String) {
-        let kind = anyInfo(forStorageKey: resource)?.kind ?? ""
+        let info = anyInfo(forStorageKey: resource)
+        let kind = info?.isCustom == true ? "" : info?.kind ?? ""
+        let extra = info?.selectableFields ?? []
         do {
             let labels = try labelSelector.map { (s) throws(APIStatusError) in try LabelQuery(parsing: s) } ?? LabelQuery()
-            let fields = try fieldSelector.map { (s) throws(APIStatusError) in try FieldQuery(parsing: s, kind: kind) } ?? FieldQuery()
+            let fields = try fieldSelector.map { (s) throws(APIStatusError) in try FieldQuery(parsing: s, kind: kind, extra: extra) } ?? FieldQuery()
             return (select(resource, namespace: namespace, labels: labels, fields: fields), String(revision))
         } catch {
             throw StoreError(error)

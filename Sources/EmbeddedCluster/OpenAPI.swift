@@ -5,7 +5,7 @@ import KubeCore
 /// operation's `x-kubernetes-group-version-kind`), and then validates on the server instead of client-side.
 /// Built-in patch operations do not advertise `application/strategic-merge-patch+json`, so kubectl computes
 /// strategic merge patches from its compiled-in types (with the real merge keys) rather than from these schemas.
-/// `/openapi/v2` is not served (kubectl only falls back to it).
+/// `/openapi/v2` (OpenAPIv2.swift) serves the same facts to kubectl 1.27/1.28.
 enum OpenAPI {
     static func gvPath(_ info: ResourceInfo) -> String { info.group.isEmpty ? "api/\(info.version)" : "apis/\(info.group)/\(info.version)" }
 

@@ -13,8 +13,23 @@ struct ListPage: Sendable {
 }
 
 extension ObjectStore {
+    /// The objects of one resource as they were at revision `rv` (undoing newer events), nil if compacted.
+    func snapshot(_ resource: String, at rv: Int64) -> [String: JSONValue]? {
+        guard let replay = events(after: rv) else { return nil }
+        var source = objects[resource] ?? [:]
+        for event in replay.reversed() where event.resource == resource {
+            let key = storageKey(namespace: event.object.namespace, name: event.object.name ?? "")
+            switch event.kind {
+            case .added: source[key] = nil
+            case .modified, .deleted: source[key] = event.oldObject
+            }
+        }
+        return source
+    }
+
+    /// `exactRevision`: a list at `resourceVersion=N&resourceVersionMatch=Exact`.
     func listPage(_ info: ResourceInfo, namespace: String?, labels: LabelQuery, fields: FieldQuery,
-                  limit: Int?, continueToken: String?) throws(APIStatusError) -> ListPage {
+                  limit: Int?, continueToken: String?, exactRevision: Int64? = nil) throws(APIStatusError) -> ListPage {
         var snapshotRev = revision
         var startAfter: String? = nil
         var source = objects[info.resourceKey] ?? [:]
@@ -23,18 +38,22 @@ extension ObjectStore {
                   let rv = json["rv"]?.intValue, let start = json["start"]?.stringValue else {
                 throw .badRequest("continue key is not valid: illegal base64 data at input byte 0")
             }
-            guard let replay = events(after: rv) else {
+            guard let past = snapshot(info.resourceKey, at: rv) else {
                 throw .gone("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.")
             }
-            for event in replay.reversed() where event.resource == info.resourceKey {
-                let key = storageKey(namespace: event.object.namespace, name: event.object.name ?? "")
-                switch event.kind {
-                case .added: source[key] = nil
-                case .modified, .deleted: source[key] = event.oldObject
-                }
-            }
+            source = past
             snapshotRev = rv
             startAfter = start
+        } else if let rv = exactRevision, rv != revision {
+            guard rv <= revision else {
+                throw APIStatusError(code: 504, reason: "Timeout", message: "Too large resource version: \(rv), current: \(revision)",
+                                     retryAfterSeconds: 1)
+            }
+            guard let past = snapshot(info.resourceKey, at: rv) else {
+                throw .gone("too old resource version: \(rv) (\(compactedRevision + 1))")
+            }
+            source = past
+            snapshotRev = rv
         }
         var keys = source.keys.sorted()
         if let startAfter { keys = keys.filter { $0 > startAfter } }

@@ -41,7 +41,7 @@ extension ObjectStore {
         flushScheduled = true
         Task {
             try? await Task.sleep(for: .milliseconds(100))
-            await self.flush()
+            self.flush()
         }
     }
 

@@ -73,6 +73,11 @@ public actor PodLogs {
 
     func dropFollower(_ key: String, _ id: UUID) { logs[key]?.followers[id] = nil }
 
+    /// How many `follow` readers a container's log has (tests wait on it instead of sleeping).
+    public func followerCount(namespace: String, pod: String, container: String) -> Int {
+        logs[Self.key(namespace, pod, container)]?.followers.count ?? 0
+    }
+
     func finishAll() {
         for key in logs.keys {
             for (_, c) in logs[key]?.followers ?? [:] { c.finish() }

@@ -129,16 +129,19 @@ enum KubeProtobuf {
             return (Int(t >> 3), Int(t & 7))
         }
 
+        mutating func length() throws(Failure) -> Int {
+            guard let n = Int(exactly: try varint()), n >= 0, n <= end - pos else { throw Failure(description: "truncated field") }
+            return n
+        }
+
         mutating func lengthDelimited() throws(Failure) -> [UInt8] {
-            let n = Int(try varint())
-            guard n >= 0, pos + n <= end else { throw Failure(description: "truncated field") }
+            let n = try length()
             defer { pos += n }
             return Array(bytes[pos..<pos + n])
         }
 
         mutating func sub() throws(Failure) -> Reader {
-            let n = Int(try varint())
-            guard n >= 0, pos + n <= end else { throw Failure(description: "truncated message") }
+            let n = try length()
             defer { pos += n }
             return Reader(bytes: bytes, pos: pos, end: pos + n)
         }

@@ -25,6 +25,9 @@ struct ResourceInfo: Sendable {
     var subresources: [String] = []
     /// Printer columns for custom resources (built-in kinds have theirs in Table.swift).
     var printerColumns: [PrinterColumn] = []
+    /// CRD `selectableFields` (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#crd-selectable-fields),
+    /// as paths without the leading dot.
+    var selectableFields: [String] = []
     /// True for kinds served from a CustomResourceDefinition.
     var isCustom = false
     /// Scale subresource paths for custom resources.
@@ -63,7 +66,7 @@ enum BuiltinKinds {
                      shortNames: ["no"], subresources: ["status", "proxy"]),
         ResourceInfo(group: "", version: "v1", kind: "Pod", plural: "pods", singular: "pod", namespaced: true,
                      shortNames: ["po"], categories: ["all"],
-                     subresources: ["status", "log", "binding", "eviction", "proxy", "ephemeralcontainers"]),
+                     subresources: ["status", "log", "binding", "eviction", "proxy", "ephemeralcontainers", "exec", "attach", "portforward"]),
         ResourceInfo(group: "", version: "v1", kind: "Service", plural: "services", singular: "service", namespaced: true,
                      shortNames: ["svc"], categories: ["all"], subresources: ["status", "proxy"]),
         ResourceInfo(group: "", version: "v1", kind: "Endpoints", plural: "endpoints", singular: "endpoints", namespaced: true,

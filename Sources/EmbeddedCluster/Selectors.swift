@@ -108,7 +108,8 @@ struct FieldQuery: Sendable, Equatable {
 
     init() {}
 
-    init(parsing text: String, kind: String) throws(APIStatusError) {
+    /// `extra`: a CRD version's `selectableFields` (paths like `spec.color`), selectable besides the metadata ones.
+    init(parsing text: String, kind: String, extra: [String] = []) throws(APIStatusError) {
         for raw in text.split(separator: ",") {
             let part = raw.trimmingCharacters(in: .whitespaces)
             if part.isEmpty { continue }
@@ -122,7 +123,7 @@ struct FieldQuery: Sendable, Equatable {
             } else {
                 throw APIStatusError.badRequest("invalid selector: '\(text)'; can't understand '\(part)'")
             }
-            guard Self.supported(term.path, kind: kind) else {
+            guard Self.supported(term.path, kind: kind) || extra.contains(term.path) else {
                 // kube-apiserver: `field label not supported: spec.foo`
                 throw APIStatusError.badRequest("field label not supported: \(term.path)")
             }

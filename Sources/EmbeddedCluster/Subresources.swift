@@ -14,6 +14,10 @@ extension APIServer {
             default: throw APIStatusError.methodNotAllowed()
             }
         case "scale": return try await scale(req, info, namespace: namespace, name: name)
+        case "exec", "attach", "portforward":
+            // Streaming upgrades (SPDY/WebSocket) need a container runtime; say so plainly instead of a bare 404.
+            throw APIStatusError(code: 400, reason: "BadRequest",
+                                 message: "pods/\(sub) is not supported by the gantry dev cluster: its containers are simulated (use kubectl logs, or the proxy subresource)")
         case "log": return try await log(req, info, namespace: namespace, name: name)
         case "binding":
             guard req.method == "POST" else { throw APIStatusError.methodNotAllowed() }
@@ -21,12 +25,11 @@ extension APIServer {
             guard let node = body[path: "target", "name"]?.stringValue else {
                 throw APIStatusError.invalid(kind: "Binding", group: "", name: name, causes: [.required("target.name")])
             }
-            let pod = try await store.bind(namespace: namespace ?? "", name: name, node: node)
-            _ = pod
+            if !req.dryRun { _ = try await store.bind(namespace: namespace ?? "", name: name, node: node) }
             return .json(["kind": "Status", "apiVersion": "v1", "metadata": .emptyObject, "status": "Success", "code": 201], status: 201)
         case "eviction":
             guard req.method == "POST" else { throw APIStatusError.methodNotAllowed() }
-            _ = try await store.delete(info, namespace: namespace, name: name, options: DeleteOptions())
+            _ = try await store.delete(info, namespace: namespace, name: name, options: DeleteOptions(dryRun: req.dryRun))
             return .json(["kind": "Status", "apiVersion": "v1", "metadata": .emptyObject, "status": "Success", "code": 201], status: 201)
         case "proxy":
             var target = name

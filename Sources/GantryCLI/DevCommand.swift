@@ -35,6 +35,9 @@ struct DevCommand: AsyncParsableCommand {
                                valueName: "spec"))
     var faults: String?
 
+    @Flag(help: "Serve HTTPS with a generated CA (written into the kubeconfig) and require the kubeconfig's token.")
+    var tls = false
+
     init() {}
 
     func validate() throws {
@@ -58,7 +61,7 @@ struct DevCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let cluster = try await DevCluster.start(DevClusterOptions(port: port, nodes: nodes, dataDir: dataDir, faults: faults))
+        let cluster = try await DevCluster.start(DevClusterOptions(port: port, nodes: nodes, dataDir: dataDir, faults: faults, tls: tls))
         let path = URL(fileURLWithPath: kubeconfig).standardizedFileURL.path
         try cluster.writeKubeconfig(to: path)
         // Written unbuffered: scripts wait for these lines before they run kubectl.

@@ -1,15 +1,10 @@
 import ArgumentParser
 import GantryCLI
 
-// What AsyncParsableCommand.main does, spelled out: from top-level code Swift picks the synchronous
-// ParsableCommand.main overload, which refuses async commands.
-do {
-    var command = try GantryCommand.parseAsRoot()
-    if var asyncCommand = command as? any AsyncParsableCommand {
-        try await asyncCommand.run()
-    } else {
-        try command.run()
-    }
-} catch {
-    GantryCommand.exit(withError: error)
+// From top-level code Swift resolves `GantryCommand.main()` and `run()` to ParsableCommand's synchronous
+// overloads; inside a generic constrained to AsyncParsableCommand it picks the async entry point.
+func runRoot<Command: AsyncParsableCommand>(_ command: Command.Type) async {
+    await command.main()
 }
+
+await runRoot(GantryCommand.self)

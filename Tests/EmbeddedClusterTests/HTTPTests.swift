@@ -74,6 +74,29 @@ struct HTTPTests {
         #expect(now[path: "data", "k"] == "v3")
     }
 
+    @Test func generateNameAndDeletePreconditions() async throws {
+        let t = try await TestCluster()
+        defer { Task { await t.stop() } }
+        var (code, body) = await t.curl("POST", Self.cms, body: #"{"metadata":{"generateName":"job-"}}"#)
+        #expect(code == 201)
+        let generated = try JSONValue.parse(body)
+        let name = try #require(generated.name)
+        #expect(name.hasPrefix("job-") && name.count == 9)
+        (code, body) = await t.curl("DELETE", Self.cms + "/\(name)", body: #"{"preconditions":{"uid":"not-the-uid"}}"#)
+        #expect(code == 409)
+        #expect(body.contains("Precondition failed: UID in precondition: not-the-uid"), "\(body)")
+        (code, _) = await t.curl("DELETE", Self.cms + "/\(name)?dryRun=All")
+        #expect(code == 200)
+        #expect(await t.cluster.store.get("configmaps", namespace: "default", name: name) != nil)
+        (code, _) = await t.curl("DELETE", Self.cms + "/\(name)", body: #"{"preconditions":{"uid":"\#(generated.uid ?? "")","resourceVersion":"\#(generated.resourceVersion ?? "")"}}"#)
+        #expect(code == 200)
+        #expect(await t.cluster.store.get("configmaps", namespace: "default", name: name) == nil)
+        // Deleting what is not there is a 404 Status.
+        (code, body) = await t.curl("DELETE", Self.cms + "/\(name)")
+        #expect(code == 404)
+        #expect(body.contains(#"configmaps \"\#(name)\" not found"#))
+    }
+
     @Test func pagingOverOneSnapshotAndExpiredTokens() async throws {
         let t = try await TestCluster()
         defer { Task { await t.stop() } }
@@ -93,6 +116,10 @@ struct HTTPTests {
         #expect(names == ["page-0", "page-1", "page-2", "page-3", "page-4"])
         #expect(third[path: "metadata", "continue"] == nil)
         #expect(second[path: "metadata", "resourceVersion"] == first[path: "metadata", "resourceVersion"])
+        // A list at an exact past revision sees that snapshot too.
+        let rv = first[path: "metadata", "resourceVersion"]?.stringValue ?? ""
+        let exact = try await t.json(Self.cms + "?resourceVersion=\(rv)&resourceVersionMatch=Exact")
+        #expect(exact["items"]?.arrayValue?.compactMap(\.name) == ["page-0", "page-1", "page-2", "page-3", "page-4"])
         // Once history is compacted the token is too old.
         await t.cluster.compactHistory()
         let (code, body) = await t.curl("GET", Self.cms + "?limit=2&continue=\(token)")
@@ -292,7 +319,7 @@ struct HTTPTests {
         let t = try await TestCluster()
         defer { Task { await t.stop() } }
         let crd = try await t.cluster.store.create("customresourcedefinitions.apiextensions.k8s.io",
-                                                   try JSONValue.parse(#"{"metadata":{"name":"widgets.example.com"},"spec":{"group":"example.com","scope":"Cluster","names":{"plural":"widgets","kind":"Widget"},"versions":[{"name":"v1","served":true,"storage":true,"additionalPrinterColumns":[{"name":"Size","type":"integer","jsonPath":".spec.size"},{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}]}]}}"#))
+                                                   try JSONValue.parse(#"{"metadata":{"name":"widgets.example.com"},"spec":{"group":"example.com","scope":"Cluster","names":{"plural":"widgets","kind":"Widget"},"versions":[{"name":"v1","served":true,"storage":true,"selectableFields":[{"jsonPath":".spec.size"}],"additionalPrinterColumns":[{"name":"Size","type":"integer","jsonPath":".spec.size"},{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}]}]}}"#))
         #expect(crd[path: "status", "conditions"]?.arrayValue?.count == 2)
         let (code, _) = await t.curl("POST", "/apis/example.com/v1/widgets",
                                      body: #"{"metadata":{"name":"w"},"spec":{"size":3},"status":{"conditions":[{"type":"Ready","status":"True"}]}}"#)
@@ -302,5 +329,10 @@ struct HTTPTests {
         #expect(table["kind"] == "Table")
         #expect(table["columnDefinitions"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["Name", "Size", "Ready"])
         #expect(table["rows"]?.arrayValue?.first?["cells"] == ["w", 3, "True"])
+        // selectableFields make spec.size usable in field selectors; other spec fields are not.
+        let bySize = try await t.json("/apis/example.com/v1/widgets?fieldSelector=spec.size%3D3")
+        #expect(bySize["items"]?.arrayValue?.count == 1)
+        let (badCode, _) = await t.curl("GET", "/apis/example.com/v1/widgets?fieldSelector=spec.colour%3Dred")
+        #expect(badCode == 400)
     }
 }

@@ -62,13 +62,18 @@ final class TestCluster: Sendable {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var options = options
         if options.dataDir == "<temp>" { options.dataDir = dir + "/data" }
+        // Server tests run on a bare API server; simulation tests ask for nodes explicitly.
+        if options.nodes == nil { options.nodes = "off" }
         cluster = try await DevCluster.start(options)
         kubeconfig = dir + "/kubeconfig"
         try cluster.writeKubeconfig(to: kubeconfig)
+        if let ca = cluster.caPEM { try Data(ca.utf8).write(to: URL(fileURLWithPath: dir + "/ca.crt")) }
     }
 
     init(reusing dir: String, _ options: DevClusterOptions) async throws {
         self.dir = dir
+        var options = options
+        if options.nodes == nil { options.nodes = "off" }
         cluster = try await DevCluster.start(options)
         kubeconfig = dir + "/kubeconfig"
         try cluster.writeKubeconfig(to: kubeconfig)
@@ -95,6 +100,7 @@ final class TestCluster: Sendable {
         var args = ["-sS", "-X", method, "-H", "Authorization: Bearer \(token ?? cluster.token)", "-w", "\n%{http_code}",
                     "--max-time", String(maxTime)]
         for h in headers { args += ["-H", h] }
+        if cluster.caPEM != nil { args += ["--cacert", dir + "/ca.crt"] }
         if let body { args += ["-H", "Content-Type: \(contentType)", "--data-binary", "@-"] }
         args.append(cluster.url + path)
         let r = await runProcess("/usr/bin/curl", args, stdin: body)

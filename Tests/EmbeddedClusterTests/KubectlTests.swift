@@ -26,6 +26,55 @@ struct KubectlTests {
         #expect(resources.stdout.contains("daemonsets"))
     }
 
+    /// With TLS the kubeconfig carries the CA and kubectl sends the token; requests without it are refused.
+    @Test func httpsWithTokenAuth() async throws {
+        let t = try await TestCluster(DevClusterOptions(tls: true))
+        defer { Task { await t.stop() } }
+        #expect(t.cluster.url.hasPrefix("https://127.0.0.1:"))
+        var r = await t.kubectl("get", "namespaces")
+        #expect(r.ok, "\(r.stderr)")
+        #expect(r.stdout.contains("kube-system"))
+        r = await t.kubectl("apply", "-f", "-", stdin: trainingJobCRD)
+        #expect(r.ok, "\(r.stderr)")
+        let watch = Task { await t.kubectl("get", "configmaps", "--watch", "--output-watch-events", "--request-timeout=2s") }
+        let open = try await eventually { await t.cluster.store.openWatchCount > 0 }
+        #expect(open)
+        _ = await t.kubectl("apply", "-f", "-", stdin: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: tls}\n")
+        #expect(await watch.value.stdout.contains("ADDED"))
+        var (code, _) = await t.curl("GET", "/api/v1/namespaces")
+        #expect(code == 200)
+        let anonymous = await runProcess("/usr/bin/curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", t.dir + "/ca.crt",
+                                                           t.cluster.url + "/api/v1/namespaces"])
+        #expect(anonymous.stdout == "401")
+        (code, _) = await t.curl("GET", "/api/v1/namespaces", token: "wrong")
+        #expect(code == 401)
+        try await t.cluster.restart()
+        r = await t.kubectl("get", "configmap", "tls")
+        #expect(r.ok, "\(r.stderr)")
+    }
+
+    /// kubectl 1.27–1.33 (1.27/1.28 read OpenAPI v2 protobuf, later ones v3) apply, validate and print alike.
+    @Test func olderKubectlVersions() async throws {
+        let t = try await TestCluster()
+        defer { Task { await t.stop() } }
+        let versions = ["1.27", "1.28", "1.29", "1.30", "1.31", "1.33"].map { "/usr/lib/google-cloud-sdk/bin/kubectl.\($0)" }
+            .filter { FileManager.default.isExecutableFile(atPath: $0) }
+        for (i, kubectl) in versions.enumerated() {
+            func run(_ args: String..., stdin: String? = nil) async -> CommandResult {
+                await runProcess(kubectl, ["--kubeconfig", t.kubeconfig, "--cache-dir", t.dir + "/cache-\(i)"] + args, stdin: stdin,
+                                 environment: ["HOME": t.dir, "PATH": "/usr/bin:/bin"])
+            }
+            var r = await run("apply", "-f", "-", stdin: trainingJobCRD)
+            #expect(r.ok, "\(kubectl): \(r.stderr)")
+            r = await run("apply", "-f", "-", stdin: "apiVersion: gantry.dev/v1\nkind: TrainingJob\nmetadata: {name: v\(i)}\nspec: {replicas: 1}\n")
+            #expect(r.ok, "\(kubectl): \(r.stderr)")
+            r = await run("apply", "-f", "-", stdin: "apiVersion: gantry.dev/v1\nkind: TrainingJob\nmetadata: {name: v\(i)}\nspec: {replicas: 1, bogus: 1}\n")
+            #expect(r.stderr.contains(#"unknown field "spec.bogus""#), "\(kubectl): \(r.stderr)")
+            r = await run("get", "tj", "v\(i)")
+            #expect(r.stdout.contains("REPLICAS"), "\(kubectl): \(r.stdout)")
+        }
+    }
+
     @Test func clientSideApplyThenServerSideApply() async throws {
         let t = try await TestCluster()
         defer { Task { await t.stop() } }
@@ -255,7 +304,8 @@ struct KubectlTests {
         #expect(body.contains("a container name must be specified for pod web, choose one of: [main side]"), "\(body)")
         // Follow streams until the container's log ends.
         let follow = Task { await t.kubectl("logs", "-f", "web", "-c", "main") }
-        try await Task.sleep(for: .milliseconds(300))
+        let following = try await eventually { await t.cluster.logs.followerCount(namespace: "default", pod: "web", container: "main") == 1 }
+        #expect(following)
         await t.cluster.logs.append(namespace: "default", pod: "web", container: "main", line: "later")
         await t.cluster.logs.end(namespace: "default", pod: "web", container: "main")
         let followed = await follow.value

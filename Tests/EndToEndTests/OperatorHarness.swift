@@ -1,5 +1,6 @@
 import Foundation
 import GantryControllers
+import EmbeddedCluster
 import GantryTestSupport
 import KubeClient
 import KubeCore
@@ -13,10 +14,11 @@ final class OperatorHarness: Sendable {
 
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-    static func start(workers: Int = 2) async throws -> OperatorHarness {
-        let cluster = try await TestCluster()
-        let applied = await cluster.kubectl("apply", "-f", repoRoot + "/crds")
-        guard applied.ok else { throw TestFailure("kubectl apply -f crds failed: \(applied.stderr)") }
+    /// `nodes`: the simulated node pool (`gantry dev --nodes`); "off" leaves the kubelet's part to the test.
+    static func start(nodes: String? = nil, workers: Int = 2) async throws -> OperatorHarness {
+        let cluster = try await TestCluster(DevClusterOptions(nodes: nodes))
+        let applied = await cluster.kubectl("apply", "-k", repoRoot + "/crds")
+        guard applied.ok else { throw TestFailure("kubectl apply -k crds failed: \(applied.stderr)") }
         let established = await cluster.kubectl("wait", "--for=condition=Established", "--timeout=20s",
                                                 "crd/trainingjobs.gantry.dev", "crd/platformconfigs.gantry.dev")
         guard established.ok else { throw TestFailure("CRDs not established: \(established.stderr)") }

@@ -7,7 +7,7 @@ import KubeCore
 /// TrainingJob through the real path: kubectl → embedded API server → watch over libcurl → controller → writes.
 @Suite(.serialized) struct TrainingJobLifecycleTests {
     @Test func distributedJobRunsToSuccessWithRecordAndFreedGPUs() async throws {
-        let h = try await OperatorHarness.start()
+        let h = try await OperatorHarness.start(nodes: "off")  // the test plays the kubelet
         defer { Task { await h.stop() } }
         try await h.addGPUNode("e2e-gpu-a", gpus: 8, product: "E2E-GPU")
         // `kubectl create namespace` sends protobuf, which the embedded server does not decode yet: apply JSON.
@@ -73,7 +73,7 @@ import KubeCore
     }
 
     @Test func aRequestNoNodeCanEverHoldIsInvalidWithoutChildren() async throws {
-        let h = try await OperatorHarness.start()
+        let h = try await OperatorHarness.start(nodes: "off")
         defer { Task { await h.stop() } }
         try await h.addGPUNode("e2e-gpu-small", gpus: 4, product: "E2E-SMALL")
         _ = try await h.kubectl("apply", "-f", "-", stdin: """

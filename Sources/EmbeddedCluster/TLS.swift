@@ -1,0 +1,243 @@
+import COpenSSL
+import Foundation
+
+/// HTTPS for the dev cluster (opt-in, `DevClusterOptions.tls`): kubectl only sends credentials to TLS servers
+/// (clientcmd reads a kubeconfig's auth info for TLS transports only), so token auth needs it.
+///
+/// A throwaway CA and a server certificate for 127.0.0.1/localhost are generated with OpenSSL at start; a small
+/// TLS front end (blocking sockets, one thread per connection, HTTP/1.1 without ALPN) terminates TLS and relays
+/// bytes to the HTTP server on an internal loopback port. kubectl trusts the CA through the kubeconfig's
+/// `certificate-authority-data`.
+struct TLSMaterial: @unchecked Sendable {
+    let caPEM: String
+    /// SSL_CTX with the server certificate and key; lives as long as the process (a few hundred bytes).
+    let context: OpaquePointer
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func generate() throws -> TLSMaterial {
+        guard let caKey = newKey(), let serverKey = newKey() else { throw Failure(description: "EC key generation failed") }
+        guard let ca = certificate(subject: "gantry-dev-ca", key: caKey, issuer: nil, issuerKey: caKey,
+                                   extensions: [(NID_basic_constraints, "critical,CA:TRUE"),
+                                                (NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature")]),
+              let server = certificate(subject: "gantry-dev", key: serverKey, issuer: ca, issuerKey: caKey,
+                                       extensions: [(NID_basic_constraints, "critical,CA:FALSE"),
+                                                    (NID_key_usage, "critical,digitalSignature,keyEncipherment"),
+                                                    (NID_ext_key_usage, "serverAuth"),
+                                                    (NID_subject_alt_name, "IP:127.0.0.1,IP:0:0:0:0:0:0:0:1,DNS:localhost")])
+        else { throw Failure(description: "certificate generation failed") }
+        guard let caPEM = pem(ca) else { throw Failure(description: "PEM encoding failed") }
+        guard let ctx = SSL_CTX_new(TLS_server_method()) else { throw Failure(description: "SSL_CTX_new failed") }
+        guard SSL_CTX_use_certificate(ctx, server) == 1, SSL_CTX_use_PrivateKey(ctx, serverKey) == 1 else {
+            throw Failure(description: "loading the server certificate failed")
+        }
+        X509_free(ca)
+        X509_free(server)
+        EVP_PKEY_free(caKey)
+        EVP_PKEY_free(serverKey)
+        return TLSMaterial(caPEM: caPEM, context: ctx)
+    }
+
+    static func newKey() -> OpaquePointer? {
+        guard let pctx = EVP_PKEY_CTX_new_id(NID_X9_62_id_ecPublicKey, nil) else { return nil }
+        defer { EVP_PKEY_CTX_free(pctx) }
+        guard EVP_PKEY_keygen_init(pctx) == 1, EVP_PKEY_CTX_set_ec_paramgen_curve_nid(pctx, NID_X9_62_prime256v1) == 1 else { return nil }
+        var key: OpaquePointer? = nil
+        guard EVP_PKEY_keygen(pctx, &key) == 1 else { return nil }
+        return key
+    }
+
+    static func certificate(subject: String, key: OpaquePointer, issuer: OpaquePointer?, issuerKey: OpaquePointer,
+                            extensions: [(Int32, String)]) -> OpaquePointer? {
+        guard let x = X509_new() else { return nil }
+        X509_set_version(x, 2)
+        ASN1_INTEGER_set(X509_get_serialNumber(x), Int.random(in: 1..<Int(Int32.max)))
+        X509_gmtime_adj(X509_getm_notBefore(x), -3600)
+        X509_gmtime_adj(X509_getm_notAfter(x), 10 * 365 * 86400)
+        X509_set_pubkey(x, key)
+        let name = X509_get_subject_name(x)
+        let mbstringASC: Int32 = 0x1000 | 1  // MBSTRING_ASC
+        X509_NAME_add_entry_by_txt(name, "CN", mbstringASC, subject, -1, -1, 0)
+        X509_set_issuer_name(x, issuer.map { X509_get_subject_name($0) } ?? name)
+        var v3 = X509V3_CTX()
+        X509V3_set_ctx(&v3, issuer ?? x, x, nil, nil, 0)
+        for (nid, value) in extensions {
+            guard let ext = X509V3_EXT_conf_nid(nil, &v3, nid, value) else { X509_free(x); return nil }
+            X509_add_ext(x, ext, -1)
+            X509_EXTENSION_free(ext)
+        }
+        guard X509_sign(x, issuerKey, EVP_sha256()) > 0 else { X509_free(x); return nil }
+        return x
+    }
+
+    static func pem(_ cert: OpaquePointer) -> String? {
+        guard let bio = BIO_new(BIO_s_mem()) else { return nil }
+        defer { BIO_free(bio) }
+        guard PEM_write_bio_X509(bio, cert) == 1 else { return nil }
+        var data: UnsafeMutablePointer<CChar>? = nil
+        let length = BIO_ctrl(bio, 3 /* BIO_CTRL_INFO */, 0, &data)
+        guard let data, length > 0 else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
+    }
+}
+
+/// Accepts TLS connections and relays each to the internal HTTP port.
+final class TLSFrontEnd: @unchecked Sendable {
+    let material: TLSMaterial
+    let listenFD: Int32
+    let port: Int
+    private let lock = NSLock()
+    private var backendPort: Int
+    private var connections: Set<Int32> = []
+    private var stopped = false
+
+    init(host: String, port: Int, backendPort: Int, material: TLSMaterial) throws {
+        self.material = material
+        self.backendPort = backendPort
+        // Writes to a peer that went away must fail with EPIPE, not kill the process.
+        signal(SIGPIPE, SIG_IGN)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TLSMaterial.Failure(description: "socket failed") }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, host, &addr.sin_addr) == 1 else {
+            close(fd)
+            throw TLSMaterial.Failure(description: "TLS needs an IPv4 host, not \(host)")
+        }
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 128) == 0 else {
+            close(fd)
+            throw TLSMaterial.Failure(description: "could not listen on \(host):\(port)")
+        }
+        var actual = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &actual) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        listenFD = fd
+        self.port = Int(UInt16(bigEndian: actual.sin_port))
+        let thread = Thread { [self] in acceptLoop() }
+        thread.name = "gantry-dev-tls-accept"
+        thread.start()
+    }
+
+    func setBackendPort(_ port: Int) { lock.withLock { backendPort = port } }
+
+    /// Closes the listener and every relayed connection.
+    func stop() {
+        let open = lock.withLock { () -> Set<Int32> in
+            stopped = true
+            return connections
+        }
+        shutdown(listenFD, Int32(SHUT_RDWR))
+        close(listenFD)
+        for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+
+    /// Ends the relayed connections but keeps listening (restart).
+    func dropConnections() {
+        let open = lock.withLock { connections }
+        for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+
+    private func acceptLoop() {
+        while true {
+            let client = accept(listenFD, nil, nil)
+            if client < 0 {
+                if lock.withLock({ stopped }) { return }
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                return
+            }
+            let thread = Thread { [self] in relay(client) }
+            thread.name = "gantry-dev-tls-conn"
+            thread.start()
+        }
+    }
+
+    private func register(_ fds: Int32...) -> Bool {
+        lock.withLock {
+            if stopped { return false }
+            for fd in fds { connections.insert(fd) }
+            return true
+        }
+    }
+
+    private func unregister(_ fds: Int32...) {
+        lock.withLock { for fd in fds { connections.remove(fd) } }
+    }
+
+    private func relay(_ client: Int32) {
+        guard register(client), let ssl = SSL_new(material.context) else { close(client); return }
+        defer {
+            SSL_free(ssl)
+            unregister(client)
+            close(client)
+        }
+        SSL_set_fd(ssl, client)
+        guard SSL_accept(ssl) == 1 else { return }
+        let backend = connectBackend()
+        guard backend >= 0 else { return }
+        guard register(backend) else { close(backend); return }
+        defer {
+            unregister(backend)
+            close(backend)
+        }
+        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+        var fds = [pollfd(fd: client, events: Int16(POLLIN), revents: 0), pollfd(fd: backend, events: Int16(POLLIN), revents: 0)]
+        while true {
+            // Bytes OpenSSL already decrypted do not show up in poll.
+            let pending = SSL_pending(ssl) > 0
+            if !pending {
+                fds[0].revents = 0
+                fds[1].revents = 0
+                guard poll(&fds, 2, -1) > 0 else { if errno == EINTR { continue }; return }
+            }
+            if pending || fds[0].revents != 0 {
+                let n = buffer.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
+                guard n > 0, writeAll(backend, buffer, Int(n)) else { return }
+            }
+            if !pending && fds[1].revents != 0 {
+                let n = buffer.withUnsafeMutableBytes { read(backend, $0.baseAddress, $0.count) }
+                guard n > 0 else { SSL_shutdown(ssl); return }
+                var offset = 0
+                while offset < n {
+                    let w = buffer.withUnsafeBytes { SSL_write(ssl, $0.baseAddress.map { $0 + offset }, Int32(n - offset)) }
+                    guard w > 0 else { return }
+                    offset += Int(w)
+                }
+            }
+        }
+    }
+
+    private func writeAll(_ fd: Int32, _ buffer: [UInt8], _ count: Int) -> Bool {
+        var offset = 0
+        while offset < count {
+            let w = buffer.withUnsafeBytes { send(fd, $0.baseAddress.map { $0 + offset }, count - offset, Int32(MSG_NOSIGNAL)) }
+            if w <= 0 { if errno == EINTR { continue }; return false }
+            offset += w
+        }
+        return true
+    }
+
+    private func connectBackend() -> Int32 {
+        let port = lock.withLock { backendPort }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return -1 }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = in_addr_t(UInt32(0x7f00_0001).bigEndian)
+        let ok = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if ok != 0 { close(fd); return -1 }
+        return fd
+    }
+}
