@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "KubeCoreTests", dependencies: ["KubeCore"]),
         .testTarget(name: "KubeYAMLTests", dependencies: ["KubeYAML"]),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "EmbeddedCluster", "KubeYAML"]),
-        .testTarget(name: "KubeRuntimeTests", dependencies: ["KubeRuntime", "KubeClient", "EmbeddedCluster"]),
+        .testTarget(name: "KubeRuntimeTests", dependencies: ["KubeRuntime", "KubeClient", "EmbeddedCluster", "GantryTestSupport"]),
         .testTarget(name: "GantryAPITests", dependencies: ["GantryAPI", "KubeYAML"]),
         .testTarget(name: "GantryControllersTests", dependencies: ["GantryControllers", "GantryAPI"]),
         .testTarget(name: "EmbeddedClusterTests", dependencies: ["EmbeddedCluster", "KubeYAML"]),
