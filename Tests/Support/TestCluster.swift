@@ -57,7 +57,7 @@ public final class TestCluster: Sendable {
 
     public static var kubectlAvailable: Bool { FileManager.default.isExecutableFile(atPath: kubectlPath) }
 
-    public init(_ options: DevClusterOptions = DevClusterOptions(nodes: "off")) async throws {  // no simulation unless asked
+    public init(_ options: DevClusterOptions = DevClusterOptions()) async throws {
         dir = NSTemporaryDirectory() + "gantry-ec-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var options = options
