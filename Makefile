@@ -24,7 +24,7 @@ build: deps
 test: deps
 	$(SWIFT) build --build-tests
 	# Serial: on 2-core machines the in-process API servers share the Swift concurrency pool with the tests,
-	# and parallel suites starve each other into timeouts (docs/testing notes in README).
+	# and parallel suites starve each other into timeouts.
 	$(SWIFT) test --skip-build --no-parallel
 
 run: build
