@@ -113,6 +113,20 @@ func withPhase(_ pod: JSONValue, _ phase: String, exitCode: Int? = nil, reason: 
         #expect(plan.status.restarts ?? 0 == 0)
     }
 
+    @Test func podsThatVanishWhileRunningRestartTheGangAsADisruption() throws {
+        var job = try makeJob(spec: ["image": "t", "replicas": 2, "distributed": ["framework": "pytorch"], "backoffLimit": 0])
+        let first = TrainingJobPlanner.plan(observe(job))
+        let pods = first.create.filter { $0.kind == "Pod" }.map { withPhase($0, "Running") }
+        job.status = first.status
+        job.status = TrainingJobPlanner.plan(observe(job, pods: pods)).status
+        #expect(job.status.phase == .running)
+        let plan = TrainingJobPlanner.plan(observe(job, pods: [pods[1]]))  // train-0 is gone with its node
+        #expect(plan.status.evictionRestarts == 1)
+        #expect(plan.status.restarts ?? 0 == 0)
+        #expect(plan.deletePods == ["train-1"])
+        #expect(plan.create.filter { $0.kind == "Pod" }.isEmpty)
+    }
+
     @Test func successKeepsReplicaFactsWritesTheRecordAndFreesGPUs() throws {
         var job = try makeJob(spec: ["image": "t", "gpu": ["count": 1], "hyperparameters": ["lr": "0.1"],
                                      "env": [["name": "TOKEN", "valueFrom": ["secretKeyRef": ["name": "s", "key": "k"]]]]])

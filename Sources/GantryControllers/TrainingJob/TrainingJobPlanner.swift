@@ -133,6 +133,21 @@ public enum TrainingJobPlanner {
             }
         }
 
+        // Replicas vanished while the gang was running (deleted by someone, lost with their node): a distributed
+        // job cannot continue with a hole, so restart the gang; like an eviction, it does not count.
+        let present = Set(current.compactMap(\.index))
+        if status.phase == .running, stale.isEmpty, present.count < replicas {
+            let missing = (0..<replicas).filter { !present.contains($0) }.map { TrainingPods.podName(job, $0) }
+            status.evictionRestarts = (status.evictionRestarts ?? 0) + 1
+            plan.event("Warning", "GangRestart", "\(missing.joined(separator: ", ")) disappeared (deleted, or lost with its node); restarting all replicas, not counted against backoffLimit")
+            plan.deletePods = current.map(\.name)
+            set("Running", .false, "Restarting", "replica pods disappeared; restarting all replicas")
+            set("Ready", .false, "Restarting", "restarting all replicas")
+            set("Reconciling", .true, "Restarting", "restarting all replicas")
+            status.phase = .admitted
+            return finish(&plan)
+        }
+
         // Every replica succeeded.
         if current.count == replicas, current.allSatisfy({ $0.state == .succeeded }) {
             return terminal(&plan, &status, &conditions, .succeeded, "Completed", "all \(replicas) replica(s) succeeded", observed, o, nowText, generation)
@@ -163,7 +178,6 @@ public enum TrainingJobPlanner {
         if !o.serviceExists { plan.create.append(TrainingPods.desiredService(job)) }
         if job.spec.framework == .mpi, !o.hostfileExists { plan.create.append(TrainingPods.desiredHostfile(job, placement: placement)) }
         if stale.isEmpty {
-            let present = Set(current.compactMap(\.index))
             for index in 0..<replicas where !present.contains(index) {
                 plan.create.append(TrainingPods.desiredPod(job, index: index, attempt: attempt, placement: placement))
             }
