@@ -95,6 +95,24 @@ import KubeCore
         #expect(await h.get(.configMaps, "default", "short-record") != nil)
     }
 
+    @Test func tensorBoardRunsBesideTheJobAndGoesWithIt() async throws {
+        let h = try await OperatorHarness.start()
+        defer { Task { await h.stop() } }
+        _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("viz", script: "{exit: {code: 0, after: 1s}}",
+                                                                         extra: "  tensorboard: {logDir: /runs/viz}\n"))
+        #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "viz")["phase"] == "Succeeded" })
+        #expect(try await eventually(timeout: .seconds(30)) {
+            await h.get(.pods, "default", "viz-tensorboard")?[path: "status", "phase"] == "Running"
+        })
+        #expect(await h.get(.services, "default", "viz-tensorboard") != nil)
+        _ = try await h.kubectl("delete", "trainingjob", "viz")
+        #expect(try await eventually(timeout: .seconds(30)) {
+            let pod = await h.get(.pods, "default", "viz-tensorboard")
+            let service = await h.get(.services, "default", "viz-tensorboard")
+            return pod == nil && service == nil
+        })
+    }
+
     @Test func theSchemaRefusesBadSpecsNamingTheField() async throws {
         let h = try await OperatorHarness.start(nodes: "none")
         defer { Task { await h.stop() } }

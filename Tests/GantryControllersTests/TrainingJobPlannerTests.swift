@@ -113,6 +113,21 @@ func withPhase(_ pod: JSONValue, _ phase: String, exitCode: Int? = nil, reason: 
         #expect(plan.status.restarts ?? 0 == 0)
     }
 
+    @Test func tensorBoardPodAndServiceStayBesideTheJobEvenWhenItFinished() throws {
+        var job = try makeJob(spec: ["image": "t", "tensorboard": ["logDir": "s3://runs/x"]])
+        let plan = TrainingJobPlanner.plan(observe(job))
+        let board = try #require(plan.create.first { $0.name == "train-tensorboard" && $0.kind == "Pod" })
+        #expect(board[path: "spec", "containers"]?.arrayValue?.first?["command"]?.arrayValue?.contains("s3://runs/x") == true)
+        #expect(board[path: "spec", "containers"]?.arrayValue?.first?[path: "resources", "limits", "nvidia.com/gpu"] == nil)
+        #expect(plan.create.contains { $0.name == "train-tensorboard" && $0.kind == "Service" })
+        job.status.phase = .succeeded
+        var o = observe(job, recordExists: true)
+        o.tensorboardPodExists = true
+        o.tensorboardServiceExists = true
+        #expect(TrainingJobPlanner.plan(o).create.isEmpty)
+        #expect(TrainingJobPlanner.plan(o).deletePods.isEmpty)
+    }
+
     @Test func podsThatVanishWhileRunningRestartTheGangAsADisruption() throws {
         var job = try makeJob(spec: ["image": "t", "replicas": 2, "distributed": ["framework": "pytorch"], "backoffLimit": 0])
         let first = TrainingJobPlanner.plan(observe(job))

@@ -34,6 +34,12 @@ public enum TrainingJobPlanner {
             return plan
         }
 
+        // TensorBoard sits beside the job for its whole life, finished or not (it holds no GPU).
+        if let board = job.spec.tensorboard, !board.logDir.isEmpty {
+            if !o.tensorboardPodExists { plan.create.append(TensorBoardChildren.pod(job, board)) }
+            if !o.tensorboardServiceExists { plan.create.append(TensorBoardChildren.service(job)) }
+        }
+
         // Finished: free GPUs (pods deleted after their facts were kept), write the record, honour the TTL.
         if let phase = status.phase, phase.isFinished {
             plan.deletePods = podsToFree(observed, policy: o.platform.effectiveFinishedPodPolicy)
