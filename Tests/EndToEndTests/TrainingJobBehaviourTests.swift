@@ -113,6 +113,20 @@ import KubeCore
         })
     }
 
+    @Test func podsThatCannotStartFailTheJobAtTheStartupDeadlineWithADiagnosis() async throws {
+        let h = try await OperatorHarness.start()
+        defer { Task { await h.stop() } }
+        let manifest = Self.manifest("stuck", script: "{}", extra: "  startupDeadlineSeconds: 3\n")
+            .replacingOccurrences(of: "image: trainer:1", with: "image: registry.example.com/trainer:missing")
+        _ = try await h.kubectl("apply", "-f", "-", stdin: manifest)
+        #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "stuck")["phase"] == "Failed" })
+        let failed = await Self.status(h, "stuck")["conditions"]?.arrayValue?.first { $0["type"] == "Failed" }
+        #expect(failed?["reason"] == "StartupDeadlineExceeded")
+        let message = failed?["message"]?.stringValue ?? ""
+        #expect(message.contains("stuck-0") && (message.contains("ImagePullBackOff") || message.contains("ErrImagePull")), "\(message)")
+        #expect(try await eventually(timeout: .seconds(30)) { await h.get(.pods, "default", "stuck-0") == nil })  // GPU freed
+    }
+
     @Test func theSchemaRefusesBadSpecsNamingTheField() async throws {
         let h = try await OperatorHarness.start(nodes: "none")
         defer { Task { await h.stop() } }
