@@ -106,6 +106,7 @@ extension DevCommand {
 
 /// The error of the bridged run, handed from the task to the waiting thread.
 private final class RunOutcome: @unchecked Sendable {
+    // @unchecked: `stored` is read and written only under `lock`.
     private let lock = NSLock()
     private var stored: (any Error)?
     var error: (any Error)? { lock.withLock { stored } }

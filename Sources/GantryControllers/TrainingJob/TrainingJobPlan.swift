@@ -8,6 +8,9 @@ public struct TrainingJobObservation: Sendable {
     public var serviceExists: Bool
     public var hostfileExists: Bool
     public var recordExists: Bool
+    /// Whether the TensorBoard Pod and Service (`spec.tensorboard`) exist.
+    public var tensorboardPodExists = false
+    public var tensorboardServiceExists = false
     public var platform: PlatformConfigSpec
     public var nodes: [JSONValue]
     public var admission: GangAdmission.Decision

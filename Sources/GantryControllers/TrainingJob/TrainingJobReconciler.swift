@@ -42,7 +42,11 @@ public struct TrainingJobReconciler: Reconciler {
 
         let platform = await caches.platform()
         let nodes = await caches.nodes.list()
-        let pods = await caches.pods.owned(by: job.uid)
+        let owned = await caches.pods.owned(by: job.uid)
+        // Replicas are what the state machine counts; the TensorBoard pod is a side child.
+        let pods = owned.filter { $0.labels[GantryLabels.role] != TensorBoardChildren.role }
+        let tensorboardPodExists = owned.count != pods.count
+        let tensorboardServiceExists = await caches.services.get(ObjectKey(namespace: job.namespace, name: TensorBoardChildren.name(job))) != nil
         let ns = job.namespace
         let serviceExists = await caches.services.get(ObjectKey(namespace: ns, name: TrainingPods.serviceName(job))) != nil
         let hostfileExists = await caches.configMaps.get(ObjectKey(namespace: ns, name: TrainingPods.hostfileName(job))) != nil
@@ -51,10 +55,12 @@ public struct TrainingJobReconciler: Reconciler {
         let logTails = await tails(of: pods, job: job)
         let snapshot = await followMetrics(job, pods: pods)
 
-        let observation = TrainingJobObservation(
+        var observation = TrainingJobObservation(
             job: job, pods: pods, serviceExists: serviceExists, hostfileExists: hostfileExists, recordExists: recordExists,
             platform: platform, nodes: nodes, admission: admission, logTails: logTails, metrics: snapshot,
             now: clock.wallNow.timeIntervalSince1970)
+        observation.tensorboardPodExists = tensorboardPodExists
+        observation.tensorboardServiceExists = tensorboardServiceExists
         let plan = TrainingJobPlanner.plan(observation)
         try await apply(plan, job: job, object: object)
         if plan.status.phase?.isFinished == true { await metrics.stopFollowing(key) }
