@@ -100,18 +100,20 @@ enum EventConversion {
     static func validateCreate(_ v1: JSONValue) -> [APIStatusError.Cause] {
         var causes: [APIStatusError.Cause] = []
         func text(_ key: String) -> String { v1[key]?.stringValue ?? "" }
+        // Go's len(): the limits count bytes of UTF-8, though the messages say characters.
+        func tooLong(_ key: String, _ limit: Int) -> Bool { text(key).utf8.count > limit }
         let namespace = v1.namespace ?? ""
         if (v1[path: "regarding", "namespace"]?.stringValue ?? "").isEmpty, namespace != "default", namespace != "kube-system" {
             causes.append(.invalid("involvedObject.namespace", "\"\"", "does not match event.namespace"))
         }
         if text("reportingController").isEmpty { causes.append(.required("reportingController")) }
         if text("reportingInstance").isEmpty { causes.append(.required("reportingInstance")) }
-        if text("reportingInstance").count > 128 { causes.append(.invalid("reportingInstance", "\"\"", "can have at most 128 characters")) }
+        if tooLong("reportingInstance", 128) { causes.append(.invalid("reportingInstance", "\"\"", "can have at most 128 characters")) }
         if text("action").isEmpty { causes.append(.required("action")) }
-        if text("action").count > 128 { causes.append(.invalid("action", "\"\"", "can have at most 128 characters")) }
+        if tooLong("action", 128) { causes.append(.invalid("action", "\"\"", "can have at most 128 characters")) }
         if text("reason").isEmpty { causes.append(.required("reason")) }
-        if text("reason").count > 128 { causes.append(.invalid("reason", "\"\"", "can have at most 128 characters")) }
-        if text("note").count > 1024 { causes.append(.invalid("message", "\"\"", "can have at most 1024 characters")) }
+        if tooLong("reason", 128) { causes.append(.invalid("reason", "\"\"", "can have at most 128 characters")) }
+        if tooLong("note", 1024) { causes.append(.invalid("message", "\"\"", "can have at most 1024 characters")) }
         if text("eventTime").isEmpty { causes.append(.required("eventTime")) }
         let type = text("type")
         if type != "Normal" && type != "Warning" { causes.append(.invalid("type", "\"\"", "has invalid value: \(type)")) }

@@ -41,7 +41,7 @@ import Testing
     }
 
     @Test func strictCreateValidation() {
-        let fields = EventConversion.validateCreate(["metadata": ["namespace": "default"], "type": "Info", "note": .string(String(repeating: "x", count: 1025)),
+        let fields = EventConversion.validateCreate(["metadata": ["namespace": "default"], "type": "Info", "note": .string(String(repeating: "é", count: 513)),
                                                      "deprecatedCount": 2]).map(\.field)
         #expect(fields == ["reportingController", "reportingInstance", "action", "reason", "message", "eventTime", "type", "count"])
     }
