@@ -84,6 +84,12 @@ struct EventAPITests {
         #expect(tail.contains("PodsCreated") && tail.contains("gantry.dev/trainingjob-controller") && tail.contains("created 2 worker pods"),
                 "\(r.stdout)")
 
+        // `kubectl events --for` selects on involvedObject.kind, .apiVersion and .name.
+        r = await t.kubectl("events", "--for", "trainingjob/resnet")
+        #expect(r.ok && r.stdout.contains("PodsCreated"), "\(r.stdout) \(r.stderr)")
+        r = await t.kubectl("events", "--for", "configmap/resnet")
+        #expect(r.ok && !r.stdout.contains("PodsCreated"), "\(r.stdout) \(r.stderr)")
+
         // The core view, and its field selectors (the ones kubectl describe sends).
         let core = try await t.json(Self.coreEvents + "/resnet.1")
         #expect(core["apiVersion"] == "v1")
