@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import GantryAPI
+import GantryControllers
 import GantryTestSupport
 import KubeCore
 
@@ -125,6 +126,22 @@ import KubeCore
         let message = failed?["message"]?.stringValue ?? ""
         #expect(message.contains("stuck-0") && (message.contains("ImagePullBackOff") || message.contains("ErrImagePull")), "\(message)")
         #expect(try await eventually(timeout: .seconds(30)) { await h.get(.pods, "default", "stuck-0") == nil })  // GPU freed
+    }
+
+    @Test func aNodeCachedDatasetIsSyncedOnceAndRemovedWhenNoJobNeedsIt() async throws {
+        let h = try await OperatorHarness.start()
+        defer { Task { await h.stop() } }
+        _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("cached", script: "{exit: {code: 0, after: 8s}}",
+                                                                         extra: "  dataset: {uri: s3://data/imagenet, cache: node}\n"))
+        let name = DatasetCache.daemonSetName("s3://data/imagenet")
+        #expect(try await eventually(timeout: .seconds(30)) {
+            await h.get(.daemonSets, "default", name)?[path: "status", "numberReady"] == 2  // the two A100 nodes, not the CPU one
+        })
+        let pod = await h.get(.pods, "default", "cached-0")
+        let mounts = pod?[path: "spec", "containers"]?.arrayValue?.first?["volumeMounts"]?.arrayValue ?? []
+        #expect(mounts.contains { $0["mountPath"] == "/datasets" })
+        #expect(try await eventually(timeout: .seconds(60)) { await h.get(.daemonSets, "default", name) == nil })
+        #expect(await Self.status(h, "cached")["phase"] == "Succeeded")
     }
 
     @Test func theSchemaRefusesBadSpecsNamingTheField() async throws {
