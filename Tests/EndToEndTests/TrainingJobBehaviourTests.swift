@@ -144,6 +144,28 @@ import KubeCore
         #expect(await Self.status(h, "cached")["phase"] == "Succeeded")
     }
 
+    @Test func patienceAndThresholdRulesStopRunsFromTheirLogs() async throws {
+        let h = try await OperatorHarness.start()
+        defer { Task { await h.stop() } }
+        let plateau = "{logs: [{series: {every: 0.1s, count: 200, start: 1, step: 1, template: \"step={step} loss={loss}\", loss: {from: 1.0, to: 1.0, curve: flat}}}], exit: {code: 0}}"
+        _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("plateau", script: plateau,
+                                                                         extra: "  earlyStopping: {metric: loss, patience: {evaluations: 5, minDelta: 0.01}}\n"))
+        let slow = "{logs: [{series: {every: 0.1s, count: 200, start: 1, step: 1, template: \"step={step} acc={acc}\", acc: {from: 0.1, to: 0.2, curve: linear}}}], exit: {code: 0}}"
+        _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("slow", script: slow,
+                                                                         extra: "  earlyStopping: {metric: acc, goal: maximize, threshold: {bound: 0.5, startStep: 10}}\n"))
+        #expect(try await eventually(timeout: .seconds(30)) {
+            let a = await Self.status(h, "plateau")["phase"]
+            let b = await Self.status(h, "slow")["phase"]
+            return a == "EarlyStopped" && b == "EarlyStopped"
+        })
+        let patience = await Self.status(h, "plateau")["earlyStop"]
+        #expect(patience?["rule"] == "patience")
+        #expect((patience?["step"]?.intValue ?? 0) < 50)  // stopped long before the 200 steps of the script
+        let threshold = await Self.status(h, "slow")["earlyStop"]
+        #expect(threshold?["rule"] == "threshold")
+        #expect(threshold?["step"]?.intValue.map { $0 >= 10 && $0 < 50 } == true)
+    }
+
     @Test func theSchemaRefusesBadSpecsNamingTheField() async throws {
         let h = try await OperatorHarness.start(nodes: "none")
         defer { Task { await h.stop() } }
