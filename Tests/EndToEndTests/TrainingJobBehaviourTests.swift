@@ -166,6 +166,24 @@ import KubeCore
         #expect(threshold?["step"]?.intValue.map { $0 >= 10 && $0 < 50 } == true)
     }
 
+    @Test func aPlatformConfigChangeAppliesWithoutRestartingTheOperator() async throws {
+        let h = try await OperatorHarness.start()
+        defer { Task { await h.stop() } }
+        let quota = { (gpus: Int) in
+            "apiVersion: gantry.dev/v1alpha1\nkind: PlatformConfig\nmetadata: {name: default}\nspec: {quotas: [{namespace: default, gpus: \(gpus)}]}\n"
+        }
+        _ = try await h.kubectl("apply", "-f", "-", stdin: quota(2))
+        _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("first", gpus: 2, script: "{logs: [\"training\"]}"))
+        #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "first")["phase"] == "Running" })
+        _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("second", gpus: 2, script: "{logs: [\"training\"]}"))
+        #expect(try await eventually(timeout: .seconds(30)) {
+            await Self.status(h, "second")[path: "queue", "reason"]?.stringValue?.contains("quota") == true
+        })
+        #expect(await Self.status(h, "first")[path: "appliedDefaults", "namespaceGPUQuota"] == 2)
+        _ = try await h.kubectl("apply", "-f", "-", stdin: quota(4))  // the admin raises the quota in Git
+        #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "second")["phase"] == "Running" })
+    }
+
     @Test func theSchemaRefusesBadSpecsNamingTheField() async throws {
         let h = try await OperatorHarness.start(nodes: "none")
         defer { Task { await h.stop() } }
