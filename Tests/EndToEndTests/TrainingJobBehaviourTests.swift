@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import GantryAPI
+import GantryControllers
 import GantryTestSupport
 import KubeCore
 
@@ -125,6 +126,62 @@ import KubeCore
         let message = failed?["message"]?.stringValue ?? ""
         #expect(message.contains("stuck-0") && (message.contains("ImagePullBackOff") || message.contains("ErrImagePull")), "\(message)")
         #expect(try await eventually(timeout: .seconds(30)) { await h.get(.pods, "default", "stuck-0") == nil })  // GPU freed
+    }
+
+    @Test func aNodeCachedDatasetIsSyncedOnceAndRemovedWhenNoJobNeedsIt() async throws {
+        let h = try await OperatorHarness.start()
+        defer { Task { await h.stop() } }
+        _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("cached", script: "{exit: {code: 0, after: 8s}}",
+                                                                         extra: "  dataset: {uri: s3://data/imagenet, cache: node}\n"))
+        let name = DatasetCache.daemonSetName("s3://data/imagenet")
+        #expect(try await eventually(timeout: .seconds(30)) {
+            await h.get(.daemonSets, "default", name)?[path: "status", "numberReady"] == 2  // the two A100 nodes, not the CPU one
+        })
+        let pod = await h.get(.pods, "default", "cached-0")
+        let mounts = pod?[path: "spec", "containers"]?.arrayValue?.first?["volumeMounts"]?.arrayValue ?? []
+        #expect(mounts.contains { $0["mountPath"] == "/datasets" })
+        #expect(try await eventually(timeout: .seconds(60)) { await h.get(.daemonSets, "default", name) == nil })
+        #expect(await Self.status(h, "cached")["phase"] == "Succeeded")
+    }
+
+    @Test func patienceAndThresholdRulesStopRunsFromTheirLogs() async throws {
+        let h = try await OperatorHarness.start()
+        defer { Task { await h.stop() } }
+        let plateau = "{logs: [{series: {every: 0.1s, count: 200, start: 1, step: 1, template: \"step={step} loss={loss}\", loss: {from: 1.0, to: 1.0, curve: flat}}}], exit: {code: 0}}"
+        _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("plateau", script: plateau,
+                                                                         extra: "  earlyStopping: {metric: loss, patience: {evaluations: 5, minDelta: 0.01}}\n"))
+        let slow = "{logs: [{series: {every: 0.1s, count: 200, start: 1, step: 1, template: \"step={step} acc={acc}\", acc: {from: 0.1, to: 0.2, curve: linear}}}], exit: {code: 0}}"
+        _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("slow", script: slow,
+                                                                         extra: "  earlyStopping: {metric: acc, goal: maximize, threshold: {bound: 0.5, startStep: 10}}\n"))
+        #expect(try await eventually(timeout: .seconds(30)) {
+            let a = await Self.status(h, "plateau")["phase"]
+            let b = await Self.status(h, "slow")["phase"]
+            return a == "EarlyStopped" && b == "EarlyStopped"
+        })
+        let patience = await Self.status(h, "plateau")["earlyStop"]
+        #expect(patience?["rule"] == "patience")
+        #expect((patience?["step"]?.intValue ?? 0) < 50)  // stopped long before the 200 steps of the script
+        let threshold = await Self.status(h, "slow")["earlyStop"]
+        #expect(threshold?["rule"] == "threshold")
+        #expect(threshold?["step"]?.intValue.map { $0 >= 10 && $0 < 50 } == true)
+    }
+
+    @Test func aPlatformConfigChangeAppliesWithoutRestartingTheOperator() async throws {
+        let h = try await OperatorHarness.start()
+        defer { Task { await h.stop() } }
+        let quota = { (gpus: Int) in
+            "apiVersion: gantry.dev/v1alpha1\nkind: PlatformConfig\nmetadata: {name: default}\nspec: {quotas: [{namespace: default, gpus: \(gpus)}]}\n"
+        }
+        _ = try await h.kubectl("apply", "-f", "-", stdin: quota(2))
+        _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("first", gpus: 2, script: "{logs: [\"training\"]}"))
+        #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "first")["phase"] == "Running" })
+        _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("second", gpus: 2, script: "{logs: [\"training\"]}"))
+        #expect(try await eventually(timeout: .seconds(30)) {
+            await Self.status(h, "second")[path: "queue", "reason"]?.stringValue?.contains("quota") == true
+        })
+        #expect(await Self.status(h, "first")[path: "appliedDefaults", "namespaceGPUQuota"] == 2)
+        _ = try await h.kubectl("apply", "-f", "-", stdin: quota(4))  // the admin raises the quota in Git
+        #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "second")["phase"] == "Running" })
     }
 
     @Test func theSchemaRefusesBadSpecsNamingTheField() async throws {

@@ -78,6 +78,25 @@ func withPhase(_ pod: JSONValue, _ phase: String, exitCode: Int? = nil, reason: 
         }
     }
 
+    @Test func aNodeCachedDatasetGetsOneSharedDaemonSetAndReplicasPreferReadyNodes() throws {
+        let job = try makeJob(spec: ["image": "t", "gpu": ["count": 1, "product": "A100"], "dataset": ["uri": "s3://data/imagenet", "cache": "node"]])
+        let first = TrainingJobPlanner.plan(observe(job))
+        let ds = try #require(first.create.first { $0.kind == "DaemonSet" })
+        #expect(ds.name == DatasetCache.daemonSetName("s3://data/imagenet"))
+        #expect(ds.ownerReferences.isEmpty)  // shared by every job of the dataset
+        #expect(ds[path: "spec", "template", "spec", "affinity"] != nil)  // only where the jobs' GPUs are
+        let pod = try #require(first.create.first { $0.kind == "Pod" })
+        let mounts = pod[path: "spec", "containers"]?.arrayValue?.first?["volumeMounts"]?.arrayValue ?? []
+        #expect(mounts.contains { $0["mountPath"] == "/datasets" && $0["readOnly"] == true })
+        var o = observe(job)
+        o.datasetCacheExists = true
+        o.datasetCacheReadyNodes = ["n1"]
+        let second = TrainingJobPlanner.plan(o)
+        #expect(!second.create.contains { $0.kind == "DaemonSet" })
+        let preferred = second.create.first { $0.kind == "Pod" }?[path: "spec", "affinity", "nodeAffinity", "preferredDuringSchedulingIgnoredDuringExecution"]
+        #expect(preferred?.arrayValue?.first?[path: "preference", "matchFields"]?.arrayValue?.first?["values"] == ["n1"])
+    }
+
     @Test func tensorflowAndMPIGetTheirClusterDescriptions() throws {
         let tf = try makeJob("tf", spec: ["image": "t", "replicas": 3, "distributed": ["framework": "tensorflow", "port": 2222]])
         let pod = try #require(TrainingJobPlanner.plan(observe(tf)).create.first { $0.name == "tf-2" })

@@ -11,6 +11,9 @@ public struct TrainingJobObservation: Sendable {
     /// Whether the TensorBoard Pod and Service (`spec.tensorboard`) exist.
     public var tensorboardPodExists = false
     public var tensorboardServiceExists = false
+    /// `dataset.cache: node`: whether the dataset's DaemonSet exists, and the nodes where its cache is ready.
+    public var datasetCacheExists = false
+    public var datasetCacheReadyNodes: [String] = []
     public var platform: PlatformConfigSpec
     public var nodes: [JSONValue]
     public var admission: GangAdmission.Decision

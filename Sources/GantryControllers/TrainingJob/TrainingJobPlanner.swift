@@ -180,12 +180,21 @@ public enum TrainingJobPlanner {
             plan.requeue(after: due - o.now)
         }
 
+        // Dataset cache on the nodes: created once per dataset, shared with every job that reads it.
+        let datasetURI = DatasetCache.uri(of: job)
+        if let uri = datasetURI, !o.datasetCacheExists {
+            plan.create.append(DatasetCache.daemonSet(namespace: job.namespace, uri: uri, placement: placement,
+                                                      productLabel: gpuSettings.effectiveProductLabel))
+        }
+
         // Converge children: wait for the previous attempt's pods to go (same names), then create the gang.
         if !o.serviceExists { plan.create.append(TrainingPods.desiredService(job)) }
         if job.spec.framework == .mpi, !o.hostfileExists { plan.create.append(TrainingPods.desiredHostfile(job, placement: placement)) }
         if stale.isEmpty {
             for index in 0..<replicas where !present.contains(index) {
-                plan.create.append(TrainingPods.desiredPod(job, index: index, attempt: attempt, placement: placement))
+                var pod = TrainingPods.desiredPod(job, index: index, attempt: attempt, placement: placement)
+                if let uri = datasetURI { DatasetCache.attach(to: &pod, uri: uri, readyNodes: o.datasetCacheReadyNodes) }
+                plan.create.append(pod)
             }
         } else {
             plan.deletePods += stale.filter { !$0.deleting }.map(\.name)
