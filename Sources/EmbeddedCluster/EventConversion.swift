@@ -19,7 +19,8 @@ import KubeCore
 ///     eventTime, series {count, lastObservedTime}, related, action, reason, type, reportingInstance: same names
 ///
 /// `series.count` is *not* folded into `count` by the server (only clients like `kubectl describe` show
-/// either one); the renames are all top-level keys, so the same table converts partial objects and patches.
+/// either one). The renames are all top-level keys, so the same table converts partial objects (server-side
+/// apply intents); other patches are applied to the events.k8s.io view of the stored object, then converted.
 enum EventConversion {
     /// (events.k8s.io/v1 name, core/v1 name) of every top-level field whose name differs.
     static let renames: [(v1: String, core: String)] = [
