@@ -1,0 +1,74 @@
+import Foundation
+import GantryControllers
+import KubeCore
+import KubeRuntime
+
+/// `store-update`: KubeRuntime's `Store` fed N Pods as the reflector feeds it, with the operator's Pod
+/// projection (`OperatorCaches.projectPod`): upsert throughput (watch events), `replace(with:)` throughput
+/// (a relist), and memory per cached Pod for three projections: none, the Store default (drop
+/// `managedFields`) and the operator's. Budget: ≤ 8 KiB per cached Pod with the operator's projection.
+public struct StoreUpdateBench: Sendable {
+    public var pods = 10_000
+    public var iterations = 5
+    public static let budgetPerPod = 8 * 1024
+
+    public init(quick: Bool) {
+        if quick { pods = 2_000; iterations = 3 }
+    }
+
+    public func run(log: (String) -> Void) async throws -> [BenchFigure] {
+        let name = "store-update"
+        // Serialized first: the memory runs parse each pod afresh, like the reflector does from the wire, so a
+        // cached value never shares storage with a fixture that outlives it.
+        let wire = PodFixture.pods(count: pods).map { $0.serializedBytes() }
+        let parsed = try wire.map { try JSONValue.parse($0) }
+        log("\(name): \(pods) pods, \(wire.reduce(0) { $0 + $1.count } / pods) B of JSON each")
+        var figures: [BenchFigure] = []
+
+        // Throughput with the operator's projection (projection runs inside upsert/replace, so it is included).
+        let store = Store(projection: OperatorCaches.projectPod)
+        var upserts = Samples(), replaces = Samples()
+        let clock = ContinuousClock()
+        for round in 0...iterations {
+            let start = clock.now
+            for pod in parsed { await store.upsert(pod) }
+            let upserted = clock.now
+            await store.replace(with: parsed)
+            let replaced = clock.now
+            if round > 0 { upserts.append(upserted - start); replaces.append(replaced - upserted) }  // round 0 warms up
+        }
+        guard await store.count == pods else { throw BenchError.wrongResult("store holds \(await store.count) pods, expected \(pods)") }
+        figures.append(BenchFigure(name, "upsert, operator projection", Double(pods) / upserts.median.seconds, "pods/s",
+                                   note: String(format: "%.2f µs/pod median, p99 round %.0f ms", upserts.median.seconds * 1e6 / Double(pods), upserts.p99.milliseconds)))
+        figures.append(BenchFigure(name, "replace (relist), operator projection", Double(pods) / replaces.median.seconds, "pods/s",
+                                   note: String(format: "%.0f ms per %d-pod list", replaces.median.milliseconds, pods)))
+
+        // Memory per cached pod.
+        let variants: [(String, Store.Projection)] = [
+            ("no projection", { $0 }),
+            ("Store default (drop managedFields)", Store.dropManagedFields),
+            ("OperatorCaches.projectPod", OperatorCaches.projectPod),
+        ]
+        for (label, projection) in variants {
+            let perPod = try await bytesPerPod(wire: wire, projection: projection)
+            let projectedSize = projection(try JSONValue.parse(wire[0])).serializedBytes().count
+            let verdict = perPod <= Double(Self.budgetPerPod) ? "within 8 KiB budget" : "over 8 KiB budget"
+            figures.append(BenchFigure(name, "RSS per cached pod, \(label)", perPod / 1024, "KiB",
+                                       note: "\(verdict); \(projectedSize) B as JSON"))
+        }
+        return figures
+    }
+
+    /// RSS growth of a store holding every pod, divided by the count (glibc trimmed before both readings).
+    func bytesPerPod(wire: [[UInt8]], projection: @escaping Store.Projection) async throws -> Double {
+        ProcessMemory.trim()
+        let before = ProcessMemory.rss
+        let store = Store(projection: projection)
+        for bytes in wire { await store.upsert(try JSONValue.parse(bytes)) }
+        ProcessMemory.trim()
+        let after = ProcessMemory.rss
+        let count = await store.count  // keeps the store alive until after the reading
+        guard count == wire.count else { throw BenchError.wrongResult("store holds \(count) pods, expected \(wire.count)") }
+        return Double(after - before) / Double(count)
+    }
+}
