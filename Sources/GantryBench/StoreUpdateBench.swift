@@ -56,6 +56,27 @@ public struct StoreUpdateBench: Sendable {
             figures.append(BenchFigure(name, "RSS per cached pod, \(label)", perPod / 1024, "KiB",
                                        note: "\(verdict); \(projectedSize) B as JSON"))
         }
+        figures += try await breakdown(wire: wire)
+        return figures
+    }
+
+    /// Where the projected pod's memory goes: the store holding only one part of `projectPod`'s result at a
+    /// time. Each figure includes the per-entry cost of the store itself (key, dictionary slot, namespace
+    /// index), measured alone as "entry only".
+    func breakdown(wire: [[UInt8]]) async throws -> [BenchFigure] {
+        let project = OperatorCaches.projectPod
+        let parts: [(String, Store.Projection)] = [
+            ("entry only (key + indexes)", { _ in .emptyObject }),
+            ("projectPod metadata only", { ["metadata": project($0)["metadata"] ?? .null] }),
+            ("projectPod status.conditions only", { ["c": project($0)[path: "status", "conditions"] ?? .null] }),
+            ("projectPod status.containerStatuses only", { ["s": project($0)[path: "status", "containerStatuses"] ?? .null] }),
+        ]
+        var figures: [BenchFigure] = []
+        for (label, projection) in parts {
+            let perPod = try await bytesPerPod(wire: wire, projection: projection)
+            let size = projection(try JSONValue.parse(wire[0])).serializedBytes().count
+            figures.append(BenchFigure("store-update", "RSS per cached pod, \(label)", perPod / 1024, "KiB", note: "\(size) B as JSON"))
+        }
         return figures
     }
 
