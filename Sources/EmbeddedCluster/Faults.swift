@@ -48,6 +48,7 @@ public struct FaultSpec: Sendable, Equatable {
 
 /// Applies the current FaultSpec to each request (health checks excepted).
 final class FaultInjector: @unchecked Sendable {
+    // @unchecked: `spec` and `injectedCount` are read and written only under `lock`.
     private let lock = NSLock()
     private var spec = FaultSpec()
     private(set) var injectedCount = 0

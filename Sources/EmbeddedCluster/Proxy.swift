@@ -41,6 +41,7 @@ public struct UnavailableProxy: ProxyHandler {
 
 /// Holder so the handler can be replaced at runtime (`DevCluster.setProxyHandler`).
 final class ProxyHooks: @unchecked Sendable {
+    // @unchecked: `_handler` is read and written only under `lock`.
     private let lock = NSLock()
     private var _handler: any ProxyHandler = UnavailableProxy()
     var handler: any ProxyHandler {

@@ -9,6 +9,7 @@ import Foundation
 /// bytes to the HTTP server on an internal loopback port. kubectl trusts the CA through the kubeconfig's
 /// `certificate-authority-data`.
 struct TLSMaterial: @unchecked Sendable {
+    // @unchecked: the SSL_CTX is configured once and then only read (SSL_new), which OpenSSL allows across threads.
     let caPEM: String
     /// SSL_CTX with the server certificate and key; lives as long as the process (a few hundred bytes).
     let context: OpaquePointer
@@ -85,6 +86,7 @@ struct TLSMaterial: @unchecked Sendable {
 
 /// Accepts TLS connections and relays each to the internal HTTP port.
 final class TLSFrontEnd: @unchecked Sendable {
+    // @unchecked: the mutable fields (backendPort, connections, stopped) are touched only under `lock`.
     let material: TLSMaterial
     let listenFD: Int32
     let port: Int

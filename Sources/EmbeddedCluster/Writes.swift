@@ -205,7 +205,8 @@ extension ObjectStore {
         }
         if obj == current { return current }  // a no-op write is not committed (no new resourceVersion)
         if dryRun { return obj }
-        if obj.deletionTimestamp != nil, obj.finalizers.isEmpty {
+        // A gracefully deleting pod survives its kubelet's status writes until a delete with grace 0 (apiserver's ShouldDeleteDuringUpdate).
+        if obj.deletionTimestamp != nil, obj.finalizers.isEmpty, !(info.kind == "Pod" && (current[path: "metadata", "deletionGracePeriodSeconds"]?.intValue ?? 0) > 0) {
             let gone = commit(.deleted, resource: info.resourceKey, object: obj, old: current)
             afterDelete(info, gone)
             return gone

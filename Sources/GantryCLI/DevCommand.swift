@@ -82,6 +82,7 @@ struct DevCommand: AsyncParsableCommand {
 
 /// The error of the bridged run, handed from the task to the waiting thread.
 private final class RunOutcome: @unchecked Sendable {
+    // @unchecked: `stored` is read and written only under `lock`.
     private let lock = NSLock()
     private var stored: (any Error)?
     var error: (any Error)? { lock.withLock { stored } }

@@ -80,16 +80,21 @@ actor Authenticator {
                 return cached
             }
         }
-        // One run at a time: concurrent requests share the plugin's answer.
-        if let running = execRun { return try await running.value }
+        // One run at a time: concurrent requests share the plugin's answer. A cancelled request cancels the run
+        // (killing the plugin), so cancellation stays prompt; requests sharing it then fail and retry later.
+        if let running = execRun { return try await Self.value(of: running) }
         let config = self.config
         let environment = self.environment
         let task = Task { try await ExecCredentialPlugin.run(exec, cluster: config, environment: environment) }
         execRun = task
         execRuns += 1
         defer { execRun = nil }
-        let credential = try await task.value
+        let credential = try await Self.value(of: task)
         execCredential = credential
         return credential
+    }
+
+    private static func value(of task: Task<ExecCredential, any Error>) async throws -> ExecCredential {
+        try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
     }
 }

@@ -18,6 +18,7 @@ struct ExecCredential: Sendable, Equatable {
 /// It must print an `ExecCredential` of the same apiVersion with `status.token` or a client certificate.
 enum ExecCredentialPlugin {
     static let supportedVersions = ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"]
+    static let timeLimitSeconds: Double = 120
 
     static func execInfo(_ exec: ExecConfig, cluster: KubeConfig) -> JSONValue {
         var spec: JSONValue = ["interactive": false]
@@ -86,8 +87,18 @@ enum ExecCredentialPlugin {
                                        + (exec.installHint.map { "\n\($0)" } ?? ""))
         }
         let box = ProcessBox(process)
-        let (output, errors, status) = await withTaskCancellationHandler {
-            await withCheckedContinuation { (c: CheckedContinuation<([UInt8], [UInt8], Int32), Never>) in
+        // The answer arrives once: from the reader thread when the plugin ends, or at once when it is killed
+        // (cancelled request, or past its time limit: a hung plugin would stall every request of the client,
+        // as they share its answer). A killed plugin's children may keep its pipes open, so a kill must not
+        // wait for the readers.
+        let outcome = PluginOutcome()
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeLimitSeconds) {
+            box.kill()
+            outcome.finish(.failure(KubeClientError.exec(command: exec.command, message: "did not finish within \(Int(timeLimitSeconds)) s")))
+        }
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Result<PluginOutput, any Error>, Never>) in
+                outcome.wait(c)
                 let thread = Thread {
                     // Read both pipes to the end before waiting, so a chatty plugin cannot fill a pipe and hang.
                     let errData = OneShotBytes()
@@ -95,19 +106,20 @@ enum ExecCredentialPlugin {
                     errThread.start()
                     let out = [UInt8](stdout.fileHandleForReading.readDataToEndOfFile())
                     box.process.waitUntilExit()
-                    c.resume(returning: (out, errData.waitForValue(), box.process.terminationStatus))
+                    outcome.finish(.success(PluginOutput(stdout: out, stderr: errData.waitForValue(), status: box.process.terminationStatus)))
                 }
                 thread.start()
             }
         } onCancel: {
-            box.process.terminate()
+            box.kill()
+            outcome.finish(.failure(CancellationError()))
         }
-        try Task.checkCancellation()
-        if status != 0 {
-            let detail = String(decoding: errors.prefix(4096), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw KubeClientError.exec(command: exec.command, message: "exited with status \(status)" + (detail.isEmpty ? "" : ": \(detail)"))
+        let output = try result.get()
+        if output.status != 0 {
+            let detail = String(decoding: output.stderr.prefix(4096), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw KubeClientError.exec(command: exec.command, message: "exited with status \(output.status)" + (detail.isEmpty ? "" : ": \(detail)"))
         }
-        return try decode(output, exec: exec)
+        return try decode(output.stdout, exec: exec)
     }
 
     /// A command with a "/" is a path (relative ones against the kubeconfig's folder); otherwise it is looked up in PATH.
@@ -134,10 +146,23 @@ enum ExecCredentialPlugin {
     }
 }
 
-/// `@unchecked Sendable`: Process is thread-safe for `terminate()` and is otherwise used by one thread at a time.
+/// `@unchecked Sendable`: `process` is only read for its pid and status after start; `killed` is guarded by `lock`.
 private final class ProcessBox: @unchecked Sendable {
     let process: Process
+    private let lock = NSLock()
+    private var didKill = false
     init(_ process: Process) { self.process = process }
+
+    /// Kills the plugin if it is still running (after its time limit, or when the request was cancelled).
+    func kill() {
+        lock.withLock {
+            guard process.isRunning else { return }
+            didKill = true
+            _ = Foundation.kill(process.processIdentifier, SIGKILL)
+        }
+    }
+
+    var killed: Bool { lock.withLock { didKill } }
 }
 
 /// A one-shot value handed from one thread to another (the stderr reader to the waiter).
@@ -158,5 +183,37 @@ private final class OneShotBytes: @unchecked Sendable {
         defer { condition.unlock() }
         while value == nil { condition.wait() }
         return value ?? []
+    }
+}
+
+struct PluginOutput: Sendable {
+    var stdout: [UInt8]
+    var stderr: [UInt8]
+    var status: Int32
+}
+
+/// Delivers a plugin run's outcome to its waiting task exactly once, whoever finishes first.
+private final class PluginOutcome: @unchecked Sendable {
+    // @unchecked: guarded by `lock`.
+    private let lock = NSLock()
+    private var result: Result<PluginOutput, any Error>?
+    private var continuation: CheckedContinuation<Result<PluginOutput, any Error>, Never>?
+
+    func wait(_ c: CheckedContinuation<Result<PluginOutput, any Error>, Never>) {
+        let ready: Result<PluginOutput, any Error>? = lock.withLock {
+            if result == nil { continuation = c }
+            return result
+        }
+        if let ready { c.resume(returning: ready) }
+    }
+
+    func finish(_ outcome: Result<PluginOutput, any Error>) {
+        let c: CheckedContinuation<Result<PluginOutput, any Error>, Never>? = lock.withLock {
+            guard result == nil else { return nil }
+            result = outcome
+            defer { continuation = nil }
+            return continuation
+        }
+        c?.resume(returning: outcome)
     }
 }

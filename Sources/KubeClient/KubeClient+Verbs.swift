@@ -112,7 +112,8 @@ extension KubeClient {
                                       body: body, accept: "*/*", checkStatus: false))
     }
 
-    /// Any request to the API server with the client's credentials, retries and metrics; any status is returned.
+    /// Any request to the API server with the client's credentials, retries and metrics; any status is returned
+    /// except 401, which is thrown as `APIError` (after one credential refresh when the token can change).
     public func raw(method: String, path: String, query: [(String, String)] = [], body: [UInt8]? = nil,
                     contentType: String? = nil) async throws -> HTTPResponse {
         try await send(Request(method: method, path: path, query: query, body: body, contentType: contentType,

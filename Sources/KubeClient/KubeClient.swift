@@ -42,8 +42,10 @@ public final class KubeClient: Sendable {
         var accept = "application/json"
         /// Throw `APIError` for non-2xx answers (all verbs but `raw` and `proxy`).
         var checkStatus = true
-        /// Watch and logs: no overall timeout, the answer is read incrementally.
+        /// Watch and logs: read incrementally, no request timeout.
         var streaming = false
+        /// For streams: a deadline after which a silent or stuck stream counts as dead (rule 5).
+        var streamDeadline: Duration?
     }
 
     /// Sends a request through the pipeline and returns a 2xx answer (or any answer when `checkStatus` is false).
@@ -129,7 +131,7 @@ public final class KubeClient: Sendable {
         tls.clientCertData = credentials.clientCertData
         tls.clientKeyData = credentials.clientKeyData
         return TransportRequest(method: request.method, url: endpoint.url(path: request.path, query: request.query),
-                                headers: headers, body: request.body, timeout: request.streaming ? nil : options.requestTimeout,
+                                headers: headers, body: request.body, timeout: request.streaming ? request.streamDeadline : options.requestTimeout,
                                 connectTimeout: options.connectTimeout, tls: tls, userAgent: options.userAgent)
     }
 

@@ -26,7 +26,7 @@ final class StreamBuffer: TransferSink {
     private let state = Mutex(State())
 
     init(highWater: Int = 1 << 20) {
-        self.highWater = highWater
+        self.highWater = max(1, highWater)
     }
 
     // MARK: producer side (loop thread)

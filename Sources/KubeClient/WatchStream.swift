@@ -57,8 +57,10 @@ extension KubeClient {
     public func watch(_ type: ResourceType, namespace: String?, options: ListOptions) -> WatchStream {
         var query = options.queryItems
         query.insert(("watch", "true"), at: 0)
+        // The server ends the stream after timeoutSeconds; one still open 30 s later is dead (rule 5), so the
+        // transfer gets that as its deadline and fails with `.timeout` instead of hanging forever.
         let request = Request(method: "GET", path: type.collectionPath(namespace: scoped(type, namespace)), query: query,
-                              streaming: true)
+                              streaming: true, streamDeadline: options.timeoutSeconds.map { .seconds($0 + 30) })
         return WatchStream(maxLineLength: self.options.maxLineLength) { [self] in try await openStream(request) }
     }
 

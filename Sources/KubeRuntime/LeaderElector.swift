@@ -49,7 +49,9 @@ public struct LeaderElector: Sendable {
                 return first
             }
             if Task.isCancelled || stillLeading {
-                await release(observer)
+                // Our task is cancelled, and cancellation aborts requests: release from a task that is not.
+                let elector = self
+                await Task { await elector.release(observer) }.value
                 return
             }
             logger.error("lost leadership; stopped reconciling", metadata: ["lease": "\(options.namespace)/\(options.name)"])

@@ -165,6 +165,7 @@ public struct Reflector: Sendable {
             }
             group.addTask {
                 while true {
+                    try Task.checkCancellation()
                     let idle = await progress.idle()
                     if idle >= limit { return .silent }
                     try await clock.sleep(for: limit - idle)

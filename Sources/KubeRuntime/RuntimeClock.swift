@@ -45,8 +45,10 @@ public final class ManualClock: RuntimeClock {
         let id = state.withLock { s in s.nextID += 1; return s.nextID }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+                // A cancelled sleeper throws, as Task.sleep does: a loop that sleeps must not spin once cancelled.
+                if Task.isCancelled { c.resume(throwing: CancellationError()); return }
                 let resumeNow = state.withLock { s -> Bool in
-                    if duration <= .zero || Task.isCancelled { return true }
+                    if duration <= .zero { return true }
                     s.sleepers.append((s.now + duration, id, c))
                     return false
                 }

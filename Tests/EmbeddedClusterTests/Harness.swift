@@ -57,7 +57,7 @@ final class TestCluster: Sendable {
 
     static var kubectlAvailable: Bool { FileManager.default.isExecutableFile(atPath: kubectlPath) }
 
-    init(_ options: DevClusterOptions = DevClusterOptions()) async throws {
+    init(_ options: DevClusterOptions = DevClusterOptions(nodes: "off")) async throws {  // server tests: no simulation unless asked
         dir = NSTemporaryDirectory() + "gantry-ec-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var options = options

@@ -4,8 +4,8 @@ import Testing
 
 @testable import EmbeddedCluster
 
-/// An in-memory API server for the driver with the embedded server's deletion rules: an object with finalizers
-/// gets deletionTimestamp (+ the grace period given, 0 when none) and stays until an update removes the last one.
+/// An in-memory API server for the driver with the embedded server's deletion rules: graceful deletion of bound
+/// pods (deletionTimestamp + deletionGracePeriodSeconds until a delete with grace 0), and finalizers.
 actor FakeSimulationBackend: SimulationBackend {
     struct Failure: Error {}
     var objects: [String: [String: JSONValue]] = [:]
@@ -39,11 +39,21 @@ actor FakeSimulationBackend: SimulationBackend {
         var o = object
         o[path: "metadata", "deletionTimestamp"] = current[path: "metadata", "deletionTimestamp"]
         o[path: "metadata", "deletionGracePeriodSeconds"] = current[path: "metadata", "deletionGracePeriodSeconds"]
-        objects[resource]?[key] = o.deletionTimestamp != nil && o.finalizers.isEmpty ? nil : o
+        let graceful = resource == "pods" && (o[path: "metadata", "deletionGracePeriodSeconds"]?.intValue ?? 0) > 0
+        objects[resource]?[key] = o.deletionTimestamp != nil && o.finalizers.isEmpty && !graceful ? nil : o
     }
     func delete(_ resource: String, namespace: String?, name: String, gracePeriodSeconds: Int64?) async throws {
         let key = Self.key(namespace, name)
         guard var o = objects[resource]?[key] else { throw Failure() }
+        let grace = gracePeriodSeconds ?? o[path: "spec", "terminationGracePeriodSeconds"]?.intValue ?? 30
+        if resource == "pods", grace > 0, o[path: "spec", "nodeName"] != nil {
+            if o.deletionTimestamp == nil {
+                o[path: "metadata", "deletionTimestamp"] = .string(Timestamp.format(clock.now.addingTimeInterval(Double(grace))))
+                o[path: "metadata", "deletionGracePeriodSeconds"] = .int(grace)
+                objects[resource]?[key] = o
+            }
+            return
+        }
         if !o.finalizers.isEmpty {
             if o.deletionTimestamp == nil {
                 o[path: "metadata", "deletionTimestamp"] = .string(Timestamp.format(clock.now))
@@ -139,7 +149,7 @@ actor FakeSimulationBackend: SimulationBackend {
         #expect(await backend.get("pods", namespace: "default", name: "job") != nil)
         #expect(await backend.logs["default/job/main"] == ["saving checkpoint"])
         let terminating = try #require(await backend.get("pods", namespace: "default", name: "job"))
-        #expect(terminating.finalizers == [SimulationDriver.kubeletFinalizer] && terminating.deletionTimestamp != nil)
+        #expect(terminating.deletionTimestamp != nil && terminating[path: "metadata", "deletionGracePeriodSeconds"] == 30)
         await run(driver, for: 3)
         #expect(await backend.get("pods", namespace: "default", name: "job") == nil)
     }

@@ -71,6 +71,18 @@ import KubeCore
         #expect(EarlyStoppingRules.evaluate(bad, lastValue: v1, rules: r, peers: Array(peers.prefix(2))) == nil)
     }
 
+    @Test func medianDecidesAtTheLatestStepEnoughPeersReachedWhenTheyRunSideBySide() throws {
+        let r = try rules(#"{"metric": "loss", "median": {"minTrials": 2}}"#)
+        // Peers report every 10 steps and are one report behind: a rule waiting for step 30 would wait for them.
+        let peers = (0..<2).map { i in
+            EarlyStoppingRules.Peer(name: "p\(i)", history: [.init(step: 10, value: 0.5), .init(step: 20, value: 0.3)], lastStep: 20)
+        }
+        let (bad, v) = series([0.9, 0.85, 0.8])  // steps 10, 20, 30
+        let stop = try #require(EarlyStoppingRules.evaluate(bad, lastValue: v, rules: r, peers: peers))
+        #expect(stop.step == 20)
+        #expect(stop.value == 0.85)
+    }
+
     @Test func historyIsBoundedAndKeepsItsShape() {
         var s = MetricSeries(metric: "loss", goal: .minimize)
         for i in 0..<10_000 { s.record(MetricLine(step: i, values: ["loss": 1.0 / Double(i + 1)])) }

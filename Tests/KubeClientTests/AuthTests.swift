@@ -24,13 +24,15 @@ struct AuthTests {
 
     func execClient(_ server: FakeAPIServer, _ dir: TempDir, env: [ExecConfig.EnvVar] = [], apiVersion: String = "client.authentication.k8s.io/v1") throws -> KubeClient {
         try dir.write("plugin.sh", pluginScript, executable: true)
-        let exec = ExecConfig(command: "./plugin.sh", args: ["--flag", "x"], env: env + [.init(name: "API_VERSION", value: apiVersion)],
+        // Run through /bin/sh rather than exec'ing the file just written: with tests forking in parallel, a
+        // freshly written executable can be briefly "text file busy".
+        let exec = ExecConfig(command: "/bin/sh", args: [dir.path + "/plugin.sh", "--flag", "x"], env: env + [.init(name: "API_VERSION", value: apiVersion)],
                               apiVersion: apiVersion, provideClusterInfo: true, baseDirectory: dir.path)
         return try KubeClient(config: KubeConfig(server: server.url, caData: Array("CA".utf8), exec: exec, tlsServerName: "kubernetes"))
     }
 
     @Test func execPluginTokenIsCachedAndClusterInfoSent() async throws {
-        let server = try FakeAPIServer.start()
+        let server = try await FakeAPIServer.start()
         let dir = try TempDir()
         let client = try execClient(server, dir, env: [.init(name: "FOO", value: "bar")])
         _ = try await client.list(configMaps, namespace: "a")
@@ -47,7 +49,7 @@ struct AuthTests {
     }
 
     @Test func expiredExecCredentialIsRefreshed() async throws {
-        let server = try FakeAPIServer.start()
+        let server = try await FakeAPIServer.start()
         let dir = try TempDir()
         let client = try execClient(server, dir, env: [.init(name: "EXPIRY", value: #","expirationTimestamp":"2001-01-01T00:00:00Z""#)],
                                     apiVersion: "client.authentication.k8s.io/v1beta1")
@@ -57,7 +59,7 @@ struct AuthTests {
     }
 
     @Test func execPluginRerunsAfter401() async throws {
-        let server = try FakeAPIServer.start()
+        let server = try await FakeAPIServer.start()
         let dir = try TempDir()
         let client = try execClient(server, dir, env: [.init(name: "FIRST_STALE", value: "1")])
         _ = try await client.list(configMaps, namespace: "a")  // "stale" → 401 → re-run → "test-token"
@@ -65,10 +67,10 @@ struct AuthTests {
     }
 
     @Test func failingPluginIsAnExecError() async throws {
-        let server = try FakeAPIServer.start()
+        let server = try await FakeAPIServer.start()
         let dir = try TempDir()
-        try dir.write("fail.sh", "#!/bin/sh\necho 'no credentials for you' >&2\nexit 3\n", executable: true)
-        let client = try KubeClient(config: KubeConfig(server: server.url, exec: ExecConfig(command: dir.path + "/fail.sh")))
+        try dir.write("fail.sh", "#!/bin/sh\necho 'no credentials for you' >&2\nexit 3\n")
+        let client = try KubeClient(config: KubeConfig(server: server.url, exec: ExecConfig(command: "sh", args: [dir.path + "/fail.sh"])))
         await #expect {
             try await client.list(configMaps, namespace: "a")
         } throws: { error in
@@ -78,13 +80,23 @@ struct AuthTests {
     }
 
     @Test func tokenFileIsRereadAfter401() async throws {
-        let server = try FakeAPIServer.start()
+        let server = try await FakeAPIServer.start()
         let dir = try TempDir()
         let tokenFile = try dir.write("token", "stale\n")
         let client = try KubeClient(config: KubeConfig(server: server.url, tokenFile: tokenFile))
         await #expect { try await client.list(configMaps, namespace: "a") } throws: { ($0 as? APIError)?.isUnauthorized == true }
         try dir.write("token", "test-token\n")  // the kubelet rotated it
         _ = try await client.list(configMaps, namespace: "a")
+    }
+
+    @Test func execCommandResolution() throws {
+        let relative = ExecConfig(command: "./bin/plugin", baseDirectory: "/etc/kube")
+        #expect(try ExecCredentialPlugin.resolveCommand(relative, environment: [:]) == "/etc/kube/./bin/plugin")
+        #expect(try ExecCredentialPlugin.resolveCommand(ExecConfig(command: "/opt/p"), environment: [:]) == "/opt/p")
+        #expect(try ExecCredentialPlugin.resolveCommand(ExecConfig(command: "sh"), environment: ["PATH": "/nonexistent:/bin"]) == "/bin/sh")
+        #expect(throws: KubeClientError.self) {
+            try ExecCredentialPlugin.resolveCommand(ExecConfig(command: "no-such-plugin-xyz", installHint: "install it"), environment: ["PATH": "/bin"])
+        }
     }
 
     @Test func execCredentialDecoding() throws {
@@ -95,5 +107,49 @@ struct AuthTests {
         let ok = try ExecCredentialPlugin.decode(Array(#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","status":{"token":"t","expirationTimestamp":"2030-01-02T03:04:05Z"}}"#.utf8), exec: exec)
         #expect(ok.token == "t")
         #expect(ok.expiration != nil)
+    }
+}
+
+@Suite("Token file rotation timing")
+struct TokenFileTimingTests {
+    /// A clock the test moves by hand.
+    final class ManualClock: @unchecked Sendable {
+        // @unchecked: guarded by `lock`.
+        private let lock = NSLock()
+        private var current = Date(timeIntervalSince1970: 1_000_000)
+        var now: Date { lock.withLock { current } }
+        func advance(_ seconds: TimeInterval) { lock.withLock { current += seconds } }
+    }
+
+    @Test func tokenFileIsReReadAfterAMinute() async throws {
+        let dir = try TempDir()
+        let file = try dir.write("token", "one\n")
+        let clock = ManualClock()
+        let auth = Authenticator(config: KubeConfig(server: "https://h", tokenFile: file), environment: [:], now: { clock.now })
+        #expect(try await auth.credentials().bearerToken == "one")
+        try dir.write("token", "two\n")
+        clock.advance(30)
+        #expect(try await auth.credentials().bearerToken == "one")  // cached
+        clock.advance(31)
+        #expect(try await auth.credentials().bearerToken == "two")  // older than a minute: re-read
+        try dir.write("token", "three\n")
+        await auth.invalidate()  // as after a 401
+        #expect(try await auth.credentials().bearerToken == "three")
+    }
+}
+
+@Suite("Exec plugin cancellation")
+struct ExecCancellationTests {
+    @Test func cancellingARequestKillsAHangingPlugin() async throws {
+        let dir = try TempDir()
+        try dir.write("hang.sh", "#!/bin/sh\ntrap '' TERM\nexec sleep 300\n")
+        let client = try KubeClient(config: KubeConfig(server: "http://127.0.0.1:1", exec: ExecConfig(command: "sh", args: [dir.path + "/hang.sh"])))
+        let task = Task { try await client.list(configMaps, namespace: "x") }
+        try await Task.sleep(for: .milliseconds(300))
+        let cancelledAt = ContinuousClock.now
+        task.cancel()
+        let result = await task.result
+        #expect(throws: (any Error).self) { try result.get() }
+        #expect(ContinuousClock.now - cancelledAt < .seconds(10))
     }
 }

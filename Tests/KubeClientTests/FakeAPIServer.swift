@@ -11,14 +11,19 @@ final class FakeAPIServer: @unchecked Sendable {
     /// Closing it (when this object goes) makes the server exit; SIGTERM may be blocked in test runners.
     private let stdin: Pipe
 
-    static func start(token: String = "test-token") throws -> FakeAPIServer {
+    /// With `tls` (certificate, key, client CA files) the server speaks HTTPS and requires a client certificate.
+    static func start(token: String = "test-token", tls: (cert: String, key: String, clientCA: String)? = nil) async throws -> FakeAPIServer {
+        try await offPool { try startBlocking(token: token, tls: tls) }
+    }
+
+    private static func startBlocking(token: String, tls: (cert: String, key: String, clientCA: String)?) throws -> FakeAPIServer {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kubeclient-fake-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let script = dir.appendingPathComponent("fake_apiserver.py")
         try fakeAPIServerSource.write(to: script, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, token]
+        process.arguments = ["python3", script.path, token] + (tls.map { [$0.cert, $0.key, $0.clientCA] } ?? [])
         let out = Pipe()
         let input = Pipe()
         process.standardOutput = out
@@ -73,4 +78,12 @@ final class FakeAPIServer: @unchecked Sendable {
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
+}
+
+/// Runs blocking work (process start-up, pipe reads) on a thread of its own, so that it never occupies a
+/// thread of the Swift concurrency pool that the servers and clients under test need.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
 }

@@ -43,10 +43,11 @@ class H(BaseHTTPRequestHandler):
         q = dict(urllib.parse.parse_qsl(u.query))
         parts = [p for p in u.path.split("/") if p]
         with lock:
+            stats.setdefault("client_ports", set()).add(self.client_address[1])
             stats["requests"] += 1
             stats["auth"].append(self.headers.get("Authorization", ""))
         if u.path == "/debug/stats":
-            with lock: return self.send_json(200, {"open_watches": stats["open_watches"], "requests": stats["requests"], "auth": stats["auth"][-5:], "ua": self.headers.get("User-Agent")})
+            with lock: return self.send_json(200, {"open_watches": stats["open_watches"], "requests": stats["requests"], "connections": len(stats.get("client_ports", ())), "auth": stats["auth"][-5:], "ua": self.headers.get("User-Agent")})
         if u.path.startswith("/debug/fault/"):
             # /debug/fault/<code>/<count>?retryAfter=1 : the next <count> API requests answer <code>
             code, count = int(parts[2]), int(parts[3])
@@ -210,6 +211,14 @@ threading.Thread(target=exit_when_parent_goes, daemon=True).start()
 
 srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
 srv.daemon_threads = True
+if len(sys.argv) > 4:
+    # TLS with client certificates required: argv = token cert key client-ca
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(sys.argv[4])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 print(srv.server_address[1], flush=True)
 srv.serve_forever()
 """#

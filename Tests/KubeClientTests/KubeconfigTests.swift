@@ -35,6 +35,12 @@ struct KubeconfigTests {
         #expect(config.token == "secret-token")
         #expect(config.tlsServerName == "kubernetes")
         #expect(config.insecureSkipTLSVerify == false)
+        // Printing a config never shows the token.
+        #expect(!"\(config)".contains("secret-token"))
+        #expect(!String(reflecting: config).contains("secret-token"))
+        var dumped = ""
+        dump(config, to: &dumped)
+        #expect(!dumped.contains("secret-token"))
         let other = try KubeConfig.load(path: file, context: "other", environment: [:])
         #expect(other.namespace == "default")
         #expect(other.contextName == "other")

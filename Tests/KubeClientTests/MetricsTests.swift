@@ -48,7 +48,7 @@ final class RecordingMetrics: MetricsFactory, Sendable {
 @Suite("Request metrics")
 struct MetricsTests {
     @Test func countsRequestsByMethodAndCode() async throws {
-        let server = try FakeAPIServer.start()
+        let server = try await FakeAPIServer.start()
         let metrics = RecordingMetrics()
         let client = try server.client(options: ClientOptions(metricsFactory: metrics))
         _ = try await client.list(configMaps, namespace: "m")

@@ -42,11 +42,9 @@ extension SimulationDriver {
             return
         }
         let old = pod["status"] ?? [:]
-        let addFinalizer = pod.deletionTimestamp == nil && !pod.finalizers.contains(Self.kubeletFinalizer)
-        if Self.differs(decision.status, old) || addFinalizer {
+        if Self.differs(decision.status, old) {
             var updated = pod
             updated["status"] = decision.status
-            if addFinalizer { updated.finalizers = pod.finalizers + [Self.kubeletFinalizer] }
             let write = updated
             if await attempt("update status of pod \(namespace)/\(name)", { try await self.backend.update("pods", write) }) {
                 let events = PodEvents.kubelet(pod: pod, old: old, new: decision.status,

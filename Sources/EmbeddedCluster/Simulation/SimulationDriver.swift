@@ -152,22 +152,16 @@ actor SimulationDriver {
 
     static func podKey(_ pod: JSONValue) -> String { pod.uid ?? pod.objectKey.description }
 
-    /// Put on every pod the kubelet accepts so a DELETE leaves it Terminating (deletionTimestamp set) until its
-    /// containers have stopped, as a real API server does for pods bound to a node; removed by the kubelet.
-    static let kubeletFinalizer = "sim.gantry.dev/kubelet"
-
-    /// Removes a pod now: drops the kubelet finalizer (the store then deletes a pod already being deleted) and
-    /// deletes with grace period 0, as the kubelet, the taint manager and PodGC do.
+    /// Removes a pod now, after writing its final status if given: a delete with grace period 0, as the kubelet
+    /// (after its containers stopped), the taint manager and PodGC do.
     func removePod(_ pod: JSONValue, status: JSONValue? = nil, reason: String) async {
         let namespace = pod.namespace ?? "default", name = pod.name ?? ""
-        if pod.finalizers.contains(Self.kubeletFinalizer) || status != nil {
+        if let status {
             var updated = pod
-            updated.finalizers = pod.finalizers.filter { $0 != Self.kubeletFinalizer }
-            if let status { updated["status"] = status }
+            updated["status"] = status
             let write = updated
             await attempt("\(reason): update pod \(namespace)/\(name)") { try await self.backend.update("pods", write) }
         }
-        guard await backend.get("pods", namespace: namespace, name: name) != nil else { return }
         await attempt("\(reason): delete pod \(namespace)/\(name)") {
             try await self.backend.delete("pods", namespace: namespace, name: name, gracePeriodSeconds: 0)
         }

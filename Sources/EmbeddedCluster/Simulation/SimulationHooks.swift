@@ -63,6 +63,8 @@ extension DevCluster {
             guard let launched = try await SimulationDriver.launch(backend: backend, clock: SystemSimulationClock(speed: speed),
                                                                    nodeSpec: options.nodes, tick: 0.2 * speed)
             else { return Task {} }
+            // Kubelets now finish deletions: a DELETE leaves a bound pod Terminating until its containers stop.
+            await store.setGracefulPodDeletion(true)
             setProxyHandler(SimulationProxy(driver: launched.driver))
             return launched.loop
         } catch {

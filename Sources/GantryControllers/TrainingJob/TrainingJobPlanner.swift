@@ -205,6 +205,11 @@ public enum TrainingJobPlanner {
         }
         status.phase = phase
         status.completionTime = now
+        let total = o.job.spec.effectiveReplicas
+        status.readyReplicas = "0/\(total)"  // the pods are being stopped: nothing of a finished job is ready
+        status.replicas = ReplicaCounts(total: total, active: 0, ready: 0,
+                                        succeeded: pods.filter { $0.state == .succeeded }.count,
+                                        failed: pods.filter { $0.state == .failed }.count)
         status.replicaStatuses = TrainingRecord.replicaStatuses(pods.filter { !$0.deleting || $0.finished }, logTails: o.logTails, previous: status.replicaStatuses)
         if let start = status.startTime.flatMap(Timestamp.parse), let end = Timestamp.parse(now) {
             status.gpuHours = Double(status.gpus ?? 0) * max(0, end.timeIntervalSince1970 - start.timeIntervalSince1970) / 3600

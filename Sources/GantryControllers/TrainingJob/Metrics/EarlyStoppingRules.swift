@@ -30,23 +30,32 @@ public enum EarlyStoppingRules {
             return EarlyStopStatus(rule: "patience", step: step, value: lastValue,
                                    message: "\(metric) has not improved by at least \(format(patience.minDelta ?? 0)) for \(series.sinceImprovement) evaluations (best \(format(best.value)) at step \(best.step)); spec.earlyStopping.patience.evaluations is \(patience.evaluations)")
         }
-        if let median = rules.median, step >= (median.startStep ?? 0), let best = series.bestUpTo(step: step) {
-            // Katib's median stopping rule: compare with the other trials that have reached this step.
-            let reached = peers.filter { $0.lastStep >= step }
-            let values = reached.compactMap { peer -> Double? in
-                let upTo = peer.history.filter { $0.step <= step && $0.value.isFinite }.map(\.value)
-                guard !upTo.isEmpty else { return nil }
-                return upTo.reduce(upTo[0]) { series.isBetter($1, than: $0) ? $1 : $0 }
-            }
-            if values.count >= (median.minTrials ?? 3) {
-                let m = medianOf(values)
-                if series.isBetter(m, than: best) {
-                    return EarlyStopStatus(rule: "median", step: step, value: best,
-                                           message: "best \(metric) so far \(format(best)) at step \(step) is worse than the median \(format(m)) of \(values.count) other trials of the experiment at that step")
-                }
-            }
+        if let median = rules.median, let stop = medianRule(series, median: median, metric: metric, peers: peers) {
+            return stop
         }
         return nil
+    }
+
+    /// Katib's median stopping rule: the best value so far, compared with the median of the other trials'
+    /// best values up to the same step. Trials run side by side and report at slightly different moments, so
+    /// the comparison is made at the latest step that `minTrials` others have reached (never later than this
+    /// trial's own step): waiting for every peer to pass our exact step would delay the decision to their end.
+    static func medianRule(_ series: MetricSeries, median: EarlyStopping.Median, metric: String, peers: [Peer]) -> EarlyStopStatus? {
+        let needed = median.minTrials ?? 3
+        let reporting = peers.filter { !$0.history.isEmpty }.sorted { $0.lastStep > $1.lastStep }
+        guard needed > 0, reporting.count >= needed else { return nil }
+        let step = min(series.step, reporting[needed - 1].lastStep)
+        guard step >= (median.startStep ?? 0), let best = series.bestUpTo(step: step) else { return nil }
+        let values = reporting.filter { $0.lastStep >= step }.compactMap { peer -> Double? in
+            let upTo = peer.history.filter { $0.step <= step && $0.value.isFinite }.map(\.value)
+            guard let first = upTo.first else { return nil }
+            return upTo.reduce(first) { series.isBetter($1, than: $0) ? $1 : $0 }
+        }
+        guard values.count >= needed else { return nil }
+        let m = medianOf(values)
+        guard series.isBetter(m, than: best) else { return nil }
+        return EarlyStopStatus(rule: "median", step: step, value: best,
+                               message: "best \(metric) so far \(format(best)) at step \(step) is worse than the median \(format(m)) of \(values.count) other trials of the experiment at that step")
     }
 
     static func medianOf(_ values: [Double]) -> Double {

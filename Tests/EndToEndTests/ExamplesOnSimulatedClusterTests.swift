@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+import GantryAPI
+import GantryTestSupport
+import KubeCore
+
+/// The user guide's examples, applied as they are to the embedded cluster's simulated GPU nodes: scripted
+/// containers print loss curves, the operator reads them from the pod log API and stops the weak runs.
+@Suite(.serialized) struct ExamplesOnSimulatedClusterTests {
+    static func phase(_ h: OperatorHarness, _ name: String) async -> String? {
+        await h.get(.trainingJobs, "default", name)?[path: "status", "phase"]?.stringValue
+    }
+
+    @Test func sweepStopsWeakRunsAndTheBaselineLearnsToTheEnd() async throws {
+        let h = try await OperatorHarness.start()
+        defer { Task { await h.stop() } }
+        let examples = OperatorHarness.repoRoot + "/examples/"
+        _ = try await h.kubectl("apply", "-f", examples + "platformconfig.yaml")
+        _ = try await h.kubectl("apply", "-f", examples + "trainingjob-single-gpu.yaml", "-f", examples + "trainingjob-sweep.yaml")
+        let names = ["mnist-baseline", "sweep-lr-0-001", "sweep-lr-0-003", "sweep-lr-0-0001", "sweep-lr-0-1"]
+        let finished = try await eventually(timeout: .seconds(90)) {
+            for name in names {
+                guard let phase = await Self.phase(h, name), ["Succeeded", "Failed", "EarlyStopped"].contains(phase) else { return false }
+            }
+            return true
+        }
+        var summary: [String: String] = [:]
+        for name in names { summary[name] = await Self.phase(h, name) ?? "?" }
+        #expect(finished, "phases: \(summary)")
+
+        #expect(summary["mnist-baseline"] == "Succeeded")
+        #expect(summary["sweep-lr-0-001"] == "Succeeded")
+        #expect(summary["sweep-lr-0-0001"] == "EarlyStopped")
+        #expect(summary["sweep-lr-0-1"] == "EarlyStopped")
+        let diverged = await h.get(.trainingJobs, "default", "sweep-lr-0-1")
+        #expect(diverged?[path: "status", "earlyStop", "rule"] == "divergence")
+        let slow = await h.get(.trainingJobs, "default", "sweep-lr-0-0001")
+        #expect(slow?[path: "status", "earlyStop", "rule"] == "median")
+        #expect(slow?[path: "status", "conditions"]?.arrayValue?.contains { $0["type"] == "EarlyStopped" && $0["status"] == "True" } == true)
+
+        // Metrics came from the pod log: best loss and history in status, and in the record.
+        let baseline = try #require(await h.get(.trainingJobs, "default", "mnist-baseline"))
+        let best = try #require(baseline[path: "status", "metrics", "best", "value"]?.doubleValue)
+        #expect(best < 0.2)
+        #expect((baseline[path: "status", "metrics", "history"]?.arrayValue?.count ?? 0) > 10)
+        let record = try #require(await h.get(.configMaps, "default", "mnist-baseline-record"))
+        let doc = try JSONValue.parse(record[path: "data", "record.json"]?.stringValue ?? "")
+        #expect(doc[path: "metrics", "best", "value"]?.doubleValue == best)
+        #expect(doc["imageID"]?.stringValue?.contains("@sha256:") == true)
+        #expect(doc["nodes"]?.arrayValue?.isEmpty == false)
+
+        // Stopped runs released their GPUs: no pod of a finished job is left.
+        let podsLeft = try await eventually(timeout: .seconds(30)) {
+            let pods = try await h.client.list(.pods, namespace: "default", options: ListOptions(labelSelector: "app.kubernetes.io/managed-by=gantry"))
+            return pods.items.isEmpty
+        }
+        #expect(podsLeft)
+
+        // `gantry records` lists them as a table.
+        let binary = OperatorHarness.repoRoot + "/.build/debug/gantry"
+        if FileManager.default.isExecutableFile(atPath: binary) {
+            let out = await runProcess(binary, ["records", "--kubeconfig", h.cluster.kubeconfig, "--experiment", "lr-sweep"])
+            #expect(out.ok, "\(out.stderr)")
+            #expect(out.stdout.contains("sweep-lr-0-0001") && out.stdout.contains("EarlyStopped"), "\(out.stdout)")
+        }
+    }
+}

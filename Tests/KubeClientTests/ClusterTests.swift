@@ -1,0 +1,256 @@
+import EmbeddedCluster
+import Foundation
+import KubeClient
+import KubeCore
+import Testing
+
+/// A DevCluster and a client configured from the kubeconfig it writes (YAML, through `KubeConfig.load`).
+struct ClusterFixture {
+    let cluster: DevCluster
+    let client: KubeClient
+    let dir: TempDir
+
+    static func start(options: ClientOptions = .init()) async throws -> ClusterFixture {
+        let cluster = try await DevCluster.start(DevClusterOptions())
+        let dir = try TempDir()
+        let path = try dir.write("kubeconfig", cluster.kubeconfigYAML())
+        let config = try KubeConfig.load(path: path, environment: [:])
+        return ClusterFixture(cluster: cluster, client: try KubeClient(config: config, options: options), dir: dir)
+    }
+}
+
+func namespace(_ client: KubeClient, _ name: String) async throws {
+    _ = try await client.create(.namespaces, ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(name)]])
+}
+
+@Suite("KubeClient against the embedded API server")
+struct ClusterTests {
+    @Test func crudRoundTrip() async throws {
+        let f = try await ClusterFixture.start()
+        defer { Task { await f.cluster.stop() } }
+        let c = f.client
+        #expect(c.defaultNamespace == "default")
+        let created = try await c.create(configMaps, configMap("round", ["a": "1"]))
+        #expect(created.namespace == "default")
+        #expect(created.uid != nil)
+        let got = try await c.get(configMaps, namespace: nil, name: "round")
+        #expect(got["data"]?["a"] == "1")
+
+        var changed = got
+        changed["data"] = ["a": "2"]
+        let updated = try await c.update(configMaps, changed)
+        #expect(updated["data"]?["a"] == "2")
+        #expect(updated.resourceVersion != got.resourceVersion)
+
+        let merged = try await c.patch(configMaps, namespace: "default", name: "round", patch: ["data": ["b": "3"]])
+        #expect(merged["data"] == ["a": "2", "b": "3"])
+        let jsonPatched = try await c.patch(configMaps, namespace: "default", name: "round",
+                                            patch: [["op": "replace", "path": "/data/a", "value": "4"]], patchType: .json)
+        #expect(jsonPatched["data"]?["a"] == "4")
+        let applied = try await c.patch(configMaps, namespace: "default", name: "applied",
+                                        patch: configMap("applied", ["x": "y"]), patchType: .apply, fieldManager: "gantry-test", force: true)
+        #expect(applied["data"]?["x"] == "y")
+
+        let dry = try await c.create(configMaps, configMap("dry"), dryRun: true)
+        #expect(dry.name == "dry")
+        await #expect { try await c.get(configMaps, namespace: "default", name: "dry") } throws: { ($0 as? APIError)?.isNotFound == true }
+
+        try await c.delete(configMaps, namespace: "default", name: "round")
+        try await c.delete(configMaps, namespace: "default", name: "round")  // already gone: success
+        await #expect { try await c.get(configMaps, namespace: "default", name: "round") } throws: { ($0 as? APIError)?.isNotFound == true }
+    }
+
+    @Test func errorsAreDecodedFromStatus() async throws {
+        let f = try await ClusterFixture.start()
+        defer { Task { await f.cluster.stop() } }
+        let c = f.client
+        do {
+            _ = try await c.get(configMaps, namespace: "default", name: "nope")
+            Issue.record("expected 404")
+        } catch let e as APIError {
+            #expect(e.code == 404 && e.reason == "NotFound")
+        }
+        let first = try await c.create(configMaps, configMap("dup"))
+        await #expect { try await c.create(configMaps, configMap("dup")) } throws: { ($0 as? APIError)?.isAlreadyExists == true }
+
+        _ = try await c.patch(configMaps, namespace: "default", name: "dup", patch: ["data": ["v": "2"]])
+        var stale = first
+        stale["data"] = ["v": "stale"]
+        await #expect { try await c.update(configMaps, stale) } throws: {
+            guard let e = $0 as? APIError else { return false }
+            return e.isConflict && e.code == 409
+        }
+
+        do {
+            _ = try await c.create(configMaps, configMap("Not_A_Valid_Name"))
+            Issue.record("expected 422")
+        } catch let e as APIError {
+            #expect(e.isInvalid)
+            #expect(e.causes.contains { $0.field == "metadata.name" })
+        }
+    }
+
+    @Test func pagingWithLimitAndContinue() async throws {
+        let f = try await ClusterFixture.start()
+        defer { Task { await f.cluster.stop() } }
+        let c = f.client
+        try await namespace(c, "paging")
+        for i in 0..<7 { _ = try await c.create(configMaps, configMap("cm-\(i)"), namespace: "paging") }
+        let first = try await c.list(configMaps, namespace: "paging", options: ListOptions(limit: 3))
+        #expect(first.items.count == 3)
+        let token = try #require(first.continueToken)
+        let second = try await c.list(configMaps, namespace: "paging", options: ListOptions(limit: 3, continueToken: token))
+        #expect(second.items.count == 3)
+        #expect(Set(first.items.compactMap(\.name)).isDisjoint(with: second.items.compactMap(\.name)))
+        let all = try await c.listAll(configMaps, namespace: "paging", pageSize: 3)
+        #expect(all.items.compactMap(\.name).sorted() == (0..<7).map { "cm-\($0)" })
+        #expect(all.items.allSatisfy { $0.kind == "ConfigMap" && $0.apiVersion == "v1" })
+        #expect(!all.resourceVersion.isEmpty)
+    }
+
+    @Test func watchFromResourceVersion() async throws {
+        let f = try await ClusterFixture.start()
+        defer { Task { await f.cluster.stop() } }
+        let c = f.client
+        try await namespace(c, "watching")
+        _ = try await c.create(configMaps, configMap("before"), namespace: "watching")
+        let list = try await c.listAll(configMaps, namespace: "watching")
+        let stream = c.watch(configMaps, namespace: "watching",
+                             options: ListOptions(resourceVersion: list.resourceVersion, timeoutSeconds: 30, allowWatchBookmarks: true))
+        let writer = Task {
+            try await Task.sleep(for: .milliseconds(200))
+            _ = try await c.create(configMaps, configMap("w"), namespace: "watching")
+            _ = try await c.patch(configMaps, namespace: "watching", name: "w", patch: ["data": ["k": "v"]])
+            try await c.delete(configMaps, namespace: "watching", name: "w")
+        }
+        var seen: [String] = []
+        for try await event in stream {
+            switch event {
+            case .added(let o): seen.append("ADDED \(o.name ?? "")")
+            case .modified(let o): seen.append("MODIFIED \(o.name ?? "")")
+            case .deleted(let o): seen.append("DELETED \(o.name ?? "")")
+            case .bookmark: continue
+            case .error(let e): Issue.record("watch error \(e)")
+            }
+            if seen.count == 3 { break }
+        }
+        try await writer.value
+        #expect(seen == ["ADDED w", "MODIFIED w", "DELETED w"])
+    }
+
+    @Test func cancellingAWatchEndsItPromptly() async throws {
+        let f = try await ClusterFixture.start()
+        defer { Task { await f.cluster.stop() } }
+        let stream = f.client.watch(configMaps, namespace: "default", options: ListOptions(timeoutSeconds: 120))
+        let started = ContinuousClock.now
+        let task = Task {
+            for try await _ in stream {}
+        }
+        try await waitUntil { await f.cluster.store.openWatchCount == 1 }
+        let cancelledAt = ContinuousClock.now
+        task.cancel()
+        _ = await task.result
+        // Typically milliseconds (the watch's own timeout is 120 s); loose only for loaded test runs.
+        #expect(ContinuousClock.now - cancelledAt < .seconds(3))
+        #expect(ContinuousClock.now - started < .seconds(10))
+        // The connection is closed: the server notices on its next write to it (an event) and drops its watcher.
+        var n = 0
+        try await waitUntil {
+            n += 1
+            _ = try await f.client.create(configMaps, configMap("poke-\(n)"))
+            return await f.cluster.store.openWatchCount == 0
+        }
+    }
+
+    @Test func logsStreamAndFollow() async throws {
+        let f = try await ClusterFixture.start()
+        defer { Task { await f.cluster.stop() } }
+        let c = f.client
+        let pod: JSONValue = ["apiVersion": "v1", "kind": "Pod", "metadata": ["name": "runner"],
+                              "spec": ["containers": [["name": "main", "image": "busybox"]]]]
+        _ = try await c.create(.pods, pod)
+        for i in 0..<3 { await f.cluster.logs.append(namespace: "default", pod: "runner", container: "main", line: "line \(i)") }
+        var lines: [String] = []
+        for try await line in c.logs(namespace: "default", pod: "runner") { lines.append(line) }
+        #expect(lines == ["line 0", "line 1", "line 2"])
+
+        let follower = Task {
+            var got: [String] = []
+            for try await line in c.logs(namespace: "default", pod: "runner", container: "main", follow: true) { got.append(line) }
+            return got
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        await f.cluster.logs.append(namespace: "default", pod: "runner", container: "main", line: "later")
+        await f.cluster.logs.end(namespace: "default", pod: "runner", container: "main")
+        let followed = try await follower.value
+        #expect(followed.suffix(1) == ["later"])
+
+        let tail = try await collect(c.logs(namespace: "default", pod: "runner", tailLines: 1))
+        #expect(tail == ["later"])
+    }
+
+    @Test func transientServerErrorsAreRetriedThenSurfaced() async throws {
+        let f = try await ClusterFixture.start(options: ClientOptions(maxRetries: 2, retryBaseDelay: .milliseconds(5)))
+        defer { Task { await f.cluster.stop() } }
+        try f.cluster.setFaults("error=1:503")
+        await #expect { try await f.client.get(configMaps, namespace: "default", name: "x") } throws: {
+            ($0 as? APIError)?.code == 503
+        }
+        try f.cluster.setFaults("")
+        await #expect { try await f.client.get(configMaps, namespace: "default", name: "x") } throws: {
+            ($0 as? APIError)?.isNotFound == true
+        }
+    }
+
+    @Test func rawAndWrongToken() async throws {
+        let f = try await ClusterFixture.start()
+        defer { Task { await f.cluster.stop() } }
+        let version = try await f.client.raw(method: "GET", path: "/version")
+        #expect(version.status == 200)
+        #expect(try JSONValue.parse(version.body)["gitVersion"] != nil)
+        let bad = try KubeClient(config: KubeConfig(server: f.cluster.url, token: "not-the-token"))
+        await #expect { try await bad.list(configMaps, namespace: "default") } throws: { ($0 as? APIError)?.isUnauthorized == true }
+    }
+}
+
+func collect(_ stream: LineStream) async throws -> [String] {
+    var lines: [String] = []
+    for try await line in stream { lines.append(line) }
+    return lines
+}
+
+/// Answers every proxied request with what it received.
+struct EchoProxy: ProxyHandler {
+    func proxy(_ request: ProxyRequest) async -> ProxyResponse {
+        let text = "\(request.kind) \(request.name):\(request.port ?? "-") \(request.method) \(request.path) \(String(decoding: request.body, as: UTF8.self))"
+        return ProxyResponse(status: 200, body: Array(text.utf8))
+    }
+}
+
+@Suite("Proxy and stream ends against the embedded API server")
+struct ClusterProxyTests {
+    @Test func proxyToAPodPort() async throws {
+        let f = try await ClusterFixture.start()
+        defer { Task { await f.cluster.stop() } }
+        f.cluster.setProxyHandler(EchoProxy())
+        let pod: JSONValue = ["apiVersion": "v1", "kind": "Pod", "metadata": ["name": "web"],
+                              "spec": ["containers": [["name": "main", "image": "nginx"]]]]
+        _ = try await f.client.create(.pods, pod)
+        let response = try await f.client.proxy(.pods, namespace: "default", name: "web", port: "8080", path: "/metrics",
+                                                method: "POST", body: Array("hello".utf8))
+        #expect(response.status == 200)
+        #expect(response.bodyText == "Pod web:8080 POST /metrics hello")
+        await #expect(throws: KubeClientError.self) {
+            try await f.client.proxy(.configMaps, namespace: "default", name: "x", port: nil, path: "/")
+        }
+    }
+
+    @Test func watchEndsWhenTheServerTimesOut() async throws {
+        let f = try await ClusterFixture.start()
+        defer { Task { await f.cluster.stop() } }
+        let start = ContinuousClock.now
+        var count = 0
+        for try await _ in f.client.watch(configMaps, namespace: "default", options: ListOptions(timeoutSeconds: 1)) { count += 1 }
+        #expect(ContinuousClock.now - start < .seconds(30))  // 1 s plus slack for loaded runs; no timeout would hang
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import Synchronization
+import Testing
+import EmbeddedCluster
+import GantryTestSupport
+import KubeClient
+import KubeCore
+@testable import KubeRuntime
+
+/// Leader election over a real Lease on the embedded API server, through libcurl.
+@Suite(.serialized) struct LeaderElectionTests {
+    static func options(_ identity: String) -> LeaderElector.Options {
+        var o = LeaderElector.Options(namespace: "default", name: "gantry-test", identity: identity)
+        o.leaseDuration = .seconds(3)
+        o.renewDeadline = .seconds(2)
+        o.retryPeriod = .milliseconds(200)
+        return o
+    }
+
+    static func holder(_ client: KubeClient) async -> String? {
+        (try? await client.get(.leases, namespace: "default", name: "gantry-test"))?[path: "spec", "holderIdentity"]?.stringValue
+    }
+
+    @Test func handOverOnCleanShutdownAndOnlyOneLeads() async throws {
+        let cluster = try await TestCluster(DevClusterOptions(nodes: "off"))
+        defer { Task { await cluster.stop() } }
+        let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
+        let tracker = LeadTracker()
+        let a = Task { await LeaderElector(client: client, options: Self.options("a")).run { await tracker.lead("a") } }
+        #expect(try await eventually(timeout: .seconds(10)) { tracker.leaders == ["a"] })
+        let b = Task { await LeaderElector(client: client, options: Self.options("b")).run { await tracker.lead("b") } }
+        try await Task.sleep(for: .seconds(1))  // b contends for a while; the assertion below is what matters
+        #expect(tracker.leaders == ["a"])
+        #expect(await Self.holder(client) == "a")
+
+        // a shuts down cleanly: it releases the lease, so b takes over at once rather than after leaseDuration.
+        a.cancel()
+        await a.value
+        #expect(try await eventually(timeout: .seconds(2)) { tracker.leaders == ["b"] })
+        #expect(await Self.holder(client) == "b")
+        let lease = try await client.get(.leases, namespace: "default", name: "gantry-test")
+        #expect(lease[path: "spec", "leaseTransitions"]?.intValue == 1)
+        #expect(!tracker.overlapped)
+        b.cancel()
+        await b.value
+    }
+
+    @Test func aLeaderThatCannotRenewStopsLeadingAtOnce() async throws {
+        let cluster = try await TestCluster(DevClusterOptions(nodes: "off"))
+        defer { Task { await cluster.stop() } }
+        let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
+        let state = Mutex((started: false, stopped: false))
+        let a = Task {
+            await LeaderElector(client: client, options: Self.options("a")).run {
+                state.withLock { $0.started = true }
+                while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(20)) }
+                state.withLock { $0.stopped = true }
+            }
+        }
+        #expect(try await eventually(timeout: .seconds(10)) { state.withLock { $0.started } })
+        // Another replica takes the lease (as after a network partition): a's renewals now fail.
+        var lease = try await client.get(.leases, namespace: "default", name: "gantry-test")
+        lease[path: "spec", "holderIdentity"] = "intruder"
+        lease[path: "spec", "renewTime"] = .string(Timestamp.formatMicro(Date()))
+        _ = try await client.update(.leases, lease)
+        #expect(try await eventually(timeout: .seconds(5)) { state.withLock { $0.stopped } })
+        a.cancel()
+        await a.value
+    }
+}
+
+/// Who is leading right now, and whether two ever led at once.
+final class LeadTracker: Sendable {
+    private let state = Mutex((leaders: Set<String>(), overlapped: false))
+    var leaders: Set<String> { state.withLock { $0.leaders } }
+    var overlapped: Bool { state.withLock { $0.overlapped } }
+
+    func lead(_ me: String) async {
+        state.withLock { s in
+            if !s.leaders.isEmpty { s.overlapped = true }
+            s.leaders.insert(me)
+        }
+        while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(20)) }
+        state.withLock { _ = $0.leaders.remove(me) }
+    }
+}
