@@ -3,7 +3,7 @@ import Foundation
 /// A reasonably complete Codable model of a core/v1 Pod, as a typed client would generate it: the
 /// comparison point for `JSONValue.parse` in `decode-pods`. Fields the fixture does not carry are still
 /// declared (optional), because a real generated model has them and `JSONDecoder` pays for the lookups.
-/// `managedFields.fieldsV1` is free-form, so it is decoded as an untyped tree (`AnyJSON`).
+/// `managedFields.fieldsV1` is decoded as a recursive map (`FieldsV1`).
 public struct PodListModel: Codable, Sendable {
     public var apiVersion: String?
     public var kind: String?
@@ -56,8 +56,24 @@ public struct ManagedFieldsEntryModel: Codable, Sendable {
     public var apiVersion: String?
     public var time: String?
     public var fieldsType: String?
-    public var fieldsV1: AnyJSON?
+    public var fieldsV1: FieldsV1?
     public var subresource: String?
+}
+
+/// `fieldsV1` is a tree of objects only (`{"f:metadata": {"f:labels": {".": {}}}}`), so it decodes as a
+/// recursive map. Decoding it as `AnyJSON` would probe each node as bool, number, string and array before
+/// object, throwing (and formatting) four `DecodingError`s per node: that measured the model, not the decoder.
+public struct FieldsV1: Codable, Sendable {
+    public var children: [String: FieldsV1]
+
+    public init(from decoder: any Decoder) throws {
+        children = try decoder.singleValueContainer().decode([String: FieldsV1].self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(children)
+    }
 }
 
 public struct PodSpecModel: Codable, Sendable {
@@ -227,7 +243,9 @@ public struct ContainerStatusModel: Codable, Sendable {
     public var containerID: String?
 }
 
-/// An untyped JSON tree for the free-form parts of the model (`fieldsV1`, projected sources).
+/// An untyped JSON tree for the small free-form parts of the model (projected sources, a probe's int-or-string
+/// port). Probing with `try?` is acceptable here: these are a few nodes per pod, and a value that matches no
+/// case still fails with the object decode's error.
 public indirect enum AnyJSON: Codable, Sendable {
     case null, bool(Bool), number(Double), string(String), array([AnyJSON]), object([String: AnyJSON])
 

@@ -36,11 +36,12 @@ public struct DecodePodsBench: Sendable {
         for (decoder, decode) in decoders {
             log("\(name): \(decoder)…")
             try check(try decode(), decoder)
-            let samples = try Measure.run(warmup: warmup, iterations: iterations) { _ = try decode() }
+            let (samples, cpu) = try Measure.run(warmup: warmup, iterations: iterations) { _ = try decode() }
             // Memory on a separate, untimed run: the sampler thread would disturb the timing.
             let (_, peak) = try PeakSampler.measure { try decode() }
-            figures.append(BenchFigure(name, "\(decoder): median", samples.median.milliseconds, "ms/list", note: "p99 \(fmt(samples.p99.milliseconds)) ms, n=\(samples.count)"))
-            figures.append(BenchFigure(name, "\(decoder): throughput", megabytes / samples.median.seconds, "MB/s"))
+            figures.append(BenchFigure(name, "\(decoder): median", samples.median.milliseconds, "ms/list", note: "p99 \(fmt(samples.p99.milliseconds)) ms, n=\(samples.count); CPU \(fmt(cpu.median.milliseconds)) ms"))
+            figures.append(BenchFigure(name, "\(decoder): throughput", megabytes / samples.median.seconds, "MB/s",
+                                       note: "\(fmt(megabytes / cpu.median.seconds)) MB/s per CPU-second"))
             figures.append(BenchFigure(name, "\(decoder): peak RSS growth", Double(peak) / 1_048_576, "MiB",
                                        note: String(format: "%.1f× the input", Double(peak) / Double(bytes.count))))
         }

@@ -25,17 +25,28 @@ public struct Samples: Sendable {
 }
 
 public enum Measure {
-    /// Runs `body` `warmup` times untimed, then `iterations` times timed.
-    public static func run(warmup: Int, iterations: Int, _ body: () throws -> Void) rethrows -> Samples {
+    /// Runs `body` `warmup` times untimed, then `iterations` times timed (wall clock), and the same runs' CPU
+    /// time of the calling thread: on a shared machine the wall time includes waiting for a core, the thread's
+    /// CPU time does not, so the pair shows how much of a figure is contention.
+    public static func run(warmup: Int, iterations: Int, _ body: () throws -> Void) rethrows -> (wall: Samples, cpu: Samples) {
         for _ in 0..<warmup { try body() }
-        var samples = Samples()
+        var wall = Samples(), cpu = Samples()
         let clock = ContinuousClock()
         for _ in 0..<iterations {
+            let cpuStart = threadCPUTime()
             let start = clock.now
             try body()
-            samples.append(clock.now - start)
+            wall.append(clock.now - start)
+            cpu.append(threadCPUTime() - cpuStart)
         }
-        return samples
+        return (wall, cpu)
+    }
+
+    /// CPU time consumed by the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
+    public static func threadCPUTime() -> Duration {
+        var ts = timespec()
+        guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0 else { return .zero }
+        return .seconds(ts.tv_sec) + .nanoseconds(ts.tv_nsec)
     }
 }
 
