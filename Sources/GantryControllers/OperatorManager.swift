@@ -45,6 +45,11 @@ public struct OperatorManager: Sendable {
                 guard let job = event.object.labels[GantryLabels.trainingJob] else { return [] }
                 return [ObjectKey(namespace: event.object.namespace, name: job)]
             },
+            // Dataset caches are shared: their changes concern every job of the namespace reading that dataset.
+            WatchSpec(source: source(.daemonSets, children: true), store: caches.daemonSets) { event in
+                guard let uri = event.object.annotations[DatasetCache.uriAnnotation], let ns = event.object.namespace else { return [] }
+                return await caches.trainingJobs.list(namespace: ns).filter { $0[path: "spec", "dataset", "uri"]?.stringValue == uri }.map(\.objectKey)
+            },
             // Nodes and the platform config change what every job may do: look at all of them again.
             WatchSpec(source: source(.nodes, children: false), store: caches.nodes) { _ in [] },
             WatchSpec(source: source(.platformConfigs, children: false), store: caches.platformConfigs) { _ in

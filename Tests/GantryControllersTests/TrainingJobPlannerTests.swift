@@ -78,6 +78,43 @@ func withPhase(_ pod: JSONValue, _ phase: String, exitCode: Int? = nil, reason: 
         }
     }
 
+    @Test func aNodeCachedDatasetGetsOneSharedDaemonSetAndReplicasPreferReadyNodes() throws {
+        let job = try makeJob(spec: ["image": "t", "gpu": ["count": 1, "product": "A100"], "dataset": ["uri": "s3://data/imagenet", "cache": "node"]])
+        let first = TrainingJobPlanner.plan(observe(job))
+        let ds = try #require(first.create.first { $0.kind == "DaemonSet" })
+        #expect(ds.name == DatasetCache.daemonSetName("s3://data/imagenet"))
+        #expect(ds.ownerReferences.isEmpty)  // shared by every job of the dataset
+        #expect(ds[path: "spec", "template", "spec", "affinity"] != nil)  // only where the jobs' GPUs are
+        let pod = try #require(first.create.first { $0.kind == "Pod" })
+        let mounts = pod[path: "spec", "containers"]?.arrayValue?.first?["volumeMounts"]?.arrayValue ?? []
+        #expect(mounts.contains { $0["mountPath"] == "/datasets" && $0["readOnly"] == true })
+        var o = observe(job)
+        o.datasetCacheExists = true
+        o.datasetCacheReadyNodes = ["n1"]
+        let second = TrainingJobPlanner.plan(o)
+        #expect(!second.create.contains { $0.kind == "DaemonSet" })
+        let preferred = second.create.first { $0.kind == "Pod" }?[path: "spec", "affinity", "nodeAffinity", "preferredDuringSchedulingIgnoredDuringExecution"]
+        #expect(preferred?.arrayValue?.first?[path: "preference", "matchFields"]?.arrayValue?.first?["values"] == ["n1"])
+    }
+
+    @Test func tensorflowAndMPIGetTheirClusterDescriptions() throws {
+        let tf = try makeJob("tf", spec: ["image": "t", "replicas": 3, "distributed": ["framework": "tensorflow", "port": 2222]])
+        let pod = try #require(TrainingJobPlanner.plan(observe(tf)).create.first { $0.name == "tf-2" })
+        let env = pod[path: "spec", "containers"]?.arrayValue?.first?["env"]?.arrayValue ?? []
+        let config = try JSONValue.parse(try #require(env.first { $0["name"] == "TF_CONFIG" }?["value"]?.stringValue))
+        #expect(config[path: "cluster", "worker"] == ["tf-0.tf:2222", "tf-1.tf:2222", "tf-2.tf:2222"])
+        #expect(config[path: "task", "index"] == 2)
+
+        let mpi = try makeJob("mpi", spec: ["image": "t", "replicas": 2, "gpu": ["count": 4], "distributed": ["framework": "mpi"]])
+        let plan = TrainingJobPlanner.plan(TrainingJobObservation(job: mpi, pods: [], serviceExists: true, hostfileExists: false, recordExists: false,
+                                                                   platform: .init(), nodes: [gpuNode("n1", gpus: 8)], admission: .admitted,
+                                                                   logTails: [:], now: 0))
+        let hostfile = try #require(plan.create.first { $0.name == "mpi-hostfile" })
+        #expect(hostfile[path: "data", "hostfile"] == "mpi-0.mpi slots=4\nmpi-1.mpi slots=4\n")
+        let mpiPod = try #require(plan.create.first { $0.name == "mpi-0" })
+        #expect(mpiPod[path: "spec", "volumes"]?.arrayValue?.contains { $0[path: "configMap", "name"] == "mpi-hostfile" } == true)
+    }
+
     @Test func aFailedReplicaRestartsTheWholeGangThenTheBackoffLimitFailsTheJob() throws {
         var job = try makeJob(spec: ["image": "t", "replicas": 2, "distributed": ["framework": "pytorch"], "backoffLimit": 1])
         let first = TrainingJobPlanner.plan(observe(job))
@@ -111,6 +148,35 @@ func withPhase(_ pod: JSONValue, _ phase: String, exitCode: Int? = nil, reason: 
         #expect(plan.status.phase == .admitted)
         #expect(plan.status.evictionRestarts == 1)
         #expect(plan.status.restarts ?? 0 == 0)
+    }
+
+    @Test func tensorBoardPodAndServiceStayBesideTheJobEvenWhenItFinished() throws {
+        var job = try makeJob(spec: ["image": "t", "tensorboard": ["logDir": "s3://runs/x"]])
+        let plan = TrainingJobPlanner.plan(observe(job))
+        let board = try #require(plan.create.first { $0.name == "train-tensorboard" && $0.kind == "Pod" })
+        #expect(board[path: "spec", "containers"]?.arrayValue?.first?["command"]?.arrayValue?.contains("s3://runs/x") == true)
+        #expect(board[path: "spec", "containers"]?.arrayValue?.first?[path: "resources", "limits", "nvidia.com/gpu"] == nil)
+        #expect(plan.create.contains { $0.name == "train-tensorboard" && $0.kind == "Service" })
+        job.status.phase = .succeeded
+        var o = observe(job, recordExists: true)
+        o.tensorboardPodExists = true
+        o.tensorboardServiceExists = true
+        #expect(TrainingJobPlanner.plan(o).create.isEmpty)
+        #expect(TrainingJobPlanner.plan(o).deletePods.isEmpty)
+    }
+
+    @Test func podsThatVanishWhileRunningRestartTheGangAsADisruption() throws {
+        var job = try makeJob(spec: ["image": "t", "replicas": 2, "distributed": ["framework": "pytorch"], "backoffLimit": 0])
+        let first = TrainingJobPlanner.plan(observe(job))
+        let pods = first.create.filter { $0.kind == "Pod" }.map { withPhase($0, "Running") }
+        job.status = first.status
+        job.status = TrainingJobPlanner.plan(observe(job, pods: pods)).status
+        #expect(job.status.phase == .running)
+        let plan = TrainingJobPlanner.plan(observe(job, pods: [pods[1]]))  // train-0 is gone with its node
+        #expect(plan.status.evictionRestarts == 1)
+        #expect(plan.status.restarts ?? 0 == 0)
+        #expect(plan.deletePods == ["train-1"])
+        #expect(plan.create.filter { $0.kind == "Pod" }.isEmpty)
     }
 
     @Test func successKeepsReplicaFactsWritesTheRecordAndFreesGPUs() throws {

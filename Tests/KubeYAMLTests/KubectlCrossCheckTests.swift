@@ -11,7 +11,7 @@ import Testing
         FileManager.default.isExecutableFile(atPath: $0)
     }
 
-    @Test(.enabled(if: kubectl != nil)) func kubectlReadsEmittedDocumentsBack() throws {
+    @Test(.enabled(if: kubectl != nil)) func kubectlReadsEmittedDocumentsBack() async throws {
         var rng = SplitMix(seed: 42)
         let widgets: [JSONValue] = (0..<3).map { i in
             [
@@ -30,18 +30,18 @@ import Testing
         // One object per run: kubectl prints several objects as concatenated JSON documents.
         for widget in widgets {
             let text = YAML.emit(widget)
-            let output = try runKubectl(["label", "--local", "-f", "-", "-o", "json", "checked=yes"], input: text)
+            let output = try await runKubectl(["label", "--local", "-f", "-", "-o", "json", "checked=yes"], input: text)
             var got = try JSONValue.parse(output)
             got[path: "metadata", "labels"] = nil
             #expect(normalized(got) == normalized(widget), "kubectl read:\n\(got)\nemitted:\n\(text)")
         }
         // A stream of documents is read as as many objects.
         let stream = YAML.emitDocuments(widgets)
-        let names = try runKubectl(["label", "--local", "-f", "-", "-o", "name", "checked=yes"], input: stream)
+        let names = try await runKubectl(["label", "--local", "-f", "-", "-o", "name", "checked=yes"], input: stream)
         #expect(names.split(separator: "\n").count == widgets.count, "kubectl read:\n\(names)")
     }
 
-    @Test(.enabled(if: kubectl != nil)) func weReadWhatKubectlWrites() throws {
+    @Test(.enabled(if: kubectl != nil)) func weReadWhatKubectlWrites() async throws {
         let manifest = """
             apiVersion: v1
             kind: ConfigMap
@@ -57,7 +57,7 @@ import Testing
               e: "1e3"
               f: "null"
             """
-        let output = try runKubectl(["label", "--local", "-f", "-", "-o", "yaml", "checked=yes"], input: manifest)
+        let output = try await runKubectl(["label", "--local", "-f", "-", "-o", "yaml", "checked=yes"], input: manifest)
         let fromKubectl = try YAML.parse(output)
         var expected = try YAML.parse(manifest)
         expected[path: "metadata", "labels"] = ["checked": "yes"]
@@ -65,7 +65,7 @@ import Testing
     }
 
     /// The scalar rules against the oracle: kubectl's own reading of the same plain scalars.
-    @Test(.enabled(if: kubectl != nil)) func plainScalarsResolveAsKubectlResolvesThem() throws {
+    @Test(.enabled(if: kubectl != nil)) func plainScalarsResolveAsKubectlResolvesThem() async throws {
         let scalars = [
             "true", "True", "TRUE", "tRUE", "yes", "Yes", "YES", "y", "Y", "n", "N", "no", "NO", "on", "On", "off",
             "OFF", "~", "null", "Null", "NULL", "", "0", "42", "-42", "+42", "0x1F", "-0x10", "0o17", "017", "0b101",
@@ -77,7 +77,7 @@ import Testing
         for (i, s) in scalars.enumerated() { lines.append("  k\(i): \(s)") }
         let manifest = lines.joined(separator: "\n") + "\n"
         var ours = try YAML.parse(manifest)
-        let output = try runKubectl(["label", "--local", "-f", "-", "-o", "json", "checked=yes"], input: manifest)
+        let output = try await runKubectl(["label", "--local", "-f", "-", "-o", "json", "checked=yes"], input: manifest)
         var theirs = try JSONValue.parse(output)
         theirs[path: "metadata", "labels"] = nil
         ours = normalized(ours)
@@ -88,7 +88,7 @@ import Testing
     }
 
     /// Anchors, aliases, merge keys (in either position, single and list) and non-string keys.
-    @Test(.enabled(if: kubectl != nil)) func mergeKeysAndMapKeysAsKubectlReadsThem() throws {
+    @Test(.enabled(if: kubectl != nil)) func mergeKeysAndMapKeysAsKubectlReadsThem() async throws {
         let manifest = """
             apiVersion: example.com/v1
             kind: Widget
@@ -104,7 +104,7 @@ import Testing
               alias: *a
               keys: {1: int, 0x10: hex, true: bool, no: b2, 1.5: f, 1e6: big, 0.0001: small, 1234567: i}
             """
-        let output = try runKubectl(["label", "--local", "-f", "-", "-o", "json", "checked=yes"], input: manifest)
+        let output = try await runKubectl(["label", "--local", "-f", "-", "-o", "json", "checked=yes"], input: manifest)
         var theirs = try JSONValue.parse(output)
         theirs[path: "metadata", "labels"] = nil
         #expect(try YAML.parse(manifest) == theirs)
@@ -120,7 +120,17 @@ import Testing
         }
     }
 
-    private func runKubectl(_ arguments: [String], input: String) throws -> String {
+    /// Runs kubectl on a thread of its own: a blocking wait on the Swift concurrency pool (two threads on
+    /// our machines) would stall every other test running in parallel.
+    private func runKubectl(_ arguments: [String], input: String) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try Self.runKubectlBlocking(arguments, input: input) })
+            }
+        }
+    }
+
+    private static func runKubectlBlocking(_ arguments: [String], input: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.kubectl ?? "kubectl")
         process.arguments = arguments

@@ -11,6 +11,7 @@ public struct OperatorCaches: Sendable {
     public let configMaps = Store(projection: OperatorCaches.projectConfigMap)
     public let nodes = Store(projection: OperatorCaches.projectNode)
     public let platformConfigs = Store()
+    public let daemonSets = Store()
 
     public init() {}
 

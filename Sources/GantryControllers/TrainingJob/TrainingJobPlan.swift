@@ -8,6 +8,12 @@ public struct TrainingJobObservation: Sendable {
     public var serviceExists: Bool
     public var hostfileExists: Bool
     public var recordExists: Bool
+    /// Whether the TensorBoard Pod and Service (`spec.tensorboard`) exist.
+    public var tensorboardPodExists = false
+    public var tensorboardServiceExists = false
+    /// `dataset.cache: node`: whether the dataset's DaemonSet exists, and the nodes where its cache is ready.
+    public var datasetCacheExists = false
+    public var datasetCacheReadyNodes: [String] = []
     public var platform: PlatformConfigSpec
     public var nodes: [JSONValue]
     public var admission: GangAdmission.Decision

@@ -34,6 +34,12 @@ public enum TrainingJobPlanner {
             return plan
         }
 
+        // TensorBoard sits beside the job for its whole life, finished or not (it holds no GPU).
+        if let board = job.spec.tensorboard, !board.logDir.isEmpty {
+            if !o.tensorboardPodExists { plan.create.append(TensorBoardChildren.pod(job, board)) }
+            if !o.tensorboardServiceExists { plan.create.append(TensorBoardChildren.service(job)) }
+        }
+
         // Finished: free GPUs (pods deleted after their facts were kept), write the record, honour the TTL.
         if let phase = status.phase, phase.isFinished {
             plan.deletePods = podsToFree(observed, policy: o.platform.effectiveFinishedPodPolicy)
@@ -133,6 +139,21 @@ public enum TrainingJobPlanner {
             }
         }
 
+        // Replicas vanished while the gang was running (deleted by someone, lost with their node): a distributed
+        // job cannot continue with a hole, so restart the gang; like an eviction, it does not count.
+        let present = Set(current.compactMap(\.index))
+        if status.phase == .running, stale.isEmpty, present.count < replicas {
+            let missing = (0..<replicas).filter { !present.contains($0) }.map { TrainingPods.podName(job, $0) }
+            status.evictionRestarts = (status.evictionRestarts ?? 0) + 1
+            plan.event("Warning", "GangRestart", "\(missing.joined(separator: ", ")) disappeared (deleted, or lost with its node); restarting all replicas, not counted against backoffLimit")
+            plan.deletePods = current.map(\.name)
+            set("Running", .false, "Restarting", "replica pods disappeared; restarting all replicas")
+            set("Ready", .false, "Restarting", "restarting all replicas")
+            set("Reconciling", .true, "Restarting", "restarting all replicas")
+            status.phase = .admitted
+            return finish(&plan)
+        }
+
         // Every replica succeeded.
         if current.count == replicas, current.allSatisfy({ $0.state == .succeeded }) {
             return terminal(&plan, &status, &conditions, .succeeded, "Completed", "all \(replicas) replica(s) succeeded", observed, o, nowText, generation)
@@ -159,13 +180,21 @@ public enum TrainingJobPlanner {
             plan.requeue(after: due - o.now)
         }
 
+        // Dataset cache on the nodes: created once per dataset, shared with every job that reads it.
+        let datasetURI = DatasetCache.uri(of: job)
+        if let uri = datasetURI, !o.datasetCacheExists {
+            plan.create.append(DatasetCache.daemonSet(namespace: job.namespace, uri: uri, placement: placement,
+                                                      productLabel: gpuSettings.effectiveProductLabel))
+        }
+
         // Converge children: wait for the previous attempt's pods to go (same names), then create the gang.
         if !o.serviceExists { plan.create.append(TrainingPods.desiredService(job)) }
         if job.spec.framework == .mpi, !o.hostfileExists { plan.create.append(TrainingPods.desiredHostfile(job, placement: placement)) }
         if stale.isEmpty {
-            let present = Set(current.compactMap(\.index))
             for index in 0..<replicas where !present.contains(index) {
-                plan.create.append(TrainingPods.desiredPod(job, index: index, attempt: attempt, placement: placement))
+                var pod = TrainingPods.desiredPod(job, index: index, attempt: attempt, placement: placement)
+                if let uri = datasetURI { DatasetCache.attach(to: &pod, uri: uri, readyNodes: o.datasetCacheReadyNodes) }
+                plan.create.append(pod)
             }
         } else {
             plan.deletePods += stale.filter { !$0.deleting }.map(\.name)

@@ -30,6 +30,7 @@ public struct TrainingJobReconciler: Reconciler {
     public func reconcile(_ key: ObjectKey) async throws -> ReconcileResult {
         guard let object = await caches.trainingJobs.get(key), object.deletionTimestamp == nil else {
             await metrics.forget(key)
+            try await sweepDatasetCaches(namespace: key.namespace ?? "default")
             return .done  // gone or going: garbage collection removes the children
         }
         let job: TrainingJob
@@ -42,7 +43,11 @@ public struct TrainingJobReconciler: Reconciler {
 
         let platform = await caches.platform()
         let nodes = await caches.nodes.list()
-        let pods = await caches.pods.owned(by: job.uid)
+        let owned = await caches.pods.owned(by: job.uid)
+        // Replicas are what the state machine counts; the TensorBoard pod is a side child.
+        let pods = owned.filter { $0.labels[GantryLabels.role] != TensorBoardChildren.role }
+        let tensorboardPodExists = owned.count != pods.count
+        let tensorboardServiceExists = await caches.services.get(ObjectKey(namespace: job.namespace, name: TensorBoardChildren.name(job))) != nil
         let ns = job.namespace
         let serviceExists = await caches.services.get(ObjectKey(namespace: ns, name: TrainingPods.serviceName(job))) != nil
         let hostfileExists = await caches.configMaps.get(ObjectKey(namespace: ns, name: TrainingPods.hostfileName(job))) != nil
@@ -51,13 +56,23 @@ public struct TrainingJobReconciler: Reconciler {
         let logTails = await tails(of: pods, job: job)
         let snapshot = await followMetrics(job, pods: pods)
 
-        let observation = TrainingJobObservation(
+        var observation = TrainingJobObservation(
             job: job, pods: pods, serviceExists: serviceExists, hostfileExists: hostfileExists, recordExists: recordExists,
             platform: platform, nodes: nodes, admission: admission, logTails: logTails, metrics: snapshot,
             now: clock.wallNow.timeIntervalSince1970)
+        if let uri = DatasetCache.uri(of: job),
+           let ds = await caches.daemonSets.get(ObjectKey(namespace: ns, name: DatasetCache.daemonSetName(uri))) {
+            observation.datasetCacheExists = true
+            observation.datasetCacheReadyNodes = DatasetCache.readyNodes(pods: await caches.pods.owned(by: ds.uid ?? ""))
+        }
+        observation.tensorboardPodExists = tensorboardPodExists
+        observation.tensorboardServiceExists = tensorboardServiceExists
         let plan = TrainingJobPlanner.plan(observation)
         try await apply(plan, job: job, object: object)
-        if plan.status.phase?.isFinished == true { await metrics.stopFollowing(key) }
+        if plan.status.phase?.isFinished == true {
+            await metrics.stopFollowing(key)
+            try await sweepDatasetCaches(namespace: ns)
+        }
 
         if plan.deleteJob { return .done }
         if let after = plan.requeueAfter { return .requeue(after: .milliseconds(Int64(after * 1000))) }
@@ -75,7 +90,13 @@ public struct TrainingJobReconciler: Reconciler {
             _ = try await client.updateStatus(.trainingJobs, updated)
         }
         for child in plan.create {
-            let type: ResourceType = child.kind == "Pod" ? .pods : child.kind == "Service" ? .services : .configMaps
+            let type: ResourceType
+            switch child.kind {
+            case "Pod": type = .pods
+            case "Service": type = .services
+            case "DaemonSet": type = .daemonSets
+            default: type = .configMaps
+            }
             do {
                 _ = try await client.create(type, child, namespace: job.namespace)
             } catch let error as APIError where error.isAlreadyExists {
@@ -103,6 +124,24 @@ public struct TrainingJobReconciler: Reconciler {
             .first { $0.attempt == attempt && $0.index == replica && !$0.deleting && $0.state != .pending }
         if let pod { await metrics.ensureFollowing(job, pod: pod.name, attempt: attempt) }
         return await metrics.snapshot(for: job.key)
+    }
+
+    /// Deletes the dataset DaemonSets of a namespace that no unfinished job needs any more.
+    func sweepDatasetCaches(namespace: String) async throws {
+        let caches = await self.caches.daemonSets.list(namespace: namespace)
+        guard !caches.isEmpty else { return }
+        var needed = Set<String>()
+        for object in await self.caches.trainingJobs.list(namespace: namespace) {
+            guard let job = try? TrainingJob(object), job.deletionTimestamp == nil, !(job.status.phase?.isFinished ?? false),
+                  let uri = DatasetCache.uri(of: job) else { continue }
+            needed.insert(DatasetCache.daemonSetName(uri))
+        }
+        for ds in caches where ds.labels[DatasetCache.label] != nil {
+            guard let name = ds.name, !needed.contains(name) else { continue }
+            logger.info("removing a dataset cache no job needs", metadata: ["daemonset": "\(namespace)/\(name)"])
+            try await client.delete(.daemonSets, namespace: namespace, name: name,
+                                    options: DeleteOptions(propagationPolicy: .background, preconditionUID: ds.uid))
+        }
     }
 
     /// Whether this job may start now, decided over every TrainingJob in the cache (pure GangAdmission).

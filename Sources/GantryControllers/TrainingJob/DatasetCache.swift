@@ -1,0 +1,95 @@
+import GantryAPI
+import KubeCore
+
+/// `dataset.cache: node`: one DaemonSet per dataset (and namespace) syncs the data once into a node-local cache
+/// on the GPU nodes the jobs can use; replicas mount it read-only and prefer nodes whose cache is ready, so a
+/// large dataset is reused by every later run instead of being downloaded again. The DaemonSet is shared by all
+/// jobs of that dataset (no single owner) and removed when no unfinished job needs it.
+public enum DatasetCache {
+    public static let label = "gantry.dev/dataset"
+    public static let uriAnnotation = "gantry.dev/dataset-uri"
+    public static let role = "dataset-cache"
+    public static let mountPath = "/datasets"
+    /// The sync image: copies `--source` into `--dest` once, then reports ready (documented in docs/trainingjob.md).
+    public static let syncImage = "ghcr.io/gantry-dev/dataset-sync:0.1.0"
+
+    public static func key(_ uri: String) -> String { String(ChildNaming.fnv1a(uri), radix: 36) }
+    public static func daemonSetName(_ uri: String) -> String { "gantry-dataset-\(key(uri))" }
+    public static func hostPath(_ uri: String) -> String { "/var/lib/gantry/datasets/\(key(uri))" }
+
+    /// The dataset a job wants cached on nodes, if any.
+    public static func uri(of job: TrainingJob) -> String? {
+        guard let dataset = job.spec.dataset, dataset.cache == .node, !dataset.uri.isEmpty else { return nil }
+        return dataset.uri
+    }
+
+    public static func daemonSet(namespace: String, uri: String, placement: GPUPlacement, productLabel: String) -> JSONValue {
+        let labels: [String: String] = [label: key(uri), GantryLabels.managedBy: GantryLabels.managedByValue]
+        var podLabels = labels
+        podLabels[GantryLabels.role] = role
+        var podSpec: JSONValue = [
+            "containers": [[
+                "name": "sync",
+                "image": .string(syncImage),
+                "args": ["--source", .string(uri), "--dest", "/cache", "--ready-file", "/cache/.gantry-ready"],
+                "volumeMounts": [["name": "cache", "mountPath": "/cache"]],
+                "readinessProbe": ["exec": ["command": ["test", "-f", "/cache/.gantry-ready"]], "periodSeconds": 5],
+                "resources": ["requests": ["cpu": "250m", "memory": "256Mi"], "limits": ["memory": "1Gi"]],
+            ]],
+            "volumes": [["name": "cache", "hostPath": ["path": .string(hostPath(uri)), "type": "DirectoryOrCreate"]]],
+        ]
+        // On the nodes the jobs' GPU placement allows (same affinity, GPU taint tolerated), and nowhere else: a
+        // GPU job without a product still needs a GPU node, which carries the product label.
+        var expressions = placement.matchExpressions
+        if placement.countPerPod > 0, expressions.isEmpty {
+            expressions = [["key": .string(productLabel), "operator": "Exists"]]
+        }
+        if !expressions.isEmpty {
+            podSpec["affinity"] = ["nodeAffinity": ["requiredDuringSchedulingIgnoredDuringExecution": [
+                "nodeSelectorTerms": [["matchExpressions": .array(expressions)]],
+            ]]]
+        }
+        if !placement.tolerations.isEmpty { podSpec["tolerations"] = .array(placement.tolerations) }
+        var ds: JSONValue = ["apiVersion": "apps/v1", "kind": "DaemonSet", "spec": [
+            "selector": ["matchLabels": .object(labels.mapValues(JSONValue.string))],
+            "template": ["metadata": ["labels": .object(podLabels.mapValues(JSONValue.string)),
+                                      "annotations": [.init(stringLiteral: uriAnnotation): .string(uri)]],
+                         "spec": podSpec],
+        ]]
+        ds.name = daemonSetName(uri)
+        ds.namespace = namespace
+        ds.labels = labels
+        ds.annotations = [uriAnnotation: uri]
+        return ds
+    }
+
+    /// Nodes where the cache's pod is ready (its sync finished).
+    public static func readyNodes(pods: [JSONValue]) -> [String] {
+        pods.compactMap { pod -> String? in
+            let ready = pod[path: "status", "conditions"]?.arrayValue?.contains { $0["type"] == "Ready" && $0["status"] == "True" } ?? false
+            return ready && pod.deletionTimestamp == nil ? pod[path: "spec", "nodeName"]?.stringValue : nil
+        }.sorted()
+    }
+
+    /// Adds the read-only cache mount and the preference for nodes whose cache is ready to a replica pod.
+    public static func attach(to pod: inout JSONValue, uri: String, readyNodes: [String]) {
+        var volumes = pod[path: "spec", "volumes"]?.arrayValue ?? []
+        volumes.append(["name": "dataset-cache", "hostPath": ["path": .string(hostPath(uri)), "type": "DirectoryOrCreate"]])
+        pod[path: "spec", "volumes"] = .array(volumes)
+        if var containers = pod[path: "spec", "containers"]?.arrayValue, !containers.isEmpty {
+            var mounts = containers[0]["volumeMounts"]?.arrayValue ?? []
+            mounts.append(["name": "dataset-cache", "mountPath": .string(mountPath), "readOnly": true])
+            containers[0]["volumeMounts"] = .array(mounts)
+            var env = containers[0]["env"]?.arrayValue ?? []
+            env.append(["name": "GANTRY_DATASET_PATH", "value": .string(mountPath)])
+            containers[0]["env"] = .array(env)
+            pod[path: "spec", "containers"] = .array(containers)
+        }
+        guard !readyNodes.isEmpty else { return }
+        var preferred = pod[path: "spec", "affinity", "nodeAffinity", "preferredDuringSchedulingIgnoredDuringExecution"]?.arrayValue ?? []
+        preferred.append(["weight": 100, "preference": ["matchFields": [
+            ["key": "metadata.name", "operator": "In", "values": .array(readyNodes.map(JSONValue.string))],
+        ]]])
+        pod[path: "spec", "affinity", "nodeAffinity", "preferredDuringSchedulingIgnoredDuringExecution"] = .array(preferred)
+    }
+}
