@@ -36,7 +36,7 @@ crds: build
 
 bench: deps
 	$(SWIFT) build -c release --product gantry
-	.build/release/gantry bench
+	.build/release/gantry bench $(BENCH_ARGS)
 
 clean:
 	rm -rf .build .gantry

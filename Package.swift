@@ -61,8 +61,12 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strict),
+        // Benchmarks (`gantry bench`, docs/benchmarks.md): speed and memory targets live here, not in unit tests.
+        .target(name: "GantryBench", dependencies: [
+            "GantryControllers", "GantryAPI", "EmbeddedCluster", "KubeRuntime", "KubeClient", "KubeYAML", "KubeCore",
+        ], swiftSettings: strict),
         .target(name: "GantryCLI", dependencies: [
-            "GantryControllers", "GantryAPI", "EmbeddedCluster", "Telemetry", "KubeRuntime", "KubeClient", "KubeYAML", "KubeCore",
+            "GantryBench", "GantryControllers", "GantryAPI", "EmbeddedCluster", "Telemetry", "KubeRuntime", "KubeClient", "KubeYAML", "KubeCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -82,6 +86,7 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .testTarget(name: "GantryControllersTests", dependencies: ["GantryControllers", "GantryAPI"]),
+        .testTarget(name: "GantryBenchTests", dependencies: ["GantryBench", "KubeClient", "KubeCore"]),
         .testTarget(name: "EmbeddedClusterTests", dependencies: ["EmbeddedCluster", "KubeYAML"]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "GantryTestSupport", "GantryControllers", "GantryAPI", "GantryCLI", "EmbeddedCluster", "KubeRuntime", "KubeClient", "KubeYAML",

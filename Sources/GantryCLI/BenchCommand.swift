@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import GantryBench
+
+/// `gantry bench`: the project's speed and memory benchmarks (docs/benchmarks.md). Targets are checked here,
+/// never in timed unit tests, because a shared CI machine makes timing assertions flaky.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Run Gantry's benchmarks and print their figures.",
+        discussion: """
+            Build with -c release first (`make bench`): debug figures are not representative.
+            Benchmarks: \(BenchSuite.names.joined(separator: ", ")).
+            """)
+
+    @Option(help: ArgumentHelp("Run only this benchmark (repeatable).", valueName: "name"))
+    var only: [String] = []
+
+    @Flag(help: "Smaller inputs and fewer iterations, for a smoke run.")
+    var quick = false
+
+    @Flag(help: "Print a Markdown table (for docs/benchmarks.md) instead of a text table.")
+    var markdown = false
+
+    func validate() throws {
+        for name in only where !BenchSuite.names.contains(name) {
+            throw ValidationError("unknown benchmark '\(name)'; known: \(BenchSuite.names.joined(separator: ", "))")
+        }
+    }
+
+    func run() async throws {
+        let selected = only.isEmpty ? BenchSuite.names : only
+        let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        log("machine: \(MachineInfo.describe())")
+        var figures: [BenchFigure] = []
+        for name in selected {
+            figures += try await BenchSuite.run(name, quick: quick, log: log)
+        }
+        print("machine: \(MachineInfo.describe())\n")
+        print(markdown ? BenchTable.markdown(figures) : BenchTable.text(figures))
+    }
+}

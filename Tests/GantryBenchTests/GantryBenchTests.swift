@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+import KubeClient
+import KubeCore
+@testable import GantryBench
+
+/// Pure checks of the harness and fixtures; no timing assertions here (targets live in `gantry bench`).
+@Suite struct GantryBenchTests {
+    @Test func percentilesUseNearestRank() {
+        let samples = Samples((1...100).map { Duration.milliseconds($0) })
+        #expect(samples.median == .milliseconds(50))
+        #expect(samples.p99 == .milliseconds(99))
+        #expect(Samples([.milliseconds(7)]).p99 == .milliseconds(7))
+        #expect(Samples().median == .zero)
+    }
+
+    @Test func fixtureIsDeterministicRealisticAndDecodable() throws {
+        let a = PodFixture.podListBytes(count: 20), b = PodFixture.podListBytes(count: 20)
+        #expect(a == b)
+        let perPod = a.count / 20
+        #expect((4 * 1024...9 * 1024).contains(perPod))
+        let typed = try JSONDecoder().decode(PodListModel.self, from: Data(a))
+        #expect(typed.items.count == 20)
+        #expect(typed.items[0].metadata.managedFields?.count == 2)
+        #expect(typed.items[0].spec?.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.count == 1)
+        #expect(try JSONValue.parse(a)["items"]?.arrayValue?.count == 20)
+    }
+
+    @Test func chunkedStreamFramesEveryEventIntact() throws {
+        let stream = WatchFramingBench.Stream(seed: 3)
+        var framer = LineFramer()
+        var lines = 0
+        _ = try stream.feed(events: 200, framer: &framer) { line in
+            _ = try WatchEvent(json: try JSONValue.parse(line))
+            lines += 1
+        }
+        #expect(lines == 200)
+    }
+
+    @Test func parsesMicrosecondLogTimestamps() throws {
+        let date = try #require(EarlyStopBench.parseMicroTimestamp("2026-12-01T15:02:03.123456Z"))
+        let whole = try #require(Timestamp.parse("2026-12-01T15:02:03Z"))
+        #expect(abs(date.timeIntervalSince(whole) - 0.123456) < 1e-6)
+    }
+
+    @Test func divergingJobCarriesAScript() {
+        let job = EarlyStopBench.divergingJob(3)
+        #expect(job.name == "diverge-3")
+        #expect(job[path: "spec", "podMetadata", "annotations", "sim.gantry.dev/script"]?.stringValue?.contains("diverge") == true)
+    }
+}
