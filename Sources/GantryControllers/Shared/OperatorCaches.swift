@@ -36,13 +36,29 @@ public struct OperatorCaches: Sendable {
             p[path: "status", "phase"] = status["phase"]
             p[path: "status", "reason"] = status["reason"]
             p[path: "status", "message"] = status["message"]
-            p[path: "status", "conditions"] = status["conditions"]
-            p[path: "status", "containerStatuses"] = status["containerStatuses"]
+            // Only the conditions planners read, without timestamps and probe times (half the cost of a Pod).
+            let conditions = (status["conditions"]?.arrayValue ?? []).filter { keptPodConditions.contains($0["type"]?.stringValue ?? "") }
+                .map { c in JSONValue.object((c.objectValue ?? [:]).filter { ["type", "status", "reason", "message"].contains($0.key) }) }
+            if !conditions.isEmpty { p[path: "status", "conditions"] = .array(conditions) }
+            // Of container statuses: the image digest and why a container waits or ended.
+            let containers = (status["containerStatuses"]?.arrayValue ?? []).map { c -> JSONValue in
+                var kept: JSONValue = ["name": c["name"] ?? .null]
+                kept["imageID"] = c["imageID"]
+                if let t = c[path: "state", "terminated"] {
+                    kept[path: "state", "terminated"] = .object((t.objectValue ?? [:]).filter { ["exitCode", "reason", "message"].contains($0.key) })
+                } else if let w = c[path: "state", "waiting"] {
+                    kept[path: "state", "waiting"] = .object((w.objectValue ?? [:]).filter { ["reason", "message"].contains($0.key) })
+                }
+                return kept
+            }
+            if !containers.isEmpty { p[path: "status", "containerStatuses"] = .array(containers) }
         }
         return p
     }
 
     static let keptPodMetadata: Set<String> = ["name", "namespace", "uid", "resourceVersion", "labels", "ownerReferences", "deletionTimestamp", "creationTimestamp"]
+
+    static let keptPodConditions: Set<String> = ["Ready", "PodScheduled", "DisruptionTarget"]
 
     public static let projectConfigMap: Store.Projection = { cm in
         var c: JSONValue = ["metadata": cm["metadata"] ?? .emptyObject]
