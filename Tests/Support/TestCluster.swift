@@ -10,13 +10,16 @@ public struct CommandResult: Sendable {
     public var ok: Bool { status == 0 }
 }
 
-/// Written by one reader thread, read after the DispatchGroup wait.
+/// Written by one reader thread, read after the semaphore wait.
 final class DataBox: @unchecked Sendable { var data = Data() }
 
-/// Runs a program off the Swift concurrency pool (the server under test needs those threads to answer).
+/// Runs a program off the Swift concurrency pool (the server under test needs those threads to answer), on
+/// threads of its own: GCD's global queues would do, but Linux libdispatch adds threads to a pool whose
+/// threads block only about once a second, so two dozen concurrent `kubectl --watch` (two blocked readers
+/// each) stalled every other command of a test for a minute (seen in TLSTests.manyWatchesThroughTLS).
 public func runProcess(_ path: String, _ args: [String], stdin: String? = nil, environment: [String: String]? = nil) async -> CommandResult {
     await withCheckedContinuation { (c: CheckedContinuation<CommandResult, Never>) in
-        DispatchQueue.global().async {
+        Thread.detachNewThread {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: path)
             p.arguments = args
@@ -33,14 +36,13 @@ public func runProcess(_ path: String, _ args: [String], stdin: String? = nil, e
             try? input.fileHandleForWriting.close()
             // Read both pipes concurrently so neither fills up and blocks the child.
             let errData = DataBox()
-            let group = DispatchGroup()
-            group.enter()
-            DispatchQueue.global().async {
+            let errDone = DispatchSemaphore(value: 0)
+            Thread.detachNewThread {
                 errData.data = err.fileHandleForReading.readDataToEndOfFile()
-                group.leave()
+                errDone.signal()
             }
             let outData = out.fileHandleForReading.readDataToEndOfFile()
-            group.wait()
+            errDone.wait()
             p.waitUntilExit()
             c.resume(returning: CommandResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                                               stderr: String(decoding: errData.data, as: UTF8.self)))
