@@ -1,0 +1,71 @@
+import Foundation
+import Synchronization
+import Testing
+import EmbeddedCluster
+import GantryTestSupport
+import KubeClient
+import KubeCore
+@testable import KubeRuntime
+
+/// Counts full lists, so a test can tell a resume from a re-list.
+final class CountingSource: ListerWatcher {
+    let inner: ClientListerWatcher
+    private let lists = Mutex(0)
+    init(_ inner: ClientListerWatcher) { self.inner = inner }
+    var description: String { inner.description }
+    var listCount: Int { lists.withLock { $0 } }
+    func listAll() async throws -> (items: [JSONValue], resourceVersion: String) {
+        lists.withLock { $0 += 1 }
+        return try await inner.listAll()
+    }
+    func watch(resourceVersion: String, timeoutSeconds: Int) -> WatchEvents {
+        inner.watch(resourceVersion: resourceVersion, timeoutSeconds: timeoutSeconds)
+    }
+}
+
+/// The reflector against the embedded API server over libcurl: dropped streams resume from the last version
+/// without a re-list; a compacted history answers 410 and forces one, and the re-list surfaces missed deletes.
+@Suite(.serialized) struct ReflectorClusterTests {
+    @Test func resumeAfterADroppedWatchAndRelistAfterGone() async throws {
+        let cluster = try await TestCluster(DevClusterOptions(nodes: "off"))
+        defer { Task { await cluster.stop() } }
+        let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
+        func configMap(_ name: String, watched: Bool = true) -> JSONValue {
+            var cm: JSONValue = ["apiVersion": "v1", "kind": "ConfigMap", "data": ["k": "v"]]
+            cm.name = name
+            if watched { cm.labels = ["watched": "yes"] }
+            return cm
+        }
+        for name in ["a", "b", "c"] { _ = try await client.create(.configMaps, configMap(name), namespace: "default") }
+        let source = CountingSource(ClientListerWatcher(client: client, type: .configMaps, namespace: "default", labelSelector: "watched=yes"))
+        let store = Store()
+        let deleted = Mutex<[String]>([])
+        var options = Reflector.Options()
+        options.initialBackoff = .milliseconds(50)
+        let reflector = Reflector(source: source, store: store, options: options) { event in
+            if case .deleted(let o) = event { deleted.withLock { $0.append(o.name ?? "") } }
+        }
+        let task = Task { await reflector.run() }
+        defer { task.cancel() }
+        #expect(try await eventually(timeout: .seconds(10)) { await store.count >= 3 })
+
+        // A dropped stream: the reflector watches again from its last version, no re-list.
+        await cluster.cluster.dropWatches()
+        _ = try await client.create(.configMaps, configMap("d"), namespace: "default")
+        #expect(try await eventually(timeout: .seconds(10)) { await store.get(ObjectKey("default/d")) != nil })
+        #expect(source.listCount == 1)
+
+        // A delete seen live, then writes outside the selector move the revision past the reflector's last
+        // version; with that history compacted, resuming answers 410 and the reflector lists again.
+        try await client.delete(.configMaps, namespace: "default", name: "b")
+        #expect(try await eventually(timeout: .seconds(10)) { await store.get(ObjectKey("default/b")) == nil })
+        for name in ["x1", "x2", "x3"] { _ = try await client.create(.configMaps, configMap(name, watched: false), namespace: "default") }
+        await cluster.cluster.compactHistory()
+        await cluster.cluster.dropWatches()
+        _ = try await client.create(.configMaps, configMap("e"), namespace: "default")
+        #expect(try await eventually(timeout: .seconds(10)) { await store.get(ObjectKey("default/e")) != nil })
+        #expect(deleted.withLock { $0 }.contains("b"))
+        #expect(source.listCount == 2, "the resume from a compacted version must answer 410 and force one re-list")
+        #expect(await store.get(ObjectKey("default/x1")) == nil)  // the selector holds across the re-list
+    }
+}
