@@ -87,7 +87,7 @@ let package = Package(
         ]),
         .testTarget(name: "GantryControllersTests", dependencies: ["GantryControllers", "GantryAPI"]),
         .testTarget(name: "GantryBenchTests", dependencies: ["GantryBench", "KubeClient", "KubeCore"]),
-        .testTarget(name: "EmbeddedClusterTests", dependencies: ["EmbeddedCluster", "KubeYAML"]),
+        .testTarget(name: "EmbeddedClusterTests", dependencies: ["EmbeddedCluster", "KubeYAML", "GantryTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "GantryTestSupport", "GantryControllers", "GantryAPI", "GantryCLI", "EmbeddedCluster", "KubeRuntime", "KubeClient", "KubeYAML",
         ]),

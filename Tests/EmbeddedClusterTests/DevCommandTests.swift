@@ -1,3 +1,4 @@
+import GantryTestSupport
 import Foundation
 import KubeCore
 import Testing

@@ -1,55 +1,9 @@
 import Foundation
+import GantryTestSupport
 import KubeCore
 @testable import EmbeddedCluster
 
-/// Output of one external command.
-struct CommandResult: Sendable {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-    var ok: Bool { status == 0 }
-}
-
-/// Written by one reader thread, read after the DispatchGroup wait.
-final class DataBox: @unchecked Sendable { var data = Data() }
-
-/// Runs a program off the Swift concurrency pool (the server under test needs those threads to answer), on
-/// threads of its own: GCD's global queues would do, but Linux libdispatch adds threads to a pool whose
-/// threads block only about once a second, so two dozen concurrent `kubectl --watch` (two blocked readers
-/// each) stalled every other command of a test for a minute (seen in TLSTests.manyWatchesThroughTLS).
-func runProcess(_ path: String, _ args: [String], stdin: String? = nil, environment: [String: String]? = nil) async -> CommandResult {
-    await withCheckedContinuation { (c: CheckedContinuation<CommandResult, Never>) in
-        Thread.detachNewThread {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: path)
-            p.arguments = args
-            if let environment { p.environment = environment }
-            let out = Pipe(), err = Pipe(), input = Pipe()
-            p.standardOutput = out
-            p.standardError = err
-            p.standardInput = input
-            do { try p.run() } catch {
-                c.resume(returning: CommandResult(status: -1, stdout: "", stderr: "\(error)"))
-                return
-            }
-            if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-            try? input.fileHandleForWriting.close()
-            // Read both pipes concurrently so neither fills up and blocks the child.
-            let errData = DataBox()
-            let errDone = DispatchSemaphore(value: 0)
-            Thread.detachNewThread {
-                errData.data = err.fileHandleForReading.readDataToEndOfFile()
-                errDone.signal()
-            }
-            let outData = out.fileHandleForReading.readDataToEndOfFile()
-            errDone.wait()
-            p.waitUntilExit()
-            c.resume(returning: CommandResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                                              stderr: String(decoding: errData.data, as: UTF8.self)))
-        }
-    }
-}
-
+/// Process running, waiting and failures come from GantryTestSupport (shared with the end-to-end tests).
 /// A DevCluster on a free port with a kubeconfig in a temporary folder, driven by real kubectl and curl.
 final class TestCluster: Sendable {
     let cluster: DevCluster
@@ -120,21 +74,6 @@ final class TestCluster: Sendable {
         guard code == 200 else { throw TestFailure("GET \(path) answered \(code): \(body)") }
         return try JSONValue.parse(body)
     }
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
-}
-
-/// Polls `condition` until it holds or the deadline passes (never a fixed sleep).
-func eventually(timeout: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    return try await condition()
 }
 
 let trainingJobCRD = """
