@@ -64,4 +64,34 @@ import KubeCore
             #expect(out.stdout.contains("sweep-lr-0-0001") && out.stdout.contains("EarlyStopped"), "\(out.stdout)")
         }
     }
+
+    @Test func theDistributedPyTorchExampleGivesEveryRankItsEnvironment() async throws {
+        let h = try await OperatorHarness.start()
+        defer { Task { await h.stop() } }
+        _ = try await h.kubectl("apply", "-f", OperatorHarness.repoRoot + "/examples/trainingjob-pytorch-distributed.yaml")
+        #expect(try await eventually(timeout: .seconds(30)) {
+            for rank in 0..<4 where await h.get(.pods, "default", "llama-finetune-\(rank)") == nil { return false }
+            return true
+        })
+        for rank in 0..<4 {
+            let pod = try #require(await h.get(.pods, "default", "llama-finetune-\(rank)"))
+            let env = (pod[path: "spec", "containers"]?.arrayValue?.first?["env"]?.arrayValue ?? [])
+                .reduce(into: [String: String]()) { $0[$1["name"]?.stringValue ?? ""] = $1["value"]?.stringValue }
+            #expect(env["MASTER_ADDR"] == "llama-finetune-0.llama-finetune")
+            #expect(env["MASTER_PORT"] == "29500")
+            #expect(env["WORLD_SIZE"] == "4")
+            #expect(env["RANK"] == String(rank))
+            #expect(env["LOCAL_WORLD_SIZE"] == "2")
+            #expect(env["PET_NPROC_PER_NODE"] == "2")
+            #expect(env["HP_LORA_RANK"] == "16")
+            #expect(pod[path: "spec", "hostname"] == .string("llama-finetune-\(rank)"))
+            #expect(pod[path: "spec", "subdomain"] == "llama-finetune")
+            #expect(pod.labels["team"] == "nlp")
+        }
+        #expect(try await eventually(timeout: .seconds(60)) {
+            await h.get(.trainingJobs, "default", "llama-finetune")?[path: "status", "phase"] == "Succeeded"
+        })
+        let best = await h.get(.trainingJobs, "default", "llama-finetune")?[path: "status", "metrics", "best", "value"]?.doubleValue
+        #expect(best.map { $0 < 1.0 } == true)  // JSON metrics with stepKey "iter" were read from rank 0's log
+    }
 }

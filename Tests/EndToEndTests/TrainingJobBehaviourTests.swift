@@ -184,6 +184,23 @@ import KubeCore
         #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "second")["phase"] == "Running" })
     }
 
+    @Test func kubectlExplainReadsTheCRDAndGetWatchFollowsStatus() async throws {
+        let h = try await OperatorHarness.start(nodes: "none")
+        defer { Task { await h.stop() } }
+        let explain = try await h.kubectl("explain", "trainingjob.spec.earlyStopping.median")
+        let words = explain.split(whereSeparator: \.isWhitespace).joined(separator: " ")  // kubectl wraps lines
+        #expect(words.contains("median of other jobs of the same experiment"), "\(explain)")
+        // `kubectl get -w` streams rows as the operator writes status (no node: the job becomes Invalid).
+        let watch = Task {
+            await runProcess("/usr/bin/timeout", ["8", TestCluster.kubectlPath, "--kubeconfig", h.cluster.kubeconfig,
+                                                  "get", "trainingjobs", "-w", "--output-watch-events"])
+        }
+        try await Task.sleep(for: .seconds(1))  // let the watch open; the assertions below wait on the output itself
+        _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("nowhere", script: "{}"))
+        let output = await watch.value.stdout
+        #expect(output.contains("ADDED") && output.contains("MODIFIED") && output.contains("nowhere"), "\(output)")
+    }
+
     @Test func theSchemaRefusesBadSpecsNamingTheField() async throws {
         let h = try await OperatorHarness.start(nodes: "none")
         defer { Task { await h.stop() } }

@@ -254,6 +254,21 @@ func withPhase(_ pod: JSONValue, _ phase: String, exitCode: Int? = nil, reason: 
     }
 }
 
+@Suite struct GPUPlacementTests {
+    @Test func sharingModesCompileToTheirExtendedResources() {
+        var settings = GPUSettings()
+        #expect(GPUPlacement(request: GPURequest(count: 2), settings: settings).limits == ["nvidia.com/gpu": 2])
+        #expect(GPUPlacement(request: GPURequest(count: 1, sharing: .timeSliced), settings: settings).limits == ["nvidia.com/gpu.shared": 1])
+        #expect(GPUPlacement(request: GPURequest(count: 1, sharing: .mig, migProfile: "1g.10gb"), settings: settings).limits == ["nvidia.com/mig-1g.10gb": 1])
+        settings.resourceName = "amd.com/gpu"  // an admin's PlatformConfig for another device plugin
+        let amd = GPUPlacement(request: GPURequest(count: 1, product: "MI300X", minMemoryMiB: 196608), settings: settings)
+        #expect(amd.limits == ["amd.com/gpu": 1])
+        #expect(amd.matchExpressions.count == 2)
+        #expect(amd.matchExpressions.last?["values"] == ["196607"])  // Gt is strict
+        #expect(GPUPlacement(request: GPURequest(count: 0), settings: settings).limits.isEmpty)
+    }
+}
+
 @Suite struct GangAdmissionTests {
     func candidate(_ job: TrainingJob, admitted: Bool = false, waitingSince: Double? = nil) -> GangAdmission.Candidate {
         let placement = GPUPlacement(request: job.spec.gpu, settings: GPUSettings())
