@@ -201,6 +201,22 @@ import KubeCore
         #expect(output.contains("ADDED") && output.contains("MODIFIED") && output.contains("nowhere"), "\(output)")
     }
 
+    @Test func kueueLabelledJobsLeaveAdmissionToKueueThroughSuspend() async throws {
+        let h = try await OperatorHarness.start()
+        defer { Task { await h.stop() } }
+        // Gantry's quota would refuse this job; under Kueue it does not apply.
+        _ = try await h.kubectl("apply", "-f", "-", stdin: "apiVersion: gantry.dev/v1alpha1\nkind: PlatformConfig\nmetadata: {name: default}\nspec: {quotas: [{namespace: default, gpus: 0}]}\n")
+        let manifest = Self.manifest("queued-by-kueue", script: "{logs: [\"training\"]}", extra: "  suspend: true\n")
+            .replacingOccurrences(of: "metadata: {name: queued-by-kueue, namespace: default}",
+                                  with: "metadata: {name: queued-by-kueue, namespace: default, labels: {kueue.x-k8s.io/queue-name: team-a}}")
+        _ = try await h.kubectl("apply", "-f", "-", stdin: manifest)
+        #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "queued-by-kueue")["phase"] == "Suspended" })
+        #expect(await h.get(.pods, "default", "queued-by-kueue-0") == nil)
+        // Kueue admits the workload by unsuspending it.
+        _ = try await h.kubectl("patch", "trainingjob", "queued-by-kueue", "--type=merge", "-p", #"{"spec":{"suspend":false}}"#)
+        #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "queued-by-kueue")["phase"] == "Running" })
+    }
+
     @Test func theSchemaRefusesBadSpecsNamingTheField() async throws {
         let h = try await OperatorHarness.start(nodes: "none")
         defer { Task { await h.stop() } }

@@ -31,7 +31,8 @@ public enum TrainingJobValidation {
             problems.append(.init(reason: "NoMatchingGPUNodes", message: message))
         }
         let total = placement.countPerPod * spec.effectiveReplicas
-        if let quota = platform.quota(for: job.namespace), total > quota {
+        // Under Kueue (queue-name label) Kueue owns quota; Gantry's own quota does not apply.
+        if job.labels[GantryLabels.kueueQueueName] == nil, let quota = platform.quota(for: job.namespace), total > quota {
             problems.append(.init(reason: "QuotaExceeded", message: "spec.replicas × spec.gpu.count = \(total) GPUs, more than the GPU quota of namespace \(job.namespace) (\(quota), PlatformConfig \(PlatformConfigSpec.singletonName) spec.quotas): the job could never be admitted. Lower spec.replicas or spec.gpu.count, or ask an admin to raise the quota"))
         }
         return problems
