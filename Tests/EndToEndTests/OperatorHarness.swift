@@ -56,7 +56,7 @@ final class OperatorHarness: Sendable {
     func addGPUNode(_ name: String, gpus: Int, product: String) async throws {
         var node: JSONValue = ["apiVersion": "v1", "kind": "Node", "spec": .emptyObject]
         node.name = name
-        node.labels = ["nvidia.com/gpu.product": product, "nvidia.com/gpu.memory": "81920", "kubernetes.io/hostname": .init(name)]
+        node.labels = ["nvidia.com/gpu.product": product, "nvidia.com/gpu.memory": "81920", "kubernetes.io/hostname": name]
         _ = try await client.create(.nodes, node)
         let status: JSONValue = ["status": [
             "capacity": ["nvidia.com/gpu": .string(String(gpus)), "cpu": "64", "memory": "512Gi", "pods": "110"],
@@ -82,8 +82,4 @@ final class OperatorHarness: Sendable {
         if let reason { status["reason"] = .string(reason) }
         _ = try await client.patch(.pods, namespace: namespace, name: name, patch: ["status": status], subresource: "status")
     }
-}
-
-extension JSONValue {
-    init(_ string: String) { self = .string(string) }
 }
