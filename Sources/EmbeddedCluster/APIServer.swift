@@ -8,21 +8,29 @@ struct APIServer: Sendable {
     let logs: PodLogs
     let proxy: ProxyHooks
     let faults: FaultInjector
-    let token: String
-    /// True while serving plain HTTP (see `handle`).
+    let authenticator: Authenticator
+    let requestLog: RequestLog
+    /// True while serving plain HTTP (see `authenticate`).
     let allowAnonymous: Bool
 
     func handle(_ req: APIRequest) async -> APIResponse {
         let route = Router.route(req.path)
         if route == .health { return .text("ok") }
-        if route != .version {
+        let user = authenticator.user(authorization: req.headers["authorization"], peerPort: req.peerPort)
+        let response = await handle(req, route: route, user: user)
+        requestLog.append(RequestRecord(method: req.method, path: req.path, query: req.rawQuery ?? "", user: user,
+                                        userAgent: req.headers["user-agent"], code: response.status, peerPort: req.peerPort))
+        return response
+    }
+
+    func handle(_ req: APIRequest, route: Route, user: String?) async -> APIResponse {
+        if route != .version && user == nil {
             // kubectl sends no credentials to a plain-HTTP server (clientcmd only reads auth info for TLS
             // transports), so over HTTP a request without credentials is let in; a wrong token never is.
-            let auth = req.headers["authorization"] ?? ""
-            let anonymousOK = allowAnonymous && auth.isEmpty
-            guard anonymousOK || auth == "Bearer \(token)" else { return .error(.unauthorized) }
+            let anonymousOK = allowAnonymous && (req.headers["authorization"] ?? "").isEmpty
+            guard anonymousOK else { return .error(.unauthorized) }
         }
-        if let injected = await faults.intercept() { return .error(injected) }
+        if let injected = await faults.intercept(req) { return .error(injected) }
         do {
             switch route {
             case .version: return .json(Discovery.version)

@@ -57,6 +57,9 @@ public final class DevCluster: Sendable {
     let tlsFrontEnd: TLSFrontEnd?
     /// PEM of the CA that signed the serving certificate (TLS only).
     public let caPEM: String?
+    /// A client certificate and key for the admin user, signed by the CA (TLS only): an alternative to the token.
+    public var clientCertificatePEM: String? { tlsFrontEnd?.material.clientCertificatePEM }
+    public var clientKeyPEM: String? { tlsFrontEnd?.material.clientKeyPEM }
 
     actor ServerState {
         var server: RunningServer?
@@ -93,7 +96,9 @@ public final class DevCluster: Sendable {
         let logs = PodLogs()
         let proxyHooks = ProxyHooks()
         let token = Self.randomToken()
-        let api = APIServer(store: store, logs: logs, proxy: proxyHooks, faults: faults, token: token, allowAnonymous: !options.tls)
+        let authenticator = Authenticator(adminToken: token)
+        let api = APIServer(store: store, logs: logs, proxy: proxyHooks, faults: faults, authenticator: authenticator,
+                            requestLog: RequestLog(), allowAnonymous: !options.tls)
         let host = options.host.contains(":") ? "[\(options.host)]" : options.host
         let server: RunningServer
         let front: TLSFrontEnd?
@@ -102,7 +107,8 @@ public final class DevCluster: Sendable {
             let material = try TLSMaterial.generate()
             server = try await RunningServer.start(host: "127.0.0.1", port: 0, api: api)
             do {
-                front = try TLSFrontEnd(host: options.host, port: options.port, backendPort: server.port, material: material)
+                front = try TLSFrontEnd(host: options.host, port: options.port, backendPort: server.port, material: material,
+                                        authenticator: authenticator)
             } catch {
                 await server.stop()
                 throw error
@@ -124,6 +130,13 @@ public final class DevCluster: Sendable {
                 await store.runGC()
             }
         })
+        // kube-apiserver's watch cache sends each watcher that asked for them a BOOKMARK about once a minute.
+        await state.add(Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(60))
+                await store.sendBookmarks()
+            }
+        })
         // A deleted pod's logs go with it.
         let events = await store.subscribe()
         await state.add(Task {
@@ -140,9 +153,24 @@ public final class DevCluster: Sendable {
         return (0..<32).map { _ in String(Int(g.next() % 16), radix: 16) }.joined()
     }
 
+    /// How the kubeconfig's user authenticates.
+    public enum Credentials: Sendable {
+        /// The admin bearer token.
+        case token
+        /// The admin client certificate and key (`client-certificate-data`, `client-key-data`); TLS only.
+        case clientCertificate
+    }
+
     /// A kubeconfig for this cluster: cluster, user and context `gantry-dev`, namespace `default`.
-    public func kubeconfigYAML() -> String {
-        """
+    public func kubeconfigYAML(credentials: Credentials = .token) -> String {
+        func b64(_ s: String) -> String { Data(s.utf8).base64EncodedString() }
+        let user: String
+        if credentials == .clientCertificate, let cert = clientCertificatePEM, let key = clientKeyPEM {
+            user = "client-certificate-data: \(b64(cert))\n    client-key-data: \(b64(key))"
+        } else {
+            user = "token: \(token)"
+        }
+        return """
         apiVersion: v1
         kind: Config
         clusters:
@@ -152,7 +180,7 @@ public final class DevCluster: Sendable {
         users:
         - name: gantry-dev
           user:
-            token: \(token)
+            \(user)
         contexts:
         - name: gantry-dev
           context:
@@ -165,10 +193,10 @@ public final class DevCluster: Sendable {
         """
     }
 
-    public func writeKubeconfig(to path: String) throws {
+    public func writeKubeconfig(to path: String, credentials: Credentials = .token) throws {
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        try Data(kubeconfigYAML().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try Data(kubeconfigYAML(credentials: credentials).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
     }
 
@@ -186,13 +214,30 @@ public final class DevCluster: Sendable {
 
     public func setProxyHandler(_ handler: any ProxyHandler) { proxyHooks.handler = handler }
 
+    // MARK: Authentication and the request log
+
+    /// Accepts `token` as a bearer token for `user` from now on (a static token file entry).
+    public func addToken(_ token: String, user: String) { api.authenticator.addToken(token, user: user) }
+    /// Refuses `token` from now on (401), as after a rotation.
+    public func revokeToken(_ token: String) { api.authenticator.revokeToken(token) }
+    /// The most recent requests (up to 5,000), oldest first.
+    public func requests() -> [RequestRecord] { api.requestLog.all }
+
     // MARK: Fault injection
 
     public var faultSpec: FaultSpec { faults.current }
     public func setFaults(_ spec: FaultSpec) { faults.current = spec }
     public func setFaults(_ text: String) throws { faults.current = try FaultSpec(parsing: text) }
+    /// Answers the next `count` API requests that match `target` with `code` (410 Expired, 429, 500 or 503,
+    /// else 503), with `Retry-After` when given.
+    public func failNextRequests(_ count: Int, code: Int, retryAfterSeconds: Int? = nil, target: FaultTarget = .any) {
+        faults.failNext(count, code: code, retryAfterSeconds: retryAfterSeconds, target: target)
+    }
     /// Closes every open watch stream now (clients see the stream end and re-watch).
     public func dropWatches() async { await store.dropAllWatches() }
+    /// Sends every watcher that asked for bookmarks a BOOKMARK with the current revision now (otherwise about
+    /// once a minute, as kube-apiserver does).
+    public func sendBookmarks() async { await store.sendBookmarks() }
     /// Forgets the event history: resuming a watch or a paged list from before now answers 410.
     public func compactHistory() async { await store.compactHistory() }
     /// Restart: stops the HTTP server (all connections and streams end) and serves again on the same port with

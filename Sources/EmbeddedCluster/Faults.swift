@@ -46,12 +46,40 @@ public struct FaultSpec: Sendable, Equatable {
     }
 }
 
+/// Which requests a queued failure applies to (every field that is set must match).
+public struct FaultTarget: Sendable {
+    public var method: String?
+    /// A substring of the path, e.g. `/configmaps`.
+    public var path: String?
+    /// A query parameter that must be present, e.g. `continue` or `watch`.
+    public var queryParameter: String?
+    public init(method: String? = nil, path: String? = nil, queryParameter: String? = nil) {
+        self.method = method
+        self.path = path
+        self.queryParameter = queryParameter
+    }
+    public static let any = FaultTarget()
+
+    func matches(_ req: APIRequest) -> Bool {
+        if let method, method != req.method { return false }
+        if let path, !req.path.contains(path) { return false }
+        if let queryParameter, req.query[queryParameter] == nil { return false }
+        return true
+    }
+}
+
 /// Applies the current FaultSpec to each request (health checks excepted).
 final class FaultInjector: @unchecked Sendable {
     // @unchecked: `spec` and `injectedCount` are read and written only under `lock`.
     private let lock = NSLock()
     private var spec = FaultSpec()
     private(set) var injectedCount = 0
+    /// Deterministic failures queued by tests, answered before the random ones.
+    private var queued: [(code: Int, retryAfter: Int?, target: FaultTarget)] = []
+
+    func failNext(_ count: Int, code: Int, retryAfterSeconds: Int?, target: FaultTarget) {
+        lock.withLock { queued += Array(repeating: (code, retryAfterSeconds, target), count: count) }
+    }
 
     var current: FaultSpec {
         get { lock.withLock { spec } }
@@ -59,20 +87,36 @@ final class FaultInjector: @unchecked Sendable {
     }
 
     /// Sleeps the configured latency; answers the error to send instead of handling the request, if any.
-    func intercept() async -> APIStatusError? {
+    func intercept(_ req: APIRequest) async -> APIStatusError? {
         let s = current
         if s.latency > .zero { try? await Task.sleep(for: s.latency) }
+        let next = lock.withLock { () -> (code: Int, retryAfter: Int?, target: FaultTarget)? in
+            guard let i = queued.firstIndex(where: { $0.target.matches(req) }) else { return nil }
+            return queued.remove(at: i)
+        }
+        if let next {
+            lock.withLock { injectedCount += 1 }
+            return Self.error(code: next.code, retryAfter: next.retryAfter)
+        }
         guard s.errorRate > 0, Double.random(in: 0..<1) < s.errorRate else { return nil }
         lock.withLock { injectedCount += 1 }
-        switch s.errorCode {
+        return Self.error(code: s.errorCode, retryAfter: s.errorCode == 500 ? nil : 1)
+    }
+
+    static func error(code: Int, retryAfter: Int?) -> APIStatusError {
+        switch code {
+        case 410:
+            // What an expired `continue` token or a compacted watch version gets.
+            return APIStatusError(code: 410, reason: "Expired", message: "The provided continue parameter is too old to display a consistent list result. (injected fault)")
         case 429:
             return APIStatusError(code: 429, reason: "TooManyRequests", message: "Too many requests, please try again later.",
-                                  retryAfterSeconds: 1)
+                                  retryAfterSeconds: retryAfter)
         case 500:
-            return APIStatusError(code: 500, reason: "InternalError", message: "Internal error occurred: injected fault")
+            return APIStatusError(code: 500, reason: "InternalError", message: "Internal error occurred: injected fault",
+                                  retryAfterSeconds: retryAfter)
         default:
             return APIStatusError(code: 503, reason: "ServiceUnavailable", message: "The server is currently unable to handle the request (injected fault)",
-                                  retryAfterSeconds: 1)
+                                  retryAfterSeconds: retryAfter)
         }
     }
 }

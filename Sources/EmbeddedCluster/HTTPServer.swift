@@ -7,7 +7,7 @@ import NIOCore
 /// Adapts Hummingbird 2 to `APIServer`: one catch-all responder (Kubernetes paths are routed by `Router`),
 /// whole bodies for ordinary answers, chunked streaming for watch and followed logs.
 struct KubeResponder: HTTPResponder {
-    typealias Context = BasicRequestContext
+    typealias Context = PeerRequestContext
     let api: APIServer
     /// Request bodies above this answer 413 (kube-apiserver's limit is 3 MiB per object; lists are bigger).
     static let maxBody = 64 << 20
@@ -26,7 +26,7 @@ struct KubeResponder: HTTPResponder {
             if let prior = headers[name] { headers[name] = prior + "," + field.value } else { headers[name] = field.value }
         }
         let apiRequest = APIRequest(method: request.method.rawValue, path: request.uri.path, rawQuery: request.uri.query,
-                                    headers: headers, body: Array(buffer.readableBytesView))
+                                    headers: headers, body: Array(buffer.readableBytesView), peerPort: context.peerPort)
         return Self.response(await api.handle(apiRequest))
     }
 
@@ -47,6 +47,18 @@ struct KubeResponder: HTTPResponder {
                 try await writer.finish(nil)
             })
         }
+    }
+}
+
+/// Hummingbird's basic context plus the client connection's source port, which identifies TLS connections
+/// whose client certificate the front end verified (`Authenticator`).
+struct PeerRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let peerPort: Int?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        peerPort = source.channel.remoteAddress?.port
     }
 }
 

@@ -11,12 +11,17 @@ struct APIRequest: Sendable {
     /// Header names lowercased.
     var headers: [String: String]
     var body: [UInt8]
+    var rawQuery: String?
+    /// Source port of the client connection (see `Authenticator`).
+    var peerPort: Int?
 
-    init(method: String, path: String, rawQuery: String?, headers: [String: String], body: [UInt8]) {
+    init(method: String, path: String, rawQuery: String?, headers: [String: String], body: [UInt8], peerPort: Int? = nil) {
         self.method = method
         self.path = path
         self.headers = headers
         self.body = body
+        self.rawQuery = rawQuery
+        self.peerPort = peerPort
         var q: [String: String] = [:]
         var all: [(String, String)] = []
         for pair in (rawQuery ?? "").split(separator: "&") {

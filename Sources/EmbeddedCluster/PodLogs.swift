@@ -4,8 +4,15 @@ import KubeCore
 /// Container logs fed by the simulation (`append`, `end`) and read by `pods/log` (plain text, `follow` streams).
 /// Each container keeps its last 10,000 lines.
 public actor PodLogs {
+    struct Line {
+        var time: Date
+        var text: String
+        /// False for output that ended without a newline (a container's last write): served as written.
+        var terminated: Bool
+        var bytes: [UInt8] { Array((terminated ? text + "\n" : text).utf8) }
+    }
     struct Log {
-        var lines: [(Date, String)] = []
+        var lines: [Line] = []
         var ended = false
         var followers: [UUID: AsyncStream<[UInt8]>.Continuation] = [:]
     }
@@ -16,14 +23,17 @@ public actor PodLogs {
 
     static func key(_ ns: String, _ pod: String, _ container: String) -> String { "\(ns)/\(pod)/\(container)" }
 
-    /// Appends one line (without its newline) to a container's log and to every follower.
-    public func append(namespace: String, pod: String, container: String, line: String, at time: Date = Date()) {
+    /// Appends one line (without its newline) to a container's log and to every follower. `terminated: false`
+    /// writes it without a newline, as a container's last output that did not end one.
+    public func append(namespace: String, pod: String, container: String, line: String, at time: Date = Date(),
+                       terminated: Bool = true) {
         let key = Self.key(namespace, pod, container)
         var log = logs[key] ?? Log()
-        log.lines.append((time, line))
+        let entry = Line(time: time, text: line, terminated: terminated)
+        log.lines.append(entry)
         if log.lines.count > lineLimit { log.lines.removeFirst(log.lines.count - lineLimit) }
         for (id, c) in log.followers {
-            if case .dropped = c.yield(Array((line + "\n").utf8)) { c.finish(); log.followers[id] = nil }
+            if case .dropped = c.yield(entry.bytes) { c.finish(); log.followers[id] = nil }
         }
         logs[key] = log
     }
@@ -47,18 +57,20 @@ public actor PodLogs {
     }
 
     public func lines(namespace: String, pod: String, container: String) -> [String] {
-        logs[Self.key(namespace, pod, container)]?.lines.map(\.1) ?? []
+        logs[Self.key(namespace, pod, container)]?.lines.map(\.text) ?? []
     }
 
-    func read(namespace: String, pod: String, container: String, follow: Bool, tailLines: Int?, timestamps: Bool) -> AsyncStream<[UInt8]> {
+    /// `since`: only lines written at or after it (the kubelet's `sinceTime`/`sinceSeconds`), before `tailLines`.
+    func read(namespace: String, pod: String, container: String, follow: Bool, tailLines: Int?, timestamps: Bool,
+              since: Date? = nil) -> AsyncStream<[UInt8]> {
         let key = Self.key(namespace, pod, container)
         let (stream, c) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingOldest(20_000))
         var log = logs[key] ?? Log()
         var lines = log.lines
+        if let since { lines = lines.filter { $0.time >= since } }
         if let tailLines, tailLines >= 0 { lines = Array(lines.suffix(tailLines)) }
-        for (time, line) in lines {
-            let text = timestamps ? "\(Timestamp.formatMicro(time)) \(line)\n" : line + "\n"
-            c.yield(Array(text.utf8))
+        for line in lines {
+            c.yield(timestamps ? Array("\(Timestamp.formatMicro(line.time)) ".utf8) + line.bytes : line.bytes)
         }
         if follow && !log.ended {
             let id = UUID()

@@ -78,6 +78,8 @@ enum BuiltinKinds {
                      shortNames: ["svc"], categories: ["all"], subresources: ["status", "proxy"]),
         ResourceInfo(group: "", version: "v1", kind: "Endpoints", plural: "endpoints", singular: "endpoints", namespaced: true,
                      shortNames: ["ep"]),
+        ResourceInfo(group: "discovery.k8s.io", version: "v1", kind: "EndpointSlice", plural: "endpointslices",
+                     singular: "endpointslice", namespaced: true),
         ResourceInfo(group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", singular: "configmap", namespaced: true,
                      shortNames: ["cm"]),
         ResourceInfo(group: "", version: "v1", kind: "Secret", plural: "secrets", singular: "secret", namespaced: true),
@@ -99,5 +101,5 @@ enum BuiltinKinds {
     ]
 
     /// Preferred versions of built-in groups, in discovery order (core first, as kube-apiserver lists them).
-    static let groupOrder = ["", "apps", "events.k8s.io", "coordination.k8s.io", "apiextensions.k8s.io"]
+    static let groupOrder = ["", "apps", "events.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "apiextensions.k8s.io"]
 }

@@ -100,8 +100,20 @@ extension APIServer {
             throw APIStatusError.badRequest("a container name must be specified for pod \(name), choose one of: [\(containers.joined(separator: " "))]")
         }
         let tail = req.query["tailLines"].flatMap { Int($0) }
+        var since: Date? = nil
+        if let text = req.query["sinceTime"], !text.isEmpty {
+            guard let t = Timestamp.parse(text) else {
+                throw APIStatusError.badRequest("sinceTime: invalid value \"\(text)\": expected an RFC 3339 time")
+            }
+            since = t
+        } else if let text = req.query["sinceSeconds"], !text.isEmpty {
+            guard let seconds = Int(text), seconds > 0 else {
+                throw APIStatusError.badRequest("sinceSeconds: invalid value \"\(text)\": must be a positive integer")
+            }
+            since = Date().addingTimeInterval(-Double(seconds))
+        }
         let stream = await logs.read(namespace: namespace ?? "", pod: name, container: container, follow: req.flag("follow"),
-                                     tailLines: tail, timestamps: req.flag("timestamps"))
+                                     tailLines: tail, timestamps: req.flag("timestamps"), since: since)
         return APIResponse(status: 200, headers: [("Content-Type", "text/plain")], body: .stream(stream))
     }
 }

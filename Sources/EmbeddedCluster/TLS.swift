@@ -11,6 +11,9 @@ import Foundation
 struct TLSMaterial: @unchecked Sendable {
     // @unchecked: the SSL_CTX is configured once and then only read (SSL_new), which OpenSSL allows across threads.
     let caPEM: String
+    /// A client certificate for the admin user (CN `gantry-dev-admin`, O `system:masters`), signed by the CA.
+    let clientCertificatePEM: String
+    let clientKeyPEM: String
     /// SSL_CTX with the server certificate and key; lives as long as the process (a few hundred bytes).
     let context: OpaquePointer
 
@@ -19,26 +22,49 @@ struct TLSMaterial: @unchecked Sendable {
     }
 
     static func generate() throws -> TLSMaterial {
-        guard let caKey = newKey(), let serverKey = newKey() else { throw Failure(description: "EC key generation failed") }
-        guard let ca = certificate(subject: "gantry-dev-ca", key: caKey, issuer: nil, issuerKey: caKey,
+        guard let caKey = newKey(), let serverKey = newKey(), let clientKey = newKey() else {
+            throw Failure(description: "EC key generation failed")
+        }
+        defer { [caKey, serverKey, clientKey].forEach { EVP_PKEY_free($0) } }
+        guard let ca = certificate(subject: [("CN", "gantry-dev-ca")], key: caKey, issuer: nil, issuerKey: caKey,
                                    extensions: [(NID_basic_constraints, "critical,CA:TRUE"),
                                                 (NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature")]),
-              let server = certificate(subject: "gantry-dev", key: serverKey, issuer: ca, issuerKey: caKey,
+              let server = certificate(subject: [("CN", "gantry-dev")], key: serverKey, issuer: ca, issuerKey: caKey,
                                        extensions: [(NID_basic_constraints, "critical,CA:FALSE"),
                                                     (NID_key_usage, "critical,digitalSignature,keyEncipherment"),
                                                     (NID_ext_key_usage, "serverAuth"),
-                                                    (NID_subject_alt_name, "IP:127.0.0.1,IP:0:0:0:0:0:0:0:1,DNS:localhost")])
+                                                    (NID_subject_alt_name, "IP:127.0.0.1,IP:0:0:0:0:0:0:0:1,DNS:localhost")]),
+              let client = certificate(subject: [("O", "system:masters"), ("CN", Authenticator.adminUser)], key: clientKey,
+                                       issuer: ca, issuerKey: caKey,
+                                       extensions: [(NID_basic_constraints, "critical,CA:FALSE"),
+                                                    (NID_key_usage, "critical,digitalSignature,keyEncipherment"),
+                                                    (NID_ext_key_usage, "clientAuth")])
         else { throw Failure(description: "certificate generation failed") }
-        guard let caPEM = pem(ca) else { throw Failure(description: "PEM encoding failed") }
+        defer { [ca, server, client].forEach { X509_free($0) } }
+        guard let caPEM = pem(ca), let clientPEM = pem(client), let clientKeyPEM = pem(privateKey: clientKey) else {
+            throw Failure(description: "PEM encoding failed")
+        }
         guard let ctx = SSL_CTX_new(TLS_server_method()) else { throw Failure(description: "SSL_CTX_new failed") }
         guard SSL_CTX_use_certificate(ctx, server) == 1, SSL_CTX_use_PrivateKey(ctx, serverKey) == 1 else {
             throw Failure(description: "loading the server certificate failed")
         }
-        X509_free(ca)
-        X509_free(server)
-        EVP_PKEY_free(caKey)
-        EVP_PKEY_free(serverKey)
-        return TLSMaterial(caPEM: caPEM, context: ctx)
+        // Client certificates are asked for and verified against the CA, but optional (kube-apiserver's
+        // RequestClientCert): a client without one authenticates with a token instead.
+        guard X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), ca) == 1,
+              SSL_CTX_add_client_CA(ctx, ca) == 1 else { throw Failure(description: "loading the client CA failed") }
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
+        return TLSMaterial(caPEM: caPEM, clientCertificatePEM: clientPEM, clientKeyPEM: clientKeyPEM, context: ctx)
+    }
+
+    /// The verified client certificate's common name, nil without one (or if it did not verify).
+    static func verifiedClientName(_ ssl: OpaquePointer) -> String? {
+        guard let cert = SSL_get1_peer_certificate(ssl) else { return nil }
+        defer { X509_free(cert) }
+        guard SSL_get_verify_result(ssl) == X509_V_OK else { return nil }
+        var buffer = [CChar](repeating: 0, count: 256)
+        let n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, &buffer, Int32(buffer.count))
+        guard n > 0 else { return nil }
+        return String(decoding: buffer.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func newKey() -> OpaquePointer? {
@@ -50,7 +76,7 @@ struct TLSMaterial: @unchecked Sendable {
         return key
     }
 
-    static func certificate(subject: String, key: OpaquePointer, issuer: OpaquePointer?, issuerKey: OpaquePointer,
+    static func certificate(subject: [(String, String)], key: OpaquePointer, issuer: OpaquePointer?, issuerKey: OpaquePointer,
                             extensions: [(Int32, String)]) -> OpaquePointer? {
         guard let x = X509_new() else { return nil }
         X509_set_version(x, 2)
@@ -60,7 +86,7 @@ struct TLSMaterial: @unchecked Sendable {
         X509_set_pubkey(x, key)
         let name = X509_get_subject_name(x)
         let mbstringASC: Int32 = 0x1000 | 1  // MBSTRING_ASC
-        X509_NAME_add_entry_by_txt(name, "CN", mbstringASC, subject, -1, -1, 0)
+        for (field, value) in subject { X509_NAME_add_entry_by_txt(name, field, mbstringASC, value, -1, -1, 0) }
         X509_set_issuer_name(x, issuer.map { X509_get_subject_name($0) } ?? name)
         var v3 = X509V3_CTX()
         X509V3_set_ctx(&v3, issuer ?? x, x, nil, nil, 0)
@@ -74,9 +100,17 @@ struct TLSMaterial: @unchecked Sendable {
     }
 
     static func pem(_ cert: OpaquePointer) -> String? {
+        pem { PEM_write_bio_X509($0, cert) == 1 }
+    }
+
+    static func pem(privateKey: OpaquePointer) -> String? {
+        pem { PEM_write_bio_PrivateKey($0, privateKey, nil, nil, 0, nil, nil) == 1 }
+    }
+
+    private static func pem(_ write: (OpaquePointer) -> Bool) -> String? {
         guard let bio = BIO_new(BIO_s_mem()) else { return nil }
         defer { BIO_free(bio) }
-        guard PEM_write_bio_X509(bio, cert) == 1 else { return nil }
+        guard write(bio) else { return nil }
         var data: UnsafeMutablePointer<CChar>? = nil
         let length = BIO_ctrl(bio, 3 /* BIO_CTRL_INFO */, 0, &data)
         guard let data, length > 0 else { return nil }
@@ -88,6 +122,7 @@ struct TLSMaterial: @unchecked Sendable {
 final class TLSFrontEnd: @unchecked Sendable {
     // @unchecked: the mutable fields (backendPort, connections, stopped) are touched only under `lock`.
     let material: TLSMaterial
+    let authenticator: Authenticator
     let listenFD: Int32
     let port: Int
     private let lock = NSLock()
@@ -95,8 +130,9 @@ final class TLSFrontEnd: @unchecked Sendable {
     private var connections: Set<Int32> = []
     private var stopped = false
 
-    init(host: String, port: Int, backendPort: Int, material: TLSMaterial) throws {
+    init(host: String, port: Int, backendPort: Int, material: TLSMaterial, authenticator: Authenticator) throws {
         self.material = material
+        self.authenticator = authenticator
         self.backendPort = backendPort
         // Writes to a peer that went away must fail with EPIPE, not kill the process.
         signal(SIGPIPE, SIG_IGN)
@@ -187,7 +223,11 @@ final class TLSFrontEnd: @unchecked Sendable {
         let backend = connectBackend()
         guard backend >= 0 else { return }
         guard register(backend) else { close(backend); return }
+        let certificateUser = TLSMaterial.verifiedClientName(ssl)
+        let relayPort = certificateUser == nil ? nil : localPort(backend)
+        if let certificateUser, let relayPort { authenticator.registerCertificatePeer(port: relayPort, user: certificateUser) }
         defer {
+            if let relayPort { authenticator.unregisterCertificatePeer(port: relayPort) }
             unregister(backend)
             close(backend)
         }
@@ -226,6 +266,15 @@ final class TLSFrontEnd: @unchecked Sendable {
             offset += w
         }
         return true
+    }
+
+    private func localPort(_ fd: Int32) -> Int? {
+        var addr = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        return ok == 0 ? Int(UInt16(bigEndian: addr.sin_port)) : nil
     }
 
     private func connectBackend() -> Int32 {

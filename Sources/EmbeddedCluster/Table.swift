@@ -76,6 +76,9 @@ enum Table {
                                      Column(name: "Data", type: "integer") { .int(Int64($0["data"]?.objectValue?.count ?? 0)) }, age]
         case ("", "ServiceAccount"): return [name, Column(name: "Secrets", type: "integer") { .int(Int64($0["secrets"]?.arrayValue?.count ?? 0)) }, age]
         case ("", "Endpoints"): return [name, Column(name: "Endpoints", cell: endpoints), age]
+        case ("discovery.k8s.io", "EndpointSlice"):
+            return [name, Column(name: "AddressType", cell: str("addressType")), Column(name: "Ports", cell: slicePorts),
+                    Column(name: "Endpoints", cell: sliceEndpoints), age]
         case ("", "PersistentVolumeClaim"): return [name, Column(name: "Status", cell: str("status", "phase")),
                                                     Column(name: "Volume", cell: str("spec", "volumeName")), age]
         case ("", "Event"): return eventColumns(v1: false)
@@ -203,6 +206,21 @@ enum Table {
             }
         }
         return .string(out.isEmpty ? "<none>" : out.joined(separator: ","))
+    }
+
+    /// printers.go formatDiscoveryPorts / formatDiscoveryEndpoints: the first three values, then "+ N more...".
+    static func slicePorts(_ o: JSONValue) -> JSONValue {
+        firstThree((o["ports"]?.arrayValue ?? []).map { $0["port"]?.intValue.map(String.init) ?? "<unset>" })
+    }
+
+    static func sliceEndpoints(_ o: JSONValue) -> JSONValue {
+        firstThree((o["endpoints"]?.arrayValue ?? []).flatMap { ($0["addresses"]?.arrayValue ?? []).compactMap(\.stringValue) })
+    }
+
+    static func firstThree(_ values: [String]) -> JSONValue {
+        if values.isEmpty { return "<unset>" }
+        let shown = values.prefix(3).joined(separator: ",")
+        return .string(values.count > 3 ? "\(shown) + \(values.count - 3) more..." : shown)
     }
 
     /// Human age like kubectl's duration.HumanDuration (`45s`, `3m12s`, `5h`, `2d3h`, `400d`).

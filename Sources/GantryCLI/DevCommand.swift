@@ -14,7 +14,8 @@ struct DevCommand: AsyncParsableCommand {
 
             HTTPS by default: a CA and a serving certificate for 127.0.0.1/localhost are generated at every start \
             (OpenSSL), the kubeconfig carries the CA (certificate-authority-data) and a bearer token, and every \
-            request must present that token. --insecure-http (or --no-tls) serves plain HTTP instead, for \
+            request must present that token, or the admin client certificate (--credentials client-certificate \
+            writes that into the kubeconfig instead of the token). --insecure-http (or --no-tls) serves plain HTTP instead, for \
             debugging with tools that cannot be given a CA; kubectl then sends no credentials and none are required.
 
             Example:
@@ -48,6 +49,14 @@ struct DevCommand: AsyncParsableCommand {
     @Flag(name: .customLong("insecure-http"), help: "Serve plain HTTP without authentication (same as --no-tls; for debugging).")
     var insecureHTTP = false
 
+    enum CredentialsKind: String, ExpressibleByArgument, CaseIterable {
+        case token
+        case clientCertificate = "client-certificate"
+    }
+
+    @Option(help: ArgumentHelp("What the kubeconfig authenticates with over HTTPS: token or client-certificate.", valueName: "kind"))
+    var credentials: CredentialsKind = .token
+
     /// TLS unless either opt-out flag was given.
     var servesTLS: Bool { tls && !insecureHTTP }
 
@@ -55,6 +64,9 @@ struct DevCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        if credentials == .clientCertificate && !servesTLS {
+            throw ValidationError("--credentials client-certificate needs HTTPS: drop --no-tls/--insecure-http, or use --credentials token")
+        }
         if let faults { do { _ = try FaultSpec(parsing: faults) } catch { throw ValidationError("--faults: \(error)") } }
     }
 
@@ -76,9 +88,10 @@ struct DevCommand: AsyncParsableCommand {
     func run() async throws {
         let cluster = try await DevCluster.start(DevClusterOptions(port: port, nodes: nodes, dataDir: dataDir, faults: faults, tls: servesTLS))
         let path = URL(fileURLWithPath: kubeconfig).standardizedFileURL.path
-        try cluster.writeKubeconfig(to: path)
+        try cluster.writeKubeconfig(to: path, credentials: credentials == .clientCertificate ? .clientCertificate : .token)
         // Written unbuffered: scripts wait for these lines before they run kubectl.
-        FileHandle.standardOutput.write(Data(Self.startupHint(url: cluster.url, kubeconfig: path, tls: cluster.caPEM != nil).utf8))
+        FileHandle.standardOutput.write(Data(Self.startupHint(url: cluster.url, kubeconfig: path, tls: cluster.caPEM != nil,
+                                                              credentials: credentials).utf8))
         // Serve until SIGINT/SIGTERM (Shutdown.swift), then stop cleanly: streams end, data is flushed.
         try await runUntilSignalled {
             while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
@@ -91,8 +104,9 @@ struct DevCommand: AsyncParsableCommand {
 extension DevCommand {
     /// The lines printed once the server listens (docs/embedded-cluster.md, "Command line"). A contract: scripts
     /// take the URL as the rest of the first line and wait for the `export` line before they run kubectl.
-    static func startupHint(url: String, kubeconfig: String, tls: Bool) -> String {
-        let security = tls ? "HTTPS with a CA generated at start; the kubeconfig carries the CA and a bearer token"
+    static func startupHint(url: String, kubeconfig: String, tls: Bool, credentials: CredentialsKind = .token) -> String {
+        let credential = credentials == .token ? "a bearer token" : "a client certificate"
+        let security = tls ? "HTTPS with a CA generated at start; the kubeconfig carries the CA and \(credential)"
                            : "plain HTTP without authentication (--insecure-http); do not expose it"
         return """
             gantry dev: serving the Kubernetes API at \(url)

@@ -21,6 +21,20 @@ struct DevCommandTests {
         #expect(anonymous.stdout == "401")
     }
 
+    @Test func clientCertificateCredentials() async throws {
+        let dev = try await GantryDev.start(["--credentials", "client-certificate"])
+        defer { dev.stop() }
+        #expect(dev.output.contains("the kubeconfig carries the CA and a client certificate"), "\(dev.output)")
+        let config = try String(contentsOfFile: dev.kubeconfig, encoding: .utf8)
+        #expect(config.contains("client-certificate-data: ") && config.contains("client-key-data: ") && !config.contains("token: "))
+        let r = await runProcess(TestCluster.kubectlPath, ["--kubeconfig", dev.kubeconfig, "get", "namespaces"],
+                                 environment: ["HOME": dev.dir, "PATH": "/usr/bin:/bin"])
+        #expect(r.ok && r.stdout.contains("kube-system"), "\(r.stderr)")
+        // Without HTTPS there is no certificate to hand out: refused with the fix named.
+        let refused = await runProcess(GantryDev.binary, ["dev", "--no-tls", "--credentials", "client-certificate"])
+        #expect(!refused.ok && refused.stderr.contains("--credentials client-certificate needs HTTPS"), "\(refused.stderr)")
+    }
+
     @Test func insecureHTTPOptOut() async throws {
         for flag in ["--insecure-http", "--no-tls"] {
             let dev = try await GantryDev.start([flag])

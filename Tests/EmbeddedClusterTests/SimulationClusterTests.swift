@@ -66,6 +66,53 @@ import Testing
         #expect(r.stdout.contains("0/2 nodes are available"), "\(r.stdout) \(r.stderr)")
     }
 
+    /// Endpoints and EndpointSlices follow the pods behind a Service; the slices go with the Service.
+    @Test func serviceEndpointsAndEndpointSlices() async throws {
+        let t = try await TestCluster(DevClusterOptions(nodes: "1x{cpu: 8}"))
+        defer { Task { await t.stop() } }
+        let manifest = """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: web}
+            spec:
+              selector: {app: web}
+              ports: [{name: http, port: 80, targetPort: 8080}]
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: web-1, labels: {app: web}}
+            spec: {containers: [{name: main, image: nginx, ports: [{containerPort: 8080}]}]}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: web-2, labels: {app: web}}
+            spec: {containers: [{name: main, image: nginx, ports: [{containerPort: 8080}]}]}
+            """
+        var r = await t.kubectl("apply", "-f", "-", stdin: manifest)
+        #expect(r.ok, "\(r.stderr)")
+        @Sendable func readyEndpoints() async throws -> [String] {
+            let list = try await t.json("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dweb")
+            return (list["items"]?.arrayValue ?? []).flatMap { $0["endpoints"]?.arrayValue ?? [] }
+                .filter { $0[path: "conditions", "ready"] == true }.compactMap { $0[path: "targetRef", "name"]?.stringValue }.sorted()
+        }
+        #expect(try await eventually { try await readyEndpoints() == ["web-1", "web-2"] })
+        r = await t.kubectl("get", "endpointslices", "-l", "kubernetes.io/service-name=web")
+        #expect(r.ok && r.stdout.contains("ADDRESSTYPE") && r.stdout.contains("IPv4") && r.stdout.contains("8080"), "\(r.stdout) \(r.stderr)")
+        r = await t.kubectl("get", "endpoints", "web")
+        #expect(r.ok && r.stdout.contains(":8080"), "\(r.stdout) \(r.stderr)")
+
+        r = await t.kubectl("delete", "pod", "web-1", "--wait=true")
+        #expect(r.ok, "\(r.stderr)")
+        #expect(try await eventually { try await readyEndpoints() == ["web-2"] })
+
+        r = await t.kubectl("delete", "service", "web")
+        #expect(r.ok, "\(r.stderr)")
+        let collected = try await eventually {
+            (try await t.json("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices")["items"]?.arrayValue ?? []).isEmpty
+        }
+        #expect(collected, "the Service's slices are garbage-collected with it")
+    }
+
     @Test func deletionWaitsForTheCheckpoint() async throws {
         let t = try await TestCluster(DevClusterOptions(nodes: "{cpu: 4}"))
         defer { Task { await t.stop() } }

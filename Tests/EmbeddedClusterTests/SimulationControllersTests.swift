@@ -106,6 +106,70 @@ import Testing
     }
 }
 
+@Suite struct SimulationEndpointSliceTests {
+    let service: JSONValue = {
+        var s = SimulationEndpointsTests().service
+        s[path: "metadata", "uid"] = "svc-uid"
+        return s
+    }()
+    func pod(_ name: String, ip: String?, ready: Bool, deleting: Bool = false, app: String = "llm") -> JSONValue {
+        SimulationEndpointsTests().pod(name, ip: ip, ready: ready, deleting: deleting, app: app)
+    }
+
+    @Test func endpointsCarryReadyServingAndTerminating() throws {
+        let pods = [pod("b", ip: "10.244.0.3", ready: true), pod("a", ip: "10.244.0.2", ready: true),
+                    pod("c", ip: "10.244.0.4", ready: false), pod("d", ip: nil, ready: false),
+                    pod("e", ip: "10.244.0.6", ready: true, deleting: true), pod("f", ip: "10.244.0.7", ready: true, app: "other")]
+        let slices = try #require(EndpointSliceSimulator.desired(service: service, pods: pods))
+        #expect(slices.count == 1)
+        let endpoints = slices[0].endpoints
+        #expect(endpoints.compactMap { $0["addresses"]?.arrayValue?.first?.stringValue } == ["10.244.0.2", "10.244.0.3", "10.244.0.4", "10.244.0.6"])
+        #expect(endpoints.map { $0[path: "conditions", "ready"] } == [true, true, false, false])
+        #expect(endpoints.map { $0[path: "conditions", "serving"] } == [true, true, false, true])
+        #expect(endpoints.map { $0[path: "conditions", "terminating"] } == [false, false, false, true])
+        #expect(endpoints[0][path: "targetRef", "name"] == "a" && endpoints[0]["nodeName"] == "gpu-a100-0")
+        #expect(slices[0].ports == [["name": "http", "port": 8000, "protocol": "TCP"], ["name": "metrics", "port": 9090, "protocol": "TCP"]])
+    }
+
+    @Test func slicesAreNamedOwnedAndReused() throws {
+        let desired = try #require(EndpointSliceSimulator.desired(service: service, pods: [pod("a", ip: "10.244.0.2", ready: true)]))
+        let first = EndpointSliceSimulator.reconcile(service: service, desired: desired, existing: [])
+        #expect(first.create.count == 1 && first.update.isEmpty && first.delete.isEmpty)
+        var slice = first.create[0]
+        #expect(slice[path: "metadata", "generateName"] == "llm-")
+        #expect(slice["addressType"] == "IPv4")
+        #expect(slice.labels["kubernetes.io/service-name"] == "llm" && slice.labels["app"] == "llm")
+        #expect(slice.labels["endpointslice.kubernetes.io/managed-by"] == "endpointslice-controller.k8s.io")
+        #expect(slice[path: "metadata", "ownerReferences"]?.arrayValue?.first?["uid"] == "svc-uid")
+        #expect(slice[path: "metadata", "ownerReferences"]?.arrayValue?.first?["controller"] == true)
+        slice.name = "llm-abcde"
+        // Converged: nothing to write.
+        let again = EndpointSliceSimulator.reconcile(service: service, desired: desired, existing: [slice])
+        #expect(again.create.isEmpty && again.update.isEmpty && again.delete.isEmpty)
+        // No pods left: the slice stays, empty (the real controller keeps one placeholder slice).
+        let empty = try #require(EndpointSliceSimulator.desired(service: service, pods: []))
+        let drained = EndpointSliceSimulator.reconcile(service: service, desired: empty, existing: [slice])
+        #expect(drained.update.count == 1 && drained.update[0]["endpoints"] == [] && drained.update[0]["ports"] == nil)
+        // A selector-less service has no controller-managed slices.
+        var manual = service
+        manual[path: "spec", "selector"] = nil
+        #expect(EndpointSliceSimulator.desired(service: manual, pods: []) == nil)
+    }
+
+    @Test func atMostAHundredEndpointsPerSlice() throws {
+        let pods = (0..<250).map { i in pod("p\(i)", ip: "10.245.\(i / 200).\(i % 200 + 1)", ready: true) }
+        let slices = try #require(EndpointSliceSimulator.desired(service: service, pods: pods))
+        #expect(slices.map(\.endpoints.count) == [100, 100, 50])
+        let extra: [JSONValue] = (0..<4).map { i in
+            var s: JSONValue = ["metadata": ["name": .string("llm-\(i)"), "namespace": "default"]]
+            s.labels = ["kubernetes.io/service-name": "llm"]
+            return s
+        }
+        let plan = EndpointSliceSimulator.reconcile(service: service, desired: slices, existing: extra)
+        #expect(plan.update.count == 3 && plan.create.isEmpty && plan.delete == [ObjectKey(namespace: "default", name: "llm-3")])
+    }
+}
+
 @Suite struct SimulationNodeDisruptionTests {
     func runningPod() -> JSONValue {
         var p = SimFixtures.pod("train", nodeName: "gpu-a100-0")

@@ -23,6 +23,30 @@ struct TLSTests {
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
     }
 
+    /// The kubeconfig variant with the admin client certificate instead of the token: kubectl authenticates
+    /// by x509 alone; without the certificate, an unknown token is refused.
+    @Test func kubectlWithTheClientCertificate() async throws {
+        let t = try await TestCluster(DevClusterOptions(tls: true))
+        defer { Task { await t.stop() } }
+        let certConfig = t.dir + "/kubeconfig-cert"
+        try t.cluster.writeKubeconfig(to: certConfig, credentials: .clientCertificate)
+        let text = try String(contentsOfFile: certConfig, encoding: .utf8)
+        #expect(text.contains("client-certificate-data:") && text.contains("client-key-data:") && !text.contains(t.cluster.token))
+        let env = ["HOME": t.dir, "PATH": "/usr/bin:/bin"]
+        let r = await runProcess(TestCluster.kubectlPath, ["--kubeconfig", certConfig, "get", "configmaps", "-A"], environment: env)
+        #expect(r.ok, "\(r.stderr)")
+        let record = t.cluster.requests().last { $0.path == "/api/v1/configmaps" }
+        #expect(record?.user == "gantry-dev-admin" && record?.code == 200)
+
+        // Without the certificate and with a token the server does not know, kubectl is refused. (With no
+        // credentials at all kubectl would prompt for a basic-auth login on stdin.)
+        let wrong = text.split(separator: "\n").filter { !$0.contains("client-key-data") }
+            .map { $0.contains("client-certificate-data") ? "    token: not-a-known-token" : String($0) }.joined(separator: "\n")
+        try wrong.write(toFile: t.dir + "/kubeconfig-wrong", atomically: true, encoding: .utf8)
+        let refused = await runProcess(TestCluster.kubectlPath, ["--kubeconfig", t.dir + "/kubeconfig-wrong", "get", "configmaps"], environment: env)
+        #expect(!refused.ok && refused.stderr.contains("Unauthorized"), "\(refused.stderr)")
+    }
+
     /// Every kubectl release we ship against (1.27–1.33) verifies the generated CA and authenticates.
     @Test func kubectlVersionsOverHTTPS() async throws {
         let t = try await TestCluster(DevClusterOptions(tls: true))

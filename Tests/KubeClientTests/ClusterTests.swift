@@ -4,19 +4,29 @@ import KubeClient
 import KubeCore
 import Testing
 
-/// A DevCluster and a client configured from the kubeconfig it writes (YAML, through `KubeConfig.load`).
+/// A DevCluster (no simulated nodes) and a client configured from the kubeconfig it writes (YAML, through
+/// `KubeConfig.load`). `tls`: HTTPS with the generated CA, as `gantry dev` serves by default.
 struct ClusterFixture {
     let cluster: DevCluster
     let client: KubeClient
+    let config: KubeConfig
     let dir: TempDir
 
-    static func start(options: ClientOptions = .init()) async throws -> ClusterFixture {
-        let cluster = try await DevCluster.start(DevClusterOptions())
+    static func start(tls: Bool = false, options: ClientOptions = .init()) async throws -> ClusterFixture {
+        let cluster = try await DevCluster.start(DevClusterOptions(nodes: "off", tls: tls))
         let dir = try TempDir()
         let path = try dir.write("kubeconfig", cluster.kubeconfigYAML())
         let config = try KubeConfig.load(path: path, environment: [:])
-        return ClusterFixture(cluster: cluster, client: try KubeClient(config: config, options: options), dir: dir)
+        return ClusterFixture(cluster: cluster, client: try KubeClient(config: config, options: options), config: config, dir: dir)
     }
+
+    func client(_ configure: (inout KubeConfig) -> Void, options: ClientOptions = .init()) throws -> KubeClient {
+        var c = config
+        configure(&c)
+        return try KubeClient(config: c, options: options)
+    }
+
+    func stop() async { await cluster.stop() }
 }
 
 func namespace(_ client: KubeClient, _ name: String) async throws {
@@ -117,8 +127,8 @@ struct ClusterTests {
         let list = try await c.listAll(configMaps, namespace: "watching")
         let stream = c.watch(configMaps, namespace: "watching",
                              options: ListOptions(resourceVersion: list.resourceVersion, timeoutSeconds: 30, allowWatchBookmarks: true))
+        // Written before or after the watch opens, the events are replayed from the listed version.
         let writer = Task {
-            try await Task.sleep(for: .milliseconds(200))
             _ = try await c.create(configMaps, configMap("w"), namespace: "watching")
             _ = try await c.patch(configMaps, namespace: "watching", name: "w", patch: ["data": ["k": "v"]])
             try await c.delete(configMaps, namespace: "watching", name: "w")
@@ -179,7 +189,7 @@ struct ClusterTests {
             for try await line in c.logs(namespace: "default", pod: "runner", container: "main", follow: true) { got.append(line) }
             return got
         }
-        try await Task.sleep(for: .milliseconds(200))
+        try await waitUntil("follower attached") { await f.cluster.logs.followerCount(namespace: "default", pod: "runner", container: "main") == 1 }
         await f.cluster.logs.append(namespace: "default", pod: "runner", container: "main", line: "later")
         await f.cluster.logs.end(namespace: "default", pod: "runner", container: "main")
         let followed = try await follower.value

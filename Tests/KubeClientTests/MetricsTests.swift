@@ -48,12 +48,12 @@ final class RecordingMetrics: MetricsFactory, Sendable {
 @Suite("Request metrics")
 struct MetricsTests {
     @Test func countsRequestsByMethodAndCode() async throws {
-        let server = try await FakeAPIServer.start()
         let metrics = RecordingMetrics()
-        let client = try server.client(options: ClientOptions(metricsFactory: metrics))
-        _ = try await client.list(configMaps, namespace: "m")
-        _ = try await client.list(configMaps, namespace: "m")
-        _ = try? await client.get(configMaps, namespace: "m", name: "missing")
+        let f = try await ClusterFixture.start(options: ClientOptions(metricsFactory: metrics))
+        defer { Task { await f.stop() } }
+        _ = try await f.client.list(configMaps, namespace: "default")
+        _ = try await f.client.list(configMaps, namespace: "default")
+        _ = try? await f.client.get(configMaps, namespace: "default", name: "missing")
         let counts = metrics.counts.withLock { $0 }
         #expect(counts["rest_client_requests_total{method=GET,code=200}"] == 2)
         #expect(counts["rest_client_requests_total{method=GET,code=404}"] == 1)

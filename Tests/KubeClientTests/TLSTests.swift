@@ -1,17 +1,20 @@
+import EmbeddedCluster
 import Foundation
 import KubeClient
 import KubeCore
 import Testing
 
-/// A throwaway CA, a server certificate for the name "kubernetes" only, and a client certificate, made with
-/// the openssl command.
-struct TestPKI {
+/// A throwaway CA of its own and a client certificate it signed, made with the openssl command: credentials
+/// the embedded cluster must refuse.
+struct ForeignPKI {
     let dir: TempDir
     var path: String { dir.path }
 
     /// Runs openssl on a thread of its own, not on the Swift concurrency pool that servers under test need.
-    static func make() async throws -> TestPKI {
-        try await offPool { try TestPKI() }
+    static func make() async throws -> ForeignPKI {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try ForeignPKI() }) }.start()
+        }
     }
 
     private init() throws {
@@ -20,12 +23,9 @@ struct TestPKI {
             set -e
             cd '\(dir.path)'
             key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$1" 2>/dev/null; }
-            key ca.key; key server.key; key client.key
-            openssl req -x509 -new -key ca.key -out ca.crt -days 1 -subj /CN=test-ca 2>/dev/null
-            openssl req -new -key server.key -out server.csr -subj /CN=kubernetes 2>/dev/null
-            printf 'subjectAltName=DNS:kubernetes\\n' > san.ext
-            openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 1 -extfile san.ext 2>/dev/null
-            openssl req -new -key client.key -out client.csr -subj /CN=gantry 2>/dev/null
+            key ca.key; key client.key
+            openssl req -x509 -new -key ca.key -out ca.crt -days 1 -subj /CN=foreign-ca 2>/dev/null
+            openssl req -new -key client.key -out client.csr -subj /CN=intruder 2>/dev/null
             openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 1 2>/dev/null
             """
         let p = Process()
@@ -39,63 +39,86 @@ struct TestPKI {
     func bytes(_ name: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/" + name))) }
 }
 
-@Suite("TLS: CA and client certificates from data, tls-server-name, insecure only when asked")
+/// TLS against the embedded cluster's HTTPS endpoint (its CA and certificates generated at start with OpenSSL).
+@Suite("TLS: CA and client certificates from data or files, tls-server-name, insecure only when asked")
 struct TLSTests {
     static let opensslAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")
+    static let noRetries = ClientOptions(maxRetries: 0)
 
-    @Test(.enabled(if: opensslAvailable)) func mutualTLSWithServerName() async throws {
-        let pki = try await TestPKI.make()
-        let server = try await FakeAPIServer.start(tls: (pki.path + "/server.crt", pki.path + "/server.key", pki.path + "/ca.crt"))
-        let url = "https://127.0.0.1:\(server.port)"
-        var config = KubeConfig(server: url, caData: try pki.bytes("ca.crt"), clientCertData: try pki.bytes("client.crt"),
-                                clientKeyData: try pki.bytes("client.key"), token: server.token, tlsServerName: "kubernetes")
-        let client = try KubeClient(config: config)
-        _ = try await client.list(configMaps, namespace: "tls")
+    func lastUser(_ f: ClusterFixture) -> String?? { f.cluster.requests().last(where: { $0.path.hasSuffix("/configmaps") })?.user }
 
-        // Without the server name, the certificate (valid for "kubernetes" only) does not match 127.0.0.1.
-        config.tlsServerName = nil
-        let wrongName = try KubeClient(config: config, options: ClientOptions(maxRetries: 0))
-        await #expect { try await wrongName.list(configMaps, namespace: "tls") } throws: { isTransport($0) }
+    @Test func clientCertificateServerNameAndVerification() async throws {
+        let f = try await ClusterFixture.start(tls: true)
+        defer { Task { await f.stop() } }
+        let cert = Array(try #require(f.cluster.clientCertificatePEM).utf8)
+        let key = Array(try #require(f.cluster.clientKeyPEM).utf8)
+
+        // The client certificate alone authenticates (no token), with a server name the certificate holds.
+        let mutual = try f.client { c in
+            c.token = nil
+            c.clientCertData = cert
+            c.clientKeyData = key
+            c.tlsServerName = "localhost"
+        }
+        _ = try await mutual.list(configMaps, namespace: "default")
+        #expect(lastUser(f) == "gantry-dev-admin")
+
+        // A server name the certificate does not hold fails verification.
+        let wrongName = try f.client({ $0.tlsServerName = "kubernetes" }, options: Self.noRetries)
+        await #expect { try await wrongName.list(configMaps, namespace: "default") } throws: { isTransport($0) }
 
         // Without the CA the server is not trusted…
-        var noCA = config
-        noCA.caData = nil
-        noCA.tlsServerName = "kubernetes"
-        let untrusted = try KubeClient(config: noCA, options: ClientOptions(maxRetries: 0))
-        await #expect { try await untrusted.list(configMaps, namespace: "tls") } throws: { isTransport($0) }
+        let untrusted = try f.client({ $0.caData = nil }, options: Self.noRetries)
+        await #expect { try await untrusted.list(configMaps, namespace: "default") } throws: { isTransport($0) }
         // …unless verification is explicitly off.
-        noCA.insecureSkipTLSVerify = true
-        noCA.tlsServerName = nil
-        _ = try await KubeClient(config: noCA).list(configMaps, namespace: "tls")
+        _ = try await f.client { c in
+            c.caData = nil
+            c.insecureSkipTLSVerify = true
+        }.list(configMaps, namespace: "default")
 
-        // The server demands a client certificate.
-        var noCert = config
-        noCert.tlsServerName = "kubernetes"
-        noCert.clientCertData = nil
-        noCert.clientKeyData = nil
-        let anonymous = try KubeClient(config: noCert, options: ClientOptions(maxRetries: 0))
-        await #expect { try await anonymous.list(configMaps, namespace: "tls") } throws: { isTransport($0) }
+        // Neither a certificate nor a token: the TLS handshake succeeds (client certificates are optional), the
+        // request is refused.
+        let anonymous = try f.client({ $0.token = nil }, options: Self.noRetries)
+        await #expect { try await anonymous.list(configMaps, namespace: "default") } throws: { ($0 as? APIError)?.isUnauthorized == true }
     }
 
-    @Test(.enabled(if: opensslAvailable)) func kubeconfigWithCertificateFiles() async throws {
-        let pki = try await TestPKI.make()
-        let server = try await FakeAPIServer.start(tls: (pki.path + "/server.crt", pki.path + "/server.key", pki.path + "/ca.crt"))
-        let file = try pki.dir.write("kubeconfig", """
+    @Test(.enabled(if: opensslAvailable)) func certificateFromAnotherCAIsRefused() async throws {
+        let f = try await ClusterFixture.start(tls: true)
+        defer { Task { await f.stop() } }
+        let foreign = try await ForeignPKI.make()
+        let intruder = try f.client({ c in
+            c.token = nil
+            c.clientCertData = try? foreign.bytes("client.crt")
+            c.clientKeyData = try? foreign.bytes("client.key")
+        }, options: Self.noRetries)
+        await #expect { try await intruder.list(configMaps, namespace: "default") } throws: { isTransport($0) }
+        #expect(f.cluster.requests().filter { $0.path.hasSuffix("/configmaps") }.isEmpty)
+    }
+
+    @Test func kubeconfigWithCertificateFiles() async throws {
+        let f = try await ClusterFixture.start(tls: true)
+        defer { Task { await f.stop() } }
+        try f.dir.write("pki/ca.crt", try #require(f.cluster.caPEM))
+        try f.dir.write("pki/client.crt", try #require(f.cluster.clientCertificatePEM))
+        try f.dir.write("pki/client.key", try #require(f.cluster.clientKeyPEM))
+        let file = try f.dir.write("kubeconfig-files", """
             current-context: tls
             clusters:
             - name: c
-              cluster: {server: "https://127.0.0.1:\(server.port)", certificate-authority: ca.crt, tls-server-name: kubernetes}
+              cluster: {server: "\(f.cluster.url)", certificate-authority: pki/ca.crt, tls-server-name: localhost}
             users:
             - name: u
-              user: {client-certificate: client.crt, client-key: client.key, token: \(server.token)}
+              user: {client-certificate: pki/client.crt, client-key: pki/client.key}
             contexts:
             - name: tls
               context: {cluster: c, user: u, namespace: secure}
             """)
         let client = try KubeClient(config: try KubeConfig.load(path: file, environment: [:]))
         #expect(client.defaultNamespace == "secure")
+        try await namespace(client, "secure")
         _ = try await client.create(configMaps, configMap("over-tls"))
         #expect(try await client.get(configMaps, namespace: nil, name: "over-tls").name == "over-tls")
+        #expect(lastUser(f) == "gantry-dev-admin")
     }
 }
 

@@ -110,4 +110,29 @@ extension SimulationDriver {
             }
         }
     }
+
+    func runEndpointSlices(pods: [JSONValue]) async {
+        guard let services = await read("services"), let slices = await read("endpointslices.discovery.k8s.io") else { return }
+        let managed = slices.filter { $0.labels[EndpointSliceSimulator.managedByLabel] == EndpointSliceSimulator.managedBy }
+        for service in services where service.deletionTimestamp == nil {
+            guard let desired = EndpointSliceSimulator.desired(service: service, pods: pods) else { continue }
+            let existing = managed.filter {
+                $0.namespace == service.namespace && $0.labels[EndpointSliceSimulator.serviceNameLabel] == service.name
+                    && $0.deletionTimestamp == nil
+            }
+            let plan = EndpointSliceSimulator.reconcile(service: service, desired: desired, existing: existing)
+            for slice in plan.create {
+                await attempt("create endpointslice for \(service.objectKey)") { try await self.backend.create("endpointslices.discovery.k8s.io", slice) }
+            }
+            for slice in plan.update {
+                await attempt("update endpointslice \(slice.objectKey)") { try await self.backend.update("endpointslices.discovery.k8s.io", slice) }
+            }
+            for key in plan.delete {
+                await attempt("delete endpointslice \(key)") {
+                    try await self.backend.delete("endpointslices.discovery.k8s.io", namespace: key.namespace, name: key.name, gracePeriodSeconds: nil)
+                }
+            }
+        }
+        // A deleted Service's slices go through garbage collection (they are owned by it).
+    }
 }

@@ -111,6 +111,7 @@ actor SimulationDriver {
         await runKubelets(nodes: nodes, pods: pods, now: now)
         await runDaemonSets(nodes: nodes, pods: pods)
         await runEndpoints(pods: pods)
+        await runEndpointSlices(pods: pods)
     }
 
     // MARK: - Helpers

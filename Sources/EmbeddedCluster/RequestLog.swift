@@ -1,0 +1,30 @@
+import Synchronization
+
+/// One answered request, as an audit log's ResponseStarted stage would record it (trimmed to what tests and
+/// debugging read: who, with which client, over which connection, and the answer's code).
+public struct RequestRecord: Sendable, Equatable {
+    public var method: String
+    public var path: String
+    public var query: String
+    /// nil for an anonymous request (plain HTTP only) or a refused one.
+    public var user: String?
+    public var userAgent: String?
+    public var code: Int
+    /// Source port of the connection on the HTTP server: distinct ports are distinct client connections.
+    public var peerPort: Int?
+}
+
+/// The most recent requests, bounded, oldest first.
+final class RequestLog: Sendable {
+    static let capacity = 5_000
+    private let records = Mutex<[RequestRecord]>([])
+
+    func append(_ r: RequestRecord) {
+        records.withLock {
+            $0.append(r)
+            if $0.count > Self.capacity { $0.removeFirst($0.count - Self.capacity) }
+        }
+    }
+
+    var all: [RequestRecord] { records.withLock { $0 } }
+}
