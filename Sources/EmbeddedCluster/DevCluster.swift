@@ -14,10 +14,8 @@ public struct DevClusterOptions: Sendable {
     public var faults: String? = nil
     /// Serve HTTPS with a generated CA (in the kubeconfig) and require the bearer token on every request.
     /// Off: plain HTTP, where kubectl sends no credentials, so requests without any are let in.
-    /// `gantry dev` turns it on by default; in-process tests keep plain HTTP unless they ask, because the shared
-    /// test harness's curl (Tests/Support) passes no CA. Checked: with this default flipped, EndToEndTests (the
-    /// operator's libcurl client, its watches) and EmbeddedClusterTests pass over HTTPS, except the two tests
-    /// that run curl without the CA.
+    /// `gantry dev` turns it on by default; in-process tests choose (the test harness in Tests/Support handles
+    /// both: its kubeconfig carries the CA, its curl passes it).
     public var tls: Bool = false
 
     public init(host: String = "127.0.0.1", port: Int = 0, nodes: String? = nil, dataDir: String? = nil, faults: String? = nil,

@@ -1,3 +1,4 @@
+import GantryTestSupport
 import Foundation
 import KubeCore
 import Testing
@@ -54,7 +55,7 @@ struct EventAPITests {
 
     /// An events.k8s.io/v1 Event regarding a custom resource shows in `kubectl get events` and `kubectl describe`.
     @Test func eventsK8sIoEventSeenThroughCoreAPI() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         var r = await t.kubectl("apply", "-f", "-", stdin: trainingJobCRD)
         #expect(r.ok, "\(r.stderr)")
@@ -117,7 +118,7 @@ struct EventAPITests {
 
     /// A core/v1 Event is listed, watched and patched through events.k8s.io/v1.
     @Test func coreEventSeenThroughEventsK8sIo() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         var r = await t.kubectl("create", "configmap", "settings", "--from-literal=a=b")
         #expect(r.ok, "\(r.stderr)")

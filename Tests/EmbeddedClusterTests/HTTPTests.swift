@@ -18,7 +18,7 @@ struct HTTPTests {
     }
 
     @Test func errorsAreStatusObjects() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         var (code, body) = await t.curl("GET", Self.cms + "/missing")
         #expect(code == 404)
@@ -51,7 +51,7 @@ struct HTTPTests {
     }
 
     @Test func optimisticConcurrency() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         var obj = try await createConfigMap(t, "occ")
         let staleRV = obj.resourceVersion ?? ""
@@ -76,7 +76,7 @@ struct HTTPTests {
     }
 
     @Test func generateNameAndDeletePreconditions() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         var (code, body) = await t.curl("POST", Self.cms, body: #"{"metadata":{"generateName":"job-"}}"#)
         #expect(code == 201)
@@ -99,7 +99,7 @@ struct HTTPTests {
     }
 
     @Test func pagingOverOneSnapshotAndExpiredTokens() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         for i in 0..<5 { _ = try await createConfigMap(t, "page-\(i)") }
         let first = try await t.json(Self.cms + "?limit=2")
@@ -129,7 +129,7 @@ struct HTTPTests {
     }
 
     @Test func selectors() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         _ = try await createConfigMap(t, "a", labels: ["tier": "web", "env": "prod"])
         _ = try await createConfigMap(t, "b", labels: ["tier": "db", "env": "prod"])
@@ -150,7 +150,7 @@ struct HTTPTests {
     }
 
     @Test func watchResumeBookmarksAndGone() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         let a = try await createConfigMap(t, "w1")
         let rv = a.resourceVersion ?? ""
@@ -185,7 +185,7 @@ struct HTTPTests {
     }
 
     @Test func watchListInitialEventsEnd() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         _ = try await createConfigMap(t, "init")
         let (_, body) = await t.curl("GET", Self.cms + "?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1")
@@ -197,7 +197,7 @@ struct HTTPTests {
 
     /// A watcher that does not read is cut off once its buffer is full, instead of growing without bound.
     @Test func slowWatcherIsCutOff() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         let store = t.cluster.store
         guard let info = await store.resource(group: "", version: "v1", plural: "configmaps") else { throw TestFailure("no configmaps") }
@@ -213,7 +213,7 @@ struct HTTPTests {
     }
 
     @Test func dropWatchesEndsStreams() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         async let watched = t.curl("GET", Self.cms + "?watch=true&timeoutSeconds=30")
         let open = try await eventually { await t.cluster.store.openWatchCount == 1 }
@@ -225,7 +225,7 @@ struct HTTPTests {
     }
 
     @Test func faultInjection() async throws {
-        let t = try await TestCluster(DevClusterOptions(faults: "error=1:429"))
+        let t = try await TestCluster.bare(DevClusterOptions(faults: "error=1:429"))
         defer { Task { await t.stop() } }
         var (code, body) = await t.curl("GET", Self.cms)
         #expect(code == 429)
@@ -246,7 +246,7 @@ struct HTTPTests {
     }
 
     @Test func foregroundAndOrphanDeletion() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         let owner = try await createConfigMap(t, "fg-owner")
         let ref: JSONValue = [["apiVersion": "v1", "kind": "ConfigMap", "name": "fg-owner", "uid": .string(owner.uid ?? ""),
@@ -283,7 +283,7 @@ struct HTTPTests {
     }
 
     @Test func namespaceDeletionRemovesContent() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         var (code, _) = await t.curl("POST", "/api/v1/namespaces", body: #"{"metadata":{"name":"team"}}"#)
         #expect(code == 201)
@@ -300,7 +300,7 @@ struct HTTPTests {
     }
 
     @Test func persistenceAndRestart() async throws {
-        let t = try await TestCluster(DevClusterOptions(dataDir: "<temp>"))
+        let t = try await TestCluster.bare(DevClusterOptions(dataDir: "<temp>"))
         _ = try await createConfigMap(t, "kept")
         let url = t.cluster.url
         try await t.cluster.restart()
@@ -309,7 +309,7 @@ struct HTTPTests {
         #expect(again.name == "kept")
         let revision = await t.cluster.store.currentRevision
         await t.cluster.stop()
-        let t2 = try await TestCluster(reusing: t.dir, DevClusterOptions(dataDir: t.dir + "/data"))
+        let t2 = try await TestCluster.bare(reusing: t.dir, DevClusterOptions(dataDir: t.dir + "/data"))
         defer { Task { await t2.stop() } }
         let reloaded = try await t2.json(Self.cms + "/kept")
         #expect(reloaded.uid == again.uid)
@@ -317,7 +317,7 @@ struct HTTPTests {
     }
 
     @Test func tablesForCustomResources() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         let crd = try await t.cluster.store.create("customresourcedefinitions.apiextensions.k8s.io",
                                                    try JSONValue.parse(#"{"metadata":{"name":"widgets.example.com"},"spec":{"group":"example.com","scope":"Cluster","names":{"plural":"widgets","kind":"Widget"},"versions":[{"name":"v1","served":true,"storage":true,"selectableFields":[{"jsonPath":".spec.size"}],"additionalPrinterColumns":[{"name":"Size","type":"integer","jsonPath":".spec.size"},{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}]}]}}"#))

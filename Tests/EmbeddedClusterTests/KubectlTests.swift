@@ -8,7 +8,7 @@ import Testing
 @Suite(.serialized, .enabled(if: TestCluster.kubectlAvailable, "needs kubectl"))
 struct KubectlTests {
     @Test func getNamespacesPrintsColumns() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         let r = await t.kubectl("get", "namespaces")
         #expect(r.ok, "\(r.stderr)")
@@ -29,7 +29,7 @@ struct KubectlTests {
 
     /// With TLS the kubeconfig carries the CA and kubectl sends the token; requests without it are refused.
     @Test func httpsWithTokenAuth() async throws {
-        let t = try await TestCluster(DevClusterOptions(tls: true))
+        let t = try await TestCluster.bare(DevClusterOptions(tls: true))
         defer { Task { await t.stop() } }
         #expect(t.cluster.url.hasPrefix("https://127.0.0.1:"))
         var r = await t.kubectl("get", "namespaces")
@@ -56,7 +56,7 @@ struct KubectlTests {
 
     /// kubectl 1.27–1.33 (1.27/1.28 read OpenAPI v2 protobuf, later ones v3) apply, validate and print alike.
     @Test func olderKubectlVersions() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         let versions = ["1.27", "1.28", "1.29", "1.30", "1.31", "1.33"].map { "/usr/lib/google-cloud-sdk/bin/kubectl.\($0)" }
             .filter { FileManager.default.isExecutableFile(atPath: $0) }
@@ -77,7 +77,7 @@ struct KubectlTests {
     }
 
     @Test func clientSideApplyThenServerSideApply() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         let cm = """
             apiVersion: v1
@@ -111,7 +111,7 @@ struct KubectlTests {
     }
 
     @Test func customResourceDefinitionRoundTrip() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         var r = await t.kubectl("apply", "-f", "-", stdin: trainingJobCRD)
         #expect(r.ok, "\(r.stderr)")
@@ -160,7 +160,7 @@ struct KubectlTests {
     }
 
     @Test func customResourceValidationAndStrictFields() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         var r = await t.kubectl("apply", "-f", "-", stdin: trainingJobCRD)
         #expect(r.ok, "\(r.stderr)")
@@ -185,7 +185,7 @@ struct KubectlTests {
     }
 
     @Test func finalizerKeepsObjectUntilRemoved() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         let cm = """
             apiVersion: v1
@@ -214,7 +214,7 @@ struct KubectlTests {
 
     /// kubectl's typed create commands send protobuf bodies.
     @Test func imperativeCreateCommands() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         for args in [["create", "configmap", "c1", "--from-literal=a=b"], ["create", "secret", "generic", "s1", "--from-literal=p=q"],
                      ["create", "namespace", "team"], ["create", "serviceaccount", "robot"],
@@ -235,7 +235,7 @@ struct KubectlTests {
     }
 
     @Test func serverDryRunWritesNothing() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         var r = await t.kubectl("apply", "--dry-run=server", "-f", "-", stdin: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dry}\n")
         #expect(r.ok, "\(r.stderr)")
@@ -245,7 +245,7 @@ struct KubectlTests {
     }
 
     @Test func invalidObjectAnswers422() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         let bad = """
             apiVersion: apiextensions.k8s.io/v1
@@ -270,7 +270,7 @@ struct KubectlTests {
     }
 
     @Test func podsTableLogsAndStrategicMerge() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         let pod = """
             apiVersion: v1
@@ -317,7 +317,7 @@ struct KubectlTests {
     }
 
     @Test func garbageCollectionOfOwnedObjects() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         var r = await t.kubectl("apply", "-f", "-", stdin: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: owner}\n")
         #expect(r.ok, "\(r.stderr)")
@@ -341,7 +341,7 @@ struct KubectlTests {
     }
 
     @Test func watchStreamsEvents() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         let watch = Task { await t.kubectl("get", "configmaps", "--watch", "--output-watch-events", "--request-timeout=3s") }
         // Wait until the watch is open, then change things.

@@ -9,7 +9,7 @@ import Testing
 /// every wait is `eventually` with a deadline; the pure parts are covered deterministically elsewhere.
 @Suite(.serialized) struct SimulationClusterTests {
     @Test func nodesPodsLogsProxyAndScheduling() async throws {
-        let t = try await TestCluster(DevClusterOptions(nodes: "1x{gpu: 2, product: H100}, 1x{cpu: 4}"))
+        let t = try await TestCluster.bare(DevClusterOptions(nodes: "1x{gpu: 2, product: H100}, 1x{cpu: 4}"))
         defer { Task { await t.stop() } }
         var r = await t.kubectl("get", "nodes")
         #expect(r.stdout.contains("gpu-h100-0") && r.stdout.contains("cpu-0") && r.stdout.contains("Ready"), "\(r.stdout) \(r.stderr)")
@@ -68,7 +68,7 @@ import Testing
 
     /// Endpoints and EndpointSlices follow the pods behind a Service; the slices go with the Service.
     @Test func serviceEndpointsAndEndpointSlices() async throws {
-        let t = try await TestCluster(DevClusterOptions(nodes: "1x{cpu: 8}"))
+        let t = try await TestCluster.bare(DevClusterOptions(nodes: "1x{cpu: 8}"))
         defer { Task { await t.stop() } }
         let manifest = """
             apiVersion: v1
@@ -114,7 +114,7 @@ import Testing
     }
 
     @Test func deletionWaitsForTheCheckpoint() async throws {
-        let t = try await TestCluster(DevClusterOptions(nodes: "{cpu: 4}"))
+        let t = try await TestCluster.bare(DevClusterOptions(nodes: "{cpu: 4}"))
         defer { Task { await t.stop() } }
         let pod = """
             apiVersion: v1

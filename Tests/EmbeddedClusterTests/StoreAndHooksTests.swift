@@ -1,3 +1,4 @@
+import GantryTestSupport
 import Foundation
 import KubeCore
 import Testing
@@ -7,7 +8,7 @@ import Testing
 @Suite(.serialized)
 struct StoreAndHooksTests {
     @Test func storeAPIAndSubscription() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         let store = t.cluster.store
         let events = await store.subscribe()
@@ -44,7 +45,7 @@ struct StoreAndHooksTests {
     }
 
     @Test func bindingEvictionAndGracefulDeletion() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         let pods = "/api/v1/namespaces/default/pods"
         var (code, body) = await t.curl("POST", pods, body: #"{"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"x"}]}}"#)
@@ -77,7 +78,7 @@ struct StoreAndHooksTests {
     }
 
     @Test func proxyHook() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         var (code, body) = await t.curl("GET", "/api/v1/namespaces/default/pods/web:8080/proxy/metrics")
         #expect(code == 503, "\(body)")
@@ -90,7 +91,7 @@ struct StoreAndHooksTests {
     }
 
     @Test func deleteCollectionAndAggregatedDiscovery() async throws {
-        let t = try await TestCluster()
+        let t = try await TestCluster.bare()
         defer { Task { await t.stop() } }
         for n in ["a", "b", "c"] {
             _ = await t.curl("POST", "/api/v1/namespaces/default/configmaps",

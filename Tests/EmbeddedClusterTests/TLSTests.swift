@@ -11,7 +11,7 @@ struct TLSTests {
     static let configMaps = "/api/v1/namespaces/default/configmaps"
 
     @Test func kubeconfigCarriesCAAndToken() async throws {
-        let t = try await TestCluster(DevClusterOptions(tls: true))
+        let t = try await TestCluster.bare(DevClusterOptions(tls: true))
         defer { Task { await t.stop() } }
         let text = try String(contentsOfFile: t.kubeconfig, encoding: .utf8)
         let ca = try #require(t.cluster.caPEM)
@@ -26,7 +26,7 @@ struct TLSTests {
     /// The kubeconfig variant with the admin client certificate instead of the token: kubectl authenticates
     /// by x509 alone; without the certificate, an unknown token is refused.
     @Test func kubectlWithTheClientCertificate() async throws {
-        let t = try await TestCluster(DevClusterOptions(tls: true))
+        let t = try await TestCluster.bare(DevClusterOptions(tls: true))
         defer { Task { await t.stop() } }
         let certConfig = t.dir + "/kubeconfig-cert"
         try t.cluster.writeKubeconfig(to: certConfig, credentials: .clientCertificate)
@@ -49,7 +49,7 @@ struct TLSTests {
 
     /// Every kubectl release we ship against (1.27–1.33) verifies the generated CA and authenticates.
     @Test func kubectlVersionsOverHTTPS() async throws {
-        let t = try await TestCluster(DevClusterOptions(tls: true))
+        let t = try await TestCluster.bare(DevClusterOptions(tls: true))
         defer { Task { await t.stop() } }
         let versions = ["1.27", "1.28", "1.29", "1.30", "1.31", "1.32", "1.33"].map { "/usr/lib/google-cloud-sdk/bin/kubectl.\($0)" }
             .filter { FileManager.default.isExecutableFile(atPath: $0) } + [TestCluster.kubectlPath]
@@ -77,7 +77,7 @@ struct TLSTests {
     /// 20 libcurl watches and 4 kubectl watches stay open through the TLS front end while kubectl and curl
     /// write and read; every watcher sees every change.
     @Test func manyWatchesThroughTLS() async throws {
-        let t = try await TestCluster(DevClusterOptions(tls: true))
+        let t = try await TestCluster.bare(DevClusterOptions(tls: true))
         defer { Task { await t.stop() } }
         let rv = await t.cluster.store.currentRevision
         let curlWatches = (0..<20).map { _ in

@@ -195,7 +195,10 @@ import KubeCore
             await runProcess("/usr/bin/timeout", ["8", TestCluster.kubectlPath, "--kubeconfig", h.cluster.kubeconfig,
                                                   "get", "trainingjobs", "-w", "--output-watch-events"])
         }
-        try await Task.sleep(for: .seconds(1))  // let the watch open; the assertions below wait on the output itself
+        let dev = h.cluster.cluster
+        #expect(try await eventually {
+            dev.requests().contains { ($0.userAgent ?? "").hasPrefix("kubectl") && $0.path.hasSuffix("/trainingjobs") && $0.query.contains("watch=true") }
+        }, "kubectl's watch is open")
         _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("nowhere", script: "{}"))
         let output = await watch.value.stdout
         #expect(output.contains("ADDED") && output.contains("MODIFIED") && output.contains("nowhere"), "\(output)")

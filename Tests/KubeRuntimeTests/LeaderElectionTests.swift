@@ -28,8 +28,12 @@ import KubeCore
         let tracker = LeadTracker()
         let a = Task { await LeaderElector(client: client, options: Self.options("a")).run { await tracker.lead("a") } }
         #expect(try await eventually(timeout: .seconds(10)) { tracker.leaders == ["a"] })
-        let b = Task { await LeaderElector(client: client, options: Self.options("b")).run { await tracker.lead("b") } }
-        try await Task.sleep(for: .seconds(1))  // b contends for a while; the assertion below is what matters
+        let clientB = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig), options: ClientOptions(userAgent: "elector-b"))
+        let b = Task { await LeaderElector(client: clientB, options: Self.options("b")).run { await tracker.lead("b") } }
+        // b reads the Lease held by a several times (every retryPeriod) without taking it.
+        #expect(try await eventually(timeout: .seconds(10)) {
+            cluster.cluster.requests().filter { $0.userAgent == "elector-b" && $0.path.contains("/leases/") }.count >= 3
+        })
         #expect(tracker.leaders == ["a"])
         #expect(await Self.holder(client) == "a")
 

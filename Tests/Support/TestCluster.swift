@@ -67,6 +67,24 @@ public final class TestCluster: Sendable {
         cluster = try await DevCluster.start(options)
         kubeconfig = dir + "/kubeconfig"
         try cluster.writeKubeconfig(to: kubeconfig)
+        if let ca = cluster.caPEM { try Data(ca.utf8).write(to: URL(fileURLWithPath: caFile)) }
+    }
+
+    /// The cluster's CA (HTTPS only), for curl.
+    public var caFile: String { dir + "/ca.crt" }
+
+    /// A bare API server (no simulated nodes unless `options` names some), for tests that play the kubelet
+    /// themselves or need none.
+    public static func bare(_ options: DevClusterOptions = DevClusterOptions()) async throws -> TestCluster {
+        var options = options
+        if options.nodes == nil { options.nodes = "off" }
+        return try await TestCluster(options)
+    }
+
+    public static func bare(reusing dir: String, _ options: DevClusterOptions) async throws -> TestCluster {
+        var options = options
+        if options.nodes == nil { options.nodes = "off" }
+        return try await TestCluster(reusing: dir, options)
     }
 
     public init(reusing dir: String, _ options: DevClusterOptions) async throws {
@@ -74,6 +92,7 @@ public final class TestCluster: Sendable {
         cluster = try await DevCluster.start(options)
         kubeconfig = dir + "/kubeconfig"
         try cluster.writeKubeconfig(to: kubeconfig)
+        if let ca = cluster.caPEM { try Data(ca.utf8).write(to: URL(fileURLWithPath: caFile)) }
     }
 
     public func stop() async {
@@ -97,7 +116,8 @@ public final class TestCluster: Sendable {
         var args = ["-sS", "-X", method, "-H", "Authorization: Bearer \(token ?? cluster.token)", "-w", "\n%{http_code}",
                     "--max-time", String(maxTime)]
         for h in headers { args += ["-H", h] }
-        if let body { args += ["-H", "Content-Type: \(contentType)", "--data-binary", "@-"] }
+        if cluster.caPEM != nil { args += ["--cacert", caFile] }
+        if body != nil { args += ["-H", "Content-Type: \(contentType)", "--data-binary", "@-"] }
         args.append(cluster.url + path)
         let r = await runProcess("/usr/bin/curl", args, stdin: body)
         var text = r.stdout
