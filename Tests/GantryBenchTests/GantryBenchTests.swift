@@ -37,6 +37,13 @@ import KubeCore
         #expect(lines == 200)
     }
 
+    /// The startup benchmark drives the real `gantry dev` binary through one start, request and stop (the
+    /// figures are for `gantry bench`; no timing is asserted here).
+    @Test(.enabled(if: (try? DevStartupBench.gantryBinary()) != nil)) func devStartupRunsTheRealBinary() async throws {
+        let run = try await DevStartupBench.once(binary: try DevStartupBench.gantryBinary())
+        #expect(run.hint > .zero && run.firstRequest >= run.hint)
+    }
+
     @Test func parsesMicrosecondLogTimestamps() throws {
         let date = try #require(EarlyStopBench.parseMicroTimestamp("2026-12-01T15:02:03.123456Z"))
         let whole = try #require(Timestamp.parse("2026-12-01T15:02:03Z"))
