@@ -1,1 +1,25 @@
 #include "copenssl.h"
+#include <string.h>
+
+static const unsigned char server_protocols[] = "\x02h2\x08http/1.1";
+
+static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned int inlen, void *arg) {
+    (void)ssl; (void)arg;
+    unsigned char *chosen = NULL;
+    if (SSL_select_next_proto(&chosen, outlen, server_protocols, sizeof(server_protocols) - 1, in, inlen)
+            != OPENSSL_NPN_NEGOTIATED) {
+        return SSL_TLSEXT_ERR_NOACK;  /* no common protocol: carry on without ALPN (HTTP/1.1) */
+    }
+    *out = chosen;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+void copenssl_ctx_offer_h2(SSL_CTX *ctx) { SSL_CTX_set_alpn_select_cb(ctx, select_alpn, NULL); }
+
+int copenssl_negotiated_h2(const SSL *ssl) {
+    const unsigned char *proto = NULL;
+    unsigned int len = 0;
+    SSL_get0_alpn_selected(ssl, &proto, &len);
+    return len == 2 && memcmp(proto, "h2", 2) == 0;
+}

@@ -19,7 +19,8 @@ struct APIServer: Sendable {
         let user = authenticator.user(authorization: req.headers["authorization"], peerPort: req.peerPort)
         let response = await handle(req, route: route, user: user)
         requestLog.append(RequestRecord(method: req.method, path: req.path, query: req.rawQuery ?? "", user: user,
-                                        userAgent: req.headers["user-agent"], code: response.status, peerPort: req.peerPort))
+                                        userAgent: req.headers["user-agent"], code: response.status, peerPort: req.peerPort,
+                                        httpVersion: req.httpVersion))
         return response
     }
 

@@ -17,15 +17,19 @@ public struct DevClusterOptions: Sendable {
     /// `gantry dev` turns it on by default; in-process tests choose (the test harness in Tests/Support handles
     /// both: its kubeconfig carries the CA, its curl passes it).
     public var tls: Bool = false
+    /// With TLS, offer HTTP/2 by ALPN as kube-apiserver does (kubectl and libcurl then multiplex every request
+    /// and watch over one connection); off, every client speaks HTTP/1.1.
+    public var http2: Bool = true
 
     public init(host: String = "127.0.0.1", port: Int = 0, nodes: String? = nil, dataDir: String? = nil, faults: String? = nil,
-                tls: Bool = false) {
+                tls: Bool = false, http2: Bool = true) {
         self.host = host
         self.port = port
         self.nodes = nodes
         self.dataDir = dataDir
         self.faults = faults
         self.tls = tls
+        self.http2 = http2
     }
 }
 
@@ -62,7 +66,10 @@ public final class DevCluster: Sendable {
     actor ServerState {
         var server: RunningServer?
         var background: [Task<Void, Never>] = []
+        var http2: HTTP2Backend?
         func set(_ s: RunningServer?) { server = s }
+        func setHTTP2(_ b: HTTP2Backend?) { http2 = b }
+        func takeHTTP2() -> HTTP2Backend? { defer { http2 = nil }; return http2 }
         func take() -> RunningServer? { defer { server = nil }; return server }
         func add(_ t: Task<Void, Never>) { background.append(t) }
         func cancelBackground() { background.forEach { $0.cancel() }; background = [] }
@@ -101,13 +108,16 @@ public final class DevCluster: Sendable {
         let server: RunningServer
         let front: TLSFrontEnd?
         let url: String
+        var http2: HTTP2Backend? = nil
         if options.tls {
-            let material = try TLSMaterial.generate()
+            let material = try TLSMaterial.generate(offerHTTP2: options.http2)
             server = try await RunningServer.start(host: "127.0.0.1", port: 0, api: api)
             do {
-                front = try TLSFrontEnd(host: options.host, port: options.port, backendPort: server.port, material: material,
-                                        authenticator: authenticator)
+                if options.http2 { http2 = try await HTTP2Backend.start(api: api) }
+                front = try TLSFrontEnd(host: options.host, port: options.port, backendPort: server.port, http2Port: http2?.port,
+                                        material: material, authenticator: authenticator)
             } catch {
+                await http2?.stop()
                 await server.stop()
                 throw error
             }
@@ -119,6 +129,7 @@ public final class DevCluster: Sendable {
         }
         let state = ServerState()
         await state.set(server)
+        await state.setHTTP2(http2)
         let cluster = DevCluster(url: url, token: token, options: options, store: store, logs: logs, api: api,
                                  proxyHooks: proxyHooks, faults: faults, state: state, port: server.port, tlsFrontEnd: front)
         // Periodic garbage-collection sweep (catches dependents created with owners that no longer exist).
@@ -126,13 +137,6 @@ public final class DevCluster: Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 await store.runGC()
-            }
-        })
-        // kube-apiserver's watch cache sends each watcher that asked for them a BOOKMARK about once a minute.
-        await state.add(Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(60))
-                await store.sendBookmarks()
             }
         })
         // A deleted pod's logs go with it.
@@ -205,6 +209,7 @@ public final class DevCluster: Sendable {
         await logs.finishAll()
         tlsFrontEnd?.stop()
         if let server = await state.take() { await server.stop() }
+        await state.takeHTTP2()?.stop()
         await store.flush()
     }
 
@@ -233,8 +238,8 @@ public final class DevCluster: Sendable {
     }
     /// Closes every open watch stream now (clients see the stream end and re-watch).
     public func dropWatches() async { await store.dropAllWatches() }
-    /// Sends every watcher that asked for bookmarks a BOOKMARK with the current revision now (otherwise about
-    /// once a minute, as kube-apiserver does).
+    /// Sends every watcher that asked for bookmarks a BOOKMARK with the current revision now (otherwise every
+    /// 5 s, `WatchHandler.bookmarkInterval`, and at the server-side timeout).
     public func sendBookmarks() async { await store.sendBookmarks() }
     /// Forgets the event history: resuming a watch or a paged list from before now answers 410.
     public func compactHistory() async { await store.compactHistory() }

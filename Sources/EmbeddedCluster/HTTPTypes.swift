@@ -14,14 +14,18 @@ struct APIRequest: Sendable {
     var rawQuery: String?
     /// Source port of the client connection (see `Authenticator`).
     var peerPort: Int?
+    /// "HTTP/1.1" or "HTTP/2" (request log).
+    var httpVersion: String
 
-    init(method: String, path: String, rawQuery: String?, headers: [String: String], body: [UInt8], peerPort: Int? = nil) {
+    init(method: String, path: String, rawQuery: String?, headers: [String: String], body: [UInt8], peerPort: Int? = nil,
+         httpVersion: String = "HTTP/1.1") {
         self.method = method
         self.path = path
         self.headers = headers
         self.body = body
         self.rawQuery = rawQuery
         self.peerPort = peerPort
+        self.httpVersion = httpVersion
         var q: [String: String] = [:]
         var all: [(String, String)] = []
         for pair in (rawQuery ?? "").split(separator: "&") {

@@ -12,6 +12,8 @@ public struct RequestRecord: Sendable, Equatable {
     public var code: Int
     /// Source port of the connection on the HTTP server: distinct ports are distinct client connections.
     public var peerPort: Int?
+    /// "HTTP/1.1" or "HTTP/2".
+    public var httpVersion: String
 }
 
 /// The most recent requests, bounded, oldest first.

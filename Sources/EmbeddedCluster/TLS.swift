@@ -5,7 +5,7 @@ import Foundation
 /// (clientcmd reads a kubeconfig's auth info for TLS transports only), so token auth needs it.
 ///
 /// A throwaway CA and a server certificate for 127.0.0.1/localhost are generated with OpenSSL at start; a small
-/// TLS front end (blocking sockets, one thread per connection, HTTP/1.1 without ALPN) terminates TLS and relays
+/// TLS front end (blocking sockets, one thread per connection, ALPN `h2` or HTTP/1.1) terminates TLS and relays
 /// bytes to the HTTP server on an internal loopback port. kubectl trusts the CA through the kubeconfig's
 /// `certificate-authority-data`.
 struct TLSMaterial: @unchecked Sendable {
@@ -21,7 +21,8 @@ struct TLSMaterial: @unchecked Sendable {
         var description: String
     }
 
-    static func generate() throws -> TLSMaterial {
+    /// `offerHTTP2`: accept `h2` by ALPN (the front end then needs an HTTP/2 backend).
+    static func generate(offerHTTP2: Bool) throws -> TLSMaterial {
         guard let caKey = newKey(), let serverKey = newKey(), let clientKey = newKey() else {
             throw Failure(description: "EC key generation failed")
         }
@@ -53,6 +54,7 @@ struct TLSMaterial: @unchecked Sendable {
         guard X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), ca) == 1,
               SSL_CTX_add_client_CA(ctx, ca) == 1 else { throw Failure(description: "loading the client CA failed") }
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
+        if offerHTTP2 { copenssl_ctx_offer_h2(ctx) }
         return TLSMaterial(caPEM: caPEM, clientCertificatePEM: clientPEM, clientKeyPEM: clientKeyPEM, context: ctx)
     }
 
@@ -127,12 +129,15 @@ final class TLSFrontEnd: @unchecked Sendable {
     let port: Int
     private let lock = NSLock()
     private var backendPort: Int
+    /// The HTTP/2 backend (`HTTP2Backend`) for connections that negotiated h2; nil: ALPN h2 is not accepted.
+    private let http2Port: Int?
     private var connections: Set<Int32> = []
     private var stopped = false
 
-    init(host: String, port: Int, backendPort: Int, material: TLSMaterial, authenticator: Authenticator) throws {
+    init(host: String, port: Int, backendPort: Int, http2Port: Int?, material: TLSMaterial, authenticator: Authenticator) throws {
         self.material = material
         self.authenticator = authenticator
+        self.http2Port = http2Port
         self.backendPort = backendPort
         // Writes to a peer that went away must fail with EPIPE, not kill the process.
         signal(SIGPIPE, SIG_IGN)
@@ -220,7 +225,9 @@ final class TLSFrontEnd: @unchecked Sendable {
         }
         SSL_set_fd(ssl, client)
         guard SSL_accept(ssl) == 1 else { return }
-        let backend = connectBackend()
+        let h2 = copenssl_negotiated_h2(ssl) == 1
+        guard !h2 || http2Port != nil else { return }  // h2 is only offered when there is an HTTP/2 backend
+        let backend = connectBackend(port: h2 ? http2Port : nil)
         guard backend >= 0 else { return }
         guard register(backend) else { close(backend); return }
         let certificateUser = TLSMaterial.verifiedClientName(ssl)
@@ -277,8 +284,8 @@ final class TLSFrontEnd: @unchecked Sendable {
         return ok == 0 ? Int(UInt16(bigEndian: addr.sin_port)) : nil
     }
 
-    private func connectBackend() -> Int32 {
-        let port = lock.withLock { backendPort }
+    private func connectBackend(port http2: Int?) -> Int32 {
+        let port = http2 ?? lock.withLock { backendPort }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return -1 }
         var addr = sockaddr_in()

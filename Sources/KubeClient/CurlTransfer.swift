@@ -45,6 +45,10 @@ final class CurlTransfer: @unchecked Sendable {
         set(ccurl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1))
         // HTTP/2 over TLS when the server offers it (multiplexed on one connection), HTTP/1.1 keep-alive otherwise.
         set(ccurl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS)))
+        // Transfers started while the first connection is still being set up wait for it and multiplex on it
+        // if it turns out to be HTTP/2, rather than each opening a connection of its own (client-go keeps one
+        // HTTP/2 connection per server too).
+        set(ccurl_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1))
         set(ccurl_easy_setopt_string(easy, CURLOPT_ACCEPT_ENCODING, ""))
         set(ccurl_easy_setopt_string(easy, CURLOPT_USERAGENT, request.userAgent))
         set(ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(request.connectTimeout)))

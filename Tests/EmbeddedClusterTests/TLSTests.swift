@@ -65,6 +65,9 @@ struct TLSTests {
             r = await run("describe", "configmap", "v\(i)")
             #expect(r.ok && r.stdout.contains("Events:"), "\(kubectl): \(r.stderr)")
         }
+        // Every kubectl negotiated HTTP/2 (ALPN h2), as it does with kube-apiserver.
+        let kubectlRequests = t.cluster.requests().filter { ($0.userAgent ?? "").hasPrefix("kubectl") }
+        #expect(!kubectlRequests.isEmpty && kubectlRequests.allSatisfy { $0.httpVersion == "HTTP/2" })
         // A kubeconfig without the CA is refused by kubectl (the certificate is not from a known authority).
         let noCA = try String(contentsOfFile: t.kubeconfig, encoding: .utf8).split(separator: "\n")
             .filter { !$0.contains("certificate-authority-data") }.joined(separator: "\n")

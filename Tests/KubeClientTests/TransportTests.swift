@@ -196,6 +196,39 @@ struct ConnectionTests {
         #expect(Set(mine.compactMap(\.peerPort)).count == 1, "five requests over one kept-alive connection")
     }
 
+    /// Where the server offers HTTP/2 (ALPN h2 over TLS, as kube-apiserver does), libcurl multiplexes every
+    /// request and watch of the client over one connection, and cancelling a watch resets its stream. Without
+    /// HTTP/2 each open watch holds a connection of its own.
+    @Test(arguments: [true, false]) func watchesAndRequestsShareOneHTTP2Connection(http2: Bool) async throws {
+        let f = try await ClusterFixture.start(tls: true, http2: http2, options: ClientOptions(userAgent: "mux-test"))
+        defer { Task { await f.stop() } }
+        let client = f.client
+        let watches = (0..<5).map { _ in
+            Task { for try await _ in client.watch(configMaps, namespace: "default", options: ListOptions(timeoutSeconds: 120)) {} }
+        }
+        defer { watches.forEach { $0.cancel() } }
+        try await waitUntil("five watches open") { await f.cluster.store.openWatchCount == 5 }
+        for _ in 0..<3 { _ = try await client.list(configMaps, namespace: "default") }
+        let mine = f.cluster.requests().filter { $0.userAgent == "mux-test" }
+        #expect(mine.count == 8)
+        let connections = Set(mine.compactMap(\.peerPort)).count
+        if http2 {
+            #expect(mine.allSatisfy { $0.httpVersion == "HTTP/2" })
+            #expect(connections == 1, "five watches and three lists multiplexed over one connection")
+            // Cancelling resets the stream (RST_STREAM), which ends the watch on the server. libcurl 7.88–8.14
+            // queues that frame until the connection's next write (curl#17611, fixed by curl#17638), so the
+            // reset travels with the next request on the shared connection; the server then closes the watch
+            // without needing an event on it.
+            watches[0].cancel()
+            _ = await watches[0].result
+            _ = try await client.list(configMaps, namespace: "default")
+            try await waitUntil("the cancelled watch closed on the server") { await f.cluster.store.openWatchCount == 4 }
+        } else {
+            #expect(mine.allSatisfy { $0.httpVersion == "HTTP/1.1" })
+            #expect(connections >= 5, "one connection per open watch")
+        }
+    }
+
     @Test func tokenBucketPacesRequests() async throws {
         let f = try await ClusterFixture.start(options: ClientOptions(qps: 10, burst: 1))
         defer { Task { await f.stop() } }

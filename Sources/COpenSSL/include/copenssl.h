@@ -8,4 +8,10 @@
 #include <openssl/x509v3.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+
+/// ALPN on a server context: offer h2 and http/1.1, in that order of preference (a C callback, which Swift
+/// cannot pass without a context pointer).
+void copenssl_ctx_offer_h2(SSL_CTX *ctx);
+/// 1 when ALPN selected h2 on this connection, else 0.
+int copenssl_negotiated_h2(const SSL *ssl);
 #endif
