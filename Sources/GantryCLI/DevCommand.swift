@@ -30,7 +30,8 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Port to listen on, on 127.0.0.1 (0 picks a free port).", valueName: "port"))
     var port: Int = 0
 
-    @Option(help: ArgumentHelp("Simulated nodes, e.g. 'gpu=2x8,cpu=1' (parsed by the simulation).", valueName: "spec"))
+    @Option(help: ArgumentHelp("Simulated nodes, e.g. '4x{gpu: 8, product: A100}, 1x{cpu: 32}'; 'none' for no nodes, 'off' for a bare API server (default: 2 A100 nodes and a CPU node).",
+                               valueName: "spec"))
     var nodes: String?
 
     @Option(name: .customLong("data-dir"),
@@ -45,6 +46,10 @@ struct DevCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo,
           help: "Serve HTTPS with a CA generated at start (written into the kubeconfig) and require the kubeconfig's token.")
     var tls = true
+
+    /// `--http2` (the default) / `--no-http2`.
+    @Flag(inversion: .prefixedNo, help: "With TLS, offer HTTP/2 by ALPN, as kube-apiserver does (clients multiplex over one connection).")
+    var http2 = true
 
     @Flag(name: .customLong("insecure-http"), help: "Serve plain HTTP without authentication (same as --no-tls; for debugging).")
     var insecureHTTP = false
@@ -86,7 +91,8 @@ struct DevCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let cluster = try await DevCluster.start(DevClusterOptions(port: port, nodes: nodes, dataDir: dataDir, faults: faults, tls: servesTLS))
+        let cluster = try await DevCluster.start(DevClusterOptions(port: port, nodes: nodes, dataDir: dataDir, faults: faults, tls: servesTLS,
+                                                                    http2: http2))
         let path = URL(fileURLWithPath: kubeconfig).standardizedFileURL.path
         try cluster.writeKubeconfig(to: path, credentials: credentials == .clientCertificate ? .clientCertificate : .token)
         // Written unbuffered: scripts wait for these lines before they run kubectl.
