@@ -81,7 +81,7 @@ let package = Package(
 
         .testTarget(name: "KubeCoreTests", dependencies: ["KubeCore"]),
         .testTarget(name: "KubeYAMLTests", dependencies: ["KubeYAML"]),
-        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "EmbeddedCluster", "KubeYAML"]),
+        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "EmbeddedCluster", "KubeYAML", "GantryTestSupport"]),
         .testTarget(name: "KubeRuntimeTests", dependencies: ["KubeRuntime", "KubeClient", "EmbeddedCluster", "GantryTestSupport"]),
         .testTarget(name: "GantryAPITests", dependencies: ["GantryAPI", "KubeYAML"]),
         .testTarget(name: "TelemetryTests", dependencies: [

@@ -78,6 +78,10 @@ final class CurlTransfer: @unchecked Sendable {
         set(ccurl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list))
 
         configureTLS(easy, set: set)
+        if let proxy = request.proxy {
+            set(ccurl_easy_setopt_string(easy, CURLOPT_PROXY, proxy))
+            set(ccurl_easy_setopt_string(easy, CURLOPT_NOPROXY, ""))  // an explicit proxy-url applies to every host
+        }
 
         set(ccurl_set_write_callback(easy, curlWriteTrampoline, context))
         set(ccurl_set_header_callback(easy, curlHeaderTrampoline, context))

@@ -132,7 +132,7 @@ public final class KubeClient: Sendable {
         tls.clientKeyData = credentials.clientKeyData
         return TransportRequest(method: request.method, url: endpoint.url(path: request.path, query: request.query),
                                 headers: headers, body: request.body, timeout: request.streaming ? request.streamDeadline : options.requestTimeout,
-                                connectTimeout: options.connectTimeout, tls: tls, userAgent: options.userAgent)
+                                connectTimeout: options.connectTimeout, tls: tls, userAgent: options.userAgent, proxy: config.proxyURL)
     }
 
     static func apiError(_ response: HTTPResponse) -> APIError {

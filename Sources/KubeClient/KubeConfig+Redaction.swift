@@ -11,15 +11,23 @@ extension KubeConfig: CustomStringConvertible, CustomDebugStringConvertible, Cus
         if let contextName { text += ", context: \(contextName)" }
         if let tlsServerName { text += ", tls-server-name: \(tlsServerName)" }
         if insecureSkipTLSVerify { text += ", insecure-skip-tls-verify" }
+        if let proxyURL { text += ", proxy-url: \(Self.withoutUserInfo(proxyURL))" }
         text += ", auth: [\(auth.joined(separator: ", "))])"
         return text
     }
 
     public var debugDescription: String { description }
 
+    /// `scheme://user:password@host` → `scheme://<redacted>@host`.
+    static func withoutUserInfo(_ url: String) -> String {
+        guard let schemeEnd = url.range(of: "://"), let at = url[schemeEnd.upperBound...].lastIndex(of: "@") else { return url }
+        return url[..<schemeEnd.upperBound] + "<redacted>" + url[at...]
+    }
+
     public var customMirror: Mirror {
         Mirror(self, children: ["server": server, "namespace": namespace, "contextName": contextName as Any,
                                 "token": token == nil ? "nil" : "<redacted>", "clientKeyData": clientKeyData == nil ? "nil" : "<redacted>",
-                                "tokenFile": tokenFile as Any, "exec": exec as Any], displayStyle: .struct)
+                                "tokenFile": tokenFile as Any, "exec": exec as Any,
+                                "proxyURL": proxyURL.map(Self.withoutUserInfo) as Any], displayStyle: .struct)
     }
 }

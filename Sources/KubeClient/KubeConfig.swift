@@ -20,13 +20,16 @@ public struct KubeConfig: Sendable, Hashable {
     public var exec: ExecConfig?
     public var insecureSkipTLSVerify: Bool
     public var tlsServerName: String?
+    /// The cluster's `proxy-url` (http, https, socks5 or socks5h): every request goes through it, whatever
+    /// `HTTPS_PROXY`/`NO_PROXY` say, as client-go does. Without it libcurl honours those variables.
+    public var proxyURL: String?
     /// Name of the kubeconfig context this came from (nil in-cluster).
     public var contextName: String?
 
     public init(server: String, namespace: String = "default", caData: [UInt8]? = nil, caFile: String? = nil,
                 clientCertData: [UInt8]? = nil, clientKeyData: [UInt8]? = nil, token: String? = nil,
                 tokenFile: String? = nil, exec: ExecConfig? = nil, insecureSkipTLSVerify: Bool = false,
-                tlsServerName: String? = nil, contextName: String? = nil) {
+                tlsServerName: String? = nil, proxyURL: String? = nil, contextName: String? = nil) {
         self.server = server
         self.namespace = namespace
         self.caData = caData
@@ -38,6 +41,7 @@ public struct KubeConfig: Sendable, Hashable {
         self.exec = exec
         self.insecureSkipTLSVerify = insecureSkipTLSVerify
         self.tlsServerName = tlsServerName
+        self.proxyURL = proxyURL
         self.contextName = contextName
     }
 

@@ -136,6 +136,13 @@ struct KubeconfigLoader {
         config.caData = try dataField(cluster, data: "certificate-authority-data", path: "certificate-authority")
         config.insecureSkipTLSVerify = try boolField(cluster, "insecure-skip-tls-verify") ?? false
         config.tlsServerName = try stringField(cluster, "tls-server-name")
+        if let proxy = try stringField(cluster, "proxy-url"), !proxy.isEmpty {
+            let scheme = proxy.split(separator: ":", maxSplits: 1).first.map { $0.lowercased() } ?? ""
+            guard ["http", "https", "socks5", "socks5h"].contains(scheme), proxy.contains("://") else {
+                throw cluster.error("proxy-url", "\"\(proxy)\" must be a URL with scheme http, https, socks5 or socks5h")
+            }
+            config.proxyURL = proxy
+        }
 
         if let userName = context.body["user"]?.stringValue, !userName.isEmpty {
             guard let user = merged.users[userName] else {

@@ -9,6 +9,8 @@ struct TransportRequest: Sendable {
     var connectTimeout: Duration = .seconds(10)
     var tls: TLSSettings
     var userAgent: String
+    /// `KubeConfig.proxyURL`; nil leaves proxying to libcurl's environment variables.
+    var proxy: String? = nil
 }
 
 /// TLS material for one request, resolved from `KubeConfig` and the current credentials.

@@ -55,7 +55,7 @@ struct AuthTests {
         _ = try await client.list(configMaps, namespace: "default")
         _ = try await client.list(configMaps, namespace: "default")
         #expect(try runs(dir) == 1)
-        #expect(users(f) == ["exec-user", "exec-user"])
+        #expect(users(f) == ["exec-user", "exec-user"], "\(f.cluster.requests().map { "\($0.method) \($0.path) \($0.code) \($0.httpVersion) \($0.peerPort ?? 0)" })")
         let info = try JSONValue.parse(try String(contentsOfFile: dir.path + "/info.json", encoding: .utf8))
         #expect(info["kind"] == "ExecCredential")
         #expect(info["apiVersion"] == "client.authentication.k8s.io/v1")

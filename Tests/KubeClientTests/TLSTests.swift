@@ -1,5 +1,6 @@
 import EmbeddedCluster
 import Foundation
+import GantryTestSupport
 import KubeClient
 import KubeCore
 import Testing
@@ -119,6 +120,53 @@ struct TLSTests {
         _ = try await client.create(configMaps, configMap("over-tls"))
         #expect(try await client.get(configMaps, namespace: nil, name: "over-tls").name == "over-tls")
         #expect(lastUser(f) == "gantry-dev-admin")
+    }
+}
+
+/// The cluster's `proxy-url`: requests tunnel through an HTTP CONNECT proxy, TLS and HTTP/2 inside the tunnel.
+@Suite("proxy-url")
+struct ProxyTests {
+    @Test func requestsGoThroughTheKubeconfigsProxy() async throws {
+        let f = try await ClusterFixture.start(tls: true)
+        defer { Task { await f.stop() } }
+        let proxy = try ConnectProxy()
+        defer { proxy.stop() }
+        let port = try #require(URLComponents(string: f.cluster.url)?.port)
+        var text = try String(contentsOfFile: f.dir.path + "/kubeconfig", encoding: .utf8)
+        text = text.replacingOccurrences(of: "    server: \(f.cluster.url)", with: "    server: \(f.cluster.url)\n    proxy-url: \(proxy.url)")
+        let file = try f.dir.write("kubeconfig-proxy", text)
+        let config = try KubeConfig.load(path: file, environment: [:])
+        #expect(config.proxyURL == proxy.url)
+        let client = try KubeClient(config: config, options: ClientOptions(userAgent: "via-proxy"))
+        _ = try await client.create(configMaps, configMap("proxied"))
+        _ = try await client.list(configMaps, namespace: "default")
+        #expect(proxy.tunnels == ["127.0.0.1:\(port)"], "one tunnel, reused")
+        #expect(f.cluster.requests().filter { $0.userAgent == "via-proxy" }.map(\.code) == [201, 200])
+
+        // kubectl reads the same kubeconfig and goes through the same proxy.
+        if TestCluster.kubectlAvailable {
+            let r = await runProcess(TestCluster.kubectlPath, ["--kubeconfig", file, "get", "configmap", "proxied"],
+                                     environment: ["HOME": f.dir.path, "PATH": "/usr/bin:/bin"])
+            #expect(r.ok && r.stdout.contains("proxied"), "\(r.stderr)")
+            #expect(proxy.tunnels.count >= 2)
+        }
+
+        // Credentials in a proxy URL never show when the config is printed.
+        var secret = config
+        secret.proxyURL = "http://user:hunter2@proxy.example:3128"
+        #expect(!secret.description.contains("hunter2") && secret.description.contains("proxy.example:3128"))
+    }
+
+    @Test func aProxyURLWithoutAKnownSchemeIsRefusedNamingTheField() throws {
+        let dir = try TempDir()
+        let file = try dir.write("config", """
+            current-context: c
+            clusters: [{name: c, cluster: {server: "https://10.0.0.1", proxy-url: "proxy.example:3128"}}]
+            contexts: [{name: c, context: {cluster: c}}]
+            """)
+        #expect { try KubeConfig.load(path: file, environment: [:]) } throws: { error in
+            "\(error)".contains("proxy-url") && "\(error)".contains("http, https, socks5")
+        }
     }
 }
 

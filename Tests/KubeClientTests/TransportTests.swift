@@ -1,5 +1,6 @@
 import EmbeddedCluster
 import Foundation
+import GantryTestSupport
 import KubeClient
 import KubeCore
 import Testing
@@ -178,11 +179,6 @@ func waitUntil(_ what: String = "condition", timeout: Duration = .seconds(10), _
         try await Task.sleep(for: .milliseconds(50))
     }
     throw TestFailure("\(what): not met within \(timeout)")
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
 }
 
 @Suite("Connection reuse and client-side rate limiting")
