@@ -167,8 +167,13 @@ struct KubeconfigLoader {
         if let exec = user.body["exec"], !exec.isNull {
             config.exec = try execConfig(exec, user)
         }
-        if user.body["auth-provider"] != nil, config.exec == nil, config.token == nil {
-            throw user.error("auth-provider", "auth-provider plugins are not supported; use an exec plugin")
+        let otherCredentials = config.exec != nil || config.token != nil || config.tokenFile != nil || config.clientCertData != nil
+        if user.body["auth-provider"] != nil, !otherCredentials {
+            throw user.error("auth-provider", "auth-provider plugins are not supported; use an exec plugin (e.g. kubelogin for OIDC, gke-gcloud-auth-plugin, kubelogin for Azure)")
+        }
+        // Basic authentication left kube-apiserver in 1.19; failing here beats a request that is silently anonymous.
+        for field in ["username", "password"] where user.body[field] != nil && !otherCredentials {
+            throw user.error(field, "basic authentication (username/password) is not supported by Kubernetes since 1.19; use a token, a client certificate or an exec plugin")
         }
     }
 

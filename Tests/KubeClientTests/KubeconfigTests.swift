@@ -153,6 +153,33 @@ struct KubeconfigTests {
         #expect(throws: KubeClientError.self) { try KubeConfig.load(path: dir.path + "/does-not-exist", environment: [:]) }
     }
 
+    /// Credentials kubectl may read but Gantry cannot use are refused by name, with what to use instead,
+    /// rather than leaving requests silently anonymous.
+    @Test(arguments: [
+        ("{auth-provider: {name: gcp, config: {}}}", "auth-provider", "gke-gcloud-auth-plugin"),
+        ("{username: admin, password: hunter2}", "username", "since 1.19"),
+    ]) func unusableCredentialsAreNamed(user: String, field: String, hint: String) throws {
+        let dir = try TempDir()
+        let file = try dir.write("config", """
+            current-context: c
+            clusters: [{name: c, cluster: {server: "https://10.0.0.1"}}]
+            users: [{name: u, user: \(user)}]
+            contexts: [{name: c, context: {cluster: c, user: u}}]
+            """)
+        #expect { try KubeConfig.load(path: file, environment: [:]) } throws: { error in
+            let text = "\(error)"
+            return text.contains(file) && text.contains(field) && text.contains(hint) && !text.contains("hunter2")
+        }
+        // Beside a usable credential they are ignored, as the usable one is what requests carry.
+        let both = try dir.write("both", """
+            current-context: c
+            clusters: [{name: c, cluster: {server: "https://10.0.0.1"}}]
+            users: [{name: u, user: {token: t, username: admin, password: hunter2}}]
+            contexts: [{name: c, context: {cluster: c, user: u}}]
+            """)
+        #expect(try KubeConfig.load(path: both, environment: [:]).token == "t")
+    }
+
     @Test func execSectionIsParsed() throws {
         let dir = try TempDir()
         let file = try dir.write("config", """
