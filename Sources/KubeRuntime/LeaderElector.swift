@@ -87,36 +87,35 @@ public struct LeaderElector: Sendable {
         let micro = Timestamp.formatMicro(now)
         let seconds = Int64(options.leaseDuration.components.seconds)
         do {
-            let lease: JSONValue
+            let lease: Lease
             do {
-                lease = try await client.get(.leases, namespace: options.namespace, name: options.name)
+                lease = try await client.get(Lease.self, namespace: options.namespace, name: options.name)
             } catch let error as APIError where error.isNotFound {
-                var fresh: JSONValue = ["apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "spec": [
-                    "holderIdentity": .string(options.identity), "leaseDurationSeconds": .int(seconds),
-                    "acquireTime": .string(micro), "renewTime": .string(micro), "leaseTransitions": 0,
-                ]]
-                fresh.name = options.name
-                fresh.namespace = options.namespace
-                _ = try await client.create(.leases, fresh, namespace: options.namespace)
-                await observer.observed(fresh, at: clock.now)
+                var fresh = Lease(name: options.name, namespace: options.namespace)
+                fresh.spec.holderIdentity = options.identity
+                fresh.spec.leaseDurationSeconds = seconds
+                fresh.spec.acquireTime = micro
+                fresh.spec.renewTime = micro
+                fresh.spec.leaseTransitions = 0
+                let created = try await client.create(fresh)
+                await observer.observed(created, at: clock.now)
                 return true
             }
-            let spec = lease["spec"] ?? .emptyObject
-            let holder = spec["holderIdentity"]?.stringValue ?? ""
+            let holder = lease.spec.holderIdentity ?? ""
             let observedAt = await observer.observed(lease, at: clock.now)
-            let duration = Duration.seconds(spec["leaseDurationSeconds"]?.intValue ?? seconds)
+            let duration = Duration.seconds(lease.spec.leaseDurationSeconds ?? seconds)
             let ours = holder == options.identity
             if !ours, !holder.isEmpty, clock.now - observedAt < duration { return false }  // held and fresh
 
             var updated = lease
-            updated[path: "spec", "holderIdentity"] = .string(options.identity)
-            updated[path: "spec", "leaseDurationSeconds"] = .int(seconds)
-            updated[path: "spec", "renewTime"] = .string(micro)
+            updated.spec.holderIdentity = options.identity
+            updated.spec.leaseDurationSeconds = seconds
+            updated.spec.renewTime = micro
             if !ours {
-                updated[path: "spec", "acquireTime"] = .string(micro)
-                updated[path: "spec", "leaseTransitions"] = .int((spec["leaseTransitions"]?.intValue ?? 0) + 1)
+                updated.spec.acquireTime = micro
+                updated.spec.leaseTransitions = (lease.spec.leaseTransitions ?? 0) + 1
             }
-            let written = try await client.update(.leases, updated)  // carries resourceVersion: a race answers 409
+            let written = try await client.update(updated)  // carries resourceVersion: a race answers 409
             await observer.observed(written, at: clock.now)
             return true
         } catch {
@@ -128,12 +127,12 @@ public struct LeaderElector: Sendable {
     /// Gives the lease up on clean shutdown so a successor takes over at once instead of after leaseDuration.
     func release(_ observer: LeaseObserver) async {
         do {
-            var lease = try await client.get(.leases, namespace: options.namespace, name: options.name)
-            guard lease[path: "spec", "holderIdentity"]?.stringValue == options.identity else { return }
-            lease[path: "spec", "holderIdentity"] = ""
-            lease[path: "spec", "leaseDurationSeconds"] = 1
-            lease[path: "spec", "renewTime"] = .string(Timestamp.formatMicro(clock.wallNow))
-            _ = try await client.update(.leases, lease)
+            var lease = try await client.get(Lease.self, namespace: options.namespace, name: options.name)
+            guard lease.spec.holderIdentity == options.identity else { return }
+            lease.spec.holderIdentity = ""
+            lease.spec.leaseDurationSeconds = 1
+            lease.spec.renewTime = Timestamp.formatMicro(clock.wallNow)
+            _ = try await client.update(lease)
             logger.info("released leadership", metadata: ["lease": "\(options.namespace)/\(options.name)"])
         } catch {
             logger.warning("could not release the lease", metadata: ["error": "\(error)"])
@@ -143,14 +142,14 @@ public struct LeaderElector: Sendable {
 
 /// When this replica last saw the lease record change, by its own clock.
 public actor LeaseObserver {
-    private var record: JSONValue?
+    private var record: Lease.Spec?
     private var observedAt: Duration = .zero
 
     public init() {}
 
     @discardableResult
-    func observed(_ lease: JSONValue, at now: Duration) -> Duration {
-        let spec = lease["spec"]
+    func observed(_ lease: Lease, at now: Duration) -> Duration {
+        let spec = lease.spec
         if spec != record {
             record = spec
             observedAt = now
