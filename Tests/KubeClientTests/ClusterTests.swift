@@ -100,6 +100,45 @@ struct ClusterTests {
         }
     }
 
+    /// The remaining error types, each from a real answer of the server: 403 (a terminating namespace), 429
+    /// and 503 with Retry-After, 500, 410 (an expired continuation), decoded with reason and details.
+    @Test func forbiddenThrottledServerErrorsAndGoneAreTyped() async throws {
+        let f = try await ClusterFixture.start(options: ClientOptions(maxRetries: 0))
+        defer { Task { await f.stop() } }
+        let c = f.client
+        try await namespace(c, "leaving")
+        var held = configMap("held")
+        held.finalizers = ["example.com/hold"]
+        _ = try await c.create(configMaps, held, namespace: "leaving")
+        try await c.delete(.namespaces, namespace: nil, name: "leaving")  // Terminating while "held" keeps its finalizer
+        do {
+            _ = try await c.create(configMaps, configMap("late"), namespace: "leaving")
+            Issue.record("expected 403")
+        } catch let e as APIError {
+            #expect(e.isForbidden && e.reason == "Forbidden" && e.message.contains("being terminated"), "\(e)")
+        }
+
+        f.cluster.failNextRequests(1, code: 429, retryAfterSeconds: 3)
+        do {
+            _ = try await c.list(configMaps, namespace: "default")
+            Issue.record("expected 429")
+        } catch let e as APIError {
+            #expect(e.isTooManyRequests && e.isTransient && e.retryAfterSeconds == 3, "\(e)")
+        }
+        for code in [500, 503] {
+            f.cluster.failNextRequests(1, code: code)
+            await #expect { try await c.list(configMaps, namespace: "default") } throws: {
+                guard let e = $0 as? APIError else { return false }
+                return e.code == code && e.isTransient && e.reason == (code == 500 ? "InternalError" : "ServiceUnavailable")
+            }
+        }
+        f.cluster.failNextRequests(1, code: 410, target: FaultTarget(queryParameter: "continue"))
+        let first = try await c.list(.namespaces, namespace: nil, options: ListOptions(limit: 1))
+        await #expect { try await c.list(.namespaces, namespace: nil, options: ListOptions(limit: 1, continueToken: first.continueToken)) } throws: {
+            ($0 as? APIError)?.isGone == true && ($0 as? APIError)?.reason == "Expired"
+        }
+    }
+
     @Test func pagingWithLimitAndContinue() async throws {
         let f = try await ClusterFixture.start()
         defer { Task { await f.cluster.stop() } }
