@@ -19,24 +19,11 @@ enum EndpointSliceSimulator {
 
     /// nil for services the controller ignores (no selector, or ExternalName).
     static func desired(service: JSONValue, pods: [JSONValue]) -> [Content]? {
-        guard let selector = service[path: "spec", "selector"]?.objectValue, !selector.isEmpty,
-              service[path: "spec", "type"]?.stringValue != "ExternalName"
-        else { return nil }
-        let match = LabelSelector(matchLabels: selector.compactMapValues(\.stringValue))
-        let publishNotReady = service[path: "spec", "publishNotReadyAddresses"]?.boolValue ?? false
-        let servicePorts = service[path: "spec", "ports"]?.arrayValue ?? []
+        guard let backends = ServiceBackends(service: service, pods: pods) else { return nil }
+        let publishNotReady = backends.publishNotReady
         var byPorts: [String: (ports: [JSONValue], endpoints: [JSONValue])] = [:]
-        let candidates = pods.filter { $0.namespace == service.namespace && match.matches($0.labels) && !NodeUsage.isTerminal($0) }
-        for pod in candidates {
-            guard let ip = pod[path: "status", "podIP"]?.stringValue, !ip.isEmpty else { continue }
-            var ports: [JSONValue] = []
-            for sp in servicePorts {
-                guard let port = EndpointsSimulator.resolve(targetPort: sp["targetPort"] ?? sp["port"] ?? .null, pod: pod) else { continue }
-                var p: JSONValue = ["name": .string(sp["name"]?.stringValue ?? ""), "port": .int(port), "protocol": sp["protocol"] ?? "TCP"]
-                if let ap = sp["appProtocol"] { p["appProtocol"] = ap }
-                ports.append(p)
-            }
-            if !servicePorts.isEmpty && ports.isEmpty { continue }
+        for pod in backends.pods {
+            guard let ip = pod[path: "status", "podIP"]?.stringValue, !ip.isEmpty, let ports = backends.ports(of: pod) else { continue }
             let terminating = pod.deletionTimestamp != nil
             let podReady = DaemonSetSimulator.isPodReady(pod)
             var endpoint: JSONValue = [

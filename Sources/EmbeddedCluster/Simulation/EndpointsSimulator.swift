@@ -8,35 +8,23 @@ import KubeCore
 enum EndpointsSimulator {
     /// nil for services the controller ignores (no selector, or ExternalName).
     static func endpoints(service: JSONValue, pods: [JSONValue]) -> JSONValue? {
-        guard let selector = service[path: "spec", "selector"]?.objectValue, !selector.isEmpty,
-              service[path: "spec", "type"]?.stringValue != "ExternalName"
-        else { return nil }
-        let match = LabelSelector(matchLabels: selector.compactMapValues(\.stringValue))
-        let publishNotReady = service[path: "spec", "publishNotReadyAddresses"]?.boolValue ?? false
-        let servicePorts = service[path: "spec", "ports"]?.arrayValue ?? []
-
+        guard let backends = ServiceBackends(service: service, pods: pods) else { return nil }
         struct Subset { var ports: [JSONValue]; var ready: [JSONValue] = []; var notReady: [JSONValue] = [] }
         var subsets: [String: Subset] = [:]
-        let candidates = pods.filter {
-            $0.namespace == service.namespace && match.matches($0.labels) && $0.deletionTimestamp == nil && !NodeUsage.isTerminal($0)
-        }
-        for pod in candidates {
-            guard let ip = pod[path: "status", "podIP"]?.stringValue, !ip.isEmpty else { continue }
-            var ports: [JSONValue] = []
-            for sp in servicePorts {
-                guard let port = resolve(targetPort: sp["targetPort"] ?? sp["port"] ?? .null, pod: pod) else { continue }
-                var p: JSONValue = ["port": .int(port), "protocol": sp["protocol"] ?? "TCP"]
-                if let name = sp["name"]?.stringValue, !name.isEmpty { p["name"] = .string(name) }
-                if let ap = sp["appProtocol"] { p["appProtocol"] = ap }
-                ports.append(p)
+        for pod in backends.pods where pod.deletionTimestamp == nil {
+            guard let ip = pod[path: "status", "podIP"]?.stringValue, !ip.isEmpty, let resolved = backends.ports(of: pod) else { continue }
+            // Endpoints leave an unnamed port's name out.
+            let ports = resolved.map { p -> JSONValue in
+                var p = p
+                if p["name"] == "" { p["name"] = nil }
+                return p
             }
-            if !servicePorts.isEmpty && ports.isEmpty { continue }
             var address: JSONValue = ["ip": .string(ip),
                                       "targetRef": ["kind": "Pod", "name": .string(pod.name ?? ""), "namespace": .string(pod.namespace ?? ""), "uid": .string(pod.uid ?? "")]]
             if let node = pod[path: "spec", "nodeName"]?.stringValue { address["nodeName"] = .string(node) }
             let key = JSONValue.array(ports).serialized()
             var subset = subsets[key] ?? Subset(ports: ports)
-            if publishNotReady || DaemonSetSimulator.isPodReady(pod) { subset.ready.append(address) } else { subset.notReady.append(address) }
+            if backends.publishNotReady || DaemonSetSimulator.isPodReady(pod) { subset.ready.append(address) } else { subset.notReady.append(address) }
             subsets[key] = subset
         }
         func byIP(_ a: JSONValue, _ b: JSONValue) -> Bool { (a["ip"]?.stringValue ?? "") < (b["ip"]?.stringValue ?? "") }
