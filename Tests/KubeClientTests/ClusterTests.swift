@@ -139,6 +139,61 @@ struct ClusterTests {
         }
     }
 
+    /// The query and body encodings of the client against the server's semantics: label and field selectors,
+    /// delete preconditions (a mismatch is a 409), propagation policies and dry run.
+    @Test func selectorsAndDeleteOptions() async throws {
+        let f = try await ClusterFixture.start()
+        defer { Task { await f.stop() } }
+        let c = f.client
+        for (name, tier) in [("a", "web"), ("b", "db"), ("c", "web")] {
+            var cm = configMap(name)
+            cm.labels = ["tier": tier]
+            _ = try await c.create(configMaps, cm)
+        }
+        let web = try await c.list(configMaps, namespace: "default", options: ListOptions(labelSelector: "tier=web"))
+        #expect(web.items.compactMap(\.name).sorted() == ["a", "c"])
+        let notWeb = try await c.list(configMaps, namespace: "default", options: ListOptions(labelSelector: "tier,tier notin (web)"))
+        #expect(notWeb.items.compactMap(\.name) == ["b"])
+        let byName = try await c.list(configMaps, namespace: "default", options: ListOptions(fieldSelector: "metadata.name=c"))
+        #expect(byName.items.compactMap(\.name) == ["c"])
+
+        // Preconditions: a wrong uid or a stale resourceVersion refuses the delete with 409.
+        let a = try await c.get(configMaps, namespace: "default", name: "a")
+        await #expect { try await c.delete(configMaps, namespace: "default", name: "a", options: DeleteOptions(preconditionUID: "not-the-uid")) } throws: {
+            ($0 as? APIError)?.isConflict == true
+        }
+        _ = try await c.patch(configMaps, namespace: "default", name: "a", patch: ["data": ["v": "2"]])
+        await #expect {
+            try await c.delete(configMaps, namespace: "default", name: "a", options: DeleteOptions(preconditionResourceVersion: a.resourceVersion))
+        } throws: { ($0 as? APIError)?.isConflict == true }
+        try await c.delete(configMaps, namespace: "default", name: "a", options: DeleteOptions(dryRun: true))
+        #expect(try await c.get(configMaps, namespace: "default", name: "a").name == "a")
+        try await c.delete(configMaps, namespace: "default", name: "a", options: DeleteOptions(preconditionUID: a.uid))
+        await #expect { try await c.get(configMaps, namespace: "default", name: "a") } throws: { ($0 as? APIError)?.isNotFound == true }
+
+        // Propagation: Orphan keeps the dependent (its ownerReference removed); Foreground deletes it first.
+        func ownedPair(_ owner: String) async throws -> JSONValue {
+            let o = try await c.create(configMaps, configMap(owner))
+            var dependent = configMap(owner + "-child")
+            dependent.ownerReferences = [OwnerReference(apiVersion: "v1", kind: "ConfigMap", name: owner, uid: o.uid ?? "")]
+            _ = try await c.create(configMaps, dependent)
+            return o
+        }
+        _ = try await ownedPair("orphaning")
+        try await c.delete(configMaps, namespace: "default", name: "orphaning", options: DeleteOptions(propagationPolicy: .orphan))
+        try await waitUntil("owner gone") { (try? await c.get(configMaps, namespace: "default", name: "orphaning")) == nil }
+        let orphan = try await c.get(configMaps, namespace: "default", name: "orphaning-child")
+        #expect(orphan.ownerReferences.isEmpty)
+
+        _ = try await ownedPair("cascading")
+        try await c.delete(configMaps, namespace: "default", name: "cascading", options: DeleteOptions(propagationPolicy: .foreground))
+        try await waitUntil("owner and dependent gone") {
+            let owner = try? await c.get(configMaps, namespace: "default", name: "cascading")
+            let child = try? await c.get(configMaps, namespace: "default", name: "cascading-child")
+            return owner == nil && child == nil
+        }
+    }
+
     @Test func pagingWithLimitAndContinue() async throws {
         let f = try await ClusterFixture.start()
         defer { Task { await f.cluster.stop() } }
