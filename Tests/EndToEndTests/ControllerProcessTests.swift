@@ -1,0 +1,63 @@
+import EmbeddedCluster
+import GantryAPI
+import Foundation
+import GantryTestSupport
+import KubeClient
+import KubeCore
+import Testing
+
+/// The `gantry controller` binary as users run it: against the embedded cluster over HTTPS with the kubeconfig
+/// `gantry dev` writes, it takes the Lease, reconciles, and on SIGTERM stops, releases the Lease and exits 0.
+@Suite(.serialized, .enabled(if: GantryBinary.available && TestCluster.kubectlAvailable, "needs the gantry binary and kubectl"))
+struct ControllerProcessTests {
+    @Test func sigtermReleasesTheLeaseAndExitsCleanly() async throws {
+        let cluster = try await TestCluster(DevClusterOptions(nodes: "1x{gpu: 8}", tls: true))
+        defer { Task { await cluster.stop() } }
+        let applied = await cluster.kubectl("apply", "-k", OperatorHarness.repoRoot + "/crds")
+        #expect(applied.ok, "\(applied.stderr)")
+        _ = await cluster.kubectl("wait", "--for=condition=Established", "--timeout=20s", "crd/trainingjobs.gantry.dev")
+        let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig, environment: [:]))
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: GantryBinary.path)
+        process.arguments = ["controller", "--kubeconfig", cluster.kubeconfig, "--health-port", "0", "--identity", "e2e-replica",
+                             "--lease-namespace", "default", "--log-format", "json"]
+        let log = cluster.dir + "/controller.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let logHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = logHandle
+        process.standardError = logHandle
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        @Sendable func holder() async -> String? {
+            (try? await client.get(Lease.self, namespace: "default", name: "gantry-controller"))?.spec.holderIdentity
+        }
+        #expect(try await eventually(timeout: .seconds(30)) { await holder() == "e2e-replica" })
+        _ = await cluster.kubectl("apply", "-f", OperatorHarness.repoRoot + "/examples/trainingjob-single-gpu.yaml")
+        let name = "mnist-baseline"
+        #expect(try await eventually(timeout: .seconds(30)) {
+            (try? await client.get(.trainingJobs, namespace: "default", name: name))?[path: "status", "phase"] != nil
+        }, "the operator reconciles")
+
+        kill(process.processIdentifier, SIGTERM)
+        let exited = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            Thread.detachNewThread {
+                let deadline = Date().addingTimeInterval(30)
+                while process.isRunning && Date() < deadline { usleep(20_000) }
+                c.resume(returning: !process.isRunning)
+            }
+        }
+        #expect(exited, "gantry controller exits within 30 s of SIGTERM")
+        #expect(process.terminationStatus == 0)
+        #expect(await holder() == "", "the Lease is released, so a successor takes over at once")
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(output.contains("released leadership"), "\(output.suffix(2000))")
+    }
+}
+
+/// `.build/debug/gantry` of this checkout (built by `swift build --build-tests`).
+enum GantryBinary {
+    static let path = OperatorHarness.repoRoot + "/.build/debug/gantry"
+    static var available: Bool { FileManager.default.isExecutableFile(atPath: path) }
+}
