@@ -174,3 +174,44 @@ func isTransport(_ error: any Error) -> Bool {
     if case .transport = error as? KubeClientError { return true }
     return false
 }
+
+/// "A kubeconfig that real kubectl accepts works for gantry unchanged": one written by `kubectl config`
+/// commands from scratch (CA embedded, client certificate from files, a second context with a token), and
+/// the flattened view of a two-file `$KUBECONFIG` merge, both used by KubeClient as they are.
+@Suite("kubeconfigs written by kubectl", .enabled(if: TestCluster.kubectlAvailable, "needs kubectl"))
+struct KubectlWrittenKubeconfigTests {
+    @Test func configWrittenByKubectlCommandsWorks() async throws {
+        let f = try await ClusterFixture.start(tls: true)
+        defer { Task { await f.stop() } }
+        try f.dir.write("pki/ca.crt", try #require(f.cluster.caPEM))
+        try f.dir.write("pki/admin.crt", try #require(f.cluster.clientCertificatePEM))
+        try f.dir.write("pki/admin.key", try #require(f.cluster.clientKeyPEM))
+        let file = f.dir.path + "/written-by-kubectl"
+        let env = ["HOME": f.dir.path, "PATH": "/usr/bin:/bin"]
+        for args in [
+            ["config", "set-cluster", "dev", "--server", f.cluster.url, "--certificate-authority", f.dir.path + "/pki/ca.crt", "--embed-certs=true"],
+            ["config", "set-credentials", "admin", "--client-certificate", f.dir.path + "/pki/admin.crt", "--client-key", f.dir.path + "/pki/admin.key"],
+            ["config", "set-credentials", "robot", "--token", f.cluster.token],
+            ["config", "set-context", "as-admin", "--cluster", "dev", "--user", "admin", "--namespace", "kube-system"],
+            ["config", "set-context", "as-robot", "--cluster", "dev", "--user", "robot"],
+            ["config", "use-context", "as-admin"],
+        ] {
+            let r = await runProcess(TestCluster.kubectlPath, ["--kubeconfig", file] + args, environment: env)
+            #expect(r.ok, "kubectl \(args.joined(separator: " ")): \(r.stderr)")
+        }
+        let admin = try KubeClient(config: KubeConfig.load(path: file, environment: [:]))
+        #expect(admin.defaultNamespace == "kube-system")
+        _ = try await admin.list(configMaps, namespace: nil)
+        let robot = try KubeClient(config: KubeConfig.load(path: file, context: "as-robot", environment: [:]))
+        _ = try await robot.list(configMaps, namespace: "default")
+        let users = f.cluster.requests().filter { $0.path.hasSuffix("/configmaps") }.compactMap(\.user)
+        #expect(users == ["gantry-dev-admin", "gantry-dev-admin"])  // certificate, then the admin token
+
+        // kubectl's own merge of a two-file KUBECONFIG, flattened, is the same cluster to us.
+        let merged = await runProcess(TestCluster.kubectlPath, ["config", "view", "--flatten", "--minify"],
+                                      environment: env.merging(["KUBECONFIG": file + ":" + f.dir.path + "/kubeconfig"]) { a, _ in a })
+        #expect(merged.ok, "\(merged.stderr)")
+        let flat = try f.dir.write("flattened", merged.stdout)
+        _ = try await KubeClient(config: KubeConfig.load(path: flat, environment: [:])).list(configMaps, namespace: "default")
+    }
+}
