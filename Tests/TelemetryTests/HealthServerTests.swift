@@ -10,7 +10,8 @@ import Prometheus
 @Suite struct HealthServerTests {
     @Test func readinessFollowsTheClosureAndMetricsUseThePrometheusTextFormat() async throws {
         let registry = PrometheusCollectorRegistry()
-        let counter = registry.makeCounter(name: "controller_runtime_reconcile_total", labels: [("controller", "trainingjob"), ("result", "success")])
+        let counter = registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "controller", subsystem: "runtime", metricName: "reconcile", unitName: "total", helpText: ""),
+                                           labels: [("controller", "trainingjob"), ("result", "success")])
         counter.increment(by: Int64(3))
         let ready = Mutex(false)
         let port = Mutex(0)
