@@ -37,7 +37,7 @@ let package = Package(
             "CCurl", "KubeCore", "KubeYAML",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
-        ], swiftSettings: strict),
+        ], exclude: ["README.md"], swiftSettings: strict),
         .target(name: "KubeRuntime", dependencies: [
             "KubeClient", "KubeCore",
             .product(name: "Logging", package: "swift-log"),
