@@ -45,6 +45,8 @@ final class HTTP2StreamResponder: ChannelInboundHandler, RemovableChannelHandler
     let api: APIServer
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
+    /// The body passed the limit: the rest is dropped as it arrives and the request answered 413.
+    private var oversized = false
     private var task: Task<Void, Never>?
 
     init(api: APIServer) { self.api = api }
@@ -54,12 +56,18 @@ final class HTTP2StreamResponder: ChannelInboundHandler, RemovableChannelHandler
         case .head(let h):
             head = h
             body = []
+            oversized = false
         case .body(let buffer):
+            if oversized { return }
             body.append(contentsOf: buffer.readableBytesView)
+            if body.count > KubeResponder.maxBody {
+                oversized = true
+                body = []
+            }
         case .end:
             guard let head else { return }
             self.head = nil
-            if body.count > KubeResponder.maxBody {
+            if oversized {
                 let refused = APIStatusError(code: 413, reason: "RequestEntityTooLarge", message: "the request body is too large")
                 task = Self.answer(api: nil, request: nil, fixed: .error(refused), channel: context.channel)
                 return
