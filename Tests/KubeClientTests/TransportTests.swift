@@ -56,6 +56,25 @@ struct TransportTests {
         await #expect { try await client.get(configMaps, namespace: "default", name: "r") } throws: { ($0 as? APIError)?.code == 503 }
     }
 
+    /// A request that outlives `requestTimeout` (the server delays every answer by 2 s) is aborted with
+    /// `.timeout`; idempotent requests retry it, within `maxRetries`.
+    @Test func slowAnswerHitsTheRequestTimeout() async throws {
+        let f = try await ClusterFixture.start(options: ClientOptions(requestTimeout: .milliseconds(300), userAgent: "slow-test",
+                                                                      maxRetries: 1, retryBaseDelay: .milliseconds(5)))
+        defer { Task { await f.stop() } }
+        f.cluster.setFaults(FaultSpec(latency: .seconds(2)))
+        let started = ContinuousClock.now
+        await #expect { try await f.client.get(configMaps, namespace: "default", name: "x") } throws: {
+            guard case .timeout = $0 as? KubeClientError else { return false }
+            return true
+        }
+        #expect(ContinuousClock.now - started < .seconds(2), "aborted, not waited out")
+        f.cluster.setFaults(FaultSpec())
+        try await waitUntil("both attempts reached the server") {
+            f.cluster.requests().filter { $0.userAgent == "slow-test" }.count == 2
+        }
+    }
+
     @Test func connectionRefusedIsATransportError() async throws {
         let client = try KubeClient(config: KubeConfig(server: "http://127.0.0.1:1"), options: ClientOptions(maxRetries: 1, retryBaseDelay: .milliseconds(1)))
         await #expect { try await client.get(configMaps, namespace: "x", name: "y") } throws: {
