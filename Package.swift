@@ -64,6 +64,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            .product(name: "DequeModule", package: "swift-collections"),
         ], swiftSettings: strict),
         // Benchmarks (`gantry bench`, docs/benchmarks.md): speed and memory targets live here, not in unit tests.
         .target(name: "GantryBench", dependencies: [

@@ -15,6 +15,13 @@ static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outle
     return SSL_TLSEXT_ERR_OK;
 }
 
+static int accept_any_certificate(int preverify_ok, X509_STORE_CTX *ctx) {
+    (void)preverify_ok; (void)ctx;
+    return 1;
+}
+
+void copenssl_ctx_request_client_certificate(SSL_CTX *ctx) { SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_certificate); }
+
 void copenssl_ctx_offer_h2(SSL_CTX *ctx) { SSL_CTX_set_alpn_select_cb(ctx, select_alpn, NULL); }
 
 int copenssl_negotiated_h2(const SSL *ssl) {

@@ -16,7 +16,7 @@ struct APIServer: Sendable {
     func handle(_ req: APIRequest) async -> APIResponse {
         let route = Router.route(req.path)
         if route == .health { return .text("ok") }
-        let user = authenticator.user(authorization: req.headers["authorization"], peerPort: req.peerPort)
+        let user = authenticator.user(authorization: req.headers["authorization"], connection: req.connection)
         let response = await handle(req, route: route, user: user)
         requestLog.append(RequestRecord(method: req.method, path: req.path, query: req.rawQuery ?? "", user: user,
                                         userAgent: req.headers["user-agent"], code: response.status, peerPort: req.peerPort,

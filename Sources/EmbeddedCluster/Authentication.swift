@@ -3,16 +3,26 @@ import Synchronization
 /// Who a request is, as kube-apiserver's authenticator chain decides it: a client certificate signed by the
 /// cluster CA (x509, checked first), else a bearer token from the static token table (`--token-auth-file`).
 ///
-/// TLS ends in `TLSFrontEnd`, which verifies the certificate and relays to the internal HTTP port; the front
-/// end registers the source port of that relay connection here, so a request arriving from that port carries
-/// the certificate's identity. A local process that connects to the internal port directly is not registered
-/// and must present a token.
+/// TLS ends in `TLSFrontEnd`, which verifies the certificate and relays to an internal port; the front end
+/// registers that relay connection here by its exact TCP endpoints (source 127.0.0.1:port → the backend's
+/// port), so a request arriving on that connection carries the certificate's identity. The four-tuple is
+/// unique while the relay lives and the front end unregisters it before closing, so another connection — a
+/// local process dialling the internal port from another address or port, or a later relay reusing the
+/// port towards the other backend — is not taken for it and must present a token.
 final class Authenticator: Sendable {
+    /// One relay connection as the backend sees it.
+    struct Connection: Hashable {
+        var peerIP: String
+        var peerPort: Int
+        var backendPort: Int
+    }
+    static let relayIP = "127.0.0.1"
+
     private struct State {
         /// token → user name.
         var tokens: [String: String] = [:]
-        /// Source port of a relay connection on the internal port → the client certificate's common name.
-        var certificatePeers: [Int: String] = [:]
+        /// Relay connections carrying a verified client certificate → its common name.
+        var certificatePeers: [Connection: String] = [:]
     }
     private let state = Mutex(State())
 
@@ -23,9 +33,9 @@ final class Authenticator: Sendable {
     static let adminUser = "gantry-dev-admin"
 
     /// The user for a request, nil when it carries no valid credentials.
-    func user(authorization: String?, peerPort: Int?) -> String? {
+    func user(authorization: String?, connection: Connection?) -> String? {
         state.withLock { s in
-            if let peerPort, let user = s.certificatePeers[peerPort] { return user }
+            if let connection, let user = s.certificatePeers[connection] { return user }
             guard let authorization, authorization.hasPrefix("Bearer ") else { return nil }
             return s.tokens[String(authorization.dropFirst("Bearer ".count))]
         }
@@ -34,6 +44,12 @@ final class Authenticator: Sendable {
     func addToken(_ token: String, user: String) { state.withLock { $0.tokens[token] = user } }
     func revokeToken(_ token: String) { state.withLock { $0.tokens[token] = nil } }
 
-    func registerCertificatePeer(port: Int, user: String) { state.withLock { $0.certificatePeers[port] = user } }
-    func unregisterCertificatePeer(port: Int) { state.withLock { $0.certificatePeers[port] = nil } }
+    func registerCertificatePeer(port: Int, backendPort: Int, user: String) {
+        let key = Connection(peerIP: Self.relayIP, peerPort: port, backendPort: backendPort)
+        state.withLock { $0.certificatePeers[key] = user }
+    }
+    func unregisterCertificatePeer(port: Int, backendPort: Int) {
+        let key = Connection(peerIP: Self.relayIP, peerPort: port, backendPort: backendPort)
+        state.withLock { $0.certificatePeers[key] = nil }
+    }
 }

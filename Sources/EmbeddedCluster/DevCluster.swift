@@ -12,7 +12,8 @@ public struct DevClusterOptions: Sendable {
     public var dataDir: String? = nil
     /// Fault injection spec, see `FaultSpec` (e.g. `error=0.1:503,latency=50ms`).
     public var faults: String? = nil
-    /// Serve HTTPS with a generated CA (in the kubeconfig) and require the bearer token on every request.
+    /// Serve HTTPS with a generated CA (in the kubeconfig) and require credentials on every request: a bearer
+    /// token of the token table or a client certificate the CA signed.
     /// Off: plain HTTP, where kubectl sends no credentials, so requests without any are let in.
     /// `gantry dev` turns it on by default; in-process tests choose (the test harness in Tests/Support handles
     /// both: its kubeconfig carries the CA, its curl passes it).
@@ -249,10 +250,13 @@ public final class DevCluster: Sendable {
         await store.dropAllWatches()
         await logs.finishAll()
         if let server = await state.take() { await server.stop() }
+        let http2 = await state.takeHTTP2()
+        await http2?.stop()
         tlsFrontEnd?.dropConnections()
         await store.compactHistory()
         let server = try await RunningServer.start(host: tlsFrontEnd == nil ? options.host : "127.0.0.1", port: port, api: api)
         await state.set(server)
+        if let http2 { await state.setHTTP2(try await HTTP2Backend.start(api: api, port: http2.port)) }
     }
 }
 

@@ -101,6 +101,7 @@ struct APIStatusError: Error, Sendable {
     }
 
     static let unauthorized = APIStatusError(code: 401, reason: "Unauthorized", message: "Unauthorized")
+    static let requestTooLarge = APIStatusError(code: 413, reason: "RequestEntityTooLarge", message: "the request body is too large")
 }
 
 /// Field error causes, named like k8s.io/apimachinery/pkg/util/validation/field (`FieldValueRequired`, ...).

@@ -70,7 +70,7 @@ public struct FaultTarget: Sendable {
 
 /// Applies the current FaultSpec to each request (health checks excepted).
 final class FaultInjector: @unchecked Sendable {
-    // @unchecked: `spec` and `injectedCount` are read and written only under `lock`.
+    // @unchecked: `spec`, `queued` and `injectedCount` are read and written only under `lock`.
     private let lock = NSLock()
     private var spec = FaultSpec()
     private(set) var injectedCount = 0
@@ -78,6 +78,7 @@ final class FaultInjector: @unchecked Sendable {
     private var queued: [(code: Int, retryAfter: Int?, target: FaultTarget)] = []
 
     func failNext(_ count: Int, code: Int, retryAfterSeconds: Int?, target: FaultTarget) {
+        guard count > 0 else { return }
         lock.withLock { queued += Array(repeating: (code, retryAfterSeconds, target), count: count) }
     }
 

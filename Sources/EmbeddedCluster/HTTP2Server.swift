@@ -4,6 +4,8 @@ import NIOHTTP1
 import NIOHTTP2
 import NIOPosix
 
+import Synchronization
+
 /// HTTP/2 for the dev cluster, as kube-apiserver offers it to kubectl and client-go: the TLS front end
 /// negotiates `h2` by ALPN and relays those connections here, to an internal loopback port that speaks
 /// HTTP/2 with prior knowledge. Each stream is translated to HTTP/1-style parts (NIOHTTP2's codec) and answered
@@ -12,8 +14,11 @@ import NIOPosix
 struct HTTP2Backend: Sendable {
     let channel: any Channel
     let port: Int
+    let answers: InflightAnswers
 
-    static func start(api: APIServer) async throws -> HTTP2Backend {
+    /// `port` 0 picks a free one (a restart passes the previous one).
+    static func start(api: APIServer, port: Int = 0) async throws -> HTTP2Backend {
+        let answers = InflightAnswers()
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -21,35 +26,67 @@ struct HTTP2Backend: Sendable {
                 connection.configureHTTP2Pipeline(mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()) { stream in
                     stream.eventLoop.makeCompletedFuture {
                         try stream.pipeline.syncOperations.addHandlers([
-                            HTTP2FramePayloadToHTTP1ServerCodec(), HTTP2StreamResponder(api: api),
+                            HTTP2FramePayloadToHTTP1ServerCodec(), HTTP2StreamResponder(api: api, answers: answers),
                         ])
                     }
                 }.map { _ in }
             }
-        let channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
-        return HTTP2Backend(channel: channel, port: channel.localAddress?.port ?? 0)
+        let channel = try await bootstrap.bind(host: "127.0.0.1", port: port).get()
+        return HTTP2Backend(channel: channel, port: channel.localAddress?.port ?? port, answers: answers)
     }
 
+    /// Stops accepting, then cancels and awaits every answer still running (so no write lands after `stop`).
     func stop() async {
         try? await channel.close()
+        await answers.cancelAndWait()
+    }
+}
+
+/// The answer tasks of one backend, so that stopping it can wait for them.
+final class InflightAnswers: Sendable {
+    private let tasks = Mutex<[UInt64: Task<Void, Never>]>([:])
+    private let nextID = Atomic<UInt64>(0)
+
+    func run(_ body: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
+        let id = nextID.add(1, ordering: .relaxed).newValue
+        // Registered under the lock the task's own removal takes, so a task that ends at once is not left behind.
+        return tasks.withLock { running in
+            let task = Task { [self] in
+                await body()
+                _ = tasks.withLock { $0.removeValue(forKey: id) }
+            }
+            running[id] = task
+            return task
+        }
+    }
+
+    func cancelAndWait() async {
+        let running = tasks.withLock { $0 }
+        for task in running.values { task.cancel() }
+        for task in running.values { await task.value }
     }
 }
 
 /// Answers one HTTP/2 stream: collects the request, hands it to `APIServer`, writes the answer (whole, or
-/// chunk by chunk for streams, each write awaited so a slow reader's flow-control window holds the producer
-/// back). The stream closing (client reset, connection loss) cancels the answer's task.
-final class HTTP2StreamResponder: ChannelInboundHandler, RemovableChannelHandler {
+/// chunk by chunk for streams, each write awaited, so a reader's flow-control window paces the writes; the
+/// producers behind a stream buffer within their own bounds). The stream closing (client reset, connection
+/// loss) cancels the answer's task.
+final class HTTP2StreamResponder: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     let api: APIServer
+    let answers: InflightAnswers
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     /// The body passed the limit: the rest is dropped as it arrives and the request answered 413.
     private var oversized = false
     private var task: Task<Void, Never>?
 
-    init(api: APIServer) { self.api = api }
+    init(api: APIServer, answers: InflightAnswers) {
+        self.api = api
+        self.answers = answers
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -67,23 +104,20 @@ final class HTTP2StreamResponder: ChannelInboundHandler, RemovableChannelHandler
         case .end:
             guard let head else { return }
             self.head = nil
+            let channel = context.channel
+            let isHead = head.method == .HEAD
             if oversized {
-                let refused = APIStatusError(code: 413, reason: "RequestEntityTooLarge", message: "the request body is too large")
-                task = Self.answer(api: nil, request: nil, fixed: .error(refused), channel: context.channel)
+                task = answers.run { await Self.write(.error(.requestTooLarge), to: channel, isHead: isHead) }
                 return
             }
-            var headers: [String: String] = [:]
-            for (name, value) in head.headers {
-                let key = name.lowercased()
-                if let prior = headers[key] { headers[key] = prior + "," + value } else { headers[key] = value }
-            }
-            let uri = head.uri
-            let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+            let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
             let request = APIRequest(method: head.method.rawValue, path: path.first.map(String.init) ?? "/",
-                                     rawQuery: path.count > 1 ? String(path[1]) : nil, headers: headers, body: body,
-                                     peerPort: context.channel.parent?.remoteAddress?.port, httpVersion: "HTTP/2")
+                                     rawQuery: path.count > 1 ? String(path[1]) : nil, headers: APIRequest.foldHeaders(head.headers.lazy.map { ($0.name, $0.value) }),
+                                     body: body, connection: channel.parent.flatMap { Authenticator.Connection($0) },
+                                     httpVersion: "HTTP/2")
             body = []
-            task = Self.answer(api: api, request: request, fixed: nil, channel: context.channel)
+            let api = self.api
+            task = answers.run { await Self.write(await api.handle(request), to: channel, isHead: isHead) }
         }
     }
 
@@ -93,27 +127,22 @@ final class HTTP2StreamResponder: ChannelInboundHandler, RemovableChannelHandler
         context.fireChannelInactive()
     }
 
-    static func answer(api: APIServer?, request: APIRequest?, fixed: APIResponse?, channel: any Channel) -> Task<Void, Never> {
-        Task {
-            let response: APIResponse
-            if let fixed { response = fixed } else if let api, let request { response = await api.handle(request) } else { return }
-            await write(response, to: channel)
-        }
-    }
-
-    static func write(_ response: APIResponse, to channel: any Channel) async {
+    /// A HEAD answer has the headers (content-length included) and no DATA, as RFC 9110 §9.3.2 requires.
+    static func write(_ response: APIResponse, to channel: any Channel, isHead: Bool) async {
         var headers = HTTPHeaders()
         for (name, value) in response.headers { headers.add(name: name, value: value) }
         if case .bytes(let bytes) = response.body { headers.replaceOrAdd(name: "content-length", value: String(bytes.count)) }
         let head = HTTPResponseHead(version: .http2, status: .init(statusCode: response.status), headers: headers)
         do {
             try await channel.writeAndFlush(HTTPServerResponsePart.head(head)).get()
-            switch response.body {
-            case .bytes(let bytes):
-                if !bytes.isEmpty { channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: bytes))), promise: nil) }
-            case .stream(let chunks):
-                for await chunk in chunks {
-                    try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: chunk)))).get()
+            if !isHead {
+                switch response.body {
+                case .bytes(let bytes):
+                    if !bytes.isEmpty { channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: bytes))), promise: nil) }
+                case .stream(let chunks):
+                    for await chunk in chunks {
+                        try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: chunk)))).get()
+                    }
                 }
             }
             try await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()

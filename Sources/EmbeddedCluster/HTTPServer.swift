@@ -18,15 +18,11 @@ struct KubeResponder: HTTPResponder {
         do {
             buffer = try await request.collectBody(upTo: Self.maxBody)
         } catch {
-            return Self.response(.error(APIStatusError(code: 413, reason: "RequestEntityTooLarge", message: "the request body is too large")))
+            return Self.response(.error(.requestTooLarge))
         }
-        var headers: [String: String] = [:]
-        for field in request.headers {
-            let name = field.name.canonicalName
-            if let prior = headers[name] { headers[name] = prior + "," + field.value } else { headers[name] = field.value }
-        }
+        let headers = APIRequest.foldHeaders(request.headers.lazy.map { ($0.name.canonicalName, $0.value) })
         let apiRequest = APIRequest(method: request.method.rawValue, path: request.uri.path, rawQuery: request.uri.query,
-                                    headers: headers, body: Array(buffer.readableBytesView), peerPort: context.peerPort)
+                                    headers: headers, body: Array(buffer.readableBytesView), connection: context.connection)
         return Self.response(await api.handle(apiRequest))
     }
 
@@ -50,15 +46,24 @@ struct KubeResponder: HTTPResponder {
     }
 }
 
-/// Hummingbird's basic context plus the client connection's source port, which identifies TLS connections
-/// whose client certificate the front end verified (`Authenticator`).
+/// Hummingbird's basic context plus the connection's endpoints, which identify TLS relay connections whose
+/// client certificate the front end verified (`Authenticator`).
 struct PeerRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
-    let peerPort: Int?
+    let connection: Authenticator.Connection?
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        peerPort = source.channel.remoteAddress?.port
+        connection = Authenticator.Connection(source.channel)
+    }
+}
+
+extension Authenticator.Connection {
+    /// The endpoints of an accepted TCP connection (nil for anything else).
+    init?(_ channel: any Channel) {
+        guard let remote = channel.remoteAddress, let ip = remote.ipAddress, let port = remote.port,
+              let local = channel.localAddress?.port else { return nil }
+        self.init(peerIP: ip, peerPort: port, backendPort: local)
     }
 }
 

@@ -12,19 +12,20 @@ struct APIRequest: Sendable {
     var headers: [String: String]
     var body: [UInt8]
     var rawQuery: String?
-    /// Source port of the client connection (see `Authenticator`).
-    var peerPort: Int?
+    /// The client connection's endpoints (see `Authenticator`); nil when unknown.
+    var connection: Authenticator.Connection?
+    var peerPort: Int? { connection?.peerPort }
     /// "HTTP/1.1" or "HTTP/2" (request log).
     var httpVersion: String
 
-    init(method: String, path: String, rawQuery: String?, headers: [String: String], body: [UInt8], peerPort: Int? = nil,
-         httpVersion: String = "HTTP/1.1") {
+    init(method: String, path: String, rawQuery: String?, headers: [String: String], body: [UInt8],
+         connection: Authenticator.Connection? = nil, httpVersion: String = "HTTP/1.1") {
         self.method = method
         self.path = path
         self.headers = headers
         self.body = body
         self.rawQuery = rawQuery
-        self.peerPort = peerPort
+        self.connection = connection
         self.httpVersion = httpVersion
         var q: [String: String] = [:]
         var all: [(String, String)] = []
@@ -37,6 +38,16 @@ struct APIRequest: Sendable {
         }
         query = q
         queryAll = all
+    }
+
+    /// Header fields by lowercased name, repeated ones joined with "," (RFC 9110 §5.3).
+    static func foldHeaders(_ fields: some Sequence<(String, String)>) -> [String: String] {
+        var headers: [String: String] = [:]
+        for (name, value) in fields {
+            let key = name.lowercased()
+            if let prior = headers[key] { headers[key] = prior + "," + value } else { headers[key] = value }
+        }
+        return headers
     }
 
     static func decode(_ s: String) -> String {

@@ -1,3 +1,4 @@
+import DequeModule
 import Synchronization
 
 /// One answered request, as an audit log's ResponseStarted stage would record it (trimmed to what tests and
@@ -10,7 +11,8 @@ public struct RequestRecord: Sendable, Equatable {
     public var user: String?
     public var userAgent: String?
     public var code: Int
-    /// Source port of the connection on the HTTP server: distinct ports are distinct client connections.
+    /// Source port of the connection on the HTTP server: with one protocol in play (all HTTP/1.1, or all HTTP/2),
+    /// distinct ports are distinct client connections.
     public var peerPort: Int?
     /// "HTTP/1.1" or "HTTP/2".
     public var httpVersion: String
@@ -19,14 +21,14 @@ public struct RequestRecord: Sendable, Equatable {
 /// The most recent requests, bounded, oldest first.
 final class RequestLog: Sendable {
     static let capacity = 5_000
-    private let records = Mutex<[RequestRecord]>([])
+    private let records = Mutex<Deque<RequestRecord>>([])
 
     func append(_ r: RequestRecord) {
         records.withLock {
             $0.append(r)
-            if $0.count > Self.capacity { $0.removeFirst($0.count - Self.capacity) }
+            if $0.count > Self.capacity { $0.removeFirst() }
         }
     }
 
-    var all: [RequestRecord] { records.withLock { $0 } }
+    var all: [RequestRecord] { records.withLock { Array($0) } }
 }

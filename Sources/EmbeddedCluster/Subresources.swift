@@ -101,6 +101,9 @@ extension APIServer {
         }
         let tail = req.query["tailLines"].flatMap { Int($0) }
         var since: Date? = nil
+        if !(req.query["sinceTime"] ?? "").isEmpty && !(req.query["sinceSeconds"] ?? "").isEmpty {
+            throw APIStatusError.badRequest("at most one of sinceTime or sinceSeconds may be specified")
+        }
         if let text = req.query["sinceTime"], !text.isEmpty {
             guard let t = Timestamp.parse(text) else {
                 throw APIStatusError.badRequest("sinceTime: invalid value \"\(text)\": expected an RFC 3339 time")

@@ -8,54 +8,79 @@ import Foundation
 /// TLS front end (blocking sockets, one thread per connection, ALPN `h2` or HTTP/1.1) terminates TLS and relays
 /// bytes to the HTTP server on an internal loopback port. kubectl trusts the CA through the kubeconfig's
 /// `certificate-authority-data`.
-struct TLSMaterial: @unchecked Sendable {
-    // @unchecked: the SSL_CTX is configured once and then only read (SSL_new), which OpenSSL allows across threads.
+struct TLSMaterial: Sendable {
     let caPEM: String
     /// A client certificate for the admin user (CN `gantry-dev-admin`, O `system:masters`), signed by the CA.
     let clientCertificatePEM: String
     let clientKeyPEM: String
-    /// SSL_CTX with the server certificate and key; lives as long as the process (a few hundred bytes).
-    let context: OpaquePointer
+    /// SSL_CTX with the server certificate and key, freed with the last front end that uses it.
+    let context: SSLContext
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
 
+    /// Owns one SSL_CTX.
+    final class SSLContext: @unchecked Sendable {
+        // @unchecked: configured once in `generate`, then only read (SSL_new), which OpenSSL allows across threads.
+        let pointer: OpaquePointer
+        init(_ pointer: OpaquePointer) { self.pointer = pointer }
+        deinit { SSL_CTX_free(pointer) }
+    }
+
+    /// Frees OpenSSL objects of one `generate` run on every path out of it.
+    private final class Owned {
+        var keys: [OpaquePointer] = []
+        var certificates: [OpaquePointer] = []
+        deinit {
+            keys.forEach { EVP_PKEY_free($0) }
+            certificates.forEach { X509_free($0) }
+        }
+        func key(_ k: OpaquePointer?) throws -> OpaquePointer {
+            guard let k else { throw Failure(description: "EC key generation failed") }
+            keys.append(k)
+            return k
+        }
+        func certificate(_ c: OpaquePointer?) throws -> OpaquePointer {
+            guard let c else { throw Failure(description: "certificate generation failed") }
+            certificates.append(c)
+            return c
+        }
+    }
+
     /// `offerHTTP2`: accept `h2` by ALPN (the front end then needs an HTTP/2 backend).
     static func generate(offerHTTP2: Bool) throws -> TLSMaterial {
-        guard let caKey = newKey(), let serverKey = newKey(), let clientKey = newKey() else {
-            throw Failure(description: "EC key generation failed")
-        }
-        defer { [caKey, serverKey, clientKey].forEach { EVP_PKEY_free($0) } }
-        guard let ca = certificate(subject: [("CN", "gantry-dev-ca")], key: caKey, issuer: nil, issuerKey: caKey,
-                                   extensions: [(NID_basic_constraints, "critical,CA:TRUE"),
-                                                (NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature")]),
-              let server = certificate(subject: [("CN", "gantry-dev")], key: serverKey, issuer: ca, issuerKey: caKey,
-                                       extensions: [(NID_basic_constraints, "critical,CA:FALSE"),
-                                                    (NID_key_usage, "critical,digitalSignature,keyEncipherment"),
-                                                    (NID_ext_key_usage, "serverAuth"),
-                                                    (NID_subject_alt_name, "IP:127.0.0.1,IP:0:0:0:0:0:0:0:1,DNS:localhost")]),
-              let client = certificate(subject: [("O", "system:masters"), ("CN", Authenticator.adminUser)], key: clientKey,
-                                       issuer: ca, issuerKey: caKey,
-                                       extensions: [(NID_basic_constraints, "critical,CA:FALSE"),
-                                                    (NID_key_usage, "critical,digitalSignature,keyEncipherment"),
-                                                    (NID_ext_key_usage, "clientAuth")])
-        else { throw Failure(description: "certificate generation failed") }
-        defer { [ca, server, client].forEach { X509_free($0) } }
+        let owned = Owned()
+        let caKey = try owned.key(newKey()), serverKey = try owned.key(newKey()), clientKey = try owned.key(newKey())
+        let ca = try owned.certificate(certificate(subject: [("CN", "gantry-dev-ca")], key: caKey, issuer: nil, issuerKey: caKey,
+                                                   extensions: [(NID_basic_constraints, "critical,CA:TRUE"),
+                                                                (NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature")]))
+        let server = try owned.certificate(certificate(subject: [("CN", "gantry-dev")], key: serverKey, issuer: ca, issuerKey: caKey,
+                                                       extensions: [(NID_basic_constraints, "critical,CA:FALSE"),
+                                                                    (NID_key_usage, "critical,digitalSignature,keyEncipherment"),
+                                                                    (NID_ext_key_usage, "serverAuth"),
+                                                                    (NID_subject_alt_name, "IP:127.0.0.1,IP:0:0:0:0:0:0:0:1,DNS:localhost")]))
+        let client = try owned.certificate(certificate(subject: [("O", "system:masters"), ("CN", Authenticator.adminUser)], key: clientKey,
+                                                       issuer: ca, issuerKey: caKey,
+                                                       extensions: [(NID_basic_constraints, "critical,CA:FALSE"),
+                                                                    (NID_key_usage, "critical,digitalSignature,keyEncipherment"),
+                                                                    (NID_ext_key_usage, "clientAuth")]))
         guard let caPEM = pem(ca), let clientPEM = pem(client), let clientKeyPEM = pem(privateKey: clientKey) else {
             throw Failure(description: "PEM encoding failed")
         }
         guard let ctx = SSL_CTX_new(TLS_server_method()) else { throw Failure(description: "SSL_CTX_new failed") }
+        let context = SSLContext(ctx)  // from here on freed on every path
         guard SSL_CTX_use_certificate(ctx, server) == 1, SSL_CTX_use_PrivateKey(ctx, serverKey) == 1 else {
             throw Failure(description: "loading the server certificate failed")
         }
-        // Client certificates are asked for and verified against the CA, but optional (kube-apiserver's
-        // RequestClientCert): a client without one authenticates with a token instead.
+        // Client certificates are asked for and verified against the CA, but never fail the handshake (kube-
+        // apiserver's RequestClientCert): a client without one, or with one the CA did not sign, goes on to
+        // token authentication, as the apiserver's union authenticator does, and is refused (401) without one.
         guard X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), ca) == 1,
               SSL_CTX_add_client_CA(ctx, ca) == 1 else { throw Failure(description: "loading the client CA failed") }
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
+        copenssl_ctx_request_client_certificate(ctx)
         if offerHTTP2 { copenssl_ctx_offer_h2(ctx) }
-        return TLSMaterial(caPEM: caPEM, clientCertificatePEM: clientPEM, clientKeyPEM: clientKeyPEM, context: ctx)
+        return TLSMaterial(caPEM: caPEM, clientCertificatePEM: clientPEM, clientKeyPEM: clientKeyPEM, context: context)
     }
 
     /// The verified client certificate's common name, nil without one (or if it did not verify).
@@ -217,7 +242,7 @@ final class TLSFrontEnd: @unchecked Sendable {
     }
 
     private func relay(_ client: Int32) {
-        guard register(client), let ssl = SSL_new(material.context) else { close(client); return }
+        guard register(client), let ssl = SSL_new(material.context.pointer) else { close(client); return }
         defer {
             SSL_free(ssl)
             unregister(client)
@@ -227,14 +252,17 @@ final class TLSFrontEnd: @unchecked Sendable {
         guard SSL_accept(ssl) == 1 else { return }
         let h2 = copenssl_negotiated_h2(ssl) == 1
         guard !h2 || http2Port != nil else { return }  // h2 is only offered when there is an HTTP/2 backend
-        let backend = connectBackend(port: h2 ? http2Port : nil)
+        let backendPort = h2 ? http2Port ?? 0 : lock.withLock { self.backendPort }
+        let backend = connectBackend(port: backendPort)
         guard backend >= 0 else { return }
         guard register(backend) else { close(backend); return }
         let certificateUser = TLSMaterial.verifiedClientName(ssl)
         let relayPort = certificateUser == nil ? nil : localPort(backend)
-        if let certificateUser, let relayPort { authenticator.registerCertificatePeer(port: relayPort, user: certificateUser) }
+        if let certificateUser, let relayPort {
+            authenticator.registerCertificatePeer(port: relayPort, backendPort: backendPort, user: certificateUser)
+        }
         defer {
-            if let relayPort { authenticator.unregisterCertificatePeer(port: relayPort) }
+            if let relayPort { authenticator.unregisterCertificatePeer(port: relayPort, backendPort: backendPort) }
             unregister(backend)
             close(backend)
         }
@@ -284,8 +312,7 @@ final class TLSFrontEnd: @unchecked Sendable {
         return ok == 0 ? Int(UInt16(bigEndian: addr.sin_port)) : nil
     }
 
-    private func connectBackend(port http2: Int?) -> Int32 {
-        let port = http2 ?? lock.withLock { backendPort }
+    private func connectBackend(port: Int) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return -1 }
         var addr = sockaddr_in()

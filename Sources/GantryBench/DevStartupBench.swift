@@ -60,6 +60,13 @@ public struct DevStartupBench: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         try process.run()
+        // Whatever fails below, the server does not outlive the run.
+        defer {
+            if process.isRunning {
+                process.terminate()
+                process.waitUntilExit()
+            }
+        }
         // Read on a thread of its own: a blocking pipe read must not hold a thread of the concurrency pool.
         let printed: Bool = await withCheckedContinuation { c in
             Thread.detachNewThread {
@@ -73,10 +80,7 @@ public struct DevStartupBench: Sendable {
             }
         }
         let hint = clock.now - start
-        guard printed else {
-            process.terminate()
-            throw BenchError.setup("gantry dev exited before printing its startup lines")
-        }
+        guard printed else { throw BenchError.setup("gantry dev exited before printing its startup lines") }
         let client = try KubeClient(config: KubeConfig.load(path: kubeconfig, environment: [:]), options: ClientOptions(maxRetries: 0))
         _ = try await client.list(.namespaces, namespace: nil)
         let firstRequest = clock.now - start

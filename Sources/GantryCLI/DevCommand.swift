@@ -44,7 +44,7 @@ struct DevCommand: AsyncParsableCommand {
 
     /// `--tls` (the default) / `--no-tls`.
     @Flag(inversion: .prefixedNo,
-          help: "Serve HTTPS with a CA generated at start (written into the kubeconfig) and require the kubeconfig's token.")
+          help: "Serve HTTPS with a CA generated at start (written into the kubeconfig) and require credentials: a token or a client certificate the CA signed.")
     var tls = true
 
     /// `--http2` (the default) / `--no-http2`.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif
+import Foundation  // memchr
 
 /// Splits a byte stream into newline-terminated lines, carrying a partial line across chunk boundaries.
 ///

@@ -129,6 +129,24 @@ import Testing
         #expect(endpoints.map { $0[path: "conditions", "terminating"] } == [false, false, false, true])
         #expect(endpoints[0][path: "targetRef", "name"] == "a" && endpoints[0]["nodeName"] == "gpu-a100-0")
         #expect(slices[0].ports == [["name": "http", "port": 8000, "protocol": "TCP"], ["name": "metrics", "port": 9090, "protocol": "TCP"]])
+
+        // publishNotReadyAddresses: every endpoint ready, serving still the pod's readiness (upstream podToEndpoint).
+        var publishing = service
+        publishing[path: "spec", "publishNotReadyAddresses"] = true
+        let published = try #require(EndpointSliceSimulator.desired(service: publishing, pods: pods))[0].endpoints
+        #expect(published.map { $0[path: "conditions", "ready"] } == [true, true, true, true])
+        #expect(published.map { $0[path: "conditions", "serving"] } == [true, true, false, true])
+    }
+
+    @Test func podsInTheServicesSubdomainCarryTheirHostname() throws {
+        var named = pod("a", ip: "10.244.0.2", ready: true)
+        named[path: "spec", "hostname"] = "worker-0"
+        named[path: "spec", "subdomain"] = "llm"
+        var elsewhere = pod("b", ip: "10.244.0.3", ready: true)
+        elsewhere[path: "spec", "hostname"] = "worker-1"
+        elsewhere[path: "spec", "subdomain"] = "other"
+        let endpoints = try #require(EndpointSliceSimulator.desired(service: service, pods: [named, elsewhere]))[0].endpoints
+        #expect(endpoints.map { $0["hostname"] } == ["worker-0", nil])
     }
 
     @Test func slicesAreNamedOwnedAndReused() throws {

@@ -47,6 +47,42 @@ struct TLSTests {
         #expect(!refused.ok && refused.stderr.contains("Unauthorized"), "\(refused.stderr)")
     }
 
+    /// The identity of a verified certificate belongs to its relay connection only: while kubectl holds one
+    /// open (a watch), a process dialling the internal HTTP port directly, from any local address, is anonymous
+    /// and refused.
+    @Test func certificateIdentityDoesNotLeakToOtherConnections() async throws {
+        let t = try await TestCluster.bare(DevClusterOptions(tls: true, http2: false))
+        defer { Task { await t.stop() } }
+        let certConfig = t.dir + "/kubeconfig-cert"
+        try t.cluster.writeKubeconfig(to: certConfig, credentials: .clientCertificate)
+        let watch = Task {
+            await runProcess("/usr/bin/timeout", ["4", TestCluster.kubectlPath, "--kubeconfig", certConfig, "get", "configmaps", "-w"],
+                             environment: ["HOME": t.dir, "PATH": "/usr/bin:/bin"])
+        }
+        #expect(try await eventually { t.cluster.requests().contains { $0.query.contains("watch=true") && $0.user == "gantry-dev-admin" } })
+        for source in ["127.0.0.1", "127.0.0.2"] {
+            let direct = await runProcess("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--interface", source,
+                                                           "http://127.0.0.1:\(t.cluster.port)/api/v1/namespaces"])
+            #expect(direct.stdout == "401", "direct from \(source): \(direct.stdout) \(direct.stderr)")
+        }
+        _ = await watch.value
+    }
+
+    /// HTTP/2 details: a HEAD answer carries no DATA (curl treats any as a protocol error), and a restart
+    /// ends HTTP/2 connections too, after which clients are served again on the same port.
+    @Test func http2HeadAndRestart() async throws {
+        let t = try await TestCluster.bare(DevClusterOptions(tls: true))
+        defer { Task { await t.stop() } }
+        let head = await runProcess("/usr/bin/curl", ["-sS", "--http2", "-I", "--cacert", t.caFile, t.cluster.url + "/healthz"])
+        #expect(head.ok && head.stdout.hasPrefix("HTTP/2 200"), "\(head.stdout) \(head.stderr)")
+        var r = await t.kubectl("get", "namespaces")
+        #expect(r.ok, "\(r.stderr)")
+        try await t.cluster.restart()
+        r = await t.kubectl("get", "namespaces")
+        #expect(r.ok && r.stdout.contains("kube-system"), "\(r.stderr)")
+        #expect(t.cluster.requests().filter { ($0.userAgent ?? "").hasPrefix("kubectl") }.allSatisfy { $0.httpVersion == "HTTP/2" })
+    }
+
     /// Every kubectl release we ship against (1.27–1.33) verifies the generated CA and authenticates.
     @Test func kubectlVersionsOverHTTPS() async throws {
         let t = try await TestCluster.bare(DevClusterOptions(tls: true))

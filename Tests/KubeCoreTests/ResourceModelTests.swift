@@ -64,6 +64,17 @@ import Testing
         #expect(pod.json[path: "spec", "containers"]?.arrayValue?.count == 1)
     }
 
+    @Test func clearingSettersInventNothing() {
+        var pvc = PersistentVolumeClaim(name: "w", namespace: "ml")
+        let before = pvc.json
+        pvc.spec.storage = nil
+        var ds = DaemonSet(name: "d", namespace: "ml")
+        ds.spec.selectorLabels = [:]
+        #expect(pvc.json == before && ds.json[path: "spec", "selector"] == nil)
+        #expect(Pod.Toleration(key: "nvidia.com/gpu").operator == "Exists")
+        #expect(Pod.Toleration(key: "pool", value: "spot", effect: "NoSchedule").operator == "Equal")
+    }
+
     @Test func otherKinds() throws {
         var secret = Secret(name: "creds", namespace: "ml")
         secret.setValue("token", Array("s3cr3t".utf8))

@@ -24,15 +24,21 @@ enum EndpointSliceSimulator {
         var byPorts: [String: (ports: [JSONValue], endpoints: [JSONValue])] = [:]
         for pod in backends.pods {
             guard let ip = pod[path: "status", "podIP"]?.stringValue, !ip.isEmpty, let ports = backends.ports(of: pod) else { continue }
+            // As endpointslice's podToEndpoint: serving is the pod's readiness; ready never while terminating,
+            // unless the Service publishes not-ready addresses.
             let terminating = pod.deletionTimestamp != nil
-            let podReady = DaemonSetSimulator.isPodReady(pod)
+            let serving = DaemonSetSimulator.isPodReady(pod)
             var endpoint: JSONValue = [
                 "addresses": [.string(ip)],
-                "conditions": ["ready": .bool((podReady || publishNotReady) && !terminating), "serving": .bool(podReady || publishNotReady),
+                "conditions": ["ready": .bool(publishNotReady || (serving && !terminating)), "serving": .bool(serving),
                                "terminating": .bool(terminating)],
                 "targetRef": ["kind": "Pod", "name": .string(pod.name ?? ""), "namespace": .string(pod.namespace ?? ""), "uid": .string(pod.uid ?? "")],
             ]
             if let node = pod[path: "spec", "nodeName"]?.stringValue { endpoint["nodeName"] = .string(node) }
+            // A pod naming this Service as its subdomain is reachable by hostname (headless Services).
+            if let hostname = pod[path: "spec", "hostname"]?.stringValue, pod[path: "spec", "subdomain"]?.stringValue == service.name {
+                endpoint["hostname"] = .string(hostname)
+            }
             let key = JSONValue.array(ports).serialized()
             byPorts[key, default: (ports, [])].endpoints.append(endpoint)
         }

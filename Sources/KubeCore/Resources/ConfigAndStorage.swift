@@ -42,7 +42,11 @@ public struct PersistentVolumeClaim: KubeResource {
         /// `resources.requests.storage`, e.g. `"50Gi"`.
         public var storage: String? {
             get { json[path: "resources", "requests", "storage"]?.stringValue }
-            set { json[path: "resources", "requests", "storage"] = newValue.map(JSONValue.string) }
+            set {
+                // Clearing it leaves no empty `resources: {requests: {}}` behind.
+                if newValue == nil && json[path: "resources", "requests", "storage"] == nil { return }
+                json[path: "resources", "requests", "storage"] = newValue.map(JSONValue.string)
+            }
         }
     }
 }

@@ -38,10 +38,11 @@ public struct Pod: KubeResource {
     public struct Toleration: JSONBacked {
         public var json: JSONValue
         public init(json: JSONValue) { self.json = json }
-        public init(key: String?, operator op: String = "Exists", value: String? = nil, effect: String? = nil) {
+        /// `operator` defaults as the API does: `Equal` with a value, `Exists` without one.
+        public init(key: String?, operator op: String? = nil, value: String? = nil, effect: String? = nil) {
             json = .emptyObject
             self.key = key
-            self.operator = op
+            self.operator = op ?? (value == nil ? "Exists" : "Equal")
             self.value = value
             self.effect = effect
         }

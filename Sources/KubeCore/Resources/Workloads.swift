@@ -13,7 +13,10 @@ public struct DaemonSet: KubeResource {
         /// `matchLabels` of the selector (`matchExpressions`, if any, stay in `json`).
         public var selectorLabels: [String: String] {
             get { json[path: "selector", "matchLabels"]?.objectValue?.compactMapValues(\.stringValue) ?? [:] }
-            set { json[path: "selector", "matchLabels"] = .object(newValue.mapValues(JSONValue.string)) }
+            set {
+                if newValue.isEmpty && json[path: "selector", "matchLabels"] == nil { return }
+                json[path: "selector", "matchLabels"] = newValue.isEmpty ? nil : .object(newValue.mapValues(JSONValue.string))
+            }
         }
         public var template: PodTemplateSpec { get { nested("template") } set { setNested("template", newValue) } }
         public var updateStrategy: RawObject { get { nested("updateStrategy") } set { setNested("updateStrategy", newValue) } }
