@@ -16,7 +16,8 @@ final class OperatorHarness: Sendable {
 
     /// `nodes`: the simulated node pool (`gantry dev --nodes`); "off" leaves the kubelet's part to the test.
     static func start(nodes: String? = nil, workers: Int = 2) async throws -> OperatorHarness {
-        let cluster = try await TestCluster(DevClusterOptions(nodes: nodes))
+        // HTTPS with HTTP/2, as a real API server: the operator multiplexes its watches and log streams.
+        let cluster = try await TestCluster(DevClusterOptions(nodes: nodes, tls: true))
         let applied = await cluster.kubectl("apply", "-k", repoRoot + "/crds")
         guard applied.ok else { throw TestFailure("kubectl apply -k crds failed: \(applied.stderr)") }
         let established = await cluster.kubectl("wait", "--for=condition=Established", "--timeout=20s",
