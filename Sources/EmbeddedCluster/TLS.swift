@@ -248,6 +248,7 @@ final class TLSFrontEnd: @unchecked Sendable {
             unregister(client)
             close(client)
         }
+        Self.noDelay(client)
         SSL_set_fd(ssl, client)
         guard SSL_accept(ssl) == 1 else { return }
         let h2 = copenssl_negotiated_h2(ssl) == 1
@@ -303,6 +304,13 @@ final class TLSFrontEnd: @unchecked Sendable {
         return true
     }
 
+    /// A relay forwards each small write (a request, a watch event) at once: with Nagle's algorithm on, a write
+    /// that follows an unacknowledged one waits for the peer's delayed ACK (tens of milliseconds).
+    private static func noDelay(_ fd: Int32) {
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+
     private func localPort(_ fd: Int32) -> Int? {
         var addr = sockaddr_in()
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -315,6 +323,7 @@ final class TLSFrontEnd: @unchecked Sendable {
     private func connectBackend(port: Int) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return -1 }
+        Self.noDelay(fd)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
