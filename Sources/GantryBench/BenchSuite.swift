@@ -1,7 +1,7 @@
 /// The named benchmarks of `gantry bench`, in the order they run. Memory figures are cleanest with `--only`:
 /// each benchmark leaves the allocator with arenas the next one may reuse.
 public enum BenchSuite {
-    public static let names = ["decode-pods", "watch-framing", "store-update", "early-stop-latency", "dev-startup"]
+    public static let names = ["decode-pods", "watch-framing", "store-update", "early-stop-latency", "dev-startup", "api-latency"]
 
     /// Runs one benchmark by name; `log` receives progress lines (stderr in the CLI, so tables stay clean).
     public static func run(_ name: String, quick: Bool, log: @Sendable (String) -> Void) async throws -> [BenchFigure] {
@@ -11,6 +11,7 @@ public enum BenchSuite {
         case "store-update": return try await StoreUpdateBench(quick: quick).run(log: log)
         case "early-stop-latency": return try await EarlyStopBench(quick: quick).run(log: log)
         case "dev-startup": return try await DevStartupBench(quick: quick).run(log: log)
+        case "api-latency": return try await APILatencyBench(quick: quick).run(log: log)
         default: throw BenchError.setup("unknown benchmark \(name); known: \(names.joined(separator: ", "))")
         }
     }
