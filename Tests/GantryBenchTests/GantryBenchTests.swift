@@ -44,6 +44,16 @@ import KubeCore
         #expect(run.hint > .zero && run.firstRequest >= run.hint)
     }
 
+    /// The latency benchmark reaches each transport it names (no timing asserted).
+    @Test func apiLatencyCoversEveryTransport() async throws {
+        var bench = APILatencyBench(quick: true)
+        bench.requests = 5
+        let figures = try await bench.run(log: { _ in })
+        #expect(figures.count == 6 && figures.allSatisfy { $0.value > 0 })
+        #expect(figures.filter { $0.metric.hasSuffix("median") }.map(\.note) == [
+            "5 sequential requests (HTTP/1.1)", "5 sequential requests (HTTP/1.1)", "5 sequential requests (HTTP/2)"])
+    }
+
     @Test func parsesMicrosecondLogTimestamps() throws {
         let date = try #require(EarlyStopBench.parseMicroTimestamp("2026-12-01T15:02:03.123456Z"))
         let whole = try #require(Timestamp.parse("2026-12-01T15:02:03Z"))
