@@ -92,6 +92,25 @@ enum SimFixtures {
         #expect(r2.bindings.first?.node == "gpu-a100-0")
     }
 
+    /// Preferred node affinity outweighs spreading (NodeAffinity weight 2, LeastAllocated weight 1), and the
+    /// heavier matching preference wins among several.
+    @Test func preferredNodeAffinityScores() {
+        func prefers(_ terms: [(Int64, String)]) -> JSONValue {
+            ["nodeAffinity": ["preferredDuringSchedulingIgnoredDuringExecution": .array(terms.map { weight, node in
+                ["weight": .int(weight), "preference": ["matchFields": [["key": "metadata.name", "operator": "In", "values": [.string(node)]]]]]
+            })]]
+        }
+        let nodes = SimFixtures.nodes("3x{cpu: 8}")
+        let busy = SimFixtures.pod("busy", requests: ["cpu": "4"], nodeName: "cpu-2")
+        let pod = SimFixtures.pod("p", requests: ["cpu": "1"], affinity: prefers([(10, "cpu-1"), (80, "cpu-2")]))
+        #expect(Scheduler.schedule(pending: [pod], nodes: nodes, bound: [busy]).bindings.first?.node == "cpu-2")
+        let light = SimFixtures.pod("q", requests: ["cpu": "1"], affinity: prefers([(10, "cpu-1")]))
+        #expect(Scheduler.schedule(pending: [light], nodes: nodes, bound: [busy]).bindings.first?.node == "cpu-1")
+        // A preference for a node that does not fit changes nothing.
+        let unfit = SimFixtures.pod("r", requests: ["cpu": "6"], affinity: prefers([(100, "cpu-2")]))
+        #expect(Scheduler.schedule(pending: [unfit], nodes: nodes, bound: [busy]).bindings.first?.node == "cpu-0")
+    }
+
     @Test func requirementOperators() {
         let labels = ["a": "1", "b": "x"]
         func m(_ op: String, _ key: String, _ values: [String] = []) -> Bool {

@@ -18,6 +18,19 @@ enum NodeMatching {
         return terms.contains { matches(term: $0, labels: labels, nodeName: node.name ?? "") }
     }
 
+    /// The NodeAffinity score before normalisation: the summed `weight` of the pod's
+    /// `preferredDuringSchedulingIgnoredDuringExecution` terms whose `preference` the node matches (an empty
+    /// preference matches nothing, as the API documents it is a no-op).
+    static func preferredAffinityWeight(pod: JSONValue, node: JSONValue) -> Int64 {
+        let preferred = pod[path: "spec", "affinity", "nodeAffinity", "preferredDuringSchedulingIgnoredDuringExecution"]?.arrayValue ?? []
+        let labels = node.labels
+        return preferred.reduce(0) { sum, term in
+            guard let weight = term["weight"]?.intValue, let preference = term["preference"],
+                  matches(term: preference, labels: labels, nodeName: node.name ?? "") else { return sum }
+            return sum + weight
+        }
+    }
+
     /// One term: its expressions and fields ANDed; a term with neither matches nothing.
     static func matches(term: JSONValue, labels: [String: String], nodeName: String) -> Bool {
         let expressions = term["matchExpressions"]?.arrayValue ?? []

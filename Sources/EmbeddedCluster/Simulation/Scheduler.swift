@@ -13,9 +13,11 @@ import KubeCore
 /// Project-HAMi/HAMi#1527). Taint, affinity and cordon failures are "unresolvable" (preemption cannot help);
 /// resource shortfalls are not, and since the simulation does not preempt they say "No preemption victims".
 ///
-/// Scoring: LeastAllocated (kube-scheduler's default for NodeResourcesFit) over cpu, memory and every extended
-/// resource the pod requests, with the scheduler's non-zero defaults (100m cpu, 200Mi memory) for pods that
-/// request nothing; ties go to the node whose name sorts first, so the choice is deterministic.
+/// Scoring, with the default profile's plugin weights: NodeAffinity (weight 2) sums the weights of the
+/// preferred node-affinity terms a node matches, normalised to 0–100 over the feasible nodes; NodeResourcesFit
+/// LeastAllocated (weight 1) over cpu, memory and every extended resource the pod requests, with the scheduler's
+/// non-zero defaults (100m cpu, 200Mi memory) for pods that request nothing. Ties go to the node whose name
+/// sorts first, so the choice is deterministic.
 enum Scheduler {
     struct Binding: Sendable, Hashable {
         var pod: ObjectKey
@@ -69,15 +71,22 @@ enum Scheduler {
         if nodes.isEmpty { return .failure(FitFailure(message: "no nodes available to schedule pods")) }
         let requests = PodRequests.of(pod)
         var verdicts: [NodeVerdict] = []
-        var best: (name: String, score: Int64)?
+        var feasible: [(name: String, leastAllocated: Int64, affinity: Int64)] = []
         for node in nodes {
             guard let name = node.name else { continue }
             if let verdict = filter(pod: pod, requests: requests, node: node, usage: usage) {
                 verdicts.append(verdict)
                 continue
             }
-            let score = leastAllocatedScore(requests: requests, node: name, usage: usage)
-            if best == nil || score > (best?.score ?? 0) { best = (name, score) }
+            feasible.append((name, leastAllocatedScore(requests: requests, node: name, usage: usage),
+                             NodeMatching.preferredAffinityWeight(pod: pod, node: node)))
+        }
+        let maxAffinity = feasible.map(\.affinity).max() ?? 0
+        var best: (name: String, score: Int64)?
+        for node in feasible {
+            let affinity = maxAffinity > 0 ? node.affinity * 100 / maxAffinity : 0
+            let score = 2 * affinity + node.leastAllocated
+            if best == nil || score > (best?.score ?? 0) { best = (node.name, score) }
         }
         if let best { return .success(best.name) }
         return .failure(FitFailure(message: fitErrorMessage(pod: pod, nodeCount: nodes.count, verdicts: verdicts)))
