@@ -111,6 +111,16 @@ enum SimFixtures {
         #expect(Scheduler.schedule(pending: [unfit], nodes: nodes, bound: [busy]).bindings.first?.node == "cpu-0")
     }
 
+    /// PreferNoSchedule steers pods away unless they tolerate it (TaintToleration ×3).
+    @Test func preferNoScheduleTaintsAreAvoided() {
+        var nodes = SimFixtures.nodes("2x{cpu: 8}")
+        nodes[0][path: "spec", "taints"] = [["key": "maintenance", "value": "soon", "effect": "PreferNoSchedule"]]
+        let pod = SimFixtures.pod("p", requests: ["cpu": "1"])
+        #expect(Scheduler.schedule(pending: [pod], nodes: nodes, bound: []).bindings.first?.node == "cpu-1")
+        let tolerant = SimFixtures.pod("t", requests: ["cpu": "1"], tolerations: [["key": "maintenance", "operator": "Exists"]])
+        #expect(Scheduler.schedule(pending: [tolerant], nodes: nodes, bound: []).bindings.first?.node == "cpu-0")
+    }
+
     @Test func requirementOperators() {
         let labels = ["a": "1", "b": "x"]
         func m(_ op: String, _ key: String, _ values: [String] = []) -> Bool {

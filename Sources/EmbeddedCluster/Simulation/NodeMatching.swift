@@ -82,6 +82,16 @@ enum NodeMatching {
         }
     }
 
+    /// The TaintToleration score before normalisation: how many `PreferNoSchedule` taints of the node the pod
+    /// does not tolerate (fewer is better).
+    static func intolerablePreferNoSchedule(pod: JSONValue, node: JSONValue) -> Int64 {
+        let tolerations = pod[path: "spec", "tolerations"]?.arrayValue ?? []
+        let taints = (node[path: "spec", "taints"]?.arrayValue ?? []).compactMap(Taint.init(json:))
+        return Int64(taints.filter { taint in
+            taint.effect == "PreferNoSchedule" && !tolerations.contains { tolerates($0, taint) }
+        }.count)
+    }
+
     /// A node's taints, plus the ones the node lifecycle controller adds for an unready or cordoned node
     /// (`node.kubernetes.io/not-ready`, `node.kubernetes.io/unschedulable`), which is how a real scheduler
     /// ends up skipping such nodes.

@@ -13,8 +13,9 @@ import KubeCore
 /// Project-HAMi/HAMi#1527). Taint, affinity and cordon failures are "unresolvable" (preemption cannot help);
 /// resource shortfalls are not, and since the simulation does not preempt they say "No preemption victims".
 ///
-/// Scoring, with the default profile's plugin weights: NodeAffinity (weight 2) sums the weights of the
-/// preferred node-affinity terms a node matches, normalised to 0–100 over the feasible nodes; NodeResourcesFit
+/// Scoring, with the default profile's plugin weights: TaintToleration (weight 3) counts the `PreferNoSchedule`
+/// taints the pod does not tolerate, normalised to 0–100 reversed (fewer is better); NodeAffinity (weight 2)
+/// sums the weights of the preferred node-affinity terms a node matches, normalised to 0–100; NodeResourcesFit
 /// LeastAllocated (weight 1) over cpu, memory and every extended resource the pod requests, with the scheduler's
 /// non-zero defaults (100m cpu, 200Mi memory) for pods that request nothing. Ties go to the node whose name
 /// sorts first, so the choice is deterministic.
@@ -71,7 +72,7 @@ enum Scheduler {
         if nodes.isEmpty { return .failure(FitFailure(message: "no nodes available to schedule pods")) }
         let requests = PodRequests.of(pod)
         var verdicts: [NodeVerdict] = []
-        var feasible: [(name: String, leastAllocated: Int64, affinity: Int64)] = []
+        var feasible: [(name: String, leastAllocated: Int64, affinity: Int64, intolerable: Int64)] = []
         for node in nodes {
             guard let name = node.name else { continue }
             if let verdict = filter(pod: pod, requests: requests, node: node, usage: usage) {
@@ -79,13 +80,16 @@ enum Scheduler {
                 continue
             }
             feasible.append((name, leastAllocatedScore(requests: requests, node: name, usage: usage),
-                             NodeMatching.preferredAffinityWeight(pod: pod, node: node)))
+                             NodeMatching.preferredAffinityWeight(pod: pod, node: node),
+                             NodeMatching.intolerablePreferNoSchedule(pod: pod, node: node)))
         }
         let maxAffinity = feasible.map(\.affinity).max() ?? 0
+        let maxIntolerable = feasible.map(\.intolerable).max() ?? 0
         var best: (name: String, score: Int64)?
         for node in feasible {
             let affinity = maxAffinity > 0 ? node.affinity * 100 / maxAffinity : 0
-            let score = 2 * affinity + node.leastAllocated
+            let taints = maxIntolerable > 0 ? 100 - node.intolerable * 100 / maxIntolerable : 100
+            let score = 3 * taints + 2 * affinity + node.leastAllocated
             if best == nil || score > (best?.score ?? 0) { best = (node.name, score) }
         }
         if let best { return .success(best.name) }
