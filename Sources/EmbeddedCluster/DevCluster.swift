@@ -55,8 +55,10 @@ public final class DevCluster: Sendable {
     let proxyHooks: ProxyHooks
     let faults: FaultInjector
     let state: ServerState
-    /// The HTTP server's port (internal when TLS fronts it).
-    let port: Int
+    /// The HTTP/1.1 server's port as first bound (the public one without TLS).
+    let httpPort: Int
+    /// The HTTP/1.1 server's current port: internal when TLS fronts it, and then new after each restart.
+    var port: Int { tlsFrontEnd?.http1BackendPort ?? httpPort }
     let tlsFrontEnd: TLSFrontEnd?
     /// PEM of the CA that signed the serving certificate (TLS only).
     public let caPEM: String?
@@ -87,7 +89,7 @@ public final class DevCluster: Sendable {
         self.proxyHooks = proxyHooks
         self.faults = faults
         self.state = state
-        self.port = port
+        self.httpPort = port
         self.tlsFrontEnd = tlsFrontEnd
         self.caPEM = tlsFrontEnd?.material.caPEM
     }
@@ -244,19 +246,27 @@ public final class DevCluster: Sendable {
     public func sendBookmarks() async { await store.sendBookmarks() }
     /// Forgets the event history: resuming a watch or a paged list from before now answers 410.
     public func compactHistory() async { await store.compactHistory() }
-    /// Restart: stops the HTTP server (all connections and streams end) and serves again on the same port with
+    /// Restart: stops the HTTP server (all connections and streams end) and serves again on the same public port with
     /// the same data. Documented equivalent of a process restart; history is compacted as a restart would.
     public func restart() async throws {
         await store.dropAllWatches()
         await logs.finishAll()
+        // Client connections first: that fails writes still waiting on a slow reader, so the backends can stop.
+        tlsFrontEnd?.dropConnections()
         if let server = await state.take() { await server.stop() }
         let http2 = await state.takeHTTP2()
         await http2?.stop()
-        tlsFrontEnd?.dropConnections()
         await store.compactHistory()
-        let server = try await RunningServer.start(host: tlsFrontEnd == nil ? options.host : "127.0.0.1", port: port, api: api)
+        guard let front = tlsFrontEnd else {
+            await state.set(try await RunningServer.start(host: options.host, port: httpPort, api: api))
+            return
+        }
+        // Behind TLS the backends take fresh internal ports (see `TLSFrontEnd.setBackendPorts`).
+        let server = try await RunningServer.start(host: "127.0.0.1", port: 0, api: api)
         await state.set(server)
-        if let http2 { await state.setHTTP2(try await HTTP2Backend.start(api: api, port: http2.port)) }
+        let newHTTP2 = http2 == nil ? nil : try await HTTP2Backend.start(api: api)
+        await state.setHTTP2(newHTTP2)
+        front.setBackendPorts(http1: server.port, http2: newHTTP2?.port)
     }
 }
 

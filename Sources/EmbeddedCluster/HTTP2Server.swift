@@ -23,7 +23,8 @@ struct HTTP2Backend: Sendable {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { connection in
-                connection.configureHTTP2Pipeline(mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()) { stream in
+                answers.track(connection)
+                return connection.configureHTTP2Pipeline(mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()) { stream in
                     stream.eventLoop.makeCompletedFuture {
                         try stream.pipeline.syncOperations.addHandlers([
                             HTTP2FramePayloadToHTTP1ServerCodec(), HTTP2StreamResponder(api: api, answers: answers),
@@ -35,35 +36,59 @@ struct HTTP2Backend: Sendable {
         return HTTP2Backend(channel: channel, port: channel.localAddress?.port ?? port, answers: answers)
     }
 
-    /// Stops accepting, then cancels and awaits every answer still running (so no write lands after `stop`).
+    /// Stops accepting, refuses new answers, closes every connection (failing writes that wait on a slow
+    /// reader), then cancels and awaits the answers still running, so no write lands after `stop`.
     func stop() async {
         try? await channel.close()
-        await answers.cancelAndWait()
+        await answers.stop()
     }
 }
 
-/// The answer tasks of one backend, so that stopping it can wait for them.
+/// The connections and answer tasks of one backend, so that stopping it can end and wait for them.
 final class InflightAnswers: Sendable {
-    private let tasks = Mutex<[UInt64: Task<Void, Never>]>([:])
-    private let nextID = Atomic<UInt64>(0)
+    private struct State {
+        var tasks: [UInt64: Task<Void, Never>] = [:]
+        var connections: [ObjectIdentifier: any Channel] = [:]
+        var nextID: UInt64 = 0
+        var stopped = false
+    }
+    private let state = Mutex(State())
 
-    func run(_ body: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
-        let id = nextID.add(1, ordering: .relaxed).newValue
+    /// Remembers an accepted connection until it closes (closed at once when already stopped).
+    func track(_ connection: any Channel) {
+        let id = ObjectIdentifier(connection)
+        let stopped = state.withLock { s -> Bool in
+            if !s.stopped { s.connections[id] = connection }
+            return s.stopped
+        }
+        if stopped { connection.close(promise: nil); return }
+        connection.closeFuture.whenComplete { [self] _ in _ = state.withLock { $0.connections.removeValue(forKey: id) } }
+    }
+
+    /// Runs one answer, unless the backend stopped (then the stream gets no answer and closes with its connection).
+    func run(_ body: @escaping @Sendable () async -> Void) -> Task<Void, Never>? {
         // Registered under the lock the task's own removal takes, so a task that ends at once is not left behind.
-        return tasks.withLock { running in
+        state.withLock { s in
+            if s.stopped { return nil }
+            s.nextID += 1
+            let id = s.nextID
             let task = Task { [self] in
                 await body()
-                _ = tasks.withLock { $0.removeValue(forKey: id) }
+                _ = state.withLock { $0.tasks.removeValue(forKey: id) }
             }
-            running[id] = task
+            s.tasks[id] = task
             return task
         }
     }
 
-    func cancelAndWait() async {
-        let running = tasks.withLock { $0 }
-        for task in running.values { task.cancel() }
-        for task in running.values { await task.value }
+    func stop() async {
+        let (tasks, connections) = state.withLock { s in
+            s.stopped = true
+            return (Array(s.tasks.values), Array(s.connections.values))
+        }
+        for connection in connections { try? await connection.close() }
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
     }
 }
 

@@ -155,7 +155,7 @@ final class TLSFrontEnd: @unchecked Sendable {
     private let lock = NSLock()
     private var backendPort: Int
     /// The HTTP/2 backend (`HTTP2Backend`) for connections that negotiated h2; nil: ALPN h2 is not accepted.
-    private let http2Port: Int?
+    private var http2Port: Int?
     private var connections: Set<Int32> = []
     private var stopped = false
 
@@ -196,7 +196,16 @@ final class TLSFrontEnd: @unchecked Sendable {
         thread.start()
     }
 
-    func setBackendPort(_ port: Int) { lock.withLock { backendPort = port } }
+    var http1BackendPort: Int { lock.withLock { backendPort } }
+
+    /// New internal ports after a restart (the backends bind fresh ones rather than the old: a port left free
+    /// between stop and bind could be taken by another local process, which would then receive decrypted traffic).
+    func setBackendPorts(http1: Int, http2: Int?) {
+        lock.withLock {
+            backendPort = http1
+            if http2Port != nil { http2Port = http2 }
+        }
+    }
 
     /// Closes the listener and every relayed connection.
     func stop() {
@@ -252,8 +261,9 @@ final class TLSFrontEnd: @unchecked Sendable {
         SSL_set_fd(ssl, client)
         guard SSL_accept(ssl) == 1 else { return }
         let h2 = copenssl_negotiated_h2(ssl) == 1
+        let (http1Port, http2Port) = lock.withLock { (self.backendPort, self.http2Port) }
         guard !h2 || http2Port != nil else { return }  // h2 is only offered when there is an HTTP/2 backend
-        let backendPort = h2 ? http2Port ?? 0 : lock.withLock { self.backendPort }
+        let backendPort = h2 ? http2Port ?? 0 : http1Port
         let backend = connectBackend(port: backendPort)
         guard backend >= 0 else { return }
         guard register(backend) else { close(backend); return }

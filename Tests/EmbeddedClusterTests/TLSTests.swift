@@ -48,8 +48,8 @@ struct TLSTests {
     }
 
     /// The identity of a verified certificate belongs to its relay connection only: while kubectl holds one
-    /// open (a watch), a process dialling the internal HTTP port directly, from any local address, is anonymous
-    /// and refused.
+    /// open (a watch), a process dialling the internal HTTP port directly — even from the relay's own source
+    /// port on another loopback address — is anonymous and refused.
     @Test func certificateIdentityDoesNotLeakToOtherConnections() async throws {
         let t = try await TestCluster.bare(DevClusterOptions(tls: true, http2: false))
         defer { Task { await t.stop() } }
@@ -59,26 +59,36 @@ struct TLSTests {
             await runProcess("/usr/bin/timeout", ["4", TestCluster.kubectlPath, "--kubeconfig", certConfig, "get", "configmaps", "-w"],
                              environment: ["HOME": t.dir, "PATH": "/usr/bin:/bin"])
         }
-        #expect(try await eventually { t.cluster.requests().contains { $0.query.contains("watch=true") && $0.user == "gantry-dev-admin" } })
-        for source in ["127.0.0.1", "127.0.0.2"] {
-            let direct = await runProcess("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--interface", source,
-                                                           "http://127.0.0.1:\(t.cluster.port)/api/v1/namespaces"])
-            #expect(direct.stdout == "401", "direct from \(source): \(direct.stdout) \(direct.stderr)")
+        @Sendable func relay() -> RequestRecord? {
+            t.cluster.requests().last { $0.query.contains("watch=true") && $0.user == "gantry-dev-admin" }
+        }
+        #expect(try await eventually { relay() != nil })
+        let relayPort = try #require(relay()?.peerPort)
+        for args in [["--interface", "127.0.0.1"], ["--interface", "127.0.0.2"], ["--interface", "127.0.0.2", "--local-port", String(relayPort)]] {
+            let direct = await runProcess("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}"] + args
+                                                            + ["http://127.0.0.1:\(t.cluster.port)/api/v1/namespaces"])
+            #expect(direct.stdout == "401", "direct \(args): \(direct.stdout) \(direct.stderr)")
         }
         _ = await watch.value
     }
 
     /// HTTP/2 details: a HEAD answer carries no DATA (curl treats any as a protocol error), and a restart
-    /// ends HTTP/2 connections too, after which clients are served again on the same port.
+    /// ends open HTTP/2 streams (a watch) and serves again on the same public port.
     @Test func http2HeadAndRestart() async throws {
         let t = try await TestCluster.bare(DevClusterOptions(tls: true))
         defer { Task { await t.stop() } }
         let head = await runProcess("/usr/bin/curl", ["-sS", "--http2", "-I", "--cacert", t.caFile, t.cluster.url + "/healthz"])
         #expect(head.ok && head.stdout.hasPrefix("HTTP/2 200"), "\(head.stdout) \(head.stderr)")
-        var r = await t.kubectl("get", "namespaces")
-        #expect(r.ok, "\(r.stderr)")
+        let internalBefore = t.cluster.port
+        let watch = Task { await t.curl("GET", "/api/v1/namespaces/default/configmaps?watch=true", maxTime: 60) }
+        #expect(try await eventually { await t.cluster.store.openWatchCount == 1 })
+        #expect(t.cluster.requests().last { $0.query.contains("watch=true") }?.httpVersion == "HTTP/2")
         try await t.cluster.restart()
-        r = await t.kubectl("get", "namespaces")
+        let started = ContinuousClock.now
+        _ = await watch.value
+        #expect(ContinuousClock.now - started < .seconds(30), "the open watch ended with the restart, not at curl's 60 s limit")
+        #expect(t.cluster.port != internalBefore, "the internal port is fresh after a restart")
+        let r = await t.kubectl("get", "namespaces")
         #expect(r.ok && r.stdout.contains("kube-system"), "\(r.stderr)")
         #expect(t.cluster.requests().filter { ($0.userAgent ?? "").hasPrefix("kubectl") }.allSatisfy { $0.httpVersion == "HTTP/2" })
     }
