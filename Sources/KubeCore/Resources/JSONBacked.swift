@@ -59,8 +59,22 @@ extension JSONBacked {
     }
 }
 
+/// Anything with a `metadata` of labels and annotations: objects and pod templates.
+public protocol HasLabels: JSONBacked {}
+
+extension HasLabels {
+    public var labels: [String: String] {
+        get { json.labels }
+        set { json.labels = newValue }
+    }
+    public var annotations: [String: String] {
+        get { json.annotations }
+        set { json.annotations = newValue }
+    }
+}
+
 /// A top-level object of one kind: its `ResourceType` (for the typed verbs of KubeClient) and metadata.
-public protocol KubeResource: JSONBacked {
+public protocol KubeResource: HasLabels {
     static var resourceType: ResourceType { get }
 }
 
@@ -89,14 +103,6 @@ extension KubeResource {
     public var generation: Int64? { json.generation }
     public var creationTimestamp: String? { json.creationTimestamp }
     public var deletionTimestamp: String? { json.deletionTimestamp }
-    public var labels: [String: String] {
-        get { json.labels }
-        set { json.labels = newValue }
-    }
-    public var annotations: [String: String] {
-        get { json.annotations }
-        set { json.annotations = newValue }
-    }
     public var finalizers: [String] {
         get { json.finalizers }
         set { json.finalizers = newValue }

@@ -167,16 +167,8 @@ public struct ContainerStatus: JSONBacked {
 }
 
 /// A pod template (DaemonSets and other workloads): labels and annotations plus a pod spec.
-public struct PodTemplateSpec: JSONBacked {
+public struct PodTemplateSpec: HasLabels {
     public var json: JSONValue
     public init(json: JSONValue) { self.json = json }
-    public var labels: [String: String] {
-        get { json.labels }
-        set { json.labels = newValue }
-    }
-    public var annotations: [String: String] {
-        get { json.annotations }
-        set { json.annotations = newValue }
-    }
     public var spec: Pod.Spec { get { nested("spec") } set { setNested("spec", newValue) } }
 }
