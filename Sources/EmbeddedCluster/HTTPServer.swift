@@ -23,10 +23,11 @@ struct KubeResponder: HTTPResponder {
         let headers = APIRequest.foldHeaders(request.headers.lazy.map { ($0.name.canonicalName, $0.value) })
         let apiRequest = APIRequest(method: request.method.rawValue, path: request.uri.path, rawQuery: request.uri.query,
                                     headers: headers, body: Array(buffer.readableBytesView), connection: context.connection)
-        return Self.response(await api.handle(apiRequest))
+        return Self.response(await api.handle(apiRequest), request: request)
     }
 
-    static func response(_ r: APIResponse) -> Response {
+    /// `request`: for a streamed answer, whose connection to watch (see below); nil for fixed answers.
+    static func response(_ r: APIResponse, request: Request? = nil) -> Response {
         var fields = HTTPFields()
         for (k, v) in r.headers {
             if let name = HTTPField.Name(k) { fields.append(HTTPField(name: name, value: v)) }
@@ -36,9 +37,18 @@ struct KubeResponder: HTTPResponder {
         case .bytes(let bytes):
             return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
         case .stream(let chunks):
+            let end = r.endStream
             return Response(status: status, headers: fields, body: ResponseBody { writer in
-                for await chunk in chunks {
-                    try await writer.write(ByteBuffer(bytes: chunk))
+                // A client that goes away ends the stream even while it is idle (Hummingbird reads on and
+                // reports the end of input), as Go's HTTP server cancels a request whose connection reads EOF.
+                // Without it, a closed watch with no events would stay open until its timeout.
+                let send = { (writer: inout any ResponseBodyWriter) async throws in
+                    for await chunk in chunks { try await writer.write(ByteBuffer(bytes: chunk)) }
+                }
+                if let request, let end {
+                    try await request.body.consumeWithInboundCloseHandler({ _ in try await send(&writer) }, onInboundClosed: end)
+                } else {
+                    try await send(&writer)
                 }
                 try await writer.finish(nil)
             })

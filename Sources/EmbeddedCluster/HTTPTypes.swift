@@ -73,6 +73,9 @@ struct APIResponse: Sendable {
     var status: Int
     var headers: [(String, String)]
     var body: APIBody
+    /// For a stream: ends it when the client goes away (its connection closed or reset), so the server stops
+    /// producing for nobody even while the stream is idle, as kube-apiserver's request context is cancelled.
+    var endStream: (@Sendable () -> Void)? = nil
 
     static func json(_ value: JSONValue, status: Int = 200, headers: [(String, String)] = []) -> APIResponse {
         var bytes = value.serializedBytes()

@@ -14,7 +14,7 @@ public actor PodLogs {
     struct Log {
         var lines: [Line] = []
         var ended = false
-        var followers: [UUID: AsyncStream<[UInt8]>.Continuation] = [:]
+        var followers: [UUID: Follower] = [:]
     }
     var logs: [String: Log] = [:]
     let lineLimit = 10_000
@@ -32,8 +32,8 @@ public actor PodLogs {
         let entry = Line(time: time, text: line, terminated: terminated)
         log.lines.append(entry)
         if log.lines.count > lineLimit { log.lines.removeFirst(log.lines.count - lineLimit) }
-        for (id, c) in log.followers {
-            if case .dropped = c.yield(entry.bytes) { c.finish(); log.followers[id] = nil }
+        for (id, f) in log.followers {
+            if case .dropped = f.continuation.yield(f.render(entry)) { f.continuation.finish(); log.followers[id] = nil }
         }
         logs[key] = log
     }
@@ -43,7 +43,7 @@ public actor PodLogs {
         let key = Self.key(namespace, pod, container)
         var log = logs[key] ?? Log()
         log.ended = true
-        for (_, c) in log.followers { c.finish() }
+        for (_, f) in log.followers { f.continuation.finish() }
         log.followers = [:]
         logs[key] = log
     }
@@ -51,7 +51,7 @@ public actor PodLogs {
     /// Forgets a pod's logs (the pod was deleted); followers' streams end.
     public func remove(namespace: String, pod: String) {
         for key in logs.keys where key.hasPrefix("\(namespace)/\(pod)/") {
-            for (_, c) in logs[key]?.followers ?? [:] { c.finish() }
+            for (_, f) in logs[key]?.followers ?? [:] { f.continuation.finish() }
             logs[key] = nil
         }
     }
@@ -61,26 +61,35 @@ public actor PodLogs {
     }
 
     /// `since`: only lines written at or after it (the kubelet's `sinceTime`/`sinceSeconds`), before `tailLines`.
+    /// A reader of `follow` logs: where its lines go, and how (with or without timestamps).
+    struct Follower {
+        var continuation: AsyncStream<[UInt8]>.Continuation
+        var timestamps: Bool
+        func render(_ line: Line) -> [UInt8] {
+            timestamps ? Array("\(Timestamp.formatMicro(line.time)) ".utf8) + line.bytes : line.bytes
+        }
+    }
+
+    /// The log as a stream, and how to end it early (the client went away).
     func read(namespace: String, pod: String, container: String, follow: Bool, tailLines: Int?, timestamps: Bool,
-              since: Date? = nil) -> AsyncStream<[UInt8]> {
+              since: Date? = nil) -> (stream: AsyncStream<[UInt8]>, end: @Sendable () -> Void) {
         let key = Self.key(namespace, pod, container)
         let (stream, c) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingOldest(20_000))
         var log = logs[key] ?? Log()
         var lines = log.lines
         if let since { lines = lines.filter { $0.time >= since } }
         if let tailLines, tailLines >= 0 { lines = Array(lines.suffix(tailLines)) }
-        for line in lines {
-            c.yield(timestamps ? Array("\(Timestamp.formatMicro(line.time)) ".utf8) + line.bytes : line.bytes)
-        }
+        let follower = Follower(continuation: c, timestamps: timestamps)
+        for line in lines { c.yield(follower.render(line)) }
         if follow && !log.ended {
             let id = UUID()
-            log.followers[id] = c
+            log.followers[id] = follower
             logs[key] = log
             c.onTermination = { [weak self] _ in Task { await self?.dropFollower(key, id) } }
         } else {
             c.finish()
         }
-        return stream
+        return (stream, { c.finish() })
     }
 
     func dropFollower(_ key: String, _ id: UUID) { logs[key]?.followers[id] = nil }
@@ -92,7 +101,7 @@ public actor PodLogs {
 
     func finishAll() {
         for key in logs.keys {
-            for (_, c) in logs[key]?.followers ?? [:] { c.finish() }
+            for (_, f) in logs[key]?.followers ?? [:] { f.continuation.finish() }
             logs[key]?.followers = [:]
         }
     }

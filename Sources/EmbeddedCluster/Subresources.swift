@@ -115,9 +115,9 @@ extension APIServer {
             }
             since = Date().addingTimeInterval(-Double(seconds))
         }
-        let stream = await logs.read(namespace: namespace ?? "", pod: name, container: container, follow: req.flag("follow"),
-                                     tailLines: tail, timestamps: req.flag("timestamps"), since: since)
-        return APIResponse(status: 200, headers: [("Content-Type", "text/plain")], body: .stream(stream))
+        let (stream, end) = await logs.read(namespace: namespace ?? "", pod: name, container: container, follow: req.flag("follow"),
+                                            tailLines: tail, timestamps: req.flag("timestamps"), since: since)
+        return APIResponse(status: 200, headers: [("Content-Type", "text/plain")], body: .stream(stream), endStream: end)
     }
 }
 

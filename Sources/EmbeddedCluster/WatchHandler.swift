@@ -70,7 +70,7 @@ extension APIServer {
             Task { await store.closeWatch(id, bookmark: false) }
         }
         return APIResponse(status: 200, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-cache, private")],
-                           body: .stream(out))
+                           body: .stream(out), endStream: { continuation.finish() })
     }
 }
 

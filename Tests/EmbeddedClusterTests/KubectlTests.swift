@@ -311,6 +311,13 @@ struct KubectlTests {
         await t.cluster.logs.end(namespace: "default", pod: "web", container: "main")
         let followed = await follow.value
         #expect(followed.stdout.hasSuffix("later\n"), "\(followed.stdout) \(followed.stderr)")
+        // A follower asked for timestamps gets them on lines written after it attached too.
+        let stamped = Task { await t.kubectl("logs", "-f", "--timestamps", "web", "-c", "side") }
+        #expect(try await eventually { await t.cluster.logs.followerCount(namespace: "default", pod: "web", container: "side") == 1 })
+        await t.cluster.logs.append(namespace: "default", pod: "web", container: "side", line: "fresh")
+        await t.cluster.logs.end(namespace: "default", pod: "web", container: "side")
+        let stampedOut = await stamped.value.stdout
+        #expect(stampedOut.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z fresh\n$"#, options: .regularExpression) != nil, "\(stampedOut)")
         r = await t.kubectl("describe", "pod", "web")
         #expect(r.ok, "\(r.stderr)")
         #expect(r.stdout.contains("Name:"))
