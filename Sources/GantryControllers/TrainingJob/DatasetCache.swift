@@ -25,19 +25,21 @@ public enum DatasetCache {
 
     public static func daemonSet(namespace: String, uri: String, placement: GPUPlacement, productLabel: String) -> JSONValue {
         let labels: [String: String] = [label: key(uri), GantryLabels.managedBy: GantryLabels.managedByValue]
-        var podLabels = labels
-        podLabels[GantryLabels.role] = role
-        var podSpec: JSONValue = [
-            "containers": [[
-                "name": "sync",
-                "image": .string(syncImage),
-                "args": ["--source", .string(uri), "--dest", "/cache", "--ready-file", "/cache/.gantry-ready"],
-                "volumeMounts": [["name": "cache", "mountPath": "/cache"]],
-                "readinessProbe": ["exec": ["command": ["test", "-f", "/cache/.gantry-ready"]], "periodSeconds": 5],
-                "resources": ["requests": ["cpu": "250m", "memory": "256Mi"], "limits": ["memory": "1Gi"]],
-            ]],
-            "volumes": [["name": "cache", "hostPath": ["path": .string(hostPath(uri)), "type": "DirectoryOrCreate"]]],
-        ]
+        var sync = Container(name: "sync", image: syncImage)
+        sync.args = ["--source", uri, "--dest", "/cache", "--ready-file", "/cache/.gantry-ready"]
+        sync.volumeMounts = [RawObject(json: ["name": "cache", "mountPath": "/cache"])]
+        sync.readinessProbe = RawObject(json: ["exec": ["command": ["test", "-f", "/cache/.gantry-ready"]], "periodSeconds": 5])
+        sync.resources.requests = ["cpu": "250m", "memory": "256Mi"]
+        sync.resources.limits = ["memory": "1Gi"]
+
+        var ds = DaemonSet(name: daemonSetName(uri), namespace: namespace)
+        ds.labels = labels
+        ds.annotations = [uriAnnotation: uri]
+        ds.spec.selectorLabels = labels
+        ds.spec.template.labels = labels.merging([GantryLabels.role: role]) { _, new in new }
+        ds.spec.template.annotations = [uriAnnotation: uri]
+        ds.spec.template.spec.containers = [sync]
+        ds.spec.template.spec.volumes = [RawObject(json: ["name": "cache", "hostPath": ["path": .string(hostPath(uri)), "type": "DirectoryOrCreate"]])]
         // On the nodes the jobs' GPU placement allows (same affinity, GPU taint tolerated), and nowhere else: a
         // GPU job without a product still needs a GPU node, which carries the product label.
         var expressions = placement.matchExpressions
@@ -45,22 +47,12 @@ public enum DatasetCache {
             expressions = [["key": .string(productLabel), "operator": "Exists"]]
         }
         if !expressions.isEmpty {
-            podSpec["affinity"] = ["nodeAffinity": ["requiredDuringSchedulingIgnoredDuringExecution": [
+            ds.spec.template.spec.affinity = RawObject(json: ["nodeAffinity": ["requiredDuringSchedulingIgnoredDuringExecution": [
                 "nodeSelectorTerms": [["matchExpressions": .array(expressions)]],
-            ]]]
+            ]]])
         }
-        if !placement.tolerations.isEmpty { podSpec["tolerations"] = .array(placement.tolerations) }
-        var ds: JSONValue = ["apiVersion": "apps/v1", "kind": "DaemonSet", "spec": [
-            "selector": ["matchLabels": .object(labels.mapValues(JSONValue.string))],
-            "template": ["metadata": ["labels": .object(podLabels.mapValues(JSONValue.string)),
-                                      "annotations": [.init(stringLiteral: uriAnnotation): .string(uri)]],
-                         "spec": podSpec],
-        ]]
-        ds.name = daemonSetName(uri)
-        ds.namespace = namespace
-        ds.labels = labels
-        ds.annotations = [uriAnnotation: uri]
-        return ds
+        ds.spec.template.spec.tolerations = placement.tolerations.map { Pod.Toleration(json: $0) }
+        return ds.json
     }
 
     /// Nodes where the cache's pod is ready (its sync finished).

@@ -17,35 +17,29 @@ public enum TensorBoardChildren {
     }
 
     public static func pod(_ job: TrainingJob, _ board: TensorBoard) -> JSONValue {
-        var container: JSONValue = [
-            "name": "tensorboard",
-            "image": .string(board.image ?? defaultImage),
-            "command": ["tensorboard", "--logdir", .string(board.logDir), "--bind_all", "--port", .string(String(port))],
-            "ports": [["name": "http", "containerPort": .int(port)]],
-            "readinessProbe": ["httpGet": ["path": "/", "port": "http"], "initialDelaySeconds": 2],
-            "resources": ["requests": ["cpu": "100m", "memory": "256Mi"], "limits": ["memory": "1Gi"]],
-        ]
-        if let mounts = job.spec.volumeMounts { container["volumeMounts"] = .array(mounts) }
-        var spec: JSONValue = ["containers": [container], "restartPolicy": "Always"]
-        if let volumes = job.spec.volumes { spec["volumes"] = .array(volumes) }
-        if let sa = job.spec.serviceAccountName { spec["serviceAccountName"] = .string(sa) }
-        var pod: JSONValue = ["apiVersion": "v1", "kind": "Pod", "spec": spec]
-        pod.name = name(job)
-        pod.namespace = job.namespace
+        var container = Container(name: "tensorboard", image: board.image ?? defaultImage)
+        container.command = ["tensorboard", "--logdir", board.logDir, "--bind_all", "--port", String(port)]
+        container.ports = [Container.Port(name: "http", containerPort: port)]
+        container.readinessProbe = RawObject(json: ["httpGet": ["path": "/", "port": "http"], "initialDelaySeconds": 2])
+        container.resources.requests = ["cpu": "100m", "memory": "256Mi"]
+        container.resources.limits = ["memory": "1Gi"]
+        container.volumeMounts = (job.spec.volumeMounts ?? []).map { RawObject(json: $0) }
+        var pod = Pod(name: name(job), namespace: job.namespace)
         pod.labels = labels(job)
         pod.ownerReferences = [job.ownerReference]
-        return pod
+        pod.spec.containers = [container]
+        pod.spec.restartPolicy = "Always"
+        pod.spec.volumes = (job.spec.volumes ?? []).map { RawObject(json: $0) }
+        pod.spec.serviceAccountName = job.spec.serviceAccountName
+        return pod.json
     }
 
     public static func service(_ job: TrainingJob) -> JSONValue {
-        var service: JSONValue = ["apiVersion": "v1", "kind": "Service", "spec": [
-            "selector": .object(labels(job).mapValues(JSONValue.string)),
-            "ports": [["name": "http", "port": 80, "targetPort": "http"]],
-        ]]
-        service.name = name(job)
-        service.namespace = job.namespace
+        var service = Service(name: name(job), namespace: job.namespace)
         service.labels = labels(job)
         service.ownerReferences = [job.ownerReference]
-        return service
+        service.spec.selector = labels(job)
+        service.spec.ports = [Service.Port(name: "http", port: 80, targetPort: "http")]
+        return service.json
     }
 }
