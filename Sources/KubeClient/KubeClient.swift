@@ -5,8 +5,8 @@ import Logging
 /// A client of the Kubernetes API over the system libcurl.
 ///
 /// Thread-safe: immutable settings, credentials in an actor, transfers on one curl loop thread
-/// (`CurlMultiLoop`). The verbs are in `KubeClient+Verbs.swift`, streams in `WatchStream.swift` and
-/// `LineStream.swift`; this file holds the request pipeline every verb goes through:
+/// (`CurlMultiLoop`). The verbs are in `KubeClient+Verbs.swift`, streams (watch events, log lines) in
+/// `WatchStream.swift`; this file holds the request pipeline every verb goes through:
 /// rate limit → credentials → transfer → metrics → status check → retry / re-authenticate.
 public final class KubeClient: Sendable {
     public let config: KubeConfig

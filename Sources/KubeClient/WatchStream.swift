@@ -1,54 +1,49 @@
 import KubeCore
 
-/// Events of one WATCH request: one HTTP stream, ending when the server ends it (its `timeoutSeconds`).
-///
-/// The request starts when iteration starts. Cancelling the iterating task, or leaving the loop, aborts the
-/// transfer. An `ERROR` event is delivered as `.error` (e.g. 410 "too old resource version", rule 3); a 410
-/// when the watch opens is thrown as `APIError`. Re-watching and re-listing are the caller's job (KubeRuntime).
-public struct WatchStream: AsyncSequence, Sendable {
-    public typealias Element = WatchEvent
+/// A streamed answer read line by line and turned into elements: the request starts when iteration starts;
+/// cancelling the iterating task, or leaving the loop, aborts the transfer. `decode` returns nil for a line
+/// to skip.
+public struct StreamedLines<Element: Sendable>: AsyncSequence, Sendable {
     let maxLineLength: Int
     let open: @Sendable () async throws -> StreamHandle
+    let decode: @Sendable ([UInt8]) throws -> Element?
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(lines: StreamLines(maxLineLength: maxLineLength, open: open))
+        AsyncIterator(lines: StreamLines(maxLineLength: maxLineLength, open: open), decode: decode)
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let lines: StreamLines
+        let decode: @Sendable ([UInt8]) throws -> Element?
 
-        public mutating func next() async throws -> WatchEvent? {
+        public mutating func next() async throws -> Element? {
             while let line = try await lines.nextLine() {
-                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                let json: JSONValue
-                do { json = try JSONValue.parse(line) } catch {
-                    throw KubeClientError.decode("watch event: \(error.description)")
-                }
-                return try WatchEvent(json: json)
+                if let element = try decode(line) { return element }
             }
             return nil
         }
     }
 }
 
+/// Events of one WATCH request: one HTTP stream, ending when the server ends it (its `timeoutSeconds`). An
+/// `ERROR` event is delivered as `.error` (e.g. 410 "too old resource version", rule 3); a 410 when the watch
+/// opens is thrown as `APIError`. Re-watching and re-listing are the caller's job (KubeRuntime).
+public typealias WatchStream = StreamedLines<WatchEvent>
+
 /// Lines of a log stream (or any line-oriented streamed answer), without their newlines.
-public struct LineStream: AsyncSequence, Sendable {
-    public typealias Element = String
-    let maxLineLength: Int
-    let open: @Sendable () async throws -> StreamHandle
+public typealias LineStream = StreamedLines<String>
 
-    public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(lines: StreamLines(maxLineLength: maxLineLength, open: open))
-    }
-
-    public struct AsyncIterator: AsyncIteratorProtocol {
-        let lines: StreamLines
-
-        public mutating func next() async throws -> String? {
-            guard let line = try await lines.nextLine() else { return nil }
-            return String(decoding: line, as: UTF8.self)
+enum StreamDecoders {
+    static func watchEvent(_ line: [UInt8]) throws -> WatchEvent? {
+        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
+        let json: JSONValue
+        do { json = try JSONValue.parse(line) } catch {
+            throw KubeClientError.decode("watch event: \(error.description)")
         }
+        return try WatchEvent(json: json)
     }
+
+    static func text(_ line: [UInt8]) -> String? { String(decoding: line, as: UTF8.self) }
 }
 
 extension KubeClient {
@@ -61,7 +56,8 @@ extension KubeClient {
         // transfer gets that as its deadline and fails with `.timeout` instead of hanging forever.
         let request = Request(method: "GET", path: type.collectionPath(namespace: scoped(type, namespace)), query: query,
                               streaming: true, streamDeadline: options.timeoutSeconds.map { .seconds($0 + 30) })
-        return WatchStream(maxLineLength: self.options.maxLineLength) { [self] in try await openStream(request) }
+        return WatchStream(maxLineLength: self.options.maxLineLength, open: { [self] in try await openStream(request) },
+                           decode: StreamDecoders.watchEvent)
     }
 
     /// Lines of a container's log; with `follow` the stream stays open until the container ends or the task
@@ -75,7 +71,8 @@ extension KubeClient {
         if let tailLines { query.append(("tailLines", String(tailLines))) }
         let request = Request(method: "GET", path: ResourceType.pods.objectPath(namespace: namespace, name: pod) + "/log",
                               query: query, accept: "*/*", streaming: true)
-        return LineStream(maxLineLength: self.options.maxLineLength) { [self] in try await openStream(request) }
+        return LineStream(maxLineLength: self.options.maxLineLength, open: { [self] in try await openStream(request) },
+                          decode: StreamDecoders.text)
     }
 
 }
