@@ -35,6 +35,16 @@ struct DevCommandTests {
         #expect(!refused.ok && refused.stderr.contains("--credentials client-certificate needs HTTPS"), "\(refused.stderr)")
     }
 
+    /// HTTP/2 by default (ALPN), HTTP/1.1 only with --no-http2.
+    @Test func http2OptOut() async throws {
+        for (args, expected) in [([String](), "2"), (["--no-http2"], "1.1")] {
+            let dev = try await GantryDev.start(args)
+            defer { dev.stop() }
+            let r = await runProcess("/usr/bin/curl", ["-sk", "--http2", "-o", "/dev/null", "-w", "%{http_version}", dev.url + "/version"])
+            #expect(r.stdout == expected, "\(args): \(r.stdout) \(r.stderr)")
+        }
+    }
+
     @Test func insecureHTTPOptOut() async throws {
         for flag in ["--insecure-http", "--no-tls"] {
             let dev = try await GantryDev.start([flag])

@@ -303,6 +303,11 @@ struct KubectlTests {
         let (code, body) = await t.curl("GET", "/api/v1/namespaces/default/pods/web/log")
         #expect(code == 400)
         #expect(body.contains("a container name must be specified for pod web, choose one of: [main side]"), "\(body)")
+        // `--since` is sinceSeconds; with sinceTime as well the request is refused.
+        r = await t.kubectl("logs", "web", "-c", "main", "--since=1h")
+        #expect(r.stdout == "hello\nworld\n", "\(r.stdout) \(r.stderr)")
+        let (both, bothBody) = await t.curl("GET", "/api/v1/namespaces/default/pods/web/log?container=main&sinceSeconds=60&sinceTime=2026-01-01T00:00:00Z")
+        #expect(both == 400 && bothBody.contains("at most one of sinceTime or sinceSeconds"), "\(both) \(bothBody)")
         // Follow streams until the container's log ends.
         let follow = Task { await t.kubectl("logs", "-f", "web", "-c", "main") }
         let following = try await eventually { await t.cluster.logs.followerCount(namespace: "default", pod: "web", container: "main") == 1 }

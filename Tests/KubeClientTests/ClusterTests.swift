@@ -1,5 +1,6 @@
 import EmbeddedCluster
 import Foundation
+import GantryTestSupport
 import KubeClient
 import KubeCore
 import Testing
@@ -27,6 +28,13 @@ struct ClusterFixture {
     }
 
     func stop() async { await cluster.stop() }
+
+    /// The cluster's CA and admin client certificate and key as files under `pki/` (TLS only).
+    func writePKI(cert: String = "client.crt", key: String = "client.key") throws {
+        try dir.write("pki/ca.crt", try cluster.caPEM ?? { throw TestFailure("no CA: start the fixture with tls") }())
+        try dir.write("pki/" + cert, cluster.clientCertificatePEM ?? "")
+        try dir.write("pki/" + key, cluster.clientKeyPEM ?? "")
+    }
 }
 
 func namespace(_ client: KubeClient, _ name: String) async throws {

@@ -109,9 +109,7 @@ struct TLSTests {
     @Test func kubeconfigWithCertificateFiles() async throws {
         let f = try await ClusterFixture.start(tls: true)
         defer { Task { await f.stop() } }
-        try f.dir.write("pki/ca.crt", try #require(f.cluster.caPEM))
-        try f.dir.write("pki/client.crt", try #require(f.cluster.clientCertificatePEM))
-        try f.dir.write("pki/client.key", try #require(f.cluster.clientKeyPEM))
+        try f.writePKI()
         let file = try f.dir.write("kubeconfig-files", """
             current-context: tls
             clusters:
@@ -193,9 +191,7 @@ struct KubectlWrittenKubeconfigTests {
     @Test func configWrittenByKubectlCommandsWorks() async throws {
         let f = try await ClusterFixture.start(tls: true)
         defer { Task { await f.stop() } }
-        try f.dir.write("pki/ca.crt", try #require(f.cluster.caPEM))
-        try f.dir.write("pki/admin.crt", try #require(f.cluster.clientCertificatePEM))
-        try f.dir.write("pki/admin.key", try #require(f.cluster.clientKeyPEM))
+        try f.writePKI(cert: "admin.crt", key: "admin.key")
         let file = f.dir.path + "/written-by-kubectl"
         let env = ["HOME": f.dir.path, "PATH": "/usr/bin:/bin"]
         for args in [
