@@ -112,6 +112,9 @@ final class FaultInjector: @unchecked Sendable {
         case 429:
             return APIStatusError(code: 429, reason: "TooManyRequests", message: "Too many requests, please try again later.",
                                   retryAfterSeconds: retryAfter)
+        case 422:
+            // What a create gets when the object fails validation (the reaction to a refused child is tested).
+            return APIStatusError(code: 422, reason: "Invalid", message: "the object is invalid (injected fault)")
         case 500:
             return APIStatusError(code: 500, reason: "InternalError", message: "Internal error occurred: injected fault",
                                   retryAfterSeconds: retryAfter)

@@ -13,15 +13,18 @@ enum SharedSchemas {
     ])
 
     static let podMetadata = Schema.object("Labels and annotations added to every pod (e.g. `sim.gantry.dev/script` on the embedded cluster, or sidecar injection settings).", [
-        "labels": Schema.stringMap("Labels added to every pod."),
-        "annotations": Schema.stringMap("Annotations added to every pod."),
+        "labels": Schema.labelMap("Labels added to every pod. Gantry's own labels (gantry.dev/*, app.kubernetes.io/managed-by) may not be set here.", field: "podMetadata.labels"),
+        "annotations": Schema.stringMap("Annotations added to every pod.", maxProperties: 64, rules: [
+            ("self.all(k, k.matches('\(Schema.qualifiedNamePattern)'))",
+             "podMetadata.annotations: every key must be a qualified name: an optional DNS prefix and '/', then at most 63 characters of [A-Za-z0-9-_.]"),
+        ]),
     ])
 
-    static let env = Schema.array("Environment variables of the training container, as in the Pod API. Values from Secrets are referenced, never copied into records.", of: Schema.object("One variable.", [
-        "name": Schema.string("Variable name.", minLength: 1),
-        "value": Schema.string("Literal value."),
+    static let env = Schema.array("Environment variables of the training container, as in the Pod API. Values from Secrets are referenced, never copied into records. Names Gantry sets itself (GANTRY_*, HP_*, and the framework's RANK, MASTER_ADDR, TF_CONFIG, ...) are refused.", of: Schema.object("One variable.", [
+        "name": Schema.string("Variable name.", maxLength: 256, minLength: 1),
+        "value": Schema.string("Literal value.", maxLength: 32768),
         "valueFrom": Schema.passthrough("Source of the value (secretKeyRef, configMapKeyRef, fieldRef), as in the Pod API."),
-    ], required: ["name"]))
+    ], required: ["name"]), maxItems: 256)
 
     static let resources = Schema.object("CPU and memory per replica (requests equal limits).", [
         "cpu": Schema.string("CPU quantity, e.g. `4` or `500m`.", pattern: "^[0-9]+(\\.[0-9]+)?m?$"),

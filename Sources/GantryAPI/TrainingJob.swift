@@ -16,10 +16,13 @@ public struct TrainingJob: Sendable, Hashable {
     public enum DecodeError: Error, Sendable, CustomStringConvertible {
         case missingMetadata(String)
         case spec(String)
+        /// The stored status does not decode (written by a newer Gantry, or by hand): planning from an empty
+        /// status would start a finished job again, so the job is left alone and the problem reported.
+        case status(String)
         public var description: String {
             switch self {
             case .missingMetadata(let field): return "metadata.\(field) is missing"
-            case .spec(let message): return message
+            case .spec(let message), .status(let message): return message
             }
         }
     }
@@ -40,7 +43,11 @@ public struct TrainingJob: Sendable, Hashable {
         } catch {
             throw .spec("spec: \(DecodingErrorText.describe(error))")
         }
-        self.status = (try? (object["status"] ?? .emptyObject).decode(TrainingJobStatus.self)) ?? TrainingJobStatus()
+        do {
+            self.status = try (object["status"] ?? .emptyObject).decode(TrainingJobStatus.self)
+        } catch {
+            throw .status("status: \(DecodingErrorText.describe(error))")
+        }
     }
 
     public var ownerReference: OwnerReference {

@@ -3,26 +3,26 @@ import KubeCore
 /// The TrainingJob CRD's schema: the one source of truth for the YAML in crds/ (`make crds`).
 /// A test checks field by field that it agrees with the Codable types.
 public enum TrainingJobSchema {
-    public static let spec = Schema.object("What to train, on which GPUs, with how many replicas, and when to stop.", [
-        "image": Schema.string("Training container image.", minLength: 1),
-        "command": Schema.array("Entrypoint (as the Pod API's `command`).", of: Schema.string("Argument.")),
-        "args": Schema.array("Arguments (as the Pod API's `args`).", of: Schema.string("Argument.")),
+    public static let spec = Schema.immutable(Schema.object("What to train, on which GPUs, with how many replicas, and when to stop.", [
+        "image": Schema.string("Training container image.", maxLength: 4096, minLength: 1),
+        "command": Schema.array("Entrypoint (as the Pod API's `command`).", of: Schema.string("Argument.", maxLength: 4096), maxItems: 256),
+        "args": Schema.array("Arguments (as the Pod API's `args`).", of: Schema.string("Argument.", maxLength: 4096), maxItems: 256),
         "env": SharedSchemas.env,
         "resources": SharedSchemas.resources,
         "gpu": SharedSchemas.gpu,
         "replicas": Schema.integer("Number of replicas (pods), all started together (gang). More than 1 needs a distributed framework.", minimum: 1, maximum: 1024, default: 1),
-        "hyperparameters": Schema.stringMap("Hyperparameters: injected as environment variables `HP_<NAME>` (upper-cased) and recorded in the experiment record."),
+        "hyperparameters": Schema.stringMap("Hyperparameters: injected as environment variables `HP_<NAME>` (upper-cased, other characters as `_`) and recorded in the experiment record. Two keys that give the same variable name are refused.", maxProperties: 128),
         "dataset": Schema.object("Training data.", [
             "uri": Schema.string("Where the data is (s3://, gs://, pvc://, http(s)://).", minLength: 1),
             "cache": Schema.string("`node` syncs the dataset once into a node-local cache shared by later runs.", enum: Dataset.Cache.allCases.map(\.rawValue), default: "none"),
         ], required: ["uri"]),
-        "volumes": Schema.array("Pod volumes, as in the Pod API.", of: Schema.passthrough("A volume.")),
-        "volumeMounts": Schema.array("Mounts of the training container, as in the Pod API.", of: Schema.passthrough("A mount.")),
+        "volumes": Schema.array("Pod volumes, as in the Pod API.", of: Schema.passthrough("A volume."), maxItems: 64),
+        "volumeMounts": Schema.array("Mounts of the training container, as in the Pod API.", of: Schema.passthrough("A mount."), maxItems: 64),
         "serviceAccountName": Schema.string("Service account of the pods."),
-        "imagePullSecrets": Schema.array("Secrets for pulling the image.", of: Schema.object("A reference.", ["name": Schema.string("Secret name.")], required: ["name"])),
+        "imagePullSecrets": Schema.array("Secrets for pulling the image.", of: Schema.object("A reference.", ["name": Schema.string("Secret name.", maxLength: 253)], required: ["name"]), maxItems: 16),
         "podMetadata": SharedSchemas.podMetadata,
-        "nodeSelector": Schema.stringMap("Node labels every replica's node must have."),
-        "tolerations": Schema.array("Extra tolerations, as in the Pod API (the GPU taint is tolerated automatically).", of: Schema.passthrough("A toleration.")),
+        "nodeSelector": Schema.labelMap("Node labels every replica's node must have.", field: "nodeSelector"),
+        "tolerations": Schema.array("Extra tolerations, as in the Pod API (the GPU taint is tolerated automatically).", of: Schema.passthrough("A toleration."), maxItems: 64),
         "priority": Schema.integer("Admission priority: higher is admitted first; equal priorities in creation order.", minimum: -1000, maximum: 1000, default: 0),
         "suspend": Schema.boolean("Suspended jobs hold no pods; resuming starts them again.", default: false),
         "backoffLimit": Schema.integer("Gang restarts after a replica failure before the job fails (evictions do not count).", minimum: 0, maximum: 100, default: 3),
@@ -62,13 +62,14 @@ public enum TrainingJobSchema {
             "logDir": Schema.string("Event files directory (shared storage or object store URI).", minLength: 1),
             "image": Schema.string("TensorBoard image."),
         ], required: ["logDir"]),
+        "finishedPodPolicy": Schema.string("Delete: this job's pods are deleted when it finishes (GPUs freed; exit reasons and log tails kept in status). Keep: they stay, so `kubectl logs` still reads them. Unset: the PlatformConfig's policy.", enum: PlatformConfigSpec.FinishedPodPolicy.allCases.map(\.rawValue)),
     ], required: ["image"], rules: [
         ("!has(self.replicas) || self.replicas == 1 || (has(self.distributed) && self.distributed.framework != 'none')",
          "replicas greater than 1 need distributed.framework (pytorch, tensorflow or mpi)"),
-    ])
+    ]), except: TrainingJobSpec.mutableFields, kind: "TrainingJob")
 
     public static let status = Schema.object("What the controller observed. Written only by Gantry.", [
-        "phase": Schema.string("Queued, Admitted, Running, Succeeded, Failed, EarlyStopped or Suspended.", enum: TrainingJobStatus.Phase.allCases.map(\.rawValue)),
+        "phase": Schema.string("Queued, Admitted, Running, Succeeded, Failed, EarlyStopped, Suspended, or Invalid (the spec can never run as written; see the Invalid condition).", enum: TrainingJobStatus.Phase.allCases.map(\.rawValue)),
         "observedGeneration": ["type": "integer", "format": "int64", "description": "The generation of the spec this status describes."],
         "conditions": SharedSchemas.conditions,
         "readyReplicas": Schema.string("Ready replicas as `ready/total`."),
@@ -76,7 +77,8 @@ public enum TrainingJobSchema {
             "total": Schema.integer("Desired replicas."), "active": Schema.integer("Pods not finished."),
             "ready": Schema.integer("Ready pods."), "succeeded": Schema.integer("Succeeded pods."), "failed": Schema.integer("Failed pods."),
         ]),
-        "gpus": Schema.integer("GPUs held by the whole job."),
+        "gpus": Schema.integer("GPUs the whole job holds now: 0 while queued, suspended or finished."),
+        "requestedGPUs": Schema.integer("GPUs the whole job asks for (replicas × GPUs per replica)."),
         "restarts": Schema.integer("Gang restarts counted against backoffLimit."),
         "evictionRestarts": Schema.integer("Gang restarts caused by evictions or node loss (not counted)."),
         "startTime": Schema.string("When the job started running."),
@@ -122,8 +124,11 @@ public enum TrainingJobSchema {
                 ("Phase", "string", ".status.phase", 0),
                 ("Ready", "string", ".status.readyReplicas", 0),
                 ("GPUs", "integer", ".status.gpus", 0),
+                ("Metric", "string", ".status.metrics.best.name", 0),
                 ("Best", "number", ".status.metrics.best.value", 0),
+                ("Queue", "integer", ".status.queue.position", 0),
                 ("Restarts", "integer", ".status.restarts", 1),
+                ("Requested", "integer", ".status.requestedGPUs", 1),
                 ("Age", "date", ".metadata.creationTimestamp", 0),
             ])
     }

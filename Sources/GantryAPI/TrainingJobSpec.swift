@@ -31,12 +31,22 @@ public struct TrainingJobSpec: Codable, Sendable, Hashable {
     public var metrics: MetricsSource?
     public var earlyStopping: EarlyStopping?
     public var tensorboard: TensorBoard?
+    /// What happens to this job's pods when it finishes; the PlatformConfig's policy when unset.
+    public var finishedPodPolicy: PlatformConfigSpec.FinishedPodPolicy?
 
     public init(image: String) { self.image = image }
 
     public var effectiveReplicas: Int { replicas ?? 1 }
     public var effectiveBackoffLimit: Int { backoffLimit ?? 3 }
     public var framework: Distributed.Framework { distributed?.framework ?? .none }
+
+    /// Fields that may change while the job exists; every other field is immutable after creation (the CRD
+    /// refuses the change with the field named): a running gang cannot take a new image, size or GPU request
+    /// without starting again, and the record must describe what actually ran.
+    public static let mutableFields: Set<String> = [
+        "suspend", "priority", "backoffLimit", "activeDeadlineSeconds", "startupDeadlineSeconds",
+        "ttlSecondsAfterFinished", "failurePolicy", "earlyStopping", "finishedPodPolicy",
+    ]
 }
 
 public struct EnvVar: Codable, Sendable, Hashable {

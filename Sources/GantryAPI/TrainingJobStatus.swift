@@ -4,7 +4,10 @@ import KubeCore
 public struct TrainingJobStatus: Codable, Sendable, Hashable {
     public enum Phase: String, Codable, Sendable, Hashable, CaseIterable {
         case queued = "Queued", admitted = "Admitted", running = "Running", succeeded = "Succeeded",
-             failed = "Failed", earlyStopped = "EarlyStopped", suspended = "Suspended"
+             failed = "Failed", earlyStopped = "EarlyStopped", suspended = "Suspended",
+             /// The spec can never run as written (a gang larger than every matching node together, a product
+             /// no node has, a name clash): the `Invalid` condition names the field and the fix.
+             invalid = "Invalid"
 
         public var isFinished: Bool { self == .succeeded || self == .failed || self == .earlyStopped }
     }
@@ -15,8 +18,10 @@ public struct TrainingJobStatus: Codable, Sendable, Hashable {
     /// Replicas whose pods are ready, as `ready/total` for the printer column.
     public var readyReplicas: String?
     public var replicas: ReplicaCounts?
-    /// GPUs the whole job holds (all replicas), for the printer column and quota.
+    /// GPUs the whole job holds now (all replicas): 0 while queued, suspended or finished.
     public var gpus: Int?
+    /// GPUs the whole job asks for (replicas × GPUs per replica), whatever its phase.
+    public var requestedGPUs: Int?
     /// Gang restarts counted against `backoffLimit`, and those caused by evictions (not counted).
     public var restarts: Int?
     public var evictionRestarts: Int?

@@ -42,7 +42,7 @@ public struct OperatorManager: Sendable {
             ownedBy(.services, caches.services),
             // Records have no owner (they outlive the job); their label names the job.
             WatchSpec(source: source(.configMaps, children: true), store: caches.configMaps) { event in
-                guard let job = event.object.labels[GantryLabels.trainingJob] else { return [] }
+                guard let job = event.object.annotations[GantryLabels.trainingJob] ?? event.object.labels[GantryLabels.trainingJob] else { return [] }
                 return [ObjectKey(namespace: event.object.namespace, name: job)]
             },
             // Dataset caches are shared: their changes concern every job of the namespace reading that dataset.

@@ -68,7 +68,8 @@ import KubeCore
         #expect(crd[path: "spec", "names", "categories"] == ["gantry"])
         let columns = crd[path: "spec", "versions"]?.arrayValue?.first?["additionalPrinterColumns"]?.arrayValue ?? []
         let names = columns.compactMap { $0["name"]?.stringValue }
-        #expect(Array(names.prefix(4)) == ["Phase", "Ready", "GPUs", "Best"])
+        // BEST names its metric; QUEUE is the admission position (issue #8 item 8).
+        #expect(Array(names.prefix(6)) == ["Phase", "Ready", "GPUs", "Metric", "Best", "Queue"])
         #expect(crd[path: "spec", "versions"]?.arrayValue?.first?[path: "subresources", "status"] == .emptyObject)
     }
 }

@@ -45,11 +45,12 @@ func withPhase(_ pod: JSONValue, _ phase: String, exitCode: Int? = nil, reason: 
 }
 
 @Suite struct TrainingJobPlannerTests {
-    @Test func singleGPUJobCreatesServiceAndOnePodWithGPULimitsAffinityTolerationAndShm() throws {
+    @Test func singleGPUJobCreatesOnePodWithGPULimitsAffinityTolerationAndShmAndNoService() throws {
         let job = try makeJob(spec: ["image": "trainer:1", "gpu": ["count": 1, "product": "A100"]])
         let plan = TrainingJobPlanner.plan(observe(job, serviceExists: false))
         let pods = plan.create.filter { $0.kind == "Pod" }
-        #expect(plan.create.contains { $0.kind == "Service" })
+        // Only distributed jobs need the headless Service (ranks resolve each other through it).
+        #expect(!plan.create.contains { $0.kind == "Service" })
         #expect(pods.count == 1)
         let pod = try #require(pods.first)
         #expect(pod.name == "train-0")

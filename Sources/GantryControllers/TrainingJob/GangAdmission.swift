@@ -51,17 +51,17 @@ public enum GangAdmission {
         }
 
         let queued = candidates.filter { !$0.admitted }.sorted(by: order)
-        var blockedBy: String?
+        var blockers: [Blocker] = []
         var position = 0
         for c in queued {
             position += 1
-            if let blocker = blockedBy {
-                decisions[c.job.key] = .queued(position: position, reason: "waiting behind \(blocker), which has waited longer than \(Int(starvationBound))s")
+            if let blocker = blockers.first(where: { $0.holdsBack(c, nodes: nodes) }) {
+                decisions[c.job.key] = .queued(position: position, reason: "waiting behind \(blocker.name), which has waited longer than \(Int(starvationBound))s for the same \(blocker.what)")
                 continue
             }
             if let quota = platform.quota(for: c.job.namespace), nsUsed[c.job.namespace, default: 0] + c.gpus > quota {
                 decisions[c.job.key] = .queued(position: position, reason: "namespace GPU quota: \(nsUsed[c.job.namespace, default: 0]) of \(quota) in use, this job needs \(c.gpus)")
-                markStarved(c, now: now, blockedBy: &blockedBy)
+                if starved(c, now: now) { blockers.append(Blocker(c, scope: .quota(c.job.namespace))) }
                 continue
             }
             var trial = free
@@ -73,14 +73,43 @@ public enum GangAdmission {
             } else {
                 let resource = c.placement.resourceName ?? "GPU"
                 decisions[c.job.key] = .queued(position: position, reason: "not enough free \(resource): the gang needs \(c.job.spec.effectiveReplicas) × \(c.placement.countPerPod) on matching nodes")
-                markStarved(c, now: now, blockedBy: &blockedBy)
+                if starved(c, now: now), let name = c.placement.resourceName {
+                    blockers.append(Blocker(c, scope: .pool(resource: name, nodes: Set(eligibleNodes(c, nodes: nodes)))))
+                }
             }
         }
         return decisions
     }
 
-    static func markStarved(_ c: Candidate, now: Double, blockedBy: inout String?) {
-        if let since = c.waitingSince, now - since >= starvationBound { blockedBy = "\(c.job.namespace)/\(c.job.name)" }
+    /// A job starved past the bound holds back only the jobs competing for what it waits for: the same
+    /// namespace quota, or the same GPU resource on overlapping nodes. CPU-only jobs are never held back.
+    struct Blocker {
+        enum Scope { case quota(String), pool(resource: String, nodes: Set<String>) }
+        var name: String
+        var scope: Scope
+        init(_ c: Candidate, scope: Scope) {
+            name = "\(c.job.namespace)/\(c.job.name)"
+            self.scope = scope
+        }
+        var what: String {
+            switch scope {
+            case .quota(let namespace): return "GPU quota of namespace \(namespace)"
+            case .pool(let resource, _): return "\(resource) nodes"
+            }
+        }
+        func holdsBack(_ c: Candidate, nodes: [JSONValue]) -> Bool {
+            guard c.gpus > 0 else { return false }
+            switch scope {
+            case .quota(let namespace): return c.job.namespace == namespace
+            case .pool(let resource, let pool):
+                return c.placement.resourceName == resource && !pool.isDisjoint(with: eligibleNodes(c, nodes: nodes))
+            }
+        }
+    }
+
+    static func starved(_ c: Candidate, now: Double) -> Bool {
+        guard let since = c.waitingSince else { return false }
+        return now - since >= starvationBound
     }
 
     static func order(_ a: Candidate, _ b: Candidate) -> Bool {
@@ -116,10 +145,7 @@ public enum GangAdmission {
     static func place(_ c: Candidate, replicas: Int, nodes: [JSONValue], free: inout [String: [String: Int]]) -> Bool {
         guard replicas > 0, let resource = c.placement.resourceName, c.placement.countPerPod > 0 else { return true }
         let need = c.placement.countPerPod
-        let eligible = nodes.filter { node in
-            guard let name = node.name, free[name] != nil else { return false }
-            return c.placement.fits(node: node) && tolerates(c.tolerations, node: node)
-        }.compactMap(\.name)
+        let eligible = eligibleNodes(c, nodes: nodes).filter { free[$0] != nil }
         for _ in 0..<replicas {
             let best = eligible.filter { (free[$0]?[resource] ?? 0) >= need }
                 .min { (free[$0]?[resource] ?? 0, $0) < (free[$1]?[resource] ?? 0, $1) }
@@ -127,6 +153,14 @@ public enum GangAdmission {
             free[node]?[resource, default: 0] -= need
         }
         return true
+    }
+
+    /// Nodes one replica of the candidate could ever run on: GPU labels and capacity, tolerations, nodeSelector.
+    static func eligibleNodes(_ c: Candidate, nodes: [JSONValue]) -> [String] {
+        let selector = c.job.spec.nodeSelector ?? [:]
+        return nodes.filter { node in
+            c.placement.fits(node: node) && tolerates(c.tolerations, node: node) && selector.allSatisfy { node.labels[$0.key] == $0.value }
+        }.compactMap(\.name)
     }
 
     /// Whether tolerations cover every NoSchedule/NoExecute taint of a node (Exists/Equal as the API defines).

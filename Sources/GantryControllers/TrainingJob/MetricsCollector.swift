@@ -22,6 +22,15 @@ public actor MetricsCollector {
         var dirty: Bool
         var experiment: String?
         var namespace: String
+        /// The metric and goal the series tracks: a changed `earlyStopping` re-reads the log for the new one.
+        var metric: String
+        var goal: EarlyStopping.Goal
+        /// The log stream ended by itself (the container ended): the series holds the whole run.
+        var complete = false
+        /// Started on a finished pod: one read of the whole log, no retry (it is readable now or never).
+        var finishedPod = false
+        /// A reconcile already waited for this follow to complete: never block a second one.
+        var waited = false
     }
 
     let client: KubeClient
@@ -46,15 +55,46 @@ public actor MetricsCollector {
 
     public func snapshot(for key: ObjectKey) -> MetricsSnapshot? {
         guard let f = follows[key] else { return nil }
-        return MetricsSnapshot(metrics: f.series.status, earlyStop: f.stop)
+        return MetricsSnapshot(metrics: f.series.status, earlyStop: f.stop, complete: f.complete)
+    }
+
+    /// Waits (at most `timeout`) until the followed log has been read to its end. Used before a finished job's
+    /// results are written: after a controller restart the follower starts from the log's beginning, and the
+    /// record must not be written from a half-read log.
+    public func waitUntilComplete(_ key: ObjectKey, timeout: Duration) async -> Bool {
+        guard let f = follows[key] else { return false }
+        if f.complete || f.waited { return f.complete }
+        follows[key]?.waited = true
+        let task = f.task
+        let clock = self.clock
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await task.value; return true }
+            group.addTask { try? await clock.sleep(for: timeout); return false }
+            // Awaiting a task's value ignores cancellation: on timeout the follow itself is cancelled, so the
+            // group (which waits for every child) can end.
+            if await group.next() == false { task.cancel() }
+            group.cancelAll()
+        }
+        return follows[key]?.complete == true
+    }
+
+    func markComplete(_ key: ObjectKey, attempt: Int) {
+        guard follows[key]?.attempt == attempt else { return }
+        follows[key]?.complete = true
     }
 
     /// Starts following `pod` for this job's attempt unless already doing so. Idempotent: called by every reconcile.
-    public func ensureFollowing(_ job: TrainingJob, pod: String, attempt: Int) {
+    /// `podFinished`: the container has ended; a follow begun while it ran and not yet complete is started over
+    /// as one read of the whole log, which then ends instead of retrying.
+    public func ensureFollowing(_ job: TrainingJob, pod: String, attempt: Int, podFinished: Bool = false) {
         let key = job.key
-        if let f = follows[key], f.pod == pod, f.attempt == attempt { return }
-        follows[key]?.task.cancel()
         let metric = job.spec.earlyStopping?.metric ?? "loss"
+        let goal = job.spec.earlyStopping?.effectiveGoal ?? .minimize
+        // earlyStopping may change while the job runs: new thresholds apply to the next value at once.
+        rules[key] = job.spec.earlyStopping
+        if let f = follows[key], f.pod == pod, f.attempt == attempt, f.metric == metric, f.goal == goal,
+           f.complete || f.finishedPod || !podFinished { return }
+        follows[key]?.task.cancel()
         let series = MetricSeries(metric: metric, goal: job.spec.earlyStopping?.effectiveGoal ?? .minimize,
                                   minDelta: job.spec.earlyStopping?.patience?.minDelta ?? 0)
         rules[key] = job.spec.earlyStopping
@@ -70,17 +110,19 @@ public actor MetricsCollector {
                         guard let parsed = MetricLine.parse(line, format: format, stepKey: stepKey) else { continue }
                         await self?.record(parsed, key: key, attempt: attempt)
                     }
+                    await self?.markComplete(key, attempt: attempt)
                     return  // the container ended: its log is complete
                 } catch let error as APIError where error.isNotFound {
                     return
                 } catch {
-                    if Task.isCancelled { return }
+                    if Task.isCancelled || podFinished { return }
                     try? await Task.sleep(for: .milliseconds(500))
                 }
             }
         }
         follows[key] = Follow(pod: pod, attempt: attempt, task: task, series: series, stop: nil, lastNotified: .zero, dirty: false,
-                              experiment: job.labels[GantryLabels.experiment], namespace: job.namespace)
+                              experiment: job.labels[GantryLabels.experiment], namespace: job.namespace, metric: metric, goal: goal,
+                              finishedPod: podFinished)
     }
 
     /// Stops following (job finished or deleted); the last snapshot stays readable until `forget`.

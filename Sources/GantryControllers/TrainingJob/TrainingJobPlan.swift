@@ -14,6 +14,8 @@ public struct TrainingJobObservation: Sendable {
     /// `dataset.cache: node`: whether the dataset's DaemonSet exists, and the nodes where its cache is ready.
     public var datasetCacheExists = false
     public var datasetCacheReadyNodes: [String] = []
+    /// Whether the job carries Gantry's finalizer (its record is written before it may go).
+    public var hasFinalizer = true
     public var platform: PlatformConfigSpec
     public var nodes: [JSONValue]
     public var admission: GangAdmission.Decision
@@ -51,6 +53,11 @@ public struct TrainingJobPlan: Sendable {
     public var create: [JSONValue] = []
     /// Pod names to delete (gracefully).
     public var deletePods: [String] = []
+    /// Services to delete (a finished job's headless Service serves nobody).
+    public var deleteServices: [String] = []
+    /// Add Gantry's finalizer before any child exists; remove it once a deleted job's record is written.
+    public var addFinalizer = false
+    public var removeFinalizer = false
     public var status: TrainingJobStatus
     public var events: [Event] = []
     /// TTL after finishing has passed: delete the TrainingJob itself.

@@ -21,18 +21,38 @@ public enum TrainingJobPlanner {
         let attempt = (status.restarts ?? 0) + (status.evictionRestarts ?? 0)
         let observed = o.pods.map { ObservedPod($0, attemptAnnotation: TrainingPods.attemptAnnotation) }
         let replicas = job.spec.effectiveReplicas
-        status.gpus = placement.countPerPod * replicas
+        let requested = placement.countPerPod * replicas
+        status.requestedGPUs = requested
+        let podPolicy = job.spec.finishedPodPolicy ?? o.platform.effectiveFinishedPodPolicy
         status.appliedDefaults = AppliedDefaults(
             gpuResourceName: placement.resourceName, tolerations: placement.tolerations.isEmpty ? nil : placement.tolerations,
-            finishedPodPolicy: o.platform.effectiveFinishedPodPolicy.rawValue, namespaceGPUQuota: o.platform.quota(for: job.namespace))
+            finishedPodPolicy: podPolicy.rawValue, namespaceGPUQuota: o.platform.quota(for: job.namespace))
         status.observedGeneration = generation
         status.recordRef = TrainingRecord.name(job)
 
         func finish(_ plan: inout TrainingJobPlan) -> TrainingJobPlan {
+            // GPUS is what the job holds now: nothing while it waits, is suspended or has finished.
+            status.gpus = status.phase == .admitted || status.phase == .running ? requested : 0
             status.conditions = conditions
             plan.status = status
             return plan
         }
+
+        // Deleted: the record outlives the job (cancelled runs stay in the experiment history); the finalizer
+        // goes once the record exists. The pods go with garbage collection.
+        if job.deletionTimestamp != nil {
+            guard o.hasFinalizer else { return finish(&plan) }
+            if !o.recordExists {
+                var final = status
+                final.replicaStatuses = TrainingRecord.replicaStatuses(observed, logTails: o.logTails, previous: status.replicaStatuses)
+                if let snapshot = o.metrics { final.metrics = MetricsStatus.keepingFuller(status.metrics, snapshot.metrics) }
+                plan.create.append(TrainingRecord.configMap(job, status: final, pods: observed, deleted: true))
+            }
+            plan.removeFinalizer = true
+            return finish(&plan)
+        }
+        // The finalizer comes before any child: a job deleted from here on still leaves its record.
+        if !o.hasFinalizer && !(status.phase?.isFinished ?? false) { plan.addFinalizer = true }
 
         // TensorBoard sits beside the job for its whole life, finished or not (it holds no GPU).
         if let board = job.spec.tensorboard, !board.logDir.isEmpty {
@@ -42,7 +62,8 @@ public enum TrainingJobPlanner {
 
         // Finished: free GPUs (pods deleted after their facts were kept), write the record, honour the TTL.
         if let phase = status.phase, phase.isFinished {
-            plan.deletePods = podsToFree(observed, policy: o.platform.effectiveFinishedPodPolicy)
+            plan.deletePods = podsToFree(observed, policy: podPolicy)
+            if o.serviceExists { plan.deleteServices.append(TrainingPods.serviceName(job)) }
             if !o.recordExists { plan.create.append(TrainingRecord.configMap(job, status: status, pods: observed)) }
             if let ttl = job.spec.ttlSecondsAfterFinished, let done = status.completionTime.flatMap(Timestamp.parse) {
                 let due = done.timeIntervalSince1970 + Double(ttl)
@@ -51,20 +72,44 @@ public enum TrainingJobPlanner {
             return finish(&plan)
         }
 
-        // Semantic validation: no children for an invalid spec; the condition names field and fix.
-        let problems = TrainingJobValidation.problems(job, placement: placement, nodes: o.nodes, platform: o.platform)
-        if let first = problems.first {
-            let message = problems.map(\.message).joined(separator: "; ")
-            if conditions[type: "Invalid"]?.status != .true { plan.event("Warning", first.reason, message) }
-            set("Invalid", .true, first.reason, message)
-            set("Stalled", .true, first.reason, message)
-            set("Ready", .false, first.reason, message)
-            set("Reconciling", .false, first.reason, "waiting for a corrected spec")
-            status.phase = status.phase ?? .queued
+        // A child the API server refused (422) cannot be created by retrying: the job stays Invalid for this
+        // generation, its admission is released and its pods go (see TrainingJobReconciler.markChildRejected).
+        if let rejected = conditions[type: "Invalid"], rejected.status == .true, rejected.reason == ChildRejection.reason,
+           rejected.observedGeneration == generation {
+            set("Ready", .false, rejected.reason, rejected.message)
+            set("Reconciling", .false, rejected.reason, "waiting for a corrected spec")
+            set("Stalled", .true, rejected.reason, rejected.message)
+            conditions.remove(type: "Admitted")
+            status.phase = .invalid
+            plan.deletePods = observed.filter { !$0.deleting }.map(\.name)
             return finish(&plan)
         }
-        conditions.remove(type: "Invalid")
-        conditions.remove(type: "Stalled")
+
+        // Semantic validation, before admission only (the spec is immutable afterwards, and running work is
+        // never stopped because nodes or quotas changed): no children for an invalid spec; the condition names
+        // the field, the numbers and the fix. Re-checked on every change, so a new node pool clears it.
+        let alreadyAdmitted = conditions.isTrue("Admitted")
+        if !alreadyAdmitted {
+            let problems = TrainingJobValidation.problems(job, placement: placement, nodes: o.nodes, platform: o.platform)
+            if let first = problems.first {
+                let message = problems.map(\.message).joined(separator: "; ")
+                if conditions[type: "Invalid"]?.status != .true || conditions[type: "Invalid"]?.message != message {
+                    plan.event("Warning", first.reason, message)
+                }
+                set("Invalid", .true, first.reason, message)
+                set("Stalled", .true, first.reason, message)
+                set("Ready", .false, first.reason, message)
+                set("Reconciling", .false, first.reason, "waiting for a corrected spec")
+                conditions.remove(type: "Admitted")
+                status.queue = nil
+                status.phase = .invalid
+                plan.deletePods = observed.filter { !$0.deleting }.map(\.name)
+                return finish(&plan)
+            }
+            conditions.remove(type: "Invalid")
+            conditions.remove(type: "Stalled")
+            if status.phase == .invalid { status.phase = nil }
+        }
 
         // Suspended (by the user, or by Kueue until it admits): no pods, state kept.
         if job.spec.suspend == true {
@@ -80,7 +125,6 @@ public enum TrainingJobPlanner {
         }
 
         // Admission: quota and whole-gang capacity (Kueue's label hands admission to Kueue via suspend).
-        let alreadyAdmitted = conditions.isTrue("Admitted")
         if !alreadyAdmitted {
             switch o.admission {
             case .queued(let position, let reason):
@@ -95,8 +139,8 @@ public enum TrainingJobPlanner {
             case .admitted:
                 status.queue = nil
                 status.phase = .admitted
-                set("Admitted", .true, "Admitted", "\(status.gpus ?? 0) GPUs for \(replicas) replica(s) fit the quota and free capacity")
-                plan.event("Normal", "Admitted", "admitted with \(status.gpus ?? 0) GPUs")
+                set("Admitted", .true, "Admitted", "\(requested) GPUs for \(replicas) replica(s) fit the quota and free capacity")
+                plan.event("Normal", "Admitted", "admitted with \(requested) GPUs")
             }
         }
 
@@ -131,7 +175,7 @@ public enum TrainingJobPlanner {
         // Metrics and early stopping: a fired rule stops the run (pods deleted gracefully: a checkpoint can be
         // written in the termination grace period) and the record keeps the rule, step and values.
         if let snapshot = o.metrics {
-            status.metrics = snapshot.metrics
+            status.metrics = MetricsStatus.keepingFuller(status.metrics, snapshot.metrics)
             if let stop = snapshot.earlyStop {
                 status.earlyStop = stop
                 return terminal(&plan, &status, &conditions, .earlyStopped, "EarlyStopped",
@@ -188,7 +232,7 @@ public enum TrainingJobPlanner {
         }
 
         // Converge children: wait for the previous attempt's pods to go (same names), then create the gang.
-        if !o.serviceExists { plan.create.append(TrainingPods.desiredService(job)) }
+        if TrainingPods.needsService(job), !o.serviceExists { plan.create.append(TrainingPods.desiredService(job)) }
         if job.spec.framework == .mpi, !o.hostfileExists { plan.create.append(TrainingPods.desiredHostfile(job, placement: placement)) }
         if stale.isEmpty {
             for index in 0..<replicas where !present.contains(index) {
@@ -241,24 +285,31 @@ public enum TrainingJobPlanner {
                                         failed: pods.filter { $0.state == .failed }.count)
         status.replicaStatuses = TrainingRecord.replicaStatuses(pods.filter { !$0.deleting || $0.finished }, logTails: o.logTails, previous: status.replicaStatuses)
         if let start = status.startTime.flatMap(Timestamp.parse), let end = Timestamp.parse(now) {
-            status.gpuHours = Double(status.gpus ?? 0) * max(0, end.timeIntervalSince1970 - start.timeIntervalSince1970) / 3600
+            status.gpuHours = Double(status.requestedGPUs ?? 0) * max(0, end.timeIntervalSince1970 - start.timeIntervalSince1970) / 3600
         }
         set("Running", .false, reason, message)
+        // `Complete` is true for every end (kubectl wait --for=condition=Complete); `Ready` stays true for a
+        // run that ended as designed (succeeded, or stopped early: a normal sweep result, healthy for Flux and
+        // Argo CD); only a failure needs a human, so only a failure is `Stalled`.
+        set("Complete", .true, reason, message)
+        set("Reconciling", .false, reason, message)
         switch phase {
-        case .succeeded:
-            set("Succeeded", .true, reason, message)
+        case .succeeded, .earlyStopped:
+            set(phase == .succeeded ? "Succeeded" : "EarlyStopped", .true, reason, message)
             set("Ready", .true, reason, message)
-            set("Reconciling", .false, reason, message)
+            conditions.remove(type: "Stalled")
             plan.event("Normal", reason, message)
         default:
-            set(phase == .earlyStopped ? "EarlyStopped" : "Failed", .true, reason, message)
+            set("Failed", .true, reason, message)
             set("Ready", .false, reason, message)
-            set("Reconciling", .false, reason, message)
             set("Stalled", .true, reason, message)
             plan.event("Warning", reason, message)
         }
-        plan.deletePods = podsToFree(pods, policy: o.platform.effectiveFinishedPodPolicy)
+        if o.serviceExists { plan.deleteServices.append(TrainingPods.serviceName(o.job)) }
+        plan.deletePods = podsToFree(pods, policy: o.job.spec.finishedPodPolicy ?? o.platform.effectiveFinishedPodPolicy)
         if !o.recordExists { plan.create.append(TrainingRecord.configMap(o.job, status: status, pods: pods)) }
+        status.gpus = 0
+        status.queue = nil
         status.conditions = conditions
         plan.status = status
         return plan
@@ -269,4 +320,19 @@ public enum TrainingJobPlanner {
     static func podsToFree(_ pods: [ObservedPod], policy: PlatformConfigSpec.FinishedPodPolicy) -> [String] {
         pods.filter { !$0.deleting && (policy == .delete || !$0.finished) }.map(\.name)
     }
+}
+
+extension MetricsStatus {
+    /// Metrics known so far, never replaced by emptier ones: a follower restarted after a controller restart
+    /// starts from nothing and must not wipe what status already holds until it has read further.
+    static func keepingFuller(_ known: MetricsStatus?, _ fresh: MetricsStatus?) -> MetricsStatus? {
+        guard let fresh else { return known }
+        guard let known else { return fresh }
+        return (fresh.step ?? -1) >= (known.step ?? -1) ? fresh : known
+    }
+}
+
+/// A child create answered 422: the job's spec produced an object the API server refuses.
+public enum ChildRejection {
+    public static let reason = "ChildRejected"
 }

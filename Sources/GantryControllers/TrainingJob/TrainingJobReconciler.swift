@@ -18,6 +18,10 @@ public struct TrainingJobReconciler: Reconciler {
     /// Queued jobs look again this often: admission depends on other jobs and on nodes.
     let queuedRecheck: Duration = .seconds(5)
     static let logTailLines = 20
+    /// Written on every TrainingJob before its first child: a deleted job's record is written before it goes.
+    public static let finalizer = "gantry.dev/record"
+    /// How long a reconcile waits for a finished metrics replica's log to be read to its end.
+    let metricsDrainTimeout: Duration = .seconds(10)
 
     public init(client: KubeClient, caches: OperatorCaches, events: EventRecorder, metrics: MetricsCollector, clock: any RuntimeClock) {
         self.client = client
@@ -28,7 +32,8 @@ public struct TrainingJobReconciler: Reconciler {
     }
 
     public func reconcile(_ key: ObjectKey) async throws -> ReconcileResult {
-        guard let object = await caches.trainingJobs.get(key), object.deletionTimestamp == nil else {
+        guard let object = await caches.trainingJobs.get(key),
+              object.deletionTimestamp == nil || object.finalizers.contains(Self.finalizer) else {
             await metrics.forget(key)
             try await sweepDatasetCaches(namespace: key.namespace ?? "default")
             return .done  // gone or going: garbage collection removes the children
@@ -36,7 +41,16 @@ public struct TrainingJobReconciler: Reconciler {
         let job: TrainingJob
         do {
             job = try TrainingJob(object)
+        } catch .status(let message) {
+            // Planning from an empty status would start a finished job again: leave it, and say why.
+            logger.error("the stored status of a TrainingJob does not decode; not reconciling it", metadata: ["job": "\(key)", "error": "\(message)"])
+            await events.record(regarding: object, type: "Warning", reason: "StatusUndecodable", note: "\(message): not reconciled until the status is readable", action: "Reconcile")
+            return .done
         } catch {
+            if object.deletionTimestamp != nil {
+                try await Finalizers.remove(Self.finalizer, from: object, type: .trainingJobs, client: client)
+                return .done
+            }
             try await writeUndecodable(object, message: "\(error)")
             return .done
         }
@@ -53,13 +67,17 @@ public struct TrainingJobReconciler: Reconciler {
         let hostfileExists = await caches.configMaps.get(ObjectKey(namespace: ns, name: TrainingPods.hostfileName(job))) != nil
         let recordExists = await caches.configMaps.get(ObjectKey(namespace: ns, name: TrainingRecord.name(job))) != nil
         let admission = await admissionDecision(for: job, platform: platform, nodes: nodes)
-        let logTails = await tails(of: pods, job: job)
         let snapshot = await followMetrics(job, pods: pods)
+        // Tails of finished pods, and of every pod about to be stopped (early stop, deletion): what a run
+        // printed last is kept in status and the record before its pods go.
+        let stopping = snapshot?.earlyStop != nil || job.deletionTimestamp != nil
+        let logTails = await tails(of: pods, job: job, includeRunning: stopping)
 
         var observation = TrainingJobObservation(
             job: job, pods: pods, serviceExists: serviceExists, hostfileExists: hostfileExists, recordExists: recordExists,
             platform: platform, nodes: nodes, admission: admission, logTails: logTails, metrics: snapshot,
             now: clock.wallNow.timeIntervalSince1970)
+        observation.hasFinalizer = object.finalizers.contains(Self.finalizer)
         if let uri = DatasetCache.uri(of: job),
            let ds = await caches.daemonSets.get(ObjectKey(namespace: ns, name: DatasetCache.daemonSetName(uri))) {
             observation.datasetCacheExists = true
@@ -68,7 +86,13 @@ public struct TrainingJobReconciler: Reconciler {
         observation.tensorboardPodExists = tensorboardPodExists
         observation.tensorboardServiceExists = tensorboardServiceExists
         let plan = TrainingJobPlanner.plan(observation)
-        try await apply(plan, job: job, object: object)
+        do {
+            try await apply(plan, job: job, object: object)
+        } catch let rejected as ChildRejected {
+            try await markChildRejected(key, rejected)
+            return .done
+        }
+        if job.deletionTimestamp != nil { await metrics.forget(key) }
         if plan.status.phase?.isFinished == true {
             await metrics.stopFollowing(key)
             try await sweepDatasetCaches(namespace: ns)
@@ -80,38 +104,84 @@ public struct TrainingJobReconciler: Reconciler {
         return .done
     }
 
-    /// Status first: a transition that deletes pods (finish, gang restart, suspend) must be on record before
-    /// the pods go, or a failed status write would let the next reconcile see "no pods" and start them again.
-    /// A stale cached object makes the write answer 409, and the queue's backoff retries from fresh state.
+    /// Finalizer first (before any child), then status: a transition that deletes pods (finish, gang restart,
+    /// suspend) must be on record before the pods go, or a failed status write would let the next reconcile see
+    /// "no pods" and start them again. A stale cached object makes a write answer 409 (or a failed JSON-patch
+    /// test 422), and the queue's backoff retries from fresh state.
     func apply(_ plan: TrainingJobPlan, job: TrainingJob, object: JSONValue) async throws {
-        if plan.status != job.status {
+        if plan.addFinalizer {
+            try await Finalizers.add(Self.finalizer, to: object, type: .trainingJobs, client: client)
+        }
+        if plan.status != job.status, job.deletionTimestamp == nil {
             var updated = object
             updated["status"] = try JSONValue(encoding: plan.status).droppingNulls()
+            if plan.addFinalizer { updated[path: "metadata", "resourceVersion"] = nil }  // the patch moved it on
             _ = try await client.updateStatus(.trainingJobs, updated)
         }
+        var created: [String] = []
         for child in plan.create {
-            let type: ResourceType
-            switch child.kind {
-            case "Pod": type = .pods
-            case "Service": type = .services
-            case "DaemonSet": type = .daemonSets
-            default: type = .configMaps
+            guard let kind = child.kind, let type = Self.childTypes[kind] else {
+                throw KubeClientError.invalidRequest("the TrainingJob planner asked for a child of unknown kind \(child.kind ?? "nil")")
             }
             do {
                 _ = try await client.create(type, child, namespace: job.namespace)
+                if kind == "Pod", let name = child.name { created.append(name) }
             } catch let error as APIError where error.isAlreadyExists {
                 // The cache was behind; the next event brings the object in.
+            } catch let error as APIError where error.isInvalid {
+                throw ChildRejected(kind: kind, name: child.name ?? "", message: error.message, createdPods: created)
             }
         }
         for name in plan.deletePods {
             try await client.delete(.pods, namespace: job.namespace, name: name)
         }
+        for name in plan.deleteServices {
+            try await client.delete(.services, namespace: job.namespace, name: name)
+        }
         for event in plan.events {
             await events.record(regarding: object, type: event.type, reason: event.reason, note: event.note, action: "Reconcile")
+        }
+        if plan.removeFinalizer {
+            try await Finalizers.remove(Self.finalizer, from: object, type: .trainingJobs, client: client)
         }
         if plan.deleteJob {
             try await client.delete(.trainingJobs, namespace: job.namespace, name: job.name,
                                     options: DeleteOptions(propagationPolicy: .background, preconditionUID: job.uid))
+        }
+    }
+
+    /// Kinds the planner creates, and where they go: anything else is a planner bug, not a ConfigMap.
+    static let childTypes: [String: ResourceType] = ["Pod": .pods, "Service": .services, "ConfigMap": .configMaps, "DaemonSet": .daemonSets]
+
+    struct ChildRejected: Error {
+        var kind: String
+        var name: String
+        var message: String
+        var createdPods: [String]
+    }
+
+    /// A child the API server refuses (422) will be refused again: mark the job Invalid for this generation
+    /// (the planner keeps it so, releases its admission and deletes its pods) and say which child and why.
+    func markChildRejected(_ key: ObjectKey, _ rejected: ChildRejected) async throws {
+        let message = "the API server refused the \(rejected.kind) \(rejected.name) built from this spec: \(rejected.message). Correct the spec (a new TrainingJob: the spec is immutable)"
+        let fresh = try await client.get(.trainingJobs, namespace: key.namespace, name: key.name)
+        var status = (try? (fresh["status"] ?? .emptyObject).decode(TrainingJobStatus.self)) ?? TrainingJobStatus()
+        var conditions = status.conditions ?? []
+        let now = Timestamp.format(clock.wallNow)
+        for type in ["Invalid", "Stalled"] {
+            conditions.set(Condition(type: type, status: .true, reason: ChildRejection.reason, message: message, observedGeneration: fresh.generation), now: now)
+        }
+        conditions.set(Condition(type: "Ready", status: .false, reason: ChildRejection.reason, message: message, observedGeneration: fresh.generation), now: now)
+        conditions.remove(type: "Admitted")
+        status.conditions = conditions
+        status.phase = .invalid
+        status.gpus = 0
+        var updated = fresh
+        updated["status"] = try JSONValue(encoding: status).droppingNulls()
+        _ = try await client.updateStatus(.trainingJobs, updated)
+        await events.record(regarding: fresh, type: "Warning", reason: ChildRejection.reason, note: message, action: "Reconcile")
+        for pod in rejected.createdPods {
+            try await client.delete(.pods, namespace: key.namespace, name: pod)
         }
     }
 
@@ -122,7 +192,12 @@ public struct TrainingJobReconciler: Reconciler {
         let replica = job.spec.metrics?.replica ?? 0
         let pod = pods.map { ObservedPod($0, attemptAnnotation: TrainingPods.attemptAnnotation) }
             .first { $0.attempt == attempt && $0.index == replica && !$0.deleting && $0.state != .pending }
-        if let pod { await metrics.ensureFollowing(job, pod: pod.name, attempt: attempt) }
+        guard let pod else { return await metrics.snapshot(for: job.key) }
+        await metrics.ensureFollowing(job, pod: pod.name, attempt: attempt, podFinished: pod.finished)
+        // A finished metrics replica: read its log to the end before the job's result is written from it.
+        if pod.finished, await metrics.snapshot(for: job.key)?.complete != true {
+            _ = await metrics.waitUntilComplete(job.key, timeout: metricsDrainTimeout)
+        }
         return await metrics.snapshot(for: job.key)
     }
 
@@ -173,13 +248,14 @@ public struct TrainingJobReconciler: Reconciler {
         return decisions[job.key] ?? .queued(position: 0, reason: "not yet considered")
     }
 
-    /// Last log lines of this attempt's finished pods not yet kept in status (read once, before deletion).
-    func tails(of pods: [JSONValue], job: TrainingJob) async -> [String: [String]] {
+    /// Last log lines of this attempt's finished pods (and, when the job is being stopped, its running ones)
+    /// not yet kept in status: read once, before the pods are deleted.
+    func tails(of pods: [JSONValue], job: TrainingJob, includeRunning: Bool) async -> [String: [String]] {
         var result: [String: [String]] = [:]
         let kept = Set((job.status.replicaStatuses ?? []).filter { $0.lastLogLines != nil }.map(\.podName))
         for pod in pods {
             let observed = ObservedPod(pod, attemptAnnotation: TrainingPods.attemptAnnotation)
-            guard observed.finished, !kept.contains(observed.name) else { continue }
+            guard observed.finished || (includeRunning && observed.state == .running), !kept.contains(observed.name) else { continue }
             var lines: [String] = []
             do {
                 for try await line in client.logs(namespace: job.namespace, pod: observed.name, container: TrainingPods.containerName,

@@ -30,6 +30,28 @@ public enum TrainingJobValidation {
             message += ". Lower spec.gpu.count or relax spec.gpu.product / spec.gpu.minMemoryMiB"
             problems.append(.init(reason: "NoMatchingGPUNodes", message: message))
         }
+        if let resource = placement.resourceName, placement.countPerPod > 0, nodes.contains(where: placement.fits(node:)) {
+            // The whole gang against the matching nodes as if they were empty: a gang that cannot fit even then
+            // would wait forever and, past the starvation bound, hold back every job behind it.
+            let tolerations = placement.tolerations + (spec.tolerations ?? [])
+            let matching = nodes.filter { node in
+                placement.fits(node: node) && GangAdmission.tolerates(tolerations, node: node)
+                    && (spec.nodeSelector ?? [:]).allSatisfy { node.labels[$0.key] == $0.value }
+            }
+            let slots = matching.reduce(0) { $0 + (GPUPlacement.capacity(of: $1, resource: resource) ?? 0) / placement.countPerPod }
+            if slots < spec.effectiveReplicas {
+                problems.append(.init(reason: "GangTooLarge", message: "spec.replicas × spec.gpu.count: the gang needs \(spec.effectiveReplicas) replicas × \(placement.countPerPod) \(resource), but the \(matching.count) matching node(s) can hold at most \(slots) such replicas even when empty. Lower spec.replicas or spec.gpu.count, or add nodes"))
+            }
+        }
+        var byVariable: [String: [String]] = [:]
+        for key in (spec.hyperparameters ?? [:]).keys.sorted() { byVariable["HP_" + TrainingPods.envName(key), default: []].append(key) }
+        for (variable, keys) in byVariable.sorted(by: { $0.key < $1.key }) where keys.count > 1 {
+            problems.append(.init(reason: "InvalidSpec", message: "spec.hyperparameters: keys \(keys.joined(separator: " and ")) both become the variable \(variable); rename all but one"))
+        }
+        let reserved = TrainingPods.reservedEnvNames(job, placement: placement)
+        for (i, env) in (spec.env ?? []).enumerated() where reserved.contains(env.name) {
+            problems.append(.init(reason: "InvalidSpec", message: "spec.env[\(i)].name: \(env.name) is set by Gantry for each replica (framework \(spec.framework.rawValue), hyperparameters); remove it from spec.env"))
+        }
         let total = placement.countPerPod * spec.effectiveReplicas
         // Under Kueue (queue-name label) Kueue owns quota; Gantry's own quota does not apply.
         if job.labels[GantryLabels.kueueQueueName] == nil, let quota = platform.quota(for: job.namespace), total > quota {

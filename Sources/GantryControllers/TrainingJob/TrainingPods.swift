@@ -15,9 +15,14 @@ public enum TrainingPods {
     /// DNS name of a replica through the headless Service: `<pod>.<service>`.
     public static func host(_ job: TrainingJob, _ index: Int) -> String { "\(podName(job, index)).\(serviceName(job))" }
 
+    /// The job's name as a label value (shortened with a hash when it is not one): `kubectl logs -l
+    /// gantry.dev/trainingjob=NAME` works for every name of up to 63 characters.
     public static func selectorLabels(_ job: TrainingJob) -> [String: String] {
-        [GantryLabels.trainingJob: job.name, GantryLabels.managedBy: GantryLabels.managedByValue]
+        [GantryLabels.trainingJob: ChildNaming.labelValue(job.name), GantryLabels.managedBy: GantryLabels.managedByValue]
     }
+
+    /// Only distributed jobs need the headless Service (ranks find each other through it).
+    public static func needsService(_ job: TrainingJob) -> Bool { job.spec.framework != .none }
 
     public static func desiredPod(_ job: TrainingJob, index: Int, attempt: Int, placement: GPUPlacement) -> JSONValue {
         let spec = job.spec
@@ -52,11 +57,11 @@ public enum TrainingPods {
         var podSpec: JSONValue = [
             "restartPolicy": "Never",  // the controller restarts the whole gang; a lone restarted rank would hang
             "hostname": .string(podName(job, index)),
-            "subdomain": .string(serviceName(job)),
             "containers": [container],
             "volumes": .array(volumes),
             "tolerations": .array(placement.tolerations + (spec.tolerations ?? [])),
         ]
+        if needsService(job) { podSpec["subdomain"] = .string(serviceName(job)) }
         if let selector = spec.nodeSelector, !selector.isEmpty { podSpec["nodeSelector"] = .object(selector.mapValues(JSONValue.string)) }
         if let affinity = placement.affinity { podSpec["affinity"] = affinity }
         if let sa = spec.serviceAccountName { podSpec["serviceAccountName"] = .string(sa) }
@@ -82,8 +87,25 @@ public enum TrainingPods {
     }
 
     /// Environment of one replica: Gantry's own variables, hyperparameters, the framework's variables, then the
-    /// user's (which win on a name clash, so a user can override anything deliberately).
+    /// user's. A user variable with a name Gantry sets is refused at validation (`reservedEnvNames`): silently
+    /// replacing RANK or MASTER_ADDR would hang a gang, silently ignoring the user's value would surprise.
     public static func environment(_ job: TrainingJob, index: Int, placement: GPUPlacement) -> [JSONValue] {
+        var result: [JSONValue] = gantryEnvironment(job, index: index, placement: placement).map { ["name": .string($0.0), "value": .string($0.1)] }
+        for user in job.spec.env ?? [] {
+            var v: JSONValue = ["name": .string(user.name)]
+            if let value = user.value { v["value"] = .string(value) }
+            if let from = user.valueFrom { v["valueFrom"] = from }
+            result.append(v)
+        }
+        return result
+    }
+
+    /// Names of the variables Gantry sets for this job (the same for every replica).
+    public static func reservedEnvNames(_ job: TrainingJob, placement: GPUPlacement) -> Set<String> {
+        Set(gantryEnvironment(job, index: 0, placement: placement).map(\.0))
+    }
+
+    static func gantryEnvironment(_ job: TrainingJob, index: Int, placement: GPUPlacement) -> [(String, String)] {
         var env: [(String, String)] = [
             ("GANTRY_JOB_NAME", job.name),
             ("GANTRY_REPLICA_INDEX", String(index)),
@@ -116,16 +138,7 @@ public enum TrainingPods {
                 ("OMPI_COMM_WORLD_SIZE_HINT", String(replicas * perNode)),
             ]
         }
-        var result: [JSONValue] = env.map { ["name": .string($0.0), "value": .string($0.1)] }
-        let userNames = Set((job.spec.env ?? []).map(\.name))
-        result.removeAll { userNames.contains($0["name"]?.stringValue ?? "") }
-        for user in job.spec.env ?? [] {
-            var v: JSONValue = ["name": .string(user.name)]
-            if let value = user.value { v["value"] = .string(value) }
-            if let from = user.valueFrom { v["valueFrom"] = from }
-            result.append(v)
-        }
-        return result
+        return env
     }
 
     /// `TF_CONFIG` for MultiWorkerMirroredStrategy: every replica is a worker; worker 0 acts as chief.
@@ -135,7 +148,7 @@ public enum TrainingPods {
         return config.serialized()
     }
 
-    static func envName(_ key: String) -> String {
+    public static func envName(_ key: String) -> String {
         String(key.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
     }
 

@@ -20,7 +20,7 @@ public enum TrainingRecord {
         return byIndex.keys.sorted().compactMap { byIndex[$0] }
     }
 
-    public static func document(_ job: TrainingJob, status: TrainingJobStatus, pods: [ObservedPod]) -> JSONValue {
+    public static func document(_ job: TrainingJob, status: TrainingJobStatus, pods: [ObservedPod], deleted: Bool = false) -> JSONValue {
         let spec = job.spec
         // Values from Secrets or ConfigMaps are referenced by name only: a record must never leak a secret.
         let env: [JSONValue] = (spec.env ?? []).map { e in
@@ -33,7 +33,8 @@ public enum TrainingRecord {
             "uid": .string(job.uid),
             "generation": .int(job.generation),
             "image": .string(spec.image),
-            "phase": .string(status.phase?.rawValue ?? ""),
+            // A run deleted before it finished is kept as `Deleted`, so cancelled runs stay in the history.
+            "phase": .string(deleted ? "Deleted" : status.phase?.rawValue ?? ""),
             "replicas": .int(Int64(spec.effectiveReplicas)),
             "gpusPerReplica": .int(Int64(spec.gpu?.count ?? 0)),
         ]
@@ -63,15 +64,19 @@ public enum TrainingRecord {
         }
         if let reason = status.conditions?.first(where: { ["Succeeded", "Failed", "EarlyStopped"].contains($0.type) && $0.status == .true }) {
             record["result"] = ["reason": .string(reason.reason), "message": .string(reason.message)]
+        } else if deleted {
+            record["result"] = ["reason": "Deleted", "message": .string("the TrainingJob was deleted while \(status.phase?.rawValue ?? "new")")]
         }
         return record
     }
 
-    public static func configMap(_ job: TrainingJob, status: TrainingJobStatus, pods: [ObservedPod]) -> JSONValue {
+    public static func configMap(_ job: TrainingJob, status: TrainingJobStatus, pods: [ObservedPod], deleted: Bool = false) -> JSONValue {
         var cm: JSONValue = [
             "apiVersion": "v1", "kind": "ConfigMap", "immutable": true,
-            "data": ["record.json": .string(document(job, status: status, pods: pods).serialized())],
+            "data": ["record.json": .string(document(job, status: status, pods: pods, deleted: deleted).serialized())],
         ]
+        // The label value may be shortened (ChildNaming.labelValue); the annotation names the job exactly.
+        cm.annotations = [GantryLabels.trainingJob: job.name]
         cm.name = name(job)
         cm.namespace = job.namespace
         var labels = TrainingPods.selectorLabels(job)

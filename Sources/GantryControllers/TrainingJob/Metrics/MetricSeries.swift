@@ -89,8 +89,11 @@ public struct MetricSeries: Sendable, Hashable {
 public struct MetricsSnapshot: Sendable, Hashable {
     public var metrics: MetricsStatus
     public var earlyStop: EarlyStopStatus?
-    public init(metrics: MetricsStatus, earlyStop: EarlyStopStatus?) {
+    /// The whole log has been read (its container ended).
+    public var complete: Bool
+    public init(metrics: MetricsStatus, earlyStop: EarlyStopStatus?, complete: Bool = false) {
         self.metrics = metrics
         self.earlyStop = earlyStop
+        self.complete = complete
     }
 }

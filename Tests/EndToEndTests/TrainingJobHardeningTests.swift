@@ -1,0 +1,216 @@
+import Foundation
+import Testing
+import EmbeddedCluster
+import GantryAPI
+import GantryControllers
+import GantryTestSupport
+import KubeClient
+import KubeCore
+
+/// TrainingJob off the happy path (issue #8): specs edited while running, names at the edges, a controller
+/// restarted at the wrong moment, runs deleted or stopped early. Each test failed before its fix.
+@Suite(.serialized) struct TrainingJobHardeningTests {
+    static let manifest = TrainingJobBehaviourTests.manifest
+    static func status(_ h: OperatorHarness, _ name: String) async -> JSONValue { await TrainingJobBehaviourTests.status(h, name) }
+
+    /// Runs `body` against a fresh cluster and operator, and tears both down before returning.
+    static func withOperator(_ body: (OperatorHarness) async throws -> Void) async throws {
+        let h = try await OperatorHarness.start()
+        do { try await body(h) } catch {
+            await h.stop()
+            throw error
+        }
+        await h.stop()
+    }
+
+    static func condition(_ status: JSONValue, _ type: String) -> JSONValue? {
+        status["conditions"]?.arrayValue?.first { $0["type"]?.stringValue == type }
+    }
+
+    static func record(_ h: OperatorHarness, _ name: String) async throws -> JSONValue? {
+        guard let cm = await h.get(.configMaps, "default", name) else { return nil }
+        return try JSONValue.parse(cm[path: "data", "record.json"]?.stringValue ?? "")
+    }
+
+    @Test func aGangNoClusterCouldHoldIsInvalidWithTheNumbersAndHoldsNobodyBack() async throws {
+        try await Self.withOperator { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("max-replicas", 1024, 1, "{}", ""))
+            #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "max-replicas")["phase"] == "Invalid" })
+            let invalid = try #require(Self.condition(await Self.status(h, "max-replicas"), "Invalid"))
+            #expect(invalid["reason"] == "GangTooLarge")
+            let message = invalid["message"]?.stringValue ?? ""
+            #expect(message.contains("1024 replicas") && message.contains("at most 16"), "\(message)")
+            #expect(await Self.status(h, "max-replicas")["gpus"] == 0)
+            #expect(await h.get(.pods, "default", "max-replicas-0") == nil)
+            // Jobs after it run.
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("after-it", 1, 1, "{exit: {code: 0, after: 1s}}", ""))
+            #expect(try await eventually(timeout: .seconds(60)) { await Self.status(h, "after-it")["phase"] == "Succeeded" })
+        }
+    }
+
+    @Test func fieldsThatShapeTheRunAreImmutableAndTheMutableOnesTakeEffect() async throws {
+        try await Self.withOperator { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("edit", 2, 1, "{logs: [\"training\"]}", "  hyperparameters: {lr: \"0.1\"}\n"))
+            #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "edit")["phase"] == "Running" })
+            for (patch, field) in [(#"{"spec":{"replicas":16}}"#, "spec.replicas"), (#"{"spec":{"gpu":{"count":4}}}"#, "spec.gpu"),
+                                   (#"{"spec":{"hyperparameters":{"lr":"0.2"}}}"#, "spec.hyperparameters"),
+                                   (#"{"spec":{"image":"trainer:2"}}"#, "spec.image"),
+                                   (#"{"spec":{"env":[{"name":"X","value":"1"}]}}"#, "spec.env")] {
+                let r = await h.cluster.kubectl("patch", "trainingjob", "edit", "--type=merge", "-p", patch)
+                #expect(!r.ok, "\(patch) was accepted")
+                #expect(r.stderr.contains("\(field) is immutable"), "\(r.stderr)")
+            }
+            let pods = try await h.client.list(.pods, namespace: "default", options: ListOptions(labelSelector: "gantry.dev/trainingjob=edit"))
+            #expect(pods.items.count == 2)
+            // The fields that may change do, and act.
+            _ = try await h.kubectl("patch", "trainingjob", "edit", "--type=merge", "-p", #"{"spec":{"priority":5,"activeDeadlineSeconds":3600,"suspend":true}}"#)
+            #expect(try await eventually(timeout: .seconds(30)) {
+                let pod = await h.get(.pods, "default", "edit-0")
+                return await Self.status(h, "edit")["phase"] == "Suspended" && pod == nil
+            })
+            #expect(await Self.status(h, "edit")["gpus"] == 0)
+            #expect(await Self.status(h, "edit")["requestedGPUs"] == 2)
+        }
+    }
+
+    @Test func namesThatAreNotDNSLabelsStillGetValidChildrenAndRun() async throws {
+        try await Self.withOperator { h in
+            let script = "{logs: [\"rank up\"], exit: {code: 0, after: 2s}}"
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("resnet50.v2", 2, 1, script, "  finishedPodPolicy: Keep\n"))
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("3d-unet", 1, 1, script, ""))
+            #expect(try await eventually(timeout: .seconds(60)) {
+                let a = await Self.status(h, "resnet50.v2")["phase"]
+                let b = await Self.status(h, "3d-unet")["phase"]
+                return a == "Succeeded" && b == "Succeeded"
+            })
+            // Kept pods show the names Gantry gave: DNS-1035 labels, the Service's subdomain among them.
+            let pods = try await h.client.list(.pods, namespace: "default", options: ListOptions(labelSelector: "gantry.dev/trainingjob=resnet50.v2"))
+            #expect(pods.items.count == 2)
+            for pod in pods.items {
+                let name = pod.name ?? ""
+                #expect(ChildNaming.isDNS1035Label(name), "\(name)")
+                let subdomain = pod[path: "spec", "subdomain"]?.stringValue ?? ""
+                #expect(ChildNaming.isDNS1035Label(subdomain) && subdomain.hasPrefix("resnet50-v2-"), "\(subdomain)")
+            }
+        }
+    }
+
+    @Test func invalidPodLabelsAreRefusedByTheAPIServerNamingTheField() async throws {
+        try await Self.withOperator { h in
+            let manifest = Self.manifest("bad-labels", 1, 1, "{}", "").replacingOccurrences(
+                of: "  podMetadata:\n", with: "  podMetadata:\n    labels: {\"bad label!\": x}\n")
+            let r = await h.cluster.kubectl(args: ["apply", "-f", "-"], stdin: manifest)
+            #expect(!r.ok)
+            #expect(r.stderr.contains("podMetadata.labels"), "\(r.stderr)")
+            #expect(await h.get(.trainingJobs, "default", "bad-labels") == nil)
+        }
+    }
+
+    @Test func reservedEnvNamesAndCollidingHyperparametersAreInvalidAndCreateNothing() async throws {
+        try await Self.withOperator { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("rank-env", 2, 1, "{}", "  env: [{name: RANK, value: \"7\"}]\n"))
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("hp-clash", 1, 1, "{}", "  hyperparameters: {a-b: \"1\", A_B: \"2\"}\n"))
+            #expect(try await eventually(timeout: .seconds(30)) {
+                let a = await Self.status(h, "rank-env")["phase"]
+                let b = await Self.status(h, "hp-clash")["phase"]
+                return a == "Invalid" && b == "Invalid"
+            })
+            let env = Self.condition(await Self.status(h, "rank-env"), "Invalid")?["message"]?.stringValue ?? ""
+            #expect(env.contains("spec.env[0].name: RANK"), "\(env)")
+            let hp = Self.condition(await Self.status(h, "hp-clash"), "Invalid")?["message"]?.stringValue ?? ""
+            #expect(hp.contains("A_B and a-b") && hp.contains("HP_A_B"), "\(hp)")
+            #expect(await h.get(.pods, "default", "rank-env-0") == nil)
+            #expect(await h.get(.pods, "default", "hp-clash-0") == nil)
+        }
+    }
+
+    @Test func aChildTheAPIServerRefusesMakesTheJobInvalidAndReleasesItsGPUs() async throws {
+        try await Self.withOperator { h in
+            h.cluster.cluster.failNextRequests(1, code: 422, target: FaultTarget(method: "POST", path: "/pods"))
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("refused", 1, 1, "{logs: [\"training\"]}", ""))
+            #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "refused")["phase"] == "Invalid" })
+            let status = await Self.status(h, "refused")
+            #expect(Self.condition(status, "Invalid")?["reason"] == "ChildRejected")
+            #expect(Self.condition(status, "Invalid")?["message"]?.stringValue?.contains("Pod refused-0") == true)
+            #expect(Self.condition(status, "Admitted") == nil)
+            #expect(status["gpus"] == 0)
+            // It stays so (no retry loop creating pods).
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("next", 1, 1, "{exit: {code: 0, after: 1s}}", ""))
+            #expect(try await eventually(timeout: .seconds(60)) { await Self.status(h, "next")["phase"] == "Succeeded" })
+            #expect(await h.get(.pods, "default", "refused-0") == nil)
+            #expect(await Self.status(h, "refused")["phase"] == "Invalid")
+        }
+    }
+
+    @Test func metricsSurviveAControllerThatWasDownWhenTheJobFinished() async throws {
+        try await Self.withOperator { h in
+            let script = "{logs: [{series: {at: 0s, every: 0.1s, count: 20, start: 1, step: 1, template: \"step={step} loss={loss}\", loss: {from: 2.0, to: 0.5, curve: linear}}}], exit: {code: 0, after: 4s}}"
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("restarted", 1, 1, script, ""))
+            #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "restarted")["phase"] == "Running" })
+            h.operatorTask.cancel()
+            await h.operatorTask.value
+            // The run finishes while no controller follows its log.
+            #expect(try await eventually(timeout: .seconds(30)) {
+                await h.get(.pods, "default", "restarted-0")?[path: "status", "phase"] == "Succeeded"
+            })
+            let second = OperatorManager(client: h.client)
+            let task = Task { await second.run() }
+            defer { task.cancel() }
+            #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "restarted")["phase"] == "Succeeded" })
+            let metrics = await Self.status(h, "restarted")["metrics"]
+            #expect(metrics?["step"] == 20, "\(String(describing: metrics))")
+            #expect(metrics?[path: "best", "name"] == "loss")
+            let record = try await Self.record(h, "restarted-record")
+            #expect(record?[path: "metrics", "step"] == 20)
+            task.cancel()
+            await task.value
+        }
+    }
+
+    @Test func aDeletedRunningJobLeavesARecordOfWhatRan() async throws {
+        try await Self.withOperator { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("cancelled", 1, 1, "{logs: [\"epoch 1\", \"epoch 2\"]}", "  hyperparameters: {lr: \"0.1\"}\n"))
+            #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "cancelled")["phase"] == "Running" })
+            #expect(await h.get(.trainingJobs, "default", "cancelled")?.finalizers == ["gantry.dev/record"])
+            _ = try await h.kubectl("delete", "trainingjob", "cancelled", "--timeout=60s")
+            #expect(await h.get(.trainingJobs, "default", "cancelled") == nil)
+            let record = try #require(try await Self.record(h, "cancelled-record"))
+            #expect(record["phase"] == "Deleted")
+            #expect(record[path: "result", "reason"] == "Deleted")
+            #expect(record[path: "hyperparameters", "lr"] == "0.1")
+        }
+    }
+
+    @Test func anEarlyStoppedRunIsCompleteAndHealthyAndKeepsItsLogTail() async throws {
+        try await Self.withOperator { h in
+            let plateau = "{logs: [{series: {every: 0.1s, count: 400, start: 1, step: 1, template: \"step={step} loss={loss}\", loss: {from: 1.0, to: 1.0, curve: flat}}}], exit: {code: 0}}"
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("plateau", 1, 1, plateau, "  earlyStopping: {metric: loss, patience: {evaluations: 5}}\n"))
+            let waited = await h.cluster.kubectl("wait", "--for=condition=Complete", "trainingjob/plateau", "--timeout=60s")
+            #expect(waited.ok, "\(waited.stderr)")
+            let status = await Self.status(h, "plateau")
+            #expect(status["phase"] == "EarlyStopped")
+            #expect(Self.condition(status, "Ready")?["status"] == "True")
+            #expect(Self.condition(status, "Stalled")?["status"] != "True")
+            #expect(Self.condition(status, "Reconciling")?["status"] == "False")
+            #expect(status["gpus"] == 0)
+            let tail = status["replicaStatuses"]?.arrayValue?.first?["lastLogLines"]?.arrayValue ?? []
+            #expect(tail.contains { $0.stringValue?.hasPrefix("step=") == true }, "\(tail)")
+        }
+    }
+
+    @Test func aFinishedDistributedJobDropsItsServiceAndKeepsPodsWhenAsked() async throws {
+        try await Self.withOperator { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("kept", 2, 1, "{logs: [\"hello from {pod}\"], exit: {code: 0, after: 2s}}",
+                                                                             "  finishedPodPolicy: Keep\n"))
+            #expect(try await eventually(timeout: .seconds(30)) { await h.get(.services, "default", "kept") != nil })
+            #expect(try await eventually(timeout: .seconds(60)) { await Self.status(h, "kept")["phase"] == "Succeeded" })
+            #expect(try await eventually(timeout: .seconds(30)) { await h.get(.services, "default", "kept") == nil })
+            #expect(await h.get(.pods, "default", "kept-0") != nil)
+            #expect(await h.get(.pods, "default", "kept-1") != nil)
+            #expect(await Self.status(h, "kept")["gpus"] == 0)
+            let logs = try await h.kubectl("logs", "-l", "gantry.dev/trainingjob=kept", "--prefix")
+            #expect(logs.contains("hello from kept-0") && logs.contains("hello from kept-1"), "\(logs)")
+            #expect(logs.contains("pod/kept-0/trainer"), "\(logs)")
+        }
+    }
+}
