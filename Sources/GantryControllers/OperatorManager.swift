@@ -17,6 +17,8 @@ public struct OperatorManager: Sendable {
 
     public let client: KubeClient
     public let caches = OperatorCaches()
+    /// Admission decisions kept between reconciles, fed by TrainingJob, node and PlatformConfig events.
+    public let admission = AdmissionLedger()
     public let options: Options
     let clock: any RuntimeClock
     let trainingJobs: Controller
@@ -26,6 +28,7 @@ public struct OperatorManager: Sendable {
         self.options = options
         self.clock = clock
         let caches = self.caches
+        let admission = self.admission
         let ns = options.namespace
         func source(_ type: ResourceType, children: Bool) -> ClientListerWatcher {
             ClientListerWatcher(client: client, type: type, namespace: type.namespaced ? ns : nil,
@@ -37,7 +40,10 @@ public struct OperatorManager: Sendable {
             WatchSpec.owned(source(type, children: true), store: store, ownerKind: "TrainingJob", ownerGroup: GantryGroup.name)
         }
         trainingJobs = Controller(name: "trainingjob", watches: [
-            .primary(source(.trainingJobs, children: false), store: caches.trainingJobs),
+            WatchSpec(source: source(.trainingJobs, children: false), store: caches.trainingJobs) { event in
+                await admission.observe(event)
+                return [event.object.objectKey]
+            },
             ownedBy(.pods, caches.pods),
             ownedBy(.services, caches.services),
             // Records have no owner (they outlive the job); their label names the job.
@@ -51,9 +57,13 @@ public struct OperatorManager: Sendable {
                 return await caches.trainingJobs.list(namespace: ns).filter { $0[path: "spec", "dataset", "uri"]?.stringValue == uri }.map(\.objectKey)
             },
             // Nodes and the platform config change what every job may do: look at all of them again.
-            WatchSpec(source: source(.nodes, children: false), store: caches.nodes) { _ in [] },
+            WatchSpec(source: source(.nodes, children: false), store: caches.nodes) { event in
+                await admission.observeNode(event)
+                return []
+            },
             WatchSpec(source: source(.platformConfigs, children: false), store: caches.platformConfigs) { _ in
-                await caches.trainingJobs.keys
+                await admission.invalidate()
+                return await caches.trainingJobs.keys
             },
         ], options: controllerOptions, clock: clock)
     }
@@ -74,7 +84,8 @@ public struct OperatorManager: Sendable {
                     return (job.key, EarlyStoppingRules.Peer(name: job.name, history: history, lastStep: step))
                 }
         }, notify: { key in await queue.add(key) })
-        let reconciler = TrainingJobReconciler(client: client, caches: caches, events: events, metrics: metrics, clock: clock)
+        let reconciler = TrainingJobReconciler(client: client, caches: caches, events: events, metrics: metrics,
+                                               admission: admission, clock: clock)
         await trainingJobs.run(reconciler)
     }
 }

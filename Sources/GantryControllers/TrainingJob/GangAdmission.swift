@@ -38,45 +38,15 @@ public enum GangAdmission {
 
     public static func decide(candidates: [Candidate], nodes: [JSONValue], usedGPUs: [String: [String: Int]],
                               platform: PlatformConfigSpec, now: Double) -> [ObjectKey: Decision] {
-        var free = freeCapacity(nodes: nodes, used: usedGPUs)
-        var nsUsed: [String: Int] = [:]
+        var pass = AdmissionPass(nodes: nodes, used: usedGPUs, platform: platform, now: now)
         var decisions: [ObjectKey: Decision] = [:]
-
         // Admitted jobs first: they hold quota, and their not-yet-bound pods hold capacity.
         for c in candidates where c.admitted {
-            nsUsed[c.job.namespace, default: 0] += c.gpus
-            let unbound = max(0, c.job.spec.effectiveReplicas - c.boundPods)
-            _ = place(c, replicas: unbound, nodes: nodes, free: &free)
+            pass.hold(c)
             decisions[c.job.key] = .admitted
         }
-
-        let queued = candidates.filter { !$0.admitted }.sorted(by: order)
-        var blockers: [Blocker] = []
-        var position = 0
-        for c in queued {
-            position += 1
-            if let blocker = blockers.first(where: { $0.holdsBack(c, nodes: nodes) }) {
-                decisions[c.job.key] = .queued(position: position, reason: "waiting behind \(blocker.name), which has waited longer than \(Int(starvationBound))s for the same \(blocker.what)")
-                continue
-            }
-            if let quota = platform.quota(for: c.job.namespace), nsUsed[c.job.namespace, default: 0] + c.gpus > quota {
-                decisions[c.job.key] = .queued(position: position, reason: "namespace GPU quota: \(nsUsed[c.job.namespace, default: 0]) of \(quota) in use, this job needs \(c.gpus)")
-                if starved(c, now: now) { blockers.append(Blocker(c, scope: .quota(c.job.namespace))) }
-                continue
-            }
-            var trial = free
-            if place(c, replicas: c.job.spec.effectiveReplicas, nodes: nodes, free: &trial) {
-                free = trial
-                nsUsed[c.job.namespace, default: 0] += c.gpus
-                decisions[c.job.key] = .admitted
-                position -= 1
-            } else {
-                let resource = c.placement.resourceName ?? "GPU"
-                decisions[c.job.key] = .queued(position: position, reason: "not enough free \(resource): the gang needs \(c.job.spec.effectiveReplicas) × \(c.placement.countPerPod) on matching nodes")
-                if starved(c, now: now), let name = c.placement.resourceName {
-                    blockers.append(Blocker(c, scope: .pool(resource: name, nodes: Set(eligibleNodes(c, nodes: nodes)))))
-                }
-            }
+        for c in candidates.filter({ !$0.admitted }).sorted(by: order) {
+            decisions[c.job.key] = pass.consider(c)
         }
         return decisions
     }
@@ -97,12 +67,12 @@ public enum GangAdmission {
             case .pool(let resource, _): return "\(resource) nodes"
             }
         }
-        func holdsBack(_ c: Candidate, nodes: [JSONValue]) -> Bool {
+        func holdsBack(_ c: Candidate, eligible: [String]) -> Bool {
             guard c.gpus > 0 else { return false }
             switch scope {
             case .quota(let namespace): return c.job.namespace == namespace
             case .pool(let resource, let pool):
-                return c.placement.resourceName == resource && !pool.isDisjoint(with: eligibleNodes(c, nodes: nodes))
+                return c.placement.resourceName == resource && !pool.isDisjoint(with: eligible)
             }
         }
     }
@@ -141,11 +111,11 @@ public enum GangAdmission {
         return ready?["status"]?.stringValue == "True"
     }
 
-    /// Places `replicas` pods best-fit (fewest free GPUs that still fit), subtracting from `free`.
-    static func place(_ c: Candidate, replicas: Int, nodes: [JSONValue], free: inout [String: [String: Int]]) -> Bool {
+    /// Places `replicas` pods best-fit (fewest free GPUs that still fit) on `eligible` nodes, subtracting from `free`.
+    static func place(_ c: Candidate, replicas: Int, eligible allEligible: [String], free: inout [String: [String: Int]]) -> Bool {
         guard replicas > 0, let resource = c.placement.resourceName, c.placement.countPerPod > 0 else { return true }
         let need = c.placement.countPerPod
-        let eligible = eligibleNodes(c, nodes: nodes).filter { free[$0] != nil }
+        let eligible = allEligible.filter { free[$0] != nil }
         for _ in 0..<replicas {
             let best = eligible.filter { (free[$0]?[resource] ?? 0) >= need }
                 .min { (free[$0]?[resource] ?? 0, $0) < (free[$1]?[resource] ?? 0, $1) }

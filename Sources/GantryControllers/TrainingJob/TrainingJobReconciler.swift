@@ -13,6 +13,7 @@ public struct TrainingJobReconciler: Reconciler {
     public let caches: OperatorCaches
     public let events: EventRecorder
     public let metrics: MetricsCollector
+    public let admission: AdmissionLedger
     public let clock: any RuntimeClock
     let logger = Logger(label: "gantry.trainingjob")
     /// Queued jobs look again this often: admission depends on other jobs and on nodes.
@@ -23,11 +24,13 @@ public struct TrainingJobReconciler: Reconciler {
     /// How long a reconcile waits for a finished metrics replica's log to be read to its end.
     let metricsDrainTimeout: Duration = .seconds(10)
 
-    public init(client: KubeClient, caches: OperatorCaches, events: EventRecorder, metrics: MetricsCollector, clock: any RuntimeClock) {
+    public init(client: KubeClient, caches: OperatorCaches, events: EventRecorder, metrics: MetricsCollector,
+                admission: AdmissionLedger, clock: any RuntimeClock) {
         self.client = client
         self.caches = caches
         self.events = events
         self.metrics = metrics
+        self.admission = admission
         self.clock = clock
     }
 
@@ -219,33 +222,15 @@ public struct TrainingJobReconciler: Reconciler {
         }
     }
 
-    /// Whether this job may start now, decided over every TrainingJob in the cache (pure GangAdmission).
+    /// Whether this job may start now: the ledger's decision, computed over every cached TrainingJob only when
+    /// the last computation no longer holds (AdmissionLedger).
     func admissionDecision(for job: TrainingJob, platform: PlatformConfigSpec, nodes: [JSONValue]) async -> GangAdmission.Decision {
         if job.labels[GantryLabels.kueueQueueName] != nil { return .admitted }  // Kueue admits through spec.suspend
         if job.status.conditions?.isTrue("Admitted") == true { return .admitted }
-        let settings = platform.effectiveGPU
-        var candidates: [GangAdmission.Candidate] = []
-        var used: [String: [String: Int]] = [:]
-        for object in await caches.trainingJobs.list() {
-            guard let other = try? TrainingJob(object), other.deletionTimestamp == nil,
-                  other.spec.suspend != true, !(other.status.phase?.isFinished ?? false),
-                  other.labels[GantryLabels.kueueQueueName] == nil else { continue }
-            let placement = GPUPlacement(request: other.spec.gpu, settings: settings)
-            let pods = await caches.pods.owned(by: other.uid).filter { ObservedPod($0, attemptAnnotation: TrainingPods.attemptAnnotation).finished == false }
-            var bound = 0
-            for pod in pods {
-                guard let node = pod[path: "spec", "nodeName"]?.stringValue, let resource = placement.resourceName else { continue }
-                used[node, default: [:]][resource, default: 0] += placement.countPerPod
-                bound += 1
-            }
-            let admitted = other.status.conditions?.isTrue("Admitted") == true
-            let waiting = admitted ? nil : other.status.conditions?[type: "Admitted"].flatMap { Timestamp.parse($0.lastTransitionTime) }?.timeIntervalSince1970
-            candidates.append(.init(job: other, placement: placement, tolerations: placement.tolerations + (other.spec.tolerations ?? []),
-                                    admitted: admitted, boundPods: bound, waitingSince: waiting))
-        }
-        let decisions = GangAdmission.decide(candidates: candidates, nodes: nodes, usedGPUs: used, platform: platform,
-                                             now: clock.wallNow.timeIntervalSince1970)
-        return decisions[job.key] ?? .queued(position: 0, reason: "not yet considered")
+        let now = clock.wallNow.timeIntervalSince1970
+        if let known = await admission.currentDecision(for: job.key, settings: platform.effectiveGPU, now: now) { return known }
+        return await admission.decision(for: job.key, jobs: await caches.trainingJobs.list(), pods: await caches.pods.list(),
+                                        nodes: nodes, platform: platform, now: now)
     }
 
     /// Last log lines of this attempt's finished pods (and, when the job is being stopped, its running ones)

@@ -1,0 +1,161 @@
+import GantryAPI
+import KubeCore
+import KubeRuntime
+
+/// Admission decisions kept between reconciles, so a burst of N jobs costs O(N) admission work instead of
+/// re-decoding and re-walking every TrainingJob in every reconcile (issue #8, item 15).
+///
+/// The store stays the source of truth: a full computation lists the cached jobs and decodes only those whose
+/// resourceVersion changed. Watch events only say whether the last computation still holds:
+/// - a new queued job that sorts after every job already considered is decided by continuing the last pass;
+/// - a queued job becoming admitted as decided changes nobody else's decision;
+/// - anything else that frees or takes capacity (a job finishing, suspended, deleted, invalid, resumed, a
+///   priority change, nodes, the PlatformConfig) makes the next decision compute afresh.
+/// Starvation depends on time, and bound pods may sit on other nodes than best fit assumed, so a computation
+/// older than `maxAge` is redone too (queued jobs look again every few seconds anyway).
+public actor AdmissionLedger {
+    struct Entry {
+        var resourceVersion: String?
+        var job: TrainingJob
+        /// Competes for admission: not finished, suspended, invalid, deleting or left to Kueue.
+        var active: Bool { Self.competes(job) }
+        var admitted: Bool { job.status.conditions?.isTrue("Admitted") == true }
+
+        static func competes(_ job: TrainingJob) -> Bool {
+            job.deletionTimestamp == nil && job.spec.suspend != true && !(job.status.phase?.isFinished ?? false)
+                && job.status.phase != .invalid && job.labels[GantryLabels.kueueQueueName] == nil
+        }
+    }
+
+    private var entries: [ObjectKey: Entry] = [:]
+    private var decisions: [ObjectKey: GangAdmission.Decision] = [:]
+    private var pass: AdmissionPass?
+    private var computedAt: Double?
+    private var settings = GPUSettings()
+    let maxAge: Double
+    /// Full computations so far (the benchmark and tests read it).
+    public private(set) var computations = 0
+
+    public init(maxAge: Double = 5) { self.maxAge = maxAge }
+
+    /// Called for every TrainingJob watch event before its reconcile is queued.
+    public func observe(_ event: ReflectorEvent) {
+        let object = event.object
+        let key = object.objectKey
+        guard case .upserted = event, let job = try? TrainingJob(object) else {
+            if entries.removeValue(forKey: key)?.active == true { invalidate() }
+            return
+        }
+        let old = entries[key]
+        let new = Entry(resourceVersion: object.resourceVersion, job: job)
+        entries[key] = new
+        guard pass != nil else { return }
+        guard let old else {
+            if new.active { append(new) }
+            return
+        }
+        if old.active != new.active || old.job.spec.priority != new.job.spec.priority {
+            invalidate()
+        } else if old.admitted != new.admitted, !(new.admitted && decisions[key] == .admitted) {
+            invalidate()
+        }
+    }
+
+    /// A node event: decisions change only when what admission reads of the node changed (capacity, labels,
+    /// taints, schedulability, readiness), not on every status heartbeat.
+    public func observeNode(_ event: ReflectorEvent) {
+        guard let name = event.object.name else { return }
+        guard case .upserted = event else {
+            if nodeFingerprints.removeValue(forKey: name) != nil { invalidate() }
+            return
+        }
+        var fingerprint = OperatorCaches.projectNode(event.object)
+        fingerprint[path: "metadata", "resourceVersion"] = nil
+        // Heartbeat times change on every status write; only the condition's status counts.
+        let conditions = fingerprint[path: "status", "conditions"]?.arrayValue?.map { c -> JSONValue in
+            ["type": c["type"] ?? .null, "status": c["status"] ?? .null]
+        }
+        fingerprint[path: "status", "conditions"] = conditions.map(JSONValue.array)
+        if nodeFingerprints.updateValue(fingerprint, forKey: name) != fingerprint { invalidate() }
+    }
+    private var nodeFingerprints: [String: JSONValue] = [:]
+
+    /// The PlatformConfig changed: every decision may change.
+    public func invalidate() {
+        pass = nil
+        decisions = [:]
+    }
+
+    /// The decision for one job, computing afresh when the last computation no longer holds.
+    public func decision(for key: ObjectKey, jobs: [JSONValue], pods: [JSONValue], nodes: [JSONValue],
+                         platform: PlatformConfigSpec, now: Double) -> GangAdmission.Decision {
+        if platform.effectiveGPU != settings { settings = platform.effectiveGPU; invalidate() }
+        if let at = computedAt, now - at > maxAge { invalidate() }
+        if pass == nil || decisions[key] == nil { compute(jobs: jobs, pods: pods, nodes: nodes, platform: platform, now: now) }
+        return decisions[key] ?? .queued(position: 0, reason: "not yet considered")
+    }
+
+    /// The decision for one job when the last computation still holds (so the reconciler need not list the
+    /// caches), else nil.
+    public func currentDecision(for key: ObjectKey, settings current: GPUSettings, now: Double) -> GangAdmission.Decision? {
+        guard pass != nil, current == settings, let at = computedAt, now - at <= maxAge else { return nil }
+        return decisions[key]
+    }
+
+    private func compute(jobs: [JSONValue], pods: [JSONValue], nodes: [JSONValue], platform: PlatformConfigSpec, now: Double) {
+        computations += 1
+        var seen = Set<ObjectKey>()
+        for object in jobs {
+            let key = object.objectKey
+            seen.insert(key)
+            if let entry = entries[key], entry.resourceVersion == object.resourceVersion { continue }
+            if let job = try? TrainingJob(object) { entries[key] = Entry(resourceVersion: object.resourceVersion, job: job) }
+        }
+        for key in entries.keys where !seen.contains(key) { entries[key] = nil }
+
+        // GPUs of bound, unfinished pods per node, and how many of each job's pods are bound.
+        var uidToEntry: [String: ObjectKey] = [:]
+        for (key, entry) in entries where entry.active { uidToEntry[entry.job.uid] = key }
+        var used: [String: [String: Int]] = [:]
+        var bound: [ObjectKey: Int] = [:]
+        for pod in pods {
+            guard let owner = pod.controllerReference, let key = uidToEntry[owner.uid], let entry = entries[key],
+                  let node = pod[path: "spec", "nodeName"]?.stringValue,
+                  !ObservedPod(pod, attemptAnnotation: TrainingPods.attemptAnnotation).finished else { continue }
+            let placement = GPUPlacement(request: entry.job.spec.gpu, settings: settings)
+            guard let resource = placement.resourceName else { continue }
+            used[node, default: [:]][resource, default: 0] += placement.countPerPod
+            bound[key, default: 0] += 1
+        }
+        let candidates = entries.filter(\.value.active).map { key, entry in candidate(entry, boundPods: bound[key] ?? 0) }
+        var next = AdmissionPass(nodes: nodes, used: used, platform: platform, now: now)
+        decisions = [:]
+        for c in candidates where c.admitted {
+            next.hold(c)
+            decisions[c.job.key] = .admitted
+        }
+        for c in candidates.filter({ !$0.admitted }).sorted(by: GangAdmission.order) {
+            decisions[c.job.key] = next.consider(c)
+        }
+        pass = next
+        computedAt = now
+    }
+
+    /// A new queued job: continue the last pass when it sorts after everything already considered.
+    private func append(_ entry: Entry) {
+        guard var next = pass else { return }
+        let c = candidate(entry, boundPods: 0)
+        if c.admitted { invalidate(); return }
+        if let last = next.last, !GangAdmission.order(last, c) { invalidate(); return }
+        decisions[c.job.key] = next.consider(c)
+        pass = next
+    }
+
+    private func candidate(_ entry: Entry, boundPods: Int) -> GangAdmission.Candidate {
+        let job = entry.job
+        let placement = GPUPlacement(request: job.spec.gpu, settings: settings)
+        let waiting = entry.admitted ? nil : job.status.conditions?[type: "Admitted"].flatMap { Timestamp.parse($0.lastTransitionTime) }?.timeIntervalSince1970
+        return .init(job: job, placement: placement, tolerations: placement.tolerations + (job.spec.tolerations ?? []),
+                     admitted: entry.admitted, boundPods: boundPods, waitingSince: waiting)
+    }
+}
