@@ -31,20 +31,19 @@ extension ObjectStore {
 
     func infoFor(_ resource: String) -> ResourceInfo? { anyInfo(forStorageKey: resource) }
 
-    /// Deletes dependents whose owners are all gone; drops dangling references when some owners remain.
+    /// Deletes dependents whose owners are all gone: only objects the graph marked (created or re-owned since
+    /// the last collection, or dependents of an owner deleted since), as the real collector reacts to its
+    /// informers' changes instead of scanning.
     func collectOrphans() -> Bool {
         var changed = false
-        for (resource, objs) in objects {
-            guard let info = infoFor(resource) else { continue }
-            for (_, obj) in objs {
-                let refs = obj.ownerReferences
-                guard !refs.isEmpty, obj.deletionTimestamp == nil else { continue }
-                let live = refs.filter { uidIndex[$0.uid] != nil }
-                if live.isEmpty {
-                    // Owners deleted in the foreground delete their dependents in the foreground too; a gone owner: background.
-                    _ = try? delete(info, namespace: obj.namespace, name: obj.name ?? "", options: DeleteOptions())
-                    changed = true
-                }
+        for ref in gc.takeOrphanChecks() {
+            guard let obj = objects[ref.resource]?[ref.key], let info = infoFor(ref.resource) else { continue }
+            let refs = obj.ownerReferences
+            guard !refs.isEmpty, obj.deletionTimestamp == nil else { continue }
+            if refs.allSatisfy({ uidIndex[$0.uid] == nil }) {
+                // Owners deleted in the foreground delete their dependents in the foreground too; a gone owner: background.
+                _ = try? delete(info, namespace: obj.namespace, name: obj.name ?? "", options: DeleteOptions())
+                changed = true
             }
         }
         return changed
@@ -53,27 +52,24 @@ extension ObjectStore {
     /// Owners with `foregroundDeletion`: delete their dependents, then drop the finalizer once none blocks.
     func finishForegroundDeletions() -> Bool {
         var changed = false
-        for (resource, objs) in objects {
-            guard let info = infoFor(resource) else { continue }
-            for (_, owner) in objs where owner.deletionTimestamp != nil && owner.finalizers.contains("foregroundDeletion") {
-                guard let uid = owner.uid else { continue }
-                let deps = dependents(of: uid)
-                var blocking = false
-                for (depResource, dep) in deps {
-                    guard let depInfo = infoFor(depResource) else { continue }
-                    if dep.ownerReferences.contains(where: { $0.uid == uid && $0.blockOwnerDeletion == true }) { blocking = true }
-                    if dep.deletionTimestamp == nil {
-                        _ = try? delete(depInfo, namespace: dep.namespace, name: dep.name ?? "",
-                                        options: DeleteOptions(propagationPolicy: .foreground))
-                        changed = true
-                    }
-                }
-                if !blocking {
-                    var o = owner
-                    o.finalizers = owner.finalizers.filter { $0 != "foregroundDeletion" }
-                    _ = try? update(info, o, scope: .all, dryRun: false)
+        for ref in gc.foregroundOwners {
+            guard let owner = objects[ref.resource]?[ref.key], let info = infoFor(ref.resource),
+                  owner.deletionTimestamp != nil, owner.finalizers.contains("foregroundDeletion"), let uid = owner.uid else { continue }
+            var blocking = false
+            for (depResource, dep) in dependents(of: uid) {
+                guard let depInfo = infoFor(depResource) else { continue }
+                if dep.ownerReferences.contains(where: { $0.uid == uid && $0.blockOwnerDeletion == true }) { blocking = true }
+                if dep.deletionTimestamp == nil {
+                    _ = try? delete(depInfo, namespace: dep.namespace, name: dep.name ?? "",
+                                    options: DeleteOptions(propagationPolicy: .foreground))
                     changed = true
                 }
+            }
+            if !blocking {
+                var o = owner
+                o.finalizers = owner.finalizers.filter { $0 != "foregroundDeletion" }
+                _ = try? update(info, o, scope: .all, dryRun: false)
+                changed = true
             }
         }
         return changed
@@ -108,13 +104,9 @@ extension ObjectStore {
     }
 
     func dependents(of uid: String) -> [(String, JSONValue)] {
-        var result: [(String, JSONValue)] = []
-        for (resource, objs) in objects {
-            for (_, obj) in objs where obj.ownerReferences.contains(where: { $0.uid == uid }) {
-                result.append((resource, obj))
-            }
+        gc.dependents(of: uid).sorted { ($0.resource, $0.key) < ($1.resource, $1.key) }.compactMap { ref in
+            objects[ref.resource]?[ref.key].map { (ref.resource, $0) }
         }
-        return result
     }
 
     func hasDependents(_ uid: String?) -> Bool {

@@ -40,6 +40,10 @@ public actor ObjectStore {
     let historyLimit: Int
     /// uid → (resource, key) of every stored object, for garbage collection.
     var uidIndex: [String: (resource: String, key: String)] = [:]
+    /// The garbage collector's graph (GCGraph.swift): owner uid → its dependents, objects whose owners must be
+    /// checked, owners waiting in foreground deletion. Kept by `commit`, so a collection costs what changed,
+    /// not the size of the store.
+    var gc = GCGraph()
     /// Served resources by `group/version/plural`.
     var served: [String: ResourceInfo] = [:]
     /// Custom resource schemas by `plural.group/version`.
@@ -135,9 +139,11 @@ public actor ObjectStore {
         case .added, .modified:
             objects[resource, default: [:]][key] = stored
             if let uid = stored.uid { uidIndex[uid] = (resource, key) }
+            gc.track(GCGraph.Ref(resource: resource, key: key), object: stored, old: old)
         case .deleted:
             objects[resource]?[key] = nil
             if let uid = stored.uid { uidIndex[uid] = nil }
+            gc.forget(GCGraph.Ref(resource: resource, key: key), object: stored)
         }
         let event = StoreEvent(kind: kind, resource: resource, object: stored, oldObject: old, revision: revision)
         appendHistory(event)

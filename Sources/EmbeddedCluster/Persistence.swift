@@ -69,8 +69,12 @@ extension ObjectStore {
         nextServiceIP = saved.nextServiceIP
         compactedRevision = revision  // no history survives a restart: older watches re-list (410)
         uidIndex = [:]
+        gc = GCGraph()
         for (resource, objs) in objects {
-            for (key, obj) in objs { if let uid = obj.uid { uidIndex[uid] = (resource, key) } }
+            for (key, obj) in objs {
+                if let uid = obj.uid { uidIndex[uid] = (resource, key) }
+                gc.track(GCGraph.Ref(resource: resource, key: key), object: obj, old: nil)
+            }
         }
         reloadCRDs()
         return true

@@ -8,6 +8,8 @@ public struct PlatformConfigSpec: Codable, Sendable, Hashable {
     public var quotas: [NamespaceQuota]?
     /// What happens to pods of a finished TrainingJob.
     public var finishedPodPolicy: FinishedPodPolicy?
+    /// What training pods may use, and the securityContext they get.
+    public var podPolicy: PodPolicy?
 
     public init() {}
 
@@ -20,10 +22,35 @@ public struct PlatformConfigSpec: Codable, Sendable, Hashable {
 
     public var effectiveGPU: GPUSettings { gpu ?? GPUSettings() }
     public var effectiveFinishedPodPolicy: FinishedPodPolicy { finishedPodPolicy ?? .delete }
+    public var effectivePodPolicy: PodPolicy { podPolicy ?? PodPolicy() }
 
     public func quota(for namespace: String) -> Int? { quotas?.first { $0.namespace == namespace }?.gpus }
 
     public static let singletonName = "default"
+}
+
+/// Limits on what a workload's pods may use, checked before admission (a violation makes the job Invalid with
+/// the field named), and the securityContext Gantry gives its training pods.
+public struct PodPolicy: Codable, Sendable, Hashable {
+    public enum SecurityProfile: String, Codable, Sendable, Hashable, CaseIterable {
+        /// Pod Security Standards' "restricted": non-root, no privilege escalation, no capabilities, RuntimeDefault seccomp.
+        case restricted = "Restricted"
+        /// No securityContext from Gantry (the image's user, the runtime's defaults).
+        case none = "None"
+    }
+    /// Volume types pods may use (the key of a volume: `hostPath`, `persistentVolumeClaim`, ...).
+    public var allowedVolumeTypes: [String]?
+    /// Service accounts pods may run as (unset: any; the namespace's `default` is always allowed).
+    public var allowedServiceAccounts: [String]?
+    public var securityContext: SecurityProfile?
+
+    public init() {}
+
+    /// The volume types Pod Security's "restricted" level allows.
+    public static let restrictedVolumeTypes = ["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
+                                               "persistentVolumeClaim", "projected", "secret"]
+    public var effectiveVolumeTypes: [String] { allowedVolumeTypes ?? Self.restrictedVolumeTypes }
+    public var effectiveSecurityContext: SecurityProfile { securityContext ?? .restricted }
 }
 
 public struct NamespaceQuota: Codable, Sendable, Hashable {

@@ -14,6 +14,11 @@ public enum PlatformConfigSchema {
             "namespace": Schema.string("Namespace.", minLength: 1),
             "gpus": Schema.integer("GPUs all admitted jobs of the namespace may hold together.", minimum: 0),
         ], required: ["namespace", "gpus"])),
+        "podPolicy": Schema.object("What training pods may use, checked before a job is admitted (a violation makes it Invalid with the field named), and the securityContext they get.", [
+            "allowedVolumeTypes": Schema.array("Volume types pods may use, by their key in the Pod API (hostPath, nfs, ...). Default: the Pod Security restricted list (configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected, secret).", of: Schema.string("A volume type.", minLength: 1), maxItems: 64),
+            "allowedServiceAccounts": Schema.array("Service accounts pods may run as; unset allows any. The namespace's `default` is always allowed.", of: Schema.string("A service account name.", minLength: 1), maxItems: 256),
+            "securityContext": Schema.string("Restricted: every training pod runs as non-root, without privilege escalation or capabilities, with the RuntimeDefault seccomp profile (Pod Security restricted). None: Gantry sets no securityContext.", enum: PodPolicy.SecurityProfile.allCases.map(\.rawValue), default: "Restricted"),
+        ]),
         "finishedPodPolicy": Schema.string("Delete: pods of finished jobs are deleted at once (GPUs freed; logs and exit reasons kept in status). Keep: pods stay.", enum: PlatformConfigSpec.FinishedPodPolicy.allCases.map(\.rawValue), default: "Delete"),
     ])
 

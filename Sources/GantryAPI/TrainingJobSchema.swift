@@ -92,6 +92,7 @@ public enum TrainingJobSchema {
             "tolerations": Schema.array("Tolerations added.", of: Schema.passthrough("A toleration.")),
             "finishedPodPolicy": Schema.string("Delete or Keep."),
             "namespaceGPUQuota": Schema.integer("GPU quota of the namespace at admission."),
+            "securityContext": Schema.string("The securityContext profile the pods received (Restricted or None)."),
         ]),
         "metrics": Schema.object("Latest and best metric values.", [
             "step": Schema.integer("Latest step seen."),

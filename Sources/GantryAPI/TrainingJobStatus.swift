@@ -65,10 +65,14 @@ public struct AppliedDefaults: Codable, Sendable, Hashable {
     public var tolerations: [JSONValue]?
     public var finishedPodPolicy: String?
     public var namespaceGPUQuota: Int?
+    /// The securityContext profile the pods received (PlatformConfig spec.podPolicy.securityContext).
+    public var securityContext: String?
 
-    public init(gpuResourceName: String?, tolerations: [JSONValue]?, finishedPodPolicy: String?, namespaceGPUQuota: Int?) {
+    public init(gpuResourceName: String?, tolerations: [JSONValue]?, finishedPodPolicy: String?, namespaceGPUQuota: Int?,
+                securityContext: String? = nil) {
         self.gpuResourceName = gpuResourceName; self.tolerations = tolerations
         self.finishedPodPolicy = finishedPodPolicy; self.namespaceGPUQuota = namespaceGPUQuota
+        self.securityContext = securityContext
     }
 }
 

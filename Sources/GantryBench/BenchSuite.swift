@@ -1,10 +1,11 @@
 /// The named benchmarks of `gantry bench`, in the order they run. Memory figures are cleanest with `--only`:
 /// each benchmark leaves the allocator with arenas the next one may reuse.
 public enum BenchSuite {
-    public static let names = ["decode-pods", "watch-framing", "store-update", "early-stop-latency", "dev-startup", "api-latency"]
+    public static let names = ["decode-pods", "watch-framing", "store-update", "early-stop-latency", "dev-startup", "api-latency", "burst"]
 
     /// Runs one benchmark by name; `log` receives progress lines (stderr in the CLI, so tables stay clean).
-    public static func run(_ name: String, quick: Bool, log: @Sendable (String) -> Void) async throws -> [BenchFigure] {
+    /// `scales`: job counts of the scale benchmarks (`burst`); nil for their defaults.
+    public static func run(_ name: String, quick: Bool, scales: [Int]? = nil, log: @Sendable (String) -> Void) async throws -> [BenchFigure] {
         switch name {
         case "decode-pods": return try DecodePodsBench(quick: quick).run(log: log)
         case "watch-framing": return try WatchFramingBench(quick: quick).run(log: log)
@@ -12,6 +13,7 @@ public enum BenchSuite {
         case "early-stop-latency": return try await EarlyStopBench(quick: quick).run(log: log)
         case "dev-startup": return try await DevStartupBench(quick: quick).run(log: log)
         case "api-latency": return try await APILatencyBench(quick: quick).run(log: log)
+        case "burst": return try await BurstBench(quick: quick, scales: scales).run(log: log)
         default: throw BenchError.setup("unknown benchmark \(name); known: \(names.joined(separator: ", "))")
         }
     }

@@ -19,6 +19,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Smaller inputs and fewer iterations, for a smoke run.")
     var quick = false
 
+    @Option(help: ArgumentHelp("Job counts of the scale benchmarks (burst), e.g. --scale 50 --scale 2000 (default 50, 200, 1000).", valueName: "jobs"))
+    var scale: [Int] = []
+
     @Flag(help: "Print a Markdown table (for docs/benchmarks.md) instead of a text table.")
     var markdown = false
 
@@ -34,7 +37,7 @@ struct BenchCommand: AsyncParsableCommand {
         log("machine: \(MachineInfo.describe())")
         var figures: [BenchFigure] = []
         for name in selected {
-            figures += try await BenchSuite.run(name, quick: quick, log: log)
+            figures += try await BenchSuite.run(name, quick: quick, scales: scale.isEmpty ? nil : scale, log: log)
         }
         print("machine: \(MachineInfo.describe())\n")
         print(markdown ? BenchTable.markdown(figures) : BenchTable.text(figures))

@@ -214,3 +214,37 @@ import KubeCore
         }
     }
 }
+
+/// PlatformConfig spec.podPolicy enforced before admission, through kubectl (issue #8 item 14).
+@Suite(.serialized) struct PodPolicyTests {
+    @Test func thePodPolicyRefusesHostPathAndUnlistedAccountsAndSecuresThePods() async throws {
+        try await TrainingJobHardeningTests.withOperator { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: """
+                apiVersion: gantry.dev/v1alpha1
+                kind: PlatformConfig
+                metadata: {name: default}
+                spec:
+                  podPolicy: {allowedServiceAccounts: [trainer]}
+                """)
+            let m = TrainingJobBehaviourTests.manifest
+            _ = try await h.kubectl("apply", "-f", "-", stdin: m("host", 1, 1, "{}", "  volumes: [{name: data, hostPath: {path: /data}}]\n"))
+            _ = try await h.kubectl("apply", "-f", "-", stdin: m("as-admin", 1, 1, "{}", "  serviceAccountName: admin\n"))
+            _ = try await h.kubectl("apply", "-f", "-", stdin: m("fine", 1, 1, "{logs: [\"training\"]}", "  serviceAccountName: trainer\n"))
+            #expect(try await eventually(timeout: .seconds(30)) {
+                let a = await TrainingJobHardeningTests.status(h, "host")["phase"]
+                let b = await TrainingJobHardeningTests.status(h, "as-admin")["phase"]
+                let c = await TrainingJobHardeningTests.status(h, "fine")["phase"]
+                return a == "Invalid" && b == "Invalid" && c == "Running"
+            })
+            let host = TrainingJobHardeningTests.condition(await TrainingJobHardeningTests.status(h, "host"), "Invalid")
+            #expect(host?["reason"] == "PolicyViolation")
+            #expect(host?["message"]?.stringValue?.contains("spec.volumes[0] (data) is a hostPath volume") == true)
+            let admin = TrainingJobHardeningTests.condition(await TrainingJobHardeningTests.status(h, "as-admin"), "Invalid")
+            #expect(admin?["message"]?.stringValue?.contains("spec.serviceAccountName: admin") == true)
+            let pod = try #require(await h.get(.pods, "default", "fine-0"))
+            #expect(pod[path: "spec", "securityContext", "runAsNonRoot"] == true)
+            #expect(pod[path: "spec", "containers"]?.arrayValue?.first?[path: "securityContext", "allowPrivilegeEscalation"] == false)
+            #expect(await TrainingJobHardeningTests.status(h, "fine")[path: "appliedDefaults", "securityContext"] == "Restricted")
+        }
+    }
+}

@@ -187,3 +187,43 @@ import GantryAPI
         #expect(!plan.create.isEmpty)  // the reconciler applies the finalizer first
     }
 }
+
+/// PlatformConfig spec.podPolicy (issue #8 item 14).
+@Suite struct PodPolicyPlannerTests {
+    @Test func hostPathAndUnlistedServiceAccountsAreInvalidByDefaultOrByPolicy() throws {
+        let job = try makeJob(spec: ["image": "t", "serviceAccountName": "admin",
+                                     "volumes": [["name": "data", "hostPath": ["path": "/data"]], ["name": "cfg", "configMap": ["name": "c"]]]])
+        var platform = PlatformConfigSpec()
+        platform.podPolicy = PodPolicy()
+        platform.podPolicy?.allowedServiceAccounts = ["trainer"]
+        let plan = TrainingJobPlanner.plan(observe(job, platform: platform))
+        #expect(plan.status.phase == .invalid)
+        #expect(plan.create.isEmpty)
+        let message = plan.status.conditions?[type: "Invalid"]?.message ?? ""
+        #expect(plan.status.conditions?[type: "Invalid"]?.reason == "PolicyViolation")
+        #expect(message.contains("spec.volumes[0] (data) is a hostPath volume"), "\(message)")
+        #expect(!message.contains("spec.volumes[1]"))
+        #expect(message.contains("spec.serviceAccountName: admin"), "\(message)")
+        // An admin who allows hostPath and the account lets the same job run.
+        platform.podPolicy?.allowedVolumeTypes = ["hostPath", "configMap"]
+        platform.podPolicy?.allowedServiceAccounts = ["admin"]
+        #expect(TrainingJobPlanner.plan(observe(job, platform: platform)).status.phase != .invalid)
+    }
+
+    @Test func trainingPodsGetTheRestrictedSecurityContextUnlessTheAdminSaysNone() throws {
+        let job = try makeJob(spec: ["image": "t"])
+        let pod = try #require(TrainingJobPlanner.plan(observe(job)).create.first { $0.kind == "Pod" })
+        #expect(pod[path: "spec", "securityContext", "runAsNonRoot"] == true)
+        #expect(pod[path: "spec", "securityContext", "seccompProfile", "type"] == "RuntimeDefault")
+        let container = pod[path: "spec", "containers"]?.arrayValue?.first
+        #expect(container?[path: "securityContext", "allowPrivilegeEscalation"] == false)
+        #expect(container?[path: "securityContext", "capabilities", "drop"] == ["ALL"])
+        var platform = PlatformConfigSpec()
+        platform.podPolicy = PodPolicy()
+        platform.podPolicy?.securityContext = PodPolicy.SecurityProfile.none
+        let plan = TrainingJobPlanner.plan(observe(job, platform: platform))
+        let open = try #require(plan.create.first { $0.kind == "Pod" })
+        #expect(open[path: "spec", "securityContext"] == nil)
+        #expect(plan.status.appliedDefaults?.securityContext == "None")
+    }
+}

@@ -26,7 +26,8 @@ public enum TrainingJobPlanner {
         let podPolicy = job.spec.finishedPodPolicy ?? o.platform.effectiveFinishedPodPolicy
         status.appliedDefaults = AppliedDefaults(
             gpuResourceName: placement.resourceName, tolerations: placement.tolerations.isEmpty ? nil : placement.tolerations,
-            finishedPodPolicy: podPolicy.rawValue, namespaceGPUQuota: o.platform.quota(for: job.namespace))
+            finishedPodPolicy: podPolicy.rawValue, namespaceGPUQuota: o.platform.quota(for: job.namespace),
+            securityContext: o.platform.effectivePodPolicy.effectiveSecurityContext.rawValue)
         status.observedGeneration = generation
         status.recordRef = TrainingRecord.name(job)
 
@@ -236,7 +237,8 @@ public enum TrainingJobPlanner {
         if job.spec.framework == .mpi, !o.hostfileExists { plan.create.append(TrainingPods.desiredHostfile(job, placement: placement)) }
         if stale.isEmpty {
             for index in 0..<replicas where !present.contains(index) {
-                var pod = TrainingPods.desiredPod(job, index: index, attempt: attempt, placement: placement)
+                var pod = TrainingPods.desiredPod(job, index: index, attempt: attempt, placement: placement,
+                                                  security: o.platform.effectivePodPolicy.effectiveSecurityContext)
                 if let uri = datasetURI { DatasetCache.attach(to: &pod, uri: uri, readyNodes: o.datasetCacheReadyNodes) }
                 plan.create.append(pod)
             }

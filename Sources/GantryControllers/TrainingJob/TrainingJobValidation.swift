@@ -52,10 +52,27 @@ public enum TrainingJobValidation {
         for (i, env) in (spec.env ?? []).enumerated() where reserved.contains(env.name) {
             problems.append(.init(reason: "InvalidSpec", message: "spec.env[\(i)].name: \(env.name) is set by Gantry for each replica (framework \(spec.framework.rawValue), hyperparameters); remove it from spec.env"))
         }
+        problems += policyProblems(spec, policy: platform.effectivePodPolicy)
         let total = placement.countPerPod * spec.effectiveReplicas
         // Under Kueue (queue-name label) Kueue owns quota; Gantry's own quota does not apply.
         if job.labels[GantryLabels.kueueQueueName] == nil, let quota = platform.quota(for: job.namespace), total > quota {
             problems.append(.init(reason: "QuotaExceeded", message: "spec.replicas × spec.gpu.count = \(total) GPUs, more than the GPU quota of namespace \(job.namespace) (\(quota), PlatformConfig \(PlatformConfigSpec.singletonName) spec.quotas): the job could never be admitted. Lower spec.replicas or spec.gpu.count, or ask an admin to raise the quota"))
+        }
+        return problems
+    }
+
+    /// The PlatformConfig's pod policy: volume types and service accounts.
+    static func policyProblems(_ spec: TrainingJobSpec, policy: PodPolicy) -> [ValidationProblem] {
+        var problems: [ValidationProblem] = []
+        let allowed = Set(policy.effectiveVolumeTypes)
+        for (i, volume) in (spec.volumes ?? []).enumerated() {
+            let types = (volume.objectValue ?? [:]).keys.filter { $0 != "name" }.sorted()
+            for type in types where !allowed.contains(type) {
+                problems.append(.init(reason: "PolicyViolation", message: "spec.volumes[\(i)] (\(volume["name"]?.stringValue ?? "unnamed")) is a \(type) volume, which PlatformConfig \(PlatformConfigSpec.singletonName) spec.podPolicy.allowedVolumeTypes does not allow (allowed: \(allowed.sorted().joined(separator: ", "))). Use an allowed type, or ask an admin"))
+            }
+        }
+        if let accounts = policy.allowedServiceAccounts, let sa = spec.serviceAccountName, sa != "default", !accounts.contains(sa) {
+            problems.append(.init(reason: "PolicyViolation", message: "spec.serviceAccountName: \(sa) is not in PlatformConfig \(PlatformConfigSpec.singletonName) spec.podPolicy.allowedServiceAccounts (\(accounts.joined(separator: ", "))). Use one of them, or ask an admin"))
         }
         return problems
     }

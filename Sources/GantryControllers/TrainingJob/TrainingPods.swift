@@ -24,7 +24,8 @@ public enum TrainingPods {
     /// Only distributed jobs need the headless Service (ranks find each other through it).
     public static func needsService(_ job: TrainingJob) -> Bool { job.spec.framework != .none }
 
-    public static func desiredPod(_ job: TrainingJob, index: Int, attempt: Int, placement: GPUPlacement) -> JSONValue {
+    public static func desiredPod(_ job: TrainingJob, index: Int, attempt: Int, placement: GPUPlacement,
+                                  security: PodPolicy.SecurityProfile = .restricted) -> JSONValue {
         let spec = job.spec
         var labels = spec.podMetadata?.labels ?? [:]
         for (k, v) in selectorLabels(job) { labels[k] = v }
@@ -42,6 +43,9 @@ public enum TrainingPods {
             "volumeMounts": .array((spec.volumeMounts ?? []) + [["name": "dshm", "mountPath": "/dev/shm"]]
                 + (job.spec.framework == .mpi ? [["name": "mpi-hostfile", "mountPath": "/etc/mpi", "readOnly": true]] : [])),
         ]
+        if security == .restricted {
+            container["securityContext"] = ["allowPrivilegeEscalation": false, "capabilities": ["drop": ["ALL"]]]
+        }
         if let command = spec.command { container["command"] = .array(command.map(JSONValue.string)) }
         if let args = spec.args { container["args"] = .array(args.map(JSONValue.string)) }
         if job.spec.framework != .none {
@@ -62,6 +66,11 @@ public enum TrainingPods {
             "tolerations": .array(placement.tolerations + (spec.tolerations ?? [])),
         ]
         if needsService(job) { podSpec["subdomain"] = .string(serviceName(job)) }
+        if security == .restricted {
+            // Pod Security "restricted": enforced namespaces admit the pods, and a compromised trainer cannot
+            // escalate. Images that need root: PlatformConfig spec.podPolicy.securityContext None.
+            podSpec["securityContext"] = ["runAsNonRoot": true, "seccompProfile": ["type": "RuntimeDefault"]]
+        }
         if let selector = spec.nodeSelector, !selector.isEmpty { podSpec["nodeSelector"] = .object(selector.mapValues(JSONValue.string)) }
         if let affinity = placement.affinity { podSpec["affinity"] = affinity }
         if let sa = spec.serviceAccountName { podSpec["serviceAccountName"] = .string(sa) }

@@ -1,0 +1,202 @@
+import Foundation
+import GantryAPI
+import GantryControllers
+import KubeClient
+import KubeCore
+
+/// `burst`: N two-replica TrainingJobs created at once, against the same pods created by a bare libcurl client
+/// (issue #8 item 15). Each scale runs twice on a fresh `gantry dev` process (a large simulated GPU pool): once a
+/// bare `KubeClient` creates the 2N pods with as many requests in flight as the operator has workers (4); once
+/// the operator, in this process, admits N jobs and creates their pods. The API server runs in its own process
+/// so its CPU is reported apart from the controller's.
+///
+/// Controller CPU per job is this process's CPU (getrusage) during the operator phase, less what creating the N
+/// TrainingJobs cost the creating client here (measured per create in the bare phase).
+public struct BurstBench: Sendable {
+    public var scales = [50, 200, 1000]
+    public var concurrency = 4
+    public var timeout: Duration = .seconds(300)
+
+    public init(quick: Bool, scales: [Int]? = nil) {
+        if quick { self.scales = [50, 200] }
+        if let scales, !scales.isEmpty { self.scales = scales }
+    }
+
+    public func run(log: @Sendable (String) -> Void) async throws -> [BenchFigure] {
+        let name = "burst"
+        let binary = try DevStartupBench.gantryBinary()
+        var figures: [BenchFigure] = []
+        for n in scales {
+            let nodes = "\((2 * n + 7) / 8 + 1)x{gpu: 8, product: A100}"
+            let bare = try await DevProcess.with(binary: binary, nodes: nodes) { dev in try await barePhase(n, dev: dev) }
+            log("\(name): N=\(n): bare client \(Int(bare.podsPerSecond)) pods/s, \(String(format: "%.2f", bare.clientCPUPerCreate.milliseconds)) ms client CPU per create")
+            let op = try await DevProcess.with(binary: binary, nodes: nodes) { dev in try await operatorPhase(n, dev: dev, bare: bare) }
+            log("\(name): N=\(n): operator \(Int(op.podsPerSecond)) pods/s, \(String(format: "%.2f", op.controllerCPUPerJob.milliseconds)) ms controller CPU per job")
+            let ratio = op.podsPerSecond / bare.podsPerSecond
+            figures += [
+                BenchFigure(name, "N=\(n): bare client, pods created per second", bare.podsPerSecond, "pods/s", note: "\(2 * n) pods, \(concurrency) in flight"),
+                BenchFigure(name, "N=\(n): operator, pods created per second", op.podsPerSecond, "pods/s", note: "first job create → last pod created"),
+                BenchFigure(name, "N=\(n): operator / bare client", ratio, "×", note: ratio >= 0.8 ? "target ≥ 0.8: met" : "target ≥ 0.8: MISSED"),
+                BenchFigure(name, "N=\(n): controller CPU per job", op.controllerCPUPerJob.milliseconds, "ms"),
+                BenchFigure(name, "N=\(n): API server CPU per pod, operator phase", op.serverCPUPerPod.milliseconds, "ms", note: "bare phase: \(String(format: "%.2f", bare.serverCPUPerPod.milliseconds)) ms"),
+            ]
+        }
+        return figures
+    }
+
+    struct Bare { var podsPerSecond: Double; var clientCPUPerCreate: Duration; var serverCPUPerPod: Duration }
+    struct Operated { var podsPerSecond: Double; var controllerCPUPerJob: Duration; var serverCPUPerPod: Duration }
+
+    /// The pods Gantry would create for job `i`, without the owner (there is no job: GC would delete them).
+    static func pods(of i: Int) throws -> [JSONValue] {
+        let job = try TrainingJob(jobObject(i, uid: "bare-\(i)"))
+        let placement = GPUPlacement(request: job.spec.gpu, settings: GPUSettings())
+        return (0..<2).map { index in
+            var pod = TrainingPods.desiredPod(job, index: index, attempt: 0, placement: placement)
+            pod[path: "metadata", "ownerReferences"] = nil
+            return pod
+        }
+    }
+
+    static func jobObject(_ i: Int, uid: String? = nil) -> JSONValue {
+        var job: JSONValue = ["apiVersion": .string(GantryGroup.apiVersion), "kind": "TrainingJob",
+                              "spec": ["image": "ghcr.io/example/trainer:1.0", "replicas": 2, "gpu": ["count": 1],
+                                       "distributed": ["framework": "pytorch"],
+                                       "podMetadata": ["annotations": ["sim.gantry.dev/script": "{logs: [\"training\"]}"]]]]
+        job.name = "burst-\(i)"
+        job.namespace = "default"
+        if let uid { job[path: "metadata", "uid"] = .string(uid) }
+        return job
+    }
+
+    func barePhase(_ n: Int, dev: DevProcess) async throws -> Bare {
+        let client = try dev.client()
+        let pods = try (0..<n).flatMap { try Self.pods(of: $0) }
+        let serverBefore = dev.cpuTime()
+        let cpuBefore = ProcessCPU.now()
+        let start = ContinuousClock.now
+        try await Self.createAll(pods, type: .pods, client: client, concurrency: concurrency)
+        let elapsed = ContinuousClock.now - start
+        let cpu = ProcessCPU.now() - cpuBefore
+        return Bare(podsPerSecond: Double(pods.count) / elapsed.seconds, clientCPUPerCreate: cpu / pods.count,
+                    serverCPUPerPod: (dev.cpuTime() - serverBefore) / pods.count)
+    }
+
+    func operatorPhase(_ n: Int, dev: DevProcess, bare: Bare) async throws -> Operated {
+        let client = try dev.client()
+        try await EarlyStopBench(quick: true).installCRDs(client)
+        let manager = OperatorManager(client: client)
+        let operatorTask = Task { await manager.run() }
+        defer { operatorTask.cancel() }
+        let synced = ContinuousClock.now + .seconds(30)
+        while !(await manager.hasSynced()) {
+            guard ContinuousClock.now < synced else { throw BenchError.timeout("operator caches not synced") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let counter = PodCounter(client: client, target: 2 * n)
+        let countTask = Task { await counter.run() }
+        defer { countTask.cancel() }
+        await counter.ready()
+
+        let serverBefore = dev.cpuTime()
+        let cpuBefore = ProcessCPU.now()
+        let start = ContinuousClock.now
+        try await Self.createAll((0..<n).map { Self.jobObject($0) }, type: .trainingJobs, client: client, concurrency: concurrency)
+        guard let done = await counter.reached(timeout: timeout) else {
+            throw BenchError.timeout("only \(await counter.count) of \(2 * n) pods were created within \(timeout)")
+        }
+        let cpu = ProcessCPU.now() - cpuBefore - bare.clientCPUPerCreate * n
+        let serverCPU = dev.cpuTime() - serverBefore
+        operatorTask.cancel()
+        await operatorTask.value
+        return Operated(podsPerSecond: Double(2 * n) / (done - start).seconds, controllerCPUPerJob: cpu / n,
+                        serverCPUPerPod: serverCPU / (2 * n))
+    }
+
+    /// Creates every object with `concurrency` requests in flight.
+    static func createAll(_ objects: [JSONValue], type: ResourceType, client: KubeClient, concurrency: Int) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = 0
+            for _ in 0..<min(concurrency, objects.count) {
+                let object = objects[next]
+                next += 1
+                group.addTask { _ = try await client.create(type, object, namespace: "default") }
+            }
+            while try await group.next() != nil {
+                guard next < objects.count else { continue }
+                let object = objects[next]
+                next += 1
+                group.addTask { _ = try await client.create(type, object, namespace: "default") }
+            }
+        }
+    }
+}
+
+/// Counts Gantry's pods as their ADDED events arrive; `reached` answers when `target` distinct pods exist.
+actor PodCounter {
+    let client: KubeClient
+    let target: Int
+    private var names = Set<String>()
+    private var reachedAt: ContinuousClock.Instant?
+    private var isReady = false
+
+    init(client: KubeClient, target: Int) {
+        self.client = client
+        self.target = target
+    }
+
+    var count: Int { names.count }
+
+    func ready() async {
+        while !isReady { try? await Task.sleep(for: .milliseconds(20)) }
+    }
+
+    func reached(timeout: Duration) async -> ContinuousClock.Instant? {
+        let deadline = ContinuousClock.now + timeout
+        while reachedAt == nil, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        return reachedAt
+    }
+
+    func run() async {
+        let selector = "\(GantryLabels.managedBy)=\(GantryLabels.managedByValue)"
+        var resourceVersion: String?
+        while !Task.isCancelled {
+            do {
+                if resourceVersion == nil {
+                    let list = try await client.list(.pods, namespace: "default", options: ListOptions(labelSelector: selector))
+                    for pod in list.items { note(pod) }
+                    resourceVersion = list.resourceVersion
+                    isReady = true
+                }
+                let options = ListOptions(labelSelector: selector, resourceVersion: resourceVersion, timeoutSeconds: 240, allowWatchBookmarks: true)
+                for try await event in client.watch(.pods, namespace: "default", options: options) {
+                    switch event {
+                    case .added(let pod), .modified(let pod), .deleted(let pod):
+                        note(pod)
+                        resourceVersion = pod.resourceVersion ?? resourceVersion
+                    case .bookmark(let rv): resourceVersion = rv
+                    case .error: resourceVersion = nil
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    private func note(_ pod: JSONValue) {
+        guard let name = pod.name, names.insert(name).inserted, names.count == target else { return }
+        reachedAt = ContinuousClock.now
+    }
+}
+
+/// CPU time (user + system) of this process so far.
+enum ProcessCPU {
+    static func now() -> Duration {
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return .zero }
+        func d(_ t: timeval) -> Duration { .seconds(Int64(t.tv_sec)) + .microseconds(Int64(t.tv_usec)) }
+        return d(usage.ru_utime) + d(usage.ru_stime)
+    }
+}

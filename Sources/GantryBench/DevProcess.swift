@@ -1,0 +1,60 @@
+import Foundation
+import KubeClient
+
+/// A `gantry dev` server in a process of its own, so a benchmark can tell the API server's CPU from its own.
+struct DevProcess: Sendable {
+    let process: Process
+    let dir: String
+    var kubeconfig: String { dir + "/kubeconfig" }
+
+    /// Starts the server, runs `body`, and stops the server whatever `body` does.
+    static func with<T: Sendable>(binary: String, nodes: String, _ body: (DevProcess) async throws -> T) async throws -> T {
+        let dir = NSTemporaryDirectory() + "gantry-bench-dev-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["dev", "--kubeconfig", dir + "/kubeconfig", "--nodes", nodes]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let dev = DevProcess(process: process, dir: dir)
+        defer { dev.stop() }
+        // Read on a thread of its own: a blocking pipe read must not hold a thread of the concurrency pool.
+        let started: Bool = await withCheckedContinuation { c in
+            Thread.detachNewThread {
+                var text = ""
+                while !text.contains("export KUBECONFIG=") {
+                    let chunk = out.fileHandleForReading.availableData
+                    if chunk.isEmpty { break }
+                    text += String(decoding: chunk, as: UTF8.self)
+                }
+                c.resume(returning: text.contains("export KUBECONFIG="))
+            }
+        }
+        guard started else { throw BenchError.setup("gantry dev exited before printing its startup lines") }
+        return try await body(dev)
+    }
+
+    func client() throws -> KubeClient {
+        try KubeClient(config: KubeConfig.load(path: kubeconfig, environment: [:]))
+    }
+
+    /// CPU time (user + system) the server process has used, from /proc/PID/stat.
+    func cpuTime() -> Duration {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return .zero }
+        // Fields after the command name; utime and stime are fields 14 and 15 of the whole line.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Int64(fields[11]), let system = Int64(fields[12]) else { return .zero }
+        let ticks = Int64(sysconf(Int32(_SC_CLK_TCK)))
+        return .milliseconds((user + system) * 1000 / max(1, ticks))
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
