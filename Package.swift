@@ -50,6 +50,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
         .target(name: "GantryAPI", dependencies: ["KubeCore"], swiftSettings: strict),
         .target(name: "GantryControllers", dependencies: [

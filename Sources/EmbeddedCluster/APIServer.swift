@@ -14,13 +14,14 @@ struct APIServer: Sendable {
     let allowAnonymous: Bool
 
     func handle(_ req: APIRequest) async -> APIResponse {
+        let received = ContinuousClock.now
         let route = Router.route(req.path)
         if route == .health { return .text("ok") }
         let user = authenticator.user(authorization: req.headers["authorization"], connection: req.connection)
         let response = await handle(req, route: route, user: user)
         requestLog.append(RequestRecord(method: req.method, path: req.path, query: req.rawQuery ?? "", user: user,
                                         userAgent: req.headers["user-agent"], code: response.status, peerPort: req.peerPort,
-                                        httpVersion: req.httpVersion))
+                                        httpVersion: req.httpVersion, received: received))
         return response
     }
 

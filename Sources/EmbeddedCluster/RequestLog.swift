@@ -16,6 +16,8 @@ public struct RequestRecord: Sendable, Equatable {
     public var peerPort: Int?
     /// "HTTP/1.1" or "HTTP/2".
     public var httpVersion: String
+    /// When the request arrived: tests read the spacing of a client's retries from it.
+    public var received: ContinuousClock.Instant
 }
 
 /// The most recent requests, bounded, oldest first.

@@ -13,8 +13,8 @@ struct ControllerCommand: AsyncParsableCommand {
         abstract: "Run the operator: watch TrainingJobs (and later InferenceServices and Notebooks) and reconcile them.",
         discussion: """
             Connects with --kubeconfig, else $KUBECONFIG, else in-cluster configuration when KUBERNETES_SERVICE_HOST \
-            is set, else ~/.kube/config. Serves /healthz, /readyz (ready once caches are synced) and /metrics \
-            (Prometheus text format) on --health-port. With leader election (default on), only the replica holding \
+            is set, else ~/.kube/config. Serves /healthz, /readyz (ready once caches are synced, or while \
+            standing by as a non-leader) and /metrics (Prometheus text format) on --health-port. With leader election (default on), only the replica holding \
             the Lease reconciles; SIGTERM or SIGINT stops taking work, lets in-flight reconciles finish and \
             releases the Lease.
             """)
@@ -85,7 +85,14 @@ struct ControllerCommand: AsyncParsableCommand {
         let manager = OperatorManager(client: client, options: managerOptions)
         let leaderElect = self.leaderElect
         let lease = LeaderElector.Options(namespace: leaseNamespace ?? config.namespace, name: leaseName, identity: me)
-        let health = HealthServer(host: healthHost, port: healthPort, registry: registry, ready: { await manager.hasSynced() },
+        let elector = LeaderElector(client: client, options: lease)
+        // Ready means "caches synced, or standing by as a non-leader" (controller-runtime's meaning): a standby
+        // that answered 503 until it led kept a 2-replica Deployment at 1/2 Ready forever.
+        let ready: @Sendable () async -> Bool = {
+            if leaderElect && !elector.isLeading { return true }
+            return await manager.hasSynced()
+        }
+        let health = HealthServer(host: healthHost, port: healthPort, registry: registry, ready: ready,
                                   onListening: { port in logger.info("health and metrics server listening", metadata: ["port": "\(port)"]) })
         logger.info("gantry controller starting", metadata: ["server": "\(config.server)", "identity": "\(me)", "leaderElect": "\(leaderElect)"])
 
@@ -94,7 +101,7 @@ struct ControllerCommand: AsyncParsableCommand {
                 group.addTask { try await health.run() }
                 group.addTask {
                     if leaderElect {
-                        await LeaderElector(client: client, options: lease).run { await manager.run() }
+                        await elector.run { await manager.run() }
                     } else {
                         await manager.run()
                     }

@@ -32,7 +32,8 @@ public struct OperatorManager: Sendable {
         let ns = options.namespace
         func source(_ type: ResourceType, children: Bool) -> ClientListerWatcher {
             ClientListerWatcher(client: client, type: type, namespace: type.namespaced ? ns : nil,
-                                labelSelector: children ? OperatorCaches.childSelector : nil)
+                                labelSelector: children ? OperatorCaches.childSelector : nil,
+                                notServedHint: type.group == GantryGroup.name ? OperatorManager.missingCRDHint(type) : nil)
         }
         var controllerOptions = Controller.Options()
         controllerOptions.workers = options.workers
@@ -66,6 +67,12 @@ public struct OperatorManager: Sendable {
                 return await caches.trainingJobs.keys
             },
         ], options: controllerOptions, clock: clock)
+    }
+
+    /// A 404 on listing one of Gantry's kinds: the CRDs were not applied (the usual first-install slip).
+    static func missingCRDHint(_ type: ResourceType) -> String {
+        "the CustomResourceDefinition \(type.description) is not installed; install Gantry's CRDs with `kubectl apply -k crds/` "
+            + "(or `gantry crds | kubectl apply -f -`)"
     }
 
     /// True once every cache has its first complete list (`/readyz`).

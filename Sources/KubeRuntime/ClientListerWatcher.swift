@@ -9,13 +9,16 @@ public struct ClientListerWatcher: ListerWatcher {
     public let namespace: String?
     public let labelSelector: String?
     public let fieldSelector: String?
+    public let notServedHint: String?
 
-    public init(client: KubeClient, type: ResourceType, namespace: String? = nil, labelSelector: String? = nil, fieldSelector: String? = nil) {
+    public init(client: KubeClient, type: ResourceType, namespace: String? = nil, labelSelector: String? = nil, fieldSelector: String? = nil,
+                notServedHint: String? = nil) {
         self.client = client
         self.type = type
         self.namespace = namespace
         self.labelSelector = labelSelector
         self.fieldSelector = fieldSelector
+        self.notServedHint = notServedHint
     }
 
     public var description: String { type.description }

@@ -2,6 +2,7 @@ import Foundation
 import KubeClient
 import KubeCore
 import Logging
+import Synchronization
 
 /// Leader election through a `coordination.k8s.io/v1` Lease, with client-go's timing contract: a lease lasts
 /// `leaseDuration` (15 s); the leader renews every `retryPeriod` (2 s) and gives up leading if it could not
@@ -26,6 +27,11 @@ public struct LeaderElector: Sendable {
     let options: Options
     let clock: any RuntimeClock
     let logger = Logger(label: "gantry.leader")
+    private let leading = LeadingFlag()
+
+    /// Whether this replica holds the lease and runs `lead` now. Readiness reads it: a standby replica is
+    /// ready (waiting is its job), as controller-runtime's; only the leader waits for its caches.
+    public var isLeading: Bool { leading.value }
 
     public init(client: KubeClient, options: Options, clock: any RuntimeClock = SystemClock()) {
         self.client = client
@@ -40,6 +46,8 @@ public struct LeaderElector: Sendable {
         while !Task.isCancelled {
             guard await acquire(observer) else { return }
             logger.info("became leader", metadata: ["lease": "\(options.namespace)/\(options.name)", "identity": "\(options.identity)"])
+            leading.set(true)
+            defer { leading.set(false) }
             let stillLeading = await withTaskGroup(of: Bool.self) { group -> Bool in
                 group.addTask { await lead(); return true }
                 group.addTask { await renewLoop(observer) }
@@ -156,4 +164,11 @@ public actor LeaseObserver {
         }
         return observedAt
     }
+}
+
+/// Set while `run` leads; read by the readiness probe from any thread.
+final class LeadingFlag: Sendable {
+    private let state = Mutex(false)
+    var value: Bool { state.withLock { $0 } }
+    func set(_ value: Bool) { state.withLock { $0 = value } }
 }

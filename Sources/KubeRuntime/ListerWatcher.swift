@@ -14,4 +14,11 @@ public protocol ListerWatcher: Sendable {
     func watch(resourceVersion: String, timeoutSeconds: Int) -> WatchEvents
     /// What to call this source in logs and metrics (`pods`, `trainingjobs.gantry.dev`).
     var description: String { get }
+    /// What to tell the person running the operator when the server answers 404 to the list: the resource
+    /// is not served, most often because a CustomResourceDefinition was never applied (nil: a generic hint).
+    var notServedHint: String? { get }
+}
+
+extension ListerWatcher {
+    public var notServedHint: String? { nil }
 }

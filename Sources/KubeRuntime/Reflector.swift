@@ -30,6 +30,9 @@ public struct Reflector: Sendable {
         public var maxBackoff: Duration = .seconds(30)
         /// A watch that stayed healthy this long resets the backoff.
         public var healthyResetAfter: Duration = .seconds(120)
+        /// Within a streak of failures, one warning per this interval (the others at debug level), so an
+        /// outage is visible at the default level without flooding the log.
+        public var failureLogInterval: Duration = .seconds(60)
         public init() {}
     }
 
@@ -39,6 +42,7 @@ public struct Reflector: Sendable {
     let clock: any RuntimeClock
     let logger: Logger
     let onEvent: @Sendable (ReflectorEvent) async -> Void
+    let streak: FailureStreak
 
     public init(source: any ListerWatcher, store: Store, options: Options = .init(), clock: any RuntimeClock = SystemClock(),
                 logger: Logger = Logger(label: "gantry.reflector"), onEvent: @escaping @Sendable (ReflectorEvent) async -> Void) {
@@ -48,6 +52,7 @@ public struct Reflector: Sendable {
         self.clock = clock
         self.logger = logger
         self.onEvent = onEvent
+        self.streak = FailureStreak(resetAfter: options.healthyResetAfter, logInterval: options.failureLogInterval)
     }
 
     /// Runs until the task is cancelled.
@@ -70,8 +75,10 @@ public struct Reflector: Sendable {
                 for object in items { await onEvent(.upserted(object, old: nil)) }
                 return .watching(resourceVersion: rv)
             } catch {
-                logger.warning("list failed", metadata: ["resource": "\(source.description)", "error": "\(error)"])
-                return .backingOff(attempt: 0, relist: true, resumeFrom: nil)
+                if Task.isCancelled { return .listing }  // shutting down: not a failure to report
+                let failure = streak.failed(at: clock.now)
+                reportListFailure(error, failure)
+                return .backingOff(attempt: failure.attempt, relist: true, resumeFrom: nil)
             }
 
         case .watching(let rv):
@@ -123,9 +130,10 @@ public struct Reflector: Sendable {
             case .ended:
                 return .watching(resourceVersion: lastRV)  // normal server timeout: resume, no re-list (rule 5)
             case .silent:
-                logger.warning("watch stream silent past its timeout; reconnecting", metadata: ["resource": "\(source.description)"])
+                let failure = streak.failed(at: clock.now)
+                log(failure, "watch stream silent past its timeout; reconnecting", ["resource": "\(source.description)"])
                 restarted("silent")
-                return .backingOff(attempt: 0, relist: false, resumeFrom: lastRV)
+                return .backingOff(attempt: failure.attempt, relist: false, resumeFrom: lastRV)
             }
         } catch let error as APIError where error.isGone {
             logger.info("resource version too old; re-listing", metadata: ["resource": "\(source.description)"])
@@ -134,10 +142,36 @@ public struct Reflector: Sendable {
         } catch {
             let lastRV = await progress.resourceVersion
             if Task.isCancelled { return .watching(resourceVersion: lastRV) }
-            logger.warning("watch failed", metadata: ["resource": "\(source.description)", "error": "\(error)"])
             restarted("error")
+            // A watch that failed soon after it opened starts its streak one step up.
             let healthy = clock.now - started >= options.healthyResetAfter
-            return .backingOff(attempt: healthy ? 0 : 1, relist: false, resumeFrom: lastRV)
+            let failure = streak.failed(at: clock.now, minimum: healthy ? 0 : 1)
+            log(failure, "watch failed", ["resource": "\(source.description)", "error": "\(error)"])
+            return .backingOff(attempt: failure.attempt, relist: false, resumeFrom: lastRV)
+        }
+    }
+
+    /// A failed LIST: a 404 means the server does not serve the resource at all (a CRD not installed), which
+    /// no retry fixes until someone acts, so it says what to do.
+    func reportListFailure(_ error: any Error, _ failure: FailureStreak.Failure) {
+        if let api = error as? APIError, api.isNotFound {
+            let hint = source.notServedHint ?? "is its CustomResourceDefinition installed?"
+            log(failure, "the API server does not serve \(source.description) (404 on list): \(hint)",
+                ["resource": "\(source.description)"])
+        } else {
+            log(failure, "list failed", ["resource": "\(source.description)", "error": "\(error)"])
+        }
+    }
+
+    /// A warning for the first failure of a streak and then one per `failureLogInterval`, debug otherwise.
+    func log(_ failure: FailureStreak.Failure, _ message: String, _ metadata: Logger.Metadata) {
+        var metadata = metadata
+        metadata["retryAttempt"] = "\(failure.attempt)"
+        if failure.log {
+            if failure.suppressed > 0 { metadata["failuresSinceLastWarning"] = "\(failure.suppressed)" }
+            logger.warning("\(message)", metadata: metadata)
+        } else {
+            logger.debug("\(message)", metadata: metadata)
         }
     }
 

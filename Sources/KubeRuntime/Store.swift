@@ -14,7 +14,8 @@ public actor Store {
     private let projection: Projection
     /// False until the first complete list is in (rule 6): readers must not act on a partial cache.
     public private(set) var hasSynced = false
-    private var syncWaiters: [CheckedContinuation<Void, Never>] = []
+    private var syncWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    private var nextWaiterID = 0
 
     public init(projection: @escaping Projection = Store.dropManagedFields) {
         self.projection = projection
@@ -49,10 +50,27 @@ public actor Store {
     public var count: Int { objects.count }
     public var keys: [ObjectKey] { Array(objects.keys) }
 
-    /// Suspends until the first list has been applied.
+    /// Suspends until the first list has been applied, or until the task is cancelled (then it returns early:
+    /// callers check `Task.isCancelled`). Cancellation must end the wait, because a cache that never syncs
+    /// (CRDs missing, server unreachable) would otherwise keep the process alive past SIGTERM.
     public func waitUntilSynced() async {
         if hasSynced { return }
-        await withCheckedContinuation { syncWaiters.append($0) }
+        let id = nextWaiterID
+        nextWaiterID += 1
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                // Registered synchronously on the actor: a cancel before this point is seen here, one after it
+                // finds the waiter through `cancelWaiter`.
+                if Task.isCancelled { c.resume(); return }
+                syncWaiters[id] = c
+            }
+        } onCancel: {
+            Task { await self.cancelWaiter(id) }
+        }
+    }
+
+    private func cancelWaiter(_ id: Int) {
+        syncWaiters.removeValue(forKey: id)?.resume()
     }
 
     // MARK: Writing (reflector only)
@@ -70,8 +88,8 @@ public actor Store {
         for (key, object) in fresh { insert(key, object) }
         if !hasSynced {
             hasSynced = true
-            for waiter in syncWaiters { waiter.resume() }
-            syncWaiters = []
+            for waiter in syncWaiters.values { waiter.resume() }
+            syncWaiters = [:]
         }
         return vanished
     }

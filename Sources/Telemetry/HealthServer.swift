@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Prometheus
+import ServiceLifecycle
 
 /// `/healthz`, `/readyz` and `/metrics` on one port, as controller-runtime's manager serves them.
 /// Readiness is a closure so the operator can tie it to "caches synced".
@@ -43,6 +44,16 @@ public struct HealthServer: Sendable {
         logger.logLevel = .warning
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: port)),
                               onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) }, logger: logger)
-        try await app.run()
+        // Cancellation is our shutdown path, but a cancelled Hummingbird server logs "error: Waiting on child
+        // channel: CancellationError()" on every clean exit. So the server runs in a task of its own that is
+        // not cancelled, and our cancellation asks it for a graceful shutdown instead (it closes the listener
+        // and lets in-flight probes finish).
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        let serving = Task { try await group.run() }
+        try await withTaskCancellationHandler {
+            try await serving.value
+        } onCancel: {
+            Task { await group.triggerGracefulShutdown() }
+        }
     }
 }

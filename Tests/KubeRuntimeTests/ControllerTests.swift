@@ -38,6 +38,20 @@ final class SlowReconciler: Reconciler {
         #expect(reconciler.log.withLock { $0.map(\.key) }.allSatisfy { $0 == ObjectKey("ns/job") })
     }
 
+    @Test func cancellationEndsARunWhoseCachesNeverSync() async throws {
+        // Every list fails (a CRD not installed, a server unreachable): the caches never sync, and SIGTERM
+        // (cancellation) must still end `run` instead of waiting on the sync forever.
+        let source = FailingSource()
+        let controller = Controller(name: "test", watches: [.primary(source, store: Store())])
+        let run = Task { await controller.run(SlowReconciler(duration: .milliseconds(1))) }
+        let ended = Mutex(false)
+        Task { await run.value; ended.withLock { $0 = true } }
+        try await waitFor { source.lists.withLock { $0 } >= 2 }  // retrying: `run` waits for the sync by now
+        run.cancel()
+        try await waitFor { ended.withLock { $0 } }
+        #expect(!(await controller.hasSynced()))
+    }
+
     @Test func shutdownLetsTheInFlightReconcileFinish() async throws {
         let object: JSONValue = ["metadata": ["name": "a", "namespace": "ns", "resourceVersion": "1"]]
         var options = Controller.Options()
@@ -67,5 +81,19 @@ final class SlowReconciler: Reconciler {
         run.cancel()
         await run.value
         #expect(reconciler.log.withLock { $0.first?.completed } == false)
+    }
+}
+
+/// A source whose every list fails, as when its CRD is not installed.
+final class FailingSource: ListerWatcher {
+    struct NotFound: Error {}
+    let lists = Mutex(0)
+    var description: String { "failing" }
+    func listAll() async throws -> (items: [JSONValue], resourceVersion: String) {
+        lists.withLock { $0 += 1 }
+        throw NotFound()
+    }
+    func watch(resourceVersion: String, timeoutSeconds: Int) -> WatchEvents {
+        AsyncThrowingStream<WatchEvent, any Error> { $0.finish(throwing: NotFound()) }
     }
 }

@@ -94,6 +94,23 @@ func pod(_ name: String, rv: String) -> JSONValue {
         #expect(state == .backingOff(attempt: 1, relist: false, resumeFrom: "8"))
     }
 
+    @Test func listFailuresBackOffLongerEachTimeUntilTwoMinutesWithoutFailure() async throws {
+        // A CRD that is not installed answers 404 to every list: the retries must space out (0.8 s doubling to
+        // 30 s), not come back every 0.8 s forever.
+        let clock = ManualClock()
+        let reflector = Reflector(source: ScriptedSource(.init(lists: [], watches: [])), store: Store(), clock: clock) { _ in }
+        var attempts: [Int] = []
+        for _ in 0..<8 {
+            guard case .backingOff(let attempt, true, nil) = await reflector.step(.listing) else { Issue.record("no backoff"); return }
+            attempts.append(attempt)
+        }
+        #expect(attempts == [0, 1, 2, 3, 4, 5, 6, 7])
+        #expect(reflector.backoff(attempt: 7) <= .seconds(36))  // capped at 30 s (+20% jitter)
+        #expect(reflector.backoff(attempt: 3) >= .milliseconds(5120))  // 0.8 s · 2^3 (-20% jitter)
+        clock.advance(by: .seconds(121))  // healthy for longer than healthyResetAfter
+        #expect(await reflector.step(.listing) == .backingOff(attempt: 0, relist: true, resumeFrom: nil))
+    }
+
     @Test func aSilentStreamIsDeclaredDead() async throws {
         let clock = ManualClock()
         let source = ScriptedSource(.init(lists: [([], "3")], watches: []))
