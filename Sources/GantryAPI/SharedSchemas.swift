@@ -31,6 +31,13 @@ enum SharedSchemas {
         "memory": Schema.string("Memory quantity, e.g. `32Gi`.", pattern: "^[0-9]+(\\.[0-9]+)?([EPTGMK]i?|[eE][0-9]+|m)?$"),
     ])
 
+    static func bestMetric(_ description: String) -> JSONValue {
+        Schema.object(description, [
+            "name": Schema.string("Metric."), "value": Schema.number("Value."), "step": Schema.integer("Step."),
+            "goal": Schema.string("minimize or maximize.", enum: EarlyStopping.Goal.allCases.map(\.rawValue)),
+        ])
+    }
+
     static let conditions = Schema.array("Standard conditions (type, status, reason, message, lastTransitionTime, observedGeneration).", of: Schema.object("A condition.", [
         "type": Schema.string("CamelCase condition type."),
         "status": Schema.string("True, False or Unknown.", enum: ["True", "False", "Unknown"]),

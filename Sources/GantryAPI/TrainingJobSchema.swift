@@ -40,6 +40,11 @@ public enum TrainingJobSchema {
             "format": Schema.string("KeyValue: `step=120 loss=0.42`. JSON: one object per line.", enum: MetricsSource.Format.allCases.map(\.rawValue), default: "KeyValue"),
             "stepKey": Schema.string("Key holding the step number.", default: "step"),
             "replica": Schema.integer("Index of the replica whose log is read.", minimum: 0, default: 0),
+            "objective": Schema.object("The metric that says how good a run is: BEST, records and experiments use it. Unset: earlyStopping.metric, else loss to minimize.", [
+                "metric": Schema.string("Metric name, e.g. val_acc.", maxLength: 128, minLength: 1),
+                "goal": Schema.string("Whether lower or higher is better.", enum: EarlyStopping.Goal.allCases.map(\.rawValue), default: "minimize"),
+            ], required: ["metric"]),
+            "additional": Schema.array("More metrics kept in status with their best value and history.", of: Schema.string("Metric name.", maxLength: 128, minLength: 1), maxItems: 16),
         ]),
         "earlyStopping": Schema.object("Rules that stop a run that is not learning; any rule stops it.", [
             "metric": Schema.string("Metric the rules watch, e.g. `val_loss`.", minLength: 1),
@@ -97,11 +102,16 @@ public enum TrainingJobSchema {
         "metrics": Schema.object("Latest and best metric values.", [
             "step": Schema.integer("Latest step seen."),
             "latest": ["type": "object", "description": "Latest value of each metric.", "additionalProperties": ["type": "number"]],
-            "best": Schema.object("Best value of the early-stopping metric.", [
-                "name": Schema.string("Metric."), "value": Schema.number("Value."), "step": Schema.integer("Step."),
-            ]),
-            "history": Schema.array("[step, value] pairs of the early-stopping metric, downsampled to at most 128 points.",
+            "best": SharedSchemas.bestMetric("Best value of the objective (spec.metrics.objective, else the early-stopping metric, else loss)."),
+            "history": Schema.array("[step, value] pairs of the objective, downsampled to at most 128 points.",
                                     of: Schema.array("A point.", of: Schema.number("Step or value."), maxItems: 2), maxItems: 256),
+            "additional": Schema.array("The early-stopping metric (when not the objective) and spec.metrics.additional.", of: Schema.object("A tracked metric.", [
+                "name": Schema.string("Metric."),
+                "goal": Schema.string("minimize or maximize.", enum: EarlyStopping.Goal.allCases.map(\.rawValue)),
+                "best": SharedSchemas.bestMetric("Best value."),
+                "history": Schema.array("[step, value] pairs, downsampled to at most 128 points.",
+                                        of: Schema.array("A point.", of: Schema.number("Step or value."), maxItems: 2), maxItems: 256),
+            ]), maxItems: 18),
         ]),
         "replicaStatuses": Schema.array("What is kept of each replica (exit reason, last log lines) once its pod is gone.", of: Schema.object("A replica.", [
             "index": Schema.integer("Replica index (rank)."), "podName": Schema.string("Pod name."), "node": Schema.string("Node."),

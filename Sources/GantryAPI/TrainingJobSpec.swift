@@ -120,6 +120,30 @@ public struct MetricsSource: Codable, Sendable, Hashable {
     public var stepKey: String?
     /// Replica whose log is read (default 0, the rank-0 replica).
     public var replica: Int?
+    /// The metric that says how good a run is (BEST, records, experiments). Unset: `earlyStopping.metric`, else
+    /// `loss` to minimize; the effective one is written to `status.metrics.best.name` and the record.
+    public var objective: Objective?
+    /// More metrics kept with their best value and history (the objective's and earlyStopping's are kept anyway).
+    public var additional: [String]?
+
+    public struct Objective: Codable, Sendable, Hashable {
+        public var metric: String
+        public var goal: EarlyStopping.Goal?
+        public init(metric: String, goal: EarlyStopping.Goal? = nil) {
+            self.metric = metric
+            self.goal = goal
+        }
+        public var effectiveGoal: EarlyStopping.Goal { goal ?? .minimize }
+    }
+}
+
+extension TrainingJobSpec {
+    /// The run's objective: `metrics.objective`, else the early-stopping metric, else `loss` to minimize.
+    public var effectiveObjective: MetricsSource.Objective {
+        if let objective = metrics?.objective { return MetricsSource.Objective(metric: objective.metric, goal: objective.effectiveGoal) }
+        if let stopping = earlyStopping { return MetricsSource.Objective(metric: stopping.metric, goal: stopping.effectiveGoal) }
+        return MetricsSource.Objective(metric: "loss", goal: .minimize)
+    }
 }
 
 public struct EarlyStopping: Codable, Sendable, Hashable {

@@ -80,21 +80,47 @@ public struct MetricsStatus: Codable, Sendable, Hashable {
     public var step: Int?
     public var latest: [String: Double]?
     public var best: BestMetric?
-    /// `[step, value]` pairs of the early-stopping metric, downsampled to at most 128 points.
+    /// `[step, value]` pairs of the objective, downsampled to at most 128 points.
     public var history: [[Double]]?
+    /// The early-stopping metric (when it is not the objective) and `spec.metrics.additional`, each with its own
+    /// best value and history.
+    public var additional: [MetricHistory]?
 
     public init() {}
+
+    /// The history of one tracked metric, whether it is the objective or an additional one.
+    public func history(of metric: String) -> [[Double]]? {
+        if let extra = additional?.first(where: { $0.name == metric }) { return extra.history }
+        return best == nil || best?.name == metric ? history : nil
+    }
+}
+
+/// One more tracked metric: its goal, best value and downsampled history.
+public struct MetricHistory: Codable, Sendable, Hashable {
+    public var name: String
+    public var goal: EarlyStopping.Goal?
+    public var best: BestMetric?
+    public var history: [[Double]]?
+    public init(name: String, goal: EarlyStopping.Goal?, best: BestMetric?, history: [[Double]]?) {
+        self.name = name
+        self.goal = goal
+        self.best = best
+        self.history = history
+    }
 }
 
 public struct BestMetric: Codable, Sendable, Hashable {
     public var name: String
     public var value: Double
     public var step: Int?
+    /// Whether lower or higher is better for this metric.
+    public var goal: EarlyStopping.Goal?
 
-    public init(name: String, value: Double, step: Int?) {
+    public init(name: String, value: Double, step: Int?, goal: EarlyStopping.Goal? = nil) {
         self.name = name
         self.value = value
         self.step = step
+        self.goal = goal
     }
 }
 

@@ -86,8 +86,9 @@ public struct OperatorManager: Sendable {
         let metrics = MetricsCollector(client: client, clock: clock, peersFromCache: { namespace, experiment in
             await caches.trainingJobs.list(namespace: namespace, selector: LabelSelector([.equals(GantryLabels.experiment, experiment)]))
                 .compactMap { object -> (key: ObjectKey, peer: EarlyStoppingRules.Peer)? in
-                    guard let job = try? TrainingJob(object), let m = job.status.metrics, let step = m.step else { return nil }
-                    let history = (m.history ?? []).compactMap { p in p.count == 2 ? MetricSeries.Point(step: Int(p[0]), value: p[1]) : nil }
+                    guard let job = try? TrainingJob(object), let m = job.status.metrics, let step = m.step,
+                          let metric = job.spec.earlyStopping?.metric else { return nil }
+                    let history = (m.history(of: metric) ?? []).compactMap { p in p.count == 2 ? MetricSeries.Point(step: Int(p[0]), value: p[1]) : nil }
                     return (job.key, EarlyStoppingRules.Peer(name: job.name, history: history, lastStep: step))
                 }
         }, notify: { key in await queue.add(key) })

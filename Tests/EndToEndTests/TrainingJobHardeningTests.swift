@@ -215,6 +215,28 @@ import KubeCore
     }
 }
 
+/// spec.metrics.objective and .additional through the real log follower (issue #8 item 9).
+@Suite(.serialized) struct MetricsObjectiveTests {
+    @Test func bestNamesTheObjectiveAndAdditionalMetricsKeepAHistory() async throws {
+        try await TrainingJobHardeningTests.withOperator { h in
+            let script = "{logs: [{series: {every: 0.1s, count: 10, start: 1, step: 1, template: \"step={step} loss={loss} val_acc={acc} lr={lr}\", loss: {from: 2.0, to: 0.5, curve: linear}, acc: {from: 0.1, to: 0.9, curve: linear}, lr: {from: 0.1, to: 0.01, curve: linear}}}], exit: {code: 0}}"
+            _ = try await h.kubectl("apply", "-f", "-", stdin: TrainingJobHardeningTests.manifest("objective", 1, 1, script,
+                "  metrics: {objective: {metric: val_acc, goal: maximize}, additional: [lr]}\n"))
+            #expect(try await eventually(timeout: .seconds(60)) { await TrainingJobHardeningTests.status(h, "objective")["phase"] == "Succeeded" })
+            let metrics = await TrainingJobHardeningTests.status(h, "objective")["metrics"] ?? .null
+            #expect(metrics[path: "best", "name"] == "val_acc")
+            #expect(metrics[path: "best", "goal"] == "maximize")
+            #expect(metrics[path: "best", "value"]?.doubleValue.map { abs($0 - 0.9) < 1e-6 } == true, "\(metrics)")
+            let lr = metrics["additional"]?.arrayValue?.first { $0["name"] == "lr" }
+            #expect(lr?["history"]?.arrayValue?.count == 10, "\(String(describing: lr))")
+            let table = try await h.kubectl("get", "gtj", "objective")
+            #expect(table.contains("METRIC") && table.contains("val_acc"), "\(table)")
+            let record = try await TrainingJobHardeningTests.record(h, "objective-record")
+            #expect(record?["objective"] == ["metric": "val_acc", "goal": "maximize"])
+        }
+    }
+}
+
 /// PlatformConfig spec.podPolicy enforced before admission, through kubectl (issue #8 item 14).
 @Suite(.serialized) struct PodPolicyTests {
     @Test func thePodPolicyRefusesHostPathAndUnlistedAccountsAndSecuresThePods() async throws {

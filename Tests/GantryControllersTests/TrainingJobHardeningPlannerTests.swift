@@ -227,3 +227,36 @@ import GantryAPI
         #expect(plan.status.appliedDefaults?.securityContext == "None")
     }
 }
+
+/// spec.metrics.objective and .additional (issue #8 item 9): BEST names its metric and goal; more than one metric
+/// keeps a history.
+@Suite struct MetricSetTests {
+    @Test func theObjectiveTheStoppingMetricAndAdditionalOnesEachKeepTheirBestAndHistory() throws {
+        let job = try makeJob(spec: ["image": "t",
+                                     "metrics": ["objective": ["metric": "val_acc", "goal": "maximize"], "additional": ["lr", "val_acc"]],
+                                     "earlyStopping": ["metric": "loss", "patience": ["evaluations": 3]]])
+        var set = MetricSet(job.spec)
+        #expect(set.rules.metric == "loss")
+        for (step, loss, acc, lr) in [(1, 2.0, 0.2, 0.1), (2, 1.0, 0.6, 0.05), (3, 1.5, 0.5, 0.01)] {
+            let value = set.record(MetricLine(step: step, values: ["loss": loss, "val_acc": acc, "lr": lr]))
+            #expect(value == loss)  // the rules read loss
+        }
+        let status = set.status
+        #expect(status.best?.name == "val_acc" && status.best?.value == 0.6 && status.best?.goal == .maximize)
+        #expect(status.history?.count == 3)
+        let names = status.additional?.map(\.name) ?? []
+        #expect(names == ["loss", "lr"])  // val_acc is the objective already: not twice
+        #expect(status.additional?.first?.best?.value == 1.0)
+        #expect(status.history(of: "loss")?.count == 3)
+        #expect(status.history(of: "val_acc")?.map { $0[1] } == [0.2, 0.6, 0.5])
+    }
+
+    @Test func withoutAnObjectiveTheEarlyStoppingMetricIsIt_ElseLossAndTheRecordSaysWhich() throws {
+        let stopping = try makeJob(spec: ["image": "t", "earlyStopping": ["metric": "val_loss"]])
+        #expect(MetricSet(stopping.spec).objective.metric == "val_loss")
+        let plain = try makeJob(spec: ["image": "t"])
+        #expect(MetricSet(plain.spec).objective.metric == "loss")
+        let doc = TrainingRecord.document(plain, status: TrainingJobStatus(), pods: [])
+        #expect(doc["objective"] == ["metric": "loss", "goal": "minimize"])
+    }
+}

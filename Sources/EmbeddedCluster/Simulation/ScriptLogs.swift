@@ -29,8 +29,14 @@ enum ScriptLogs {
     /// Upper bound of lines returned per call, so one slow tick cannot build an unbounded buffer.
     static let maxLinesPerWindow = 10_000
 
+    /// Times are compared to the microsecond: windows end at run-relative offsets computed from `Date`s (whose
+    /// doubles hold ~1e-7 s near the present), so a line due exactly at the container's exit must not fall on
+    /// the wrong side of its last window by a rounding error (it did: a script's last line was lost).
+    static let tolerance: TimeInterval = 1e-6
+
     /// Lines with `after < at <= through`, in time order (ties keep script order).
-    static func lines(_ script: ContainerScript, after: TimeInterval, through: TimeInterval, context: ScriptContext) -> [ScriptLogLine] {
+    static func lines(_ script: ContainerScript, after rawAfter: TimeInterval, through rawThrough: TimeInterval, context: ScriptContext) -> [ScriptLogLine] {
+        let after = rawAfter + tolerance, through = rawThrough + tolerance
         var out: [(ScriptLogLine, Int)] = []
         var order = 0
         for entry in script.logs {

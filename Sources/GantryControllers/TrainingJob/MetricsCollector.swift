@@ -15,16 +15,18 @@ public actor MetricsCollector {
     struct Follow {
         var pod: String
         var attempt: Int
+        /// Which read of the log this is: a superseded read (cancelled, but still draining) must not write
+        /// into its successor's series or mark it complete.
+        var id: UUID
         var task: Task<Void, Never>
-        var series: MetricSeries
+        var series: MetricSet
         var stop: EarlyStopStatus?
         var lastNotified: Duration
         var dirty: Bool
         var experiment: String?
         var namespace: String
-        /// The metric and goal the series tracks: a changed `earlyStopping` re-reads the log for the new one.
-        var metric: String
-        var goal: EarlyStopping.Goal
+        /// What the set tracks: a changed `earlyStopping` re-reads the log for the new metric.
+        var signature: [String]
         /// The log stream ended by itself (the container ended): the series holds the whole run.
         var complete = false
         /// Started on a finished pod: one read of the whole log, no retry (it is readable now or never).
@@ -78,8 +80,8 @@ public actor MetricsCollector {
         return follows[key]?.complete == true
     }
 
-    func markComplete(_ key: ObjectKey, attempt: Int) {
-        guard follows[key]?.attempt == attempt else { return }
+    func markComplete(_ key: ObjectKey, id: UUID) {
+        guard follows[key]?.id == id else { return }
         follows[key]?.complete = true
     }
 
@@ -88,29 +90,27 @@ public actor MetricsCollector {
     /// as one read of the whole log, which then ends instead of retrying.
     public func ensureFollowing(_ job: TrainingJob, pod: String, attempt: Int, podFinished: Bool = false) {
         let key = job.key
-        let metric = job.spec.earlyStopping?.metric ?? "loss"
-        let goal = job.spec.earlyStopping?.effectiveGoal ?? .minimize
+        let series = MetricSet(job.spec)
         // earlyStopping may change while the job runs: new thresholds apply to the next value at once.
         rules[key] = job.spec.earlyStopping
-        if let f = follows[key], f.pod == pod, f.attempt == attempt, f.metric == metric, f.goal == goal,
+        if let f = follows[key], f.pod == pod, f.attempt == attempt, f.signature == series.signature,
            f.complete || f.finishedPod || !podFinished { return }
         follows[key]?.task.cancel()
-        let series = MetricSeries(metric: metric, goal: job.spec.earlyStopping?.effectiveGoal ?? .minimize,
-                                  minDelta: job.spec.earlyStopping?.patience?.minDelta ?? 0)
         rules[key] = job.spec.earlyStopping
         let format = job.spec.metrics?.format ?? .keyValue
         let stepKey = job.spec.metrics?.stepKey ?? "step"
         let client = self.client
         let namespace = job.namespace
+        let id = UUID()
         let task = Task { [weak self] in
             // Retried while the pod lives: the log may not exist before the container starts.
             while !Task.isCancelled {
                 do {
                     for try await line in client.logs(namespace: namespace, pod: pod, container: TrainingPods.containerName, follow: true) {
                         guard let parsed = MetricLine.parse(line, format: format, stepKey: stepKey) else { continue }
-                        await self?.record(parsed, key: key, attempt: attempt)
+                        await self?.record(parsed, key: key, id: id)
                     }
-                    await self?.markComplete(key, attempt: attempt)
+                    await self?.markComplete(key, id: id)
                     return  // the container ended: its log is complete
                 } catch let error as APIError where error.isNotFound {
                     return
@@ -120,8 +120,8 @@ public actor MetricsCollector {
                 }
             }
         }
-        follows[key] = Follow(pod: pod, attempt: attempt, task: task, series: series, stop: nil, lastNotified: .zero, dirty: false,
-                              experiment: job.labels[GantryLabels.experiment], namespace: job.namespace, metric: metric, goal: goal,
+        follows[key] = Follow(pod: pod, attempt: attempt, id: id, task: task, series: series, stop: nil, lastNotified: .zero, dirty: false,
+                              experiment: job.labels[GantryLabels.experiment], namespace: job.namespace, signature: series.signature,
                               finishedPod: podFinished)
     }
 
@@ -136,8 +136,8 @@ public actor MetricsCollector {
         rules[key] = nil
     }
 
-    func record(_ line: MetricLine, key: ObjectKey, attempt: Int) async {
-        guard var f = follows[key], f.attempt == attempt, f.stop == nil else { return }
+    func record(_ line: MetricLine, key: ObjectKey, id: UUID) async {
+        guard var f = follows[key], f.id == id, f.stop == nil else { return }
         let value = f.series.record(line)
         f.dirty = true
         if let value, let rules = rules[key] {
@@ -145,13 +145,13 @@ public actor MetricsCollector {
             if rules.median != nil, let experiment = f.experiment {
                 peers = await peerList(namespace: f.namespace, experiment: experiment, excluding: key)
             }
-            if let stop = EarlyStoppingRules.evaluate(f.series, lastValue: value, rules: rules, peers: peers) {
+            if let stop = EarlyStoppingRules.evaluate(f.series.rules, lastValue: value, rules: rules, peers: peers) {
                 f.stop = stop
                 logger.info("early stopping rule fired", metadata: ["job": "\(key)", "rule": "\(stop.rule)", "step": "\(stop.step ?? 0)"])
             }
         }
         // Re-read: peerList suspended, another line may have been recorded meanwhile.
-        guard var current = follows[key], current.attempt == attempt else { return }
+        guard var current = follows[key], current.id == id else { return }
         current.series = f.series
         current.stop = current.stop ?? f.stop
         current.dirty = true
@@ -171,7 +171,7 @@ public actor MetricsCollector {
         var peers: [ObjectKey: EarlyStoppingRules.Peer] = [:]
         for (k, p) in await peersFromCache(namespace, experiment) where k != key { peers[k] = p }
         for (k, f) in follows where k != key && f.namespace == namespace && f.experiment == experiment {
-            peers[k] = EarlyStoppingRules.Peer(name: k.name, history: f.series.history, lastStep: f.series.step)
+            peers[k] = EarlyStoppingRules.Peer(name: k.name, history: f.series.rules.history, lastStep: f.series.rules.step)
         }
         return Array(peers.values)
     }

@@ -38,6 +38,8 @@ public enum TrainingRecord {
             "replicas": .int(Int64(spec.effectiveReplicas)),
             "gpusPerReplica": .int(Int64(spec.gpu?.count ?? 0)),
         ]
+        let objective = spec.effectiveObjective
+        record["objective"] = ["metric": .string(objective.metric), "goal": .string(objective.effectiveGoal.rawValue)]
         if let digest = pods.compactMap(\.imageID).first { record["imageID"] = .string(digest) }
         if let product = spec.gpu?.product { record["gpuProduct"] = .string(product) }
         if let command = spec.command { record["command"] = .array(command.map(JSONValue.string)) }
