@@ -30,15 +30,20 @@ public struct BurstBench: Sendable {
             let nodes = "\((2 * n + 7) / 8 + 1)x{gpu: 8, product: A100}"
             let bare = try await DevProcess.with(binary: binary, nodes: nodes) { dev in try await barePhase(n, dev: dev) }
             log("\(name): N=\(n): bare client \(Int(bare.podsPerSecond)) pods/s, \(String(format: "%.2f", bare.clientCPUPerCreate.milliseconds)) ms client CPU per create")
+            let same = try await DevProcess.with(binary: binary, nodes: nodes) { dev in try await sameWritesPhase(n, dev: dev) }
+            log("\(name): N=\(n): bare client doing the operator's writes \(Int(same)) pods/s")
             let op = try await DevProcess.with(binary: binary, nodes: nodes) { dev in try await operatorPhase(n, dev: dev, bare: bare) }
             log("\(name): N=\(n): operator \(Int(op.podsPerSecond)) pods/s, \(String(format: "%.2f", op.controllerCPUPerJob.milliseconds)) ms controller CPU per job")
-            let ratio = op.podsPerSecond / bare.podsPerSecond
+            let ratio = op.podsPerSecond / same
             figures += [
-                BenchFigure(name, "N=\(n): bare client, pods created per second", bare.podsPerSecond, "pods/s", note: "\(2 * n) pods, \(concurrency) in flight"),
+                BenchFigure(name, "N=\(n): bare client, pods only, pods created per second", bare.podsPerSecond, "pods/s", note: "\(2 * n) pods, \(concurrency) in flight"),
+                BenchFigure(name, "N=\(n): bare client, the operator's writes, pods created per second", same, "pods/s",
+                            note: "per job: create, finalizer, status, Service, 2 pods, Event"),
                 BenchFigure(name, "N=\(n): operator, pods created per second", op.podsPerSecond, "pods/s", note: "first job create → last pod created"),
-                BenchFigure(name, "N=\(n): operator / bare client", ratio, "×", note: ratio >= 0.8 ? "target ≥ 0.8: met" : "target ≥ 0.8: MISSED"),
-                BenchFigure(name, "N=\(n): controller CPU per job", op.controllerCPUPerJob.milliseconds, "ms"),
-                BenchFigure(name, "N=\(n): API server CPU per pod, operator phase", op.serverCPUPerPod.milliseconds, "ms", note: "bare phase: \(String(format: "%.2f", bare.serverCPUPerPod.milliseconds)) ms"),
+                BenchFigure(name, "N=\(n): operator / bare client doing its writes", ratio, "×", note: ratio >= 0.8 ? "target ≥ 0.8: met" : "target ≥ 0.8: MISSED"),
+                BenchFigure(name, "N=\(n): operator / bare client, pods only", op.podsPerSecond / bare.podsPerSecond, "×"),
+                BenchFigure(name, "N=\(n): controller CPU per job, until every job runs", op.controllerCPUPerJob.milliseconds, "ms"),
+                BenchFigure(name, "N=\(n): API server CPU per pod, operator phase", op.serverCPUPerPod.milliseconds, "ms", note: "bare phase, pods only: \(String(format: "%.2f", bare.serverCPUPerPod.milliseconds)) ms"),
             ]
         }
         return figures
@@ -82,6 +87,49 @@ public struct BurstBench: Sendable {
                     serverCPUPerPod: (dev.cpuTime() - serverBefore) / pods.count)
     }
 
+    /// The ceiling for the operator: a bare client making, per job, exactly the writes the operator makes until
+    /// the job's pods exist (the job's create, the finalizer patch, the Admitted status, the headless Service,
+    /// two pods, the Admitted Event), jobs in parallel as the operator's workers are.
+    func sameWritesPhase(_ n: Int, dev: DevProcess) async throws -> Double {
+        let client = try dev.client()
+        try await EarlyStopBench(quick: true).installCRDs(client)
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = 0
+            func add(_ group: inout ThrowingTaskGroup<Void, any Error>) {
+                let i = next
+                next += 1
+                group.addTask { try await Self.operatorWrites(i, client: client) }
+            }
+            for _ in 0..<min(concurrency, n) { add(&group) }
+            while try await group.next() != nil { if next < n { add(&group) } }
+        }
+        return Double(2 * n) / (ContinuousClock.now - start).seconds
+    }
+
+    static func operatorWrites(_ i: Int, client: KubeClient) async throws {
+        let created = try await client.create(.trainingJobs, jobObject(i), namespace: "default")
+        var object = try await client.patch(.trainingJobs, namespace: "default", name: created.name ?? "",
+                                            patch: ["metadata": ["finalizers": ["gantry.dev/record"]]])
+        let job = try TrainingJob(object)
+        object["status"] = ["phase": "Admitted", "conditions": [["type": "Admitted", "status": "True", "reason": "Admitted",
+                            "message": "2 GPUs for 2 replica(s) fit the quota and free capacity", "lastTransitionTime": .string(Timestamp.format(Date()))]]]
+        _ = try await client.updateStatus(.trainingJobs, object)
+        _ = try await client.create(.services, TrainingPods.desiredService(job), namespace: "default")
+        let placement = GPUPlacement(request: job.spec.gpu, settings: GPUSettings())
+        for index in 0..<2 {
+            _ = try await client.create(.pods, TrainingPods.desiredPod(job, index: index, attempt: 0, placement: placement), namespace: "default")
+        }
+        var event: JSONValue = ["apiVersion": "events.k8s.io/v1", "kind": "Event", "reason": "Admitted", "note": "admitted with 2 GPUs",
+                                "type": "Normal", "action": "Reconcile", "reportingController": "gantry.dev/bench", "reportingInstance": "bench",
+                                "eventTime": .string(Timestamp.formatMicro(Date())),
+                                "regarding": ["apiVersion": .string(GantryGroup.apiVersion), "kind": "TrainingJob", "name": .string(job.name),
+                                              "namespace": "default", "uid": .string(job.uid)]]
+        event.name = "\(job.name).bench"
+        event.namespace = "default"
+        _ = try await client.create(.events, event, namespace: "default")
+    }
+
     func operatorPhase(_ n: Int, dev: DevProcess, bare: Bare) async throws -> Operated {
         let client = try dev.client()
         try await EarlyStopBench(quick: true).installCRDs(client)
@@ -104,6 +152,13 @@ public struct BurstBench: Sendable {
         try await Self.createAll((0..<n).map { Self.jobObject($0) }, type: .trainingJobs, client: client, concurrency: concurrency)
         guard let done = await counter.reached(timeout: timeout) else {
             throw BenchError.timeout("only \(await counter.count) of \(2 * n) pods were created within \(timeout)")
+        }
+        // CPU is counted until every job runs (admission, pods, the Running transition, its log follower), so
+        // each scale pays for the same work per job, whatever overlaps the pod-creation window.
+        let running = ContinuousClock.now + timeout
+        while await manager.caches.trainingJobs.list().filter({ $0[path: "status", "phase"]?.stringValue == "Running" }).count < n {
+            guard ContinuousClock.now < running else { throw BenchError.timeout("not every job reached Running within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(200))
         }
         let cpu = ProcessCPU.now() - cpuBefore - bare.clientCPUPerCreate * n
         let serverCPU = dev.cpuTime() - serverBefore

@@ -48,11 +48,11 @@ public struct GPUPlacement: Sendable, Hashable {
     /// Whether a node could ever hold one pod of this request (labels match and capacity suffices),
     /// ignoring what currently runs there.
     public func fits(node: JSONValue) -> Bool {
-        let labels = node.labels
+        // Labels are read one by one, not converted whole: admission asks this of every node for every job.
         for expression in matchExpressions {
             guard let key = expression["key"]?.stringValue, let op = expression["operator"]?.stringValue,
                   let values = expression["values"]?.arrayValue?.compactMap(\.stringValue) else { return false }
-            let value = labels[key]
+            let value = node[path: "metadata", "labels", key]?.stringValue
             switch op {
             case "In": if !(value.map(values.contains) ?? false) { return false }
             case "Gt":

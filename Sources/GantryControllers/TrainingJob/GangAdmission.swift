@@ -129,7 +129,8 @@ public enum GangAdmission {
     static func eligibleNodes(_ c: Candidate, nodes: [JSONValue]) -> [String] {
         let selector = c.job.spec.nodeSelector ?? [:]
         return nodes.filter { node in
-            c.placement.fits(node: node) && tolerates(c.tolerations, node: node) && selector.allSatisfy { node.labels[$0.key] == $0.value }
+            c.placement.fits(node: node) && tolerates(c.tolerations, node: node)
+                && selector.allSatisfy { node[path: "metadata", "labels", $0.key]?.stringValue == $0.value }
         }.compactMap(\.name)
     }
 

@@ -36,7 +36,7 @@ public enum TrainingJobValidation {
             let tolerations = placement.tolerations + (spec.tolerations ?? [])
             let matching = nodes.filter { node in
                 placement.fits(node: node) && GangAdmission.tolerates(tolerations, node: node)
-                    && (spec.nodeSelector ?? [:]).allSatisfy { node.labels[$0.key] == $0.value }
+                    && (spec.nodeSelector ?? [:]).allSatisfy { node[path: "metadata", "labels", $0.key]?.stringValue == $0.value }
             }
             let slots = matching.reduce(0) { $0 + (GPUPlacement.capacity(of: $1, resource: resource) ?? 0) / placement.countPerPod }
             if slots < spec.effectiveReplicas {
