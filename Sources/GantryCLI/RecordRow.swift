@@ -56,14 +56,14 @@ struct RecordRow: Sendable, Hashable {
         }
         hyperparameters = hp
         let best = document[path: "metrics", "best"]
-        let bestName = best?["name"]?.stringValue
+        let bestGoal = best?["goal"]?.stringValue.flatMap(EarlyStopping.Goal.init(rawValue:))
         if let metric = document[path: "objective", "metric"]?.stringValue {
             let goal = document[path: "objective", "goal"]?.stringValue.flatMap(EarlyStopping.Goal.init(rawValue:))
             objective = RecordObjective(metric: metric, goal: goal ?? .minimize, assumed: goal == nil)
-            // `metrics.best` is the best value of the objective's metric only when it names that metric.
-            value = bestName == metric ? best?["value"]?.doubleValue : nil
-        } else if let bestName {
-            objective = RecordObjective(metric: bestName, goal: .minimize, assumed: true)
+            value = Self.bestValue(of: metric, in: document)
+        } else if let bestName = best?["name"]?.stringValue {
+            // Older records: the best metric is the only candidate objective; its goal when the record has one.
+            objective = RecordObjective(metric: bestName, goal: bestGoal ?? .minimize, assumed: bestGoal == nil)
             value = best?["value"]?.doubleValue
         } else {
             objective = nil
@@ -78,6 +78,14 @@ struct RecordRow: Sendable, Hashable {
         gitCommit = document["gitCommit"]?.stringValue
         nodes = document["nodes"]?.arrayValue?.compactMap(\.stringValue) ?? []
         reason = document[path: "result", "reason"]?.stringValue
+    }
+
+    /// The best value of `metric`: `metrics.best` when it names that metric, else its entry in
+    /// `metrics.additional` (the early-stopping metric and extra metrics are kept there with their own best).
+    static func bestValue(of metric: String, in document: JSONValue) -> Double? {
+        if let best = document[path: "metrics", "best"], best["name"]?.stringValue == metric { return best["value"]?.doubleValue }
+        let extra = document[path: "metrics", "additional"]?.arrayValue?.first { $0["name"]?.stringValue == metric }
+        return extra?[path: "best", "value"]?.doubleValue
     }
 
     /// The digest part of `imageID` (`sha256:...`); the whole value when it carries no `@`.

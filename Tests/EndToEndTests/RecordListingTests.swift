@@ -59,6 +59,20 @@ struct RecordListingTests {
         #expect(RecordTable(rows, withNamespace: false, wide: false).cells(rows[2]).contains("acc=-"))
     }
 
+    @Test func theObjectiveValueMayComeFromTheAdditionalMetrics() {
+        let doc: JSONValue = ["job": "a", "phase": "Succeeded", "objective": ["metric": "val_acc", "goal": "maximize"],
+                              "metrics": ["best": ["name": "loss", "value": 0.3],
+                                          "additional": [["name": "val_acc", "goal": "maximize", "best": ["name": "val_acc", "value": 0.91]]]]]
+        let row = RecordRow(document: doc, configMapNamespace: "default", annotatedJob: nil)
+        #expect(row.value == 0.91 && row.objective == RecordObjective(metric: "val_acc", goal: .maximize, assumed: false))
+    }
+
+    @Test func withoutObjectiveTheBestMetricsOwnGoalIsNotAnAssumption() {
+        let doc: JSONValue = ["job": "a", "metrics": ["best": ["name": "acc", "value": 0.8, "goal": "maximize"]]]
+        let row = RecordRow(document: doc, configMapNamespace: "default", annotatedJob: nil)
+        #expect(row.objective == RecordObjective(metric: "acc", goal: .maximize, assumed: false) && row.value == 0.8)
+    }
+
     @Test func recordsWithoutObjectiveAreJudgedByTheirBestMetricMinimizedAndSaySo() {
         let rows = [Self.record("a", value: 0.3), Self.record("b", value: 0.4)]
         #expect(rows[0].objective == RecordObjective(metric: "loss", goal: .minimize, assumed: true))
