@@ -11,12 +11,11 @@ struct RecordsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "records",
         abstract: "List the experiment records of TrainingJobs: hyperparameters, objective, result, GPU-hours; the best run marked.",
+        // One line per paragraph: ArgumentParser wraps the discussion to the terminal itself.
         discussion: """
             Records are immutable ConfigMaps labelled gantry.dev/record=true; they outlive their jobs and pods.
-            The table has one column per hyperparameter of the listed records. `*` marks the best record of each
-            experiment: the best value of its objective (lowest for minimize, highest for maximize) among Succeeded
-            and EarlyStopped runs. Records written before the objective was recorded are judged by their best
-            metric with goal minimize, shown as `minimize (assumed)` in -o wide.
+
+            The table has one column per hyperparameter of the listed records. `*` marks the best record of each experiment: the best value of its objective (lowest for minimize, highest for maximize) among Succeeded and EarlyStopped runs. Records written before the objective was recorded are judged by their best metric, with goal minimize when it has none, shown as `minimize (assumed)` in -o wide.
             """)
 
     @Argument(help: "A TrainingJob's name: show its record only (the best mark still compares it with its whole experiment).")
