@@ -5,12 +5,21 @@ import KubeClient
 import KubeCore
 import KubeYAML
 
-/// `gantry records`: the experiment records of TrainingJobs (ConfigMaps `<job>-record`), as a table or YAML/JSON.
+/// `gantry records`: the experiment records of TrainingJobs (immutable ConfigMaps labelled gantry.dev/record=true),
+/// as a table with one column per hyperparameter and the best run of each experiment marked, or as YAML/JSON/CSV.
 struct RecordsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "records",
-        abstract: "List the experiment records of TrainingJobs: image, hyperparameters, result, GPU-hours, best metric.",
-        discussion: "Records are immutable ConfigMaps labelled gantry.dev/record=true; they outlive their jobs and pods.")
+        abstract: "List the experiment records of TrainingJobs: hyperparameters, objective, result, GPU-hours; the best run marked.",
+        // One line per paragraph: ArgumentParser wraps the discussion to the terminal itself.
+        discussion: """
+            Records are immutable ConfigMaps labelled gantry.dev/record=true; they outlive their jobs and pods.
+
+            The table has one column per hyperparameter of the listed records. `*` marks the best record of each experiment: the best value of its objective (lowest for minimize, highest for maximize) among Succeeded and EarlyStopped runs. Records written before the objective was recorded are judged by their best metric, with goal minimize when it has none, shown as `minimize (assumed)` in -o wide.
+            """)
+
+    @Argument(help: "A TrainingJob's name: show its record only (the best mark still compares it with its whole experiment).")
+    var name: String?
 
     @Option(help: "Path of a kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
     var kubeconfig: String?
@@ -27,52 +36,83 @@ struct RecordsCommand: AsyncParsableCommand {
     @Option(help: "Only records of this experiment (label gantry.dev/experiment).")
     var experiment: String?
 
-    @Option(name: [.short, .long], help: "Output format: table, yaml or json.")
+    @Option(name: [.short, .long], help: "Output format: table, wide (adds goal, image, image digest, git commit, nodes, result reason), yaml, json or csv.")
     var output: String = "table"
 
+    @Option(help: "Row order: objective (each experiment's best first; the default with --experiment), finished (oldest first; the default otherwise) or name.")
+    var sortBy: String?
+
+    static let formats = ["table", "wide", "yaml", "json", "csv"]
+
     func validate() throws {
-        guard ["table", "yaml", "json"].contains(output) else { throw ValidationError("--output must be table, yaml or json") }
+        guard Self.formats.contains(output) else { throw ValidationError("--output must be one of \(Self.formats.joined(separator: ", "))") }
+        if let sortBy, RecordListing.SortKey(rawValue: sortBy) == nil {
+            throw ValidationError("--sort-by must be one of \(RecordListing.SortKey.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
     }
 
     func run() async throws {
         let config = try KubeConfig.automatic(path: kubeconfig, context: context)
         let client = try KubeClient(config: config)
+        let scope = allNamespaces ? nil : (namespace ?? config.namespace)
         var selector = "gantry.dev/record=true"
         if let experiment { selector += ",\(GantryLabels.experiment)=\(experiment)" }
-        let list = try await client.listAll(.configMaps, namespace: allNamespaces ? nil : (namespace ?? config.namespace),
-                                            options: ListOptions(labelSelector: selector))
-        let records = list.items.compactMap { cm -> JSONValue? in
-            guard let text = cm[path: "data", "record.json"]?.stringValue, var record = try? JSONValue.parse(text) else { return nil }
-            record["namespace"] = record["namespace"] ?? cm.namespace.map(JSONValue.string)
-            return record
-        }.sorted { ($0["completionTime"]?.stringValue ?? "") < ($1["completionTime"]?.stringValue ?? "") }
-        switch output {
-        case "yaml": print(YAML.emitDocuments(records), terminator: "")
-        case "json": print(JSONValue.array(records).serialized())
-        default: print(RecordTable.render(records, withNamespace: allNamespaces), terminator: "")
+        let list = try await client.listAll(.configMaps, namespace: scope, options: ListOptions(labelSelector: selector))
+        // Every record of the scope is read, even with NAME: the best mark compares a run with its experiment.
+        var rows = RecordListing.markingBest(list.items.compactMap(Self.row))
+        if let name {
+            rows = rows.filter { $0.job == name || $0.annotatedJob == name }
+            guard !rows.isEmpty else { throw RecordsError.notFound(job: name, namespace: scope, experiment: experiment) }
         }
+        let sortKey = sortBy.flatMap(RecordListing.SortKey.init(rawValue:)) ?? (experiment == nil ? .finished : .objective)
+        rows = RecordListing.sorted(rows, by: sortKey)
+        switch output {
+        case "yaml": print(YAML.emitDocuments(rows.map(\.document)), terminator: "")
+        // One job's record is printed as an object, as `kubectl get NAME -o json` does; a listing as an array.
+        case "json": print((name != nil && rows.count == 1 ? rows[0].document : JSONValue.array(rows.map(\.document))).serialized())
+        case "csv": print(RecordTable(rows, withNamespace: true, wide: true).csv(rows), terminator: "")
+        default: print(RecordTable(rows, withNamespace: allNamespaces, wide: output == "wide").render(rows), terminator: "")
+        }
+    }
+
+    /// The row of one record ConfigMap; nil, with a warning on stderr, when its `record.json` is missing or not
+    /// JSON, so one damaged record neither hides the others nor disappears silently.
+    static func row(_ configMap: JSONValue) -> RecordRow? {
+        let source = "\(configMap.namespace ?? "")/\(configMap.name ?? "")"
+        guard let text = configMap[path: "data", "record.json"]?.stringValue else {
+            warn("ConfigMap \(source) is labelled gantry.dev/record=true but has no record.json; skipped")
+            return nil
+        }
+        do {
+            var document = try JSONValue.parse(text)
+            guard document.objectValue != nil else { throw RecordsError.notAnObject }
+            // YAML/JSON output names where each record lives even if an older controller left it out.
+            document["namespace"] = document["namespace"] ?? configMap.namespace.map(JSONValue.string)
+            // The annotation holds the exact job name (the label may be shortened); the document wins when it has one.
+            return RecordRow(document: document, configMapNamespace: configMap.namespace,
+                             annotatedJob: configMap.annotations[GantryLabels.trainingJob])
+        } catch {
+            warn("ConfigMap \(source): record.json cannot be read (\(error)); skipped")
+            return nil
+        }
+    }
+
+    static func warn(_ message: String) {
+        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
     }
 }
 
-/// The `gantry records` table, aligned like kubectl's.
-enum RecordTable {
-    static func render(_ records: [JSONValue], withNamespace: Bool) -> String {
-        var rows: [[String]] = [(withNamespace ? ["NAMESPACE"] : []) + ["JOB", "EXPERIMENT", "PHASE", "BEST", "GPU-HOURS", "IMAGE", "FINISHED"]]
-        for r in records {
-            let best = r[path: "metrics", "best"].map { b in "\(b["name"]?.stringValue ?? "")=\(format(b["value"]?.doubleValue))" } ?? "-"
-            let row = [r["job"]?.stringValue ?? "-", r["experiment"]?.stringValue ?? "-", r["phase"]?.stringValue ?? "-", best,
-                       format(r["gpuHours"]?.doubleValue), r["image"]?.stringValue ?? "-", r["completionTime"]?.stringValue ?? "-"]
-            rows.append((withNamespace ? [r["namespace"]?.stringValue ?? "-"] : []) + row)
-        }
-        if rows.count == 1 { return "No records found.\n" }
-        let widths = rows[0].indices.map { i in rows.map { $0[i].count }.max() ?? 0 }
-        return rows.map { row in
-            row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i] + 3, withPad: " ", startingAt: 0) }.joined()
-        }.joined(separator: "\n") + "\n"
-    }
+enum RecordsError: Error, CustomStringConvertible {
+    case notAnObject
+    case notFound(job: String, namespace: String?, experiment: String?)
 
-    static func format(_ value: Double?) -> String {
-        guard let value, value.isFinite else { return "-" }
-        return String(format: "%.4g", value)
+    var description: String {
+        switch self {
+        case .notAnObject: return "not a JSON object"
+        case .notFound(let job, let namespace, let experiment):
+            let place = namespace.map { "in namespace \"\($0)\"" } ?? "in any namespace"
+            let of = experiment.map { " of experiment \"\($0)\"" } ?? ""
+            return "no record of TrainingJob \"\(job)\"\(of) \(place): a record is written when a job finishes or is deleted"
+        }
     }
 }

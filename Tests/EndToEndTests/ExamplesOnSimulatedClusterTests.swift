@@ -62,6 +62,11 @@ import KubeCore
             let out = await runProcess(binary, ["records", "--kubeconfig", h.cluster.kubeconfig, "--experiment", "lr-sweep"])
             #expect(out.ok, "\(out.stderr)")
             #expect(out.stdout.contains("sweep-lr-0-0001") && out.stdout.contains("EarlyStopped"), "\(out.stdout)")
+            // The controller's records carry the objective: one best run, a finished one, listed first, goal stated.
+            let rows = RecordsCommandTests.table(out.stdout)
+            #expect(rows.filter { $0[""] == "*" }.count == 1 && rows.first?[""] == "*" && rows.first?["PHASE"] == "Succeeded", "\(out.stdout)")
+            let wide = await runProcess(binary, ["records", "--kubeconfig", h.cluster.kubeconfig, "--experiment", "lr-sweep", "-o", "wide"])
+            #expect(RecordsCommandTests.table(wide.stdout).allSatisfy { $0["GOAL"] == "minimize" }, "\(wide.stdout)")
         }
     }
 
