@@ -83,7 +83,17 @@ public struct OperatorManager: Sendable {
         let events = EventRecorder(client: client, controller: "gantry.dev/trainingjob-controller", instance: options.instance, clock: clock)
         let queue = trainingJobs.queue
         let caches = self.caches
-        let metrics = MetricsCollector(client: client, clock: clock, peersFromCache: { namespace, experiment in
+        // Log follows are long-lived streams, one per running job. On the reconciler's own HTTP/2 connection they
+        // would take every stream the server allows (kube-apiserver: 100 per connection) and starve its writes
+        // and watches; they get a connection pool of their own.
+        let logClient: KubeClient
+        do {
+            logClient = try KubeClient(config: client.config, options: client.options)
+        } catch {
+            Logger(label: "gantry.operator").warning("log follows share the controller's connection", metadata: ["error": "\(error)"])
+            logClient = client
+        }
+        let metrics = MetricsCollector(client: logClient, clock: clock, peersFromCache: { namespace, experiment in
             await caches.trainingJobs.list(namespace: namespace, selector: LabelSelector([.equals(GantryLabels.experiment, experiment)]))
                 .compactMap { object -> (key: ObjectKey, peer: EarlyStoppingRules.Peer)? in
                     guard let job = try? TrainingJob(object), let m = job.status.metrics, let step = m.step,
