@@ -80,6 +80,13 @@ public actor AdmissionLedger {
     }
     private var nodeFingerprints: [String: JSONValue] = [:]
 
+    /// The job as decoded when its watch event arrived, if `resourceVersion` is still the version seen: a
+    /// reconcile woken by a pod event need not decode an unchanged TrainingJob again.
+    public func decodedJob(_ key: ObjectKey, resourceVersion: String?) -> TrainingJob? {
+        guard let entry = entries[key], resourceVersion != nil, entry.resourceVersion == resourceVersion else { return nil }
+        return entry.job
+    }
+
     /// The PlatformConfig changed: every decision may change.
     public func invalidate() {
         pass = nil

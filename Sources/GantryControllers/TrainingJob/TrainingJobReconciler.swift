@@ -43,7 +43,11 @@ public struct TrainingJobReconciler: Reconciler {
         }
         let job: TrainingJob
         do {
-            job = try TrainingJob(object)
+            if let decoded = await admission.decodedJob(key, resourceVersion: object.resourceVersion) {
+                job = decoded
+            } else {
+                job = try TrainingJob(object)
+            }
         } catch .status(let message) {
             // Planning from an empty status would start a finished job again: leave it, and say why.
             logger.error("the stored status of a TrainingJob does not decode; not reconciling it", metadata: ["job": "\(key)", "error": "\(message)"])
