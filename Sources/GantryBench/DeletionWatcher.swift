@@ -30,33 +30,7 @@ actor DeletionWatcher {
     }
 
     func run() async {
-        let selector = "\(GantryLabels.managedBy)=\(GantryLabels.managedByValue)"
-        var resourceVersion: String?
-        while !Task.isCancelled {
-            do {
-                if resourceVersion == nil {
-                    let list = try await client.list(.pods, namespace: "default", options: ListOptions(labelSelector: selector))
-                    for pod in list.items { note(pod) }
-                    resourceVersion = list.resourceVersion
-                    markReady()
-                }
-                let options = ListOptions(labelSelector: selector, resourceVersion: resourceVersion, timeoutSeconds: 240,
-                                          allowWatchBookmarks: true)
-                for try await event in client.watch(.pods, namespace: "default", options: options) {
-                    switch event {
-                    case .added(let pod), .modified(let pod), .deleted(let pod):
-                        note(pod)
-                        resourceVersion = pod.resourceVersion ?? resourceVersion
-                    case .bookmark(let rv): resourceVersion = rv
-                    case .error: resourceVersion = nil  // 410 Gone: relist
-                    }
-                }
-            } catch {
-                if Task.isCancelled { return }
-                resourceVersion = nil
-                try? await Task.sleep(for: .milliseconds(100))
-            }
-        }
+        await watchGantryPods(client: client, listed: { await self.markReady() }, note: { await self.note($0) })
     }
 
     private func note(_ pod: JSONValue) {

@@ -21,8 +21,15 @@ struct DevProcess: Sendable {
         try process.run()
         let dev = DevProcess(process: process, dir: dir)
         defer { dev.stop() }
-        // Read on a thread of its own: a blocking pipe read must not hold a thread of the concurrency pool.
-        let started: Bool = await withCheckedContinuation { c in
+        guard await awaitStartupHint(out) else { throw BenchError.setup("gantry dev exited before printing its startup lines") }
+        return try await body(dev)
+    }
+
+    /// Waits until `gantry dev` printed the `export KUBECONFIG=` line that ends its startup hint (scripts wait for
+    /// it); false when the process closed its output first. Read on a thread of its own: a blocking pipe read
+    /// must not hold a thread of the concurrency pool.
+    static func awaitStartupHint(_ out: Pipe) async -> Bool {
+        await withCheckedContinuation { c in
             Thread.detachNewThread {
                 var text = ""
                 while !text.contains("export KUBECONFIG=") {
@@ -33,8 +40,6 @@ struct DevProcess: Sendable {
                 c.resume(returning: text.contains("export KUBECONFIG="))
             }
         }
-        guard started else { throw BenchError.setup("gantry dev exited before printing its startup lines") }
-        return try await body(dev)
     }
 
     func client() throws -> KubeClient {

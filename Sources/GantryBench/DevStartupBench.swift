@@ -67,18 +67,7 @@ public struct DevStartupBench: Sendable {
                 process.waitUntilExit()
             }
         }
-        // Read on a thread of its own: a blocking pipe read must not hold a thread of the concurrency pool.
-        let printed: Bool = await withCheckedContinuation { c in
-            Thread.detachNewThread {
-                var text = ""
-                while !text.contains("export KUBECONFIG=") {
-                    let chunk = out.fileHandleForReading.availableData
-                    if chunk.isEmpty { break }
-                    text += String(decoding: chunk, as: UTF8.self)
-                }
-                c.resume(returning: text.contains("export KUBECONFIG="))
-            }
-        }
+        let printed = await DevProcess.awaitStartupHint(out)
         let hint = clock.now - start
         guard printed else { throw BenchError.setup("gantry dev exited before printing its startup lines") }
         let client = try KubeClient(config: KubeConfig.load(path: kubeconfig, environment: [:]), options: ClientOptions(maxRetries: 0))
