@@ -73,6 +73,20 @@ import KubeCore
         }
     }
 
+    @Test func earlyStoppingAddedToARunningJobStopsIt() async throws {
+        try await Self.withOperator { h in
+            let flat = "{logs: [{series: {every: 0.1s, count: 3000, start: 1, step: 1, template: \"step={step} loss={loss}\", loss: {from: 1.0, to: 1.0, curve: flat}}}], exit: {code: 0}}"
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("late-rule", 1, 1, flat, ""))
+            #expect(try await eventually(timeout: .seconds(30)) {
+                await Self.status(h, "late-rule")[path: "metrics", "step"]?.intValue.map { $0 > 5 } == true
+            })
+            _ = try await h.kubectl("patch", "trainingjob", "late-rule", "--type=merge", "-p",
+                                    #"{"spec":{"earlyStopping":{"metric":"loss","patience":{"evaluations":5}}}}"#)
+            #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "late-rule")["phase"] == "EarlyStopped" })
+            #expect(await Self.status(h, "late-rule")[path: "earlyStop", "rule"] == "patience")
+        }
+    }
+
     @Test func namesThatAreNotDNSLabelsStillGetValidChildrenAndRun() async throws {
         try await Self.withOperator { h in
             let script = "{logs: [\"rank up\"], exit: {code: 0, after: 2s}}"
