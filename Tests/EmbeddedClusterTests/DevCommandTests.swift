@@ -5,8 +5,13 @@ import Testing
 
 /// The command-line contract of `gantry dev` (docs/embedded-cluster.md, "Command line"), checked on the built
 /// binary: HTTPS by default, `--insecure-http` for plain HTTP, the startup lines scripts wait for.
-@Suite(.serialized, .enabled(if: GantryDev.binaryAvailable && TestCluster.kubectlAvailable, "needs the gantry binary and kubectl"))
+@Suite(.serialized)
 struct DevCommandTests {
+    init() throws {
+        try Prerequisite.executable(GantryDev.binary, "the gantry binary (run `swift build --build-tests` first)")
+        try Prerequisite.kubectl()
+    }
+
     @Test func servesHTTPSByDefault() async throws {
         let dev = try await GantryDev.start([])
         defer { dev.stop() }
@@ -70,7 +75,6 @@ final class GantryDev: @unchecked Sendable {
     /// `.build/debug/gantry` of this checkout (built by `swift build --build-tests`).
     static let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent(".build/debug/gantry").path
-    static var binaryAvailable: Bool { FileManager.default.isExecutableFile(atPath: binary) }
 
     private init(process: Process, dir: String, kubeconfig: String, url: String, output: String) {
         self.process = process

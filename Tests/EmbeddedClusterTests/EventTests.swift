@@ -48,8 +48,10 @@ import Testing
     }
 }
 
-@Suite(.serialized, .enabled(if: TestCluster.kubectlAvailable, "needs kubectl"))
+@Suite(.serialized)
 struct EventAPITests {
+    init() throws { try Prerequisite.kubectl() }
+
     static let v1Events = "/apis/events.k8s.io/v1/namespaces/default/events"
     static let coreEvents = "/api/v1/namespaces/default/events"
 

@@ -267,7 +267,9 @@ struct HTTPTests {
                                  contentType: "application/merge-patch+json")
         #expect(code == 200)
         let bothGone = try await eventually {
-            await t.cluster.store.get("configmaps", namespace: "default", name: "fg-owner") == nil
+            let owner = await t.cluster.store.get("configmaps", namespace: "default", name: "fg-owner")
+            let child = await t.cluster.store.get("configmaps", namespace: "default", name: "fg-child")
+            return owner == nil && child == nil
         }
         #expect(bothGone)
         // Orphan: the dependent stays, without the reference.

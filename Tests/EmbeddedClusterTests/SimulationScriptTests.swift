@@ -1,4 +1,6 @@
 import Foundation
+import GantryTestSupport
+import Synchronization
 import KubeCore
 import KubeYAML
 import Testing
@@ -143,15 +145,33 @@ import Testing
         #expect(ImageRules.imageName("localhost:5000/img") == "localhost:5000/img")
     }
 
-    @Test func manualClockWakesSleepers() async throws {
+    /// A sleeper wakes once the clock passes its deadline, and not before. Time moves in 0.5 s steps until the
+    /// sleeper wakes, so a sleeper that registers late is still woken; one that is never woken fails the test
+    /// (bounded waits and a time limit) instead of hanging it.
+    @Test(.timeLimit(.minutes(1))) func manualClockWakesSleepers() async throws {
         let clock = ManualSimulationClock()
-        let start = clock.now
-        async let slept: Void = clock.sleep(seconds: 5)
-        // Give the sleeper a chance to register, then move time.
-        for _ in 0..<100 { await Task.yield() }
-        clock.advance(by: 5)
-        try await slept
-        #expect(clock.now.timeIntervalSince(start) == 5)
+        let seen = Mutex<(began: Date?, woke: Date?)>((nil, nil))
+        let sleeper = Task {
+            seen.withLock { $0.began = clock.now }
+            try await clock.sleep(seconds: 5)
+            seen.withLock { $0.woke = clock.now }
+        }
+        #expect(try await eventually { seen.withLock { $0.began } != nil }, "the sleeper task never started")
+        let began = try #require(seen.withLock { $0.began })
+        while seen.withLock({ $0.woke }) == nil && clock.now.timeIntervalSince(began) < 20 {
+            clock.advance(by: 0.5)
+            // From the deadline on the sleeper must wake, within a generous wall-clock bound; before it a short
+            // look suffices (an early wake is caught below from the time the sleeper saw).
+            let due = clock.now.timeIntervalSince(began) >= 5
+            _ = try await eventually(timeout: due ? .seconds(10) : .milliseconds(20)) { seen.withLock { $0.woke } != nil }
+        }
+        let wokeAt = try #require(seen.withLock { $0.woke }, "the sleeper never woke (clock moved \(clock.now.timeIntervalSince(began)) s)")
+        try await sleeper.value
+        let slept = wokeAt.timeIntervalSince(began)
+        #expect(slept >= 5, "woke after \(slept) s of simulated time, before its 5 s deadline")
+        // Woken at the first step past the deadline (one step more allowed: time may move between the
+        // sleeper reading the clock and registering).
+        #expect(slept <= 6, "woke only after \(slept) s of simulated time")
     }
 }
 
@@ -224,7 +244,9 @@ import Testing
     @Test func examplesParse() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let folder = root.appendingPathComponent("examples")
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        // A missing or empty examples folder fails the test: the demo depends on these scripts.
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        #expect(files.contains { $0.hasSuffix(".yaml") }, "no YAML file in \(folder.path)")
         var found = 0
         for file in files where file.hasSuffix(".yaml") {
             let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
@@ -238,7 +260,7 @@ import Testing
                 #expect(!lines.contains { $0.text.contains("{step}") || $0.text.contains("{loss") }, "\(file): \(lines.prefix(2))")
             }
         }
-        if !files.isEmpty { #expect(found > 0) }
+        #expect(found > 0, "no sim.gantry.dev/script annotation in \(folder.path)")
     }
 
     @Test func jsonTemplatesKeepTheirBraces() throws {

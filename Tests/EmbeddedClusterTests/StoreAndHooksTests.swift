@@ -36,12 +36,11 @@ struct StoreAndHooksTests {
             #expect(error.isConflict)
         }
         // kubectl sees the node's columns.
-        if TestCluster.kubectlAvailable {
-            let r = await t.kubectl("get", "nodes")
-            #expect(r.stdout.contains("Ready"), "\(r.stdout)")
-            #expect(r.stdout.contains("worker"))
-            #expect(r.stdout.contains("v1.32.0"))
-        }
+        try Prerequisite.kubectl()
+        let r = await t.kubectl("get", "nodes")
+        #expect(r.stdout.contains("Ready"), "\(r.stdout)")
+        #expect(r.stdout.contains("worker"))
+        #expect(r.stdout.contains("v1.32.0"))
     }
 
     @Test func bindingEvictionAndGracefulDeletion() async throws {

@@ -6,8 +6,10 @@ import Testing
 
 /// HTTPS (the default of `gantry dev`): the kubeconfig, kubectl 1.27–1.33, and the TLS front end under a
 /// watch-heavy load.
-@Suite(.serialized, .enabled(if: TestCluster.kubectlAvailable, "needs kubectl"))
+@Suite(.serialized)
 struct TLSTests {
+    init() throws { try Prerequisite.kubectl() }
+
     static let configMaps = "/api/v1/namespaces/default/configmaps"
 
     @Test func kubeconfigCarriesCAAndToken() async throws {
@@ -97,8 +99,7 @@ struct TLSTests {
     @Test func kubectlVersionsOverHTTPS() async throws {
         let t = try await TestCluster.bare(DevClusterOptions(tls: true))
         defer { Task { await t.stop() } }
-        let versions = ["1.27", "1.28", "1.29", "1.30", "1.31", "1.32", "1.33"].map { "/usr/lib/google-cloud-sdk/bin/kubectl.\($0)" }
-            .filter { FileManager.default.isExecutableFile(atPath: $0) } + [TestCluster.kubectlPath]
+        let versions = try Prerequisite.kubectlReleases(["1.27", "1.28", "1.29", "1.30", "1.31", "1.32", "1.33"]) + [TestCluster.kubectlPath]
         for (i, kubectl) in versions.enumerated() {
             func run(_ args: String..., stdin: String? = nil) async -> CommandResult {
                 await runProcess(kubectl, ["--kubeconfig", t.kubeconfig, "--cache-dir", t.dir + "/cache-\(i)"] + args, stdin: stdin,

@@ -8,8 +8,13 @@ import Testing
 
 /// The `gantry controller` binary as users run it: against the embedded cluster over HTTPS with the kubeconfig
 /// `gantry dev` writes, it takes the Lease, reconciles, and on SIGTERM stops, releases the Lease and exits 0.
-@Suite(.serialized, .enabled(if: GantryBinary.available && TestCluster.kubectlAvailable, "needs the gantry binary and kubectl"))
+@Suite(.serialized)
 struct ControllerProcessTests {
+    init() throws {
+        try Prerequisite.gantryBinary(repoRoot: OperatorHarness.repoRoot)
+        try Prerequisite.kubectl()
+    }
+
     @Test func sigtermReleasesTheLeaseAndExitsCleanly() async throws {
         let cluster = try await TestCluster(DevClusterOptions(nodes: "1x{gpu: 8}", tls: true))
         defer { Task { await cluster.stop() } }
@@ -62,5 +67,4 @@ struct ControllerProcessTests {
 /// `.build/debug/gantry` of this checkout (built by `swift build --build-tests`).
 enum GantryBinary {
     static let path = OperatorHarness.repoRoot + "/.build/debug/gantry"
-    static var available: Bool { FileManager.default.isExecutableFile(atPath: path) }
 }

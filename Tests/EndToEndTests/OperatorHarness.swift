@@ -49,8 +49,16 @@ final class OperatorHarness: Sendable {
         return r.stdout
     }
 
-    func get(_ type: ResourceType, _ namespace: String?, _ name: String) async -> JSONValue? {
-        try? await client.get(type, namespace: namespace, name: name)
+    /// The object, or nil when the server answers that this object is not found (404 NotFound naming it).
+    /// Any other failure is thrown — a 500, a transport error, or a 404 for a resource the server does not
+    /// serve ("the server could not find the requested resource"): "it is gone" checks must not pass on a
+    /// broken request.
+    func get(_ type: ResourceType, _ namespace: String?, _ name: String) async throws -> JSONValue? {
+        do {
+            return try await client.get(type, namespace: namespace, name: name)
+        } catch let error as APIError where error.isNotFound && error.reason == "NotFound" && error.message.hasSuffix("\"\(name)\" not found") {
+            return nil
+        }
     }
 
     /// A GPU node without a kubelet: pods bound to it change only when the test says so.

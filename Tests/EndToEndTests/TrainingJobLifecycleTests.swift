@@ -28,8 +28,8 @@ import KubeCore
             """)
 
         // Admitted: the whole gang (2 × 4 GPUs) fits the node; pods and the headless Service appear.
-        #expect(try await eventually(timeout: .seconds(20)) { await h.get(.pods, "ml", "resnet-1") != nil })
-        let pod = try #require(await h.get(.pods, "ml", "resnet-1"))
+        #expect(try await eventually(timeout: .seconds(20)) { try await h.get(.pods, "ml", "resnet-1") != nil })
+        let pod = try #require(try await h.get(.pods, "ml", "resnet-1"))
         let env = (pod[path: "spec", "containers"]?.arrayValue?.first?["env"]?.arrayValue ?? [])
             .reduce(into: [String: String]()) { $0[$1["name"]?.stringValue ?? ""] = $1["value"]?.stringValue }
         #expect(env["RANK"] == "1")
@@ -37,34 +37,34 @@ import KubeCore
         #expect(env["MASTER_ADDR"] == "resnet-0.resnet")
         #expect(env["HP_BATCH_SIZE"] == "256")
         #expect(pod.ownerReferences.first?.kind == "TrainingJob")
-        #expect(await h.get(.services, "ml", "resnet")?[path: "spec", "clusterIP"] == "None")
+        #expect(try await h.get(.services, "ml", "resnet")?[path: "spec", "clusterIP"] == "None")
 
         // The kubelet's part, played by the test: both replicas run, then finish.
         for i in 0..<2 { try await h.setPodPhase("ml", "resnet-\(i)", "Running") }
         #expect(try await eventually(timeout: .seconds(20)) {
-            await h.get(.trainingJobs, "ml", "resnet")?[path: "status", "phase"] == "Running"
+            try await h.get(.trainingJobs, "ml", "resnet")?[path: "status", "phase"] == "Running"
         })
         let table = try await h.kubectl("get", "trainingjobs", "-n", "ml")
         #expect(table.contains("Running") && table.contains("2/2"), "printer columns: \(table)")
 
         for i in 0..<2 { try await h.setPodPhase("ml", "resnet-\(i)", "Succeeded", exitCode: 0) }
         let succeeded = try await eventually(timeout: .seconds(30)) {
-            await h.get(.trainingJobs, "ml", "resnet")?[path: "status", "phase"] == "Succeeded"
+            try await h.get(.trainingJobs, "ml", "resnet")?[path: "status", "phase"] == "Succeeded"
         }
-        let finalStatus = await h.get(.trainingJobs, "ml", "resnet")?["status"] ?? .null
+        let finalStatus = try await h.get(.trainingJobs, "ml", "resnet")?["status"] ?? .null
         #expect(succeeded, "job status: \(finalStatus)")
         _ = try await h.kubectl("wait", "--for=condition=Succeeded", "--timeout=30s", "trainingjob/resnet", "-n", "ml")
-        let job = try #require(await h.get(.trainingJobs, "ml", "resnet"))
+        let job = try #require(try await h.get(.trainingJobs, "ml", "resnet"))
         #expect(job[path: "status", "observedGeneration"] == job[path: "metadata", "generation"])
         #expect(job[path: "status", "replicaStatuses"]?.arrayValue?.count == 2)
 
         // GPUs freed: finished pods deleted; the record outlives them.
         #expect(try await eventually(timeout: .seconds(20)) {
-            let first = await h.get(.pods, "ml", "resnet-0")
-            let second = await h.get(.pods, "ml", "resnet-1")
+            let first = try await h.get(.pods, "ml", "resnet-0")
+            let second = try await h.get(.pods, "ml", "resnet-1")
             return first == nil && second == nil
         })
-        let record = try #require(await h.get(.configMaps, "ml", "resnet-record"))
+        let record = try #require(try await h.get(.configMaps, "ml", "resnet-record"))
         let doc = try JSONValue.parse(record[path: "data", "record.json"]?.stringValue ?? "")
         #expect(doc["gitCommit"] == "3f2c1ab")
         #expect(doc["hyperparameters"]?["lr"] == "0.01")
@@ -85,11 +85,11 @@ import KubeCore
               gpu: {count: 8, product: E2E-SMALL}
             """)
         _ = try await h.kubectl("wait", "--for=condition=Invalid", "--timeout=30s", "trainingjob/too-big")
-        let job = try #require(await h.get(.trainingJobs, "default", "too-big"))
+        let job = try #require(try await h.get(.trainingJobs, "default", "too-big"))
         let invalid = job[path: "status", "conditions"]?.arrayValue?.first { $0["type"] == "Invalid" }
         #expect(invalid?["reason"] == "NoMatchingGPUNodes")
         #expect(invalid?["message"]?.stringValue?.contains("largest matching node has 4") == true)
-        #expect(await h.get(.pods, "default", "too-big-0") == nil)
-        #expect(await h.get(.services, "default", "too-big") == nil)
+        #expect(try await h.get(.pods, "default", "too-big-0") == nil)
+        #expect(try await h.get(.services, "default", "too-big") == nil)
     }
 }

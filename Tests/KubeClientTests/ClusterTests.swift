@@ -296,17 +296,22 @@ struct ClusterTests {
         #expect(tail == ["later"])
     }
 
+    /// With every request failing 503, a GET is sent 1 + maxRetries times (counted in the server's request
+    /// log), then the 503 surfaces; a 404 is an answer, never retried.
     @Test func transientServerErrorsAreRetriedThenSurfaced() async throws {
         let f = try await ClusterFixture.start(options: ClientOptions(maxRetries: 2, retryBaseDelay: .milliseconds(5)))
         defer { Task { await f.cluster.stop() } }
+        let path = "/api/v1/namespaces/default/configmaps/x"
         try f.cluster.setFaults("error=1:503")
         await #expect { try await f.client.get(configMaps, namespace: "default", name: "x") } throws: {
             ($0 as? APIError)?.code == 503
         }
+        #expect(f.cluster.requests().filter { $0.path == path }.map(\.code) == [503, 503, 503], "one try and two retries")
         try f.cluster.setFaults("")
         await #expect { try await f.client.get(configMaps, namespace: "default", name: "x") } throws: {
             ($0 as? APIError)?.isNotFound == true
         }
+        #expect(f.cluster.requests().filter { $0.path == path }.map(\.code) == [503, 503, 503, 404], "the 404 is not retried")
     }
 
     @Test func rawAndWrongToken() async throws {

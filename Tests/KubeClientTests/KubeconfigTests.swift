@@ -231,8 +231,12 @@ struct KubeconfigTests {
 
         let noCA = try TempDir()
         try noCA.write("token", "t")
-        #expect(throws: KubeClientError.self) {
+        // A missing CA is an error naming the file, never a reason to skip verification.
+        #expect {
             try KubeConfig.inCluster(environment: ["KUBERNETES_SERVICE_HOST": "10.0.0.1"], serviceAccountDirectory: noCA.path)
+        } throws: { error in
+            guard case .config(let file, _, _, _, let message) = error as? KubeClientError else { return false }
+            return file == noCA.path + "/ca.crt" && message.contains("CA certificate is missing")
         }
     }
 
@@ -244,9 +248,13 @@ struct KubeconfigTests {
             contexts: [{name: x, context: {cluster: c}}]
             """)
         #expect(try KubeConfig.automatic(path: file, context: nil, environment: ["KUBERNETES_SERVICE_HOST": "10.0.0.1"]).server == "https://from-file")
-        #expect(throws: KubeClientError.self) {
-            // In-cluster chosen (no kubeconfig given); the default service-account folder does not exist here.
+        #expect {
+            // In-cluster chosen (no kubeconfig given); the default service-account folder does not exist here,
+            // so the error is the in-cluster one naming its CA file (not a kubeconfig error).
             try KubeConfig.automatic(path: nil, context: nil, environment: ["KUBERNETES_SERVICE_HOST": "10.0.0.1"])
+        } throws: { error in
+            guard case .config(let file, _, _, _, let message) = error as? KubeClientError else { return false }
+            return file == "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt" && message.contains("service account CA")
         }
     }
 }

@@ -43,7 +43,6 @@ struct ForeignPKI {
 /// TLS against the embedded cluster's HTTPS endpoint (its CA and certificates generated at start with OpenSSL).
 @Suite("TLS: CA and client certificates from data or files, tls-server-name, insecure only when asked")
 struct TLSTests {
-    static let opensslAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")
     static let noRetries = ClientOptions(maxRetries: 0)
 
     func lastUser(_ f: ClusterFixture) -> String?? { f.cluster.requests().last(where: { $0.path.hasSuffix("/configmaps") })?.user }
@@ -85,7 +84,8 @@ struct TLSTests {
 
     /// A certificate the cluster CA did not sign gives no identity (the handshake still succeeds, as with
     /// kube-apiserver): alone it is refused with 401; beside a valid token, the token authenticates.
-    @Test(.enabled(if: opensslAvailable)) func certificateFromAnotherCAGivesNoIdentity() async throws {
+    @Test func certificateFromAnotherCAGivesNoIdentity() async throws {
+        try Prerequisite.executable("/usr/bin/openssl", "openssl")
         let f = try await ClusterFixture.start(tls: true)
         defer { Task { await f.stop() } }
         let foreign = try await ForeignPKI.make()
@@ -152,12 +152,10 @@ struct ProxyTests {
         #expect(f.cluster.requests().filter { $0.userAgent == "via-proxy" }.map(\.code) == [201, 200])
 
         // kubectl reads the same kubeconfig and goes through the same proxy.
-        if TestCluster.kubectlAvailable {
-            let r = await runProcess(TestCluster.kubectlPath, ["--kubeconfig", file, "get", "configmap", "proxied"],
-                                     environment: ["HOME": f.dir.path, "PATH": "/usr/bin:/bin"])
-            #expect(r.ok && r.stdout.contains("proxied"), "\(r.stderr)")
-            #expect(proxy.tunnels.count >= 2)
-        }
+        let r = await runProcess(try Prerequisite.kubectl(), ["--kubeconfig", file, "get", "configmap", "proxied"],
+                                 environment: ["HOME": f.dir.path, "PATH": "/usr/bin:/bin"])
+        #expect(r.ok && r.stdout.contains("proxied"), "\(r.stderr)")
+        #expect(proxy.tunnels.count >= 2)
 
         // Credentials in a proxy URL never show when the config is printed.
         var secret = config
@@ -186,8 +184,10 @@ func isTransport(_ error: any Error) -> Bool {
 /// "A kubeconfig that real kubectl accepts works for gantry unchanged": one written by `kubectl config`
 /// commands from scratch (CA embedded, client certificate from files, a second context with a token), and
 /// the flattened view of a two-file `$KUBECONFIG` merge, both used by KubeClient as they are.
-@Suite("kubeconfigs written by kubectl", .enabled(if: TestCluster.kubectlAvailable, "needs kubectl"))
+@Suite("kubeconfigs written by kubectl")
 struct KubectlWrittenKubeconfigTests {
+    init() throws { try Prerequisite.kubectl() }
+
     @Test func configWrittenByKubectlCommandsWorks() async throws {
         let f = try await ClusterFixture.start(tls: true)
         defer { Task { await f.stop() } }

@@ -1,8 +1,9 @@
 import EmbeddedCluster
 import Foundation
 import GantryTestSupport
-import KubeClient
+@testable import KubeClient
 import KubeCore
+import Synchronization
 import Testing
 
 let configMaps = ResourceType.configMaps
@@ -158,17 +159,42 @@ struct TransportTests {
         }
     }
 
+    /// A 4 KiB buffer and a 100 KB line. Observed from the curl loop's side (the client's own StreamBuffer,
+    /// wrapped to count what it accepts and refuses, on the client's real curl loop against the server): with
+    /// nobody reading, the transfer pauses once the buffer holds 4 KiB, holding at most one more chunk than
+    /// the bound; read afterwards, every byte arrives once and in order (the refused bytes are delivered again
+    /// after the resume). Then through the public API, a slow consumer still gets the line whole.
     @Test func slowConsumerPausesTheTransferWithBoundedBuffer() async throws {
-        // A 4 KiB buffer and a 100 KB line: the transfer must pause and resume many times and still deliver it whole.
         let f = try await ClusterFixture.start(options: ClientOptions(streamBufferBytes: 4096))
         defer { Task { await f.stop() } }
         _ = try await f.client.create(.pods, logPod("p"))
         for line in ["a", String(repeating: "z", count: 100_000), "b"] {
             await f.cluster.logs.append(namespace: "default", pod: "p", container: "main", line: line)
         }
+
+        let loop = try CurlMultiLoop()
+        defer { loop.stop() }
+        let sink = ObservedStreamBuffer(highWater: 4096)
+        let transfer = CurlTransfer(request: TransportRequest(
+            method: "GET", url: f.cluster.url + "/api/v1/namespaces/default/pods/p/log",
+            headers: [("Accept", "*/*"), ("Authorization", "Bearer \(f.cluster.token)")], body: nil, timeout: nil,
+            tls: TLSSettings(), userAgent: "pause-test"), sink: sink)
+        loop.submit(transfer)
+        #expect(try await sink.inner.head().status == 200)
+        try await waitUntil("the transfer paused on a full buffer") { sink.counts.refusals > 0 }
+        let atPause = sink.counts
+        #expect(atPause.accepted >= 4096, "paused before the buffer was full: \(atPause)")
+        #expect(atPause.accepted < 4096 + atPause.largestChunk, "accepted a chunk into a full buffer: \(atPause)")
+        var body: [UInt8] = []
+        while let taken = try await sink.take() {
+            for chunk in taken.chunks { body += chunk }
+            if taken.needsResume { loop.resume(transfer) }
+        }
+        #expect(body == Array(("a\n" + String(repeating: "z", count: 100_000) + "\nb\n").utf8), "\(body.count) bytes")
+
         var lines: [String] = []
         for try await line in f.client.logs(namespace: "default", pod: "p") {
-            try await Task.sleep(for: .milliseconds(5))
+            try await Task.sleep(for: .milliseconds(5))  // a slow consumer, not a wait
             lines.append(line)
         }
         #expect(lines.map(\.count) == [1, 100_000, 1])
@@ -181,6 +207,40 @@ struct TransportTests {
         let mine = f.cluster.requests().filter { $0.userAgent == "gantry-test/1" }
         #expect(mine.count == 1)
         #expect(mine.first?.user == "gantry-dev-admin")  // authenticated by the kubeconfig's token
+    }
+}
+
+/// The client's stream buffer, wrapped to count from the curl loop's side what it accepts and refuses (a
+/// refusal pauses the transfer).
+final class ObservedStreamBuffer: TransferSink {
+    struct Counts: Sendable, CustomStringConvertible {
+        var accepted = 0, taken = 0, refusals = 0, largestChunk = 0
+        var description: String { "accepted \(accepted) B, taken \(taken) B, \(refusals) refusals, largest chunk \(largestChunk) B" }
+    }
+    let inner: StreamBuffer
+    private let state = Mutex(Counts())
+    var counts: Counts { state.withLock { $0 } }
+    init(highWater: Int) { inner = StreamBuffer(highWater: highWater) }
+
+    func receiveHead(status: Int, headers: [(name: String, value: String)]) { inner.receiveHead(status: status, headers: headers) }
+    func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let accepted = inner.receiveBody(bytes)
+        state.withLock { c in
+            if accepted {
+                c.accepted += bytes.count
+                c.largestChunk = max(c.largestChunk, bytes.count)
+            } else {
+                c.refusals += 1
+            }
+        }
+        return accepted
+    }
+    func complete(_ error: (any Error)?) { inner.complete(error) }
+    var isFinished: Bool { inner.isFinished }
+    func take() async throws -> (chunks: [[UInt8]], needsResume: Bool)? {
+        let taken = try await inner.take()
+        state.withLock { $0.taken += taken?.chunks.reduce(0) { $0 + $1.count } ?? 0 }
+        return taken
     }
 }
 

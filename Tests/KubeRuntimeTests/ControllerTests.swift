@@ -19,23 +19,55 @@ final class SlowReconciler: Reconciler {
     }
 }
 
+/// Records each reconcile's key and whether every cache of `controller` had synced when it started.
+final class SyncCheckingReconciler: Reconciler {
+    let controller: Controller
+    let log = Mutex<[(key: ObjectKey, synced: Bool)]>([])
+    init(controller: Controller) { self.controller = controller }
+    var keys: [ObjectKey] { log.withLock { $0.map(\.key) } }
+
+    func reconcile(_ key: ObjectKey) async throws -> ReconcileResult {
+        let synced = await controller.hasSynced()
+        log.withLock { $0.append((key, synced)) }
+        return .done
+    }
+}
+
 @Suite struct ControllerTests {
+    /// Every listed primary object is reconciled, only once every cache has synced; a child's event enqueues
+    /// its controller owner's key (even an owner not listed yet), never the child's own key, and a child whose
+    /// controller is of another kind or whose reference is not a controller reference enqueues nothing.
     @Test func reconcilesEveryListedObjectOnceSyncedAndChildEventsEnqueueTheirOwner() async throws {
-        let owner: JSONValue = ["metadata": ["name": "job", "namespace": "ns", "uid": "u1", "resourceVersion": "1"]]
-        var child: JSONValue = ["metadata": ["name": "job-0", "namespace": "ns", "resourceVersion": "2"]]
-        child.ownerReferences = [OwnerReference(apiVersion: "gantry.dev/v1alpha1", kind: "TrainingJob", name: "job", uid: "u1")]
+        func object(_ name: String, rv: String) -> JSONValue { ["metadata": ["name": .string(name), "namespace": "ns", "uid": .string("uid-" + name), "resourceVersion": .string(rv)]] }
+        let owners = [object("job", rv: "1"), object("job-b", rv: "2")]
+        var child = object("job-0", rv: "3")
+        child.ownerReferences = [OwnerReference(apiVersion: "gantry.dev/v1alpha1", kind: "TrainingJob", name: "job", uid: "uid-job")]
+        var otherKind = object("rs-0", rv: "4")
+        otherKind.ownerReferences = [OwnerReference(apiVersion: "apps/v1", kind: "ReplicaSet", name: "rs", uid: "uid-rs")]
+        var notController = object("shared-0", rv: "5")
+        notController.ownerReferences = [OwnerReference(apiVersion: "gantry.dev/v1alpha1", kind: "TrainingJob", name: "shared", uid: "uid-shared", controller: false)]
+        var lonely = object("lonely-0", rv: "6")  // listed after the others: its owner's key comes last
+        lonely.ownerReferences = [OwnerReference(apiVersion: "gantry.dev/v1alpha1", kind: "TrainingJob", name: "lonely", uid: "uid-lonely")]
+        var options = Controller.Options()
+        options.workers = 1  // one worker takes keys in queue order: everything enqueued before ns/lonely is reconciled before it
         let controller = Controller(name: "test", watches: [
-            .primary(ScriptedSource(.init(lists: [([owner], "1")], watches: [])), store: Store()),
-            .owned(ScriptedSource(.init(lists: [([child], "2")], watches: [])), store: Store(), ownerKind: "TrainingJob", ownerGroup: "gantry.dev"),
-        ])
-        let reconciler = SlowReconciler(duration: .milliseconds(1))
+            .primary(ScriptedSource(.init(lists: [(owners, "2")], watches: [])), store: Store()),
+            .owned(ScriptedSource(.init(lists: [([child, otherKind, notController, lonely], "6")], watches: [])), store: Store(),
+                   ownerKind: "TrainingJob", ownerGroup: "gantry.dev"),
+        ], options: options)
+        let reconciler = SyncCheckingReconciler(controller: controller)
         let run = Task { await controller.run(reconciler) }
-        try await waitFor { reconciler.log.withLock { $0.count } >= 1 }
-        #expect(await controller.hasSynced())
+        try await waitFor { reconciler.keys.contains(ObjectKey("ns/lonely")) && reconciler.keys.contains(ObjectKey("ns/job-b")) }
         run.cancel()
         await run.value
-        // Owner listed once and its child's event folded into the same key: one reconcile of ns/job.
-        #expect(reconciler.log.withLock { $0.map(\.key) }.allSatisfy { $0 == ObjectKey("ns/job") })
+        let keys = reconciler.keys
+        let unsynced = reconciler.log.withLock { $0.filter { !$0.synced }.map(\.key) }
+        #expect(unsynced.isEmpty, "reconciles started before every cache had synced: \(unsynced)")
+        // The child's event enqueued its owner's key, never its own; the other kind and the non-controller
+        // reference enqueued nothing.
+        #expect(Set(keys) == [ObjectKey("ns/job"), ObjectKey("ns/job-b"), ObjectKey("ns/lonely")], "\(keys)")
+        #expect(keys.filter { $0 == ObjectKey("ns/job-b") }.count == 1 && keys.filter { $0 == ObjectKey("ns/lonely") }.count == 1, "\(keys)")
+        #expect(await controller.hasSynced())
     }
 
     @Test func cancellationEndsARunWhoseCachesNeverSync() async throws {

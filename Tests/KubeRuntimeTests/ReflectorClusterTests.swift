@@ -115,6 +115,16 @@ final class CountingSource: ListerWatcher {
         #expect(try await eventually(timeout: .seconds(10)) { source.bookmarksSeen.last == revision })
 
         await cluster.cluster.compactHistory()
+        // The compaction did remove what the reflector would need without the bookmark: a watch from the
+        // listed version now ends with 410 Gone (so the resume below survives because of the bookmark).
+        var fromListed: [WatchEvent] = []
+        for try await event in client.watch(.configMaps, namespace: "default",
+                                            options: ListOptions(labelSelector: "watched=yes", resourceVersion: listedAt, timeoutSeconds: 10)) {
+            fromListed.append(event)
+            if case .error = event { break }
+        }
+        guard case .error(let gone)? = fromListed.last else { Issue.record("a watch from the listed version \(listedAt) was not refused: \(fromListed)"); return }
+        #expect(gone.isGone, "\(gone)")
         await cluster.cluster.dropWatches()
         _ = try await client.create(.configMaps, configMap("b", watched: true), namespace: "default")
         #expect(try await eventually(timeout: .seconds(10)) { await store.get(ObjectKey("default/b")) != nil })

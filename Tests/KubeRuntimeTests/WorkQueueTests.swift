@@ -39,13 +39,26 @@ import KubeCore
         #expect(await q.failureCount("k") == 0)
     }
 
-    @Test func shutdownReleasesWaitingWorkers() async {
+    /// Two workers parked in `next()` (seen parked before the shutdown, not assumed) are released with nil.
+    @Test func shutdownReleasesWaitingWorkers() async throws {
         let q = WorkQueue<String>(clock: ManualClock())
-        async let waiting = q.next()
-        try? await Task.sleep(for: .milliseconds(10))  // let the worker park; the assertion does not depend on it
+        async let first = q.next()
+        async let second = q.next()
+        try await waitFor { await parkedWorkers(q) == 2 }
         await q.shutDown()
-        #expect(await waiting == nil)
+        #expect(await first == nil)
+        #expect(await second == nil)
+        #expect(await parkedWorkers(q) == 0)
+        #expect(await q.next() == nil, "a worker arriving after the shutdown gets nil at once")
     }
+}
+
+/// Workers parked in `q.next()`, read on the queue's actor from its private `waiters` (by reflection: the
+/// queue exposes no count, and these tests must see a worker parked rather than assume it); -1 if the
+/// queue's layout changed, which fails the waits that use it.
+func parkedWorkers<Key: Hashable & Sendable>(_ q: isolated WorkQueue<Key>) -> Int {
+    guard let waiters = Mirror(reflecting: q).descendant("waiters") else { return -1 }
+    return Mirror(reflecting: waiters).children.count
 }
 
 /// Polls a condition with a deadline: tests wait on conditions, never on fixed sleeps.

@@ -57,7 +57,6 @@ public final class TestCluster: Sendable {
     public let kubeconfig: String
     public static let kubectlPath = ProcessInfo.processInfo.environment["KUBECTL"] ?? "/usr/bin/kubectl"
 
-    public static var kubectlAvailable: Bool { FileManager.default.isExecutableFile(atPath: kubectlPath) }
 
     public init(_ options: DevClusterOptions = DevClusterOptions()) async throws {
         dir = NSTemporaryDirectory() + "gantry-ec-" + UUID().uuidString.prefix(8)

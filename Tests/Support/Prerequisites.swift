@@ -1,0 +1,61 @@
+import Foundation
+
+/// What a test needs from the machine. A missing prerequisite fails the test naming it: never a silent skip
+/// (a skipped check reads as a passed one in a summary). See docs/testing.md.
+public enum Prerequisite {
+    /// `path` when it is an executable file, else a failure naming `what` and where it was looked for.
+    @discardableResult
+    public static func executable(_ path: String, _ what: String) throws -> String {
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw TestFailure("missing prerequisite: \(what) is not installed (no executable at \(path))")
+        }
+        return path
+    }
+
+    /// The kubectl the suites drive (`/usr/bin/kubectl`, or `$KUBECTL`).
+    @discardableResult
+    public static func kubectl() throws -> String {
+        try executable(TestCluster.kubectlPath, "kubectl (set $KUBECTL to use another one)")
+    }
+
+    /// Where the older kubectl releases live beside the default one (`kubectl.1.27`, …).
+    public static let kubectlVersionsFolder = "/usr/lib/google-cloud-sdk/bin"
+
+    /// The paths of `kubectl.<version>` for each version; one failure naming every missing release.
+    public static func kubectlReleases(_ versions: [String]) throws -> [String] {
+        let paths = versions.map { "\(kubectlVersionsFolder)/kubectl.\($0)" }
+        let missing = zip(versions, paths).filter { !FileManager.default.isExecutableFile(atPath: $0.1) }
+        guard missing.isEmpty else {
+            throw TestFailure("missing prerequisite: kubectl " + missing.map(\.0).joined(separator: ", ")
+                              + " (no executable at " + missing.map(\.1).joined(separator: ", ") + ")")
+        }
+        return paths
+    }
+
+    /// The `gantry` binary of this checkout, built by `swift build --build-tests`.
+    public static func gantryBinary(repoRoot: String) throws -> String {
+        try executable(repoRoot + "/.build/debug/gantry", "the gantry binary (run `swift build --build-tests` first)")
+    }
+}
+
+/// A fixture that owns servers or processes and must be stopped before the next test starts.
+public protocol StoppableFixture: Sendable {
+    func stop() async
+}
+
+extension TestCluster: StoppableFixture {}
+
+/// Runs `body` with `fixture`, then stops the fixture and waits until it has stopped, whether `body` returned
+/// or threw. The replacement for `defer { Task { await fixture.stop() } }`, which left the previous test's
+/// servers running while the next test started.
+public func withCluster<F: StoppableFixture, T>(_ fixture: F, _ body: (F) async throws -> T) async throws -> T {
+    let result: T
+    do {
+        result = try await body(fixture)
+    } catch {
+        await fixture.stop()
+        throw error
+    }
+    await fixture.stop()
+    return result
+}
