@@ -57,123 +57,123 @@ struct EventAPITests {
 
     /// An events.k8s.io/v1 Event regarding a custom resource shows in `kubectl get events` and `kubectl describe`.
     @Test func eventsK8sIoEventSeenThroughCoreAPI() async throws {
-        let t = try await TestCluster.bare()
-        defer { Task { await t.stop() } }
-        var r = await t.kubectl("apply", "-f", "-", stdin: trainingJobCRD)
-        #expect(r.ok, "\(r.stderr)")
-        r = await t.kubectl("wait", "--for=condition=Established", "crd/trainingjobs.gantry.dev", "--timeout=10s")
-        #expect(r.ok, "\(r.stderr)")
-        r = await t.kubectl("apply", "-f", "-", stdin: "apiVersion: gantry.dev/v1\nkind: TrainingJob\nmetadata: {name: resnet}\nspec: {replicas: 2}\n")
-        #expect(r.ok, "\(r.stderr)")
-        let job = try await t.json("/apis/gantry.dev/v1/namespaces/default/trainingjobs/resnet")
-        let event: JSONValue = [
-            "apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": ["name": "resnet.1"],
-            "regarding": ["apiVersion": "gantry.dev/v1", "kind": "TrainingJob", "name": "resnet", "namespace": "default",
-                          "uid": job[path: "metadata", "uid"] ?? ""],
-            "eventTime": .string(Timestamp.formatMicro(Date())), "reportingController": "gantry.dev/trainingjob-controller",
-            "reportingInstance": "gantry-0", "action": "Reconcile", "reason": "PodsCreated", "type": "Normal",
-            "note": "created 2 worker pods",
-        ]
-        var (code, body) = await t.curl("POST", Self.v1Events, body: event.serialized())
-        #expect(code == 201, "\(body)")
-        #expect(try JSONValue.parse(body)["note"] == "created 2 worker pods")
+        try await withCluster(TestCluster.bare()) { t async throws in
+            var r = await t.kubectl("apply", "-f", "-", stdin: trainingJobCRD)
+            #expect(r.ok, "\(r.stderr)")
+            r = await t.kubectl("wait", "--for=condition=Established", "crd/trainingjobs.gantry.dev", "--timeout=10s")
+            #expect(r.ok, "\(r.stderr)")
+            r = await t.kubectl("apply", "-f", "-", stdin: "apiVersion: gantry.dev/v1\nkind: TrainingJob\nmetadata: {name: resnet}\nspec: {replicas: 2}\n")
+            #expect(r.ok, "\(r.stderr)")
+            let job = try await t.json("/apis/gantry.dev/v1/namespaces/default/trainingjobs/resnet")
+            let event: JSONValue = [
+                "apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": ["name": "resnet.1"],
+                "regarding": ["apiVersion": "gantry.dev/v1", "kind": "TrainingJob", "name": "resnet", "namespace": "default",
+                              "uid": job[path: "metadata", "uid"] ?? ""],
+                "eventTime": .string(Timestamp.formatMicro(Date())), "reportingController": "gantry.dev/trainingjob-controller",
+                "reportingInstance": "gantry-0", "action": "Reconcile", "reason": "PodsCreated", "type": "Normal",
+                "note": "created 2 worker pods",
+            ]
+            var (code, body) = await t.curl("POST", Self.v1Events, body: event.serialized())
+            #expect(code == 201, "\(body)")
+            #expect(try JSONValue.parse(body)["note"] == "created 2 worker pods")
 
-        r = await t.kubectl("get", "events")
-        #expect(r.ok, "\(r.stderr)")
-        #expect(r.stdout.contains("PodsCreated") && r.stdout.contains("trainingjob/resnet") && r.stdout.contains("created 2 worker pods"), "\(r.stdout)")
-        r = await t.kubectl("describe", "trainingjob", "resnet")
-        #expect(r.ok, "\(r.stderr)")
-        let tail = r.stdout.components(separatedBy: "Events:").last ?? ""
-        #expect(tail.contains("PodsCreated") && tail.contains("gantry.dev/trainingjob-controller") && tail.contains("created 2 worker pods"),
-                "\(r.stdout)")
+            r = await t.kubectl("get", "events")
+            #expect(r.ok, "\(r.stderr)")
+            #expect(r.stdout.contains("PodsCreated") && r.stdout.contains("trainingjob/resnet") && r.stdout.contains("created 2 worker pods"), "\(r.stdout)")
+            r = await t.kubectl("describe", "trainingjob", "resnet")
+            #expect(r.ok, "\(r.stderr)")
+            let tail = r.stdout.components(separatedBy: "Events:").last ?? ""
+            #expect(tail.contains("PodsCreated") && tail.contains("gantry.dev/trainingjob-controller") && tail.contains("created 2 worker pods"),
+                    "\(r.stdout)")
 
-        // `kubectl events --for` selects on involvedObject.kind, .apiVersion and .name.
-        r = await t.kubectl("events", "--for", "trainingjob/resnet")
-        #expect(r.ok && r.stdout.contains("PodsCreated"), "\(r.stdout) \(r.stderr)")
-        r = await t.kubectl("events", "--for", "configmap/resnet")
-        #expect(r.ok && !r.stdout.contains("PodsCreated"), "\(r.stdout) \(r.stderr)")
+            // `kubectl events --for` selects on involvedObject.kind, .apiVersion and .name.
+            r = await t.kubectl("events", "--for", "trainingjob/resnet")
+            #expect(r.ok && r.stdout.contains("PodsCreated"), "\(r.stdout) \(r.stderr)")
+            r = await t.kubectl("events", "--for", "configmap/resnet")
+            #expect(r.ok && !r.stdout.contains("PodsCreated"), "\(r.stdout) \(r.stderr)")
 
-        // The core view, and its field selectors (the ones kubectl describe sends).
-        let core = try await t.json(Self.coreEvents + "/resnet.1")
-        #expect(core["apiVersion"] == "v1")
-        #expect(core["message"] == "created 2 worker pods")
-        #expect(core["reportingComponent"] == "gantry.dev/trainingjob-controller")
-        let selected = try await t.json(Self.coreEvents + "?fieldSelector=involvedObject.kind%3DTrainingJob,involvedObject.name%3Dresnet,type%3DNormal,reason%3DPodsCreated,source%3Dgantry.dev%2Ftrainingjob-controller")
-        #expect(selected["items"]?.arrayValue?.count == 1)
-        let none = try await t.json(Self.coreEvents + "?fieldSelector=involvedObject.uid%3Dother")
-        #expect(none["items"]?.arrayValue?.isEmpty == true)
+            // The core view, and its field selectors (the ones kubectl describe sends).
+            let core = try await t.json(Self.coreEvents + "/resnet.1")
+            #expect(core["apiVersion"] == "v1")
+            #expect(core["message"] == "created 2 worker pods")
+            #expect(core["reportingComponent"] == "gantry.dev/trainingjob-controller")
+            let selected = try await t.json(Self.coreEvents + "?fieldSelector=involvedObject.kind%3DTrainingJob,involvedObject.name%3Dresnet,type%3DNormal,reason%3DPodsCreated,source%3Dgantry.dev%2Ftrainingjob-controller")
+            #expect(selected["items"]?.arrayValue?.count == 1)
+            let none = try await t.json(Self.coreEvents + "?fieldSelector=involvedObject.uid%3Dother")
+            #expect(none["items"]?.arrayValue?.isEmpty == true)
 
-        // A series update through events.k8s.io is seen through core/v1 (and `kubectl describe` counts it).
-        (code, body) = await t.curl("PATCH", Self.v1Events + "/resnet.1",
-                                    body: #"{"series":{"count":3,"lastObservedTime":"\#(Timestamp.formatMicro(Date()))"}}"#,
-                                    contentType: "application/merge-patch+json")
-        #expect(code == 200, "\(body)")
-        #expect(try await t.json(Self.coreEvents + "/resnet.1")[path: "series", "count"] == 3)
-        r = await t.kubectl("describe", "trainingjob", "resnet")
-        #expect(r.stdout.contains("(x3 over"), "\(r.stdout)")
+            // A series update through events.k8s.io is seen through core/v1 (and `kubectl describe` counts it).
+            (code, body) = await t.curl("PATCH", Self.v1Events + "/resnet.1",
+                                        body: #"{"series":{"count":3,"lastObservedTime":"\#(Timestamp.formatMicro(Date()))"}}"#,
+                                        contentType: "application/merge-patch+json")
+            #expect(code == 200, "\(body)")
+            #expect(try await t.json(Self.coreEvents + "/resnet.1")[path: "series", "count"] == 3)
+            r = await t.kubectl("describe", "trainingjob", "resnet")
+            #expect(r.stdout.contains("(x3 over"), "\(r.stdout)")
 
-        // Strict validation of the new API (API-SEMANTICS rule 21).
-        (code, body) = await t.curl("POST", Self.v1Events, body: #"{"metadata":{"name":"bad"},"type":"Info","reason":"R"}"#)
-        #expect(code == 422, "\(body)")
-        #expect(body.contains("reportingController: Required value") && body.contains("eventTime: Required value"), "\(body)")
+            // Strict validation of the new API (API-SEMANTICS rule 21).
+            (code, body) = await t.curl("POST", Self.v1Events, body: #"{"metadata":{"name":"bad"},"type":"Info","reason":"R"}"#)
+            #expect(code == 422, "\(body)")
+            #expect(body.contains("reportingController: Required value") && body.contains("eventTime: Required value"), "\(body)")
+        }
     }
 
     /// A core/v1 Event is listed, watched and patched through events.k8s.io/v1.
     @Test func coreEventSeenThroughEventsK8sIo() async throws {
-        let t = try await TestCluster.bare()
-        defer { Task { await t.stop() } }
-        var r = await t.kubectl("create", "configmap", "settings", "--from-literal=a=b")
-        #expect(r.ok, "\(r.stderr)")
-        let cm = try await t.json("/api/v1/namespaces/default/configmaps/settings")
-        let before = await t.cluster.store.currentRevision
-        let event: JSONValue = [
-            "apiVersion": "v1", "kind": "Event", "metadata": ["name": "settings.1"],
-            "involvedObject": ["apiVersion": "v1", "kind": "ConfigMap", "name": "settings", "namespace": "default",
-                               "uid": cm[path: "metadata", "uid"] ?? ""],
-            "reason": "Rotated", "message": "keys rotated", "type": "Warning", "count": 2,
-            "source": ["component": "rotator", "host": "node-1"],
-            "firstTimestamp": .string(Timestamp.format(Date())), "lastTimestamp": .string(Timestamp.format(Date())),
-        ]
-        var (code, body) = await t.curl("POST", Self.coreEvents, body: event.serialized())
-        #expect(code == 201, "\(body)")
+        try await withCluster(TestCluster.bare()) { t async throws in
+            var r = await t.kubectl("create", "configmap", "settings", "--from-literal=a=b")
+            #expect(r.ok, "\(r.stderr)")
+            let cm = try await t.json("/api/v1/namespaces/default/configmaps/settings")
+            let before = await t.cluster.store.currentRevision
+            let event: JSONValue = [
+                "apiVersion": "v1", "kind": "Event", "metadata": ["name": "settings.1"],
+                "involvedObject": ["apiVersion": "v1", "kind": "ConfigMap", "name": "settings", "namespace": "default",
+                                   "uid": cm[path: "metadata", "uid"] ?? ""],
+                "reason": "Rotated", "message": "keys rotated", "type": "Warning", "count": 2,
+                "source": ["component": "rotator", "host": "node-1"],
+                "firstTimestamp": .string(Timestamp.format(Date())), "lastTimestamp": .string(Timestamp.format(Date())),
+            ]
+            var (code, body) = await t.curl("POST", Self.coreEvents, body: event.serialized())
+            #expect(code == 201, "\(body)")
 
-        let v1 = try await t.json(Self.v1Events + "/settings.1")
-        #expect(v1["apiVersion"] == "events.k8s.io/v1")
-        #expect(v1["note"] == "keys rotated")
-        #expect(v1[path: "regarding", "name"] == "settings")
-        #expect(v1["deprecatedCount"] == 2)
-        #expect(v1[path: "deprecatedSource", "component"] == "rotator")
-        let list = try await t.json(Self.v1Events + "?fieldSelector=regarding.name%3Dsettings,type%3DWarning")
-        #expect(list["kind"] == "EventList" && list["apiVersion"] == "events.k8s.io/v1")
-        #expect(list["items"]?.arrayValue?.first?["note"] == "keys rotated")
-        (code, body) = await t.curl("GET", Self.v1Events + "?fieldSelector=involvedObject.name%3Dsettings")
-        #expect(code == 400, "\(body)")
+            let v1 = try await t.json(Self.v1Events + "/settings.1")
+            #expect(v1["apiVersion"] == "events.k8s.io/v1")
+            #expect(v1["note"] == "keys rotated")
+            #expect(v1[path: "regarding", "name"] == "settings")
+            #expect(v1["deprecatedCount"] == 2)
+            #expect(v1[path: "deprecatedSource", "component"] == "rotator")
+            let list = try await t.json(Self.v1Events + "?fieldSelector=regarding.name%3Dsettings,type%3DWarning")
+            #expect(list["kind"] == "EventList" && list["apiVersion"] == "events.k8s.io/v1")
+            #expect(list["items"]?.arrayValue?.first?["note"] == "keys rotated")
+            (code, body) = await t.curl("GET", Self.v1Events + "?fieldSelector=involvedObject.name%3Dsettings")
+            #expect(code == 400, "\(body)")
 
-        // Watch through events.k8s.io from before the create: the ADDED object is in the events.k8s.io form.
-        (code, body) = await t.curl("GET", Self.v1Events + "?watch=true&resourceVersion=\(before)&timeoutSeconds=1")
-        #expect(code == 200)
-        let added = body.split(separator: "\n").compactMap { try? JSONValue.parse(String($0)) }.first { $0["type"] == "ADDED" }
-        #expect(added?[path: "object", "note"] == "keys rotated", "\(body)")
-        #expect(added?[path: "object", "apiVersion"] == "events.k8s.io/v1")
+            // Watch through events.k8s.io from before the create: the ADDED object is in the events.k8s.io form.
+            (code, body) = await t.curl("GET", Self.v1Events + "?watch=true&resourceVersion=\(before)&timeoutSeconds=1")
+            #expect(code == 200)
+            let added = body.split(separator: "\n").compactMap { try? JSONValue.parse(String($0)) }.first { $0["type"] == "ADDED" }
+            #expect(added?[path: "object", "note"] == "keys rotated", "\(body)")
+            #expect(added?[path: "object", "apiVersion"] == "events.k8s.io/v1")
 
-        // Patched through events.k8s.io (merge and JSON patch), read through core/v1.
-        (code, body) = await t.curl("PATCH", Self.v1Events + "/settings.1", body: #"{"note":"keys rotated twice"}"#,
-                                    contentType: "application/merge-patch+json")
-        #expect(code == 200, "\(body)")
-        (code, body) = await t.curl("PATCH", Self.v1Events + "/settings.1", body: #"[{"op":"replace","path":"/deprecatedCount","value":3}]"#,
-                                    contentType: "application/json-patch+json")
-        #expect(code == 200, "\(body)")
-        let core = try await t.json(Self.coreEvents + "/settings.1")
-        #expect(core["message"] == "keys rotated twice" && core["count"] == 3 && core["note"] == nil)
+            // Patched through events.k8s.io (merge and JSON patch), read through core/v1.
+            (code, body) = await t.curl("PATCH", Self.v1Events + "/settings.1", body: #"{"note":"keys rotated twice"}"#,
+                                        contentType: "application/merge-patch+json")
+            #expect(code == 200, "\(body)")
+            (code, body) = await t.curl("PATCH", Self.v1Events + "/settings.1", body: #"[{"op":"replace","path":"/deprecatedCount","value":3}]"#,
+                                        contentType: "application/json-patch+json")
+            #expect(code == 200, "\(body)")
+            let core = try await t.json(Self.coreEvents + "/settings.1")
+            #expect(core["message"] == "keys rotated twice" && core["count"] == 3 && core["note"] == nil)
 
-        r = await t.kubectl("get", "events.v1.events.k8s.io")
-        #expect(r.stdout.contains("Rotated") && r.stdout.contains("configmap/settings"), "\(r.stdout) \(r.stderr)")
-        r = await t.kubectl("describe", "configmap", "settings")
-        #expect(r.stdout.contains("Rotated") && r.stdout.contains("keys rotated twice") && r.stdout.contains("rotator"), "\(r.stdout)")
-        // Deleting through one API deletes the one object.
-        r = await t.kubectl("delete", "events.v1.events.k8s.io", "settings.1")
-        #expect(r.ok, "\(r.stderr)")
-        (code, _) = await t.curl("GET", Self.coreEvents + "/settings.1")
-        #expect(code == 404)
+            r = await t.kubectl("get", "events.v1.events.k8s.io")
+            #expect(r.stdout.contains("Rotated") && r.stdout.contains("configmap/settings"), "\(r.stdout) \(r.stderr)")
+            r = await t.kubectl("describe", "configmap", "settings")
+            #expect(r.stdout.contains("Rotated") && r.stdout.contains("keys rotated twice") && r.stdout.contains("rotator"), "\(r.stdout)")
+            // Deleting through one API deletes the one object.
+            r = await t.kubectl("delete", "events.v1.events.k8s.io", "settings.1")
+            #expect(r.ok, "\(r.stderr)")
+            (code, _) = await t.curl("GET", Self.coreEvents + "/settings.1")
+            #expect(code == 404)
+        }
     }
 }

@@ -11,56 +11,56 @@ import Testing
 @Suite(.serialized)
 struct ControllerProcessTests {
     init() throws {
-        try Prerequisite.gantryBinary(repoRoot: OperatorHarness.repoRoot)
+        _ = try Prerequisite.gantryBinary(repoRoot: OperatorHarness.repoRoot)
         try Prerequisite.kubectl()
     }
 
     @Test func sigtermReleasesTheLeaseAndExitsCleanly() async throws {
-        let cluster = try await TestCluster(DevClusterOptions(nodes: "1x{gpu: 8}", tls: true))
-        defer { Task { await cluster.stop() } }
-        let applied = await cluster.kubectl("apply", "-k", OperatorHarness.repoRoot + "/crds")
-        #expect(applied.ok, "\(applied.stderr)")
-        _ = await cluster.kubectl("wait", "--for=condition=Established", "--timeout=20s", "crd/trainingjobs.gantry.dev")
-        let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig, environment: [:]))
+        try await withCluster(TestCluster(DevClusterOptions(nodes: "1x{gpu: 8}", tls: true))) { cluster async throws in
+            let applied = await cluster.kubectl("apply", "-k", OperatorHarness.repoRoot + "/crds")
+            #expect(applied.ok, "\(applied.stderr)")
+            _ = await cluster.kubectl("wait", "--for=condition=Established", "--timeout=20s", "crd/trainingjobs.gantry.dev")
+            let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig, environment: [:]))
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: GantryBinary.path)
-        process.arguments = ["controller", "--kubeconfig", cluster.kubeconfig, "--health-port", "0", "--identity", "e2e-replica",
-                             "--lease-namespace", "default", "--log-format", "json"]
-        let log = cluster.dir + "/controller.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let logHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = logHandle
-        process.standardError = logHandle
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: GantryBinary.path)
+            process.arguments = ["controller", "--kubeconfig", cluster.kubeconfig, "--health-port", "0", "--identity", "e2e-replica",
+                                 "--lease-namespace", "default", "--log-format", "json"]
+            let log = cluster.dir + "/controller.log"
+            FileManager.default.createFile(atPath: log, contents: nil)
+            let logHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            process.standardOutput = logHandle
+            process.standardError = logHandle
+            try process.run()
+            defer { if process.isRunning { process.terminate() } }
 
-        @Sendable func holder() async -> String? {
-            (try? await client.get(Lease.self, namespace: "default", name: "gantry-controller"))?.spec.holderIdentity
-        }
-        #expect(try await eventually(timeout: .seconds(30)) { await holder() == "e2e-replica" })
-        _ = await cluster.kubectl("apply", "-f", OperatorHarness.repoRoot + "/examples/trainingjob-single-gpu.yaml")
-        let name = "mnist-baseline"
-        #expect(try await eventually(timeout: .seconds(30)) {
-            (try? await client.get(.trainingJobs, namespace: "default", name: name))?[path: "status", "phase"] != nil
-        }, "the operator reconciles")
-
-        kill(process.processIdentifier, SIGTERM)
-        let exited = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
-            Thread.detachNewThread {
-                let deadline = Date().addingTimeInterval(30)
-                while process.isRunning && Date() < deadline { usleep(20_000) }
-                c.resume(returning: !process.isRunning)
+            @Sendable func holder() async -> String? {
+                (try? await client.get(Lease.self, namespace: "default", name: "gantry-controller"))?.spec.holderIdentity
             }
+            #expect(try await eventually(timeout: .seconds(30)) { await holder() == "e2e-replica" })
+            _ = await cluster.kubectl("apply", "-f", OperatorHarness.repoRoot + "/examples/trainingjob-single-gpu.yaml")
+            let name = "mnist-baseline"
+            #expect(try await eventually(timeout: .seconds(30)) {
+                (try? await client.get(.trainingJobs, namespace: "default", name: name))?[path: "status", "phase"] != nil
+            }, "the operator reconciles")
+
+            kill(process.processIdentifier, SIGTERM)
+            let exited = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+                Thread.detachNewThread {
+                    let deadline = Date().addingTimeInterval(30)
+                    while process.isRunning && Date() < deadline { usleep(20_000) }
+                    c.resume(returning: !process.isRunning)
+                }
+            }
+            #expect(exited, "gantry controller exits within 30 s of SIGTERM")
+            #expect(process.terminationStatus == 0)
+            #expect(await holder() == "", "the Lease is released, so a successor takes over at once")
+            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            #expect(output.contains("released leadership"), "\(output.suffix(2000))")
+            // A clean shutdown is not an error (it logged Hummingbird's "Waiting on child channel: CancellationError()").
+            let errors = output.split(separator: "\n").filter { $0.contains(#""level":"error""#) || $0.contains(#""level":"critical""#) }
+            #expect(errors.isEmpty, "\(errors.joined(separator: "\n"))")
         }
-        #expect(exited, "gantry controller exits within 30 s of SIGTERM")
-        #expect(process.terminationStatus == 0)
-        #expect(await holder() == "", "the Lease is released, so a successor takes over at once")
-        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        #expect(output.contains("released leadership"), "\(output.suffix(2000))")
-        // A clean shutdown is not an error (it logged Hummingbird's "Waiting on child channel: CancellationError()").
-        let errors = output.split(separator: "\n").filter { $0.contains(#""level":"error""#) || $0.contains(#""level":"critical""#) }
-        #expect(errors.isEmpty, "\(errors.joined(separator: "\n"))")
     }
 }
 

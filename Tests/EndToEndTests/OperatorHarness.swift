@@ -6,8 +6,14 @@ import KubeClient
 import KubeCore
 import KubeRuntime
 
+/// Runs `body` with a started `OperatorHarness`, then stops the operator and the cluster and waits until
+/// they have stopped (whether `body` returned or threw), so the next test never starts beside them.
+func withOperator(nodes: String? = nil, workers: Int = 2, _ body: (OperatorHarness) async throws -> Void) async throws {
+    try await withCluster(OperatorHarness.start(nodes: nodes, workers: workers), body)
+}
+
 /// An embedded cluster with Gantry's CRDs installed and the real operator watching it over libcurl.
-final class OperatorHarness: Sendable {
+final class OperatorHarness: StoppableFixture {
     let cluster: TestCluster
     let client: KubeClient
     let operatorTask: Task<Void, Never>
@@ -18,12 +24,18 @@ final class OperatorHarness: Sendable {
     static func start(nodes: String? = nil, workers: Int = 2) async throws -> OperatorHarness {
         // HTTPS with HTTP/2, as a real API server: the operator multiplexes its watches and log streams.
         let cluster = try await TestCluster(DevClusterOptions(nodes: nodes, tls: true))
-        let applied = await cluster.kubectl("apply", "-k", repoRoot + "/crds")
-        guard applied.ok else { throw TestFailure("kubectl apply -k crds failed: \(applied.stderr)") }
-        let established = await cluster.kubectl("wait", "--for=condition=Established", "--timeout=20s",
-                                                "crd/trainingjobs.gantry.dev", "crd/platformconfigs.gantry.dev")
-        guard established.ok else { throw TestFailure("CRDs not established: \(established.stderr)") }
-        let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
+        let client: KubeClient
+        do {  // a failed start stops the cluster it started before throwing
+            let applied = await cluster.kubectl("apply", "-k", repoRoot + "/crds")
+            guard applied.ok else { throw TestFailure("kubectl apply -k crds failed: \(applied.stderr)") }
+            let established = await cluster.kubectl("wait", "--for=condition=Established", "--timeout=20s",
+                                                    "crd/trainingjobs.gantry.dev", "crd/platformconfigs.gantry.dev")
+            guard established.ok else { throw TestFailure("CRDs not established: \(established.stderr)") }
+            client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
+        } catch {
+            await cluster.stop()
+            throw error
+        }
         var options = OperatorManager.Options()
         options.workers = workers
         let manager = OperatorManager(client: client, options: options)

@@ -1,4 +1,5 @@
 import Foundation
+import GantryTestSupport
 @testable import KubeClient
 import KubeCore
 import Testing
@@ -48,84 +49,84 @@ struct AuthTests {
     }
 
     @Test func execPluginTokenIsCachedAndClusterInfoSent() async throws {
-        let f = try await cluster()
-        defer { Task { await f.stop() } }
-        let dir = try TempDir()
-        let client = try execClient(f, dir, env: [.init(name: "FOO", value: "bar")])
-        _ = try await client.list(configMaps, namespace: "default")
-        _ = try await client.list(configMaps, namespace: "default")
-        #expect(try runs(dir) == 1)
-        #expect(users(f) == ["exec-user", "exec-user"], "\(f.cluster.requests().map { "\($0.method) \($0.path) \($0.code) \($0.httpVersion) \($0.peerPort ?? 0)" })")
-        let info = try JSONValue.parse(try String(contentsOfFile: dir.path + "/info.json", encoding: .utf8))
-        #expect(info["kind"] == "ExecCredential")
-        #expect(info["apiVersion"] == "client.authentication.k8s.io/v1")
-        #expect(info[path: "spec", "interactive"] == false)
-        #expect(info[path: "spec", "cluster", "server"] == .string(f.cluster.url))
-        #expect(info[path: "spec", "cluster", "tls-server-name"] == "localhost")
-        #expect(info[path: "spec", "cluster", "certificate-authority-data"] == .string(Data((f.cluster.caPEM ?? "").utf8).base64EncodedString()))
-        #expect(try String(contentsOfFile: dir.path + "/args", encoding: .utf8) == "--flag x bar\n")
+        try await withCluster(cluster()) { f async throws in
+            let dir = try TempDir()
+            let client = try execClient(f, dir, env: [.init(name: "FOO", value: "bar")])
+            _ = try await client.list(configMaps, namespace: "default")
+            _ = try await client.list(configMaps, namespace: "default")
+            #expect(try runs(dir) == 1)
+            #expect(users(f) == ["exec-user", "exec-user"], "\(f.cluster.requests().map { "\($0.method) \($0.path) \($0.code) \($0.httpVersion) \($0.peerPort ?? 0)" })")
+            let info = try JSONValue.parse(try String(contentsOfFile: dir.path + "/info.json", encoding: .utf8))
+            #expect(info["kind"] == "ExecCredential")
+            #expect(info["apiVersion"] == "client.authentication.k8s.io/v1")
+            #expect(info[path: "spec", "interactive"] == false)
+            #expect(info[path: "spec", "cluster", "server"] == .string(f.cluster.url))
+            #expect(info[path: "spec", "cluster", "tls-server-name"] == "localhost")
+            #expect(info[path: "spec", "cluster", "certificate-authority-data"] == .string(Data((f.cluster.caPEM ?? "").utf8).base64EncodedString()))
+            #expect(try String(contentsOfFile: dir.path + "/args", encoding: .utf8) == "--flag x bar\n")
+        }
     }
 
     @Test func expiredExecCredentialIsRefreshed() async throws {
-        let f = try await cluster()
-        defer { Task { await f.stop() } }
-        let dir = try TempDir()
-        let client = try execClient(f, dir, env: [.init(name: "EXPIRY", value: #","expirationTimestamp":"2001-01-01T00:00:00Z""#)],
-                                    apiVersion: "client.authentication.k8s.io/v1beta1")
-        _ = try await client.list(configMaps, namespace: "default")
-        _ = try await client.list(configMaps, namespace: "default")
-        #expect(try runs(dir) == 2)
+        try await withCluster(cluster()) { f async throws in
+            let dir = try TempDir()
+            let client = try execClient(f, dir, env: [.init(name: "EXPIRY", value: #","expirationTimestamp":"2001-01-01T00:00:00Z""#)],
+                                        apiVersion: "client.authentication.k8s.io/v1beta1")
+            _ = try await client.list(configMaps, namespace: "default")
+            _ = try await client.list(configMaps, namespace: "default")
+            #expect(try runs(dir) == 2)
+        }
     }
 
     @Test func execPluginRerunsAfter401() async throws {
-        let f = try await cluster()
-        defer { Task { await f.stop() } }
-        let dir = try TempDir()
-        let client = try execClient(f, dir, env: [.init(name: "FIRST_STALE", value: "1")])
-        _ = try await client.list(configMaps, namespace: "default")  // "stale" → 401 → re-run → "test-token"
-        #expect(try runs(dir) == 2)
-        #expect(f.cluster.requests().filter { $0.path.hasSuffix("/configmaps") }.map(\.code) == [401, 200])
+        try await withCluster(cluster()) { f async throws in
+            let dir = try TempDir()
+            let client = try execClient(f, dir, env: [.init(name: "FIRST_STALE", value: "1")])
+            _ = try await client.list(configMaps, namespace: "default")  // "stale" → 401 → re-run → "test-token"
+            #expect(try runs(dir) == 2)
+            #expect(f.cluster.requests().filter { $0.path.hasSuffix("/configmaps") }.map(\.code) == [401, 200])
+        }
     }
 
     @Test func failingPluginIsAnExecError() async throws {
-        let f = try await cluster()
-        defer { Task { await f.stop() } }
-        let dir = try TempDir()
-        try dir.write("fail.sh", "#!/bin/sh\necho 'no credentials for you' >&2\nexit 3\n")
-        let client = try f.client { c in
-            c.token = nil
-            c.exec = ExecConfig(command: "sh", args: [dir.path + "/fail.sh"])
-        }
-        await #expect {
-            try await client.list(configMaps, namespace: "default")
-        } throws: { error in
-            guard case .exec(_, let message) = error as? KubeClientError else { return false }
-            return message.contains("status 3") && message.contains("no credentials for you")
+        try await withCluster(cluster()) { f async throws in
+            let dir = try TempDir()
+            try dir.write("fail.sh", "#!/bin/sh\necho 'no credentials for you' >&2\nexit 3\n")
+            let client = try f.client { c in
+                c.token = nil
+                c.exec = ExecConfig(command: "sh", args: [dir.path + "/fail.sh"])
+            }
+            await #expect {
+                try await client.list(configMaps, namespace: "default")
+            } throws: { error in
+                guard case .exec(_, let message) = error as? KubeClientError else { return false }
+                return message.contains("status 3") && message.contains("no credentials for you")
+            }
         }
     }
 
     /// A projected service-account token rotates: the kubelet writes a new one, the old one stops being
     /// accepted, and the client re-reads the file on the 401 and goes on without an error.
     @Test func rotatedTokenFileIsRereadAfter401() async throws {
-        let f = try await ClusterFixture.start(tls: true)
-        defer { Task { await f.stop() } }
-        f.cluster.addToken("bound-token-1", user: "system:serviceaccount:gantry-system:gantry")
-        let dir = try TempDir()
-        let tokenFile = try dir.write("token", "bound-token-1\n")
-        let client = try f.client { c in
-            c.token = nil
-            c.tokenFile = tokenFile
+        try await withCluster(ClusterFixture.start(tls: true)) { f async throws in
+            f.cluster.addToken("bound-token-1", user: "system:serviceaccount:gantry-system:gantry")
+            let dir = try TempDir()
+            let tokenFile = try dir.write("token", "bound-token-1\n")
+            let client = try f.client { c in
+                c.token = nil
+                c.tokenFile = tokenFile
+            }
+            _ = try await client.list(configMaps, namespace: "default")
+            f.cluster.addToken("bound-token-2", user: "system:serviceaccount:gantry-system:gantry")
+            try dir.write("token", "bound-token-2\n")
+            f.cluster.revokeToken("bound-token-1")
+            _ = try await client.list(configMaps, namespace: "default")
+            let codes = f.cluster.requests().filter { $0.path.hasSuffix("/configmaps") }.map(\.code)
+            #expect(codes == [200, 401, 200], "the stale token is refused once, then the re-read token works")
+            // A token nobody accepts any more surfaces as Unauthorized.
+            f.cluster.revokeToken("bound-token-2")
+            await #expect { try await client.list(configMaps, namespace: "default") } throws: { ($0 as? APIError)?.isUnauthorized == true }
         }
-        _ = try await client.list(configMaps, namespace: "default")
-        f.cluster.addToken("bound-token-2", user: "system:serviceaccount:gantry-system:gantry")
-        try dir.write("token", "bound-token-2\n")
-        f.cluster.revokeToken("bound-token-1")
-        _ = try await client.list(configMaps, namespace: "default")
-        let codes = f.cluster.requests().filter { $0.path.hasSuffix("/configmaps") }.map(\.code)
-        #expect(codes == [200, 401, 200], "the stale token is refused once, then the re-read token works")
-        // A token nobody accepts any more surfaces as Unauthorized.
-        f.cluster.revokeToken("bound-token-2")
-        await #expect { try await client.list(configMaps, namespace: "default") } throws: { ($0 as? APIError)?.isUnauthorized == true }
     }
 
     @Test func execCommandResolution() throws {

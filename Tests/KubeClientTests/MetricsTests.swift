@@ -1,5 +1,6 @@
 import CoreMetrics
 import Foundation
+import GantryTestSupport
 import KubeClient
 import Synchronization
 import Testing
@@ -49,14 +50,14 @@ final class RecordingMetrics: MetricsFactory, Sendable {
 struct MetricsTests {
     @Test func countsRequestsByMethodAndCode() async throws {
         let metrics = RecordingMetrics()
-        let f = try await ClusterFixture.start(options: ClientOptions(metricsFactory: metrics))
-        defer { Task { await f.stop() } }
-        _ = try await f.client.list(configMaps, namespace: "default")
-        _ = try await f.client.list(configMaps, namespace: "default")
-        _ = try? await f.client.get(configMaps, namespace: "default", name: "missing")
-        let counts = metrics.counts.withLock { $0 }
-        #expect(counts["rest_client_requests_total{method=GET,code=200}"] == 2)
-        #expect(counts["rest_client_requests_total{method=GET,code=404}"] == 1)
-        #expect(metrics.timings.withLock { $0 }["rest_client_request_duration_seconds{verb=GET}"] == 3)
+        try await withCluster(ClusterFixture.start(options: ClientOptions(metricsFactory: metrics))) { f async throws in
+            _ = try await f.client.list(configMaps, namespace: "default")
+            _ = try await f.client.list(configMaps, namespace: "default")
+            _ = try? await f.client.get(configMaps, namespace: "default", name: "missing")
+            let counts = metrics.counts.withLock { $0 }
+            #expect(counts["rest_client_requests_total{method=GET,code=200}"] == 2)
+            #expect(counts["rest_client_requests_total{method=GET,code=404}"] == 1)
+            #expect(metrics.timings.withLock { $0 }["rest_client_request_duration_seconds{verb=GET}"] == 3)
+        }
     }
 }

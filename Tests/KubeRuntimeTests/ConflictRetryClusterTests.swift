@@ -48,31 +48,31 @@ final class StampingReconciler: Reconciler {
 /// per-key backoff, and the retry — reading the refreshed cache — succeeds without losing the other write.
 @Suite(.serialized) struct ConflictRetryClusterTests {
     @Test func conflictIsRetriedWithBackoffAndSucceeds() async throws {
-        let cluster = try await TestCluster(DevClusterOptions(nodes: "off"))
-        defer { Task { await cluster.stop() } }
-        let config = try KubeConfig.load(path: cluster.kubeconfig)
-        let client = try KubeClient(config: config)
-        var cm: JSONValue = ["apiVersion": "v1", "kind": "ConfigMap", "data": ["k": "v"]]
-        cm.name = "target"
-        cm.labels = ["stamp": "yes"]
-        _ = try await client.create(.configMaps, cm, namespace: "default")
+        try await withCluster(TestCluster(DevClusterOptions(nodes: "off"))) { cluster async throws in
+            let config = try KubeConfig.load(path: cluster.kubeconfig)
+            let client = try KubeClient(config: config)
+            var cm: JSONValue = ["apiVersion": "v1", "kind": "ConfigMap", "data": ["k": "v"]]
+            cm.name = "target"
+            cm.labels = ["stamp": "yes"]
+            _ = try await client.create(.configMaps, cm, namespace: "default")
 
-        let store = Store()
-        let source = ClientListerWatcher(client: client, type: .configMaps, namespace: "default", labelSelector: "stamp=yes")
-        let controller = Controller(name: "stamper", watches: [.primary(source, store: store)])
-        let reconciler = StampingReconciler(client: client, store: store, otherWriter: try KubeClient(config: config))
-        let run = Task { await controller.run(reconciler) }
-        defer { run.cancel() }
+            let store = Store()
+            let source = ClientListerWatcher(client: client, type: .configMaps, namespace: "default", labelSelector: "stamp=yes")
+            let controller = Controller(name: "stamper", watches: [.primary(source, store: store)])
+            let reconciler = StampingReconciler(client: client, store: store, otherWriter: try KubeClient(config: config))
+            let run = Task { await controller.run(reconciler) }
+            defer { run.cancel() }
 
-        #expect(try await eventually(timeout: .seconds(20)) { reconciler.outcomes.withLock { $0.last == "updated" } })
-        let outcomes = reconciler.outcomes.withLock { $0 }
-        #expect(outcomes.first == "conflict", "\(outcomes)")
-        #expect(outcomes.filter { $0 == "updated" }.count == 1)
-        let final = try await client.get(.configMaps, namespace: "default", name: "target")
-        #expect(final["data"] == ["k": "v", "user": "edit", "reconciled": "true"], "both writes are kept")
-        // The 409 reached the server and was answered as such: the conflict was real, not simulated.
-        #expect(cluster.cluster.requests().contains { $0.method == "PUT" && $0.code == 409 })
-        // Once converged, the retry bookkeeping for the key is cleared.
-        #expect(try await eventually { await controller.queue.failureCount(ObjectKey("default/target")) == 0 })
+            #expect(try await eventually(timeout: .seconds(20)) { reconciler.outcomes.withLock { $0.last == "updated" } })
+            let outcomes = reconciler.outcomes.withLock { $0 }
+            #expect(outcomes.first == "conflict", "\(outcomes)")
+            #expect(outcomes.filter { $0 == "updated" }.count == 1)
+            let final = try await client.get(.configMaps, namespace: "default", name: "target")
+            #expect(final["data"] == ["k": "v", "user": "edit", "reconciled": "true"], "both writes are kept")
+            // The 409 reached the server and was answered as such: the conflict was real, not simulated.
+            #expect(cluster.cluster.requests().contains { $0.method == "PUT" && $0.code == 409 })
+            // Once converged, the retry bookkeeping for the key is cleared.
+            #expect(try await eventually { await controller.queue.failureCount(ObjectKey("default/target")) == 0 })
+        }
     }
 }

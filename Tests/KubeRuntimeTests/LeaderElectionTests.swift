@@ -22,54 +22,54 @@ import KubeCore
     }
 
     @Test func handOverOnCleanShutdownAndOnlyOneLeads() async throws {
-        let cluster = try await TestCluster(DevClusterOptions(nodes: "off"))
-        defer { Task { await cluster.stop() } }
-        let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
-        let tracker = LeadTracker()
-        let a = Task { await LeaderElector(client: client, options: Self.options("a")).run { await tracker.lead("a") } }
-        #expect(try await eventually(timeout: .seconds(10)) { tracker.leaders == ["a"] })
-        let clientB = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig), options: ClientOptions(userAgent: "elector-b"))
-        let b = Task { await LeaderElector(client: clientB, options: Self.options("b")).run { await tracker.lead("b") } }
-        // b reads the Lease held by a several times (every retryPeriod) without taking it.
-        #expect(try await eventually(timeout: .seconds(10)) {
-            cluster.cluster.requests().filter { $0.userAgent == "elector-b" && $0.path.contains("/leases/") }.count >= 3
-        })
-        #expect(tracker.leaders == ["a"])
-        #expect(await Self.holder(client) == "a")
+        try await withCluster(TestCluster(DevClusterOptions(nodes: "off"))) { cluster async throws in
+            let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
+            let tracker = LeadTracker()
+            let a = Task { await LeaderElector(client: client, options: Self.options("a")).run { await tracker.lead("a") } }
+            #expect(try await eventually(timeout: .seconds(10)) { tracker.leaders == ["a"] })
+            let clientB = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig), options: ClientOptions(userAgent: "elector-b"))
+            let b = Task { await LeaderElector(client: clientB, options: Self.options("b")).run { await tracker.lead("b") } }
+            // b reads the Lease held by a several times (every retryPeriod) without taking it.
+            #expect(try await eventually(timeout: .seconds(10)) {
+                cluster.cluster.requests().filter { $0.userAgent == "elector-b" && $0.path.contains("/leases/") }.count >= 3
+            })
+            #expect(tracker.leaders == ["a"])
+            #expect(await Self.holder(client) == "a")
 
-        // a shuts down cleanly: it releases the lease, so b takes over at once rather than after leaseDuration.
-        a.cancel()
-        await a.value
-        #expect(try await eventually(timeout: .seconds(2)) { tracker.leaders == ["b"] })
-        #expect(await Self.holder(client) == "b")
-        let lease = try await client.get(.leases, namespace: "default", name: "gantry-test")
-        #expect(lease[path: "spec", "leaseTransitions"]?.intValue == 1)
-        #expect(!tracker.overlapped)
-        b.cancel()
-        await b.value
+            // a shuts down cleanly: it releases the lease, so b takes over at once rather than after leaseDuration.
+            a.cancel()
+            await a.value
+            #expect(try await eventually(timeout: .seconds(2)) { tracker.leaders == ["b"] })
+            #expect(await Self.holder(client) == "b")
+            let lease = try await client.get(.leases, namespace: "default", name: "gantry-test")
+            #expect(lease[path: "spec", "leaseTransitions"]?.intValue == 1)
+            #expect(!tracker.overlapped)
+            b.cancel()
+            await b.value
+        }
     }
 
     @Test func aLeaderThatCannotRenewStopsLeadingAtOnce() async throws {
-        let cluster = try await TestCluster(DevClusterOptions(nodes: "off"))
-        defer { Task { await cluster.stop() } }
-        let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
-        let state = Mutex((started: false, stopped: false))
-        let a = Task {
-            await LeaderElector(client: client, options: Self.options("a")).run {
-                state.withLock { $0.started = true }
-                while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(20)) }
-                state.withLock { $0.stopped = true }
+        try await withCluster(TestCluster(DevClusterOptions(nodes: "off"))) { cluster async throws in
+            let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
+            let state = Mutex((started: false, stopped: false))
+            let a = Task {
+                await LeaderElector(client: client, options: Self.options("a")).run {
+                    state.withLock { $0.started = true }
+                    while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(20)) }
+                    state.withLock { $0.stopped = true }
+                }
             }
+            #expect(try await eventually(timeout: .seconds(10)) { state.withLock { $0.started } })
+            // Another replica takes the lease (as after a network partition): a's renewals now fail.
+            var lease = try await client.get(.leases, namespace: "default", name: "gantry-test")
+            lease[path: "spec", "holderIdentity"] = "intruder"
+            lease[path: "spec", "renewTime"] = .string(Timestamp.formatMicro(Date()))
+            _ = try await client.update(.leases, lease)
+            #expect(try await eventually(timeout: .seconds(5)) { state.withLock { $0.stopped } })
+            a.cancel()
+            await a.value
         }
-        #expect(try await eventually(timeout: .seconds(10)) { state.withLock { $0.started } })
-        // Another replica takes the lease (as after a network partition): a's renewals now fail.
-        var lease = try await client.get(.leases, namespace: "default", name: "gantry-test")
-        lease[path: "spec", "holderIdentity"] = "intruder"
-        lease[path: "spec", "renewTime"] = .string(Timestamp.formatMicro(Date()))
-        _ = try await client.update(.leases, lease)
-        #expect(try await eventually(timeout: .seconds(5)) { state.withLock { $0.stopped } })
-        a.cancel()
-        await a.value
     }
 }
 

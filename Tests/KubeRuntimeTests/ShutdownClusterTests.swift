@@ -43,39 +43,39 @@ final class TwoWriteReconciler: Reconciler {
 /// returns.
 @Suite(.serialized) struct ShutdownClusterTests {
     @Test func shutdownMidReconcileFinishesItAndTakesNoNewWork() async throws {
-        let cluster = try await TestCluster(DevClusterOptions(nodes: "off"))
-        defer { Task { await cluster.stop() } }
-        let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
-        var job = TwoWriteReconciler.marker("job-1")
-        job.labels = ["work": "yes"]
-        _ = try await client.create(.configMaps, job, namespace: "default")
+        try await withCluster(TestCluster(DevClusterOptions(nodes: "off"))) { cluster async throws in
+            let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
+            var job = TwoWriteReconciler.marker("job-1")
+            job.labels = ["work": "yes"]
+            _ = try await client.create(.configMaps, job, namespace: "default")
 
-        let (midway, midwayContinuation) = AsyncStream<Void>.makeStream()
-        let (gate, gateContinuation) = AsyncStream<Void>.makeStream()
-        let reconciler = TwoWriteReconciler(client: client, midway: midwayContinuation, gate: gate)
-        let source = ClientListerWatcher(client: client, type: .configMaps, namespace: "default", labelSelector: "work=yes")
-        let store = Store()
-        var options = Controller.Options()
-        options.shutdownGrace = .seconds(30)
-        let controller = Controller(name: "two-writes", watches: [.primary(source, store: store)], options: options)
-        let run = Task { await controller.run(reconciler) }
+            let (midway, midwayContinuation) = AsyncStream<Void>.makeStream()
+            let (gate, gateContinuation) = AsyncStream<Void>.makeStream()
+            let reconciler = TwoWriteReconciler(client: client, midway: midwayContinuation, gate: gate)
+            let source = ClientListerWatcher(client: client, type: .configMaps, namespace: "default", labelSelector: "work=yes")
+            let store = Store()
+            var options = Controller.Options()
+            options.shutdownGrace = .seconds(30)
+            let controller = Controller(name: "two-writes", watches: [.primary(source, store: store)], options: options)
+            let run = Task { await controller.run(reconciler) }
 
-        var mid = midway.makeAsyncIterator()
-        _ = await mid.next()  // job-1's first write is on the server; its second is waiting on the gate
-        run.cancel()  // SIGTERM
-        #expect(try await eventually { await controller.queue.isShuttingDown })
-        // New work after shutdown began is not taken (the queue is shut and the watches stop).
-        var late = TwoWriteReconciler.marker("job-2")
-        late.labels = ["work": "yes"]
-        _ = try await client.create(.configMaps, late, namespace: "default")
-        await controller.queue.add(ObjectKey("default/job-2"))  // even an explicit enqueue is refused
-        gateContinuation.yield()
-        await run.value
+            var mid = midway.makeAsyncIterator()
+            _ = await mid.next()  // job-1's first write is on the server; its second is waiting on the gate
+            run.cancel()  // SIGTERM
+            #expect(try await eventually { await controller.queue.isShuttingDown })
+            // New work after shutdown began is not taken (the queue is shut and the watches stop).
+            var late = TwoWriteReconciler.marker("job-2")
+            late.labels = ["work": "yes"]
+            _ = try await client.create(.configMaps, late, namespace: "default")
+            await controller.queue.add(ObjectKey("default/job-2"))  // even an explicit enqueue is refused
+            gateContinuation.yield()
+            await run.value
 
-        #expect(try await client.get(.configMaps, namespace: "default", name: "job-1-second").name == "job-1-second")
-        #expect(reconciler.reconciled.withLock { $0 } == ["job-1"])
-        await #expect { try await client.get(.configMaps, namespace: "default", name: "job-2-first") } throws: {
-            ($0 as? APIError)?.isNotFound == true
+            #expect(try await client.get(.configMaps, namespace: "default", name: "job-1-second").name == "job-1-second")
+            #expect(reconciler.reconciled.withLock { $0 } == ["job-1"])
+            await #expect { try await client.get(.configMaps, namespace: "default", name: "job-2-first") } throws: {
+                ($0 as? APIError)?.isNotFound == true
+            }
         }
     }
 }

@@ -48,14 +48,12 @@ extension TestCluster: StoppableFixture {}
 /// Runs `body` with `fixture`, then stops the fixture and waits until it has stopped, whether `body` returned
 /// or threw. The replacement for `defer { Task { await fixture.stop() } }`, which left the previous test's
 /// servers running while the next test started.
-public func withCluster<F: StoppableFixture, T>(_ fixture: F, _ body: (F) async throws -> T) async throws -> T {
-    let result: T
+public func withCluster<F: StoppableFixture>(_ fixture: F, _ body: (F) async throws -> Void) async throws {
     do {
-        result = try await body(fixture)
+        try await body(fixture)
     } catch {
         await fixture.stop()
         throw error
     }
     await fixture.stop()
-    return result
 }
