@@ -50,6 +50,60 @@ struct DevCommandTests {
         }
     }
 
+    /// `--port N` serves on that port; `--data-dir DIR` keeps objects across a stop and a start (on the same
+    /// port again); `--faults error=1:503` answers every request with 503 and `latency=` delays answers.
+    @Test func portDataDirAndFaultsFlags() async throws {
+        let port = try freeLoopbackPort()
+        let data = NSTemporaryDirectory() + "gantry-dev-data-" + UUID().uuidString.prefix(8)
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let first = try await GantryDev.start(["--port", String(port), "--data-dir", data])
+        #expect(first.url == "https://127.0.0.1:\(port)", "\(first.output)")
+        var r = await first.kubectl("create", "configmap", "kept", "--from-literal=a=b")
+        #expect(r.ok, "\(r.stderr)")
+        first.stop()  // SIGTERM: data is flushed
+        let second = try await GantryDev.start(["--port", String(port), "--data-dir", data])
+        defer { second.stop() }
+        #expect(second.url == "https://127.0.0.1:\(port)", "\(second.output)")
+        r = await second.kubectl("get", "configmap", "kept", "-o", "jsonpath={.data.a}")
+        #expect(r.ok && r.stdout == "b", "\(r.stdout) \(r.stderr)")
+
+        let faulty = try await GantryDev.start(["--faults", "error=1:503"])
+        defer { faulty.stop() }
+        let token = try faulty.token
+        let refused = await runProcess("/usr/bin/curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(token)",
+                                                         faulty.url + "/api/v1/namespaces"])
+        #expect(refused.stdout == "503", "\(refused.stdout) \(refused.stderr)")
+        let slow = try await GantryDev.start(["--faults", "latency=1500ms"])
+        defer { slow.stop() }
+        let timed = await runProcess("/usr/bin/curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code} %{time_total}", "-H", "Authorization: Bearer \(try slow.token)",
+                                                       slow.url + "/api/v1/namespaces"])
+        let fields = timed.stdout.split(separator: " ")
+        #expect(fields.first == "200", "\(timed.stdout) \(timed.stderr)")
+        #expect((fields.last.flatMap { Double($0) } ?? 0) >= 1.5, "answered before the injected latency: \(timed.stdout)")
+    }
+
+    /// `GANTRY_SIM_SPEED=20` makes a script's `after: 60s` pass in about 3 s, and the pod's timestamps advance
+    /// as fast (its container ran 60 s by its own clock).
+    @Test func simulationSpeedFromTheEnvironment() async throws {
+        let dev = try await GantryDev.start(["--nodes", "1x{cpu: 8}"], environment: ["GANTRY_SIM_SPEED": "20"])
+        defer { dev.stop() }
+        let started = ContinuousClock.now
+        var r = await dev.kubectl("apply", "-f", "-", stdin: """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: quick, annotations: {sim.gantry.dev/script: "{exit: {code: 0, after: 60s}}"}}
+            spec: {restartPolicy: Never, containers: [{name: c, image: busybox}]}
+            """)
+        #expect(r.ok, "\(r.stderr)")
+        // Bounded by the unsped 60 s: finishing well before it shows the speed-up.
+        r = await dev.kubectl("wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/quick", "--timeout=40s")
+        #expect(r.ok, "\(r.stderr)")
+        #expect(ContinuousClock.now - started < .seconds(40))
+        r = await dev.kubectl("get", "pod", "quick", "-o", "jsonpath={.status.containerStatuses[0].state.terminated.startedAt} {.status.containerStatuses[0].state.terminated.finishedAt}")
+        let times = r.stdout.split(separator: " ").compactMap { Timestamp.parse(String($0)) }
+        #expect(times.count == 2 && times[1].timeIntervalSince(times[0]) >= 59, "\(r.stdout)")
+    }
+
     @Test func insecureHTTPOptOut() async throws {
         for flag in ["--insecure-http", "--no-tls"] {
             let dev = try await GantryDev.start([flag])
@@ -85,13 +139,15 @@ final class GantryDev: @unchecked Sendable {
     }
 
     /// Starts the server and waits (up to 60 s) for the `export KUBECONFIG=` line that ends the startup hint.
-    static func start(_ args: [String]) async throws -> GantryDev {
+    static func start(_ args: [String], environment: [String: String] = [:]) async throws -> GantryDev {
         let dir = NSTemporaryDirectory() + "gantry-dev-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let kubeconfig = dir + "/kubeconfig"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["dev", "--kubeconfig", kubeconfig, "--nodes", "off"] + args
+        // A bare API server unless the test names its nodes.
+        process.arguments = ["dev", "--kubeconfig", kubeconfig] + (args.contains("--nodes") ? [] : ["--nodes", "off"]) + args
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -122,4 +178,38 @@ final class GantryDev: @unchecked Sendable {
         process.waitUntilExit()
         try? FileManager.default.removeItem(atPath: dir)
     }
+
+    /// kubectl with this server's kubeconfig.
+    func kubectl(_ args: String..., stdin: String? = nil) async -> CommandResult {
+        await runProcess(TestCluster.kubectlPath, ["--kubeconfig", kubeconfig] + args, stdin: stdin,
+                         environment: ["HOME": dir, "PATH": "/usr/bin:/bin"])
+    }
+
+    /// The bearer token of the kubeconfig written at start.
+    var token: String {
+        get throws {
+            let text = try String(contentsOfFile: kubeconfig, encoding: .utf8)
+            guard let line = text.split(separator: "\n").first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix("token: ") }) else {
+                throw TestFailure("no token in \(kubeconfig)")
+            }
+            return String(line.trimmingCharacters(in: .whitespaces).dropFirst("token: ".count))
+        }
+    }
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, read back, closed).
+func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestFailure("socket() failed") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    guard bound == 0 else { throw TestFailure("bind() failed") }
+    let named = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    guard named == 0 else { throw TestFailure("getsockname() failed") }
+    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -250,6 +250,40 @@ struct ClusterTests {
         }
     }
 
+    /// The embedded cluster sends a BOOKMARK every 5 s to each watch that allows them (and none to one that
+    /// does not), without `sendBookmarks()`: two arrive about 5 s apart, at the current revision.
+    @Test func bookmarksArriveEveryFiveSecondsToWatchesThatAllowThem() async throws {
+        try await withCluster(ClusterFixture.start()) { f async throws in
+            let plain = Task {
+                var kinds: [String] = []
+                for try await event in f.client.watch(configMaps, namespace: "default", options: ListOptions(timeoutSeconds: 60)) {
+                    if case .bookmark = event { kinds.append("BOOKMARK") } else { kinds.append("other") }
+                }
+                return kinds
+            }
+            try await waitUntil("the plain watch is open") { await f.cluster.store.openWatchCount == 1 }
+            var times: [ContinuousClock.Instant] = []
+            var versions: [String] = []
+            let opened = ContinuousClock.now
+            for try await event in f.client.watch(configMaps, namespace: "default", options: ListOptions(timeoutSeconds: 60, allowWatchBookmarks: true)) {
+                if case .bookmark(let rv) = event {
+                    times.append(.now)
+                    versions.append(rv)
+                    if times.count == 2 { break }
+                }
+            }
+            let revision = String(await f.cluster.store.currentRevision)
+            await f.cluster.dropWatches()
+            let plainKinds = try await plain.value
+            #expect(times.count == 2)
+            // Loose bounds for a loaded machine; a server sending them on every tick or only at the 60 s timeout fails.
+            #expect(times[0] - opened < .seconds(15), "first bookmark after \(times[0] - opened)")
+            #expect(times[1] - times[0] > .seconds(3) && times[1] - times[0] < .seconds(15), "bookmarks \(times[1] - times[0]) apart")
+            #expect(versions.allSatisfy { $0 == revision }, "\(versions) at revision \(revision)")
+            #expect(!plainKinds.contains("BOOKMARK"), "a watch without allowWatchBookmarks got \(plainKinds)")
+        }
+    }
+
     @Test func cancellingAWatchEndsItPromptly() async throws {
         try await withCluster(ClusterFixture.start()) { f async throws in
             let stream = f.client.watch(configMaps, namespace: "default", options: ListOptions(timeoutSeconds: 120))
