@@ -225,6 +225,9 @@ import KubeCore
             for type in ["Ready", "Reconciling", "Admitted", "Succeeded"] {
                 #expect(Self.condition(done, type)?["observedGeneration"] == job[path: "metadata", "generation"], "\(type): \(done)")
             }
+            // Events are recorded beside the status writes, not before them: wait for the last one.
+            let completed = try await eventually(timeout: .seconds(20)) { try await Self.eventReasons(h, "behind").contains("Completed") }
+            #expect(completed)
             let reasons = try await Self.eventReasons(h, "behind")
             for reason in ["Queued", "Admitted", "Running", "Completed"] {
                 #expect(reasons.contains(reason), "events: \(reasons)")
