@@ -41,12 +41,9 @@ import KubeCore
     }
 
     @Test func theArgoCDHealthCheckReadsEveryPhaseAsDocumented() async throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.lua) else {
-            throw TestFailure("\(Self.lua) is missing: `make test` installs the Debian package lua5.4")
-        }
+        try Prerequisite.executable(Self.lua, "lua5.4 (`make test` installs the Debian package lua5.4)")
         let script = try Self.healthScript()
-        let h = try await OperatorHarness.start()
-        do {
+        try await withOperator { h async throws in
             let m = TrainingJobBehaviourTests.manifest
             _ = try await h.kubectl("apply", "-f", "-", stdin: m("h-running", 1, 1, "{logs: [\"training\"]}", ""))
             _ = try await h.kubectl("apply", "-f", "-", stdin: m("h-done", 1, 1, "{exit: {code: 0, after: 1s}}", ""))
@@ -60,21 +57,17 @@ import KubeCore
                             "h-invalid": ("Invalid", "Degraded"), "h-suspended": ("Suspended", "Suspended"),
                             "h-queued": ("Queued", "Progressing"), "h-stopped": ("EarlyStopped", "Healthy")]
             #expect(try await eventually(timeout: .seconds(60)) {
-                for (name, want) in expected where await TrainingJobBehaviourTests.status(h, name)["phase"]?.stringValue != want.0 { return false }
+                for (name, want) in expected where try await TrainingJobBehaviourTests.status(h, name)["phase"]?.stringValue != want.0 { return false }
                 return true
             })
             for (name, want) in expected.sorted(by: { $0.key < $1.key }) {
-                let object = try #require(await h.get(.trainingJobs, "default", name))
+                let object = try #require(try await h.get(.trainingJobs, "default", name))
                 #expect(try await Self.health(of: object, script: script) == want.1, "\(name) in phase \(want.0)")
             }
             // A spec the controller has not seen yet is not called healthy.
-            var unseen = try #require(await h.get(.trainingJobs, "default", "h-running"))
+            var unseen = try #require(try await h.get(.trainingJobs, "default", "h-running"))
             unseen[path: "metadata", "generation"] = .int(99)
             #expect(try await Self.health(of: unseen, script: script) == "Progressing")
-        } catch {
-            await h.stop()
-            throw error
         }
-        await h.stop()
     }
 }

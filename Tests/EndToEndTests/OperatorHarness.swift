@@ -66,11 +66,7 @@ final class OperatorHarness: StoppableFixture {
     /// serve ("the server could not find the requested resource"): "it is gone" checks must not pass on a
     /// broken request.
     func get(_ type: ResourceType, _ namespace: String?, _ name: String) async throws -> JSONValue? {
-        do {
-            return try await client.get(type, namespace: namespace, name: name)
-        } catch let error as APIError where error.isNotFound && error.reason == "NotFound" && error.message.hasSuffix("\"\(name)\" not found") {
-            return nil
-        }
+        try await client.getIfFound(type, namespace, name)
     }
 
     /// A GPU node without a kubelet: pods bound to it change only when the test says so.
@@ -102,5 +98,17 @@ final class OperatorHarness: StoppableFixture {
         }
         if let reason { status["reason"] = .string(reason) }
         _ = try await client.patch(.pods, namespace: namespace, name: name, patch: ["status": status], subresource: "status")
+    }
+}
+
+extension KubeClient {
+    /// The object, or nil when the server answers that this object is not found (404 NotFound naming it);
+    /// any other failure is thrown (see `OperatorHarness.get`).
+    func getIfFound(_ type: ResourceType, _ namespace: String?, _ name: String) async throws -> JSONValue? {
+        do {
+            return try await get(type, namespace: namespace, name: name)
+        } catch let error as APIError where error.isNotFound && error.reason == "NotFound" && error.message.hasSuffix("\"\(name)\" not found") {
+            return nil
+        }
     }
 }

@@ -10,8 +10,13 @@ import Testing
 /// representative workload as its ServiceAccount, and the embedded cluster's request log shows every request
 /// it made. Each must be granted, and each verb granted must have been used or be listed below with the
 /// reason this test cannot exercise it.
-@Suite(.serialized, .enabled(if: GantryBinary.available && TestCluster.kubectlAvailable, "needs the gantry binary and kubectl"))
+@Suite(.serialized)
 struct RBACTests {
+    init() throws {
+        _ = try Prerequisite.gantryBinary(repoRoot: OperatorHarness.repoRoot)
+        try Prerequisite.kubectl()
+    }
+
     static let serviceAccount = "gantry-controller"
     static let namespace = "gantry-system"
     static let user = "system:serviceaccount:\(namespace):\(serviceAccount)"
@@ -42,101 +47,102 @@ struct RBACTests {
     @Test func theOperatorUsesExactlyWhatDeployRBACGrants() async throws {
         let rbac = try RBACRules(yaml: String(contentsOfFile: OperatorHarness.repoRoot + "/deploy/rbac.yaml", encoding: .utf8),
                                  serviceAccount: Self.serviceAccount, namespace: Self.namespace)
-        let cluster = try await TestCluster(DevClusterOptions(tls: true))
-        defer { Task { await cluster.stop() } }
-        let admin = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig, environment: [:]))
-        for args in [["apply", "-k", OperatorHarness.repoRoot + "/crds"], ["create", "namespace", Self.namespace],
-                     ["wait", "--for=condition=Established", "--timeout=20s", "crd/trainingjobs.gantry.dev", "crd/platformconfigs.gantry.dev"],
-                     ["apply", "-f", OperatorHarness.repoRoot + "/examples/platformconfig.yaml"]] {
-            let r = await cluster.kubectl(args: args)
-            #expect(r.ok, "kubectl \(args): \(r.stderr)")
+        try await withCluster(TestCluster(DevClusterOptions(tls: true))) { cluster async throws in
+            let admin = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig, environment: [:]))
+            for args in [["apply", "-k", OperatorHarness.repoRoot + "/crds"], ["create", "namespace", Self.namespace],
+                         ["wait", "--for=condition=Established", "--timeout=20s", "crd/trainingjobs.gantry.dev", "crd/platformconfigs.gantry.dev"],
+                         ["apply", "-f", OperatorHarness.repoRoot + "/examples/platformconfig.yaml"]] {
+                let r = await cluster.kubectl(args: args)
+                #expect(r.ok, "kubectl \(args): \(r.stderr)")
+            }
+
+            // The operator authenticates as its ServiceAccount, so the request log tells its requests apart.
+            let token = "rbac-" + UUID().uuidString
+            cluster.cluster.addToken(token, user: Self.user)
+            let kubeconfig = cluster.dir + "/operator.kubeconfig"
+            try cluster.cluster.kubeconfigYAML().replacingOccurrences(of: cluster.cluster.token, with: token)
+                .write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+            let controller = try ControllerProcess(kubeconfig: kubeconfig, logPath: cluster.dir + "/controller.log",
+                                                   ["--identity", "rbac-check", "--lease-namespace", Self.namespace])
+            defer { controller.killIfRunning() }
+
+            // A child the API server refuses (422) makes its job Invalid, read fresh from the server.
+            cluster.cluster.failNextRequests(1, code: 422, target: FaultTarget(method: "POST", path: "/pods"))
+            let refused = await cluster.kubectl(args: ["apply", "-f", "-"], stdin: Self.job("refused", "", script: "{logs: [\"training\"]}"))
+            #expect(refused.ok, "\(refused.stderr)")
+            #expect(try await eventually(timeout: .seconds(30)) {
+                (try? await admin.get(.trainingJobs, namespace: "default", name: "refused"))?[path: "status", "phase"] == "Invalid"
+            })
+
+            // Then one job with TensorBoard, a node-cached dataset, metrics and a TTL (records, log reads, finalizer,
+            // dataset sweep, TTL deletion); an MPI gang (hostfile, headless Service deleted when it finishes); a job
+            // suspended and resumed (pods deleted, and a repeated event folded into a series).
+            let metrics = "{logs: [{series: {every: 0.2s, count: 10, start: 1, step: 1, template: \"step={step} loss={loss}\", loss: {from: 1.0, to: 0.5, curve: linear}}}], exit: {code: 0}}"
+            let manifests = [
+                Self.job("solo", "  tensorboard: {logDir: /runs/solo}\n  dataset: {uri: s3://data/mnist, cache: node}\n  ttlSecondsAfterFinished: 2\n  metrics: {format: KeyValue, stepKey: step}\n", script: metrics),
+                Self.job("ring", "  replicas: 2\n  distributed: {framework: mpi}\n", script: "{logs: [\"ring\"], exit: {code: 0, after: 4s}}"),
+                Self.job("pausable", "", script: "{logs: [\"training\"]}"),
+            ]
+            for manifest in manifests {
+                let r = await cluster.kubectl(args: ["apply", "-f", "-"], stdin: manifest)
+                #expect(r.ok, "\(r.stderr)")
+            }
+            @Sendable func phase(_ name: String) async -> String? {
+                (try? await admin.get(.trainingJobs, namespace: "default", name: name))?[path: "status", "phase"]?.stringValue
+            }
+            #expect(try await eventually(timeout: .seconds(60)) { try await admin.getOrNil(.pods, "default", "ring-1") != nil })
+            // Children block their owner's deletion, which is why trainingjobs/finalizers is granted (rule 33).
+            let ringPod = try await admin.getOrNil(.pods, "default", "ring-1")
+            let blocking = ringPod?[path: "metadata", "ownerReferences"]?.arrayValue?.contains { $0["blockOwnerDeletion"] == true } == true
+            #expect(!blocking || !rbac.granting(APIAccess(group: "gantry.dev", resource: "trainingjobs/finalizers", namespace: "default", verb: "update")).isEmpty)
+            #expect(try await admin.getOrNil(.configMaps, "default", "ring-hostfile") != nil, "the MPI hostfile")
+
+            #expect(try await eventually(timeout: .seconds(30)) { await phase("pausable") == "Running" })
+            _ = await cluster.kubectl("patch", "trainingjob", "pausable", "--type=merge", "-p", #"{"spec":{"suspend":true}}"#)
+            #expect(try await eventually(timeout: .seconds(30)) {
+                let pod = try await admin.getOrNil(.pods, "default", "pausable-0")
+                return await phase("pausable") == "Suspended" && pod == nil
+            })
+            _ = await cluster.kubectl("patch", "trainingjob", "pausable", "--type=merge", "-p", #"{"spec":{"suspend":false}}"#)
+            #expect(try await eventually(timeout: .seconds(30)) { await phase("pausable") == "Running" })
+
+            #expect(try await eventually(timeout: .seconds(90)) {
+                let soloGone = try await admin.getOrNil(.trainingJobs, "default", "solo") == nil
+                let record = try await admin.getOrNil(.configMaps, "default", "solo-record")
+                let datasetGone = ((try? await admin.list(.daemonSets, namespace: "default"))?.items.isEmpty) ?? false
+                return soloGone && record != nil && datasetGone
+            }, "solo finished, was deleted by its TTL, kept its record; its dataset cache was swept")
+            #expect(try await eventually(timeout: .seconds(60)) {
+                let service = try await admin.getOrNil(.services, "default", "ring")
+                return await phase("ring") == "Succeeded" && service == nil
+            }, "the MPI gang finished and its headless Service was deleted")
+
+            controller.signal(SIGTERM)  // releases the Lease: get and update
+            #expect(await controller.waitForExit(timeout: 60) == 0)
+
+            let requests = cluster.cluster.requests()
+            #expect(requests.count < 5_000, "the request log is bounded at 5,000: none of the operator's requests may have been dropped")
+            let operatorRequests = requests.filter { $0.user == Self.user }
+            let nonResource = operatorRequests.filter { APIAccess($0) == nil }.map { "\($0.method) \($0.path)" }
+            #expect(nonResource.isEmpty, "non-resource requests need nonResourceURLs rules: \(Set(nonResource))")
+            let accesses = Set(operatorRequests.compactMap(APIAccess.init))
+            let denied = accesses.filter { rbac.granting($0).isEmpty }.map(\.description).sorted()
+            #expect(denied.isEmpty, "requests deploy/rbac.yaml does not grant:\n\(denied.joined(separator: "\n"))")
+
+            let used = Set(accesses.map { RBACRules.Grant(group: $0.group, resource: $0.resource, verb: $0.verb) })
+            let unused = rbac.grants.subtracting(used).subtracting(Self.unexercised.keys).sorted()
+            let usedList = used.sorted().map(\.description).joined(separator: ", ")
+            #expect(unused.isEmpty, "granted but never used (remove them, or list why this test cannot exercise them):\n\(unused.map(\.description).joined(separator: "\n"))\nused: \(usedList)")
+            let reasonedButMissing = Self.unexercised.keys.filter { !rbac.grants.contains($0) }
+            #expect(reasonedButMissing.isEmpty, "listed as needed but not granted: \(reasonedButMissing)")
         }
-
-        // The operator authenticates as its ServiceAccount, so the request log tells its requests apart.
-        let token = "rbac-" + UUID().uuidString
-        cluster.cluster.addToken(token, user: Self.user)
-        let kubeconfig = cluster.dir + "/operator.kubeconfig"
-        try cluster.cluster.kubeconfigYAML().replacingOccurrences(of: cluster.cluster.token, with: token)
-            .write(toFile: kubeconfig, atomically: true, encoding: .utf8)
-        let controller = try ControllerProcess(kubeconfig: kubeconfig, logPath: cluster.dir + "/controller.log",
-                                               ["--identity", "rbac-check", "--lease-namespace", Self.namespace])
-        defer { controller.killIfRunning() }
-
-        // A child the API server refuses (422) makes its job Invalid, read fresh from the server.
-        cluster.cluster.failNextRequests(1, code: 422, target: FaultTarget(method: "POST", path: "/pods"))
-        let refused = await cluster.kubectl(args: ["apply", "-f", "-"], stdin: Self.job("refused", "", script: "{logs: [\"training\"]}"))
-        #expect(refused.ok, "\(refused.stderr)")
-        #expect(try await eventually(timeout: .seconds(30)) {
-            (try? await admin.get(.trainingJobs, namespace: "default", name: "refused"))?[path: "status", "phase"] == "Invalid"
-        })
-
-        // Then one job with TensorBoard, a node-cached dataset, metrics and a TTL (records, log reads, finalizer,
-        // dataset sweep, TTL deletion); an MPI gang (hostfile, headless Service deleted when it finishes); a job
-        // suspended and resumed (pods deleted, and a repeated event folded into a series).
-        let metrics = "{logs: [{series: {every: 0.2s, count: 10, start: 1, step: 1, template: \"step={step} loss={loss}\", loss: {from: 1.0, to: 0.5, curve: linear}}}], exit: {code: 0}}"
-        let manifests = [
-            Self.job("solo", "  tensorboard: {logDir: /runs/solo}\n  dataset: {uri: s3://data/mnist, cache: node}\n  ttlSecondsAfterFinished: 2\n  metrics: {format: KeyValue, stepKey: step}\n", script: metrics),
-            Self.job("ring", "  replicas: 2\n  distributed: {framework: mpi}\n", script: "{logs: [\"ring\"], exit: {code: 0, after: 4s}}"),
-            Self.job("pausable", "", script: "{logs: [\"training\"]}"),
-        ]
-        for manifest in manifests {
-            let r = await cluster.kubectl(args: ["apply", "-f", "-"], stdin: manifest)
-            #expect(r.ok, "\(r.stderr)")
-        }
-        @Sendable func phase(_ name: String) async -> String? {
-            (try? await admin.get(.trainingJobs, namespace: "default", name: name))?[path: "status", "phase"]?.stringValue
-        }
-        #expect(try await eventually(timeout: .seconds(60)) { await admin.getOrNil(.pods, "default", "ring-1") != nil })
-        // Children block their owner's deletion, which is why trainingjobs/finalizers is granted (rule 33).
-        let ringPod = await admin.getOrNil(.pods, "default", "ring-1")
-        let blocking = ringPod?[path: "metadata", "ownerReferences"]?.arrayValue?.contains { $0["blockOwnerDeletion"] == true } == true
-        #expect(!blocking || !rbac.granting(APIAccess(group: "gantry.dev", resource: "trainingjobs/finalizers", namespace: "default", verb: "update")).isEmpty)
-        #expect(await admin.getOrNil(.configMaps, "default", "ring-hostfile") != nil, "the MPI hostfile")
-
-        #expect(try await eventually(timeout: .seconds(30)) { await phase("pausable") == "Running" })
-        _ = await cluster.kubectl("patch", "trainingjob", "pausable", "--type=merge", "-p", #"{"spec":{"suspend":true}}"#)
-        #expect(try await eventually(timeout: .seconds(30)) {
-            let pod = await admin.getOrNil(.pods, "default", "pausable-0")
-            return await phase("pausable") == "Suspended" && pod == nil
-        })
-        _ = await cluster.kubectl("patch", "trainingjob", "pausable", "--type=merge", "-p", #"{"spec":{"suspend":false}}"#)
-        #expect(try await eventually(timeout: .seconds(30)) { await phase("pausable") == "Running" })
-
-        #expect(try await eventually(timeout: .seconds(90)) {
-            let soloGone = (try? await admin.get(.trainingJobs, namespace: "default", name: "solo")) == nil
-            let record = await admin.getOrNil(.configMaps, "default", "solo-record")
-            let datasetGone = ((try? await admin.list(.daemonSets, namespace: "default"))?.items.isEmpty) ?? false
-            return soloGone && record != nil && datasetGone
-        }, "solo finished, was deleted by its TTL, kept its record; its dataset cache was swept")
-        #expect(try await eventually(timeout: .seconds(60)) {
-            let service = await admin.getOrNil(.services, "default", "ring")
-            return await phase("ring") == "Succeeded" && service == nil
-        }, "the MPI gang finished and its headless Service was deleted")
-
-        controller.signal(SIGTERM)  // releases the Lease: get and update
-        #expect(await controller.waitForExit(timeout: 60) == 0)
-
-        let requests = cluster.cluster.requests()
-        #expect(requests.count < 5_000, "the request log is bounded at 5,000: none of the operator's requests may have been dropped")
-        let operatorRequests = requests.filter { $0.user == Self.user }
-        let nonResource = operatorRequests.filter { APIAccess($0) == nil }.map { "\($0.method) \($0.path)" }
-        #expect(nonResource.isEmpty, "non-resource requests need nonResourceURLs rules: \(Set(nonResource))")
-        let accesses = Set(operatorRequests.compactMap(APIAccess.init))
-        let denied = accesses.filter { rbac.granting($0).isEmpty }.map(\.description).sorted()
-        #expect(denied.isEmpty, "requests deploy/rbac.yaml does not grant:\n\(denied.joined(separator: "\n"))")
-
-        let used = Set(accesses.map { RBACRules.Grant(group: $0.group, resource: $0.resource, verb: $0.verb) })
-        let unused = rbac.grants.subtracting(used).subtracting(Self.unexercised.keys).sorted()
-        let usedList = used.sorted().map(\.description).joined(separator: ", ")
-        #expect(unused.isEmpty, "granted but never used (remove them, or list why this test cannot exercise them):\n\(unused.map(\.description).joined(separator: "\n"))\nused: \(usedList)")
-        let reasonedButMissing = Self.unexercised.keys.filter { !rbac.grants.contains($0) }
-        #expect(reasonedButMissing.isEmpty, "listed as needed but not granted: \(reasonedButMissing)")
     }
 }
 
 extension KubeClient {
     /// The object, or nil when it is not there (or cannot be read).
-    fileprivate func getOrNil(_ type: ResourceType, _ namespace: String?, _ name: String) async -> JSONValue? {
-        try? await get(type, namespace: namespace, name: name)
+    /// Nil only when the object is not found; any other failure is thrown.
+    fileprivate func getOrNil(_ type: ResourceType, _ namespace: String?, _ name: String) async throws -> JSONValue? {
+        try await getIfFound(type, namespace, name)
     }
 }

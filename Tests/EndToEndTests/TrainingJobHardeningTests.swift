@@ -11,16 +11,11 @@ import KubeCore
 /// restarted at the wrong moment, runs deleted or stopped early. Each test failed before its fix.
 @Suite(.serialized) struct TrainingJobHardeningTests {
     static let manifest = TrainingJobBehaviourTests.manifest
-    static func status(_ h: OperatorHarness, _ name: String) async -> JSONValue { await TrainingJobBehaviourTests.status(h, name) }
+    static func status(_ h: OperatorHarness, _ name: String) async throws -> JSONValue { try await TrainingJobBehaviourTests.status(h, name) }
 
-    /// Runs `body` against a fresh cluster and operator, and tears both down before returning.
+    /// The shared `withOperator` (awaited teardown), under the name this file's tests use.
     static func withOperator(_ body: (OperatorHarness) async throws -> Void) async throws {
-        let h = try await OperatorHarness.start()
-        do { try await body(h) } catch {
-            await h.stop()
-            throw error
-        }
-        await h.stop()
+        try await EndToEndTests.withOperator(body)
     }
 
     static func condition(_ status: JSONValue, _ type: String) -> JSONValue? {
@@ -28,30 +23,30 @@ import KubeCore
     }
 
     static func record(_ h: OperatorHarness, _ name: String) async throws -> JSONValue? {
-        guard let cm = await h.get(.configMaps, "default", name) else { return nil }
+        guard let cm = try await h.get(.configMaps, "default", name) else { return nil }
         return try JSONValue.parse(cm[path: "data", "record.json"]?.stringValue ?? "")
     }
 
     @Test func aGangNoClusterCouldHoldIsInvalidWithTheNumbersAndHoldsNobodyBack() async throws {
-        try await Self.withOperator { h in
+        try await Self.withOperator { h async throws in
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("max-replicas", 1024, 1, "{}", ""))
-            #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "max-replicas")["phase"] == "Invalid" })
-            let invalid = try #require(Self.condition(await Self.status(h, "max-replicas"), "Invalid"))
+            #expect(try await eventually(timeout: .seconds(30)) { try await Self.status(h, "max-replicas")["phase"] == "Invalid" })
+            let invalid = try #require(Self.condition(try await Self.status(h, "max-replicas"), "Invalid"))
             #expect(invalid["reason"] == "GangTooLarge")
             let message = invalid["message"]?.stringValue ?? ""
             #expect(message.contains("1024 replicas") && message.contains("at most 16"), "\(message)")
-            #expect(await Self.status(h, "max-replicas")["gpus"] == 0)
-            #expect(await h.get(.pods, "default", "max-replicas-0") == nil)
+            #expect(try await Self.status(h, "max-replicas")["gpus"] == 0)
+            #expect(try await h.get(.pods, "default", "max-replicas-0") == nil)
             // Jobs after it run.
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("after-it", 1, 1, "{exit: {code: 0, after: 1s}}", ""))
-            #expect(try await eventually(timeout: .seconds(60)) { await Self.status(h, "after-it")["phase"] == "Succeeded" })
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.status(h, "after-it")["phase"] == "Succeeded" })
         }
     }
 
     @Test func fieldsThatShapeTheRunAreImmutableAndTheMutableOnesTakeEffect() async throws {
-        try await Self.withOperator { h in
+        try await Self.withOperator { h async throws in
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("edit", 2, 1, "{logs: [\"training\"]}", "  hyperparameters: {lr: \"0.1\"}\n"))
-            #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "edit")["phase"] == "Running" })
+            #expect(try await eventually(timeout: .seconds(30)) { try await Self.status(h, "edit")["phase"] == "Running" })
             for (patch, field) in [(#"{"spec":{"replicas":16}}"#, "spec.replicas"), (#"{"spec":{"gpu":{"count":4}}}"#, "spec.gpu"),
                                    (#"{"spec":{"hyperparameters":{"lr":"0.2"}}}"#, "spec.hyperparameters"),
                                    (#"{"spec":{"image":"trainer:2"}}"#, "spec.image"),
@@ -65,11 +60,11 @@ import KubeCore
             // The fields that may change do, and act.
             _ = try await h.kubectl("patch", "trainingjob", "edit", "--type=merge", "-p", #"{"spec":{"priority":5,"activeDeadlineSeconds":3600,"suspend":true}}"#)
             #expect(try await eventually(timeout: .seconds(30)) {
-                let pod = await h.get(.pods, "default", "edit-0")
-                return await Self.status(h, "edit")["phase"] == "Suspended" && pod == nil
+                let pod = try await h.get(.pods, "default", "edit-0")
+                return try await Self.status(h, "edit")["phase"] == "Suspended" && pod == nil
             })
-            #expect(await Self.status(h, "edit")["gpus"] == 0)
-            #expect(await Self.status(h, "edit")["requestedGPUs"] == 2)
+            #expect(try await Self.status(h, "edit")["gpus"] == 0)
+            #expect(try await Self.status(h, "edit")["requestedGPUs"] == 2)
         }
     }
 
@@ -78,23 +73,23 @@ import KubeCore
             let flat = "{logs: [{series: {every: 0.1s, count: 3000, start: 1, step: 1, template: \"step={step} loss={loss}\", loss: {from: 1.0, to: 1.0, curve: flat}}}], exit: {code: 0}}"
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("late-rule", 1, 1, flat, ""))
             #expect(try await eventually(timeout: .seconds(30)) {
-                await Self.status(h, "late-rule")[path: "metrics", "step"]?.intValue.map { $0 > 5 } == true
+                try await Self.status(h, "late-rule")[path: "metrics", "step"]?.intValue.map { $0 > 5 } == true
             })
             _ = try await h.kubectl("patch", "trainingjob", "late-rule", "--type=merge", "-p",
                                     #"{"spec":{"earlyStopping":{"metric":"loss","patience":{"evaluations":5}}}}"#)
-            #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "late-rule")["phase"] == "EarlyStopped" })
-            #expect(await Self.status(h, "late-rule")[path: "earlyStop", "rule"] == "patience")
+            #expect(try await eventually(timeout: .seconds(30)) { try await Self.status(h, "late-rule")["phase"] == "EarlyStopped" })
+            #expect(try await Self.status(h, "late-rule")[path: "earlyStop", "rule"] == "patience")
         }
     }
 
     @Test func namesThatAreNotDNSLabelsStillGetValidChildrenAndRun() async throws {
-        try await Self.withOperator { h in
+        try await Self.withOperator { h async throws in
             let script = "{logs: [\"rank up\"], exit: {code: 0, after: 2s}}"
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("resnet50.v2", 2, 1, script, "  finishedPodPolicy: Keep\n"))
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("3d-unet", 1, 1, script, ""))
             #expect(try await eventually(timeout: .seconds(60)) {
-                let a = await Self.status(h, "resnet50.v2")["phase"]
-                let b = await Self.status(h, "3d-unet")["phase"]
+                let a = try await Self.status(h, "resnet50.v2")["phase"]
+                let b = try await Self.status(h, "3d-unet")["phase"]
                 return a == "Succeeded" && b == "Succeeded"
             })
             // Kept pods show the names Gantry gave: DNS-1035 labels, the Service's subdomain among them.
@@ -110,68 +105,68 @@ import KubeCore
     }
 
     @Test func invalidPodLabelsAreRefusedByTheAPIServerNamingTheField() async throws {
-        try await Self.withOperator { h in
+        try await Self.withOperator { h async throws in
             let manifest = Self.manifest("bad-labels", 1, 1, "{}", "").replacingOccurrences(
                 of: "  podMetadata:\n", with: "  podMetadata:\n    labels: {\"bad label!\": x}\n")
             let r = await h.cluster.kubectl(args: ["apply", "-f", "-"], stdin: manifest)
             #expect(!r.ok)
             #expect(r.stderr.contains("podMetadata.labels"), "\(r.stderr)")
-            #expect(await h.get(.trainingJobs, "default", "bad-labels") == nil)
+            #expect(try await h.get(.trainingJobs, "default", "bad-labels") == nil)
         }
     }
 
     @Test func reservedEnvNamesAndCollidingHyperparametersAreInvalidAndCreateNothing() async throws {
-        try await Self.withOperator { h in
+        try await Self.withOperator { h async throws in
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("rank-env", 2, 1, "{}", "  env: [{name: RANK, value: \"7\"}]\n"))
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("hp-clash", 1, 1, "{}", "  hyperparameters: {a-b: \"1\", A_B: \"2\"}\n"))
             #expect(try await eventually(timeout: .seconds(30)) {
-                let a = await Self.status(h, "rank-env")["phase"]
-                let b = await Self.status(h, "hp-clash")["phase"]
+                let a = try await Self.status(h, "rank-env")["phase"]
+                let b = try await Self.status(h, "hp-clash")["phase"]
                 return a == "Invalid" && b == "Invalid"
             })
-            let env = Self.condition(await Self.status(h, "rank-env"), "Invalid")?["message"]?.stringValue ?? ""
+            let env = Self.condition(try await Self.status(h, "rank-env"), "Invalid")?["message"]?.stringValue ?? ""
             #expect(env.contains("spec.env[0].name: RANK"), "\(env)")
-            let hp = Self.condition(await Self.status(h, "hp-clash"), "Invalid")?["message"]?.stringValue ?? ""
+            let hp = Self.condition(try await Self.status(h, "hp-clash"), "Invalid")?["message"]?.stringValue ?? ""
             #expect(hp.contains("A_B and a-b") && hp.contains("HP_A_B"), "\(hp)")
-            #expect(await h.get(.pods, "default", "rank-env-0") == nil)
-            #expect(await h.get(.pods, "default", "hp-clash-0") == nil)
+            #expect(try await h.get(.pods, "default", "rank-env-0") == nil)
+            #expect(try await h.get(.pods, "default", "hp-clash-0") == nil)
         }
     }
 
     @Test func aChildTheAPIServerRefusesMakesTheJobInvalidAndReleasesItsGPUs() async throws {
-        try await Self.withOperator { h in
+        try await Self.withOperator { h async throws in
             h.cluster.cluster.failNextRequests(1, code: 422, target: FaultTarget(method: "POST", path: "/pods"))
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("refused", 1, 1, "{logs: [\"training\"]}", ""))
-            #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "refused")["phase"] == "Invalid" })
-            let status = await Self.status(h, "refused")
+            #expect(try await eventually(timeout: .seconds(30)) { try await Self.status(h, "refused")["phase"] == "Invalid" })
+            let status = try await Self.status(h, "refused")
             #expect(Self.condition(status, "Invalid")?["reason"] == "ChildRejected")
             #expect(Self.condition(status, "Invalid")?["message"]?.stringValue?.contains("Pod refused-0") == true)
             #expect(Self.condition(status, "Admitted") == nil)
             #expect(status["gpus"] == 0)
             // It stays so (no retry loop creating pods).
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("next", 1, 1, "{exit: {code: 0, after: 1s}}", ""))
-            #expect(try await eventually(timeout: .seconds(60)) { await Self.status(h, "next")["phase"] == "Succeeded" })
-            #expect(await h.get(.pods, "default", "refused-0") == nil)
-            #expect(await Self.status(h, "refused")["phase"] == "Invalid")
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.status(h, "next")["phase"] == "Succeeded" })
+            #expect(try await h.get(.pods, "default", "refused-0") == nil)
+            #expect(try await Self.status(h, "refused")["phase"] == "Invalid")
         }
     }
 
     @Test func metricsSurviveAControllerThatWasDownWhenTheJobFinished() async throws {
-        try await Self.withOperator { h in
+        try await Self.withOperator { h async throws in
             let script = "{logs: [{series: {at: 0s, every: 0.1s, count: 20, start: 1, step: 1, template: \"step={step} loss={loss}\", loss: {from: 2.0, to: 0.5, curve: linear}}}], exit: {code: 0, after: 4s}}"
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("restarted", 1, 1, script, ""))
-            #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "restarted")["phase"] == "Running" })
+            #expect(try await eventually(timeout: .seconds(30)) { try await Self.status(h, "restarted")["phase"] == "Running" })
             h.operatorTask.cancel()
             await h.operatorTask.value
             // The run finishes while no controller follows its log.
             #expect(try await eventually(timeout: .seconds(30)) {
-                await h.get(.pods, "default", "restarted-0")?[path: "status", "phase"] == "Succeeded"
+                try await h.get(.pods, "default", "restarted-0")?[path: "status", "phase"] == "Succeeded"
             })
             let second = OperatorManager(client: h.client)
             let task = Task { await second.run() }
             defer { task.cancel() }
-            #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "restarted")["phase"] == "Succeeded" })
-            let metrics = await Self.status(h, "restarted")["metrics"]
+            #expect(try await eventually(timeout: .seconds(30)) { try await Self.status(h, "restarted")["phase"] == "Succeeded" })
+            let metrics = try await Self.status(h, "restarted")["metrics"]
             #expect(metrics?["step"] == 20, "\(String(describing: metrics))")
             #expect(metrics?[path: "best", "name"] == "loss")
             let record = try await Self.record(h, "restarted-record")
@@ -182,12 +177,12 @@ import KubeCore
     }
 
     @Test func aDeletedRunningJobLeavesARecordOfWhatRan() async throws {
-        try await Self.withOperator { h in
+        try await Self.withOperator { h async throws in
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("cancelled", 1, 1, "{logs: [\"epoch 1\", \"epoch 2\"]}", "  hyperparameters: {lr: \"0.1\"}\n"))
-            #expect(try await eventually(timeout: .seconds(30)) { await Self.status(h, "cancelled")["phase"] == "Running" })
-            #expect(await h.get(.trainingJobs, "default", "cancelled")?.finalizers == ["gantry.dev/record"])
+            #expect(try await eventually(timeout: .seconds(30)) { try await Self.status(h, "cancelled")["phase"] == "Running" })
+            #expect(try await h.get(.trainingJobs, "default", "cancelled")?.finalizers == ["gantry.dev/record"])
             _ = try await h.kubectl("delete", "trainingjob", "cancelled", "--timeout=60s")
-            #expect(await h.get(.trainingJobs, "default", "cancelled") == nil)
+            #expect(try await h.get(.trainingJobs, "default", "cancelled") == nil)
             let record = try #require(try await Self.record(h, "cancelled-record"))
             #expect(record["phase"] == "Deleted")
             #expect(record[path: "result", "reason"] == "Deleted")
@@ -196,12 +191,12 @@ import KubeCore
     }
 
     @Test func anEarlyStoppedRunIsCompleteAndHealthyAndKeepsItsLogTail() async throws {
-        try await Self.withOperator { h in
+        try await Self.withOperator { h async throws in
             let plateau = "{logs: [{series: {every: 0.1s, count: 400, start: 1, step: 1, template: \"step={step} loss={loss}\", loss: {from: 1.0, to: 1.0, curve: flat}}}], exit: {code: 0}}"
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("plateau", 1, 1, plateau, "  earlyStopping: {metric: loss, patience: {evaluations: 5}}\n"))
             let waited = await h.cluster.kubectl("wait", "--for=condition=Complete", "trainingjob/plateau", "--timeout=60s")
             #expect(waited.ok, "\(waited.stderr)")
-            let status = await Self.status(h, "plateau")
+            let status = try await Self.status(h, "plateau")
             #expect(status["phase"] == "EarlyStopped")
             #expect(Self.condition(status, "Ready")?["status"] == "True")
             #expect(Self.condition(status, "Stalled")?["status"] != "True")
@@ -213,15 +208,15 @@ import KubeCore
     }
 
     @Test func aFinishedDistributedJobDropsItsServiceAndKeepsPodsWhenAsked() async throws {
-        try await Self.withOperator { h in
+        try await Self.withOperator { h async throws in
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("kept", 2, 1, "{logs: [\"hello from {pod}\"], exit: {code: 0, after: 2s}}",
                                                                              "  finishedPodPolicy: Keep\n"))
-            #expect(try await eventually(timeout: .seconds(30)) { await h.get(.services, "default", "kept") != nil })
-            #expect(try await eventually(timeout: .seconds(60)) { await Self.status(h, "kept")["phase"] == "Succeeded" })
-            #expect(try await eventually(timeout: .seconds(30)) { await h.get(.services, "default", "kept") == nil })
-            #expect(await h.get(.pods, "default", "kept-0") != nil)
-            #expect(await h.get(.pods, "default", "kept-1") != nil)
-            #expect(await Self.status(h, "kept")["gpus"] == 0)
+            #expect(try await eventually(timeout: .seconds(30)) { try await h.get(.services, "default", "kept") != nil })
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.status(h, "kept")["phase"] == "Succeeded" })
+            #expect(try await eventually(timeout: .seconds(30)) { try await h.get(.services, "default", "kept") == nil })
+            #expect(try await h.get(.pods, "default", "kept-0") != nil)
+            #expect(try await h.get(.pods, "default", "kept-1") != nil)
+            #expect(try await Self.status(h, "kept")["gpus"] == 0)
             let logs = try await h.kubectl("logs", "-l", "gantry.dev/trainingjob=kept", "--prefix")
             #expect(logs.contains("hello from kept-0") && logs.contains("hello from kept-1"), "\(logs)")
             #expect(logs.contains("pod/kept-0/trainer"), "\(logs)")
@@ -232,12 +227,12 @@ import KubeCore
 /// spec.metrics.objective and .additional through the real log follower (issue #8 item 9).
 @Suite(.serialized) struct MetricsObjectiveTests {
     @Test func bestNamesTheObjectiveAndAdditionalMetricsKeepAHistory() async throws {
-        try await TrainingJobHardeningTests.withOperator { h in
+        try await withOperator { h async throws in
             let script = "{logs: [{series: {every: 0.1s, count: 10, start: 1, step: 1, template: \"step={step} loss={loss} val_acc={acc} lr={lr}\", loss: {from: 2.0, to: 0.5, curve: linear}, acc: {from: 0.1, to: 0.9, curve: linear}, lr: {from: 0.1, to: 0.01, curve: linear}}}], exit: {code: 0}}"
             _ = try await h.kubectl("apply", "-f", "-", stdin: TrainingJobHardeningTests.manifest("objective", 1, 1, script,
                 "  metrics: {objective: {metric: val_acc, goal: maximize}, additional: [lr]}\n"))
-            #expect(try await eventually(timeout: .seconds(60)) { await TrainingJobHardeningTests.status(h, "objective")["phase"] == "Succeeded" })
-            let metrics = await TrainingJobHardeningTests.status(h, "objective")["metrics"] ?? .null
+            #expect(try await eventually(timeout: .seconds(60)) { try await TrainingJobHardeningTests.status(h, "objective")["phase"] == "Succeeded" })
+            let metrics = try await TrainingJobHardeningTests.status(h, "objective")["metrics"] ?? .null
             #expect(metrics[path: "best", "name"] == "val_acc")
             #expect(metrics[path: "best", "goal"] == "maximize")
             #expect(metrics[path: "best", "value"]?.doubleValue.map { abs($0 - 0.9) < 1e-6 } == true, "\(metrics)")
@@ -254,7 +249,7 @@ import KubeCore
 /// PlatformConfig spec.podPolicy enforced before admission, through kubectl (issue #8 item 14).
 @Suite(.serialized) struct PodPolicyTests {
     @Test func thePodPolicyRefusesHostPathAndUnlistedAccountsAndSecuresThePods() async throws {
-        try await TrainingJobHardeningTests.withOperator { h in
+        try await withOperator { h async throws in
             _ = try await h.kubectl("apply", "-f", "-", stdin: """
                 apiVersion: gantry.dev/v1alpha1
                 kind: PlatformConfig
@@ -267,20 +262,20 @@ import KubeCore
             _ = try await h.kubectl("apply", "-f", "-", stdin: m("as-admin", 1, 1, "{}", "  serviceAccountName: admin\n"))
             _ = try await h.kubectl("apply", "-f", "-", stdin: m("fine", 1, 1, "{logs: [\"training\"]}", "  serviceAccountName: trainer\n"))
             #expect(try await eventually(timeout: .seconds(30)) {
-                let a = await TrainingJobHardeningTests.status(h, "host")["phase"]
-                let b = await TrainingJobHardeningTests.status(h, "as-admin")["phase"]
-                let c = await TrainingJobHardeningTests.status(h, "fine")["phase"]
+                let a = try await TrainingJobHardeningTests.status(h, "host")["phase"]
+                let b = try await TrainingJobHardeningTests.status(h, "as-admin")["phase"]
+                let c = try await TrainingJobHardeningTests.status(h, "fine")["phase"]
                 return a == "Invalid" && b == "Invalid" && c == "Running"
             })
-            let host = TrainingJobHardeningTests.condition(await TrainingJobHardeningTests.status(h, "host"), "Invalid")
+            let host = TrainingJobHardeningTests.condition(try await TrainingJobHardeningTests.status(h, "host"), "Invalid")
             #expect(host?["reason"] == "PolicyViolation")
             #expect(host?["message"]?.stringValue?.contains("spec.volumes[0] (data) is a hostPath volume") == true)
-            let admin = TrainingJobHardeningTests.condition(await TrainingJobHardeningTests.status(h, "as-admin"), "Invalid")
+            let admin = TrainingJobHardeningTests.condition(try await TrainingJobHardeningTests.status(h, "as-admin"), "Invalid")
             #expect(admin?["message"]?.stringValue?.contains("spec.serviceAccountName: admin") == true)
-            let pod = try #require(await h.get(.pods, "default", "fine-0"))
+            let pod = try #require(try await h.get(.pods, "default", "fine-0"))
             #expect(pod[path: "spec", "securityContext", "runAsNonRoot"] == true)
             #expect(pod[path: "spec", "containers"]?.arrayValue?.first?[path: "securityContext", "allowPrivilegeEscalation"] == false)
-            #expect(await TrainingJobHardeningTests.status(h, "fine")[path: "appliedDefaults", "securityContext"] == "Restricted")
+            #expect(try await TrainingJobHardeningTests.status(h, "fine")[path: "appliedDefaults", "securityContext"] == "Restricted")
         }
     }
 }

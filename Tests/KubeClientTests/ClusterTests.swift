@@ -37,6 +37,16 @@ struct ClusterFixture: StoppableFixture {
     }
 }
 
+/// True when the ConfigMap is not found (404); false while it exists; any other failure is thrown.
+func isGone(_ client: KubeClient, _ name: String) async throws -> Bool {
+    do {
+        _ = try await client.get(configMaps, namespace: "default", name: name)
+        return false
+    } catch let error as APIError where error.isNotFound {
+        return true
+    }
+}
+
 func namespace(_ client: KubeClient, _ name: String) async throws {
     _ = try await client.create(.namespaces, ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(name)]])
 }
@@ -188,16 +198,16 @@ struct ClusterTests {
             }
             _ = try await ownedPair("orphaning")
             try await c.delete(configMaps, namespace: "default", name: "orphaning", options: DeleteOptions(propagationPolicy: .orphan))
-            try await waitUntil("owner gone") { (try? await c.get(configMaps, namespace: "default", name: "orphaning")) == nil }
+            try await waitUntil("owner gone") { try await isGone(c, "orphaning") }
             let orphan = try await c.get(configMaps, namespace: "default", name: "orphaning-child")
             #expect(orphan.ownerReferences.isEmpty)
 
             _ = try await ownedPair("cascading")
             try await c.delete(configMaps, namespace: "default", name: "cascading", options: DeleteOptions(propagationPolicy: .foreground))
             try await waitUntil("owner and dependent gone") {
-                let owner = try? await c.get(configMaps, namespace: "default", name: "cascading")
-                let child = try? await c.get(configMaps, namespace: "default", name: "cascading-child")
-                return owner == nil && child == nil
+                let owner = try await isGone(c, "cascading")
+                let child = try await isGone(c, "cascading-child")
+                return owner && child
             }
         }
     }
