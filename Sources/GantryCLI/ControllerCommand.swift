@@ -37,6 +37,9 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "Concurrent reconciles per controller.")
     var workers: Int = 4
 
+    @Option(help: "Running jobs whose metrics log is followed as a stream; the log of any further job is read every 5 s.")
+    var maxLogStreams: Int = 64
+
     @Flag(inversion: .prefixedNo, help: "Elect a leader through a coordination.k8s.io Lease so several replicas can run.")
     var leaderElect: Bool = true
 
@@ -65,6 +68,7 @@ struct ControllerCommand: AsyncParsableCommand {
         guard LoggingSetup.Format(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json, not \(logFormat)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
         guard workers > 0 else { throw ValidationError("--workers must be at least 1") }
+        guard maxLogStreams > 0 else { throw ValidationError("--max-log-streams must be at least 1") }
         if let qps, qps <= 0 { throw ValidationError("--qps must be positive") }
     }
 
@@ -80,6 +84,7 @@ struct ControllerCommand: AsyncParsableCommand {
         let me = identity ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         var managerOptions = OperatorManager.Options()
         managerOptions.workers = workers
+        managerOptions.maxLogStreams = maxLogStreams
         managerOptions.namespace = namespace
         managerOptions.instance = me
         let manager = OperatorManager(client: client, options: managerOptions)

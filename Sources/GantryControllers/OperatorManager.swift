@@ -12,6 +12,8 @@ public struct OperatorManager: Sendable {
         public var instance = "gantry"
         /// Watch one namespace only (nil: all namespaces).
         public var namespace: String?
+        /// Running jobs whose metrics log is followed as a stream; the others are polled (MetricsCollector).
+        public var maxLogStreams = 64
         public init() {}
     }
 
@@ -93,7 +95,7 @@ public struct OperatorManager: Sendable {
             Logger(label: "gantry.operator").warning("log follows share the controller's connection", metadata: ["error": "\(error)"])
             logClient = client
         }
-        let metrics = MetricsCollector(client: logClient, clock: clock, peersFromCache: { namespace, experiment in
+        let metrics = MetricsCollector(client: logClient, clock: clock, maxStreams: options.maxLogStreams, peersFromCache: { namespace, experiment in
             await caches.trainingJobs.list(namespace: namespace, selector: LabelSelector([.equals(GantryLabels.experiment, experiment)]))
                 .compactMap { object -> (key: ObjectKey, peer: EarlyStoppingRules.Peer)? in
                     guard let job = try? TrainingJob(object), let m = job.status.metrics, let step = m.step,

@@ -61,12 +61,13 @@ extension KubeClient {
     }
 
     /// Lines of a container's log; with `follow` the stream stays open until the container ends or the task
-    /// is cancelled.
+    /// is cancelled. With `timestamps` each line starts with its RFC 3339 time (nanoseconds) and a space.
     public func logs(namespace: String, pod: String, container: String? = nil, follow: Bool = false,
-                     sinceTime: String? = nil, tailLines: Int? = nil) -> LineStream {
+                     sinceTime: String? = nil, tailLines: Int? = nil, timestamps: Bool = false) -> LineStream {
         var query: [(String, String)] = []
         if let container { query.append(("container", container)) }
         if follow { query.append(("follow", "true")) }
+        if timestamps { query.append(("timestamps", "true")) }
         if let sinceTime { query.append(("sinceTime", sinceTime)) }
         if let tailLines { query.append(("tailLines", String(tailLines))) }
         let request = Request(method: "GET", path: ResourceType.pods.objectPath(namespace: namespace, name: pod) + "/log",

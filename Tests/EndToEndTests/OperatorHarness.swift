@@ -8,8 +8,9 @@ import KubeRuntime
 
 /// Runs `body` with a started `OperatorHarness`, then stops the operator and the cluster and waits until
 /// they have stopped (whether `body` returned or threw), so the next test never starts beside them.
-func withOperator(nodes: String? = nil, workers: Int = 2, _ body: (OperatorHarness) async throws -> Void) async throws {
-    try await withCluster(OperatorHarness.start(nodes: nodes, workers: workers), body)
+func withOperator(nodes: String? = nil, workers: Int = 2, maxLogStreams: Int = 64,
+                  _ body: (OperatorHarness) async throws -> Void) async throws {
+    try await withCluster(OperatorHarness.start(nodes: nodes, workers: workers, maxLogStreams: maxLogStreams), body)
 }
 
 /// An embedded cluster with Gantry's CRDs installed and the real operator watching it over libcurl.
@@ -21,7 +22,7 @@ final class OperatorHarness: StoppableFixture {
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     /// `nodes`: the simulated node pool (`gantry dev --nodes`); "off" leaves the kubelet's part to the test.
-    static func start(nodes: String? = nil, workers: Int = 2) async throws -> OperatorHarness {
+    static func start(nodes: String? = nil, workers: Int = 2, maxLogStreams: Int = 64) async throws -> OperatorHarness {
         // HTTPS with HTTP/2, as a real API server: the operator multiplexes its watches and log streams.
         let cluster = try await TestCluster(DevClusterOptions(nodes: nodes, tls: true))
         let client: KubeClient
@@ -38,6 +39,7 @@ final class OperatorHarness: StoppableFixture {
         }
         var options = OperatorManager.Options()
         options.workers = workers
+        options.maxLogStreams = maxLogStreams
         let manager = OperatorManager(client: client, options: options)
         let task = Task { await manager.run() }
         return OperatorHarness(cluster: cluster, client: client, task: task)

@@ -279,3 +279,29 @@ import KubeCore
         }
     }
 }
+
+/// Past `maxLogStreams` running jobs, metrics logs are polled instead of followed (issue #8 item 15): one stream
+/// per running job does not scale to thousands of jobs.
+@Suite(.serialized) struct MetricsPollingTests {
+    @Test func jobsPastTheStreamBoundArePolledAndStillStopEarly() async throws {
+        try await withOperator(maxLogStreams: 1) { h in
+            let plateau = "{logs: [{series: {every: 0.1s, count: 600, start: 1, step: 1, template: \"step={step} loss={loss}\", loss: {from: 1.0, to: 1.0, curve: flat}}}], exit: {code: 0}}"
+            let names = ["plateau-a", "plateau-b", "plateau-c"]
+            for name in names {
+                _ = try await h.kubectl("apply", "-f", "-", stdin: TrainingJobHardeningTests.manifest(name, 1, 1, plateau,
+                    "  earlyStopping: {metric: loss, patience: {evaluations: 5}}\n"))
+            }
+            #expect(try await eventually(timeout: .seconds(60)) {
+                for name in names where try await TrainingJobHardeningTests.status(h, name)["phase"] != "EarlyStopped" { return false }
+                return true
+            })
+            for name in names {
+                let stop = try await TrainingJobHardeningTests.status(h, name)["earlyStop"]
+                #expect(stop?["rule"] == "patience", "\(name): \(String(describing: stop))")
+            }
+            // At most one log was followed at a time; the others were read by polls (timestamps, sinceTime).
+            let logs = h.cluster.cluster.requests().filter { $0.path.hasSuffix("/log") }
+            #expect(logs.contains { $0.query.contains("timestamps=true") }, "no polled read of a log")
+        }
+    }
+}

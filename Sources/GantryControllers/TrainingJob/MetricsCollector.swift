@@ -33,6 +33,8 @@ public actor MetricsCollector {
         var finishedPod = false
         /// A reconcile already waited for this follow to complete: never block a second one.
         var waited = false
+        /// Streaming (`follow=true`) or polling (past `maxStreams` running jobs).
+        var polled = false
     }
 
     let client: KubeClient
@@ -44,13 +46,22 @@ public actor MetricsCollector {
     let logger = Logger(label: "gantry.metrics")
     private var follows: [ObjectKey: Follow] = [:]
     private var rules: [ObjectKey: EarlyStopping] = [:]
+    /// Log streams open at most: one stream per running job does not scale to thousands of jobs (the API server
+    /// holds each one open, 100 per HTTP/2 connection). Jobs past the bound are polled every `pollInterval`
+    /// with `sinceTime`, so their metrics and early stopping lag by up to that much.
+    let maxStreams: Int
+    let pollInterval: Duration
+    private var openStreams = 0
 
     public init(client: KubeClient, clock: any RuntimeClock, statusInterval: Duration = .seconds(5),
+                maxStreams: Int = 64, pollInterval: Duration = .seconds(5),
                 peersFromCache: @escaping @Sendable (String, String) async -> [(key: ObjectKey, peer: EarlyStoppingRules.Peer)],
                 notify: @escaping @Sendable (ObjectKey) async -> Void) {
         self.client = client
         self.clock = clock
         self.statusInterval = statusInterval
+        self.maxStreams = max(1, maxStreams)
+        self.pollInterval = pollInterval
         self.peersFromCache = peersFromCache
         self.notify = notify
     }
@@ -93,8 +104,9 @@ public actor MetricsCollector {
         let series = MetricSet(job.spec)
         // earlyStopping may change while the job runs: new thresholds apply to the next value at once.
         rules[key] = job.spec.earlyStopping
+        // A polled job takes a stream as soon as one is free (its log is read again from the start).
         if let f = follows[key], f.pod == pod, f.attempt == attempt, f.signature == series.signature,
-           f.complete || f.finishedPod || !podFinished { return }
+           f.complete || f.finishedPod || !podFinished, !(f.polled && openStreams < maxStreams) { return }
         follows[key]?.task.cancel()
         rules[key] = job.spec.earlyStopping
         let format = job.spec.metrics?.format ?? .keyValue
@@ -102,27 +114,62 @@ public actor MetricsCollector {
         let client = self.client
         let namespace = job.namespace
         let id = UUID()
-        let task = Task { [weak self] in
+        // A finished pod's log is one short read; only live follows count against the bound.
+        let polled = !podFinished && openStreams >= maxStreams
+        let pollInterval = self.pollInterval
+        if !podFinished && !polled { openStreams += 1 }
+        let task = polled ? Task { [weak self] in
+            await Self.poll(client: client, namespace: namespace, pod: pod, every: pollInterval) { [weak self] line in
+                guard let parsed = MetricLine.parse(line, format: format, stepKey: stepKey) else { return }
+                await self?.record(parsed, key: key, id: id)
+            }
+        } : Task { [weak self] in
             // Retried while the pod lives: the log may not exist before the container starts.
-            while !Task.isCancelled {
+            reading: while !Task.isCancelled {
                 do {
                     for try await line in client.logs(namespace: namespace, pod: pod, container: TrainingPods.containerName, follow: true) {
                         guard let parsed = MetricLine.parse(line, format: format, stepKey: stepKey) else { continue }
                         await self?.record(parsed, key: key, id: id)
                     }
                     await self?.markComplete(key, id: id)
-                    return  // the container ended: its log is complete
+                    break reading  // the container ended: its log is complete
                 } catch let error as APIError where error.isNotFound {
-                    return
+                    break reading
                 } catch {
-                    if Task.isCancelled || podFinished { return }
+                    if Task.isCancelled || podFinished { break reading }
                     try? await Task.sleep(for: .milliseconds(500))
                 }
             }
+            if !podFinished { await self?.streamClosed() }
         }
         follows[key] = Follow(pod: pod, attempt: attempt, id: id, task: task, series: series, stop: nil, lastNotified: .zero, dirty: false,
                               experiment: job.labels[GantryLabels.experiment], namespace: job.namespace, signature: series.signature,
-                              finishedPod: podFinished)
+                              finishedPod: podFinished, polled: polled)
+    }
+
+    private func streamClosed() { openStreams = max(0, openStreams - 1) }
+
+    /// Reads a running container's log every `every`, from the second of the last line seen (`sinceTime` has
+    /// second precision), skipping lines up to that line by their nanosecond timestamps. Ends when cancelled:
+    /// the reconciler starts a full read once the pod has finished.
+    static func poll(client: KubeClient, namespace: String, pod: String, every: Duration,
+                     _ handle: @Sendable (String) async -> Void) async {
+        var last: LogTime?
+        while !Task.isCancelled {
+            do {
+                let since = last.map { Timestamp.format(Date(timeIntervalSince1970: Double($0.seconds))) }
+                for try await line in client.logs(namespace: namespace, pod: pod, container: TrainingPods.containerName,
+                                                  sinceTime: since, timestamps: true) {
+                    guard let space = line.firstIndex(of: " "), let time = LogTime(line[..<space]) else { continue }
+                    if let last, time <= last { continue }
+                    last = time
+                    await handle(String(line[line.index(after: space)...]))
+                }
+            } catch {
+                // Not started yet, or a passing failure: the next poll reads again from the same point.
+            }
+            try? await Task.sleep(for: every)
+        }
     }
 
     /// Stops following (job finished or deleted); the last snapshot stays readable until `forget`.
