@@ -35,6 +35,8 @@ public actor MetricsCollector {
         var waited = false
         /// Streaming (`follow=true`) or polling (past `maxStreams` running jobs).
         var polled = false
+        /// A notification is due at the end of the current status interval (lines arrived since the last one).
+        var flushScheduled = false
     }
 
     let client: KubeClient
@@ -209,8 +211,33 @@ public actor MetricsCollector {
             current.lastNotified = now
             current.dirty = false
         }
+        // Lines that arrive within the interval must still reach status when the log then goes quiet (a long
+        // evaluation, the end of a run): one notification is scheduled for the interval's end.
+        let schedule = !(urgent || due) && !current.flushScheduled
+        if schedule { current.flushScheduled = true }
         follows[key] = current
-        if urgent || due { await notify(key) }
+        if urgent || due {
+            await notify(key)
+        } else if schedule {
+            let wait = statusInterval - (now - current.lastNotified)
+            let clock = self.clock
+            Task { [weak self] in
+                try? await clock.sleep(for: wait)
+                await self?.flush(key, id: id)
+            }
+        }
+    }
+
+    private func flush(_ key: ObjectKey, id: UUID) async {
+        guard var f = follows[key], f.id == id else { return }
+        f.flushScheduled = false
+        let send = f.dirty
+        if send {
+            f.dirty = false
+            f.lastNotified = clock.now
+        }
+        follows[key] = f
+        if send { await notify(key) }
     }
 
     /// In-memory series of followed jobs are fresher than their status; others come from the cache.
