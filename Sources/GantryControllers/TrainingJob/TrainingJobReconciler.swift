@@ -77,7 +77,8 @@ public struct TrainingJobReconciler: Reconciler {
         let snapshot = await followMetrics(job, pods: pods)
         // Tails of finished pods, and of every pod about to be stopped (early stop, deletion): what a run
         // printed last is kept in status and the record before its pods go.
-        let stopping = snapshot?.earlyStop != nil || job.deletionTimestamp != nil
+        // (Once a deleted job's record exists, only its finalizer is left to remove: no log is read again.)
+        let stopping = snapshot?.earlyStop != nil || (job.deletionTimestamp != nil && !recordExists)
         let logTails = await tails(of: pods, job: job, includeRunning: stopping)
 
         var observation = TrainingJobObservation(
@@ -172,7 +173,8 @@ public struct TrainingJobReconciler: Reconciler {
     func markChildRejected(_ key: ObjectKey, _ rejected: ChildRejected) async throws {
         let message = "the API server refused the \(rejected.kind) \(rejected.name) built from this spec: \(rejected.message). Correct the spec (a new TrainingJob: the spec is immutable)"
         let fresh = try await client.get(.trainingJobs, namespace: key.namespace, name: key.name)
-        var status = (try? (fresh["status"] ?? .emptyObject).decode(TrainingJobStatus.self)) ?? TrainingJobStatus()
+        // Decoded, never defaulted: an empty status written here would restart a finished job (see TrainingJob).
+        var status = try TrainingJob(fresh).status
         var conditions = status.conditions ?? []
         let now = Timestamp.format(clock.wallNow)
         for type in ["Invalid", "Stalled"] {
