@@ -21,6 +21,10 @@ public enum GantryLabels {
     /// On every child: which Gantry controller manages it; the operator's child watches select on it.
     public static let managedBy = "app.kubernetes.io/managed-by"
     public static let managedByValue = "gantry"
+    /// On every child: the name of the object it belongs to (as a label value: shortened with a hash if needed).
+    public static let instance = "app.kubernetes.io/instance"
+    /// On every child: the Gantry kind it belongs to, lowercased (`trainingjob`, `inferenceservice`).
+    public static let kind = "gantry.dev/kind"
     public static let replicaIndex = "gantry.dev/replica-index"
     public static let role = "gantry.dev/role"
     /// Jobs of one hyperparameter sweep share it; the median stopping rule compares them.

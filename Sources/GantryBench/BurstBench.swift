@@ -57,7 +57,7 @@ public struct BurstBench: Sendable {
         let job = try TrainingJob(jobObject(i, uid: "bare-\(i)"))
         let placement = GPUPlacement(request: job.spec.gpu, settings: GPUSettings())
         return (0..<2).map { index in
-            var pod = TrainingPods.desiredPod(job, index: index, attempt: 0, placement: placement)
+            var pod = TrainingPods.desiredPod(job, index: index, attempt: 0, placement: placement).json
             pod[path: "metadata", "ownerReferences"] = nil
             return pod
         }
@@ -115,10 +115,10 @@ public struct BurstBench: Sendable {
         object["status"] = ["phase": "Admitted", "conditions": [["type": "Admitted", "status": "True", "reason": "Admitted",
                             "message": "2 GPUs for 2 replica(s) fit the quota and free capacity", "lastTransitionTime": .string(Timestamp.format(Date()))]]]
         _ = try await client.updateStatus(.trainingJobs, object)
-        _ = try await client.create(.services, TrainingPods.desiredService(job), namespace: "default")
+        _ = try await client.create(.services, TrainingPods.desiredService(job).json, namespace: "default")
         let placement = GPUPlacement(request: job.spec.gpu, settings: GPUSettings())
         for index in 0..<2 {
-            _ = try await client.create(.pods, TrainingPods.desiredPod(job, index: index, attempt: 0, placement: placement), namespace: "default")
+            _ = try await client.create(.pods, TrainingPods.desiredPod(job, index: index, attempt: 0, placement: placement).json, namespace: "default")
         }
         var event: JSONValue = ["apiVersion": "events.k8s.io/v1", "kind": "Event", "reason": "Admitted", "note": "admitted with 2 GPUs",
                                 "type": "Normal", "action": "Reconcile", "reportingController": "gantry.dev/bench", "reportingInstance": "bench",
@@ -133,7 +133,7 @@ public struct BurstBench: Sendable {
     func operatorPhase(_ n: Int, dev: DevProcess, bare: Bare) async throws -> Operated {
         let client = try dev.client()
         try await EarlyStopBench(quick: true).installCRDs(client)
-        let manager = OperatorManager(client: client)
+        let manager = try OperatorManager(client: client)
         let operatorTask = Task { await manager.run() }
         defer { operatorTask.cancel() }
         let synced = ContinuousClock.now + .seconds(30)

@@ -52,7 +52,7 @@ public struct EarlyStopBench: Sendable {
         try await installCRDs(client)
         log("\(name): cluster at \(cluster.url), CRDs established; starting the operator")
 
-        let manager = OperatorManager(client: client)
+        let manager = try OperatorManager(client: client)
         let operatorTask = Task { await manager.run() }
         let deletions = DeletionWatcher(client: client)
         let watchTask = Task { await deletions.run() }

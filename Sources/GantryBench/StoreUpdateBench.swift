@@ -4,7 +4,7 @@ import KubeCore
 import KubeRuntime
 
 /// `store-update`: KubeRuntime's `Store` fed N Pods as the reflector feeds it, with the operator's Pod
-/// projection (`OperatorCaches.projectPod`): upsert throughput (watch events), `replace(with:)` throughput
+/// projection (`Store.projection(keeping: TrainingJobWatches.podFields)`): upsert throughput (watch events), `replace(with:)` throughput
 /// (a relist), and memory per cached Pod for three projections: none, the Store default (drop
 /// `managedFields`) and the operator's. Budget: ≤ 8 KiB per cached Pod with the operator's projection.
 public struct StoreUpdateBench: Sendable {
@@ -26,7 +26,7 @@ public struct StoreUpdateBench: Sendable {
         let parsed = try wire.map { try JSONValue.parse($0) }
 
         // Throughput with the operator's projection (projection runs inside upsert/replace, so it is included).
-        let store = Store(projection: OperatorCaches.projectPod)
+        let store = Store(projection: Store.projection(keeping: TrainingJobWatches.podFields))
         var upserts = Samples(), replaces = Samples()
         let clock = ContinuousClock()
         for round in 0...iterations {
@@ -51,7 +51,7 @@ public struct StoreUpdateBench: Sendable {
     func memory(wire: [[UInt8]]) async throws -> [BenchFigure] {
         let name = "store-update"
         let variants: [(String, Store.Projection)] = [
-            ("OperatorCaches.projectPod", OperatorCaches.projectPod),
+            ("TrainingJobWatches.podFields", Store.projection(keeping: TrainingJobWatches.podFields)),
             ("Store default (drop managedFields)", Store.dropManagedFields),
             ("no projection", { $0 }),
         ]
@@ -75,7 +75,7 @@ public struct StoreUpdateBench: Sendable {
     /// time. Each figure includes the per-entry cost of the store itself (key, dictionary slot, namespace
     /// index), measured alone as "entry only".
     func breakdown(wire: [[UInt8]]) async throws -> [BenchFigure] {
-        let project = OperatorCaches.projectPod
+        let project = Store.projection(keeping: TrainingJobWatches.podFields)
         let parts: [(String, Store.Projection)] = [
             ("entry only (key + indexes)", { _ in .emptyObject }),
             ("projectPod metadata only", { ["metadata": project($0)["metadata"] ?? .null] }),

@@ -87,7 +87,7 @@ struct ControllerCommand: AsyncParsableCommand {
         managerOptions.maxLogStreams = maxLogStreams
         managerOptions.namespace = namespace
         managerOptions.instance = me
-        let manager = OperatorManager(client: client, options: managerOptions)
+        let manager = try OperatorManager(client: client, options: managerOptions)
         let leaderElect = self.leaderElect
         let lease = LeaderElector.Options(namespace: leaseNamespace ?? config.namespace, name: leaseName, identity: me)
         let elector = LeaderElector(client: client, options: lease)

@@ -4,8 +4,10 @@ import KubeCore
 import KubeRuntime
 import Logging
 
-/// Assembles Gantry's controllers over shared caches and runs them: the `gantry controller` data path.
-/// Each controller gets its watches (primary kind, owned children, extra inputs) and a reconciler.
+/// Assembles Gantry's controllers over one set of shared informers and runs them: the `gantry controller` data
+/// path. Every controller first declares what it watches and reads; then the informers are built (one per
+/// resource, namespace and selector, whatever the number of controllers), and each controller registers its
+/// handlers on them.
 public struct OperatorManager: Sendable {
     public struct Options: Sendable {
         public var workers = 4
@@ -18,57 +20,43 @@ public struct OperatorManager: Sendable {
     }
 
     public let client: KubeClient
-    public let caches = OperatorCaches()
+    public let informers: SharedInformers
+    public let caches: OperatorCaches
     /// Admission decisions kept between reconciles, fed by TrainingJob, node and PlatformConfig events.
     public let admission = AdmissionLedger()
     public let options: Options
     let clock: any RuntimeClock
     let trainingJobs: Controller
+    /// Kinds run by the generic reconciler (`KindRegistration`), beside TrainingJob.
+    let kinds: [RegisteredController]
 
-    public init(client: KubeClient, options: Options = .init(), clock: any RuntimeClock = SystemClock()) {
+    /// `kinds`: further kinds run by the generic `KindReconciler` (tests register kinds of their own here).
+    public init(client: KubeClient, options: Options = .init(), kinds: [KindRegistration] = [],
+                clock: any RuntimeClock = SystemClock()) throws {
         self.client = client
         self.options = options
         self.clock = clock
-        let caches = self.caches
-        let admission = self.admission
         let ns = options.namespace
-        func source(_ type: ResourceType, children: Bool) -> ClientListerWatcher {
+        let source: SourceFactory = { type, children in
             ClientListerWatcher(client: client, type: type, namespace: type.namespaced ? ns : nil,
                                 labelSelector: children ? OperatorCaches.childSelector : nil,
                                 notServedHint: type.group == GantryGroup.name ? OperatorManager.missingCRDHint(type) : nil)
         }
+        var requests = InformerRequests()
+        let keys = TrainingJobWatches.declare(into: &requests, source: source)
+        let kindKeys = kinds.map { $0.declare(into: &requests, source: source) }
+        informers = requests.build(clock: clock)
+        caches = try OperatorCaches(informers, keys)
+
         var controllerOptions = Controller.Options()
         controllerOptions.workers = options.workers
-        let ownedBy = { (type: ResourceType, store: Store) in
-            WatchSpec.owned(source(type, children: true), store: store, ownerKind: "TrainingJob", ownerGroup: GantryGroup.name)
+        trainingJobs = Controller(name: "trainingjob", watches: try TrainingJobWatches.watches(informers, keys, caches: caches, admission: admission),
+                                  sharedInformers: true, options: controllerOptions, clock: clock)
+        let instance = options.instance
+        let context = KindRegistration.Context(client: client, informers: informers, options: controllerOptions, clock: clock) { name in
+            EventRecorder(client: client, controller: name, instance: instance, clock: clock)
         }
-        trainingJobs = Controller(name: "trainingjob", watches: [
-            WatchSpec(source: source(.trainingJobs, children: false), store: caches.trainingJobs) { event in
-                await admission.observe(event)
-                return [event.object.objectKey]
-            },
-            ownedBy(.pods, caches.pods),
-            ownedBy(.services, caches.services),
-            // Records have no owner (they outlive the job); their label names the job.
-            WatchSpec(source: source(.configMaps, children: true), store: caches.configMaps) { event in
-                guard let job = event.object.annotations[GantryLabels.trainingJob] ?? event.object.labels[GantryLabels.trainingJob] else { return [] }
-                return [ObjectKey(namespace: event.object.namespace, name: job)]
-            },
-            // Dataset caches are shared: their changes concern every job of the namespace reading that dataset.
-            WatchSpec(source: source(.daemonSets, children: true), store: caches.daemonSets) { event in
-                guard let uri = event.object.annotations[DatasetCache.uriAnnotation], let ns = event.object.namespace else { return [] }
-                return await caches.trainingJobs.list(namespace: ns).filter { $0[path: "spec", "dataset", "uri"]?.stringValue == uri }.map(\.objectKey)
-            },
-            // Nodes and the platform config change what every job may do: look at all of them again.
-            WatchSpec(source: source(.nodes, children: false), store: caches.nodes) { event in
-                await admission.observeNode(event)
-                return []
-            },
-            WatchSpec(source: source(.platformConfigs, children: false), store: caches.platformConfigs) { _ in
-                await admission.invalidate()
-                return await caches.trainingJobs.keys
-            },
-        ], options: controllerOptions, clock: clock)
+        self.kinds = try zip(kinds, kindKeys).map { kind, keys in try kind.controller(context, keys: keys) }
     }
 
     /// A 404 on listing one of Gantry's kinds: the CRDs were not applied (the usual first-install slip).
@@ -77,11 +65,19 @@ public struct OperatorManager: Sendable {
             + "(or `gantry crds | kubectl apply -f -`)"
     }
 
-    /// True once every cache has its first complete list (`/readyz`).
-    public func hasSynced() async -> Bool { await trainingJobs.hasSynced() }
+    /// True once every informer has its first complete list (`/readyz`).
+    public func hasSynced() async -> Bool { await informers.hasSynced() }
 
-    /// Runs every controller until cancelled.
+    /// Runs the informers and every controller until cancelled.
     public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await informers.run() }
+            group.addTask { await runTrainingJobs() }
+            for kind in kinds { group.addTask { await kind.run() } }
+        }
+    }
+
+    func runTrainingJobs() async {
         let events = EventRecorder(client: client, controller: "gantry.dev/trainingjob-controller", instance: options.instance, clock: clock)
         let queue = trainingJobs.queue
         let caches = self.caches

@@ -16,33 +16,46 @@ public protocol Reconciler: Sendable {
     func reconcile(_ key: ObjectKey) async throws -> ReconcileResult
 }
 
-/// One watched resource of a controller: where its events come from, the store they fill, and which keys of
-/// the controller's primary kind they concern.
+/// One watched resource of a controller: the informer its events come from, and which keys of the controller's
+/// primary kind they concern.
 public struct WatchSpec: Sendable {
-    public var source: any ListerWatcher
-    public var store: Store
+    public var informer: Informer
     public var keys: @Sendable (ReflectorEvent) async -> [ObjectKey]
 
-    public init(source: any ListerWatcher, store: Store, keys: @escaping @Sendable (ReflectorEvent) async -> [ObjectKey]) {
-        self.source = source
-        self.store = store
+    public init(informer: Informer, keys: @escaping @Sendable (ReflectorEvent) async -> [ObjectKey]) {
+        self.informer = informer
         self.keys = keys
     }
 
+    /// A watch with an informer of its own (a controller run alone, as in tests and tools).
+    public init(source: any ListerWatcher, store: Store, keys: @escaping @Sendable (ReflectorEvent) async -> [ObjectKey]) {
+        self.init(informer: Informer(source: source, store: store), keys: keys)
+    }
+
+    public var store: Store { informer.store }
+
     /// The primary kind: each object is its own key.
+    public static func primary(_ informer: Informer) -> WatchSpec {
+        WatchSpec(informer: informer) { event in [event.object.objectKey] }
+    }
+
     public static func primary(_ source: any ListerWatcher, store: Store) -> WatchSpec {
-        WatchSpec(source: source, store: store) { event in [event.object.objectKey] }
+        .primary(Informer(source: source, store: store))
     }
 
     /// A child kind: an event enqueues the child's controller owner of `ownerKind` (rule 15).
-    public static func owned(_ source: any ListerWatcher, store: Store, ownerKind: String, ownerGroup: String) -> WatchSpec {
-        WatchSpec(source: source, store: store) { event in
+    public static func owned(_ informer: Informer, ownerKind: String, ownerGroup: String) -> WatchSpec {
+        WatchSpec(informer: informer) { event in
             let child = event.object
             guard let owner = child.controllerReference, owner.kind == ownerKind,
                   owner.apiVersion.split(separator: "/").first.map(String.init) == ownerGroup
             else { return [] }
             return [ObjectKey(namespace: child.namespace, name: owner.name)]
         }
+    }
+
+    public static func owned(_ source: any ListerWatcher, store: Store, ownerKind: String, ownerGroup: String) -> WatchSpec {
+        .owned(Informer(source: source, store: store), ownerKind: ownerKind, ownerGroup: ownerGroup)
     }
 }
 
@@ -54,7 +67,9 @@ extension ReflectorEvent {
     }
 }
 
-/// Runs reflectors for its watches and a bounded pool of workers that drain one rate-limited queue.
+/// A bounded pool of workers draining one rate-limited queue, fed by the handlers it registers on its informers.
+/// With `sharedInformers` the informers belong to a `SharedInformers` that its owner runs; otherwise the
+/// controller runs them itself.
 public struct Controller: Sendable {
     public struct Options: Sendable {
         public var workers: Int = 4
@@ -67,13 +82,17 @@ public struct Controller: Sendable {
     public let name: String
     public let watches: [WatchSpec]
     public let queue: WorkQueue<ObjectKey>
+    /// False when the informers are shared and run by their owner.
+    let runsInformers: Bool
     let options: Options
     let clock: any RuntimeClock
     let logger: Logger
 
-    public init(name: String, watches: [WatchSpec], options: Options = .init(), clock: any RuntimeClock = SystemClock(), logger: Logger? = nil) {
+    public init(name: String, watches: [WatchSpec], sharedInformers: Bool = false, options: Options = .init(),
+                clock: any RuntimeClock = SystemClock(), logger: Logger? = nil) {
         self.name = name
         self.watches = watches
+        self.runsInformers = !sharedInformers
         self.options = options
         self.clock = clock
         self.queue = WorkQueue(clock: clock)
@@ -82,7 +101,7 @@ public struct Controller: Sendable {
 
     /// True once every watched store has its first complete list (readiness).
     public func hasSynced() async -> Bool {
-        for watch in watches where !(await watch.store.hasSynced) { return false }
+        for watch in watches where !(await watch.informer.store.hasSynced) { return false }
         return true
     }
 
@@ -90,21 +109,25 @@ public struct Controller: Sendable {
     /// `shutdownGrace`, then returns.
     public func run(_ reconciler: some Reconciler) async {
         await withTaskGroup(of: Void.self) { reflectors in
+            let queue = self.queue
             for watch in watches {
-                let queue = self.queue
-                let reflector = Reflector(source: watch.source, store: watch.store, options: options.reflector, clock: clock, logger: logger) { event in
+                await watch.informer.addHandler { event in
                     for key in await watch.keys(event) { await queue.add(key) }
                 }
-                reflectors.addTask { await reflector.run() }
             }
-            for watch in watches { await watch.store.waitUntilSynced() }
+            if runsInformers {
+                for watch in watches {
+                    let (informer, options, clock, logger) = (watch.informer, options.reflector, clock, logger)
+                    reflectors.addTask { await informer.run(options: options, clock: clock, logger: logger) }
+                }
+            }
+            for watch in watches { await watch.informer.store.waitUntilSynced() }
             if Task.isCancelled { reflectors.cancelAll(); return }
             logger.info("caches synced; starting workers", metadata: ["workers": "\(options.workers)"])
 
             // Workers run outside the cancellation scope so that shutdown can drain them instead of cutting
             // an in-flight reconcile between two writes.
             let workers = Task { await runWorkers(reconciler) }
-            let queue = self.queue
             let grace = options.shutdownGrace
             let clock = self.clock
             await withTaskCancellationHandler {

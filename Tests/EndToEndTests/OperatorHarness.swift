@@ -40,7 +40,7 @@ final class OperatorHarness: StoppableFixture {
         var options = OperatorManager.Options()
         options.workers = workers
         options.maxLogStreams = maxLogStreams
-        let manager = OperatorManager(client: client, options: options)
+        let manager = try OperatorManager(client: client, options: options)
         let task = Task { await manager.run() }
         return OperatorHarness(cluster: cluster, client: client, task: task)
     }

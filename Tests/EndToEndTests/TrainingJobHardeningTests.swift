@@ -162,7 +162,7 @@ import KubeCore
             #expect(try await eventually(timeout: .seconds(30)) {
                 try await h.get(.pods, "default", "restarted-0")?[path: "status", "phase"] == "Succeeded"
             })
-            let second = OperatorManager(client: h.client)
+            let second = try OperatorManager(client: h.client)
             let task = Task { await second.run() }
             defer { task.cancel() }
             #expect(try await eventually(timeout: .seconds(30)) { try await Self.status(h, "restarted")["phase"] == "Succeeded" })

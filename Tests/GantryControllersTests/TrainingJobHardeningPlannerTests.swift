@@ -171,11 +171,12 @@ import GantryAPI
         let done = pods.map { withPhase($0, "Succeeded", exitCode: 0) }
         let plan = TrainingJobPlanner.plan(observe(job, pods: done))
         #expect(plan.status.phase == .succeeded)
-        #expect(plan.deleteServices == ["train"])
+        // The headless Service is no longer desired: pruned (Services owned by the job and not desired go).
+        #expect(plan.children.prune.contains(.services) && !plan.create.contains { $0.kind == "Service" })
         #expect(plan.deletePods.isEmpty)  // Keep, for this job, though the platform deletes by default
         job.status = plan.status
         let later = TrainingJobPlanner.plan(observe(job, pods: done, serviceExists: true, recordExists: true))
-        #expect(later.deleteServices == ["train"])
+        #expect(later.children.prune.contains(.services) && !later.create.contains { $0.kind == "Service" })
     }
 
     @Test func aJobWithoutTheFinalizerGetsItBeforeAnyChild() throws {

@@ -162,8 +162,12 @@ func withPhase(_ pod: JSONValue, _ phase: String, exitCode: Int? = nil, reason: 
         var o = observe(job, recordExists: true)
         o.tensorboardPodExists = true
         o.tensorboardServiceExists = true
-        #expect(TrainingJobPlanner.plan(o).create.isEmpty)
-        #expect(TrainingJobPlanner.plan(o).deletePods.isEmpty)
+        // Nothing new is created; the Service stays desired (so it is kept when finished Services are pruned,
+        // and corrected if edited), which costs no request while it is as desired.
+        let finished = TrainingJobPlanner.plan(o)
+        #expect(finished.create.map { "\($0.kind ?? "") \($0.name ?? "")" } == ["Service train-tensorboard"])
+        #expect(finished.children.prune.contains(.services))
+        #expect(finished.deletePods.isEmpty)
     }
 
     @Test func podsThatVanishWhileRunningRestartTheGangAsADisruption() throws {

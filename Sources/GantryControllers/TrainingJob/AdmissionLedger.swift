@@ -69,7 +69,7 @@ public actor AdmissionLedger {
             if nodeFingerprints.removeValue(forKey: name) != nil { invalidate() }
             return
         }
-        var fingerprint = OperatorCaches.projectNode(event.object)
+        var fingerprint = TrainingJobWatches.nodeFields.project(event.object)
         fingerprint[path: "metadata", "resourceVersion"] = nil
         // Heartbeat times change on every status write; only the condition's status counts.
         let conditions = fingerprint[path: "status", "conditions"]?.arrayValue?.map { c -> JSONValue in

@@ -23,7 +23,7 @@ public enum DatasetCache {
         return dataset.uri
     }
 
-    public static func daemonSet(namespace: String, uri: String, placement: GPUPlacement, productLabel: String) -> JSONValue {
+    public static func daemonSet(namespace: String, uri: String, placement: GPUPlacement, productLabel: String) -> DaemonSet {
         let labels: [String: String] = [label: key(uri), GantryLabels.managedBy: GantryLabels.managedByValue]
         var sync = Container(name: "sync", image: syncImage)
         sync.args = ["--source", uri, "--dest", "/cache", "--ready-file", "/cache/.gantry-ready"]
@@ -52,7 +52,7 @@ public enum DatasetCache {
             ]]])
         }
         ds.spec.template.spec.tolerations = placement.tolerations.map { Pod.Toleration(json: $0) }
-        return ds.json
+        return ds
     }
 
     /// Nodes where the cache's pod is ready (its sync finished).
@@ -63,25 +63,23 @@ public enum DatasetCache {
         }.sorted()
     }
 
-    /// Adds the read-only cache mount and the preference for nodes whose cache is ready to a replica pod.
-    public static func attach(to pod: inout JSONValue, uri: String, readyNodes: [String]) {
-        var volumes = pod[path: "spec", "volumes"]?.arrayValue ?? []
-        volumes.append(["name": "dataset-cache", "hostPath": ["path": .string(hostPath(uri)), "type": "DirectoryOrCreate"]])
-        pod[path: "spec", "volumes"] = .array(volumes)
-        if var containers = pod[path: "spec", "containers"]?.arrayValue, !containers.isEmpty {
-            var mounts = containers[0]["volumeMounts"]?.arrayValue ?? []
-            mounts.append(["name": "dataset-cache", "mountPath": .string(mountPath), "readOnly": true])
-            containers[0]["volumeMounts"] = .array(mounts)
-            var env = containers[0]["env"]?.arrayValue ?? []
-            env.append(["name": "GANTRY_DATASET_PATH", "value": .string(mountPath)])
-            containers[0]["env"] = .array(env)
-            pod[path: "spec", "containers"] = .array(containers)
+    /// Adds the read-only cache mount (to the trainer container) and the preference for nodes whose cache is
+    /// ready to a replica pod.
+    public static func attach(to pod: inout Pod, uri: String, readyNodes: [String]) {
+        pod.spec.volumes.append(RawObject(json: ["name": "dataset-cache", "hostPath": ["path": .string(hostPath(uri)), "type": "DirectoryOrCreate"]]))
+        var containers = pod.spec.containers
+        if let trainer = containers.firstIndex(where: { $0.name == TrainingPods.containerName }) {
+            containers[trainer].volumeMounts.append(RawObject(json: ["name": "dataset-cache", "mountPath": .string(mountPath), "readOnly": true]))
+            containers[trainer].env.append(Container.EnvVar(name: "GANTRY_DATASET_PATH", value: mountPath))
+            pod.spec.containers = containers
         }
         guard !readyNodes.isEmpty else { return }
-        var preferred = pod[path: "spec", "affinity", "nodeAffinity", "preferredDuringSchedulingIgnoredDuringExecution"]?.arrayValue ?? []
+        var affinity = pod.spec.affinity.json
+        var preferred = affinity[path: "nodeAffinity", "preferredDuringSchedulingIgnoredDuringExecution"]?.arrayValue ?? []
         preferred.append(["weight": 100, "preference": ["matchFields": [
             ["key": "metadata.name", "operator": "In", "values": .array(readyNodes.map(JSONValue.string))],
         ]]])
-        pod[path: "spec", "affinity", "nodeAffinity", "preferredDuringSchedulingIgnoredDuringExecution"] = .array(preferred)
+        affinity[path: "nodeAffinity", "preferredDuringSchedulingIgnoredDuringExecution"] = .array(preferred)
+        pod.spec.affinity = RawObject(json: affinity)
     }
 }

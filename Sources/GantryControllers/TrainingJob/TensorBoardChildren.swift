@@ -16,7 +16,7 @@ public enum TensorBoardChildren {
         return labels
     }
 
-    public static func pod(_ job: TrainingJob, _ board: TensorBoard) -> JSONValue {
+    public static func pod(_ job: TrainingJob, _ board: TensorBoard) -> Pod {
         var container = Container(name: "tensorboard", image: board.image ?? defaultImage)
         container.command = ["tensorboard", "--logdir", board.logDir, "--bind_all", "--port", String(port)]
         container.ports = [Container.Port(name: "http", containerPort: port)]
@@ -24,22 +24,20 @@ public enum TensorBoardChildren {
         container.resources.requests = ["cpu": "100m", "memory": "256Mi"]
         container.resources.limits = ["memory": "1Gi"]
         container.volumeMounts = (job.spec.volumeMounts ?? []).map { RawObject(json: $0) }
-        var pod = Pod(name: name(job), namespace: job.namespace)
-        pod.labels = labels(job)
-        pod.ownerReferences = [job.ownerReference]
+        var pod = Pod(name: name(job))
+        ChildMetadata.stamp(&pod, name: name(job), owner: job, labels: labels(job))
         pod.spec.containers = [container]
         pod.spec.restartPolicy = "Always"
         pod.spec.volumes = (job.spec.volumes ?? []).map { RawObject(json: $0) }
         pod.spec.serviceAccountName = job.spec.serviceAccountName
-        return pod.json
+        return pod
     }
 
-    public static func service(_ job: TrainingJob) -> JSONValue {
-        var service = Service(name: name(job), namespace: job.namespace)
-        service.labels = labels(job)
-        service.ownerReferences = [job.ownerReference]
+    public static func service(_ job: TrainingJob) -> Service {
+        var service = Service(name: name(job))
+        ChildMetadata.stamp(&service, name: name(job), owner: job, labels: labels(job))
         service.spec.selector = labels(job)
         service.spec.ports = [Service.Port(name: "http", port: 80, targetPort: "http")]
-        return service.json
+        return service
     }
 }

@@ -1,5 +1,6 @@
 import GantryAPI
 import KubeCore
+import KubeRuntime
 
 /// Everything the TrainingJob reconciler observed for one job, gathered from stores before planning.
 public struct TrainingJobObservation: Sendable {
@@ -44,29 +45,28 @@ public struct TrainingJobObservation: Sendable {
 
 /// The writes one reconcile should make, and the status it should leave.
 public struct TrainingJobPlan: Sendable {
-    public struct Event: Sendable, Hashable {
-        public var type: String  // Normal or Warning
-        public var reason: String
-        public var note: String
-    }
-
-    public var create: [JSONValue] = []
-    /// Pod names to delete (gracefully).
-    public var deletePods: [String] = []
-    /// Services to delete (a finished job's headless Service serves nobody).
-    public var deleteServices: [String] = []
+    /// Children to create or correct, pods to delete, and (for a finished job) Services pruned by ownership.
+    public var children = ChildPlan()
     /// Add Gantry's finalizer before any child exists; remove it once a deleted job's record is written.
     public var addFinalizer = false
     public var removeFinalizer = false
     public var status: TrainingJobStatus
-    public var events: [Event] = []
+    public var events: [PlannedEvent] = []
     /// TTL after finishing has passed: delete the TrainingJob itself.
     public var deleteJob = false
     public var requeueAfter: Double?
 
-    mutating func event(_ type: String, _ reason: String, _ note: String) {
-        events.append(Event(type: type, reason: reason, note: note))
+    mutating func event(_ type: PlannedEvent.Kind, _ reason: String, _ note: String) {
+        events.append(PlannedEvent(type, reason, note))
     }
+
+    /// Pods to delete gracefully (by name: same-named pods of a later attempt are only created once these are gone).
+    mutating func deletePods(_ names: [String], of job: TrainingJob) {
+        children.delete += names.map { ChildRef(type: .pods, namespace: job.namespace, name: $0) }
+    }
+
+    /// Names of the pods this plan deletes.
+    public var deletedPods: [String] { children.delete.filter { $0.type == .pods }.map(\.name) }
 
     mutating func requeue(after seconds: Double) {
         requeueAfter = min(requeueAfter ?? seconds, max(0.1, seconds))

@@ -15,6 +15,8 @@ public struct TrainingJobReconciler: Reconciler {
     public let metrics: MetricsCollector
     public let admission: AdmissionLedger
     public let clock: any RuntimeClock
+    /// Creates, corrects and deletes children from the plan, reading "as desired" from the caches.
+    let children: ChildApplier
     let logger = Logger(label: "gantry.trainingjob")
     /// Queued jobs look again this often: admission depends on other jobs and on nodes.
     let queuedRecheck: Duration = .seconds(5)
@@ -32,6 +34,8 @@ public struct TrainingJobReconciler: Reconciler {
         self.metrics = metrics
         self.admission = admission
         self.clock = clock
+        self.children = ChildApplier(client: client, stores: [.pods: caches.pods, .services: caches.services,
+                                                               .configMaps: caches.configMaps, .daemonSets: caches.daemonSets])
     }
 
     public func reconcile(_ key: ObjectKey) async throws -> ReconcileResult {
@@ -126,28 +130,9 @@ public struct TrainingJobReconciler: Reconciler {
             if plan.addFinalizer { updated[path: "metadata", "resourceVersion"] = nil }  // the patch moved it on
             _ = try await client.updateStatus(.trainingJobs, updated)
         }
-        var created: [String] = []
-        for child in plan.create {
-            guard let kind = child.kind, let type = Self.childTypes[kind] else {
-                throw KubeClientError.invalidRequest("the TrainingJob planner asked for a child of unknown kind \(child.kind ?? "nil")")
-            }
-            do {
-                _ = try await client.create(type, child, namespace: job.namespace)
-                if kind == "Pod", let name = child.name { created.append(name) }
-            } catch let error as APIError where error.isAlreadyExists {
-                // The cache was behind; the next event brings the object in.
-            } catch let error as APIError where error.isInvalid {
-                throw ChildRejected(kind: kind, name: child.name ?? "", message: error.message, createdPods: created)
-            }
-        }
-        for name in plan.deletePods {
-            try await client.delete(.pods, namespace: job.namespace, name: name)
-        }
-        for name in plan.deleteServices {
-            try await client.delete(.services, namespace: job.namespace, name: name)
-        }
+        try await children.apply(plan.children, ownerUID: job.uid, namespace: job.namespace)
         for event in plan.events {
-            await events.record(regarding: object, type: event.type, reason: event.reason, note: event.note, action: "Reconcile")
+            await events.record(regarding: object, type: event.type.rawValue, reason: event.reason, note: event.note, action: "Reconcile")
         }
         if plan.removeFinalizer {
             try await Finalizers.remove(Self.finalizer, from: object, type: .trainingJobs, client: client)
@@ -158,20 +143,10 @@ public struct TrainingJobReconciler: Reconciler {
         }
     }
 
-    /// Kinds the planner creates, and where they go: anything else is a planner bug, not a ConfigMap.
-    static let childTypes: [String: ResourceType] = ["Pod": .pods, "Service": .services, "ConfigMap": .configMaps, "DaemonSet": .daemonSets]
-
-    struct ChildRejected: Error {
-        var kind: String
-        var name: String
-        var message: String
-        var createdPods: [String]
-    }
-
     /// A child the API server refuses (422) will be refused again: mark the job Invalid for this generation
     /// (the planner keeps it so, releases its admission and deletes its pods) and say which child and why.
     func markChildRejected(_ key: ObjectKey, _ rejected: ChildRejected) async throws {
-        let message = "the API server refused the \(rejected.kind) \(rejected.name) built from this spec: \(rejected.message). Correct the spec (a new TrainingJob: the spec is immutable)"
+        let message = "the API server refused the \(rejected.child.type.kind) \(rejected.child.name) built from this spec: \(rejected.message). Correct the spec (a new TrainingJob: the spec is immutable)"
         let fresh = try await client.get(.trainingJobs, namespace: key.namespace, name: key.name)
         // Decoded, never defaulted: an empty status written here would restart a finished job (see TrainingJob).
         var status = try TrainingJob(fresh).status
@@ -189,8 +164,8 @@ public struct TrainingJobReconciler: Reconciler {
         updated["status"] = try JSONValue(encoding: status).droppingNulls()
         _ = try await client.updateStatus(.trainingJobs, updated)
         await events.record(regarding: fresh, type: "Warning", reason: ChildRejection.reason, note: message, action: "Reconcile")
-        for pod in rejected.createdPods {
-            try await client.delete(.pods, namespace: key.namespace, name: pod)
+        for pod in rejected.created where pod.type == .pods {
+            try await client.delete(.pods, namespace: key.namespace, name: pod.name)
         }
     }
 

@@ -25,7 +25,7 @@ public enum TrainingPods {
     public static func needsService(_ job: TrainingJob) -> Bool { job.spec.framework != .none }
 
     public static func desiredPod(_ job: TrainingJob, index: Int, attempt: Int, placement: GPUPlacement,
-                                  security: PodPolicy.SecurityProfile = .restricted) -> JSONValue {
+                                  security: PodPolicy.SecurityProfile = .restricted) -> Pod {
         let spec = job.spec
         var labels = spec.podMetadata?.labels ?? [:]
         for (k, v) in selectorLabels(job) { labels[k] = v }
@@ -35,64 +35,55 @@ public enum TrainingPods {
         var annotations = spec.podMetadata?.annotations ?? [:]
         annotations[attemptAnnotation] = String(attempt)
 
-        var container: JSONValue = [
-            "name": .string(containerName),
-            "image": .string(spec.image),
-            "env": .array(environment(job, index: index, placement: placement)),
-            "resources": resources(spec.resources, placement: placement),
-            "volumeMounts": .array((spec.volumeMounts ?? []) + [["name": "dshm", "mountPath": "/dev/shm"]]
-                + (job.spec.framework == .mpi ? [["name": "mpi-hostfile", "mountPath": "/etc/mpi", "readOnly": true]] : [])),
-        ]
+        var container = Container(name: containerName, image: spec.image)
+        container.env = environment(job, index: index, placement: placement).map { Container.EnvVar(json: $0) }
+        container.resources = resources(spec.resources, placement: placement)
+        container.volumeMounts = ((spec.volumeMounts ?? []) + [["name": "dshm", "mountPath": "/dev/shm"]]
+            + (spec.framework == .mpi ? [["name": "mpi-hostfile", "mountPath": "/etc/mpi", "readOnly": true]] : [])).map { RawObject(json: $0) }
         if security == .restricted {
-            container["securityContext"] = ["allowPrivilegeEscalation": false, "capabilities": ["drop": ["ALL"]]]
+            container.securityContext = RawObject(json: ["allowPrivilegeEscalation": false, "capabilities": ["drop": ["ALL"]]])
         }
-        if let command = spec.command { container["command"] = .array(command.map(JSONValue.string)) }
-        if let args = spec.args { container["args"] = .array(args.map(JSONValue.string)) }
-        if job.spec.framework != .none {
-            container["ports"] = [["name": "rendezvous", "containerPort": .int(Int64(spec.distributed?.effectivePort ?? 29500))]]
+        if let command = spec.command { container.command = command }
+        if let args = spec.args { container.args = args }
+        if spec.framework != .none {
+            container.ports = [Container.Port(name: "rendezvous", containerPort: Int64(spec.distributed?.effectivePort ?? 29500))]
         }
 
+        var pod = Pod(name: podName(job, index))
+        ChildMetadata.stamp(&pod, name: podName(job, index), owner: job, labels: labels, annotations: annotations)
+        pod.spec.restartPolicy = "Never"  // the controller restarts the whole gang; a lone restarted rank would hang
+        pod.spec.hostname = podName(job, index)
+        pod.spec.containers = [container]
         // PyTorch data loaders share tensors through /dev/shm; the container runtime's 64 MiB default breaks them.
         var volumes: [JSONValue] = (spec.volumes ?? []) + [["name": "dshm", "emptyDir": ["medium": "Memory"]]]
-        if job.spec.framework == .mpi {
+        if spec.framework == .mpi {
             volumes.append(["name": "mpi-hostfile", "configMap": ["name": .string(hostfileName(job))]])
         }
-
-        var podSpec: JSONValue = [
-            "restartPolicy": "Never",  // the controller restarts the whole gang; a lone restarted rank would hang
-            "hostname": .string(podName(job, index)),
-            "containers": [container],
-            "volumes": .array(volumes),
-            "tolerations": .array(placement.tolerations + (spec.tolerations ?? [])),
-        ]
-        if needsService(job) { podSpec["subdomain"] = .string(serviceName(job)) }
+        pod.spec.volumes = volumes.map { RawObject(json: $0) }
+        pod.spec.tolerations = (placement.tolerations + (spec.tolerations ?? [])).map { Pod.Toleration(json: $0) }
+        if needsService(job) { pod.spec.subdomain = serviceName(job) }
         if security == .restricted {
             // Pod Security "restricted": enforced namespaces admit the pods, and a compromised trainer cannot
             // escalate. Images that need root: PlatformConfig spec.podPolicy.securityContext None.
-            podSpec["securityContext"] = ["runAsNonRoot": true, "seccompProfile": ["type": "RuntimeDefault"]]
+            pod.spec.securityContext = RawObject(json: ["runAsNonRoot": true, "seccompProfile": ["type": "RuntimeDefault"]])
         }
-        if let selector = spec.nodeSelector, !selector.isEmpty { podSpec["nodeSelector"] = .object(selector.mapValues(JSONValue.string)) }
-        if let affinity = placement.affinity { podSpec["affinity"] = affinity }
-        if let sa = spec.serviceAccountName { podSpec["serviceAccountName"] = .string(sa) }
-        if let secrets = spec.imagePullSecrets { podSpec["imagePullSecrets"] = .array(secrets.map { ["name": .string($0.name)] }) }
-        if (podSpec["tolerations"]?.arrayValue ?? []).isEmpty { podSpec["tolerations"] = nil }
-
-        var pod: JSONValue = ["apiVersion": "v1", "kind": "Pod", "spec": podSpec]
-        pod.name = podName(job, index)
-        pod.namespace = job.namespace
-        pod.labels = labels
-        pod.annotations = annotations
-        pod.ownerReferences = [job.ownerReference]
+        if let selector = spec.nodeSelector, !selector.isEmpty { pod.spec.nodeSelector = selector }
+        if let affinity = placement.affinity { pod.spec.affinity = RawObject(json: affinity) }
+        pod.spec.serviceAccountName = spec.serviceAccountName
+        pod.spec.imagePullSecrets = (spec.imagePullSecrets ?? []).map(\.name)
         return pod
     }
 
-    static func resources(_ compute: ComputeResources?, placement: GPUPlacement) -> JSONValue {
-        var limits: [String: JSONValue] = [:]
-        if let cpu = compute?.cpu { limits["cpu"] = .string(cpu) }
-        if let memory = compute?.memory { limits["memory"] = .string(memory) }
-        for (name, count) in placement.limits { limits[name] = .string(String(count)) }
+    static func resources(_ compute: ComputeResources?, placement: GPUPlacement) -> Container.Resources {
+        var limits: [String: String] = [:]
+        if let cpu = compute?.cpu { limits["cpu"] = cpu }
+        if let memory = compute?.memory { limits["memory"] = memory }
+        for (name, count) in placement.limits { limits[name] = String(count) }
         // Requests equal limits: Guaranteed QoS, so training is the last thing evicted under memory pressure.
-        return limits.isEmpty ? .emptyObject : ["limits": .object(limits), "requests": .object(limits)]
+        var resources = Container.Resources(json: .emptyObject)
+        resources.limits = limits
+        resources.requests = limits
+        return resources
     }
 
     /// Environment of one replica: Gantry's own variables, hyperparameters, the framework's variables, then the
@@ -161,30 +152,24 @@ public enum TrainingPods {
         String(key.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
     }
 
-    public static func desiredService(_ job: TrainingJob) -> JSONValue {
-        var service: JSONValue = ["apiVersion": "v1", "kind": "Service", "spec": [
-            "clusterIP": "None",
-            // Ranks must resolve each other before they are ready: rendezvous happens before readiness.
-            "publishNotReadyAddresses": true,
-            "selector": .object(selectorLabels(job).mapValues(JSONValue.string)),
-            "ports": [["name": "rendezvous", "port": .int(Int64(job.spec.distributed?.effectivePort ?? 29500))]],
-        ]]
-        service.name = serviceName(job)
-        service.namespace = job.namespace
-        service.labels = selectorLabels(job)
-        service.ownerReferences = [job.ownerReference]
+    public static func desiredService(_ job: TrainingJob) -> Service {
+        var service = Service(name: serviceName(job))
+        ChildMetadata.stamp(&service, name: serviceName(job), owner: job, labels: selectorLabels(job))
+        service.spec.clusterIP = "None"
+        // Ranks must resolve each other before they are ready: rendezvous happens before readiness.
+        service.spec.publishNotReadyAddresses = true
+        service.spec.selector = selectorLabels(job)
+        service.spec.ports = [Service.Port(name: "rendezvous", port: Int64(job.spec.distributed?.effectivePort ?? 29500))]
         return service
     }
 
     /// MPI hostfile: one line per replica with as many slots as GPUs per replica.
-    public static func desiredHostfile(_ job: TrainingJob, placement: GPUPlacement) -> JSONValue {
+    public static func desiredHostfile(_ job: TrainingJob, placement: GPUPlacement) -> ConfigMap {
         let slots = max(1, placement.countPerPod)
         let lines = (0..<job.spec.effectiveReplicas).map { "\(host(job, $0)) slots=\(slots)" }.joined(separator: "\n") + "\n"
-        var cm: JSONValue = ["apiVersion": "v1", "kind": "ConfigMap", "data": ["hostfile": .string(lines)]]
-        cm.name = hostfileName(job)
-        cm.namespace = job.namespace
-        cm.labels = selectorLabels(job)
-        cm.ownerReferences = [job.ownerReference]
+        var cm = ConfigMap(name: hostfileName(job))
+        ChildMetadata.stamp(&cm, name: hostfileName(job), owner: job, labels: selectorLabels(job))
+        cm.data = ["hostfile": lines]
         return cm
     }
 }

@@ -72,19 +72,16 @@ public enum TrainingRecord {
         return record
     }
 
-    public static func configMap(_ job: TrainingJob, status: TrainingJobStatus, pods: [ObservedPod], deleted: Bool = false) -> JSONValue {
-        var cm: JSONValue = [
-            "apiVersion": "v1", "kind": "ConfigMap", "immutable": true,
-            "data": ["record.json": .string(document(job, status: status, pods: pods, deleted: deleted).serialized())],
-        ]
-        // The label value may be shortened (ChildNaming.labelValue); the annotation names the job exactly.
-        cm.annotations = [GantryLabels.trainingJob: job.name]
-        cm.name = name(job)
-        cm.namespace = job.namespace
+    /// The record as an immutable ConfigMap without an owner (it outlives the job). The label value may be
+    /// shortened (ChildNaming.labelValue); the annotation names the job exactly.
+    public static func configMap(_ job: TrainingJob, status: TrainingJobStatus, pods: [ObservedPod], deleted: Bool = false) -> ConfigMap {
         var labels = TrainingPods.selectorLabels(job)
         labels["gantry.dev/record"] = "true"
         if let experiment = job.labels[GantryLabels.experiment] { labels[GantryLabels.experiment] = experiment }
-        cm.labels = labels
+        var cm = ConfigMap(name: name(job))
+        ChildMetadata.stamp(&cm, name: name(job), owner: job, labels: labels, annotations: [GantryLabels.trainingJob: job.name], owned: false)
+        cm.immutable = true
+        cm.data = ["record.json": document(job, status: status, pods: pods, deleted: deleted).serialized()]
         return cm
     }
 }

@@ -29,6 +29,12 @@ public struct Pod: KubeResource {
         public var tolerations: [Toleration] { get { list("tolerations") } set { setList("tolerations", newValue) } }
         public var volumes: [RawObject] { get { list("volumes") } set { setList("volumes", newValue) } }
         public var affinity: RawObject { get { nested("affinity") } set { setNested("affinity", newValue) } }
+        public var securityContext: RawObject { get { nested("securityContext") } set { setNested("securityContext", newValue) } }
+        /// Names of the Secrets to pull images with.
+        public var imagePullSecrets: [String] {
+            get { (json["imagePullSecrets"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue } }
+            set { json["imagePullSecrets"] = newValue.isEmpty ? nil : .array(newValue.map { ["name": .string($0)] }) }
+        }
         public var terminationGracePeriodSeconds: Int64? {
             get { int("terminationGracePeriodSeconds") } set { setInt("terminationGracePeriodSeconds", newValue) }
         }
@@ -91,6 +97,7 @@ public struct Container: JSONBacked {
     public var resources: Resources { get { nested("resources") } set { setNested("resources", newValue) } }
     public var volumeMounts: [RawObject] { get { list("volumeMounts") } set { setList("volumeMounts", newValue) } }
     public var readinessProbe: RawObject { get { nested("readinessProbe") } set { setNested("readinessProbe", newValue) } }
+    public var securityContext: RawObject { get { nested("securityContext") } set { setNested("securityContext", newValue) } }
 
     public struct EnvVar: JSONBacked {
         public var json: JSONValue

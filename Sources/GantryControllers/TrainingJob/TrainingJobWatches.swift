@@ -1,0 +1,84 @@
+import GantryAPI
+import KubeCore
+import KubeRuntime
+
+/// What the TrainingJob controller watches, and which fields of each kind it reads: the store of a shared
+/// informer keeps the union of what its readers declare here, so a field read but not declared reads nothing.
+public enum TrainingJobWatches {
+    /// Pods: identity, labels, owner, the node, and status phase, the conditions the planner reads and the
+    /// container facts it keeps in status (budget: docs/benchmarks.md). Gantry's own annotations only: others
+    /// can be large (scripts, sidecar configs).
+    public static let podFields: FieldMask = .object(keys: [
+        "metadata": .object(keys: ["name": .all, "namespace": .all, "uid": .all, "resourceVersion": .all, "labels": .all,
+                                   "ownerReferences": .all, "deletionTimestamp": .all, "creationTimestamp": .all,
+                                   "annotations": .object(keys: [:], prefixes: ["gantry.dev/": .all])]),
+        "spec": .keys("nodeName"),
+        "status": .object(keys: [
+            "phase": .all, "reason": .all, "message": .all,
+            // Without timestamps and probe times: half the cost of a Pod.
+            "conditions": .elements(.keys("type", "status", "reason", "message"), filterKey: "type",
+                                    values: ["Ready", "PodScheduled", "DisruptionTarget"]),
+            "containerStatuses": .elements(.object(keys: [
+                "name": .all, "imageID": .all,
+                "state": .object(keys: ["terminated": .keys("exitCode", "reason", "message"), "waiting": .keys("reason", "message")]),
+            ])),
+        ]),
+    ])
+
+    /// ConfigMaps (records, hostfiles): presence is what the reconciler checks; data is never read from the cache.
+    public static let configMapFields: FieldMask = .keys("metadata")
+
+    /// Nodes: what admission and validation read (labels, taints, capacity, readiness), not heartbeats or images.
+    public static let nodeFields: FieldMask = .object(keys: [
+        "metadata": .keys("name", "labels", "resourceVersion"),
+        "spec": .keys("taints", "unschedulable"),
+        "status": .keys("allocatable", "capacity", "conditions"),
+    ])
+
+    /// Declares the informers this controller reads.
+    public static func declare(into requests: inout InformerRequests, source: SourceFactory) -> OperatorCaches.Keys {
+        OperatorCaches.Keys(
+            trainingJobs: requests.request(source(.trainingJobs, false)),
+            pods: requests.request(source(.pods, true), fields: podFields),
+            services: requests.request(source(.services, true)),
+            configMaps: requests.request(source(.configMaps, true), fields: configMapFields),
+            nodes: requests.request(source(.nodes, false), fields: nodeFields),
+            platformConfigs: requests.request(source(.platformConfigs, false)),
+            daemonSets: requests.request(source(.daemonSets, true)))
+    }
+
+    /// The controller's watches over the shared informers: its own kind, its owned children, records (no owner:
+    /// their annotation names the job), dataset caches (shared by the jobs of a dataset), and the nodes and
+    /// platform config every admission decision depends on.
+    public static func watches(_ informers: SharedInformers, _ keys: OperatorCaches.Keys, caches: OperatorCaches,
+                               admission: AdmissionLedger) throws -> [WatchSpec] {
+        func informer(_ key: SharedInformers.Key) throws -> Informer {
+            guard let informer = informers[key] else { throw InformerError.undeclared(key.description) }
+            return informer
+        }
+        return [
+            WatchSpec(informer: try informer(keys.trainingJobs)) { event in
+                await admission.observe(event)
+                return [event.object.objectKey]
+            },
+            .owned(try informer(keys.pods), ownerKind: "TrainingJob", ownerGroup: GantryGroup.name),
+            .owned(try informer(keys.services), ownerKind: "TrainingJob", ownerGroup: GantryGroup.name),
+            WatchSpec(informer: try informer(keys.configMaps)) { event in
+                guard let job = event.object.annotations[GantryLabels.trainingJob] ?? event.object.labels[GantryLabels.trainingJob] else { return [] }
+                return [ObjectKey(namespace: event.object.namespace, name: job)]
+            },
+            WatchSpec(informer: try informer(keys.daemonSets)) { event in
+                guard let uri = event.object.annotations[DatasetCache.uriAnnotation], let ns = event.object.namespace else { return [] }
+                return await caches.trainingJobs.list(namespace: ns).filter { $0[path: "spec", "dataset", "uri"]?.stringValue == uri }.map(\.objectKey)
+            },
+            WatchSpec(informer: try informer(keys.nodes)) { event in
+                await admission.observeNode(event)
+                return []
+            },
+            WatchSpec(informer: try informer(keys.platformConfigs)) { _ in
+                await admission.invalidate()
+                return await caches.trainingJobs.keys
+            },
+        ]
+    }
+}

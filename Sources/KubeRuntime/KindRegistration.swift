@@ -1,0 +1,75 @@
+import KubeClient
+import KubeCore
+
+/// Where a process's watches come from: the source of a resource type, for the primary kind or for children
+/// (children are watched only where the operator labels them).
+public typealias SourceFactory = @Sendable (_ type: ResourceType, _ children: Bool) -> ClientListerWatcher
+
+/// What an operator needs to run one controller it did not write itself: its declarations, then the controller.
+public struct RegisteredController: Sendable {
+    public let controller: Controller
+    public let run: @Sendable () async -> Void
+    public init(controller: Controller, run: @escaping @Sendable () async -> Void) {
+        self.controller = controller
+        self.run = run
+    }
+}
+
+/// A kind run by the generic `KindReconciler`: its planner is all a new kind writes. Registered with an operator
+/// before its informers are built, so its watches share them.
+public struct KindRegistration: Sendable {
+    public struct Context: Sendable {
+        public var client: KubeClient
+        public var informers: SharedInformers
+        public var options: Controller.Options
+        public var clock: any RuntimeClock
+        /// The event recorder of a controller with this name.
+        public var events: @Sendable (_ controller: String) -> EventRecorder
+        public init(client: KubeClient, informers: SharedInformers, options: Controller.Options, clock: any RuntimeClock,
+                    events: @escaping @Sendable (String) -> EventRecorder) {
+            self.client = client
+            self.informers = informers
+            self.options = options
+            self.clock = clock
+            self.events = events
+        }
+    }
+
+    public let name: String
+    let declareWatches: @Sendable (inout InformerRequests, SourceFactory) -> [SharedInformers.Key]
+    let build: @Sendable (Context, [SharedInformers.Key]) throws -> RegisteredController
+
+    public init<Planner: KindPlanner>(_ planner: Planner, name: String? = nil) {
+        let kind = Planner.Kind.resourceType
+        let name = name ?? kind.kind.lowercased()
+        self.name = name
+        let childTypes = planner.childTypes.keys.sorted { $0.description < $1.description }
+        declareWatches = { requests, source in
+            [requests.request(source(kind, false))] + childTypes.map { type in
+                requests.request(source(type, true), fields: planner.childTypes[type] ?? nil)
+            }
+        }
+        build = { context, keys in
+            guard let primary = context.informers[keys[0]] else { throw InformerError.undeclared(keys[0].description) }
+            var watches = [WatchSpec.primary(primary)]
+            var stores: [ResourceType: Store] = [:]
+            for (type, key) in zip(childTypes, keys.dropFirst()) {
+                guard let informer = context.informers[key] else { throw InformerError.undeclared(key.description) }
+                watches.append(.owned(informer, ownerKind: kind.kind, ownerGroup: kind.group))
+                stores[type] = informer.store
+            }
+            let controller = Controller(name: name, watches: watches, sharedInformers: true, options: context.options, clock: context.clock)
+            let reconciler = KindReconciler(planner: planner, client: context.client, primary: primary.store, children: stores,
+                                            events: context.events("\(kind.group)/\(name)-controller"), clock: context.clock)
+            return RegisteredController(controller: controller) { await controller.run(reconciler) }
+        }
+    }
+
+    public func declare(into requests: inout InformerRequests, source: SourceFactory) -> [SharedInformers.Key] {
+        declareWatches(&requests, source)
+    }
+
+    public func controller(_ context: Context, keys: [SharedInformers.Key]) throws -> RegisteredController {
+        try build(context, keys)
+    }
+}
