@@ -76,6 +76,9 @@ public struct KindReconciler<Planner: KindPlanner>: Reconciler {
             try await reportUndecodable(stored, error)
             return .done
         }
+        // A child refused for this generation is refused again: nothing is retried until the spec changes.
+        if let stalled = object.status.conditions?[type: ConditionType.stalled], stalled.status == .true,
+           stalled.reason == ChildRejected.reason, stalled.observedGeneration == object.generation { return .done }
         var children: [ResourceType: [JSONValue]] = [:]
         for (type, store) in applier.stores { children[type] = await store.owned(by: object.uid) }
         let plan = planner.plan(KindObservation(object: object, children: children, now: clock.wallNow))
@@ -106,9 +109,10 @@ public struct KindReconciler<Planner: KindPlanner>: Reconciler {
         let message = "\(rejected.description). Correct the spec"
         var conditions = StatusConditions(object.status.conditions, generation: object.generation, now: Timestamp.format(clock.wallNow))
         conditions.markStalled(ChildRejected.reason, message, reconciling: "waiting for a corrected spec")
+        let before = object.status
         object.status.conditions = conditions.list
         object.status.observedGeneration = object.generation
-        try await writeStatus(fresh, object.status)
+        if object.status != before { try await writeStatus(fresh, object.status) }
         await events.record(regarding: fresh, type: "Warning", reason: ChildRejected.reason, note: message, action: "Reconcile")
         for child in rejected.created {
             try await client.delete(child.type, namespace: child.namespace, name: child.name)

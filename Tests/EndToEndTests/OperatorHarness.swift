@@ -8,9 +8,11 @@ import KubeRuntime
 
 /// Runs `body` with a started `OperatorHarness`, then stops the operator and the cluster and waits until
 /// they have stopped (whether `body` returned or threw), so the next test never starts beside them.
-func withOperator(nodes: String? = nil, workers: Int = 2, maxLogStreams: Int = 64,
-                  _ body: (OperatorHarness) async throws -> Void) async throws {
-    try await withCluster(OperatorHarness.start(nodes: nodes, workers: workers, maxLogStreams: maxLogStreams), body)
+/// `kinds` and `manifests` (applied before the operator starts, e.g. their CRDs): kinds a test registers itself.
+func withOperator(nodes: String? = nil, workers: Int = 2, maxLogStreams: Int = 64, kinds: [KindRegistration] = [],
+                  manifests: String? = nil, _ body: (OperatorHarness) async throws -> Void) async throws {
+    try await withCluster(OperatorHarness.start(nodes: nodes, workers: workers, maxLogStreams: maxLogStreams, kinds: kinds,
+                                                manifests: manifests), body)
 }
 
 /// An embedded cluster with Gantry's CRDs installed and the real operator watching it over libcurl.
@@ -18,11 +20,13 @@ final class OperatorHarness: StoppableFixture {
     let cluster: TestCluster
     let client: KubeClient
     let operatorTask: Task<Void, Never>
+    let manager: OperatorManager
 
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     /// `nodes`: the simulated node pool (`gantry dev --nodes`); "off" leaves the kubelet's part to the test.
-    static func start(nodes: String? = nil, workers: Int = 2, maxLogStreams: Int = 64) async throws -> OperatorHarness {
+    static func start(nodes: String? = nil, workers: Int = 2, maxLogStreams: Int = 64, kinds: [KindRegistration] = [],
+                      manifests: String? = nil) async throws -> OperatorHarness {
         // HTTPS with HTTP/2, as a real API server: the operator multiplexes its watches and log streams.
         let cluster = try await TestCluster(DevClusterOptions(nodes: nodes, tls: true))
         let client: KubeClient
@@ -32,6 +36,12 @@ final class OperatorHarness: StoppableFixture {
             let established = await cluster.kubectl("wait", "--for=condition=Established", "--timeout=20s",
                                                     "crd/trainingjobs.gantry.dev", "crd/platformconfigs.gantry.dev")
             guard established.ok else { throw TestFailure("CRDs not established: \(established.stderr)") }
+            if let manifests {
+                let extra = await cluster.kubectl("apply", "-f", "-", stdin: manifests)
+                guard extra.ok else { throw TestFailure("kubectl apply of the test's manifests failed: \(extra.stderr)") }
+                let all = await cluster.kubectl("wait", "--for=condition=Established", "--timeout=20s", "crd", "--all")
+                guard all.ok else { throw TestFailure("CRDs not established: \(all.stderr)") }
+            }
             client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
         } catch {
             await cluster.stop()
@@ -40,14 +50,21 @@ final class OperatorHarness: StoppableFixture {
         var options = OperatorManager.Options()
         options.workers = workers
         options.maxLogStreams = maxLogStreams
-        let manager = try OperatorManager(client: client, options: options)
+        let manager: OperatorManager
+        do {
+            manager = try OperatorManager(client: client, options: options, kinds: kinds)
+        } catch {
+            await cluster.stop()
+            throw error
+        }
         let task = Task { await manager.run() }
-        return OperatorHarness(cluster: cluster, client: client, task: task)
+        return OperatorHarness(cluster: cluster, client: client, manager: manager, task: task)
     }
 
-    private init(cluster: TestCluster, client: KubeClient, task: Task<Void, Never>) {
+    private init(cluster: TestCluster, client: KubeClient, manager: OperatorManager, task: Task<Void, Never>) {
         self.cluster = cluster
         self.client = client
+        self.manager = manager
         self.operatorTask = task
     }
 
