@@ -44,7 +44,7 @@ struct StoreAndHooksTests {
                 _ = try await store.update("pods", pod)  // stale resourceVersion
                 Issue.record("expected a conflict")
             } catch {
-                #expect((error as? StoreError)?.isConflict == true, "\(error)")
+                #expect((error as? APIStatusError)?.isConflict == true, "\(error)")
             }
             // kubectl sees the node's columns.
             try Prerequisite.kubectl()
