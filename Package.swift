@@ -91,7 +91,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
-        .testTarget(name: "GantryControllersTests", dependencies: ["GantryControllers", "GantryAPI"]),
+        .testTarget(name: "GantryControllersTests", dependencies: ["GantryControllers", "GantryAPI", "GantryTestSupport"]),
         .testTarget(name: "GantryBenchTests", dependencies: ["GantryBench", "KubeClient", "KubeCore"]),
         .testTarget(name: "EmbeddedClusterTests", dependencies: ["EmbeddedCluster", "KubeYAML", "GantryTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: [

@@ -68,8 +68,6 @@ struct APIServer: Sendable {
             }
         } catch let e as APIStatusError {
             return .error(e)
-        } catch let e as StoreError {
-            return .error(e.status)
         } catch {
             return .error(.internalError("\(error)"))
         }

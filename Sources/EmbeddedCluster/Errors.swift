@@ -1,24 +1,30 @@
 import KubeCore
 
-/// An error the API server answers as a `Status` object.
+/// An error the API server answers as a `Status` object, and the error of the store's in-process API
+/// (`ObjectStore.create`, `update`, `modify`, `delete`, `list`): one type for both, so an in-process caller sees
+/// exactly what an HTTP client would. The embedded cluster's own model, independent of KubeCore's `APIError`.
 ///
 /// Messages follow kube-apiserver's wording (k8s.io/apimachinery/pkg/api/errors/errors.go), because users and
 /// tools match on them: `pods "x" not found`, `Operation cannot be fulfilled on ...`.
-struct APIStatusError: Error, Sendable {
+public struct APIStatusError: Error, Sendable, CustomStringConvertible {
     struct Cause: Sendable {
         var field: String
         var reason: String
         var message: String
     }
 
-    var code: Int
-    var reason: String
-    var message: String
+    public var code: Int
+    public var reason: String
+    public var message: String
     var name: String? = nil
     var group: String? = nil
     var kind: String? = nil
     var causes: [Cause] = []
     var retryAfterSeconds: Int? = nil
+
+    public var description: String { "\(code) \(reason): \(message)" }
+    public var isNotFound: Bool { code == 404 }
+    public var isConflict: Bool { code == 409 }
 
     var status: JSONValue {
         var details: [String: JSONValue] = [:]

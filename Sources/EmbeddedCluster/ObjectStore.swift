@@ -18,7 +18,7 @@ import KubeCore
 ///
 /// Writes through this API skip admission-style validation (CRD schemas), exactly like a controller writing
 /// through a privileged path; they still get resourceVersion, uid, generation, finalizer and GC semantics.
-/// Errors are `StoreError` (code/reason/message as the HTTP API would answer).
+/// Errors are `APIStatusError` (code/reason/message as the HTTP API would answer).
 ///
 /// Also for the simulation: `setGracefulPodDeletion(true)` (deleting a bound pod only marks it; the kubelet
 /// finishes with `DeleteOptions(gracePeriodSeconds: 0)`), `compactHistory()`, `dropAllWatches()`,
@@ -97,17 +97,13 @@ public actor ObjectStore {
 
     /// Objects matching the selectors (sorted by namespace/name) and the revision they were read at.
     public func list(_ resource: String, namespace: String?, labelSelector: String? = nil,
-                     fieldSelector: String? = nil) throws -> (items: [JSONValue], resourceVersion: String) {
+                     fieldSelector: String? = nil) throws(APIStatusError) -> (items: [JSONValue], resourceVersion: String) {
         let info = anyInfo(forStorageKey: resource)
         let kind = info?.fieldSelectorKind ?? ""
         let extra = info?.selectableFields ?? []
-        do {
-            let labels = try labelSelector.map { (s) throws(APIStatusError) in try LabelQuery(parsing: s) } ?? LabelQuery()
-            let fields = try fieldSelector.map { (s) throws(APIStatusError) in try FieldQuery(parsing: s, kind: kind, extra: extra) } ?? FieldQuery()
-            return (select(resource, namespace: namespace, labels: labels, fields: fields), String(revision))
-        } catch {
-            throw StoreError(error)
-        }
+        let labels = try labelSelector.map { (s) throws(APIStatusError) in try LabelQuery(parsing: s) } ?? LabelQuery()
+        let fields = try fieldSelector.map { (s) throws(APIStatusError) in try FieldQuery(parsing: s, kind: kind, extra: extra) } ?? FieldQuery()
+        return (select(resource, namespace: namespace, labels: labels, fields: fields), String(revision))
     }
 
     func select(_ resource: String, namespace: String?, labels: LabelQuery, fields: FieldQuery) -> [JSONValue] {

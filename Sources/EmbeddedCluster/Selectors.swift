@@ -3,6 +3,9 @@ import KubeCore
 /// Label selector in the query-string syntax of
 /// https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors :
 /// `a=b`, `a==b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`, `!a`, comma-separated (AND).
+///
+/// Deliberate twin of KubeCore's `LabelSelector` (the client's caches): the embedded cluster is the independent
+/// oracle, so it parses and matches selectors with its own code, written from the API documentation.
 struct LabelQuery: Sendable, Equatable {
     enum Requirement: Sendable, Equatable {
         case equals(String, String)

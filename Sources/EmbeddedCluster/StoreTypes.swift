@@ -53,23 +53,6 @@ public enum UpdateScope: Sendable {
     case all
 }
 
-/// A store error as seen by in-process callers; the HTTP layer answers it as a Status.
-public struct StoreError: Error, Sendable, CustomStringConvertible {
-    public var code: Int
-    public var reason: String
-    public var message: String
-    let status: APIStatusError
-    init(_ status: APIStatusError) {
-        self.status = status
-        code = status.code
-        reason = status.reason
-        message = status.message
-    }
-    public var description: String { "\(code) \(reason): \(message)" }
-    public var isNotFound: Bool { code == 404 }
-    public var isConflict: Bool { code == 409 }
-}
-
 /// `ns/name` or `name`: the key of an object inside one resource.
 func storageKey(namespace: String?, name: String) -> String {
     if let namespace, !namespace.isEmpty { return "\(namespace)/\(name)" }

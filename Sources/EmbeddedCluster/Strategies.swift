@@ -37,6 +37,8 @@ extension ObjectStore {
         case ("", "Secret"):
             if obj["type"] == nil { obj["type"] = "Opaque" }
             try encodeStringData(&obj)
+        case ("", "Node"):
+            Self.defaultNodeStatus(&obj)
         case ("apiextensions.k8s.io", "CustomResourceDefinition"):
             try validateCRD(obj)
             obj["status"] = crdStatus(obj)
@@ -60,6 +62,8 @@ extension ObjectStore {
             }
         case ("", "Secret"):
             try encodeStringData(&obj)
+        case ("", "Node"):
+            Self.defaultNodeStatus(&obj)
         case ("", "Namespace"):
             obj[path: "spec", "finalizers"] = old[path: "spec", "finalizers"]
             if obj["status"] == nil { obj["status"] = old["status"] }
@@ -69,6 +73,13 @@ extension ObjectStore {
         default:
             break
         }
+    }
+
+    /// A node without `status.allocatable` gets its capacity as allocatable (pkg/apis/core/v1 `SetDefaults_NodeStatus`),
+    /// so the scheduler, which reads only allocatable, sees what a node registered with capacity alone offers.
+    static func defaultNodeStatus(_ node: inout JSONValue) {
+        guard node[path: "status", "allocatable"] == nil, let capacity = node[path: "status", "capacity"] else { return }
+        node[path: "status", "allocatable"] = capacity
     }
 
     /// `stringData` is write-only: merged into `data` base64-encoded.

@@ -6,14 +6,12 @@ import KubeCore
 extension ObjectStore {
     // MARK: Public in-process API (resolves the storage key to a served resource)
 
-    public func create(_ resource: String, _ object: JSONValue, dryRun: Bool = false) throws(StoreError) -> JSONValue {
-        let info = try resolve(resource)
-        return try wrap { () throws(APIStatusError) in try create(info, object, scope: .all, dryRun: dryRun) }
+    public func create(_ resource: String, _ object: JSONValue, dryRun: Bool = false) throws(APIStatusError) -> JSONValue {
+        try create(try resolve(resource), object, scope: .all, dryRun: dryRun)
     }
 
-    public func update(_ resource: String, _ object: JSONValue, scope: UpdateScope = .all, dryRun: Bool = false) throws(StoreError) -> JSONValue {
-        let info = try resolve(resource)
-        return try wrap { () throws(APIStatusError) in try update(info, object, scope: scope, dryRun: dryRun) }
+    public func update(_ resource: String, _ object: JSONValue, scope: UpdateScope = .all, dryRun: Bool = false) throws(APIStatusError) -> JSONValue {
+        try update(try resolve(resource), object, scope: scope, dryRun: dryRun)
     }
 
     /// Read-modify-write in one step (no conflict possible): `body` edits the stored object.
@@ -21,26 +19,19 @@ extension ObjectStore {
                        _ body: @Sendable (inout JSONValue) throws -> Void) throws -> JSONValue {
         let info = try resolve(resource)
         guard var obj = get(resource, namespace: namespace, name: name) else {
-            throw StoreError(.notFound(info.qualifiedName, name, group: info.group, kind: info.plural))
+            throw APIStatusError.notFound(info.qualifiedName, name, group: info.group, kind: info.plural)
         }
         try body(&obj)
-        return try wrap { () throws(APIStatusError) in try update(info, obj, scope: scope, dryRun: false) }
+        return try update(info, obj, scope: scope, dryRun: false)
     }
 
-    public func delete(_ resource: String, namespace: String?, name: String, options: DeleteOptions = DeleteOptions()) throws(StoreError) -> DeleteOutcome {
-        let info = try resolve(resource)
-        return try wrap { () throws(APIStatusError) in try delete(info, namespace: namespace, name: name, options: options) }
+    public func delete(_ resource: String, namespace: String?, name: String, options: DeleteOptions = DeleteOptions()) throws(APIStatusError) -> DeleteOutcome {
+        try delete(try resolve(resource), namespace: namespace, name: name, options: options)
     }
 
-    func resolve(_ resource: String) throws(StoreError) -> ResourceInfo {
-        guard let info = anyInfo(forStorageKey: resource) else {
-            throw StoreError(APIStatusError.pathNotFound())
-        }
+    func resolve(_ resource: String) throws(APIStatusError) -> ResourceInfo {
+        guard let info = anyInfo(forStorageKey: resource) else { throw .pathNotFound() }
         return info
-    }
-
-    func wrap<T>(_ body: () throws(APIStatusError) -> T) throws(StoreError) -> T {
-        do { return try body() } catch { throw StoreError(error) }
     }
 
     func updateResult(_ info: ResourceInfo, _ obj: JSONValue, scope: UpdateScope, dryRun: Bool) -> Result<JSONValue, APIStatusError> {

@@ -1,4 +1,8 @@
 /// A parsed label selector (`a=b,c!=d,e in (f,g),!h`), matched client-side by caches and indexes.
+///
+/// Deliberate twin of EmbeddedCluster's `LabelQuery` (Selectors.swift), the server side's own parser and matcher:
+/// the embedded cluster is the independent oracle, so a misreading of the selector syntax here cannot be mirrored
+/// by the server the tests run against. Each is tested on its own (KubeCoreTests, EmbeddedClusterTests' PatchTests).
 public struct LabelSelector: Sendable, Hashable, CustomStringConvertible {
     public enum Requirement: Sendable, Hashable {
         case equals(String, String)

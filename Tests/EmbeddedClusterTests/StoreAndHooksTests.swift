@@ -7,6 +7,18 @@ import Testing
 /// The in-process API the simulation uses, and the subresources it drives.
 @Suite(.serialized)
 struct StoreAndHooksTests {
+    @Test func nodeWithoutAllocatableGetsItsCapacity() async throws {
+        // pkg/apis/core/v1 SetDefaults_NodeStatus: allocatable defaults to capacity only when absent as a whole.
+        try await withCluster(TestCluster.bare()) { t async throws in
+            let bare = try await t.cluster.store.create("nodes", ["metadata": ["name": "capacity-only"],
+                                                                  "status": ["capacity": ["nvidia.com/gpu": "8", "pods": "110"]]])
+            #expect(bare[path: "status", "allocatable"] == ["nvidia.com/gpu": "8", "pods": "110"])
+            let own = try await t.cluster.store.create("nodes", ["metadata": ["name": "own-allocatable"],
+                                                                 "status": ["capacity": ["pods": "110"], "allocatable": ["pods": "100"]]])
+            #expect(own[path: "status", "allocatable"] == ["pods": "100"])
+        }
+    }
+
     @Test func storeAPIAndSubscription() async throws {
         try await withCluster(TestCluster.bare()) { t async throws in
             let store = t.cluster.store
@@ -32,7 +44,7 @@ struct StoreAndHooksTests {
                 _ = try await store.update("pods", pod)  // stale resourceVersion
                 Issue.record("expected a conflict")
             } catch {
-                #expect((error as? StoreError)?.isConflict == true, "\(error)")
+                #expect((error as? APIStatusError)?.isConflict == true, "\(error)")
             }
             // kubectl sees the node's columns.
             try Prerequisite.kubectl()

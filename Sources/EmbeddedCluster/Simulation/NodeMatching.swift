@@ -3,6 +3,10 @@ import KubeCore
 /// Whether a pod may land on a node by labels and taints, as the scheduler's NodeAffinity and TaintToleration
 /// filter plugins decide (k8s.io/component-helpers/scheduling/corev1: `MatchNodeSelectorTerms`,
 /// `Toleration.ToleratesTaint`). Shared by the scheduler and the DaemonSet controller.
+///
+/// Deliberate twin of GantryControllers' `SchedulingRules`: the embedded cluster is the independent oracle, so it
+/// keeps its own reading of the rules rather than importing the controllers'. One table of cases
+/// (`Tests/Support/SchedulingCases.swift`) runs through both, so the twins cannot drift apart unnoticed.
 enum NodeMatching {
     /// `spec.nodeSelector` and required node affinity both hold.
     static func matchesNodeSelectorAndAffinity(pod: JSONValue, node: JSONValue) -> Bool {

@@ -45,31 +45,22 @@ public struct GPUPlacement: Sendable, Hashable {
         ]]]
     }
 
+    /// The placement's constraints on a node, with the pod's own nodeSelector and tolerations added.
+    public func constraints(nodeSelector: [String: String] = [:], tolerations: [JSONValue] = []) -> SchedulingRules.PodConstraints {
+        // One term of matchExpressions, as `affinity` gives the pods.
+        let affinity = matchExpressions.isEmpty ? nil
+            : SchedulingRules.NodeSelector(terms: SchedulingRules.Term(json: ["matchExpressions": .array(matchExpressions)]).map { [$0] } ?? [])
+        return .init(nodeSelector: nodeSelector, affinity: affinity, tolerations: tolerations.map(Pod.Toleration.init(json:)), requests: limits)
+    }
+
     /// Whether a node could ever hold one pod of this request (labels match and capacity suffices),
     /// ignoring what currently runs there.
     public func fits(node: JSONValue) -> Bool {
-        // Labels are read one by one, not converted whole: admission asks this of every node for every job.
-        for expression in matchExpressions {
-            guard let key = expression["key"]?.stringValue, let op = expression["operator"]?.stringValue,
-                  let values = expression["values"]?.arrayValue?.compactMap(\.stringValue) else { return false }
-            let value = node[path: "metadata", "labels", key]?.stringValue
-            switch op {
-            case "In": if !(value.map(values.contains) ?? false) { return false }
-            case "Gt":
-                guard let v = value.flatMap({ Int($0) }), let bound = values.first.flatMap({ Int($0) }), v > bound else { return false }
-            default: return false
-            }
-        }
-        for (resource, count) in limits {
-            guard let capacity = Self.capacity(of: node, resource: resource), capacity >= count else { return false }
-        }
-        return true
+        constraints().matchesLabelsAndResources(of: Node(json: node))
     }
 
     /// Allocatable count of an extended resource on a node (integers only: extended resources are counts).
     public static func capacity(of node: JSONValue, resource: String) -> Int? {
-        let value = node[path: "status", "allocatable", resource] ?? node[path: "status", "capacity", resource]
-        if let s = value?.stringValue { return Int(s) }
-        return value?.intValue.map { Int($0) }
+        SchedulingRules.allocatable(of: Node(json: node), resource: resource)
     }
 }

@@ -93,22 +93,14 @@ public enum GangAdmission {
     /// Free count of each extended resource per schedulable node.
     static func freeCapacity(nodes: [JSONValue], used: [String: [String: Int]]) -> [String: [String: Int]] {
         var free: [String: [String: Int]] = [:]
-        for node in nodes where schedulable(node) {
-            guard let name = node.name else { continue }
-            var resources: [String: Int] = [:]
-            for (resource, value) in node[path: "status", "allocatable"]?.objectValue ?? [:] where resource.contains("/") {
-                let total = value.stringValue.flatMap { Int($0) } ?? value.intValue.map { Int($0) } ?? 0
-                resources[resource] = total - (used[name]?[resource] ?? 0)
-            }
+        for json in nodes {
+            let node = Node(json: json)
+            guard let name = node.name, SchedulingRules.schedulable(node) else { continue }
+            var resources = SchedulingRules.extendedResources(of: node)
+            for (resource, total) in resources { resources[resource] = total - (used[name]?[resource] ?? 0) }
             free[name] = resources
         }
         return free
-    }
-
-    static func schedulable(_ node: JSONValue) -> Bool {
-        if node[path: "spec", "unschedulable"]?.boolValue == true { return false }
-        let ready = node[path: "status", "conditions"]?.arrayValue?.first { $0["type"]?.stringValue == "Ready" }
-        return ready?["status"]?.stringValue == "True"
     }
 
     /// Places `replicas` pods best-fit (fewest free GPUs that still fit) on `eligible` nodes, subtracting from `free`.
@@ -127,27 +119,10 @@ public enum GangAdmission {
 
     /// Nodes one replica of the candidate could ever run on: GPU labels and capacity, tolerations, nodeSelector.
     static func eligibleNodes(_ c: Candidate, nodes: [JSONValue]) -> [String] {
-        let selector = c.job.spec.nodeSelector ?? [:]
-        return nodes.filter { node in
-            c.placement.fits(node: node) && tolerates(c.tolerations, node: node)
-                && selector.allSatisfy { node[path: "metadata", "labels", $0.key]?.stringValue == $0.value }
-        }.compactMap(\.name)
-    }
-
-    /// Whether tolerations cover every NoSchedule/NoExecute taint of a node (Exists/Equal as the API defines).
-    static func tolerates(_ tolerations: [JSONValue], node: JSONValue) -> Bool {
-        let taints = node[path: "spec", "taints"]?.arrayValue ?? []
-        return taints.allSatisfy { taint in
-            let effect = taint["effect"]?.stringValue ?? ""
-            guard effect == "NoSchedule" || effect == "NoExecute" else { return true }
-            return tolerations.contains { t in
-                let key = t["key"]?.stringValue
-                let op = t["operator"]?.stringValue ?? "Equal"
-                if let e = t["effect"]?.stringValue, !e.isEmpty, e != effect { return false }
-                if key == nil || key == "" { return op == "Exists" }
-                guard key == taint["key"]?.stringValue else { return false }
-                return op == "Exists" || t["value"]?.stringValue == taint["value"]?.stringValue
-            }
+        let constraints = c.placement.constraints(nodeSelector: c.job.spec.nodeSelector ?? [:], tolerations: c.tolerations)
+        return nodes.compactMap { json in
+            let node = Node(json: json)
+            return constraints.canEverRun(on: node) ? node.name : nil
         }
     }
 }

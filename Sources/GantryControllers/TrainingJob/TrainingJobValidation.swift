@@ -21,26 +21,25 @@ public enum TrainingJobValidation {
         if spec.earlyStopping?.median != nil, job.labels[GantryLabels.experiment] == nil {
             problems.append(.init(reason: "InvalidSpec", message: "spec.earlyStopping.median compares jobs of one experiment: set the label \(GantryLabels.experiment) on the TrainingJob"))
         }
-        if let resource = placement.resourceName, placement.countPerPod > 0, !nodes.contains(where: placement.fits(node:)) {
-            let matching = nodes.filter { node in placement.fits(node: nodeWithUnlimitedCapacity(node, resource: resource)) }
-            let largest = matching.compactMap { GPUPlacement.capacity(of: $0, resource: resource) }.max()
-            var message = "spec.gpu: no node can ever run one replica: it needs \(placement.countPerPod) \(resource)"
-            if !placement.matchExpressions.isEmpty { message += " on nodes matching \(describe(placement.matchExpressions))" }
-            if let largest { message += "; the largest matching node has \(largest)" } else { message += "; no node matches" }
-            message += ". Lower spec.gpu.count or relax spec.gpu.product / spec.gpu.minMemoryMiB"
-            problems.append(.init(reason: "NoMatchingGPUNodes", message: message))
-        }
-        if let resource = placement.resourceName, placement.countPerPod > 0, nodes.contains(where: placement.fits(node:)) {
-            // The whole gang against the matching nodes as if they were empty: a gang that cannot fit even then
-            // would wait forever and, past the starvation bound, hold back every job behind it.
-            let tolerations = placement.tolerations + (spec.tolerations ?? [])
-            let matching = nodes.filter { node in
-                placement.fits(node: node) && GangAdmission.tolerates(tolerations, node: node)
-                    && (spec.nodeSelector ?? [:]).allSatisfy { node[path: "metadata", "labels", $0.key]?.stringValue == $0.value }
-            }
-            let slots = matching.reduce(0) { $0 + (GPUPlacement.capacity(of: $1, resource: resource) ?? 0) / placement.countPerPod }
-            if slots < spec.effectiveReplicas {
-                problems.append(.init(reason: "GangTooLarge", message: "spec.replicas × spec.gpu.count: the gang needs \(spec.effectiveReplicas) replicas × \(placement.countPerPod) \(resource), but the \(matching.count) matching node(s) can hold at most \(slots) such replicas even when empty. Lower spec.replicas or spec.gpu.count, or add nodes"))
+        if let resource = placement.resourceName, placement.countPerPod > 0 {
+            let typedNodes = nodes.map(Node.init(json:))
+            let gpu = placement.constraints()
+            if !typedNodes.contains(where: gpu.matchesLabelsAndResources(of:)) {
+                let largest = typedNodes.filter(gpu.matchesLabels(of:)).compactMap { SchedulingRules.allocatable(of: $0, resource: resource) }.max()
+                var message = "spec.gpu: no node can ever run one replica: it needs \(placement.countPerPod) \(resource)"
+                if !placement.matchExpressions.isEmpty { message += " on nodes matching \(describe(placement.matchExpressions))" }
+                if let largest { message += "; the largest matching node has \(largest)" } else { message += "; no node matches" }
+                message += ". Lower spec.gpu.count or relax spec.gpu.product / spec.gpu.minMemoryMiB"
+                problems.append(.init(reason: "NoMatchingGPUNodes", message: message))
+            } else {
+                // The whole gang against the matching nodes as if they were empty: a gang that cannot fit even then
+                // would wait forever and, past the starvation bound, hold back every job behind it.
+                let constraints = placement.constraints(nodeSelector: spec.nodeSelector ?? [:], tolerations: placement.tolerations + (spec.tolerations ?? []))
+                let matching = typedNodes.filter(constraints.canEverRun(on:))
+                let slots = matching.reduce(0) { $0 + (SchedulingRules.allocatable(of: $1, resource: resource) ?? 0) / placement.countPerPod }
+                if slots < spec.effectiveReplicas {
+                    problems.append(.init(reason: "GangTooLarge", message: "spec.replicas × spec.gpu.count: the gang needs \(spec.effectiveReplicas) replicas × \(placement.countPerPod) \(resource), but the \(matching.count) matching node(s) can hold at most \(slots) such replicas even when empty. Lower spec.replicas or spec.gpu.count, or add nodes"))
+                }
             }
         }
         var byVariable: [String: [String]] = [:]
@@ -75,12 +74,6 @@ public enum TrainingJobValidation {
             problems.append(.init(reason: "PolicyViolation", message: "spec.serviceAccountName: \(sa) is not in PlatformConfig \(PlatformConfigSpec.singletonName) spec.podPolicy.allowedServiceAccounts (\(accounts.joined(separator: ", "))). Use one of them, or ask an admin"))
         }
         return problems
-    }
-
-    static func nodeWithUnlimitedCapacity(_ node: JSONValue, resource: String) -> JSONValue {
-        var n = node
-        n[path: "status", "allocatable", resource] = .string(String(Int.max))
-        return n
     }
 
     static func describe(_ expressions: [JSONValue]) -> String {
