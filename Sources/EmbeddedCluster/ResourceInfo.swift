@@ -53,7 +53,7 @@ struct ResourceInfo: Sendable {
     var hasStatus: Bool { subresources.contains("status") }
     /// `metadata.generation` is maintained by the strategies of workload kinds and custom resources only
     /// (ConfigMaps, Secrets, Namespaces... have none in a real cluster).
-    var tracksGeneration: Bool { isCustom || ["DaemonSet", "CustomResourceDefinition"].contains(kind) }
+    var tracksGeneration: Bool { isCustom || ["DaemonSet", "PodDisruptionBudget", "CustomResourceDefinition"].contains(kind) }
     var listKind: String { kind + "List" }
     var groupVersionPath: String { group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)" }
 
@@ -95,11 +95,13 @@ enum BuiltinKinds {
                      namespaced: true, shortNames: ["ds"], categories: ["all"], subresources: ["status"]),
         ResourceInfo(group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", singular: "lease",
                      namespaced: true),
+        ResourceInfo(group: "policy", version: "v1", kind: "PodDisruptionBudget", plural: "poddisruptionbudgets",
+                     singular: "poddisruptionbudget", namespaced: true, shortNames: ["pdb"], subresources: ["status"]),
         ResourceInfo(group: "apiextensions.k8s.io", version: "v1", kind: "CustomResourceDefinition",
                      plural: "customresourcedefinitions", singular: "customresourcedefinition", namespaced: false,
                      shortNames: ["crd", "crds"], categories: ["api-extensions"], subresources: ["status"]),
     ]
 
     /// Preferred versions of built-in groups, in discovery order (core first, as kube-apiserver lists them).
-    static let groupOrder = ["", "apps", "events.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "apiextensions.k8s.io"]
+    static let groupOrder = ["", "apps", "events.k8s.io", "policy", "coordination.k8s.io", "discovery.k8s.io", "apiextensions.k8s.io"]
 }

@@ -23,9 +23,10 @@ enum WidgetKind: CustomResourceKind {
     static let emptyStatus = Status()
 }
 
-/// One Service on `spec.port`, one ConfigMap per item; Ready once every item's ConfigMap exists.
+/// One Service on `spec.port`, a PodDisruptionBudget, one ConfigMap per item; Ready once every item's
+/// ConfigMap exists.
 struct WidgetPlanner: KindPlanner {
-    var childTypes: [ResourceType: FieldMask?] { [.services: nil, .configMaps: nil] }
+    var childTypes: [ResourceType: FieldMask?] { [.services: nil, .configMaps: nil, .podDisruptionBudgets: nil] }
 
     func plan(_ o: KindObservation<WidgetKind>) -> KindPlan<WidgetKind.Status> {
         let widget = o.object
@@ -35,6 +36,11 @@ struct WidgetPlanner: KindPlanner {
         service.spec.selector = ["app": widget.name]
         service.spec.ports = [Service.Port(name: "http", port: Int64(widget.spec.port))]
         plan.children.add(service)
+        var budget = PodDisruptionBudget(name: widget.name)
+        ChildMetadata.stamp(&budget, name: widget.name, owner: widget)
+        budget.spec.selectorLabels = ["app": widget.name]
+        budget.spec.maxUnavailable = 1
+        plan.children.add(budget)
         for item in widget.spec.items {
             var config = ConfigMap(name: "\(widget.name)-\(item)")
             ChildMetadata.stamp(&config, name: "\(widget.name)-\(item)", owner: widget)
@@ -92,8 +98,9 @@ struct WidgetPlanner: KindPlanner {
         """
     }
 
+    /// One worker: the queue is served in order, so a later object's children prove an earlier reconcile ran.
     static func withWidgets(_ body: (OperatorHarness) async throws -> Void) async throws {
-        try await withOperator(kinds: [KindRegistration(WidgetPlanner())], manifests: crd, body)
+        try await withOperator(workers: 1, kinds: [KindRegistration(WidgetPlanner())], manifests: crd, body)
     }
 
     static func ready(_ h: OperatorHarness, _ name: String, generation: Int64) async throws -> Bool {
@@ -108,9 +115,9 @@ struct WidgetPlanner: KindPlanner {
 
     @Test func oneWatchPerResourceAndSelectorWhateverTheNumberOfControllers() async throws {
         try await Self.withWidgets { h in
-            // TrainingJob reads 7 resources; the widget controller adds its own kind and shares Services and
-            // ConfigMaps (same selector) with TrainingJob.
-            #expect(h.manager.informers.count == 8)
+            // TrainingJob reads 7 resources; the widget controller adds its own kind and PodDisruptionBudgets,
+            // and shares Services and ConfigMaps (same selector) with TrainingJob.
+            #expect(h.manager.informers.count == 9)
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.widget("w", port: 80, items: ["a"]))
             #expect(try await eventually(timeout: .seconds(30)) { try await Self.ready(h, "w", generation: 1) })
             let watches = h.cluster.cluster.requests().filter { $0.method == "GET" && $0.query.contains("watch=true") }
@@ -128,6 +135,9 @@ struct WidgetPlanner: KindPlanner {
             #expect(try await Self.port(h, "w") == 80)
             #expect(try await h.get(.configMaps, "default", "w-a")?[path: "data", "item"] == "a")
             #expect(try await h.get(.configMaps, "default", "w-b") != nil)
+            #expect(try await eventually(timeout: .seconds(10)) {
+                try await h.get(.podDisruptionBudgets, "default", "w")?[path: "spec", "maxUnavailable"] == 1
+            })
 
             // Converged: a reconcile (woken by a metadata edit) makes no request to the children.
             let before = Self.childWrites(h)
@@ -139,6 +149,8 @@ struct WidgetPlanner: KindPlanner {
             // child exists (one queue, events in order; status is written before children).
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.widget("marker", port: 81, items: []))
             #expect(try await eventually(timeout: .seconds(30)) { try await h.get(.services, "default", "marker") != nil })
+            // The request log is written as the answer starts: wait for the marker's create to be in it.
+            _ = try await eventually(timeout: .seconds(5)) { Self.childWrites(h).creates > before.creates }
             let after = Self.childWrites(h)
             #expect(after.creates == before.creates + 1, "only the marker's Service is created")
             #expect(after.others == before.others, "no update or delete of converged children")

@@ -33,3 +33,25 @@ public struct DaemonSet: KubeResource {
         public var observedGeneration: Int64? { int("observedGeneration") }
     }
 }
+
+/// policy/v1 PodDisruptionBudget: how many pods of a set voluntary disruptions (drains) may take at once.
+public struct PodDisruptionBudget: KubeResource {
+    public static let resourceType = ResourceType.podDisruptionBudgets
+    public var json: JSONValue
+    public init(json: JSONValue) { self.json = json }
+
+    public var spec: Spec { get { nested("spec") } set { setNested("spec", newValue) } }
+
+    public struct Spec: JSONBacked {
+        public var json: JSONValue
+        public init(json: JSONValue) { self.json = json }
+        /// `matchLabels` of the selector.
+        public var selectorLabels: [String: String] {
+            get { json[path: "selector", "matchLabels"]?.objectValue?.compactMapValues(\.stringValue) ?? [:] }
+            set { json[path: "selector", "matchLabels"] = newValue.isEmpty ? nil : .object(newValue.mapValues(JSONValue.string)) }
+        }
+        /// A count or a percentage (int-or-string), as are `maxUnavailable`'s.
+        public var minAvailable: JSONValue? { get { json["minAvailable"] } set { json["minAvailable"] = newValue } }
+        public var maxUnavailable: JSONValue? { get { json["maxUnavailable"] } set { json["maxUnavailable"] = newValue } }
+    }
+}

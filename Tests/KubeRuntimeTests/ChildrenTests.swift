@@ -1,0 +1,50 @@
+import Testing
+import KubeCore
+import KubeRuntime
+
+@Suite struct ChildrenTests {
+    @Test func aChildAsDesiredNeedsNoPatchAndADriftedOneGetsOnlyWhatDiffers() throws {
+        var service = Service(name: "s", namespace: "ns")
+        service.labels = ["app.kubernetes.io/managed-by": "gantry"]
+        service.spec.selector = ["app": "s"]
+        service.spec.ports = [Service.Port(name: "http", port: 80)]
+        var observed = service.json
+        observed[path: "metadata", "resourceVersion"] = "7"
+        observed[path: "metadata", "labels", "team"] = "x"  // someone else's label
+        observed[path: "spec", "clusterIP"] = "10.0.0.9"  // server default
+        observed[path: "spec", "ports"] = [["name": "http", "port": 80, "protocol": "TCP", "targetPort": 80]]
+        #expect(ChildApplier.correction(service.json, observed: observed) == nil)
+
+        observed[path: "spec", "ports"] = [["name": "http", "port": 9999, "protocol": "TCP", "targetPort": 9999]]
+        let patch = try #require(ChildApplier.correction(service.json, observed: observed))
+        #expect(patch["spec"] == service.json["spec"])  // the section Gantry sets, whole (lists are replaced)
+        #expect(patch[path: "metadata", "labels"] == nil)  // labels already as desired: not sent
+        #expect(patch[path: "metadata", "resourceVersion"] == "7")  // a concurrent edit answers 409
+    }
+
+    @Test func childrenAreAddressedByTheirModelsType() {
+        var plan = ChildPlan()
+        plan.add(PodDisruptionBudget(name: "b", namespace: "ns"))
+        plan.add(ConfigMap(name: "c", namespace: "ns"), update: .createOnly)
+        #expect(plan.desired.map(\.type) == [.podDisruptionBudgets, .configMaps])
+        #expect(plan.desired.map(\.update) == [.correct, .createOnly])
+    }
+
+    @Test func markOperationsKeepTheKstatusGroupConsistent() {
+        var c = StatusConditions(nil, generation: 3, now: "2026-01-01T00:00:00Z")
+        c.markStalled("Bad", "spec.x is wrong", reconciling: "waiting for a corrected spec")
+        #expect(c.isTrue("Stalled") && !c.isTrue("Ready") && !c.isTrue("Reconciling"))
+        #expect(c["Reconciling"]?.message == "waiting for a corrected spec")
+        #expect(c.list.allSatisfy { $0.observedGeneration == 3 })
+        let stalledSince = c["Ready"]?.lastTransitionTime
+
+        var later = StatusConditions(c.list, generation: 4, now: "2026-01-01T00:05:00Z")
+        later.markReconciling("Starting", "pods are starting")
+        #expect(later["Ready"]?.lastTransitionTime == stalledSince)  // still False: no transition
+        #expect(later.isTrue("Reconciling") && later["Reconciling"]?.lastTransitionTime == "2026-01-01T00:05:00Z")
+        later.markReady("Running", "all running")
+        #expect(later.isTrue("Ready") && !later.isTrue("Reconciling") && later["Stalled"] == nil)
+        later.markIdle("Suspended", "spec.suspend is true")
+        #expect(!later.isTrue("Ready") && !later.isTrue("Reconciling") && later["Stalled"] == nil)
+    }
+}
