@@ -32,7 +32,8 @@ for _ in $(seq 1 100); do [ -s "$KUBECONFIG" ] && break; sleep 0.1; done
 
 step "installing the CRDs"
 "$KUBECTL" apply -k crds/
-"$KUBECTL" wait --for=condition=Established --timeout=30s crd/trainingjobs.gantry.dev crd/platformconfigs.gantry.dev
+"$KUBECTL" wait --for=condition=Established --timeout=30s crd/trainingjobs.gantry.dev crd/platformconfigs.gantry.dev \
+  crd/inferenceservices.gantry.dev
 
 step "starting the operator (gantry controller)"
 "$GANTRY" controller --kubeconfig "$KUBECONFIG" --health-port 0 --lease-namespace default >"$STATE/controller.log" 2>&1 &
@@ -68,12 +69,28 @@ echo
 step "events"
 "$KUBECTL" get events --sort-by=.metadata.creationTimestamp 2>/dev/null | grep -i trainingjob | tail -15 || true
 
+step "an InferenceService: serving from blue, swapped to green, rolled back (docs/inferenceservice.md)"
+"$KUBECTL" apply -f examples/inferenceservice.yaml
+"$KUBECTL" wait --for=condition=Ready --timeout=120s inferenceservice/sentiment
+"$KUBECTL" get inferenceservices
+echo "new image: the candidate starts in green beside blue, the alias moves once it is ready"
+"$KUBECTL" patch inferenceservice sentiment --type=merge -p '{"spec":{"image":"ghcr.io/acme/sentiment-serving:1.5.0"}}'
+"$KUBECTL" wait --for=jsonpath='{.status.activeColor}'=green --timeout=120s inferenceservice/sentiment
+"$KUBECTL" get inferenceservices
+"$KUBECTL" get pods -l app.kubernetes.io/instance=sentiment -L gantry.dev/color,gantry.dev/revision
+echo "the old image again, inside scaleDownDelaySeconds: the alias moves back to blue without a new pod"
+"$KUBECTL" patch inferenceservice sentiment --type=merge -p '{"spec":{"image":"ghcr.io/acme/sentiment-serving:1.4.0"}}'
+"$KUBECTL" wait --for=jsonpath='{.status.activeColor}'=blue --timeout=60s inferenceservice/sentiment
+"$KUBECTL" get inferenceservices
+"$KUBECTL" get events --field-selector involvedObject.name=sentiment --sort-by=.metadata.creationTimestamp 2>/dev/null | tail -6 || true
+
 cat <<MSG
 
 The cluster and the operator keep running. In another terminal:
   export KUBECONFIG=$KUBECONFIG
   kubectl get gantry          # every Gantry kind
   kubectl describe trainingjob mnist-baseline
+  kubectl describe inferenceservice sentiment
 Logs: $STATE/dev.log, $STATE/controller.log. Press Ctrl-C to stop.
 MSG
 if [ -n "${DEMO_EXIT:-}" ]; then exit 0; fi

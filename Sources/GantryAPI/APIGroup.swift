@@ -11,6 +11,7 @@ public enum GantryGroup {
 
 extension ResourceType {
     public static let trainingJobs = ResourceType(group: GantryGroup.name, version: GantryGroup.version, kind: "TrainingJob", plural: "trainingjobs", namespaced: true)
+    public static let inferenceServices = ResourceType(group: GantryGroup.name, version: GantryGroup.version, kind: "InferenceService", plural: "inferenceservices", namespaced: true)
     public static let platformConfigs = ResourceType(group: GantryGroup.name, version: GantryGroup.version, kind: "PlatformConfig", plural: "platformconfigs", namespaced: false)
 }
 
@@ -27,6 +28,9 @@ public enum GantryLabels {
     public static let kind = "gantry.dev/kind"
     public static let replicaIndex = "gantry.dev/replica-index"
     public static let role = "gantry.dev/role"
+    /// On an InferenceService's pods: the colour (blue, green) and the revision hash of their template.
+    public static let color = "gantry.dev/color"
+    public static let revision = "gantry.dev/revision"
     /// Jobs of one hyperparameter sweep share it; the median stopping rule compares them.
     public static let experiment = "gantry.dev/experiment"
     /// Annotation recorded in the experiment record.

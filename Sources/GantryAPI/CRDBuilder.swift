@@ -41,5 +41,5 @@ public enum CRDBuilder {
     }
 
     /// Every CRD Gantry installs, in apply order.
-    public static var all: [JSONValue] { [PlatformConfigSchema.crd, TrainingJobSchema.crd] }
+    public static var all: [JSONValue] { [PlatformConfigSchema.crd, TrainingJobSchema.crd, InferenceServiceSchema.crd] }
 }

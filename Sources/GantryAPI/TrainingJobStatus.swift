@@ -150,3 +150,4 @@ public struct EarlyStopStatus: Codable, Sendable, Hashable {
         self.rule = rule; self.step = step; self.value = value; self.message = message
     }
 }
+extension TrainingJobStatus: ConditionedStatus {}

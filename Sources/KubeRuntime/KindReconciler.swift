@@ -25,11 +25,19 @@ public struct KindPlan<Status: Sendable & Hashable>: Sendable, Hashable {
     public init(status: Status) { self.status = status }
 }
 
-/// What a planner is given: the object, its owned children by type (from the caches), and the time.
-public struct KindObservation<Kind: CustomResourceKind>: Sendable {
+/// What a planner is given: the object, its owned children by type (from the caches), what it gathered itself
+/// (`inputs`), and the time.
+public struct KindObservation<Kind: CustomResourceKind, Inputs: Sendable>: Sendable {
     public var object: CustomObject<Kind>
     public var children: [ResourceType: [JSONValue]]
+    public var inputs: Inputs
     public var now: Date
+    public init(object: CustomObject<Kind>, children: [ResourceType: [JSONValue]], inputs: Inputs, now: Date) {
+        self.object = object
+        self.children = children
+        self.inputs = inputs
+        self.now = now
+    }
     public func children(_ type: ResourceType) -> [JSONValue] { children[type] ?? [] }
 }
 
@@ -37,10 +45,19 @@ public struct KindObservation<Kind: CustomResourceKind>: Sendable {
 /// (reading caches, applying children, writing status only when it changed, events, refusals) is the framework's.
 public protocol KindPlanner: Sendable {
     associatedtype Kind: CustomResourceKind where Kind.Status: ConditionedStatus
+    /// What the plan needs beyond the object and its children (e.g. the platform's settings), read from caches.
+    associatedtype Inputs: Sendable = Void
+    typealias Observation = KindObservation<Kind, Inputs>
     /// Child kinds it plans, with the fields it reads of them (nil: all). Children are watched where Gantry
     /// labels them and enqueue their controller owner.
     var childTypes: [ResourceType: FieldMask?] { get }
-    func plan(_ observation: KindObservation<Kind>) -> KindPlan<Kind.Status>
+    /// Reads the inputs (no writes: the plan decides every write).
+    func inputs(for object: CustomObject<Kind>) async -> Inputs
+    func plan(_ observation: Observation) -> KindPlan<Kind.Status>
+}
+
+extension KindPlanner where Inputs == Void {
+    public func inputs(for object: CustomObject<Kind>) async {}
 }
 
 /// The reconcile loop every kind shares: read from the caches, plan, then status, children and events, each
@@ -81,7 +98,8 @@ public struct KindReconciler<Planner: KindPlanner>: Reconciler {
            stalled.reason == ChildRejected.reason, stalled.observedGeneration == object.generation { return .done }
         var children: [ResourceType: [JSONValue]] = [:]
         for (type, store) in applier.stores { children[type] = await store.owned(by: object.uid) }
-        let plan = planner.plan(KindObservation(object: object, children: children, now: clock.wallNow))
+        let inputs = await planner.inputs(for: object)
+        let plan = planner.plan(KindObservation(object: object, children: children, inputs: inputs, now: clock.wallNow))
         if plan.status != object.status { try await writeStatus(stored, plan.status) }
         do {
             try await applier.apply(plan.children, ownerUID: object.uid, namespace: object.namespace)

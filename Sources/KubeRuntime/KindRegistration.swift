@@ -40,16 +40,24 @@ public struct KindRegistration: Sendable {
     let build: @Sendable (Context, [SharedInformers.Key]) throws -> RegisteredController
 
     public init<Planner: KindPlanner>(_ planner: Planner, name: String? = nil) {
+        self.init(childTypes: planner.childTypes, name: name) { _ in planner }
+    }
+
+    /// A planner made once the informers exist (it may read caches through `context.informers`); `childTypes`
+    /// are declared before.
+    public init<Planner: KindPlanner>(childTypes declared: [ResourceType: FieldMask?], name: String? = nil,
+                                      planner make: @escaping @Sendable (Context) throws -> Planner) {
         let kind = Planner.Kind.resourceType
         let name = name ?? kind.kind.lowercased()
         self.name = name
-        let childTypes = planner.childTypes.keys.sorted { $0.description < $1.description }
+        let childTypes = declared.keys.sorted { $0.description < $1.description }
         declareWatches = { requests, source in
             [requests.request(source(kind, false))] + childTypes.map { type in
-                requests.request(source(type, true), fields: planner.childTypes[type] ?? nil)
+                requests.request(source(type, true), fields: declared[type] ?? nil)
             }
         }
         build = { context, keys in
+            let planner = try make(context)
             guard let primary = context.informers[keys[0]] else { throw InformerError.undeclared(keys[0].description) }
             var watches = [WatchSpec.primary(primary)]
             var stores: [ResourceType: Store] = [:]

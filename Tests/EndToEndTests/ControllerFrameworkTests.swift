@@ -26,9 +26,10 @@ enum WidgetKind: CustomResourceKind {
 /// One Service on `spec.port`, a PodDisruptionBudget, one ConfigMap per item; Ready once every item's
 /// ConfigMap exists.
 struct WidgetPlanner: KindPlanner {
+    typealias Kind = WidgetKind
     var childTypes: [ResourceType: FieldMask?] { [.services: nil, .configMaps: nil, .podDisruptionBudgets: nil] }
 
-    func plan(_ o: KindObservation<WidgetKind>) -> KindPlan<WidgetKind.Status> {
+    func plan(_ o: Observation) -> KindPlan<WidgetKind.Status> {
         let widget = o.object
         var plan = KindPlan(status: widget.status)
         var service = Service(name: widget.name)
@@ -115,9 +116,9 @@ struct WidgetPlanner: KindPlanner {
 
     @Test func oneWatchPerResourceAndSelectorWhateverTheNumberOfControllers() async throws {
         try await Self.withWidgets { h in
-            // TrainingJob reads 7 resources; the widget controller adds its own kind and PodDisruptionBudgets,
-            // and shares Services and ConfigMaps (same selector) with TrainingJob.
-            #expect(h.manager.informers.count == 9)
+            // TrainingJob reads 7 resources, InferenceService adds its kind and PodDisruptionBudgets (sharing pods
+            // and Services), the widget controller adds its kind and shares Services, ConfigMaps and budgets.
+            #expect(h.manager.informers.count == 10)
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.widget("w", port: 80, items: ["a"]))
             #expect(try await eventually(timeout: .seconds(30)) { try await Self.ready(h, "w", generation: 1) })
             let watches = h.cluster.cluster.requests().filter { $0.method == "GET" && $0.query.contains("watch=true") }

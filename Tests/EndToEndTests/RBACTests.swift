@@ -25,6 +25,10 @@ struct RBACTests {
     static let unexercised: [RBACRules.Grant: String] = [
         .init(group: "gantry.dev", resource: "trainingjobs/finalizers", verb: "update"):
             "children carry blockOwnerDeletion: true, which needs it where OwnerReferencesPermissionEnforcement is on (API-SEMANTICS 33); the embedded cluster does not enforce that plugin",
+        .init(group: "gantry.dev", resource: "inferenceservices/finalizers", verb: "update"):
+            "as trainingjobs/finalizers: children block their owner's deletion",
+        .init(group: "gantry.dev", resource: "inferenceservices", verb: "get"):
+            "read fresh only when the API server refuses a child (422) of an InferenceService; the 422 above is a TrainingJob's",
         // Used by this workload since the record finalizer landed; listed so the rule stays explained either way.
         .init(group: "gantry.dev", resource: "trainingjobs", verb: "patch"):
             "the finalizer that keeps a record of deleted jobs is added and removed with a JSON patch",
@@ -50,7 +54,8 @@ struct RBACTests {
         try await withCluster(TestCluster(DevClusterOptions(tls: true))) { cluster async throws in
             let admin = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig, environment: [:]))
             for args in [["apply", "-k", OperatorHarness.repoRoot + "/crds"], ["create", "namespace", Self.namespace],
-                         ["wait", "--for=condition=Established", "--timeout=20s", "crd/trainingjobs.gantry.dev", "crd/platformconfigs.gantry.dev"],
+                         ["wait", "--for=condition=Established", "--timeout=20s", "crd/trainingjobs.gantry.dev", "crd/platformconfigs.gantry.dev",
+                          "crd/inferenceservices.gantry.dev"],
                          ["apply", "-f", OperatorHarness.repoRoot + "/examples/platformconfig.yaml"]] {
                 let r = await cluster.kubectl(args: args)
                 #expect(r.ok, "kubectl \(args): \(r.stderr)")
@@ -116,6 +121,24 @@ struct RBACTests {
                 let service = try await admin.getOrNil(.services, "default", "ring")
                 return await phase("ring") == "Succeeded" && service == nil
             }, "the MPI gang finished and its headless Service was deleted")
+
+            // An InferenceService deployed, then swapped blue → green (alias and budget patched, pods created and
+            // the previous colour's deleted after the window).
+            let serving = { (tag: String) in
+                "apiVersion: gantry.dev/v1alpha1\nkind: InferenceService\nmetadata: {name: api, namespace: default}\nspec: {image: 'acme/llm-serving:\(tag)', rollout: {scaleDownDelaySeconds: 0}}\n"
+            }
+            for tag in ["1", "2"] {
+                let r = await cluster.kubectl(args: ["apply", "-f", "-"], stdin: serving(tag))
+                #expect(r.ok, "\(r.stderr)")
+                #expect(try await eventually(timeout: .seconds(60)) {
+                    let s = try await admin.getOrNil(.inferenceServices, "default", "api")?["status"]
+                    return s?[path: "activeRevision", "image"]?.stringValue == "acme/llm-serving:\(tag)" && s?["candidate"] == nil
+                })
+            }
+            #expect(try await eventually(timeout: .seconds(30)) {
+                let pods = try await admin.list(.pods, namespace: "default", options: ListOptions(labelSelector: "app.kubernetes.io/instance=api")).items
+                return pods.count == 1 && pods.allSatisfy { $0.labels["gantry.dev/color"] == "green" }
+            }, "the swap moved the alias and the previous colour's pod went")
 
             controller.signal(SIGTERM)  // releases the Lease: get and update
             #expect(await controller.waitForExit(timeout: 60) == 0)

@@ -46,6 +46,8 @@ import KubeCore
 
     @Test func trainingJobSpecAgrees() throws { try check(TrainingJobSpec.self, schema: TrainingJobSchema.spec) }
     @Test func trainingJobStatusAgrees() throws { try check(TrainingJobStatus.self, schema: TrainingJobSchema.status) }
+    @Test func inferenceServiceSpecAgrees() throws { try check(InferenceServiceSpec.self, schema: InferenceServiceSchema.spec) }
+    @Test func inferenceServiceStatusAgrees() throws { try check(InferenceServiceStatus.self, schema: InferenceServiceSchema.status) }
     @Test func platformConfigSpecAgrees() throws { try check(PlatformConfigSpec.self, schema: PlatformConfigSchema.spec) }
 
     @Test func everySchemaNodeHasADescription() {

@@ -36,7 +36,9 @@ public struct OperatorCaches: Sendable {
     public static let childSelector = "\(GantryLabels.managedBy)=\(GantryLabels.managedByValue)"
 
     /// The effective PlatformConfig (`default`), or built-in defaults when there is none or it does not decode.
-    public func platform() async -> PlatformConfigSpec {
+    public func platform() async -> PlatformConfigSpec { await Self.platform(from: platformConfigs) }
+
+    public static func platform(from platformConfigs: Store) async -> PlatformConfigSpec {
         guard let object = await platformConfigs.get(ObjectKey(namespace: nil, name: PlatformConfigSpec.singletonName)),
               let spec = try? (object["spec"] ?? .emptyObject).decode(PlatformConfigSpec.self) else { return PlatformConfigSpec() }
         return spec

@@ -1,0 +1,84 @@
+import KubeCore
+
+/// The InferenceService CRD's schema (the source of crds/inferenceservices.gantry.dev.yaml, `make crds`).
+public enum InferenceServiceSchema {
+    public static let spec = Schema.object("A model served as an HTTP API. A change of anything that shapes the pods starts a candidate beside the serving revision; the alias Service moves to it in one update once it is ready.", [
+        "image": Schema.string("Model server image.", maxLength: 4096, minLength: 1),
+        "command": Schema.array("Entrypoint (as the Pod API's `command`).", of: Schema.string("Argument.", maxLength: 4096), maxItems: 256),
+        "args": Schema.array("Arguments (as the Pod API's `args`).", of: Schema.string("Argument.", maxLength: 4096), maxItems: 256),
+        "env": Schema.array("Environment variables of the server container, as in the Pod API. MODEL_* are set by Gantry and refused here.", of: Schema.object("One variable.", [
+            "name": Schema.string("Variable name.", maxLength: 256, minLength: 1),
+            "value": Schema.string("Literal value.", maxLength: 32768),
+            "valueFrom": Schema.passthrough("Source of the value (secretKeyRef, configMapKeyRef, fieldRef), as in the Pod API."),
+        ], required: ["name"], rules: [("!self.name.startsWith('MODEL_')", "env: MODEL_* variables are set by Gantry (MODEL_DIR, MODEL_URI, MODEL_VERSION)")]), maxItems: 256),
+        "port": Schema.integer("Container port the server listens on; the alias Service serves it on port 80.", minimum: 1, maximum: 65535, default: 8080),
+        "readinessPath": Schema.string("HTTP path of the readiness probe (e.g. /v2/health/ready). Without it a pod is ready once its container runs.", pattern: "^/.*", maxLength: 1024),
+        "resources": SharedSchemas.resources,
+        "gpu": SharedSchemas.gpu,
+        "volumes": Schema.array("Pod volumes, as in the Pod API.", of: Schema.passthrough("A volume."), maxItems: 64),
+        "volumeMounts": Schema.array("Mounts of the server container, as in the Pod API.", of: Schema.passthrough("A mount."), maxItems: 64),
+        "podMetadata": SharedSchemas.podMetadata,
+        "nodeSelector": Schema.labelMap("Node labels every replica's node must have.", field: "nodeSelector"),
+        "tolerations": Schema.array("Extra tolerations, as in the Pod API (the GPU taint is tolerated automatically).", of: Schema.passthrough("A toleration."), maxItems: 64),
+        "serviceAccountName": Schema.string("Service account of the pods."),
+        "imagePullSecrets": Schema.array("Secrets for pulling the image.", of: Schema.object("A reference.", ["name": Schema.string("Secret name.", maxLength: 253)], required: ["name"]), maxItems: 16),
+        "model": Schema.object("The model: fetched by an init container into a shared volume; the server finds it at MODEL_DIR.", [
+            "uri": Schema.string("Where the model is (s3://, gs://, pvc://, http(s)://).", maxLength: 4096, minLength: 1),
+            "version": Schema.string("Version label, shown in status and passed as MODEL_VERSION.", maxLength: 128),
+        ], required: ["uri"]),
+        "replicas": Schema.integer("Replicas of the serving revision; a candidate starts at the same number.", minimum: 1, maximum: 1000, default: 1),
+        "rollout": Schema.object("How a new revision replaces the serving one.", [
+            "strategy": Schema.string("BlueGreen: the candidate comes up beside the serving colour and the alias moves in one update. Recreate: the serving pods go first (no GPU surge, a gap in service).", enum: Rollout.Strategy.allCases.map(\.rawValue), default: "BlueGreen"),
+            "autoPromote": Schema.boolean("Swap as soon as the candidate is ready; false waits in AwaitingPromotion for `gantry promote`.", default: true),
+            "minReadySeconds": Schema.integer("How long every candidate replica must have been Ready before the swap.", minimum: 0, maximum: 3600, default: 0),
+            "progressDeadlineSeconds": Schema.integer("A candidate not ready within this time fails and never gets traffic.", minimum: 1, maximum: 86400, default: 600),
+            "scaleDownDelaySeconds": Schema.integer("How long the previous colour stays up after a swap; reverting the spec inside it swaps back without a new pod.", minimum: 0, maximum: 86400, default: 30),
+        ]),
+    ], required: ["image"])
+
+    static let revision = Schema.object("A pod template revision.", [
+        "hash": Schema.string("Hash of everything that shapes the pods (not replicas)."),
+        "color": Schema.string("blue or green.", enum: InferenceServiceStatus.Color.allCases.map(\.rawValue)),
+        "image": Schema.string("Server image."),
+        "modelVersion": Schema.string("spec.model.version."),
+    ])
+
+    public static let status = Schema.object("What the controller observed. Written only by Gantry.", [
+        "observedGeneration": ["type": "integer", "format": "int64", "description": "The generation of the spec this status describes."],
+        "conditions": SharedSchemas.conditions,
+        "url": Schema.string("The alias Service's URL inside the cluster."),
+        "activeColor": Schema.string("The colour the alias Service selects.", enum: InferenceServiceStatus.Color.allCases.map(\.rawValue)),
+        "activeRevision": revision,
+        "previousRevision": revision,
+        "warmUntil": Schema.string("Until when the previous revision stays up for a rollback without new pods."),
+        "candidate": Schema.object("The revision being rolled out.", [
+            "revision": revision,
+            "phase": Schema.string("Progressing, AwaitingPromotion or Failed.", enum: InferenceServiceStatus.Candidate.Phase.allCases.map(\.rawValue)),
+            "ready": Schema.integer("Candidate replicas ready for minReadySeconds."),
+            "desired": Schema.integer("Candidate replicas wanted."),
+            "startedAt": Schema.string("When the rollout started."),
+            "message": Schema.string("Why it waits or failed."),
+        ]),
+        "lastSwap": Schema.object("The last move of the alias.", [
+            "from": Schema.string("Revision hash it served before."), "to": Schema.string("Revision hash it serves now."),
+            "at": Schema.string("When."), "reason": Schema.string("Swapped or RolledBack."),
+        ]),
+        "replicas": Schema.integer("Replicas of the serving revision."),
+        "readyReplicas": Schema.integer("Ready replicas of the serving revision."),
+    ])
+
+    public static var crd: JSONValue {
+        CRDBuilder.crd(
+            kind: "InferenceService", plural: "inferenceservices", singular: "inferenceservice", shortNames: ["gis"], namespaced: true,
+            description: "A model served as an HTTP API, deployed blue/green by one update of its alias Service.",
+            spec: spec, status: status,
+            printerColumns: [
+                ("URL", "string", ".status.url", 0),
+                ("Active", "string", ".status.activeColor", 0),
+                ("Candidate", "string", ".status.candidate.phase", 0),
+                ("Ready", "integer", ".status.readyReplicas", 0),
+                ("Revision", "string", ".status.activeRevision.hash", 1),
+                ("Age", "date", ".metadata.creationTimestamp", 0),
+            ])
+    }
+}

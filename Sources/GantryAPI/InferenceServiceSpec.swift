@@ -1,0 +1,70 @@
+import KubeCore
+
+/// A model served as an HTTP API, deployed blue/green: a new revision comes up beside the serving one and the
+/// alias Service is switched to it in one update once it is ready.
+public struct InferenceServiceSpec: Codable, Sendable, Hashable {
+    public var image: String
+    public var command: [String]?
+    public var args: [String]?
+    public var env: [EnvVar]?
+    /// Container port the server listens on (default 8080).
+    public var port: Int?
+    /// HTTP path of the readiness probe; without it a pod is ready once its container runs.
+    public var readinessPath: String?
+    public var resources: ComputeResources?
+    public var gpu: GPURequest?
+    public var volumes: [JSONValue]?
+    public var volumeMounts: [JSONValue]?
+    public var podMetadata: PodMetadata?
+    public var nodeSelector: [String: String]?
+    public var tolerations: [JSONValue]?
+    public var serviceAccountName: String?
+    public var imagePullSecrets: [LocalObjectReference]?
+    public var model: ModelSource?
+    /// Replicas of the serving revision (a candidate starts at the same number).
+    public var replicas: Int?
+    public var rollout: Rollout?
+
+    public init(image: String) { self.image = image }
+
+    public var effectivePort: Int { port ?? 8080 }
+    public var effectiveReplicas: Int { replicas ?? 1 }
+    public var effectiveRollout: Rollout { rollout ?? Rollout() }
+}
+
+/// Where the model comes from: fetched by an init container into a shared volume, exposed as `MODEL_DIR`.
+public struct ModelSource: Codable, Sendable, Hashable {
+    public var uri: String
+    public var version: String?
+    public init(uri: String, version: String? = nil) {
+        self.uri = uri
+        self.version = version
+    }
+}
+
+/// How a new revision replaces the serving one.
+public struct Rollout: Codable, Sendable, Hashable {
+    public enum Strategy: String, Codable, Sendable, Hashable, CaseIterable {
+        /// The candidate comes up in the idle colour; the alias moves to it in one update once it is ready.
+        case blueGreen = "BlueGreen"
+        /// The serving pods go first, then the new ones come up (no surge of GPUs; a gap in service).
+        case recreate = "Recreate"
+    }
+    public var strategy: Strategy?
+    /// Swap as soon as the candidate is ready (default), or wait for `gantry promote`.
+    public var autoPromote: Bool?
+    /// How long every candidate replica must have been Ready before the swap.
+    public var minReadySeconds: Int?
+    /// A candidate not ready within this time fails and never gets traffic.
+    public var progressDeadlineSeconds: Int?
+    /// How long the previous colour stays up after a swap (a rollback inside it starts no pod).
+    public var scaleDownDelaySeconds: Int?
+
+    public init() {}
+
+    public var effectiveStrategy: Strategy { strategy ?? .blueGreen }
+    public var effectiveAutoPromote: Bool { autoPromote ?? true }
+    public var effectiveMinReadySeconds: Int { minReadySeconds ?? 0 }
+    public var effectiveProgressDeadlineSeconds: Int { progressDeadlineSeconds ?? 600 }
+    public var effectiveScaleDownDelaySeconds: Int { scaleDownDelaySeconds ?? 30 }
+}

@@ -1,0 +1,76 @@
+import KubeCore
+
+/// What the InferenceService controller observed and decided. The active and previous revisions are the
+/// controller's memory across reconciles: which colour serves, and which one is kept warm for a rollback.
+public struct InferenceServiceStatus: ConditionedStatus {
+    public enum Color: String, Codable, Sendable, Hashable, CaseIterable {
+        case blue, green
+        public var other: Color { self == .blue ? .green : .blue }
+    }
+
+    /// One pod template, by the hash of everything that shapes its pods (not `replicas`).
+    public struct Revision: Codable, Sendable, Hashable {
+        public var hash: String
+        public var color: Color
+        public var image: String
+        public var modelVersion: String?
+        public init(hash: String, color: Color, image: String, modelVersion: String?) {
+            self.hash = hash
+            self.color = color
+            self.image = image
+            self.modelVersion = modelVersion
+        }
+    }
+
+    public struct Candidate: Codable, Sendable, Hashable {
+        public enum Phase: String, Codable, Sendable, Hashable, CaseIterable {
+            case progressing = "Progressing"
+            case awaitingPromotion = "AwaitingPromotion"
+            case failed = "Failed"
+        }
+        public var revision: Revision
+        public var phase: Phase
+        public var ready: Int
+        public var desired: Int
+        public var startedAt: String
+        public var message: String?
+        public init(revision: Revision, phase: Phase, ready: Int, desired: Int, startedAt: String, message: String? = nil) {
+            self.revision = revision
+            self.phase = phase
+            self.ready = ready
+            self.desired = desired
+            self.startedAt = startedAt
+            self.message = message
+        }
+    }
+
+    public struct Swap: Codable, Sendable, Hashable {
+        public var from: String?
+        public var to: String
+        public var at: String
+        /// Swapped, RolledBack, Recreated.
+        public var reason: String
+        public init(from: String?, to: String, at: String, reason: String) {
+            self.from = from
+            self.to = to
+            self.at = at
+            self.reason = reason
+        }
+    }
+
+    public var observedGeneration: Int64?
+    public var conditions: [Condition]?
+    /// The alias Service's URL inside the cluster.
+    public var url: String?
+    public var activeColor: Color?
+    public var activeRevision: Revision?
+    /// The revision served before the last swap, kept up until `warmUntil`.
+    public var previousRevision: Revision?
+    public var warmUntil: String?
+    public var candidate: Candidate?
+    public var lastSwap: Swap?
+    public var replicas: Int?
+    public var readyReplicas: Int?
+
+    public init() {}
+}

@@ -1,0 +1,136 @@
+import GantryAPI
+import KubeCore
+
+/// Pure builders of an InferenceService's children: the pods of a revision in one colour, the alias Service (the
+/// active colour), the preview Service (the candidate, else the active colour) and the PodDisruptionBudget of the
+/// active colour.
+public enum InferenceChildren {
+    public static let containerName = "server"
+    public static let modelFetchImage = "ghcr.io/gantry-dev/model-fetch:0.1.0"
+    public static let modelDir = "/models"
+    /// The alias and preview Services serve on this port (targetPort: the container's `http` port).
+    public static let servicePort: Int64 = 80
+
+    public static func aliasName(_ service: InferenceService) -> String { ChildNaming.name(service.name, "") }
+    public static func previewName(_ service: InferenceService) -> String { ChildNaming.name(service.name, "preview") }
+    public static func podName(_ service: InferenceService, _ revision: InferenceServiceStatus.Revision, _ index: Int) -> String {
+        ChildNaming.name(service.name, "\(revision.color.rawValue)-\(revision.hash)-\(index)")
+    }
+
+    /// The hash of everything that shapes a revision's pods (not `replicas`, not `rollout`): the same spec gives
+    /// the same hash in every process (keys are serialized sorted).
+    public static func revisionHash(_ spec: InferenceServiceSpec) -> String {
+        var shaping = spec
+        shaping.replicas = nil
+        shaping.rollout = nil
+        let text = ((try? JSONValue(encoding: shaping)) ?? .null).droppingNulls().serialized()
+        return String(String(ChildNaming.fnv1a(text), radix: 36).prefix(8))
+    }
+
+    public static func revision(_ service: InferenceService, color: InferenceServiceStatus.Color) -> InferenceServiceStatus.Revision {
+        InferenceServiceStatus.Revision(hash: revisionHash(service.spec), color: color, image: service.spec.image,
+                                        modelVersion: service.spec.model?.version)
+    }
+
+    /// The pods of `revision` select on these (with the standard instance label).
+    static func colorLabels(_ service: InferenceService, _ color: InferenceServiceStatus.Color) -> [String: String] {
+        [GantryLabels.instance: ChildNaming.labelValue(service.name), GantryLabels.managedBy: GantryLabels.managedByValue,
+         GantryLabels.color: color.rawValue]
+    }
+
+    public static func pod(_ service: InferenceService, _ revision: InferenceServiceStatus.Revision, index: Int,
+                           placement: GPUPlacement, security: PodPolicy.SecurityProfile) -> Pod {
+        let spec = service.spec
+        var labels = spec.podMetadata?.labels ?? [:]
+        labels[GantryLabels.color] = revision.color.rawValue
+        labels[GantryLabels.revision] = revision.hash
+        labels[GantryLabels.replicaIndex] = String(index)
+        labels[GantryLabels.role] = "server"
+
+        var container = Container(name: containerName, image: spec.image)
+        if let command = spec.command { container.command = command }
+        if let args = spec.args { container.args = args }
+        var env = (spec.env ?? []).map { e -> Container.EnvVar in
+            var v = Container.EnvVar(json: ["name": .string(e.name)])
+            if let value = e.value { v.value = value }
+            if let from = e.valueFrom { v.json["valueFrom"] = from }
+            return v
+        }
+        container.ports = [Container.Port(name: "http", containerPort: Int64(spec.effectivePort))]
+        if let path = spec.readinessPath {
+            container.readinessProbe = RawObject(json: ["httpGet": ["path": .string(path), "port": "http"], "periodSeconds": 2])
+        }
+        var limits: [String: String] = [:]
+        if let cpu = spec.resources?.cpu { limits["cpu"] = cpu }
+        if let memory = spec.resources?.memory { limits["memory"] = memory }
+        for (name, count) in placement.limits { limits[name] = String(count) }
+        container.resources.limits = limits
+        container.resources.requests = limits
+        var mounts = (spec.volumeMounts ?? []).map { RawObject(json: $0) }
+        var volumes = (spec.volumes ?? []).map { RawObject(json: $0) }
+        var initContainers: [Container] = []
+        if let model = spec.model {
+            // The model is fetched once per pod into a shared volume before the server starts.
+            volumes.append(RawObject(json: ["name": "model", "emptyDir": .emptyObject]))
+            mounts.append(RawObject(json: ["name": "model", "mountPath": .string(modelDir)]))
+            var fetch = Container(name: "model-fetch", image: modelFetchImage)
+            fetch.args = ["--source", model.uri, "--dest", modelDir]
+            fetch.volumeMounts = [RawObject(json: ["name": "model", "mountPath": .string(modelDir)])]
+            initContainers.append(fetch)
+            env += [Container.EnvVar(name: "MODEL_DIR", value: modelDir), Container.EnvVar(name: "MODEL_URI", value: model.uri)]
+            if let version = model.version { env.append(Container.EnvVar(name: "MODEL_VERSION", value: version)) }
+        }
+        container.env = env
+        container.volumeMounts = mounts
+        if security == .restricted {
+            container.securityContext = RawObject(json: ["allowPrivilegeEscalation": false, "capabilities": ["drop": ["ALL"]]])
+        }
+
+        let name = podName(service, revision, index)
+        var pod = Pod(name: name)
+        ChildMetadata.stamp(&pod, name: name, owner: service, labels: labels, annotations: spec.podMetadata?.annotations ?? [:])
+        pod.spec.containers = [container]
+        pod.spec.initContainers = initContainers
+        pod.spec.volumes = volumes
+        pod.spec.restartPolicy = "Always"
+        pod.spec.tolerations = (placement.tolerations + (spec.tolerations ?? [])).map { Pod.Toleration(json: $0) }
+        if let selector = spec.nodeSelector, !selector.isEmpty { pod.spec.nodeSelector = selector }
+        var affinity = placement.affinity ?? .emptyObject
+        // Replicas of one colour on different nodes where possible: a node lost takes one replica, not all.
+        affinity[path: "podAntiAffinity", "preferredDuringSchedulingIgnoredDuringExecution"] = [[
+            "weight": 100, "podAffinityTerm": [
+                "topologyKey": "kubernetes.io/hostname",
+                "labelSelector": ["matchLabels": .object(colorLabels(service, revision.color).mapValues(JSONValue.string))],
+            ],
+        ]]
+        pod.spec.affinity = RawObject(json: affinity)
+        pod.spec.serviceAccountName = spec.serviceAccountName
+        pod.spec.imagePullSecrets = (spec.imagePullSecrets ?? []).map(\.name)
+        if security == .restricted {
+            pod.spec.securityContext = RawObject(json: ["runAsNonRoot": true, "seccompProfile": ["type": "RuntimeDefault"]])
+        }
+        return pod
+    }
+
+    /// A Service on port 80 selecting the pods of one colour.
+    public static func service(_ service: InferenceService, name: String, color: InferenceServiceStatus.Color) -> Service {
+        var svc = Service(name: name)
+        ChildMetadata.stamp(&svc, name: name, owner: service)
+        svc.spec.selector = colorLabels(service, color)
+        svc.spec.ports = [Service.Port(name: "http", port: servicePort, targetPort: "http")]
+        return svc
+    }
+
+    /// Node drains may take at most one ready pod of the serving colour at a time.
+    public static func disruptionBudget(_ service: InferenceService, color: InferenceServiceStatus.Color) -> PodDisruptionBudget {
+        var budget = PodDisruptionBudget(name: aliasName(service))
+        ChildMetadata.stamp(&budget, name: aliasName(service), owner: service)
+        budget.spec.selectorLabels = colorLabels(service, color)
+        budget.spec.maxUnavailable = 1
+        return budget
+    }
+
+    public static func url(_ service: InferenceService) -> String {
+        "http://\(aliasName(service)).\(service.namespace).svc.cluster.local"
+    }
+}

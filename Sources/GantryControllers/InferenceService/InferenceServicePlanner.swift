@@ -1,0 +1,268 @@
+import Foundation
+import GantryAPI
+import KubeCore
+import KubeRuntime
+
+/// Blue/green as a pure function. The status is the controller's memory: which revision serves in which colour
+/// (`activeRevision`), which one is kept warm after a swap (`previousRevision` until `warmUntil`), and which one
+/// is being rolled out (`candidate`). From it follow the children: the pods of each live revision, the alias
+/// Service on the active colour, the preview Service on the candidate's, and the PodDisruptionBudget.
+public struct InferenceServicePlanner: KindPlanner {
+    public typealias Kind = InferenceServiceKind
+    public typealias Inputs = PlatformConfigSpec
+    /// Written by `gantry promote`: the candidate revision hash to swap to when autoPromote is false.
+    public static let promoteAnnotation = "gantry.dev/promote"
+
+    let platform: @Sendable () async -> PlatformConfigSpec
+
+    public init(platform: @escaping @Sendable () async -> PlatformConfigSpec) {
+        self.platform = platform
+    }
+
+    /// Pods: identity, labels, owner, phase, and the Ready condition with its transition time (minReadySeconds
+    /// counts from it), the scheduling condition and why containers wait (a failed rollout names the cause).
+    public static let podFields: FieldMask = .object(keys: [
+        "metadata": .object(keys: ["name": .all, "namespace": .all, "uid": .all, "resourceVersion": .all, "labels": .all,
+                                   "ownerReferences": .all, "deletionTimestamp": .all]),
+        "status": .object(keys: [
+            "phase": .all, "reason": .all, "message": .all,
+            "conditions": .elements(.keys("type", "status", "reason", "message", "lastTransitionTime"), filterKey: "type",
+                                    values: ["Ready", "PodScheduled"]),
+            "containerStatuses": .elements(.object(keys: ["name": .all, "state": .object(keys: ["waiting": .keys("reason", "message")])])),
+            "initContainerStatuses": .elements(.object(keys: ["name": .all, "state": .object(keys: ["waiting": .keys("reason", "message")])])),
+        ]),
+    ])
+
+    public static let childFields: [ResourceType: FieldMask?] = [.pods: podFields, .services: nil, .podDisruptionBudgets: nil]
+    public var childTypes: [ResourceType: FieldMask?] { Self.childFields }
+
+    /// Registered with the operator: its platform settings come from the shared PlatformConfig cache.
+    public static func registration(platformConfigs key: SharedInformers.Key) -> KindRegistration {
+        KindRegistration(childTypes: childFields) { context in
+            guard let store = context.informers[key]?.store else { throw InformerError.undeclared(key.description) }
+            return InferenceServicePlanner(platform: { await OperatorCaches.platform(from: store) })
+        }
+    }
+
+    public func inputs(for object: InferenceService) async -> PlatformConfigSpec { await platform() }
+
+    public func plan(_ o: Observation) -> KindPlan<InferenceServiceStatus> {
+        var planning = InferencePlanning(o)
+        planning.run()
+        return planning.finished()
+    }
+}
+
+/// One reconcile's working state (see InferenceServicePlanner).
+struct InferencePlanning {
+    typealias Revision = InferenceServiceStatus.Revision
+    let service: InferenceService
+    let now: Date
+    let pods: [ServingPod]
+    let rollout: Rollout
+    let replicas: Int
+    let placement: GPUPlacement
+    let security: PodPolicy.SecurityProfile
+    var status: InferenceServiceStatus
+    var conditions: StatusConditions
+    var plan: KindPlan<InferenceServiceStatus>
+
+    init(_ o: InferenceServicePlanner.Observation) {
+        service = o.object
+        now = o.now
+        pods = o.children(.pods).map(ServingPod.init)
+        rollout = service.spec.effectiveRollout
+        replicas = service.spec.effectiveReplicas
+        placement = GPUPlacement(request: service.spec.gpu, settings: o.inputs.effectiveGPU)
+        security = o.inputs.effectivePodPolicy.effectiveSecurityContext
+        status = service.status
+        conditions = StatusConditions(status.conditions, generation: service.generation, now: Timestamp.format(o.now))
+        plan = KindPlan(status: status)
+    }
+
+    var nowText: String { Timestamp.format(now) }
+
+    func finished() -> KindPlan<InferenceServiceStatus> {
+        var plan = self.plan
+        var status = self.status
+        status.conditions = conditions.list
+        plan.status = status
+        return plan
+    }
+
+    mutating func run() {
+        status.observedGeneration = service.generation
+        status.url = InferenceChildren.url(service)
+        let desired = InferenceChildren.revisionHash(service.spec)
+        expireWarmRevision()
+        if let active = status.activeRevision {
+            if active.hash == desired {
+                if let candidate = status.candidate {
+                    plan.events.append(PlannedEvent(.normal, "RolloutAborted", "the spec is back at the serving revision \(active.hash); candidate \(candidate.revision.hash) removed"))
+                    status.candidate = nil
+                }
+            } else if rollout.effectiveStrategy == .recreate {
+                // No surge: the new revision takes the serving colour; its pods start once the old ones are gone.
+                let next = InferenceChildren.revision(service, color: active.color)
+                status.candidate = nil
+                status.previousRevision = nil
+                status.warmUntil = nil
+                status.activeRevision = next
+                status.lastSwap = .init(from: active.hash, to: next.hash, at: nowText, reason: "Recreated")
+                plan.events.append(PlannedEvent(.normal, "Recreating", "revision \(active.hash) stops before \(next.hash) starts (spec.rollout.strategy Recreate)"))
+            } else if let warm = status.previousRevision, warm.hash == desired {
+                swap(to: warm, reason: "RolledBack", note: "the spec is back at revision \(warm.hash), still warm: the alias moved back to \(warm.color.rawValue) without a new pod")
+            } else {
+                progress(toward: desired, from: active)
+            }
+        } else {
+            // First deploy: the revision serves in blue as soon as it exists (there is nothing else to serve).
+            let first = InferenceChildren.revision(service, color: .blue)
+            status.activeRevision = first
+            status.activeColor = .blue
+            plan.events.append(PlannedEvent(.normal, "Deploying", "first revision \(first.hash) in blue"))
+        }
+        planChildren()
+        reportConditions()
+    }
+
+    /// After `scaleDownDelaySeconds` the previous revision's pods go (a rollback is then a new rollout).
+    mutating func expireWarmRevision() {
+        guard status.previousRevision != nil else { return }
+        guard let until = status.warmUntil.flatMap(Timestamp.parse), now < until else {
+            status.previousRevision = nil
+            status.warmUntil = nil
+            return
+        }
+        plan.requeueAfter = .seconds(until.timeIntervalSince(now) + 0.1)
+    }
+
+    /// The desired revision is neither serving nor warm: it is the candidate, in the idle colour.
+    mutating func progress(toward hash: String, from active: Revision) {
+        let color = active.color.other
+        if status.candidate?.revision.hash != hash {
+            if let superseded = status.candidate {
+                plan.events.append(PlannedEvent(.normal, "RolloutSuperseded", "candidate \(superseded.revision.hash) replaced by \(hash) before it served"))
+            }
+            // The idle colour is the candidate's now: a warm previous revision there gives way.
+            if status.previousRevision?.color == color {
+                status.previousRevision = nil
+                status.warmUntil = nil
+            }
+            let revision = InferenceChildren.revision(service, color: color)
+            status.candidate = .init(revision: revision, phase: .progressing, ready: 0, desired: replicas, startedAt: nowText)
+            plan.events.append(PlannedEvent(.normal, "RolloutStarted", "candidate \(hash) starting in \(color.rawValue) beside \(active.hash) in \(active.color.rawValue)"))
+        }
+        guard var candidate = status.candidate, candidate.phase != .failed else { return }
+        let mine = livePods(candidate.revision)
+        let ready = mine.filter { $0.ready(for: rollout.effectiveMinReadySeconds, at: now) }.count
+        candidate.ready = ready
+        candidate.desired = replicas
+        if ready >= replicas {
+            let promoted = rollout.effectiveAutoPromote || service.annotations[InferenceServicePlanner.promoteAnnotation] == candidate.revision.hash
+            if promoted {
+                swap(to: candidate.revision, reason: "Swapped", note: "candidate \(candidate.revision.hash) ready (\(ready)/\(replicas)): alias moved from \(active.color.rawValue) to \(candidate.revision.color.rawValue)")
+                return
+            }
+            candidate.phase = .awaitingPromotion
+            candidate.message = "ready; waiting for `gantry promote \(service.name)` (spec.rollout.autoPromote is false)"
+            status.candidate = candidate
+            return
+        }
+        let started = Timestamp.parse(candidate.startedAt) ?? now
+        let deadline = started.addingTimeInterval(Double(rollout.effectiveProgressDeadlineSeconds))
+        if now >= deadline {
+            let cause = mine.compactMap { p in p.problem.map { "pod \(p.name): \($0)" } }.first ?? "\(ready) of \(replicas) replicas ready"
+            candidate.phase = .failed
+            candidate.message = "not ready within spec.rollout.progressDeadlineSeconds (\(rollout.effectiveProgressDeadlineSeconds)s): \(cause); \(active.color.rawValue) keeps serving"
+            plan.events.append(PlannedEvent(.warning, "RolloutFailed", candidate.message ?? ""))
+            status.candidate = candidate
+            return
+        }
+        candidate.message = mine.compactMap { p in p.problem.map { "pod \(p.name): \($0)" } }.first
+        status.candidate = candidate
+        // Look again when the deadline passes or minReadySeconds elapse, whichever comes first.
+        let readyAt = mine.compactMap(\.readySince).map { $0.addingTimeInterval(Double(rollout.effectiveMinReadySeconds)) }.filter { $0 > now }.min()
+        let next = min(deadline, readyAt ?? deadline).timeIntervalSince(now) + 0.1
+        plan.requeueAfter = min(plan.requeueAfter ?? .seconds(next), .seconds(next))
+    }
+
+    /// Moves the alias to `revision` in one update: the serving revision stays warm for scaleDownDelaySeconds.
+    mutating func swap(to revision: Revision, reason: String, note: String) {
+        let from = status.activeRevision
+        status.previousRevision = from
+        status.warmUntil = Timestamp.format(now.addingTimeInterval(Double(rollout.effectiveScaleDownDelaySeconds)))
+        plan.requeueAfter = .seconds(Double(rollout.effectiveScaleDownDelaySeconds) + 0.1)
+        status.activeRevision = revision
+        status.activeColor = revision.color
+        status.candidate = nil
+        status.lastSwap = .init(from: from?.hash, to: revision.hash, at: nowText, reason: reason)
+        plan.events.append(PlannedEvent(.normal, reason, note))
+    }
+
+    /// Pods of a revision (its colour and hash) that are not being deleted.
+    func livePods(_ revision: Revision) -> [ServingPod] {
+        pods.filter { $0.color == revision.color && $0.revision == revision.hash && !$0.deleting }
+    }
+
+    /// Every live revision keeps `replicas` pods (the warm one keeps what it has); failed pods are replaced;
+    /// every other pod is pruned. Services and the budget follow the active colour.
+    mutating func planChildren() {
+        guard let active = status.activeRevision else { return }
+        var keep: [(Revision, Bool)] = [(active, true)]
+        if let candidate = status.candidate, candidate.phase != .failed { keep.append((candidate.revision, true)) }
+        if let warm = status.previousRevision { keep.append((warm, false)) }
+        for (revision, complete) in keep {
+            let live = livePods(revision)
+            // Recreate: a colour's new pods wait until the previous revision's pods there are gone.
+            if pods.contains(where: { $0.color == revision.color && $0.revision != revision.hash }) && live.isEmpty && rollout.effectiveStrategy == .recreate { continue }
+            let indexes = complete ? Array(0..<replicas) : live.compactMap(\.index).filter { $0 < replicas }
+            // A failed pod is not desired: pruned now, created again once it is gone (same name).
+            for index in indexes where !live.contains(where: { $0.index == index && $0.failed }) {
+                plan.children.add(InferenceChildren.pod(service, revision, index: index, placement: placement, security: security), update: .createOnly)
+            }
+        }
+        plan.children.add(InferenceChildren.service(service, name: InferenceChildren.aliasName(service), color: active.color))
+        let previewColor = status.candidate.map { $0.phase == .failed ? active.color : $0.revision.color } ?? active.color
+        plan.children.add(InferenceChildren.service(service, name: InferenceChildren.previewName(service), color: previewColor))
+        plan.children.add(InferenceChildren.disruptionBudget(service, color: active.color))
+        plan.children.prune = [.pods, .services, .podDisruptionBudgets]
+        let serving = livePods(active)
+        status.replicas = replicas
+        status.readyReplicas = serving.filter { $0.readySince != nil }.count
+    }
+
+    /// Ready: the alias serves the desired revision with every replica ready. Progressing while a candidate
+    /// rolls out; Stalled when it failed (a spec change is needed), while the serving colour stays Ready to serve.
+    mutating func reportConditions() {
+        let ready = status.readyReplicas ?? 0
+        let serving = status.activeRevision?.hash ?? ""
+        if let candidate = status.candidate {
+            switch candidate.phase {
+            case .failed:
+                conditions.set("Progressing", .false, "ProgressDeadlineExceeded", candidate.message ?? "")
+                conditions.markStalled("RolloutFailed", candidate.message ?? "", reconciling: "waiting for a corrected spec")
+            case .awaitingPromotion:
+                conditions.set("Progressing", .true, "AwaitingPromotion", candidate.message ?? "")
+                conditions.markReconciling("AwaitingPromotion", candidate.message ?? "")
+            case .progressing:
+                let message = "candidate \(candidate.revision.hash): \(candidate.ready)/\(candidate.desired) ready" + (candidate.message.map { "; \($0)" } ?? "")
+                conditions.set("Progressing", .true, "RollingOut", message)
+                conditions.markReconciling("RollingOut", message)
+            }
+        } else if ready >= replicas {
+            conditions.set("Progressing", .false, "Complete", "revision \(serving) serves in \(status.activeColor?.rawValue ?? "")")
+            conditions.markReady("Serving", "\(ready)/\(replicas) replicas of revision \(serving) ready behind \(InferenceChildren.aliasName(service))")
+        } else {
+            let problem = pods.filter { $0.revision == serving }.compactMap { p in p.problem.map { "pod \(p.name): \($0)" } }.first
+            let message = "\(ready)/\(replicas) replicas of revision \(serving) ready" + (problem.map { "; \($0)" } ?? "")
+            conditions.set("Progressing", .true, "Starting", message)
+            conditions.markReconciling("Starting", message)
+        }
+        // Degraded: it served with every replica ready once, and no longer does.
+        let servedBefore = service.status.conditions?.isTrue("Ready") == true || service.status.conditions?.isTrue("Degraded") == true
+        let degraded = ready < replicas && servedBefore
+        conditions.set("Degraded", degraded ? .true : .false, degraded ? "ReplicasUnavailable" : "AsExpected",
+                       "\(ready)/\(replicas) serving replicas ready")
+    }
+}

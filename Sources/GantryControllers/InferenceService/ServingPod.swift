@@ -1,0 +1,47 @@
+import Foundation
+import GantryAPI
+import KubeCore
+
+/// The facts the InferenceService planner reads of one of its pods.
+public struct ServingPod: Sendable, Hashable {
+    public var name: String
+    public var color: InferenceServiceStatus.Color?
+    public var revision: String?
+    public var index: Int?
+    public var phase: String?
+    public var deleting: Bool
+    /// When it last became Ready (nil when not ready).
+    public var readySince: Date?
+    /// Why it does not become ready, when the pod says (image pull, crash loop, unschedulable).
+    public var problem: String?
+
+    public init(_ object: JSONValue) {
+        let pod = Pod(json: object)
+        name = pod.name ?? ""
+        color = pod.labels[GantryLabels.color].flatMap(InferenceServiceStatus.Color.init)
+        revision = pod.labels[GantryLabels.revision]
+        index = pod.labels[GantryLabels.replicaIndex].flatMap { Int($0) }
+        phase = pod.status.phase
+        deleting = pod.deletionTimestamp != nil
+        let conditions = pod.status.conditions
+        if let ready = conditions.first(where: { $0.type == "Ready" }), ready.status == .true {
+            readySince = Timestamp.parse(ready.lastTransitionTime) ?? .distantPast
+        }
+        if let scheduled = conditions.first(where: { $0.type == "PodScheduled" }), scheduled.status == .false {
+            problem = "\(scheduled.reason.isEmpty ? "Unschedulable" : scheduled.reason): \(scheduled.message)"
+        } else if let waiting = (pod.status.initContainerStatuses + pod.status.containerStatuses).compactMap({ $0.state.waiting }).first,
+                  let reason = waiting.reason, reason != "ContainerCreating", reason != "PodInitializing" {
+            problem = "\(reason): \(waiting.message ?? "")"
+        } else if phase == "Failed" {
+            problem = "\(pod.status.reason ?? "Failed"): \(pod.status.message ?? "the pod failed")"
+        }
+    }
+
+    public var failed: Bool { phase == "Failed" || phase == "Succeeded" }
+
+    /// Ready for at least `seconds` at `now`.
+    public func ready(for seconds: Int, at now: Date) -> Bool {
+        guard let since = readySince, !deleting else { return false }
+        return now.timeIntervalSince(since) >= Double(seconds)
+    }
+}

@@ -1,0 +1,241 @@
+import Foundation
+import Testing
+import GantryAPI
+import GantryControllers
+import GantryTestSupport
+import KubeClient
+import KubeCore
+
+/// InferenceService through the real path: kubectl → embedded cluster (simulated inference servers, Endpoints)
+/// → the operator over libcurl (issue #10).
+@Suite(.serialized) struct InferenceServiceTests {
+    static let example = OperatorHarness.repoRoot + "/examples/inferenceservice.yaml"
+
+    static func manifest(_ name: String, image: String, replicas: Int = 2, rollout: String = "{scaleDownDelaySeconds: 30}",
+                         gpus: Int = 1) -> String {
+        """
+        apiVersion: gantry.dev/v1alpha1
+        kind: InferenceService
+        metadata: {name: \(name), namespace: default}
+        spec:
+          image: \(image)
+          readinessPath: /v2/health/ready
+          replicas: \(replicas)
+          gpu: {count: \(gpus)}
+          rollout: \(rollout)
+        """
+    }
+
+    static func status(_ h: OperatorHarness, _ name: String) async throws -> JSONValue {
+        try await h.get(.inferenceServices, "default", name)?["status"] ?? .null
+    }
+
+    static func condition(_ status: JSONValue, _ type: String) -> JSONValue? {
+        status["conditions"]?.arrayValue?.first { $0["type"]?.stringValue == type }
+    }
+
+    static func ready(_ h: OperatorHarness, _ name: String) async throws -> Bool {
+        let s = try await status(h, name)
+        return condition(s, "Ready")?["status"] == "True" && s["candidate"] == nil
+    }
+
+    static func selectedColor(_ h: OperatorHarness, _ service: String) async throws -> String? {
+        try await h.get(.services, "default", service)?[path: "spec", "selector", GantryLabels.color]?.stringValue
+    }
+
+    static func readyAddresses(_ h: OperatorHarness, _ service: String) async throws -> Int {
+        let subsets = try await h.get(.endpoints, "default", service)?["subsets"]?.arrayValue ?? []
+        return subsets.reduce(0) { $0 + ($1["addresses"]?.arrayValue?.count ?? 0) }
+    }
+
+    static func pods(_ h: OperatorHarness, _ name: String) async throws -> [JSONValue] {
+        try await h.client.list(.pods, namespace: "default", options: ListOptions(labelSelector: "\(GantryLabels.instance)=\(name)")).items
+    }
+
+    /// Operator writes to the alias Service (PATCH or PUT of services/<name>).
+    static func aliasUpdates(_ h: OperatorHarness, _ name: String) -> Int {
+        h.cluster.cluster.requests().count { r in
+            ["PATCH", "PUT"].contains(r.method) && r.path == "/api/v1/namespaces/default/services/\(name)"
+        }
+    }
+
+    static func podCreates(_ h: OperatorHarness) -> Int {
+        h.cluster.cluster.requests().count { $0.method == "POST" && $0.path == "/api/v1/namespaces/default/pods" }
+    }
+
+    @Test func theDocumentedExampleServesFromBlueBehindItsAliasWithABudget() async throws {
+        try await withOperator { h in
+            _ = try await h.kubectl("apply", "-f", Self.example)
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.ready(h, "sentiment") })
+            let status = try await Self.status(h, "sentiment")
+            #expect(status["url"] == "http://sentiment.default.svc.cluster.local")
+            #expect(status["activeColor"] == "blue")
+            #expect(status[path: "activeRevision", "modelVersion"] == "7")
+            #expect(status["readyReplicas"] == 2)
+            #expect(Self.condition(status, "Ready")?["observedGeneration"] == 1)
+            #expect(try await Self.selectedColor(h, "sentiment") == "blue")
+            #expect(try await Self.selectedColor(h, "sentiment-preview") == "blue")
+            let budget = try #require(try await h.get(.podDisruptionBudgets, "default", "sentiment"))
+            #expect(budget[path: "spec", "selector", "matchLabels", GantryLabels.color] == "blue")
+            let pods = try await Self.pods(h, "sentiment")
+            #expect(pods.count == 2)
+            let pod = try #require(pods.first)
+            #expect(pod[path: "spec", "initContainers"]?.arrayValue?.first?["name"] == "model-fetch")
+            let env = pod[path: "spec", "containers"]?.arrayValue?.first?["env"]?.arrayValue ?? []
+            #expect(env.contains { $0["name"] == "MODEL_DIR" && $0["value"] == "/models" })
+            // The alias has ready endpoints (the endpoints controller follows within its tick): a client could call it.
+            #expect(try await eventually(timeout: .seconds(10)) { try await Self.readyAddresses(h, "sentiment") == 2 })
+            // kubectl shows the printer columns.
+            let table = try await h.kubectl("get", "gis", "sentiment")
+            #expect(table.contains("ACTIVE") && table.contains("blue") && table.contains("sentiment.default.svc.cluster.local"))
+        }
+    }
+
+    @Test func blueToGreenMovesTheAliasInOneUpdateWithEndpointsThroughoutThenRollsBackWithoutAPod() async throws {
+        try await withOperator { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("api", image: "acme/llm-serving:1"))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.ready(h, "api") })
+            let blue = try await Self.status(h, "api")[path: "activeRevision", "hash"]?.stringValue
+            #expect(try await eventually(timeout: .seconds(10)) { try await Self.readyAddresses(h, "api") == 2 })
+            let updatesBefore = Self.aliasUpdates(h, "api")
+
+            // Sample the alias's Endpoints through the whole rollout: never an instant without a ready address.
+            let sampler = Task { () -> (samples: Int, empty: Int) in
+                var samples = 0, empty = 0
+                while !Task.isCancelled {
+                    if let ready = try? await Self.readyAddresses(h, "api") {
+                        samples += 1
+                        if ready == 0 { empty += 1 }
+                    }
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+                return (samples, empty)
+            }
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("api", image: "acme/llm-serving:2"))
+            #expect(try await eventually(timeout: .seconds(60)) {
+                let s = try await Self.status(h, "api")
+                return s["activeColor"] == "green" && s["candidate"] == nil
+            })
+            #expect(try await eventually(timeout: .seconds(30)) { try await Self.ready(h, "api") })
+            sampler.cancel()
+            let sampled = await sampler.value
+            #expect(sampled.samples > 20 && sampled.empty == 0, "alias without a ready endpoint in \(sampled.empty) of \(sampled.samples) samples")
+            #expect(try await Self.selectedColor(h, "api") == "green")
+            #expect(Self.aliasUpdates(h, "api") == updatesBefore + 1, "the swap is one update of the alias")
+            let status = try await Self.status(h, "api")
+            #expect(status[path: "lastSwap", "from"]?.stringValue == blue)
+            #expect(status[path: "previousRevision", "color"] == "blue")  // warm for 30 s
+            #expect(try await h.get(.podDisruptionBudgets, "default", "api")?[path: "spec", "selector", "matchLabels", GantryLabels.color] == "green")
+            #expect(try await Self.pods(h, "api").count == 4)  // both colours up inside the window
+
+            // Revert inside the window: the alias moves back, no pod is created.
+            let createsBefore = Self.podCreates(h)
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("api", image: "acme/llm-serving:1"))
+            #expect(try await eventually(timeout: .seconds(30)) { try await Self.selectedColor(h, "api") == "blue" })
+            let back = try await Self.status(h, "api")
+            #expect(back[path: "lastSwap", "reason"] == "RolledBack")
+            #expect(back[path: "activeRevision", "hash"]?.stringValue == blue)
+            #expect(Self.podCreates(h) == createsBefore, "a rollback inside the window starts no pod")
+            let events = try await h.kubectl("get", "events", "--field-selector", "involvedObject.name=api", "-o", "jsonpath={.items[*].reason}")
+            #expect(events.contains("Swapped") && events.contains("RolledBack"))
+        }
+    }
+
+    @Test func aCandidateThatNeverBecomesReadyFailsWithThePodsReasonAndBlueKeepsServing() async throws {
+        try await withOperator { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("svc", image: "acme/llm-serving:1", replicas: 1,
+                                                                             rollout: "{progressDeadlineSeconds: 4}"))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.ready(h, "svc") })
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("svc", image: "acme/llm-serving:missing", replicas: 1,
+                                                                             rollout: "{progressDeadlineSeconds: 4}"))
+            #expect(try await eventually(timeout: .seconds(30)) {
+                try await Self.status(h, "svc")[path: "candidate", "phase"] == "Failed"
+            })
+            let status = try await Self.status(h, "svc")
+            let message = status[path: "candidate", "message"]?.stringValue ?? ""
+            #expect(message.contains("ImagePull") || message.contains("ErrImagePull"), "the pod's own reason: \(message)")
+            #expect(Self.condition(status, "Stalled")?["status"] == "True")
+            #expect(status["activeColor"] == "blue")
+            #expect(try await Self.selectedColor(h, "svc") == "blue")
+            // The failed candidate's pods are gone; blue's stay.
+            #expect(try await eventually(timeout: .seconds(30)) {
+                let pods = try await Self.pods(h, "svc")
+                return pods.count == 1 && pods.allSatisfy { $0.labels[GantryLabels.color] == "blue" }
+            })
+        }
+    }
+
+    @Test func withoutAutoPromoteACandidateWaitsUntilTheAnnotationNamesIt() async throws {
+        try await withOperator { h in
+            let rollout = "{autoPromote: false, scaleDownDelaySeconds: 0}"
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("p", image: "acme/llm-serving:1", replicas: 1, rollout: rollout))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.ready(h, "p") })
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("p", image: "acme/llm-serving:2", replicas: 1, rollout: rollout))
+            #expect(try await eventually(timeout: .seconds(60)) {
+                try await Self.status(h, "p")[path: "candidate", "phase"] == "AwaitingPromotion"
+            })
+            #expect(try await Self.selectedColor(h, "p") == "blue")
+            #expect(try await Self.selectedColor(h, "p-preview") == "green")
+            let hash = try #require(try await Self.status(h, "p")[path: "candidate", "revision", "hash"]?.stringValue)
+            _ = try await h.kubectl("annotate", "gis", "p", "\(InferenceServicePlanner.promoteAnnotation)=\(hash)")
+            #expect(try await eventually(timeout: .seconds(30)) { try await Self.selectedColor(h, "p") == "green" })
+            // scaleDownDelaySeconds 0: blue goes at once.
+            #expect(try await eventually(timeout: .seconds(30)) {
+                try await Self.pods(h, "p").allSatisfy { $0.labels[GantryLabels.color] == "green" }
+            })
+        }
+    }
+
+    @Test func consecutiveRolloutsLeaveNoPodServiceOrBudgetBehind() async throws {
+        try await withOperator { h in
+            let rollout = "{scaleDownDelaySeconds: 0}"
+            for version in 1...5 {
+                _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("many", image: "acme/llm-serving:\(version)", replicas: 1, rollout: rollout))
+                if version == 3 { continue }  // superseded before it is ready: the next one replaces it
+                #expect(try await eventually(timeout: .seconds(60)) {
+                    let s = try await Self.status(h, "many")
+                    return s[path: "activeRevision", "image"]?.stringValue == "acme/llm-serving:\(version)" && s["candidate"] == nil
+                })
+            }
+            #expect(try await eventually(timeout: .seconds(30)) { try await Self.pods(h, "many").count == 1 })
+            let services = try await h.client.list(.services, namespace: "default").items.compactMap(\.name).filter { $0.hasPrefix("many") }
+            #expect(Set(services) == ["many", "many-preview"])
+            let budgets = try await h.client.list(.podDisruptionBudgets, namespace: "default").items.compactMap(\.name)
+            #expect(budgets == ["many"])
+        }
+    }
+
+    @Test func recreateStopsTheServingPodsBeforeTheNewOnesStart() async throws {
+        try await withOperator { h in
+            let rollout = "{strategy: Recreate}"
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("r", image: "acme/llm-serving:1", replicas: 2, rollout: rollout))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.ready(h, "r") })
+            let old = try await Self.status(h, "r")[path: "activeRevision", "hash"]?.stringValue
+            // Sample the pods through the rollout: never a new pod while an old one (even terminating) exists.
+            let sampler = Task { () -> (samples: Int, overlaps: Int) in
+                var samples = 0, overlaps = 0
+                while !Task.isCancelled {
+                    if let pods = try? await Self.pods(h, "r") {
+                        samples += 1
+                        let revisions = Set(pods.compactMap { $0.labels[GantryLabels.revision] })
+                        if revisions.count > 1 { overlaps += 1 }
+                    }
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+                return (samples, overlaps)
+            }
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("r", image: "acme/llm-serving:2", replicas: 2, rollout: rollout))
+            #expect(try await eventually(timeout: .seconds(60)) {
+                let image = try await Self.status(h, "r")[path: "activeRevision", "image"]
+                let ready = try await Self.ready(h, "r")
+                return image == "acme/llm-serving:2" && ready
+            })
+            sampler.cancel()
+            let sampled = await sampler.value
+            #expect(sampled.samples > 10 && sampled.overlaps == 0, "old and new pods at once in \(sampled.overlaps) of \(sampled.samples) samples")
+            let pods = try await Self.pods(h, "r")
+            #expect(pods.count == 2 && pods.allSatisfy { $0.labels[GantryLabels.revision] != old })
+            #expect(try await Self.status(h, "r")[path: "lastSwap", "reason"] == "Recreated")
+        }
+    }
+}
