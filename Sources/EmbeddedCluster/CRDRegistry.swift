@@ -188,7 +188,8 @@ extension ObjectStore {
                 categories: names["categories"]?.arrayValue?.compactMap(\.stringValue) ?? [],
                 subresources: subresources, printerColumns: columns, isCustom: true,
                 scaleSpecReplicasPath: version[path: "subresources", "scale", "specReplicasPath"]?.stringValue,
-                scaleStatusReplicasPath: version[path: "subresources", "scale", "statusReplicasPath"]?.stringValue)
+                scaleStatusReplicasPath: version[path: "subresources", "scale", "statusReplicasPath"]?.stringValue,
+                scaleLabelSelectorPath: version[path: "subresources", "scale", "labelSelectorPath"]?.stringValue)
             info.selectableFields = (version["selectableFields"]?.arrayValue ?? []).compactMap {
                 $0["jsonPath"]?.stringValue.map { String($0.drop { $0 == "." }) }
             }

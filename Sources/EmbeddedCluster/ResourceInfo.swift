@@ -33,6 +33,8 @@ struct ResourceInfo: Sendable {
     /// Scale subresource paths for custom resources.
     var scaleSpecReplicasPath: String? = nil
     var scaleStatusReplicasPath: String? = nil
+    /// Where the Scale's `status.selector` (a label selector string) is read from; absent: no selector.
+    var scaleLabelSelectorPath: String? = nil
     /// Set when the resource is a view of objects stored under another resource: events.k8s.io/v1 Events are
     /// core/v1 Events in storage (see EventConversion.swift).
     var storedAs: (key: String, apiVersion: String)? = nil

@@ -51,7 +51,14 @@ extension APIServer {
     func scale(_ req: APIRequest, _ info: ResourceInfo, namespace: String?, name: String) async throws -> APIResponse {
         let specPath = (info.scaleSpecReplicasPath ?? ".spec.replicas").split(separator: ".").map(String.init)
         let statusPath = (info.scaleStatusReplicasPath ?? ".status.replicas").split(separator: ".").map(String.init)
+        let selectorPath = info.scaleLabelSelectorPath.map { $0.split(separator: ".").map(String.init) }
         func scaleObject(_ o: JSONValue) -> JSONValue {
+            var scale = scaleBody(o)
+            // autoscaling/v1 Scale.status.selector: the string at labelSelectorPath (apiextensions' scale subresource).
+            if let selectorPath, let selector = o[path: selectorPath]?.stringValue { scale[path: "status", "selector"] = .string(selector) }
+            return scale
+        }
+        func scaleBody(_ o: JSONValue) -> JSONValue {
             ["kind": "Scale", "apiVersion": "autoscaling/v1",
              "metadata": ["name": .string(name), "namespace": o[path: "metadata", "namespace"] ?? .null,
                           "uid": o[path: "metadata", "uid"] ?? .null, "resourceVersion": o[path: "metadata", "resourceVersion"] ?? .null,

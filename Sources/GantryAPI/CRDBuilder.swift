@@ -4,7 +4,8 @@ import KubeCore
 public enum CRDBuilder {
     public static func crd(kind: String, plural: String, singular: String, shortNames: [String], namespaced: Bool,
                            description: String, spec: JSONValue, status: JSONValue,
-                           printerColumns: [(name: String, type: String, path: String, priority: Int)]) -> JSONValue {
+                           printerColumns: [(name: String, type: String, path: String, priority: Int)],
+                           scale: (specReplicas: String, statusReplicas: String, labelSelector: String)? = nil) -> JSONValue {
         let schema = Schema.object(description, [
             "apiVersion": Schema.string("Versioned schema of this object."),
             "kind": Schema.string("Kind of this object."),
@@ -33,11 +34,18 @@ public enum CRDBuilder {
                 "versions": [[
                     "name": .string(GantryGroup.version), "served": true, "storage": true,
                     "schema": ["openAPIV3Schema": schema],
-                    "subresources": ["status": .emptyObject],
+                    "subresources": subresources(scale),
                     "additionalPrinterColumns": .array(columns),
                 ]],
             ],
         ]
+    }
+
+    /// `status`, and `scale` (`kubectl scale`, HorizontalPodAutoscaler) where the kind has replicas.
+    static func subresources(_ scale: (specReplicas: String, statusReplicas: String, labelSelector: String)?) -> JSONValue {
+        guard let scale else { return ["status": .emptyObject] }
+        return ["status": .emptyObject, "scale": ["specReplicasPath": .string(scale.specReplicas), "statusReplicasPath": .string(scale.statusReplicas),
+                                                 "labelSelectorPath": .string(scale.labelSelector)]]
     }
 
     /// Every CRD Gantry installs, in apply order.

@@ -65,6 +65,7 @@ public enum InferenceServiceSchema {
         ]),
         "replicas": Schema.integer("Replicas of the serving revision."),
         "readyReplicas": Schema.integer("Ready replicas of the serving revision."),
+        "selector": Schema.string("Label selector of the serving pods (the scale subresource's, for kubectl scale and autoscalers)."),
     ])
 
     public static var crd: JSONValue {
@@ -79,6 +80,7 @@ public enum InferenceServiceSchema {
                 ("Ready", "integer", ".status.readyReplicas", 0),
                 ("Revision", "string", ".status.activeRevision.hash", 1),
                 ("Age", "date", ".metadata.creationTimestamp", 0),
-            ])
+            ],
+            scale: (".spec.replicas", ".status.replicas", ".status.selector"))
     }
 }

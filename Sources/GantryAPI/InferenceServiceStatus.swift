@@ -71,6 +71,8 @@ public struct InferenceServiceStatus: ConditionedStatus {
     public var lastSwap: Swap?
     public var replicas: Int?
     public var readyReplicas: Int?
+    /// Label selector of the serving pods, for the scale subresource.
+    public var selector: String?
 
     public init() {}
 }

@@ -205,6 +205,24 @@ import KubeCore
         }
     }
 
+    @Test func kubectlScaleChangesTheServingReplicasWithoutARollout() async throws {
+        try await withOperator { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("s", image: "acme/llm-serving:1", replicas: 1))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.ready(h, "s") })
+            let revision = try await Self.status(h, "s")[path: "activeRevision", "hash"]
+            _ = try await h.kubectl("scale", "inferenceservice", "s", "--replicas=3")
+            #expect(try await eventually(timeout: .seconds(60)) {
+                let status = try await Self.status(h, "s")
+                return status["readyReplicas"] == 3 && status["candidate"] == nil
+            })
+            #expect(try await Self.status(h, "s")[path: "activeRevision", "hash"] == revision)  // not a new revision
+            let scale = try await h.kubectl("get", "--raw", "/apis/gantry.dev/v1alpha1/namespaces/default/inferenceservices/s/scale")
+            let parsed = try JSONValue.parse(scale)
+            #expect(parsed[path: "status", "replicas"] == 3)
+            #expect(parsed[path: "status", "selector"]?.stringValue?.contains("gantry.dev/color=blue") == true)
+        }
+    }
+
     @Test func recreateStopsTheServingPodsBeforeTheNewOnesStart() async throws {
         try await withOperator { h in
             let rollout = "{strategy: Recreate}"

@@ -230,6 +230,7 @@ struct InferencePlanning {
         let serving = livePods(active)
         status.replicas = replicas
         status.readyReplicas = serving.filter { $0.readySince != nil }.count
+        status.selector = InferenceChildren.colorLabels(service, active.color).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
     }
 
     /// Ready: the alias serves the desired revision with every replica ready. Progressing while a candidate
