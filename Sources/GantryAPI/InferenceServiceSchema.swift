@@ -33,6 +33,23 @@ public enum InferenceServiceSchema {
             "minReadySeconds": Schema.integer("How long every candidate replica must have been Ready before the swap.", minimum: 0, maximum: 3600, default: 0),
             "progressDeadlineSeconds": Schema.integer("A candidate not ready within this time fails and never gets traffic.", minimum: 1, maximum: 86400, default: 600),
             "scaleDownDelaySeconds": Schema.integer("How long the previous colour stays up after a swap; reverting the spec inside it swaps back without a new pod.", minimum: 0, maximum: 86400, default: 30),
+            "validation": Schema.object("Checks the candidate must pass before it gets traffic: requests sent to the preview Service through the API server's service proxy once every candidate replica is ready.", [
+                "requests": Schema.array("Requests, each with what its answer must be.", of: Schema.object("A request.", [
+                    "method": Schema.string("HTTP method.", enum: ["GET", "POST", "PUT"], default: "GET"),
+                    "path": Schema.string("Path on the server, e.g. /v1/models/sentiment:predict.", pattern: "^/.*", maxLength: 2048),
+                    "body": Schema.string("Request body (JSON as text).", maxLength: 65536),
+                    "expect": Schema.object("What the answer must be.", [
+                        "status": Schema.integer("HTTP status code.", minimum: 100, maximum: 599, default: 200),
+                        "json": Schema.array("Fields of the JSON answer.", of: Schema.object("A field.", [
+                            "path": Schema.string("Dotted path; numbers index arrays (predictions.0.label).", maxLength: 512, minLength: 1),
+                            "equals": Schema.string("The value as text (a string as is, a number or boolean as JSON writes it).", maxLength: 4096),
+                            "value": Schema.number("A number the field must be within tolerance of."),
+                            "tolerance": Schema.number("Allowed distance from value.", minimum: 0),
+                        ], required: ["path"], rules: [("has(self.equals) != has(self.value)", "json: give exactly one of equals or value")]), maxItems: 32),
+                        "maxLatencyMilliseconds": Schema.integer("Slowest acceptable answer.", minimum: 1),
+                    ]),
+                ], required: ["path"]), maxItems: 32),
+            ], required: ["requests"]),
         ]),
     ], required: ["image"])
 
@@ -53,11 +70,21 @@ public enum InferenceServiceSchema {
         "warmUntil": Schema.string("Until when the previous revision stays up for a rollback without new pods."),
         "candidate": Schema.object("The revision being rolled out.", [
             "revision": revision,
-            "phase": Schema.string("Progressing, AwaitingPromotion or Failed.", enum: InferenceServiceStatus.Candidate.Phase.allCases.map(\.rawValue)),
+            "phase": Schema.string("Progressing, Validating, AwaitingPromotion or Failed.", enum: InferenceServiceStatus.Candidate.Phase.allCases.map(\.rawValue)),
             "ready": Schema.integer("Candidate replicas ready for minReadySeconds."),
             "desired": Schema.integer("Candidate replicas wanted."),
             "startedAt": Schema.string("When the rollout started."),
             "message": Schema.string("Why it waits or failed."),
+            "validation": Schema.object("What the candidate answered to rollout.validation.requests.", [
+                "revision": Schema.string("The candidate revision validated."),
+                "passed": Schema.boolean("Every expectation held."),
+                "at": Schema.string("When."),
+                "results": Schema.array("One per request.", of: Schema.object("A result.", [
+                    "request": Schema.string("Method and path."), "code": Schema.integer("HTTP status."),
+                    "latencyMilliseconds": Schema.integer("Time to answer."), "passed": Schema.boolean("Expectations held."),
+                    "message": Schema.string("What differed, or ok."),
+                ])),
+            ]),
         ]),
         "lastSwap": Schema.object("The last move of the alias.", [
             "from": Schema.string("Revision hash it served before."), "to": Schema.string("Revision hash it serves now."),

@@ -59,6 +59,8 @@ public struct Rollout: Codable, Sendable, Hashable {
     public var progressDeadlineSeconds: Int?
     /// How long the previous colour stays up after a swap (a rollback inside it starts no pod).
     public var scaleDownDelaySeconds: Int?
+    /// Checks the candidate must pass, through its preview Service, before it gets traffic.
+    public var validation: Validation?
 
     public init() {}
 
@@ -67,4 +69,38 @@ public struct Rollout: Codable, Sendable, Hashable {
     public var effectiveMinReadySeconds: Int { minReadySeconds ?? 0 }
     public var effectiveProgressDeadlineSeconds: Int { progressDeadlineSeconds ?? 600 }
     public var effectiveScaleDownDelaySeconds: Int { scaleDownDelaySeconds ?? 30 }
+}
+
+/// Requests sent to the candidate (through the preview Service, by the API server's service proxy) once it is
+/// ready; every expectation must hold before the swap.
+public struct Validation: Codable, Sendable, Hashable {
+    public var requests: [ValidationRequest]
+    public init(requests: [ValidationRequest]) { self.requests = requests }
+}
+
+public struct ValidationRequest: Codable, Sendable, Hashable {
+    public var method: String?
+    public var path: String
+    public var body: String?
+    public var expect: Expectation?
+
+    public struct Expectation: Codable, Sendable, Hashable {
+        /// HTTP status code (default 200).
+        public var status: Int?
+        /// Fields of a JSON answer, by dotted path (`predictions.0.label`).
+        public var json: [FieldExpectation]?
+        /// Slowest acceptable answer.
+        public var maxLatencyMilliseconds: Int?
+    }
+
+    public struct FieldExpectation: Codable, Sendable, Hashable {
+        public var path: String
+        /// The field's value as text (a string as is, a number or boolean as JSON writes it).
+        public var equals: String?
+        /// A number within `tolerance` of this.
+        public var value: Double?
+        public var tolerance: Double?
+    }
+
+    public var effectiveMethod: String { method ?? "GET" }
 }

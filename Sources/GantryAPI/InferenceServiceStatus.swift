@@ -25,6 +25,8 @@ public struct InferenceServiceStatus: ConditionedStatus {
     public struct Candidate: Codable, Sendable, Hashable {
         public enum Phase: String, Codable, Sendable, Hashable, CaseIterable {
             case progressing = "Progressing"
+            /// Ready; the validation requests are being sent to the preview.
+            case validating = "Validating"
             case awaitingPromotion = "AwaitingPromotion"
             case failed = "Failed"
         }
@@ -34,12 +36,43 @@ public struct InferenceServiceStatus: ConditionedStatus {
         public var desired: Int
         public var startedAt: String
         public var message: String?
+        public var validation: ValidationOutcome?
         public init(revision: Revision, phase: Phase, ready: Int, desired: Int, startedAt: String, message: String? = nil) {
             self.revision = revision
             self.phase = phase
             self.ready = ready
             self.desired = desired
             self.startedAt = startedAt
+            self.message = message
+        }
+    }
+
+    /// What the candidate answered to `rollout.validation.requests`.
+    public struct ValidationOutcome: Codable, Sendable, Hashable {
+        public var revision: String
+        public var passed: Bool
+        public var at: String
+        public var results: [ValidationResult]
+        public init(revision: String, passed: Bool, at: String, results: [ValidationResult]) {
+            self.revision = revision
+            self.passed = passed
+            self.at = at
+            self.results = results
+        }
+    }
+
+    public struct ValidationResult: Codable, Sendable, Hashable {
+        /// `POST /v1/models/m:predict`.
+        public var request: String
+        public var code: Int?
+        public var latencyMilliseconds: Int?
+        public var passed: Bool
+        public var message: String
+        public init(request: String, code: Int?, latencyMilliseconds: Int?, passed: Bool, message: String) {
+            self.request = request
+            self.code = code
+            self.latencyMilliseconds = latencyMilliseconds
+            self.passed = passed
             self.message = message
         }
     }

@@ -205,6 +205,53 @@ import KubeCore
         }
     }
 
+    /// A server answering `/v1/models/m:predict` with `label` (the simulation answers by path).
+    static func predicting(_ name: String, image: String, label: String) -> String {
+        """
+        apiVersion: gantry.dev/v1alpha1
+        kind: InferenceService
+        metadata: {name: \(name), namespace: default}
+        spec:
+          image: \(image)
+          replicas: 1
+          podMetadata:
+            annotations:
+              sim.gantry.dev/script: '{readyAfter: 1s, http: {"/v1/models/m:predict": {body: {predictions: [{label: \(label), score: 0.93}]}}}}'
+          rollout:
+            scaleDownDelaySeconds: 0
+            validation:
+              requests:
+              - method: POST
+                path: /v1/models/m:predict
+                body: '{"instances": ["a fine film"]}'
+                expect:
+                  status: 200
+                  json: [{path: predictions.0.label, equals: positive}, {path: predictions.0.score, value: 0.9, tolerance: 0.05}]
+        """
+    }
+
+    @Test func aCandidateThatAnswersWronglyNeverGetsTrafficAndOneThatAnswersRightIsSwappedIn() async throws {
+        try await withOperator { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.predicting("v", image: "acme/llm-serving:1", label: "positive"))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.ready(h, "v") })
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.predicting("v", image: "acme/llm-serving:2", label: "negative"))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.status(h, "v")[path: "candidate", "phase"] == "Failed" })
+            var status = try await Self.status(h, "v")
+            #expect(status[path: "candidate", "validation", "passed"] == false)
+            let message = status[path: "candidate", "message"]?.stringValue ?? ""
+            #expect(message.contains("predictions.0.label is negative, expected positive"), "\(message)")
+            #expect(Self.condition(status, "Progressing")?["reason"] == "ValidationFailed")
+            #expect(try await Self.selectedColor(h, "v") == "blue")
+
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.predicting("v", image: "acme/llm-serving:3", label: "positive"))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.selectedColor(h, "v") == "green" })
+            status = try await Self.status(h, "v")
+            #expect(status[path: "activeRevision", "image"] == "acme/llm-serving:3")
+            let events = try await h.kubectl("get", "events", "--field-selector", "involvedObject.name=v", "-o", "jsonpath={.items[*].reason}")
+            #expect(events.contains("ValidationFailed") && events.contains("ValidationPassed"))
+        }
+    }
+
     @Test func kubectlScaleChangesTheServingReplicasWithoutARollout() async throws {
         try await withOperator { h in
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("s", image: "acme/llm-serving:1", replicas: 1))

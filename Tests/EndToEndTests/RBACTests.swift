@@ -27,6 +27,10 @@ struct RBACTests {
             "children carry blockOwnerDeletion: true, which needs it where OwnerReferencesPermissionEnforcement is on (API-SEMANTICS 33); the embedded cluster does not enforce that plugin",
         .init(group: "gantry.dev", resource: "inferenceservices/finalizers", verb: "update"):
             "as trainingjobs/finalizers: children block their owner's deletion",
+        .init(group: "", resource: "services/proxy", verb: "get"):
+            "validation requests with method GET; the workload below validates with POST",
+        .init(group: "", resource: "services/proxy", verb: "update"):
+            "validation requests with method PUT",
         .init(group: "gantry.dev", resource: "inferenceservices", verb: "get"):
             "read fresh only when the API server refuses a child (422) of an InferenceService; the 422 above is a TrainingJob's",
         // Used by this workload since the record finalizer landed; listed so the rule stays explained either way.
@@ -125,7 +129,7 @@ struct RBACTests {
             // An InferenceService deployed, then swapped blue → green (alias and budget patched, pods created and
             // the previous colour's deleted after the window).
             let serving = { (tag: String) in
-                "apiVersion: gantry.dev/v1alpha1\nkind: InferenceService\nmetadata: {name: api, namespace: default}\nspec: {image: 'acme/llm-serving:\(tag)', rollout: {scaleDownDelaySeconds: 0}}\n"
+                "apiVersion: gantry.dev/v1alpha1\nkind: InferenceService\nmetadata: {name: api, namespace: default}\nspec: {image: 'acme/llm-serving:\(tag)', rollout: {scaleDownDelaySeconds: 0, validation: {requests: [{method: POST, path: /v1/models, body: '{}'}]}}}\n"
             }
             for tag in ["1", "2"] {
                 let r = await cluster.kubectl(args: ["apply", "-f", "-"], stdin: serving(tag))

@@ -35,7 +35,7 @@ import KubeRuntime
     }
 
     func plan(_ service: InferenceService, pods: [JSONValue], at now: Date) -> KindPlan<InferenceServiceStatus> {
-        planner.plan(KindObservation(object: service, children: [.pods: pods], inputs: PlatformConfigSpec(), now: now))
+        planner.plan(KindObservation(object: service, children: [.pods: pods], inputs: .init(platform: PlatformConfigSpec()), now: now))
     }
 
     func selector(_ plan: KindPlan<InferenceServiceStatus>, _ name: String) -> String? {
@@ -97,6 +97,18 @@ import KubeRuntime
         #expect(failed.status.activeColor == .blue && selector(failed, "api") == "blue")
         #expect(failed.status.conditions?.isTrue("Stalled") == true)
         #expect(!failed.children.desired.contains { $0.object.labels[GantryLabels.color] == "green" })  // pruned
+    }
+
+    @Test func validationJudgesStatusLatencyAndJSONFields() throws {
+        let request = try JSONValue.parse(#"{"method": "POST", "path": "/v1/models/m:predict", "expect": {"status": 200, "maxLatencyMilliseconds": 500, "json": [{"path": "predictions.0.label", "equals": "positive"}, {"path": "predictions.0.score", "value": 0.9, "tolerance": 0.05}]}}"#).decode(ValidationRequest.self)
+        let good = Array(#"{"predictions": [{"label": "positive", "score": 0.93}]}"#.utf8)
+        #expect(CandidateValidation.judge(request, code: 200, body: good, latencyMilliseconds: 20).passed)
+        let wrong = Array(#"{"predictions": [{"label": "negative", "score": 0.93}]}"#.utf8)
+        #expect(CandidateValidation.judge(request, code: 200, body: wrong, latencyMilliseconds: 20).message == "predictions.0.label is negative, expected positive")
+        let far = Array(#"{"predictions": [{"label": "positive", "score": 0.5}]}"#.utf8)
+        #expect(!CandidateValidation.judge(request, code: 200, body: far, latencyMilliseconds: 20).passed)
+        #expect(CandidateValidation.judge(request, code: 503, body: good, latencyMilliseconds: 20).message == "status 503, expected 200")
+        #expect(!CandidateValidation.judge(request, code: 200, body: good, latencyMilliseconds: 900).passed)
     }
 
     @Test func theRevisionHashIgnoresReplicasAndRolloutAndIsStable() throws {

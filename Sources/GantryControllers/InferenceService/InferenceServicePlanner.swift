@@ -9,14 +9,27 @@ import KubeRuntime
 /// Service on the active colour, the preview Service on the candidate's, and the PodDisruptionBudget.
 public struct InferenceServicePlanner: KindPlanner {
     public typealias Kind = InferenceServiceKind
-    public typealias Inputs = PlatformConfigSpec
+
+    /// What a reconcile reads beyond the object and its pods: the platform's settings, and the answers of a
+    /// candidate being validated (sent once per revision; the outcome is then kept in status).
+    public struct Inputs: Sendable {
+        public var platform: PlatformConfigSpec
+        public var validation: InferenceServiceStatus.ValidationOutcome?
+        public init(platform: PlatformConfigSpec, validation: InferenceServiceStatus.ValidationOutcome? = nil) {
+            self.platform = platform
+            self.validation = validation
+        }
+    }
     /// Written by `gantry promote`: the candidate revision hash to swap to when autoPromote is false.
     public static let promoteAnnotation = "gantry.dev/promote"
 
     let platform: @Sendable () async -> PlatformConfigSpec
+    let validate: @Sendable (InferenceService, String, [ValidationRequest]) async -> InferenceServiceStatus.ValidationOutcome?
 
-    public init(platform: @escaping @Sendable () async -> PlatformConfigSpec) {
+    public init(platform: @escaping @Sendable () async -> PlatformConfigSpec,
+                validate: @escaping @Sendable (InferenceService, String, [ValidationRequest]) async -> InferenceServiceStatus.ValidationOutcome? = { _, _, _ in nil }) {
         self.platform = platform
+        self.validate = validate
     }
 
     /// Pods: identity, labels, owner, phase, and the Ready condition with its transition time (minReadySeconds
@@ -40,11 +53,23 @@ public struct InferenceServicePlanner: KindPlanner {
     public static func registration(platformConfigs key: SharedInformers.Key) -> KindRegistration {
         KindRegistration(childTypes: childFields) { context in
             guard let store = context.informers[key]?.store else { throw InformerError.undeclared(key.description) }
-            return InferenceServicePlanner(platform: { await OperatorCaches.platform(from: store) })
+            let client = context.client
+            return InferenceServicePlanner(platform: { await OperatorCaches.platform(from: store) }, validate: { service, revision, requests in
+                await CandidateValidation.run(requests, service: service, revision: revision, client: client)
+            })
         }
     }
 
-    public func inputs(for object: InferenceService) async -> PlatformConfigSpec { await platform() }
+    public func inputs(for object: InferenceService) async -> Inputs {
+        var inputs = Inputs(platform: await platform())
+        // Validation runs when the planner said so (phase Validating) and not yet for this revision.
+        if let candidate = object.status.candidate, candidate.phase == .validating, candidate.validation?.revision != candidate.revision.hash,
+           let requests = object.spec.rollout?.validation?.requests, !requests.isEmpty,
+           candidate.revision.hash == InferenceChildren.revisionHash(object.spec) {
+            inputs.validation = await validate(object, candidate.revision.hash, requests)
+        }
+        return inputs
+    }
 
     public func plan(_ o: Observation) -> KindPlan<InferenceServiceStatus> {
         var planning = InferencePlanning(o)
@@ -63,6 +88,8 @@ struct InferencePlanning {
     let replicas: Int
     let placement: GPUPlacement
     let security: PodPolicy.SecurityProfile
+    /// Answers of the candidate to the validation requests, when this reconcile sent them.
+    let validation: InferenceServiceStatus.ValidationOutcome?
     var status: InferenceServiceStatus
     var conditions: StatusConditions
     var plan: KindPlan<InferenceServiceStatus>
@@ -73,8 +100,9 @@ struct InferencePlanning {
         pods = o.children(.pods).map(ServingPod.init)
         rollout = service.spec.effectiveRollout
         replicas = service.spec.effectiveReplicas
-        placement = GPUPlacement(request: service.spec.gpu, settings: o.inputs.effectiveGPU)
-        security = o.inputs.effectivePodPolicy.effectiveSecurityContext
+        placement = GPUPlacement(request: service.spec.gpu, settings: o.inputs.platform.effectiveGPU)
+        security = o.inputs.platform.effectivePodPolicy.effectiveSecurityContext
+        validation = o.inputs.validation
         status = service.status
         conditions = StatusConditions(status.conditions, generation: service.generation, now: Timestamp.format(o.now))
         plan = KindPlan(status: status)
@@ -158,7 +186,28 @@ struct InferencePlanning {
         let ready = mine.filter { $0.ready(for: rollout.effectiveMinReadySeconds, at: now) }.count
         candidate.ready = ready
         candidate.desired = replicas
+        if ready < replicas { candidate.phase = .progressing }  // a replica lost while validating or waiting
         if ready >= replicas {
+            if let requests = rollout.validation?.requests, !requests.isEmpty {
+                guard let outcome = [validation, candidate.validation].compactMap({ $0 }).first(where: { $0.revision == candidate.revision.hash }) else {
+                    candidate.phase = .validating
+                    candidate.message = "ready; sending \(requests.count) validation request(s) to \(InferenceChildren.previewName(service))"
+                    status.candidate = candidate
+                    return
+                }
+                if candidate.validation != outcome {
+                    candidate.validation = outcome
+                    let summary = outcome.results.map { "\($0.request): \($0.message)" }.joined(separator: "; ")
+                    plan.events.append(PlannedEvent(outcome.passed ? .normal : .warning, outcome.passed ? "ValidationPassed" : "ValidationFailed", summary))
+                }
+                if !outcome.passed {
+                    let failed = outcome.results.first { !$0.passed }.map { "\($0.request): \($0.message)" } ?? "a request failed"
+                    candidate.phase = .failed
+                    candidate.message = "validation failed: \(failed); \(active.color.rawValue) keeps serving"
+                    status.candidate = candidate
+                    return
+                }
+            }
             let promoted = rollout.effectiveAutoPromote || service.annotations[InferenceServicePlanner.promoteAnnotation] == candidate.revision.hash
             if promoted {
                 swap(to: candidate.revision, reason: "Swapped", note: "candidate \(candidate.revision.hash) ready (\(ready)/\(replicas)): alias moved from \(active.color.rawValue) to \(candidate.revision.color.rawValue)")
@@ -241,11 +290,13 @@ struct InferencePlanning {
         if let candidate = status.candidate {
             switch candidate.phase {
             case .failed:
-                conditions.set("Progressing", .false, "ProgressDeadlineExceeded", candidate.message ?? "")
+                let reason = candidate.validation?.passed == false ? "ValidationFailed" : "ProgressDeadlineExceeded"
+                conditions.set("Progressing", .false, reason, candidate.message ?? "")
                 conditions.markStalled("RolloutFailed", candidate.message ?? "", reconciling: "waiting for a corrected spec")
-            case .awaitingPromotion:
-                conditions.set("Progressing", .true, "AwaitingPromotion", candidate.message ?? "")
-                conditions.markReconciling("AwaitingPromotion", candidate.message ?? "")
+            case .awaitingPromotion, .validating:
+                let reason = candidate.phase == .validating ? "Validating" : "AwaitingPromotion"
+                conditions.set("Progressing", .true, reason, candidate.message ?? "")
+                conditions.markReconciling(reason, candidate.message ?? "")
             case .progressing:
                 let message = "candidate \(candidate.revision.hash): \(candidate.ready)/\(candidate.desired) ready" + (candidate.message.map { "; \($0)" } ?? "")
                 conditions.set("Progressing", .true, "RollingOut", message)
