@@ -239,6 +239,8 @@ public final class DevCluster: Sendable {
     public func failNextRequests(_ count: Int, code: Int, retryAfterSeconds: Int? = nil, target: FaultTarget = .any) {
         faults.failNext(count, code: code, retryAfterSeconds: retryAfterSeconds, target: target)
     }
+    /// Forgets the failures `failNextRequests` queued and no request has consumed yet.
+    public func clearQueuedFailures() { faults.clearQueued() }
     /// Closes every open watch stream now (clients see the stream end and re-watch).
     public func dropWatches() async { await store.dropAllWatches() }
     /// Sends every watcher that asked for bookmarks a BOOKMARK with the current revision now (otherwise every

@@ -82,6 +82,8 @@ final class FaultInjector: @unchecked Sendable {
         lock.withLock { queued += Array(repeating: (code, retryAfterSeconds, target), count: count) }
     }
 
+    func clearQueued() { lock.withLock { queued = [] } }
+
     var current: FaultSpec {
         get { lock.withLock { spec } }
         set { lock.withLock { spec = newValue } }

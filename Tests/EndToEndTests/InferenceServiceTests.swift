@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import GantryAPI
 import GantryControllers
+import EmbeddedCluster
 import GantryTestSupport
 import KubeClient
 import KubeCore
@@ -24,6 +25,11 @@ import KubeCore
           gpu: {count: \(gpus)}
           rollout: \(rollout)
         """
+    }
+
+    /// The real `gantry` binary against the test's cluster.
+    static func gantry(_ h: OperatorHarness, _ args: String...) async -> CommandResult {
+        await runProcess(OperatorHarness.repoRoot + "/.build/debug/gantry", args + ["--kubeconfig", h.cluster.kubeconfig, "-n", "default"])
     }
 
     static func status(_ h: OperatorHarness, _ name: String) async throws -> JSONValue {
@@ -177,12 +183,16 @@ import KubeCore
             #expect(try await Self.selectedColor(h, "p") == "blue")
             #expect(try await Self.selectedColor(h, "p-preview") == "green")
             let hash = try #require(try await Self.status(h, "p")[path: "candidate", "revision", "hash"]?.stringValue)
-            _ = try await h.kubectl("annotate", "gis", "p", "\(InferenceServicePlanner.promoteAnnotation)=\(hash)")
+            let promoted = await Self.gantry(h, "promote", "p")
+            #expect(promoted.ok && promoted.stdout.contains(hash), "\(promoted.stderr)")
+            #expect(try await h.get(.inferenceServices, "default", "p")?.annotations[InferenceServicePlanner.promoteAnnotation] == hash)
             #expect(try await eventually(timeout: .seconds(30)) { try await Self.selectedColor(h, "p") == "green" })
-            // scaleDownDelaySeconds 0: blue goes at once.
+            // scaleDownDelaySeconds 0: blue goes at once, and there is nothing warm to roll back to.
             #expect(try await eventually(timeout: .seconds(30)) {
                 try await Self.pods(h, "p").allSatisfy { $0.labels[GantryLabels.color] == "green" }
             })
+            let nothing = await Self.gantry(h, "rollback", "p")
+            #expect(!nothing.ok && nothing.stderr.contains("revert the spec"), "\(nothing.stderr)")
         }
     }
 
@@ -249,6 +259,67 @@ import KubeCore
             #expect(status[path: "activeRevision", "image"] == "acme/llm-serving:3")
             let events = try await h.kubectl("get", "events", "--field-selector", "involvedObject.name=v", "-o", "jsonpath={.items[*].reason}")
             #expect(events.contains("ValidationFailed") && events.contains("ValidationPassed"))
+        }
+    }
+
+    @Test func gantryRollbackSwapsBackWithoutTouchingSpecAndHoldsUntilTheSpecIsReverted() async throws {
+        try await withOperator { h in
+            let rollout = "{scaleDownDelaySeconds: 120}"
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("rb", image: "acme/llm-serving:1", replicas: 1, rollout: rollout))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.ready(h, "rb") })
+            let good = try await Self.status(h, "rb")[path: "activeRevision", "hash"]?.stringValue
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("rb", image: "acme/llm-serving:2", replicas: 1, rollout: rollout))
+            #expect(try await eventually(timeout: .seconds(60)) {
+                let color = try await Self.selectedColor(h, "rb")
+                let candidate = try await Self.status(h, "rb")["candidate"]
+                return color == "green" && candidate == nil
+            })
+            let generation = try await h.get(.inferenceServices, "default", "rb")?.generation
+            let creates = Self.podCreates(h)
+
+            let rolledBack = await Self.gantry(h, "rollback", "rb")
+            #expect(rolledBack.ok, "\(rolledBack.stderr)")
+            #expect(try await eventually(timeout: .seconds(30)) { try await Self.selectedColor(h, "rb") == "blue" })
+            let object = try #require(try await h.get(.inferenceServices, "default", "rb"))
+            #expect(object.generation == generation && object[path: "spec", "image"] == "acme/llm-serving:2", "spec untouched")
+            #expect(try await eventually(timeout: .seconds(10)) {
+                let s = try await Self.status(h, "rb")
+                return Self.condition(s, "Stalled")?["reason"] == "RolledBack" && s[path: "activeRevision", "hash"]?.stringValue == good
+            })
+            #expect(Self.podCreates(h) == creates, "the rollback started no pod")
+            // Held there: no new candidate while the spec still names the bad revision.
+            #expect(try await Self.status(h, "rb")["candidate"] == nil)
+
+            // Reverting the spec (as in Git) settles it: Ready again, no longer Stalled.
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("rb", image: "acme/llm-serving:1", replicas: 1, rollout: rollout))
+            #expect(try await eventually(timeout: .seconds(30)) { try await Self.ready(h, "rb") })
+            #expect(Self.condition(try await Self.status(h, "rb"), "Stalled") == nil)
+
+        }
+    }
+
+    @Test func anOperatorStoppedBetweenTheSwapOnRecordAndTheAliasUpdateFinishesItWithoutANewPod() async throws {
+        try await withOperator { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("k", image: "acme/llm-serving:1", replicas: 1))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.ready(h, "k") })
+            // Every update of the alias fails from now on: the swap is on record (status first), the alias not.
+            h.cluster.cluster.failNextRequests(10_000, code: 409, target: FaultTarget(method: "PATCH", path: "/services/k"))
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("k", image: "acme/llm-serving:2", replicas: 1))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.status(h, "k")["activeColor"] == "green" })
+            #expect(try await Self.selectedColor(h, "k") == "blue")
+            h.operatorTask.cancel()
+            await h.operatorTask.value
+            h.cluster.cluster.clearQueuedFailures()
+            let creates = Self.podCreates(h)
+
+            let second = try OperatorManager(client: h.client)
+            let task = Task { await second.run() }
+            #expect(try await eventually(timeout: .seconds(30)) { try await Self.selectedColor(h, "k") == "green" })
+            #expect(Self.podCreates(h) == creates, "the restarted operator created no pod")
+            let pods = try await Self.pods(h, "k")
+            #expect(pods.count == 2, "blue (warm) and green, one each: \(pods.compactMap(\.name))")
+            task.cancel()
+            await task.value
         }
     }
 

@@ -22,6 +22,8 @@ public struct InferenceServicePlanner: KindPlanner {
     }
     /// Written by `gantry promote`: the candidate revision hash to swap to when autoPromote is false.
     public static let promoteAnnotation = "gantry.dev/promote"
+    /// Written by `gantry rollback`: the warm revision hash to swap back to while the spec still names the newer one.
+    public static let rollbackAnnotation = "gantry.dev/rollback"
 
     let platform: @Sendable () async -> PlatformConfigSpec
     let validate: @Sendable (InferenceService, String, [ValidationRequest]) async -> InferenceServiceStatus.ValidationOutcome?
@@ -124,7 +126,14 @@ struct InferencePlanning {
         let desired = InferenceChildren.revisionHash(service.spec)
         expireWarmRevision()
         if let active = status.activeRevision {
-            if active.hash == desired {
+            let pin = service.annotations[InferenceServicePlanner.rollbackAnnotation]
+            if let warm = status.previousRevision, pin == warm.hash, active.hash == desired {
+                // `gantry rollback`: back to the warm revision, though the spec still names this one.
+                swap(to: warm, reason: "RolledBack", note: "rolled back to \(warm.hash) by \(InferenceServicePlanner.rollbackAnnotation); spec still names \(desired): revert it (in Git) or remove the annotation to roll forward")
+            } else if pin == active.hash, status.lastSwap?.reason == "RolledBack", status.lastSwap?.from == desired {
+                // Held back on purpose: the spec still names the revision rolled back from.
+                if status.candidate != nil { status.candidate = nil }
+            } else if active.hash == desired {
                 if let candidate = status.candidate {
                     plan.events.append(PlannedEvent(.normal, "RolloutAborted", "the spec is back at the serving revision \(active.hash); candidate \(candidate.revision.hash) removed"))
                     status.candidate = nil
@@ -302,6 +311,12 @@ struct InferencePlanning {
                 conditions.set("Progressing", .true, "RollingOut", message)
                 conditions.markReconciling("RollingOut", message)
             }
+        } else if ready >= replicas, let pin = service.annotations[InferenceServicePlanner.rollbackAnnotation], pin == serving,
+                  status.lastSwap?.reason == "RolledBack", let from = status.lastSwap?.from, from == InferenceChildren.revisionHash(service.spec) {
+            // Serving, but not what the spec names: GitOps tools should see that it is not converged.
+            let message = "rolled back to \(serving) by the \(InferenceServicePlanner.rollbackAnnotation) annotation; spec names \(from): revert the spec, or remove the annotation to roll forward"
+            conditions.set("Progressing", .false, "RolledBack", message)
+            conditions.markStalled("RolledBack", message, reconciling: "held at the rolled-back revision")
         } else if ready >= replicas {
             conditions.set("Progressing", .false, "Complete", "revision \(serving) serves in \(status.activeColor?.rawValue ?? "")")
             conditions.markReady("Serving", "\(ready)/\(replicas) replicas of revision \(serving) ready behind \(InferenceChildren.aliasName(service))")
