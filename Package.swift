@@ -54,7 +54,7 @@ let package = Package(
         ], swiftSettings: strict),
         .target(name: "GantryAPI", dependencies: ["KubeCore"], swiftSettings: strict),
         .target(name: "GantryControllers", dependencies: [
-            "GantryAPI", "KubeRuntime", "KubeClient", "KubeCore",
+            "GantryAPI", "KubeRuntime", "KubeClient", "KubeCore", "COpenSSL",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .target(name: "EmbeddedCluster", dependencies: [

@@ -12,6 +12,7 @@ public enum GantryGroup {
 extension ResourceType {
     public static let trainingJobs = ResourceType(group: GantryGroup.name, version: GantryGroup.version, kind: "TrainingJob", plural: "trainingjobs", namespaced: true)
     public static let inferenceServices = ResourceType(group: GantryGroup.name, version: GantryGroup.version, kind: "InferenceService", plural: "inferenceservices", namespaced: true)
+    public static let notebooks = ResourceType(group: GantryGroup.name, version: GantryGroup.version, kind: "Notebook", plural: "notebooks", namespaced: true)
     public static let platformConfigs = ResourceType(group: GantryGroup.name, version: GantryGroup.version, kind: "PlatformConfig", plural: "platformconfigs", namespaced: false)
 }
 

@@ -27,8 +27,8 @@ public struct OperatorManager: Sendable {
     public let options: Options
     let clock: any RuntimeClock
     let trainingJobs: Controller
-    /// Kinds run by the generic reconciler (`KindRegistration`) beside TrainingJob: InferenceService, and any a
-    /// test registers.
+    /// Kinds run by the generic reconciler (`KindRegistration`) beside TrainingJob: InferenceService, Notebook,
+    /// and any a test registers.
     let kinds: [RegisteredController]
 
     /// `kinds`: further kinds run by the generic `KindReconciler` (tests register kinds of their own here).
@@ -45,7 +45,8 @@ public struct OperatorManager: Sendable {
         }
         var requests = InformerRequests()
         let keys = TrainingJobWatches.declare(into: &requests, source: source)
-        let kinds = [InferenceServicePlanner.registration(platformConfigs: keys.platformConfigs)] + kinds
+        let kinds = [InferenceServicePlanner.registration(platformConfigs: keys.platformConfigs),
+                     NotebookPlanner.registration(platformConfigs: keys.platformConfigs)] + kinds
         let kindKeys = kinds.map { $0.declare(into: &requests, source: source) }
         informers = requests.build(clock: clock)
         caches = try OperatorCaches(informers, keys)

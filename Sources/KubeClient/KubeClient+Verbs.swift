@@ -102,14 +102,14 @@ extension KubeClient {
     /// A request through the API server's proxy to a pod or service port:
     /// `/api/v1/namespaces/{ns}/{pods|services}/{name[:port]}/proxy/{path}`. Any status is returned, not thrown.
     public func proxy(_ type: ResourceType, namespace: String, name: String, port: String?, path: String,
-                      method: String = "GET", body: [UInt8]? = nil) async throws -> HTTPResponse {
+                      method: String = "GET", body: [UInt8]? = nil, query: [(String, String)] = []) async throws -> HTTPResponse {
         guard type == .pods || type == .services else {
             throw KubeClientError.invalidRequest("proxy works on pods and services, not \(type)")
         }
         let target = port.map { "\(name):\($0)" } ?? name
         let suffix = path.hasPrefix("/") ? String(path.dropFirst()) : path
         return try await send(Request(method: method, path: "\(type.collectionPath(namespace: namespace))/\(target)/proxy/\(suffix)",
-                                      body: body, accept: "*/*", checkStatus: false))
+                                      query: query, body: body, accept: "*/*", checkStatus: false))
     }
 
     /// Any request to the API server with the client's credentials, retries and metrics; any status is returned

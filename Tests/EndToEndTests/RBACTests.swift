@@ -25,10 +25,12 @@ struct RBACTests {
     static let unexercised: [RBACRules.Grant: String] = [
         .init(group: "gantry.dev", resource: "trainingjobs/finalizers", verb: "update"):
             "children carry blockOwnerDeletion: true, which needs it where OwnerReferencesPermissionEnforcement is on (API-SEMANTICS 33); the embedded cluster does not enforce that plugin",
+        .init(group: "gantry.dev", resource: "notebooks/finalizers", verb: "update"):
+            "as trainingjobs/finalizers: children block their owner's deletion",
+        .init(group: "gantry.dev", resource: "notebooks", verb: "get"):
+            "read fresh only when the API server refuses a child (422) of a Notebook",
         .init(group: "gantry.dev", resource: "inferenceservices/finalizers", verb: "update"):
             "as trainingjobs/finalizers: children block their owner's deletion",
-        .init(group: "", resource: "services/proxy", verb: "get"):
-            "validation requests with method GET; the workload below validates with POST",
         .init(group: "", resource: "services/proxy", verb: "update"):
             "validation requests with method PUT",
         .init(group: "gantry.dev", resource: "inferenceservices", verb: "get"):
@@ -59,7 +61,7 @@ struct RBACTests {
             let admin = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig, environment: [:]))
             for args in [["apply", "-k", OperatorHarness.repoRoot + "/crds"], ["create", "namespace", Self.namespace],
                          ["wait", "--for=condition=Established", "--timeout=20s", "crd/trainingjobs.gantry.dev", "crd/platformconfigs.gantry.dev",
-                          "crd/inferenceservices.gantry.dev"],
+                          "crd/inferenceservices.gantry.dev", "crd/notebooks.gantry.dev"],
                          ["apply", "-f", OperatorHarness.repoRoot + "/examples/platformconfig.yaml"]] {
                 let r = await cluster.kubectl(args: args)
                 #expect(r.ok, "kubectl \(args): \(r.stderr)")
@@ -143,6 +145,15 @@ struct RBACTests {
                 let pods = try await admin.list(.pods, namespace: "default", options: ListOptions(labelSelector: "app.kubernetes.io/instance=api")).items
                 return pods.count == 1 && pods.allSatisfy { $0.labels["gantry.dev/color"] == "green" }
             }, "the swap moved the alias and the previous colour's pod went")
+
+            // A notebook: token Secret and workspace claim created, its activity probed through the service proxy
+            // (the token read by GET), culled after 10 s idle.
+            let notebook = "apiVersion: gantry.dev/v1alpha1\nkind: Notebook\nmetadata: {name: nb, namespace: default}\nspec: {image: 'jupyter/base-notebook:latest', culling: {idleTimeoutSeconds: 10, checkPeriodSeconds: 1}}\n"
+            let applied = await cluster.kubectl(args: ["apply", "-f", "-"], stdin: notebook)
+            #expect(applied.ok, "\(applied.stderr)")
+            #expect(try await eventually(timeout: .seconds(60)) {
+                try await admin.getOrNil(.notebooks, "default", "nb")?[path: "status", "phase"] == "Culled"
+            }, "the notebook ran and was culled")
 
             controller.signal(SIGTERM)  // releases the Lease: get and update
             #expect(await controller.waitForExit(timeout: 60) == 0)

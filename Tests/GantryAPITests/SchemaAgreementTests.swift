@@ -48,6 +48,8 @@ import KubeCore
     @Test func trainingJobStatusAgrees() throws { try check(TrainingJobStatus.self, schema: TrainingJobSchema.status) }
     @Test func inferenceServiceSpecAgrees() throws { try check(InferenceServiceSpec.self, schema: InferenceServiceSchema.spec) }
     @Test func inferenceServiceStatusAgrees() throws { try check(InferenceServiceStatus.self, schema: InferenceServiceSchema.status) }
+    @Test func notebookSpecAgrees() throws { try check(NotebookSpec.self, schema: NotebookSchema.spec) }
+    @Test func notebookStatusAgrees() throws { try check(NotebookStatus.self, schema: NotebookSchema.status) }
     @Test func platformConfigSpecAgrees() throws { try check(PlatformConfigSpec.self, schema: PlatformConfigSchema.spec) }
 
     @Test func everySchemaNodeHasADescription() {

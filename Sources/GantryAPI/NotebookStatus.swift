@@ -1,0 +1,35 @@
+import KubeCore
+
+public struct NotebookStatus: ConditionedStatus {
+    public enum Phase: String, Codable, Sendable, Hashable, CaseIterable {
+        case pending = "Pending", starting = "Starting", running = "Running", stopped = "Stopped", culled = "Culled", failed = "Failed"
+    }
+
+    /// What the culler knows.
+    public struct CullingStatus: Codable, Sendable, Hashable {
+        /// When the server was last asked.
+        public var lastCheck: String?
+        /// The last probe's failure (the notebook counts as active while probes fail).
+        public var probeError: String?
+        /// The start the current idle warning was given for.
+        public var warnedFor: String?
+        public init() {}
+    }
+
+    public var observedGeneration: Int64?
+    public var conditions: [Condition]?
+    public var phase: Phase?
+    /// Where the server is inside the cluster (the token is in the Secret, never here).
+    public var url: String?
+    /// The last activity seen: the server's own report, a busy kernel or an open connection.
+    public var lastActivity: String?
+    /// When the current pod was asked for (start, restart after a cull); the activity clock starts here.
+    public var startedAt: String?
+    public var culledAt: String?
+    public var culling: CullingStatus?
+    /// The workspace claim.
+    public var workspaceClaim: String?
+    public var gpus: Int?
+
+    public init() {}
+}

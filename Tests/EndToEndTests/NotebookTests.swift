@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+import GantryAPI
+import GantryControllers
+import GantryTestSupport
+import KubeClient
+import KubeCore
+
+/// Notebook through the real path: kubectl → embedded cluster (a simulated Jupyter answering /api/status through
+/// the service proxy) → the operator over libcurl (issue #11).
+@Suite(.serialized) struct NotebookTests {
+    static let example = OperatorHarness.repoRoot + "/examples/notebook.yaml"
+
+    /// A notebook culled after `idle` seconds, asked every second; `script` plays the Jupyter server.
+    static func manifest(_ name: String, idle: Int = 10, warn: Int = 0, deletePolicy: String = "Retain", script: String? = nil) -> String {
+        let annotations = script.map { "\n  podMetadata:\n    annotations:\n      sim.gantry.dev/script: '\($0)'" } ?? ""
+        return """
+        apiVersion: gantry.dev/v1alpha1
+        kind: Notebook
+        metadata: {name: \(name), namespace: default}
+        spec:
+          image: jupyter/base-notebook:latest
+          gpu: {count: 1}
+          workspace: {size: 1Gi, deletePolicy: \(deletePolicy)}
+          culling: {idleTimeoutSeconds: \(idle), checkPeriodSeconds: 1, warnBeforeSeconds: \(warn)}\(annotations)
+        """
+    }
+
+    static func status(_ h: OperatorHarness, _ name: String) async throws -> JSONValue {
+        try await h.get(.notebooks, "default", name)?["status"] ?? .null
+    }
+
+    static func condition(_ status: JSONValue, _ type: String) -> JSONValue? {
+        status["conditions"]?.arrayValue?.first { $0["type"]?.stringValue == type }
+    }
+
+    static func phase(_ h: OperatorHarness, _ name: String) async throws -> String? {
+        try await status(h, name)["phase"]?.stringValue
+    }
+
+    /// The culler has looked at the server after the idle timeout had passed (so a cull would have happened).
+    static func checkedPastTimeout(_ h: OperatorHarness, _ name: String, idle: Int) async throws -> Bool {
+        let s = try await status(h, name)
+        guard let started = s["startedAt"]?.stringValue.flatMap(Timestamp.parse),
+              let checked = s[path: "culling", "lastCheck"]?.stringValue.flatMap(Timestamp.parse) else { return false }
+        return checked.timeIntervalSince(started) > Double(idle + 1)
+    }
+
+    @Test func theExampleStartsWithAGPUAWorkspaceAndATokenThatAppearsNowhereElse() async throws {
+        try await withOperator { h in
+            _ = try await h.kubectl("apply", "-f", Self.example)
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.phase(h, "alice") == "Running" })
+            let status = try await Self.status(h, "alice")
+            #expect(status["url"] == "http://alice.default.svc.cluster.local")
+            #expect(status["gpus"] == 1 && status["workspaceClaim"] == "alice-workspace")
+            #expect(Self.condition(status, "Ready")?["status"] == "True")
+            let claim = try #require(try await h.get(.persistentVolumeClaims, "default", "alice-workspace"))
+            #expect(claim[path: "spec", "resources", "requests", "storage"] == "50Gi")
+            #expect(claim.ownerReferences.isEmpty, "Retain: the workspace outlives the Notebook")
+            let secret = try #require(try await h.get(.secrets, "default", "alice-token"))
+            let token = try #require(Secret(json: secret).value("token").map { String(decoding: $0, as: UTF8.self) })
+            #expect(token.count == 64)
+            let pod = try #require(try await h.get(.pods, "default", "alice"))
+            #expect(pod[path: "spec", "containers"]?.arrayValue?.first?[path: "resources", "limits", "nvidia.com/gpu"] == "1")
+            #expect(!pod.serialized().contains(token), "the pod spec references the Secret, never the token")
+            #expect(!(try await h.get(.notebooks, "default", "alice"))!.serialized().contains(token))
+            let events = try await h.kubectl("get", "events", "-o", "json")
+            #expect(!events.contains(token))
+            let table = try await h.kubectl("get", "gnb", "alice")
+            #expect(table.contains("Running") && table.contains("LAST-ACTIVITY"))
+        }
+    }
+
+    @Test func anIdleNotebookIsCulledKeepingItsWorkspaceAndStartsAgainWithoutBeingCulledAtOnce() async throws {
+        try await withOperator { h in
+            // The simulated Jupyter reports its start as its last activity: idle from the start.
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("idle", warn: 5))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.phase(h, "idle") == "Running" })
+            let claimUID = try await h.get(.persistentVolumeClaims, "default", "idle-workspace")?.uid
+            #expect(try await eventually(timeout: .seconds(40)) { try await Self.phase(h, "idle") == "Culled" })
+            #expect(try await eventually(timeout: .seconds(30)) { try await h.get(.pods, "default", "idle") == nil })
+            let culled = try await Self.status(h, "idle")
+            #expect(Self.condition(culled, "Culled")?["status"] == "True")
+            #expect((Self.condition(culled, "Culled")?["message"]?.stringValue ?? "").contains("idle for"))
+            #expect(culled["gpus"] == 0)
+            #expect(try await h.get(.persistentVolumeClaims, "default", "idle-workspace")?.uid == claimUID)
+            #expect(try await h.get(.secrets, "default", "idle-token") != nil)
+            let reasons = try await h.kubectl("get", "events", "--field-selector", "involvedObject.name=idle", "-o", "jsonpath={.items[*].reason}")
+            #expect(reasons.contains("IdleCullingSoon") && reasons.contains("Culled"))
+
+            // Started again: same workspace, the activity clock reset, so the next checks do not cull it.
+            _ = try await h.kubectl("annotate", "notebook", "idle", "\(NotebookPlanner.startAnnotation)=\(Timestamp.format(Date().addingTimeInterval(1)))", "--overwrite")
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.phase(h, "idle") == "Running" })
+            let pod = try #require(try await h.get(.pods, "default", "idle"))
+            #expect(pod[path: "spec", "volumes"]?.arrayValue?.first?[path: "persistentVolumeClaim", "claimName"] == "idle-workspace")
+            #expect(try await h.get(.persistentVolumeClaims, "default", "idle-workspace")?.uid == claimUID)
+            #expect(try await eventually(timeout: .seconds(10)) {
+                try await Self.status(h, "idle")[path: "culling", "lastCheck"] != nil
+            })
+            #expect(try await Self.phase(h, "idle") == "Running", "not culled again at once")
+        }
+    }
+
+    @Test func activityKeepsANotebookAndAFailingProbeIsSurfacedNotCulled() async throws {
+        try await withOperator { h in
+            let active = #"{http: {"/api/status": {body: {last_activity: "{now}", connections: 0, kernels: 1}}, "/api/kernels": {body: []}}}"#
+            let forbidden = #"{http: {"/api/status": {status: 403, body: "Forbidden"}}}"#
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("busy", script: active) + "\n---\n" + Self.manifest("broken", script: forbidden))
+            for name in ["busy", "broken"] {
+                #expect(try await eventually(timeout: .seconds(60)) { try await Self.checkedPastTimeout(h, name, idle: 10) }, "\(name)")
+                #expect(try await Self.phase(h, name) == "Running", "\(name) was not culled")
+            }
+            let broken = try await Self.status(h, "broken")
+            #expect((broken[path: "culling", "probeError"]?.stringValue ?? "").contains("403"))
+            #expect(Self.condition(broken, "Idle")?["status"] == "Unknown")
+            let busy = try await Self.status(h, "busy")
+            #expect(busy[path: "culling", "probeError"] == nil)
+            #expect(Self.condition(busy, "Idle")?["status"] == "False")
+        }
+    }
+
+    @Test func stopAndStartThroughSpecAndBothDeletionPolicies() async throws {
+        try await withOperator { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("keep", idle: 3600)
+                + "\n---\n" + Self.manifest("drop", idle: 3600, deletePolicy: "Delete"))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.phase(h, "keep") == "Running" })
+            _ = try await h.kubectl("patch", "notebook", "keep", "--type=merge", "-p", #"{"spec":{"stopped":true}}"#)
+            #expect(try await eventually(timeout: .seconds(30)) {
+                let pod = try await h.get(.pods, "default", "keep")
+                return try await Self.phase(h, "keep") == "Stopped" && pod == nil
+            })
+            _ = try await h.kubectl("patch", "notebook", "keep", "--type=merge", "-p", #"{"spec":{"stopped":false}}"#)
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.phase(h, "keep") == "Running" })
+
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.phase(h, "drop") == "Running" })
+            _ = try await h.kubectl("delete", "notebook", "keep", "drop")
+            #expect(try await eventually(timeout: .seconds(30)) {
+                try await h.get(.persistentVolumeClaims, "default", "drop-workspace") == nil
+            }, "deletePolicy Delete: the workspace goes with the Notebook")
+            #expect(try await h.get(.persistentVolumeClaims, "default", "keep-workspace") != nil, "Retain: the workspace stays")
+        }
+    }
+}
