@@ -84,6 +84,25 @@ echo "the old image again, inside scaleDownDelaySeconds: the alias moves back to
 "$KUBECTL" get inferenceservices
 "$KUBECTL" get events --field-selector involvedObject.name=sentiment --sort-by=.metadata.creationTimestamp 2>/dev/null | tail -6 || true
 
+step "a Notebook culled after 15 s idle, its workspace kept (docs/notebook.md)"
+cat <<'YAML' | "$KUBECTL" apply -f -
+apiVersion: gantry.dev/v1alpha1
+kind: Notebook
+metadata: {name: demo, namespace: default}
+spec:
+  image: jupyter/base-notebook:latest
+  gpu: {count: 1}
+  workspace: {size: 1Gi}
+  culling: {idleTimeoutSeconds: 15, checkPeriodSeconds: 2, warnBeforeSeconds: 5}
+YAML
+"$KUBECTL" wait --for=jsonpath='{.status.phase}'=Running --timeout=60s notebook/demo
+"$KUBECTL" get notebooks
+echo "nobody uses it..."
+"$KUBECTL" wait --for=jsonpath='{.status.phase}'=Culled --timeout=90s notebook/demo
+"$KUBECTL" get notebooks
+"$KUBECTL" get pvc,secret -l app.kubernetes.io/instance=demo
+"$KUBECTL" get events --field-selector involvedObject.name=demo --sort-by=.metadata.creationTimestamp 2>/dev/null | tail -4 || true
+
 cat <<MSG
 
 The cluster and the operator keep running. In another terminal:
@@ -91,6 +110,7 @@ The cluster and the operator keep running. In another terminal:
   kubectl get gantry          # every Gantry kind
   kubectl describe trainingjob mnist-baseline
   kubectl describe inferenceservice sentiment
+  kubectl describe notebook demo
 Logs: $STATE/dev.log, $STATE/controller.log. Press Ctrl-C to stop.
 MSG
 if [ -n "${DEMO_EXIT:-}" ]; then exit 0; fi
