@@ -2,7 +2,7 @@ import KubeCore
 
 public struct NotebookStatus: ConditionedStatus {
     public enum Phase: String, Codable, Sendable, Hashable, CaseIterable {
-        case pending = "Pending", starting = "Starting", running = "Running", stopped = "Stopped", culled = "Culled", failed = "Failed"
+        case pending = "Pending", starting = "Starting", running = "Running", stopped = "Stopped", culled = "Culled"
     }
 
     /// What the culler knows.

@@ -11,6 +11,13 @@ import Testing
         let example = try String(contentsOf: Self.root.appendingPathComponent("examples/\(file)"), encoding: .utf8)
         #expect(guide.contains("```yaml\n" + example + "```"), "docs/trainingjob.md must show examples/\(file) as it is")
     }
+
+    @Test(arguments: [("inferenceservice.md", "inferenceservice.yaml"), ("notebook.md", "notebook.yaml")])
+    func kindGuidesEmbedTheirExample(guide: String, file: String) throws {
+        let text = try String(contentsOf: Self.root.appendingPathComponent("docs/\(guide)"), encoding: .utf8)
+        let example = try String(contentsOf: Self.root.appendingPathComponent("examples/\(file)"), encoding: .utf8)
+        #expect(text.contains("```yaml\n" + example + "```"), "docs/\(guide) must show examples/\(file) as it is")
+    }
 }
 
 import KubeCore
@@ -28,5 +35,12 @@ import GantryAPI
             let spec = try (document["spec"] ?? .null).decode(TrainingJobSpec.self)
             #expect(!spec.image.isEmpty)
         }
+    }
+
+    @Test func theInferenceServiceAndNotebookExamplesDecode() throws {
+        let service = try YAML.parseDocuments(String(contentsOf: DocsTests.root.appendingPathComponent("examples/inferenceservice.yaml"), encoding: .utf8))
+        #expect(try service.first?["spec"]?.decode(InferenceServiceSpec.self).replicas == 2)
+        let notebook = try YAML.parseDocuments(String(contentsOf: DocsTests.root.appendingPathComponent("examples/notebook.yaml"), encoding: .utf8))
+        #expect(try notebook.first?["spec"]?.decode(NotebookSpec.self).culling?.idleTimeoutSeconds == 3600)
     }
 }
