@@ -41,6 +41,7 @@ public enum NotebookSchema {
         "lastActivity": Schema.string("The last activity seen."),
         "startedAt": Schema.string("When the current pod was asked for; the activity clock starts here."),
         "culledAt": Schema.string("When the notebook was last culled."),
+        "startRequest": Schema.string("The gantry.dev/start annotation value last acted on; a new value starts a culled notebook."),
         "culling": Schema.object("What the culler knows.", [
             "lastCheck": Schema.string("When the server was last asked."),
             "probeError": Schema.string("Why the last probe failed (the notebook counts as active meanwhile)."),

@@ -26,6 +26,8 @@ public struct NotebookStatus: ConditionedStatus {
     /// When the current pod was asked for (start, restart after a cull); the activity clock starts here.
     public var startedAt: String?
     public var culledAt: String?
+    /// The `gantry.dev/start` annotation value last acted on: a different value starts a culled notebook.
+    public var startRequest: String?
     public var culling: CullingStatus?
     /// The workspace claim.
     public var workspaceClaim: String?

@@ -6,7 +6,7 @@ public struct GantryCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "gantry",
         abstract: "Run machine-learning workloads on GPU clusters: TrainingJob, InferenceService, Notebook.",
-        subcommands: [ControllerCommand.self, DevCommand.self, CRDsCommand.self, RecordsCommand.self, PromoteCommand.self, RollbackCommand.self, BenchCommand.self]
+        subcommands: [ControllerCommand.self, DevCommand.self, CRDsCommand.self, RecordsCommand.self, PromoteCommand.self, RollbackCommand.self, NotebookCommand.self, BenchCommand.self]
     )
     public init() {}
 }

@@ -26,6 +26,10 @@ import KubeCore
         """
     }
 
+    static func gantry(_ h: OperatorHarness, _ args: String...) async -> CommandResult {
+        await runProcess(OperatorHarness.repoRoot + "/.build/debug/gantry", args + ["--kubeconfig", h.cluster.kubeconfig, "-n", "default"])
+    }
+
     static func status(_ h: OperatorHarness, _ name: String) async throws -> JSONValue {
         try await h.get(.notebooks, "default", name)?["status"] ?? .null
     }
@@ -68,6 +72,9 @@ import KubeCore
             #expect(!events.contains(token))
             let table = try await h.kubectl("get", "gnb", "alice")
             #expect(table.contains("Running") && table.contains("LAST-ACTIVITY"))
+            // `gantry notebook open` reads the token with the user's own credentials.
+            let open = await Self.gantry(h, "notebook", "open", "alice")
+            #expect(open.ok && open.stdout.contains("kubectl port-forward -n default service/alice 8888:80") && open.stdout.contains("?token=\(token)"), "\(open.stderr)")
         }
     }
 
@@ -88,9 +95,15 @@ import KubeCore
             let reasons = try await h.kubectl("get", "events", "--field-selector", "involvedObject.name=idle", "-o", "jsonpath={.items[*].reason}")
             #expect(reasons.contains("IdleCullingSoon") && reasons.contains("Culled"))
 
+            // `gantry notebook open` on a culled notebook says how to start it.
+            let closed = await Self.gantry(h, "notebook", "open", "idle")
+            #expect(!closed.ok && closed.stderr.contains("gantry notebook start idle"), "\(closed.stderr)")
             // Started again: same workspace, the activity clock reset, so the next checks do not cull it.
-            _ = try await h.kubectl("annotate", "notebook", "idle", "\(NotebookPlanner.startAnnotation)=\(Timestamp.format(Date().addingTimeInterval(1)))", "--overwrite")
-            #expect(try await eventually(timeout: .seconds(60)) { try await Self.phase(h, "idle") == "Running" })
+            let started = await Self.gantry(h, "notebook", "start", "idle")
+            #expect(started.ok, "\(started.stderr)")
+            let running = try await eventually(timeout: .seconds(60)) { try await Self.phase(h, "idle") == "Running" }
+            let seen = try await h.get(.notebooks, "default", "idle")?.serialized() ?? ""
+            #expect(running, "\(started.stdout) \(seen)")
             let pod = try #require(try await h.get(.pods, "default", "idle"))
             #expect(pod[path: "spec", "volumes"]?.arrayValue?.first?[path: "persistentVolumeClaim", "claimName"] == "idle-workspace")
             #expect(try await h.get(.persistentVolumeClaims, "default", "idle-workspace")?.uid == claimUID)

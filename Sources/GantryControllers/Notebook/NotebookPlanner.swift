@@ -7,7 +7,7 @@ import KubeRuntime
 /// (`startedAt`, the activity clock starts there), the last activity seen, and whether it was culled.
 public struct NotebookPlanner: KindPlanner {
     public typealias Kind = NotebookKind
-    /// `gantry.dev/start=<time>` later than `status.culledAt` starts a culled notebook again.
+    /// A new value of `gantry.dev/start` (`gantry notebook start` writes the time) starts a culled notebook again.
     public static let startAnnotation = "gantry.dev/start"
 
     public struct Inputs: Sendable {
@@ -120,13 +120,14 @@ struct NotebookPlanning {
             if status.phase != .stopped { plan.events.append(PlannedEvent(.normal, "Stopped", "spec.stopped is true: the pod is deleted; workspace \(NotebookChildren.claimName(nb)) and token kept")) }
             return rest(.stopped, "Stopped", "spec.stopped is true")
         }
+        let request = nb.annotations[NotebookPlanner.startAnnotation]
         if status.phase == .culled {
-            let start = nb.annotations[NotebookPlanner.startAnnotation].flatMap(Timestamp.parse)
-            let culled = status.culledAt.flatMap(Timestamp.parse) ?? .distantPast
-            guard let start, start > culled else {
+            // Compared with the value last acted on, not with clocks: a request is honoured once, whenever made.
+            guard let request, request != status.startRequest else {
                 return rest(.culled, "Culled", conditions["Culled"]?.message ?? "culled after being idle")
             }
         }
+        status.startRequest = request
         if status.phase == nil || status.phase == .stopped || status.phase == .culled {
             // A (re)start: the activity clock starts now, so a notebook started again is not culled at once.
             status.startedAt = nowText
@@ -211,7 +212,7 @@ struct NotebookPlanning {
         let idleText = "idle for \(Int(idle))s since \(Timestamp.format(last)) (spec.culling.idleTimeoutSeconds \(culling.effectiveIdleTimeoutSeconds))"
         if idle >= timeout {
             status.culledAt = nowText
-            let message = "culled: \(idleText); workspace \(NotebookChildren.claimName(nb)) kept. Start it again with `kubectl annotate notebook \(nb.name) \(NotebookPlanner.startAnnotation)=$(date -u +%Y-%m-%dT%H:%M:%SZ) --overwrite` or by setting spec.stopped true then false"
+            let message = "culled: \(idleText); workspace \(NotebookChildren.claimName(nb)) kept. Start it again with `gantry notebook start \(nb.name)` or by setting spec.stopped true then false"
             conditions.set("Culled", .true, "IdleTimeout", message)
             plan.events.append(PlannedEvent(.normal, "Culled", message))
             plan.requeueAfter = nil
