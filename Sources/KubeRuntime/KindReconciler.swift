@@ -158,3 +158,22 @@ extension ChildRejected {
     /// The condition reason of a child the API server refused.
     public static let reason = "ChildRejected"
 }
+
+/// A planner's working state: the status and plan being built and the conditions (with the generation and time
+/// they carry). `finished()` puts the conditions into the status and the status into the plan.
+public protocol StatusPlanning {
+    associatedtype Status: ConditionedStatus
+    var status: Status { get }
+    var conditions: StatusConditions { get }
+    var plan: KindPlan<Status> { get }
+}
+
+extension StatusPlanning {
+    public func finished() -> KindPlan<Status> {
+        var plan = self.plan
+        var status = self.status
+        status.conditions = conditions.list
+        plan.status = status
+        return plan
+    }
+}

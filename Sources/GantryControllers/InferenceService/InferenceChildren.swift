@@ -50,22 +50,12 @@ public enum InferenceChildren {
         var container = Container(name: containerName, image: spec.image)
         if let command = spec.command { container.command = command }
         if let args = spec.args { container.args = args }
-        var env = (spec.env ?? []).map { e -> Container.EnvVar in
-            var v = Container.EnvVar(json: ["name": .string(e.name)])
-            if let value = e.value { v.value = value }
-            if let from = e.valueFrom { v.json["valueFrom"] = from }
-            return v
-        }
+        var env = ContainerSettings.env(spec.env)
         container.ports = [Container.Port(name: "http", containerPort: Int64(spec.effectivePort))]
         if let path = spec.readinessPath {
             container.readinessProbe = RawObject(json: ["httpGet": ["path": .string(path), "port": "http"], "periodSeconds": 2])
         }
-        var limits: [String: String] = [:]
-        if let cpu = spec.resources?.cpu { limits["cpu"] = cpu }
-        if let memory = spec.resources?.memory { limits["memory"] = memory }
-        for (name, count) in placement.limits { limits[name] = String(count) }
-        container.resources.limits = limits
-        container.resources.requests = limits
+        container.resources = ContainerSettings.resources(spec.resources, placement: placement)
         var mounts = (spec.volumeMounts ?? []).map { RawObject(json: $0) }
         var volumes = (spec.volumes ?? []).map { RawObject(json: $0) }
         var initContainers: [Container] = []

@@ -81,7 +81,7 @@ public struct InferenceServicePlanner: KindPlanner {
 }
 
 /// One reconcile's working state (see InferenceServicePlanner).
-struct InferencePlanning {
+struct InferencePlanning: StatusPlanning {
     typealias Revision = InferenceServiceStatus.Revision
     let service: InferenceService
     let now: Date
@@ -111,14 +111,6 @@ struct InferencePlanning {
     }
 
     var nowText: String { Timestamp.format(now) }
-
-    func finished() -> KindPlan<InferenceServiceStatus> {
-        var plan = self.plan
-        var status = self.status
-        status.conditions = conditions.list
-        plan.status = status
-        return plan
-    }
 
     mutating func run() {
         status.observedGeneration = service.generation

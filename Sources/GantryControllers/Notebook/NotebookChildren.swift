@@ -53,23 +53,13 @@ public enum NotebookChildren {
     public static func pod(_ nb: Notebook, placement: GPUPlacement, security: PodPolicy.SecurityProfile) -> Pod {
         let spec = nb.spec
         var container = Container(name: containerName, image: spec.image)
-        var env = (spec.env ?? []).map { e -> Container.EnvVar in
-            var v = Container.EnvVar(json: ["name": .string(e.name)])
-            if let value = e.value { v.value = value }
-            if let from = e.valueFrom { v.json["valueFrom"] = from }
-            return v
-        }
+        var env = ContainerSettings.env(spec.env)
         env.append(Container.EnvVar(json: ["name": "JUPYTER_TOKEN", "valueFrom": ["secretKeyRef": ["name": .string(secretName(nb)), "key": .string(tokenKey)]]]))
         container.env = env
         container.ports = [Container.Port(name: "http", containerPort: port)]
         // /api answers without the token (Jupyter's version endpoint): ready once the server listens.
         container.readinessProbe = RawObject(json: ["httpGet": ["path": "/api", "port": "http"], "periodSeconds": 5])
-        var limits: [String: String] = [:]
-        if let cpu = spec.resources?.cpu { limits["cpu"] = cpu }
-        if let memory = spec.resources?.memory { limits["memory"] = memory }
-        for (name, count) in placement.limits { limits[name] = String(count) }
-        container.resources.limits = limits
-        container.resources.requests = limits
+        container.resources = ContainerSettings.resources(spec.resources, placement: placement)
         container.volumeMounts = [RawObject(json: ["name": "workspace", "mountPath": .string(spec.effectiveWorkspace.effectiveMountPath)])]
         if security == .restricted {
             container.securityContext = RawObject(json: ["allowPrivilegeEscalation": false, "capabilities": ["drop": ["ALL"]]])

@@ -80,7 +80,7 @@ public struct NotebookPlanner: KindPlanner {
     }
 }
 
-struct NotebookPlanning {
+struct NotebookPlanning: StatusPlanning {
     let nb: Notebook
     let o: NotebookPlanner.Observation
     let now: Date
@@ -100,14 +100,6 @@ struct NotebookPlanning {
     }
 
     var nowText: String { Timestamp.format(now) }
-
-    func finished() -> KindPlan<NotebookStatus> {
-        var plan = self.plan
-        var status = self.status
-        status.conditions = conditions.list
-        plan.status = status
-        return plan
-    }
 
     mutating func run() {
         status.observedGeneration = nb.generation

@@ -37,7 +37,7 @@ public enum TrainingPods {
 
         var container = Container(name: containerName, image: spec.image)
         container.env = environment(job, index: index, placement: placement).map { Container.EnvVar(json: $0) }
-        container.resources = resources(spec.resources, placement: placement)
+        container.resources = ContainerSettings.resources(spec.resources, placement: placement)
         container.volumeMounts = ((spec.volumeMounts ?? []) + [["name": "dshm", "mountPath": "/dev/shm"]]
             + (spec.framework == .mpi ? [["name": "mpi-hostfile", "mountPath": "/etc/mpi", "readOnly": true]] : [])).map { RawObject(json: $0) }
         if security == .restricted {
@@ -74,30 +74,12 @@ public enum TrainingPods {
         return pod
     }
 
-    static func resources(_ compute: ComputeResources?, placement: GPUPlacement) -> Container.Resources {
-        var limits: [String: String] = [:]
-        if let cpu = compute?.cpu { limits["cpu"] = cpu }
-        if let memory = compute?.memory { limits["memory"] = memory }
-        for (name, count) in placement.limits { limits[name] = String(count) }
-        // Requests equal limits: Guaranteed QoS, so training is the last thing evicted under memory pressure.
-        var resources = Container.Resources(json: .emptyObject)
-        resources.limits = limits
-        resources.requests = limits
-        return resources
-    }
-
     /// Environment of one replica: Gantry's own variables, hyperparameters, the framework's variables, then the
     /// user's. A user variable with a name Gantry sets is refused at validation (`reservedEnvNames`): silently
     /// replacing RANK or MASTER_ADDR would hang a gang, silently ignoring the user's value would surprise.
     public static func environment(_ job: TrainingJob, index: Int, placement: GPUPlacement) -> [JSONValue] {
-        var result: [JSONValue] = gantryEnvironment(job, index: index, placement: placement).map { ["name": .string($0.0), "value": .string($0.1)] }
-        for user in job.spec.env ?? [] {
-            var v: JSONValue = ["name": .string(user.name)]
-            if let value = user.value { v["value"] = .string(value) }
-            if let from = user.valueFrom { v["valueFrom"] = from }
-            result.append(v)
-        }
-        return result
+        let gantry: [JSONValue] = gantryEnvironment(job, index: index, placement: placement).map { ["name": .string($0.0), "value": .string($0.1)] }
+        return gantry + ContainerSettings.env(job.spec.env).map(\.json)
     }
 
     /// Names of the variables Gantry sets for this job (the same for every replica).
