@@ -116,8 +116,8 @@ struct WidgetPlanner: KindPlanner {
 
     @Test func oneWatchPerResourceAndSelectorWhateverTheNumberOfControllers() async throws {
         try await Self.withWidgets { h in
-            // TrainingJob reads 7 resources, InferenceService adds its kind and PodDisruptionBudgets (sharing pods
-            // and Services), the widget controller adds its kind and shares Services, ConfigMaps and budgets.
+            // TrainingJob reads 7 resources, InferenceService adds its kind and PodDisruptionBudgets (sharing pods,
+            // Services, nodes and TrainingJobs), the widget controller adds its kind and shares Services, ConfigMaps and budgets.
             #expect(h.manager.informers.count == 10)
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.widget("w", port: 80, items: ["a"]))
             #expect(try await eventually(timeout: .seconds(30)) { try await Self.ready(h, "w", generation: 1) })

@@ -185,10 +185,14 @@ import KubeRuntime
         #expect(failed.status.conditions?[type: "Progressing"]?.reason == "InsufficientGPUForSurge")
         #expect(pods(failed, "green").isEmpty && pods(failed, "blue").count == 2 && selector(failed, "api") == "blue")
 
-        // With room for both colours nothing is reported.
-        let roomy = plan(try service(image: "m:2", status: first.status, spec: gpu), pods: blue,
-                         inputs: .init(platform: PlatformConfigSpec(), gpu: GPUUsage(nodes: [node, gpuNode("gpu-1", gpus: 2)], pods: blue)), at: Self.start)
-        #expect(roomy.status.candidate?.reason == nil && roomy.status.conditions?[type: "Stalled"] == nil)
+        // A node added while it waits (an autoscaler), and the scheduler places green there: the shortage is
+        // gone, Stalled clears, the rollout goes on.
+        let placed = pods(short, "green").map { Self.scheduled($0, on: "gpu-1") }
+        let roomy = plan(try service(image: "m:2", status: still.status, spec: gpu), pods: blue + placed,
+                         inputs: .init(platform: PlatformConfigSpec(), gpu: GPUUsage(nodes: [node, gpuNode("gpu-1", gpus: 2)], pods: blue + placed)),
+                         at: Self.start.addingTimeInterval(2))
+        #expect(roomy.status.candidate?.reason == nil && roomy.status.candidate?.phase == .progressing)
+        #expect(roomy.status.conditions?[type: "Stalled"] == nil && roomy.status.conditions?[type: "Progressing"]?.reason == "RollingOut")
     }
 
     @Test func theSchedulersVerdictCountsUnlessGPUsAreBeingFreedAndAShortageWithoutServingGPUsIsNotASurge() throws {
@@ -316,6 +320,18 @@ import KubeRuntime
         #expect(waiting.status.conditions?[type: "Reconciling"]?.reason == "SourceNotFinished")
         #expect(waiting.status.conditions?[type: "Progressing"]?.message.hasSuffix("keeps serving in blue") == true)
         #expect(waiting.requeueAfter != nil)
+
+        // A candidate still rolling out when the spec turns to a refused source is superseded; blue stays.
+        let rolling = plan(try service(image: "m:2", status: served.status, spec: model), pods: blue, inputs: inputs(try Self.record(phase: .succeeded)),
+                           at: Self.start.addingTimeInterval(3))
+        #expect(rolling.status.candidate?.revision.source?.trainingJob == "mnist" && pods(rolling, "green").count == 2)
+        let superseded = plan(try service(image: "m:2", status: rolling.status, spec: next), pods: blue,
+                              inputs: .init(platform: PlatformConfigSpec(), source: .judge(job: "mnist-2", namespace: "default", record: nil, job: nil)),
+                              at: Self.start.addingTimeInterval(4))
+        #expect(superseded.status.candidate == nil && pods(superseded, "green").isEmpty && pods(superseded, "blue").count == 2)
+        #expect(superseded.events.contains { $0.reason == "RolloutSuperseded" })
+        #expect(superseded.status.conditions?[type: "Stalled"]?.reason == "SourceNotFound")
+        #expect(superseded.status.conditions?[type: "Stalled"]?.message.contains("no TrainingJob \"mnist-2\"") == true)
     }
 
     actor Counter {
