@@ -25,7 +25,7 @@ public enum InferenceServiceSchema {
         "model": Schema.object("The model: fetched by an init container into a shared volume; the server finds it at MODEL_DIR.", [
             "uri": Schema.string("Where the model is (s3://, gs://, pvc://, http(s)://).", maxLength: 4096, minLength: 1),
             "version": Schema.string("Version label, shown in status and passed as MODEL_VERSION.", maxLength: 128),
-            "fromTrainingJob": Schema.string("A TrainingJob in this namespace that produced the model: its experiment record (`<job>-record`: image digest, git commit, dataset, hyperparameters, best metric) is copied into the revision's status. Only a run that Succeeded (or EarlyStopped with a best value) is accepted; the record holds no model location, so uri is still required.", maxLength: 253, minLength: 1),
+            "fromTrainingJob": Schema.string("A TrainingJob in this namespace that produced the model: its experiment record (`<job>-record`: image digest, git commit, dataset, hyperparameters, best metric) is copied into the revision's status. Only a run that Succeeded (or EarlyStopped with a best value) is accepted; the record holds no model location, so uri is still required.", pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", maxLength: 253, minLength: 1),
         ], required: ["uri"]),
         "replicas": Schema.integer("Replicas of the serving revision; a candidate starts at the same number.", minimum: 1, maximum: 1000, default: 1),
         "rollout": Schema.object("How a new revision replaces the serving one.", [
