@@ -25,6 +25,7 @@ public enum InferenceServiceSchema {
         "model": Schema.object("The model: fetched by an init container into a shared volume; the server finds it at MODEL_DIR.", [
             "uri": Schema.string("Where the model is (s3://, gs://, pvc://, http(s)://).", maxLength: 4096, minLength: 1),
             "version": Schema.string("Version label, shown in status and passed as MODEL_VERSION.", maxLength: 128),
+            "fromTrainingJob": Schema.string("A TrainingJob in this namespace that produced the model: its experiment record (`<job>-record`: image digest, git commit, dataset, hyperparameters, best metric) is copied into the revision's status. Only a run that Succeeded (or EarlyStopped with a best value) is accepted; the record holds no model location, so uri is still required.", pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", maxLength: 253, minLength: 1),
         ], required: ["uri"]),
         "replicas": Schema.integer("Replicas of the serving revision; a candidate starts at the same number.", minimum: 1, maximum: 1000, default: 1),
         "rollout": Schema.object("How a new revision replaces the serving one.", [
@@ -58,6 +59,19 @@ public enum InferenceServiceSchema {
         "color": Schema.string("blue or green.", enum: InferenceServiceStatus.Color.allCases.map(\.rawValue)),
         "image": Schema.string("Server image."),
         "modelVersion": Schema.string("spec.model.version."),
+        "source": Schema.object("The run that produced the model (spec.model.fromTrainingJob), from its experiment record.", [
+            "trainingJob": Schema.string("TrainingJob name."),
+            "record": Schema.string("The record ConfigMap, which outlives the job."),
+            "uid": Schema.string("The job's uid."),
+            "phase": Schema.string("How the run ended: Succeeded or EarlyStopped."),
+            "image": Schema.string("Training image."),
+            "imageID": Schema.string("Training image's resolved digest."),
+            "gitCommit": Schema.string("The job's gantry.dev/git-commit annotation."),
+            "dataset": Schema.string("Dataset URI."),
+            "hyperparameters": Schema.stringMap("Hyperparameters of the run."),
+            "bestMetric": SharedSchemas.bestMetric("Best value of the run's objective."),
+            "completionTime": Schema.string("When the run finished."),
+        ]),
     ])
 
     public static let status = Schema.object("What the controller observed. Written only by Gantry.", [
@@ -74,6 +88,7 @@ public enum InferenceServiceSchema {
             "ready": Schema.integer("Candidate replicas ready for minReadySeconds."),
             "desired": Schema.integer("Candidate replicas wanted."),
             "startedAt": Schema.string("When the rollout started."),
+            "reason": Schema.string("Why it waits or failed, CamelCase: InsufficientGPUForSurge, InsufficientGPU, ProgressDeadlineExceeded, ValidationFailed."),
             "message": Schema.string("Why it waits or failed."),
             "validation": Schema.object("What the candidate answered to rollout.validation.requests.", [
                 "revision": Schema.string("The candidate revision validated."),
@@ -106,6 +121,7 @@ public enum InferenceServiceSchema {
                 ("Candidate", "string", ".status.candidate.phase", 0),
                 ("Ready", "integer", ".status.readyReplicas", 0),
                 ("Revision", "string", ".status.activeRevision.hash", 1),
+                ("Source", "string", ".status.activeRevision.source.trainingJob", 1),
                 ("Age", "date", ".metadata.creationTimestamp", 0),
             ],
             scale: (".spec.replicas", ".status.replicas", ".status.selector"))

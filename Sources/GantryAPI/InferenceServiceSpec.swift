@@ -36,9 +36,14 @@ public struct InferenceServiceSpec: Codable, Sendable, Hashable {
 public struct ModelSource: Codable, Sendable, Hashable {
     public var uri: String
     public var version: String?
-    public init(uri: String, version: String? = nil) {
+    /// The TrainingJob (same namespace) whose experiment record says how the model was made: its image digest,
+    /// git commit, dataset, hyperparameters and best metric go to the revision's status. The run must have
+    /// finished successfully. The record holds no model location, so `uri` is still where the model is.
+    public var fromTrainingJob: String?
+    public init(uri: String, version: String? = nil, fromTrainingJob: String? = nil) {
         self.uri = uri
         self.version = version
+        self.fromTrainingJob = fromTrainingJob
     }
 }
 

@@ -14,11 +14,39 @@ public struct InferenceServiceStatus: ConditionedStatus {
         public var color: Color
         public var image: String
         public var modelVersion: String?
-        public init(hash: String, color: Color, image: String, modelVersion: String?) {
+        /// The run that produced the model (`spec.model.fromTrainingJob`), copied from its experiment record.
+        public var source: ModelProvenance?
+        public init(hash: String, color: Color, image: String, modelVersion: String?, source: ModelProvenance? = nil) {
             self.hash = hash
             self.color = color
             self.image = image
             self.modelVersion = modelVersion
+            self.source = source
+        }
+    }
+
+    /// What a TrainingJob's experiment record says about the run that produced a revision's model.
+    public struct ModelProvenance: Codable, Sendable, Hashable {
+        public var trainingJob: String
+        /// The record ConfigMap (`<job>-record`), which outlives the job.
+        public var record: String
+        /// The job's uid: a job deleted and created again under the same name is another run.
+        public var uid: String?
+        /// Succeeded, or EarlyStopped with a best value of its objective.
+        public var phase: String
+        public var image: String?
+        /// The training image's resolved digest (`imageID` of its pods).
+        public var imageID: String?
+        public var gitCommit: String?
+        public var dataset: String?
+        public var hyperparameters: [String: String]?
+        /// The best value of the run's objective.
+        public var bestMetric: BestMetric?
+        public var completionTime: String?
+        public init(trainingJob: String, record: String, phase: String) {
+            self.trainingJob = trainingJob
+            self.record = record
+            self.phase = phase
         }
     }
 
@@ -35,6 +63,8 @@ public struct InferenceServiceStatus: ConditionedStatus {
         public var ready: Int
         public var desired: Int
         public var startedAt: String
+        /// Why it waits or failed, CamelCase (InsufficientGPUForSurge, ProgressDeadlineExceeded, ValidationFailed).
+        public var reason: String?
         public var message: String?
         public var validation: ValidationOutcome?
         public init(revision: Revision, phase: Phase, ready: Int, desired: Int, startedAt: String, message: String? = nil) {

@@ -1,4 +1,5 @@
 import GantryAPI
+import GantryControllers
 import KubeCore
 
 /// What a run was judged by: the metric and whether lower or higher is better.
@@ -49,27 +50,11 @@ struct RecordRow: Sendable, Hashable {
         self.annotatedJob = annotatedJob
         experiment = document["experiment"]?.stringValue
         phase = document["phase"]?.stringValue
-        var hp: [String: String] = [:]
-        for (key, value) in document["hyperparameters"]?.objectValue ?? [:] {
-            // The controller writes strings; anything else is shown as its JSON text rather than dropped.
-            hp[key] = value.stringValue ?? value.serialized()
-        }
-        hyperparameters = hp
-        let best = document[path: "metrics", "best"]
-        let bestGoal = best?["goal"]?.stringValue.flatMap(EarlyStopping.Goal.init(rawValue:))
-        if let metric = document[path: "objective", "metric"]?.stringValue {
-            let goal = document[path: "objective", "goal"]?.stringValue.flatMap(EarlyStopping.Goal.init(rawValue:))
-            objective = RecordObjective(metric: metric, goal: goal ?? .minimize, assumed: goal == nil)
-            value = Self.bestValue(of: metric, in: document)
-        } else if let bestName = best?["name"]?.stringValue {
-            // Older records: the best metric is the only candidate objective; its goal when the record has one.
-            objective = RecordObjective(metric: bestName, goal: bestGoal ?? .minimize, assumed: bestGoal == nil)
-            value = best?["value"]?.doubleValue
-        } else {
-            objective = nil
-            value = nil
-        }
-        if let v = value, !v.isFinite { value = nil }
+        hyperparameters = TrainingRecord.hyperparameters(of: document)
+        // The objective, or for older records the best metric under its own goal (minimize assumed without one).
+        let judgement = TrainingRecord.judgement(of: document)
+        objective = judgement.map { RecordObjective(metric: $0.metric, goal: $0.goal, assumed: $0.assumed) }
+        value = judgement?.value
         gpuHours = document["gpuHours"]?.doubleValue
         startTime = document["startTime"]?.stringValue
         completionTime = document["completionTime"]?.stringValue
@@ -78,14 +63,6 @@ struct RecordRow: Sendable, Hashable {
         gitCommit = document["gitCommit"]?.stringValue
         nodes = document["nodes"]?.arrayValue?.compactMap(\.stringValue) ?? []
         reason = document[path: "result", "reason"]?.stringValue
-    }
-
-    /// The best value of `metric`: `metrics.best` when it names that metric, else its entry in
-    /// `metrics.additional` (the early-stopping metric and extra metrics are kept there with their own best).
-    static func bestValue(of metric: String, in document: JSONValue) -> Double? {
-        if let best = document[path: "metrics", "best"], best["name"]?.stringValue == metric { return best["value"]?.doubleValue }
-        let extra = document[path: "metrics", "additional"]?.arrayValue?.first { $0["name"]?.stringValue == metric }
-        return extra?[path: "best", "value"]?.doubleValue
     }
 
     /// The digest part of `imageID` (`sha256:...`); the whole value when it carries no `@`.

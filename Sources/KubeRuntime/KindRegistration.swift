@@ -47,17 +47,28 @@ public struct KindRegistration: Sendable {
     /// are declared before.
     public init<Planner: KindPlanner>(childTypes declared: [ResourceType: FieldMask?], name: String? = nil,
                                       planner make: @escaping @Sendable (Context) throws -> Planner) {
+        self.init(childTypes: declared, reads: [:], name: name) { context, _ in try make(context) }
+    }
+
+    /// As above, with caches the planner reads in `inputs(for:)` beyond its children: `reads` are declared with
+    /// the rest (whole resources, sharing the informer another controller declared; no handlers, so their events
+    /// enqueue nothing), and `make` gets the store of every child and read type. A read type that is also a child
+    /// type is read from the child informer (Gantry-labelled objects only, with the fields `childTypes` declares).
+    public init<Planner: KindPlanner>(childTypes declared: [ResourceType: FieldMask?], reads: [ResourceType: FieldMask?], name: String? = nil,
+                                      planner make: @escaping @Sendable (Context, _ stores: [ResourceType: Store]) throws -> Planner) {
         let kind = Planner.Kind.resourceType
         let name = name ?? kind.kind.lowercased()
         self.name = name
         let childTypes = declared.keys.sorted { $0.description < $1.description }
+        let readTypes = reads.keys.filter { declared[$0] == nil }.sorted { $0.description < $1.description }
         declareWatches = { requests, source in
             [requests.request(source(kind, false))] + childTypes.map { type in
                 requests.request(source(type, true), fields: declared[type] ?? nil)
+            } + readTypes.map { type in
+                requests.request(source(type, false), fields: reads[type] ?? nil)
             }
         }
         build = { context, keys in
-            let planner = try make(context)
             guard let primary = context.informers[keys[0]] else { throw InformerError.undeclared(keys[0].description) }
             var watches = [WatchSpec.primary(primary)]
             var stores: [ResourceType: Store] = [:]
@@ -66,6 +77,12 @@ public struct KindRegistration: Sendable {
                 watches.append(.owned(informer, ownerKind: kind.kind, ownerGroup: kind.group))
                 stores[type] = informer.store
             }
+            var readStores = stores
+            for (type, key) in zip(readTypes, keys.dropFirst(1 + childTypes.count)) {
+                guard let informer = context.informers[key] else { throw InformerError.undeclared(key.description) }
+                readStores[type] = informer.store
+            }
+            let planner = try make(context, readStores)
             let controller = Controller(name: name, watches: watches, sharedInformers: true, options: context.options, clock: context.clock)
             let reconciler = KindReconciler(planner: planner, client: context.client, primary: primary.store, children: stores,
                                             events: context.events("\(kind.group)/\(name)-controller"), clock: context.clock)

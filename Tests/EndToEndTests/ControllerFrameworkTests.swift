@@ -116,9 +116,9 @@ struct WidgetPlanner: KindPlanner {
 
     @Test func oneWatchPerResourceAndSelectorWhateverTheNumberOfControllers() async throws {
         try await Self.withWidgets { h in
-            // TrainingJob reads 7 resources, InferenceService adds its kind and PodDisruptionBudgets (sharing pods
-            // and Services), Notebook its kind, Secrets and claims, the widget controller its kind (sharing
-            // Services, ConfigMaps and budgets).
+            // TrainingJob reads 7 resources; InferenceService adds its kind and PodDisruptionBudgets (sharing pods,
+            // Services, nodes and TrainingJobs), Notebook its kind, Secrets and claims, the widget controller its
+            // kind (sharing Services, ConfigMaps and budgets).
             #expect(h.manager.informers.count == 13)
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.widget("w", port: 80, items: ["a"]))
             #expect(try await eventually(timeout: .seconds(30)) { try await Self.ready(h, "w", generation: 1) })

@@ -374,4 +374,161 @@ import KubeCore
             #expect(try await Self.status(h, "r")[path: "lastSwap", "reason"] == "Recreated")
         }
     }
+
+    // MARK: InsufficientGPUForSurge
+
+    static func events(_ h: OperatorHarness, _ name: String) async throws -> String {
+        try await h.kubectl("get", "events", "--field-selector", "involvedObject.name=\(name)", "-o", "jsonpath={.items[*].reason}")
+    }
+
+    @Test func aCandidateThatCannotSurgeSaysInsufficientGPUForSurgeAtOnceAndRecreateIsTheWayOut() async throws {
+        // One node with 2 GPUs; blue takes both (2 replicas × 1 GPU): green cannot come up beside it.
+        try await withOperator(nodes: "1x{gpu: 2}") { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("g", image: "acme/llm-serving:1", replicas: 2))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.ready(h, "g") })
+            let blue = Set(try await Self.pods(h, "g").compactMap(\.name))
+            let applied = ContinuousClock.now
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("g", image: "acme/llm-serving:2", replicas: 2))
+            #expect(try await eventually(timeout: .seconds(60)) {
+                try await Self.status(h, "g")[path: "candidate", "reason"] == "InsufficientGPUForSurge"
+            })
+            // At once: long before the progress deadline (600 s by default) that would otherwise end it.
+            #expect(ContinuousClock.now - applied < .seconds(600))
+            let status = try await Self.status(h, "g")
+            #expect(status[path: "candidate", "phase"] == "Progressing")
+            let message = status[path: "candidate", "message"]?.stringValue ?? ""
+            #expect(message.contains("needs 2 nvidia.com/gpu for its 2 replicas not yet placed (1 each)"), "\(message)")
+            #expect(message.contains("the 1 node it may run on has 0 free of 2"), "\(message)")
+            #expect(message.contains("blue, serving, holds 2"), "\(message)")
+            #expect(message.contains("spec.rollout.strategy: Recreate"), "\(message)")
+            #expect(Self.condition(status, "Stalled")?["reason"] == "InsufficientGPUForSurge")
+            #expect(Self.condition(status, "Progressing")?["reason"] == "InsufficientGPUForSurge")
+            #expect(try await Self.events(h, "g").contains("InsufficientGPUForSurge"))
+            // Never at the serving colour's expense: the alias, blue's pods and their GPUs stay; green waits Pending.
+            #expect(status["activeColor"] == "blue")
+            #expect(try await Self.selectedColor(h, "g") == "blue")
+            let pods = try await Self.pods(h, "g")
+            #expect(Set(pods.filter { $0.labels[GantryLabels.color] == "blue" }.compactMap(\.name)) == blue)
+            #expect(pods.filter { $0.labels[GantryLabels.color] == "blue" }.allSatisfy { $0[path: "status", "phase"] == "Running" })
+            let green = pods.filter { $0.labels[GantryLabels.color] == "green" }
+            #expect(green.count == 2 && green.allSatisfy { $0[path: "spec", "nodeName"] == nil })
+            #expect(try await Self.readyAddresses(h, "g") == 2)
+
+            // The documented way out: Recreate (the serving pods stop first).
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("g", image: "acme/llm-serving:2", replicas: 2, rollout: "{strategy: Recreate}"))
+            #expect(try await eventually(timeout: .seconds(60)) {
+                let image = try await Self.status(h, "g")[path: "activeRevision", "image"]
+                let ready = try await Self.ready(h, "g")
+                return image == "acme/llm-serving:2" && ready
+            })
+            let after = try await Self.status(h, "g")
+            #expect(Self.condition(after, "Stalled") == nil)
+            #expect(try await eventually(timeout: .seconds(30)) {
+                let pods = try await Self.pods(h, "g")
+                return pods.count == 2 && pods.allSatisfy { $0[path: "status", "phase"] == "Running" && !blue.contains($0.name ?? "") }
+            })
+        }
+    }
+
+    // MARK: model.fromTrainingJob
+
+    static let fromTrainingJobExample = OperatorHarness.repoRoot + "/examples/inferenceservice-from-trainingjob.yaml"
+
+    static func trainingPhase(_ h: OperatorHarness, _ name: String) async throws -> String? {
+        try await h.get(.trainingJobs, "default", name)?[path: "status", "phase"]?.stringValue
+    }
+
+    @Test func theDocumentedExampleServesTheModelOfARunThatSucceededWithItsRecordInStatus() async throws {
+        try await withOperator { h in
+            _ = try await h.kubectl("apply", "-f", OperatorHarness.repoRoot + "/examples/trainingjob-single-gpu.yaml")
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.trainingPhase(h, "mnist-baseline") == "Running" })
+            // Applied while the run trains: refused as a source until it has finished, then served.
+            _ = try await h.kubectl("apply", "-f", Self.fromTrainingJobExample)
+            #expect(try await eventually(timeout: .seconds(30)) {
+                Self.condition(try await Self.status(h, "mnist"), "Reconciling")?["reason"] == "SourceNotFinished"
+            })
+            #expect(try await Self.pods(h, "mnist").isEmpty, "nothing is created from a run that has not finished")
+            #expect(try await eventually(timeout: .seconds(120)) { try await Self.ready(h, "mnist") })
+            #expect(try await Self.trainingPhase(h, "mnist-baseline") == "Succeeded")
+
+            let record = try #require(try await h.get(.configMaps, "default", "mnist-baseline-record"))
+            let document = try JSONValue.parse(record[path: "data", "record.json"]?.stringValue ?? "")
+            let source = try #require(try await Self.status(h, "mnist")[path: "activeRevision", "source"])
+            #expect(source["trainingJob"] == "mnist-baseline" && source["record"] == "mnist-baseline-record" && source["phase"] == "Succeeded")
+            #expect(source["uid"] == document["uid"] && source["uid"] != nil)
+            #expect(source["imageID"] == document["imageID"] && source["imageID"]?.stringValue?.contains("@sha256:") == true)
+            #expect(source["gitCommit"] == "9c1e2f7" && source["dataset"] == "s3://datasets/mnist/v3")
+            #expect(source["hyperparameters"] == ["learning_rate": "0.001", "batch_size": "128"])
+            #expect(source[path: "bestMetric", "name"] == "loss" && source[path: "bestMetric", "value"] == document[path: "metrics", "best", "value"])
+            #expect(source["completionTime"] == document["completionTime"] && source["completionTime"] != nil)
+            // The pods name the run too, so a server can say which run answered.
+            let pod = try #require(try await Self.pods(h, "mnist").first)
+            let env = pod[path: "spec", "containers"]?.arrayValue?.first?["env"]?.arrayValue ?? []
+            #expect(env.contains { $0["name"] == "MODEL_TRAINING_JOB" && $0["value"] == "mnist-baseline" })
+            #expect(env.contains { $0["name"] == "MODEL_RECORD" && $0["value"] == "mnist-baseline-record" })
+            #expect(env.contains { $0["name"] == "MODEL_URI" && $0["value"] == "s3://checkpoints/mnist-baseline/final" })
+            let wide = try await h.kubectl("get", "gis", "mnist", "-o", "wide")
+            #expect(wide.contains("SOURCE") && wide.contains("mnist-baseline"), "\(wide)")
+            #expect(try await Self.events(h, "mnist").contains("SourceNotFinished"))
+        }
+    }
+
+    @Test func aFailedRunIsRefusedAsASourceCreatingNothingAndLeavingTheServingColourAlone() async throws {
+        try await withOperator { h in
+            let job = """
+                apiVersion: gantry.dev/v1alpha1
+                kind: TrainingJob
+                metadata: {name: broken, namespace: default}
+                spec:
+                  image: trainer:1
+                  gpu: {count: 1}
+                  backoffLimit: 0
+                  podMetadata:
+                    annotations:
+                      sim.gantry.dev/script: '{logs: ["step=1 loss=9.1"], exit: {code: 3, after: 1s}}'
+                """
+            _ = try await h.kubectl("apply", "-f", "-", stdin: job)
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("serving", image: "acme/llm-serving:1", replicas: 1))
+            #expect(try await eventually(timeout: .seconds(60)) {
+                let phase = try await Self.trainingPhase(h, "broken")
+                let record = try await h.get(.configMaps, "default", "broken-record")
+                return phase == "Failed" && record != nil
+            })
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.ready(h, "serving") })
+            let fromBroken = { (name: String, image: String) in
+                Self.manifest(name, image: image, replicas: 1) + "\n  model: {uri: 's3://models/broken/final', fromTrainingJob: broken}\n"
+            }
+
+            // A new service from the failed run: Stalled, the condition names the field and the reason; nothing made.
+            _ = try await h.kubectl("apply", "-f", "-", stdin: fromBroken("fresh", "acme/llm-serving:1"))
+            #expect(try await eventually(timeout: .seconds(30)) {
+                Self.condition(try await Self.status(h, "fresh"), "Stalled")?["reason"] == "SourceNotSucceeded"
+            })
+            let fresh = try await Self.status(h, "fresh")
+            let message = Self.condition(fresh, "Stalled")?["message"]?.stringValue ?? ""
+            #expect(message.hasPrefix("spec.model.fromTrainingJob: TrainingJob \"broken\" failed (BackoffLimitExceeded"), "\(message)")
+            #expect(message.hasSuffix("nothing was created"), "\(message)")
+            #expect(fresh["activeRevision"] == nil && Self.condition(fresh, "Ready")?["status"] == "False")
+            #expect(try await Self.pods(h, "fresh").isEmpty)
+            #expect(try await h.get(.services, "default", "fresh") == nil)
+            #expect(try await h.get(.podDisruptionBudgets, "default", "fresh") == nil)
+            #expect(try await Self.events(h, "fresh").contains("SourceNotSucceeded"))
+
+            // A serving service updated to take its model from the failed run: refused, and blue is not touched.
+            let creates = Self.podCreates(h)
+            let pods = Set(try await Self.pods(h, "serving").compactMap(\.uid))
+            let updates = Self.aliasUpdates(h, "serving")
+            _ = try await h.kubectl("apply", "-f", "-", stdin: fromBroken("serving", "acme/llm-serving:2"))
+            #expect(try await eventually(timeout: .seconds(30)) {
+                let status = try await Self.status(h, "serving")
+                return Self.condition(status, "Stalled")?["reason"] == "SourceNotSucceeded" && status["observedGeneration"] == 2
+            })
+            let serving = try await Self.status(h, "serving")
+            #expect(serving["candidate"] == nil && serving[path: "activeRevision", "image"] == "acme/llm-serving:1")
+            #expect(Self.condition(serving, "Stalled")?["message"]?.stringValue?.hasSuffix("keeps serving in blue") == true)
+            #expect(Set(try await Self.pods(h, "serving").compactMap(\.uid)) == pods)
+            #expect(Self.podCreates(h) == creates && Self.aliasUpdates(h, "serving") == updates)
+            #expect(try await Self.readyAddresses(h, "serving") == 1)
+        }
+    }
 }

@@ -155,6 +155,14 @@ struct RBACTests {
                 try await admin.getOrNil(.notebooks, "default", "nb")?[path: "status", "phase"] == "Culled"
             }, "the notebook ran and was culled")
 
+            // An InferenceService whose model comes from solo's run: its record (solo itself is gone) read with a GET.
+            let traced = "apiVersion: gantry.dev/v1alpha1\nkind: InferenceService\nmetadata: {name: traced, namespace: default}\nspec: {image: 'acme/llm-serving:1', model: {uri: 's3://models/solo', fromTrainingJob: solo}}\n"
+            let tracedApplied = await cluster.kubectl(args: ["apply", "-f", "-"], stdin: traced)
+            #expect(tracedApplied.ok, "\(tracedApplied.stderr)")
+            #expect(try await eventually(timeout: .seconds(60)) {
+                try await admin.getOrNil(.inferenceServices, "default", "traced")?[path: "status", "activeRevision", "source", "trainingJob"] == "solo"
+            }, "the record of a finished, deleted run is a model source")
+
             controller.signal(SIGTERM)  // releases the Lease: get and update
             #expect(await controller.waitForExit(timeout: 60) == 0)
 

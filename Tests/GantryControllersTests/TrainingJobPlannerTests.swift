@@ -201,6 +201,8 @@ func withPhase(_ pod: JSONValue, _ phase: String, exitCode: Int? = nil, reason: 
         let doc = try JSONValue.parse(record[path: "data", "record.json"]?.stringValue ?? "")
         #expect(doc["hyperparameters"]?["lr"] == "0.1")
         #expect(doc["env"]?.arrayValue?.first?["value"] == nil)  // secret value never copied
+        #expect(doc[path: "result", "reason"] == plan.status.conditions?[type: "Succeeded"].map { .string($0.reason) })  // how it ended
+        #expect(doc[path: "result", "reason"] != nil)
         #expect(record.ownerReferences.isEmpty)  // outlives the job
     }
 

@@ -27,9 +27,11 @@ public enum InferenceChildren {
         return String(String(ChildNaming.fnv1a(text), radix: 36).prefix(8))
     }
 
-    public static func revision(_ service: InferenceService, color: InferenceServiceStatus.Color) -> InferenceServiceStatus.Revision {
+    /// `source`: the run the model comes from (`model.fromTrainingJob`), judged from its record.
+    public static func revision(_ service: InferenceService, color: InferenceServiceStatus.Color,
+                                source: InferenceServiceStatus.ModelProvenance? = nil) -> InferenceServiceStatus.Revision {
         InferenceServiceStatus.Revision(hash: revisionHash(service.spec), color: color, image: service.spec.image,
-                                        modelVersion: service.spec.model?.version)
+                                        modelVersion: service.spec.model?.version, source: source)
     }
 
     /// The pods of `revision` select on these (with the standard instance label).
@@ -69,6 +71,10 @@ public enum InferenceChildren {
             initContainers.append(fetch)
             env += [Container.EnvVar(name: "MODEL_DIR", value: modelDir), Container.EnvVar(name: "MODEL_URI", value: model.uri)]
             if let version = model.version { env.append(Container.EnvVar(name: "MODEL_VERSION", value: version)) }
+            if let source = revision.source {
+                // The server can name the run behind every answer; the record says the rest.
+                env += [Container.EnvVar(name: "MODEL_TRAINING_JOB", value: source.trainingJob), Container.EnvVar(name: "MODEL_RECORD", value: source.record)]
+            }
         }
         container.env = env
         container.volumeMounts = mounts

@@ -10,14 +10,21 @@ import KubeRuntime
 public struct InferenceServicePlanner: KindPlanner {
     public typealias Kind = InferenceServiceKind
 
-    /// What a reconcile reads beyond the object and its pods: the platform's settings, and the answers of a
-    /// candidate being validated (sent once per revision; the outcome is then kept in status).
+    /// What a reconcile reads beyond the object and its pods: the platform's settings, the answers of a
+    /// candidate being validated (sent once per revision; the outcome is then kept in status), the model's source
+    /// run while the desired revision has none on record, and the cluster's GPUs while a blue/green candidate
+    /// needs some.
     public struct Inputs: Sendable {
         public var platform: PlatformConfigSpec
         public var validation: InferenceServiceStatus.ValidationOutcome?
-        public init(platform: PlatformConfigSpec, validation: InferenceServiceStatus.ValidationOutcome? = nil) {
+        public var source: ModelSourceResolution?
+        public var gpu: GPUUsage?
+        public init(platform: PlatformConfigSpec, validation: InferenceServiceStatus.ValidationOutcome? = nil,
+                    source: ModelSourceResolution? = nil, gpu: GPUUsage? = nil) {
             self.platform = platform
             self.validation = validation
+            self.source = source
+            self.gpu = gpu
         }
     }
     /// Written by `gantry promote`: the candidate revision hash to swap to when autoPromote is false.
@@ -27,18 +34,30 @@ public struct InferenceServicePlanner: KindPlanner {
 
     let platform: @Sendable () async -> PlatformConfigSpec
     let validate: @Sendable (InferenceService, String, [ValidationRequest]) async -> InferenceServiceStatus.ValidationOutcome?
+    let source: @Sendable (_ namespace: String, _ job: String) async -> ModelSourceResolution
+    let gpuUsage: @Sendable () async -> GPUUsage
 
+    /// `source`: judges a `model.fromTrainingJob` run (ModelSourceResolution.judge over its record and the job);
+    /// `gpuUsage`: the nodes and what Gantry's pods hold on them.
     public init(platform: @escaping @Sendable () async -> PlatformConfigSpec,
-                validate: @escaping @Sendable (InferenceService, String, [ValidationRequest]) async -> InferenceServiceStatus.ValidationOutcome? = { _, _, _ in nil }) {
+                validate: @escaping @Sendable (InferenceService, String, [ValidationRequest]) async -> InferenceServiceStatus.ValidationOutcome? = { _, _, _ in nil },
+                source: @escaping @Sendable (_ namespace: String, _ job: String) async -> ModelSourceResolution = { namespace, job in
+                    ModelSourceResolution.judge(job: job, namespace: namespace, record: nil, job: nil)
+                },
+                gpuUsage: @escaping @Sendable () async -> GPUUsage = { GPUUsage() }) {
         self.platform = platform
         self.validate = validate
+        self.source = source
+        self.gpuUsage = gpuUsage
     }
 
     /// Pods: identity, labels, owner, phase, and the Ready condition with its transition time (minReadySeconds
     /// counts from it), the scheduling condition and why containers wait (a failed rollout names the cause).
+    /// The node and the containers' resources count the GPUs each node's pods hold (InsufficientGPUForSurge).
     public static let podFields: FieldMask = .object(keys: [
         "metadata": .object(keys: ["name": .all, "namespace": .all, "uid": .all, "resourceVersion": .all, "labels": .all,
                                    "ownerReferences": .all, "deletionTimestamp": .all]),
+        "spec": .object(keys: ["nodeName": .all, "containers": .elements(.object(keys: ["resources": .keys("requests", "limits")]))]),
         "status": .object(keys: [
             "phase": .all, "reason": .all, "message": .all,
             "conditions": .elements(.keys("type", "status", "reason", "message", "lastTransitionTime"), filterKey: "type",
@@ -50,26 +69,54 @@ public struct InferenceServicePlanner: KindPlanner {
 
     public static let childFields: [ResourceType: FieldMask?] = [.pods: podFields, .services: nil, .podDisruptionBudgets: nil]
     public var childTypes: [ResourceType: FieldMask?] { Self.childFields }
+    /// Caches read beyond the children: nodes (what admission reads of them) for the GPUs a candidate may use,
+    /// and TrainingJobs (their phase) for a `model.fromTrainingJob` run without a record yet.
+    public static let reads: [ResourceType: FieldMask?] = [
+        .nodes: TrainingJobWatches.nodeFields,
+        .trainingJobs: .object(keys: ["metadata": .keys("name", "namespace", "uid"), "status": .keys("phase")]),
+    ]
 
-    /// Registered with the operator: its platform settings come from the shared PlatformConfig cache.
+    /// Registered with the operator: its platform settings come from the shared PlatformConfig cache, nodes,
+    /// pods and TrainingJobs from the shared caches; a source run's record is read with a GET (records are cached
+    /// without their data), only while the desired revision has no source on record.
     public static func registration(platformConfigs key: SharedInformers.Key) -> KindRegistration {
-        KindRegistration(childTypes: childFields) { context in
+        KindRegistration(childTypes: childFields, reads: reads) { context, stores in
             guard let store = context.informers[key]?.store else { throw InformerError.undeclared(key.description) }
+            guard let nodes = stores[.nodes], let pods = stores[.pods], let jobs = stores[.trainingJobs] else {
+                throw InformerError.undeclared("nodes, pods or trainingjobs for the InferenceService planner")
+            }
             let client = context.client
             return InferenceServicePlanner(platform: { await OperatorCaches.platform(from: store) }, validate: { service, revision, requests in
                 await CandidateValidation.run(requests, service: service, revision: revision, client: client)
+            }, source: { namespace, job in
+                let record: JSONValue?
+                do {
+                    record = try await client.get(.configMaps, namespace: namespace, name: TrainingRecord.name(job: job))
+                } catch let error as APIError where error.isNotFound {
+                    record = nil
+                } catch {
+                    return .unavailable(job: job, error)
+                }
+                return .judge(job: job, namespace: namespace, record: record, job: await jobs.get(ObjectKey(namespace: namespace, name: job)))
+            }, gpuUsage: {
+                GPUUsage(nodes: await nodes.list(), pods: await pods.list())
             })
         }
     }
 
     public func inputs(for object: InferenceService) async -> Inputs {
         var inputs = Inputs(platform: await platform())
+        let desired = InferenceChildren.revisionHash(object.spec)
         // Validation runs when the planner said so (phase Validating) and not yet for this revision.
         if let candidate = object.status.candidate, candidate.phase == .validating, candidate.validation?.revision != candidate.revision.hash,
-           let requests = object.spec.rollout?.validation?.requests, !requests.isEmpty,
-           candidate.revision.hash == InferenceChildren.revisionHash(object.spec) {
+           let requests = object.spec.rollout?.validation?.requests, !requests.isEmpty, candidate.revision.hash == desired {
             inputs.validation = await validate(object, candidate.revision.hash, requests)
         }
+        // The source run is judged once per revision: afterwards its provenance is in status.
+        if let job = object.spec.model?.fromTrainingJob, InferencePlanning.recordedSource(object.status, revision: desired) == nil {
+            inputs.source = await source(object.namespace, job)
+        }
+        if InferencePlanning.surges(object, desired: desired) { inputs.gpu = await gpuUsage() }
         return inputs
     }
 
@@ -92,6 +139,14 @@ struct InferencePlanning: StatusPlanning {
     let security: PodPolicy.SecurityProfile
     /// Answers of the candidate to the validation requests, when this reconcile sent them.
     let validation: InferenceServiceStatus.ValidationOutcome?
+    /// The cluster's GPUs, when a blue/green candidate asks for some.
+    let gpu: GPUUsage?
+    /// The run the spec's model comes from (`model.fromTrainingJob`), on record or judged by this reconcile.
+    let source: InferenceServiceStatus.ModelProvenance?
+    /// Why the spec's source run cannot be served (nil when it can, or when the spec names none).
+    let sourceRefusal: ModelSourceResolution.Refusal?
+    /// Set when this reconcile did not make a revision because of `sourceRefusal`.
+    var refused: ModelSourceResolution.Refusal?
     var status: InferenceServiceStatus
     var conditions: StatusConditions
     var plan: KindPlan<InferenceServiceStatus>
@@ -105,16 +160,49 @@ struct InferencePlanning: StatusPlanning {
         placement = GPUPlacement(request: service.spec.gpu, settings: o.inputs.platform.effectiveGPU)
         security = o.inputs.platform.effectivePodPolicy.effectiveSecurityContext
         validation = o.inputs.validation
+        gpu = o.inputs.gpu
         status = service.status
+        let desired = InferenceChildren.revisionHash(service.spec)
+        if let job = service.spec.model?.fromTrainingJob {
+            switch Self.recordedSource(service.status, revision: desired).map(ModelSourceResolution.resolved) ?? o.inputs.source {
+            case .resolved(let provenance)?:
+                source = provenance
+                sourceRefusal = nil
+            case .refused(let refusal)?:
+                source = nil
+                sourceRefusal = refusal
+            case nil:
+                source = nil
+                sourceRefusal = .init(reason: "SourceNotFinished", message: "\(ModelSourceResolution.field): TrainingJob \"\(job)\" not looked up yet",
+                                      waiting: true, retryAfter: 1)
+            }
+        } else {
+            source = nil
+            sourceRefusal = nil
+        }
         conditions = StatusConditions(status.conditions, generation: service.generation, now: Timestamp.format(o.now))
         plan = KindPlan(status: status)
     }
 
     var nowText: String { Timestamp.format(now) }
 
+    /// The provenance on record for a revision (the active, warm or candidate one), if any.
+    static func recordedSource(_ status: InferenceServiceStatus, revision hash: String) -> InferenceServiceStatus.ModelProvenance? {
+        [status.activeRevision, status.previousRevision, status.candidate?.revision].compactMap { $0 }
+            .first { $0.hash == hash && $0.source != nil }?.source
+    }
+
+    /// Whether the cluster's GPUs matter to this reconcile: a blue/green candidate asking for GPUs rolls out, or
+    /// is about to start.
+    static func surges(_ service: InferenceService, desired: String) -> Bool {
+        guard (service.spec.gpu?.count ?? 0) > 0, service.spec.effectiveRollout.effectiveStrategy == .blueGreen,
+              let active = service.status.activeRevision, active.hash != desired else { return false }
+        if let candidate = service.status.candidate, candidate.revision.hash == desired { return candidate.phase == .progressing }
+        return service.status.previousRevision?.hash != desired
+    }
+
     mutating func run() {
         status.observedGeneration = service.generation
-        status.url = InferenceChildren.url(service)
         let desired = InferenceChildren.revisionHash(service.spec)
         expireWarmRevision()
         if let active = status.activeRevision {
@@ -130,9 +218,12 @@ struct InferencePlanning: StatusPlanning {
                     plan.events.append(PlannedEvent(.normal, "RolloutAborted", "the spec is back at the serving revision \(active.hash); candidate \(candidate.revision.hash) removed"))
                     status.candidate = nil
                 }
+            } else if let refusal = sourceRefusal {
+                // The spec's model comes from a run that cannot be served: no new revision; the serving one stays.
+                refuse(refusal)
             } else if rollout.effectiveStrategy == .recreate {
                 // No surge: the new revision takes the serving colour; its pods start once the old ones are gone.
-                let next = InferenceChildren.revision(service, color: active.color)
+                let next = InferenceChildren.revision(service, color: active.color, source: source)
                 status.candidate = nil
                 status.previousRevision = nil
                 status.warmUntil = nil
@@ -144,15 +235,32 @@ struct InferencePlanning: StatusPlanning {
             } else {
                 progress(toward: desired, from: active)
             }
+        } else if let refusal = sourceRefusal {
+            refuse(refusal)
         } else {
             // First deploy: the revision serves in blue as soon as it exists (there is nothing else to serve).
-            let first = InferenceChildren.revision(service, color: .blue)
+            let first = InferenceChildren.revision(service, color: .blue, source: source)
             status.activeRevision = first
             status.activeColor = .blue
             plan.events.append(PlannedEvent(.normal, "Deploying", "first revision \(first.hash) in blue"))
         }
         planChildren()
         reportConditions()
+    }
+
+    /// Makes no revision from a spec whose source run is refused: a candidate of an earlier spec is superseded
+    /// (its pods go), the serving revision is untouched, and the source is looked at again later.
+    mutating func refuse(_ refusal: ModelSourceResolution.Refusal) {
+        refused = refusal
+        if let stale = status.candidate {
+            plan.events.append(PlannedEvent(.normal, "RolloutSuperseded", "candidate \(stale.revision.hash) replaced by a spec whose model source is refused"))
+            status.candidate = nil
+        }
+        let before = service.status.conditions?[type: "Progressing"]
+        if before?.reason != refusal.reason || before?.message.hasPrefix(refusal.message) != true {
+            plan.events.append(PlannedEvent(.warning, refusal.reason, refusal.message))
+        }
+        if let retry = refusal.retryAfter { plan.requeueAfter = min(plan.requeueAfter ?? .seconds(retry), .seconds(retry)) }
     }
 
     /// After `scaleDownDelaySeconds` the previous revision's pods go (a rollback is then a new rollout).
@@ -178,11 +286,13 @@ struct InferencePlanning: StatusPlanning {
                 status.previousRevision = nil
                 status.warmUntil = nil
             }
-            let revision = InferenceChildren.revision(service, color: color)
+            let revision = InferenceChildren.revision(service, color: color, source: source)
             status.candidate = .init(revision: revision, phase: .progressing, ready: 0, desired: replicas, startedAt: nowText)
             plan.events.append(PlannedEvent(.normal, "RolloutStarted", "candidate \(hash) starting in \(color.rawValue) beside \(active.hash) in \(active.color.rawValue)"))
         }
         guard var candidate = status.candidate, candidate.phase != .failed else { return }
+        let reported = candidate.reason
+        candidate.reason = nil
         let mine = livePods(candidate.revision)
         let ready = mine.filter { $0.ready(for: rollout.effectiveMinReadySeconds, at: now) }.count
         candidate.ready = ready
@@ -204,6 +314,7 @@ struct InferencePlanning: StatusPlanning {
                 if !outcome.passed {
                     let failed = outcome.results.first { !$0.passed }.map { "\($0.request): \($0.message)" } ?? "a request failed"
                     candidate.phase = .failed
+                    candidate.reason = "ValidationFailed"
                     candidate.message = "validation failed: \(failed); \(active.color.rawValue) keeps serving"
                     status.candidate = candidate
                     return
@@ -221,20 +332,41 @@ struct InferencePlanning: StatusPlanning {
         }
         let started = Timestamp.parse(candidate.startedAt) ?? now
         let deadline = started.addingTimeInterval(Double(rollout.effectiveProgressDeadlineSeconds))
+        let shortage = gpuShortage(mine, candidate.revision, active: active)
         if now >= deadline {
-            let cause = mine.compactMap { p in p.problem.map { "pod \(p.name): \($0)" } }.first ?? "\(ready) of \(replicas) replicas ready"
+            let cause = shortage?.message ?? mine.compactMap { p in p.problem.map { "pod \(p.name): \($0)" } }.first ?? "\(ready) of \(replicas) replicas ready"
             candidate.phase = .failed
+            candidate.reason = shortage?.reason ?? "ProgressDeadlineExceeded"
             candidate.message = "not ready within spec.rollout.progressDeadlineSeconds (\(rollout.effectiveProgressDeadlineSeconds)s): \(cause); \(active.color.rawValue) keeps serving"
             plan.events.append(PlannedEvent(.warning, "RolloutFailed", candidate.message ?? ""))
             status.candidate = candidate
             return
         }
-        candidate.message = mine.compactMap { p in p.problem.map { "pod \(p.name): \($0)" } }.first
+        if let shortage {
+            // Reported at once, not at the deadline; the pods stay Pending (a freed GPU or a new node lets them
+            // through) until progressDeadlineSeconds, and the serving colour keeps its GPUs.
+            if reported != shortage.reason { plan.events.append(PlannedEvent(.warning, shortage.reason, shortage.message)) }
+            candidate.reason = shortage.reason
+            candidate.message = shortage.message
+        } else {
+            candidate.message = mine.compactMap { p in p.problem.map { "pod \(p.name): \($0)" } }.first
+        }
         status.candidate = candidate
         // Look again when the deadline passes or minReadySeconds elapse, whichever comes first.
         let readyAt = mine.compactMap(\.readySince).map { $0.addingTimeInterval(Double(rollout.effectiveMinReadySeconds)) }.filter { $0 > now }.min()
         let next = min(deadline, readyAt ?? deadline).timeIntervalSince(now) + 0.1
         plan.requeueAfter = min(plan.requeueAfter ?? .seconds(next), .seconds(next))
+    }
+
+    /// Whether the candidate's pods are short of GPUs that blue/green cannot take from the serving colour.
+    func gpuShortage(_ mine: [ServingPod], _ revision: Revision, active: Revision) -> GPUShortage? {
+        guard let gpu, rollout.effectiveStrategy == .blueGreen else { return nil }
+        let kept = [active, revision] + [status.previousRevision].compactMap { $0 }
+        let departing = pods.filter { pod in !kept.contains { $0.color == pod.color && $0.hash == pod.revision } }
+        let constraints = placement.constraints(nodeSelector: service.spec.nodeSelector ?? [:],
+                                                tolerations: placement.tolerations + (service.spec.tolerations ?? []))
+        return GPUShortage.of(candidate: mine, revision: revision.hash, replicas: replicas, serving: livePods(active), servingColor: active.color,
+                              placement: placement, constraints: constraints, usage: gpu, departing: departing)
     }
 
     /// Moves the alias to `revision` in one update: the serving revision stays warm for scaleDownDelaySeconds.
@@ -259,6 +391,7 @@ struct InferencePlanning: StatusPlanning {
     /// every other pod is pruned. Services and the budget follow the active colour.
     mutating func planChildren() {
         guard let active = status.activeRevision else { return }
+        status.url = InferenceChildren.url(service)
         var keep: [(Revision, Bool)] = [(active, true)]
         if let candidate = status.candidate, candidate.phase != .failed { keep.append((candidate.revision, true)) }
         if let warm = status.previousRevision { keep.append((warm, false)) }
@@ -288,20 +421,34 @@ struct InferencePlanning: StatusPlanning {
     mutating func reportConditions() {
         let ready = status.readyReplicas ?? 0
         let serving = status.activeRevision?.hash ?? ""
-        if let candidate = status.candidate {
+        if let refused {
+            let message = refused.message + (status.activeRevision.map { "; revision \($0.hash) keeps serving in \($0.color.rawValue)" } ?? "; nothing was created")
+            conditions.set("Progressing", refused.waiting ? .true : .false, refused.reason, message)
+            if refused.waiting {
+                progressing(refused.reason, message)
+            } else {
+                conditions.markStalled(refused.reason, message, reconciling: "waiting for a model source that succeeded")
+            }
+        } else if let candidate = status.candidate {
             switch candidate.phase {
             case .failed:
-                let reason = candidate.validation?.passed == false ? "ValidationFailed" : "ProgressDeadlineExceeded"
+                let reason = candidate.reason ?? (candidate.validation?.passed == false ? "ValidationFailed" : "ProgressDeadlineExceeded")
                 conditions.set("Progressing", .false, reason, candidate.message ?? "")
                 conditions.markStalled("RolloutFailed", candidate.message ?? "", reconciling: "waiting for a corrected spec")
             case .awaitingPromotion, .validating:
                 let reason = candidate.phase == .validating ? "Validating" : "AwaitingPromotion"
                 conditions.set("Progressing", .true, reason, candidate.message ?? "")
-                conditions.markReconciling(reason, candidate.message ?? "")
+                progressing(reason, candidate.message ?? "")
             case .progressing:
                 let message = "candidate \(candidate.revision.hash): \(candidate.ready)/\(candidate.desired) ready" + (candidate.message.map { "; \($0)" } ?? "")
-                conditions.set("Progressing", .true, "RollingOut", message)
-                conditions.markReconciling("RollingOut", message)
+                if let reason = candidate.reason {
+                    // Short of GPUs: still progressing (until the deadline), but stuck without a change by someone.
+                    conditions.set("Progressing", .true, reason, message)
+                    conditions.markStalled(reason, message, reconciling: "the candidate's pods wait for GPUs until spec.rollout.progressDeadlineSeconds")
+                } else {
+                    conditions.set("Progressing", .true, "RollingOut", message)
+                    progressing("RollingOut", message)
+                }
             }
         } else if ready >= replicas, let pin = service.annotations[InferenceServicePlanner.rollbackAnnotation], pin == serving,
                   status.lastSwap?.reason == "RolledBack", let from = status.lastSwap?.from, from == InferenceChildren.revisionHash(service.spec) {
@@ -316,12 +463,18 @@ struct InferencePlanning: StatusPlanning {
             let problem = pods.filter { $0.revision == serving }.compactMap { p in p.problem.map { "pod \(p.name): \($0)" } }.first
             let message = "\(ready)/\(replicas) replicas of revision \(serving) ready" + (problem.map { "; \($0)" } ?? "")
             conditions.set("Progressing", .true, "Starting", message)
-            conditions.markReconciling("Starting", message)
+            progressing("Starting", message)
         }
         // Degraded: it served with every replica ready once, and no longer does.
         let servedBefore = service.status.conditions?.isTrue("Ready") == true || service.status.conditions?.isTrue("Degraded") == true
         let degraded = ready < replicas && servedBefore
         conditions.set("Degraded", degraded ? .true : .false, degraded ? "ReplicasUnavailable" : "AsExpected",
                        "\(ready)/\(replicas) serving replicas ready")
+    }
+
+    /// Working toward the spec: Reconciling, and no longer Stalled (a shortage or a refusal that cleared).
+    mutating func progressing(_ reason: String, _ message: String) {
+        conditions.remove(ConditionType.stalled)
+        conditions.markReconciling(reason, message)
     }
 }

@@ -14,6 +14,12 @@ public struct ServingPod: Sendable, Hashable {
     public var readySince: Date?
     /// Why it does not become ready, when the pod says (image pull, crash loop, unschedulable).
     public var problem: String?
+    /// The node it is bound to (nil while unscheduled).
+    public var node: String?
+    /// Extended resources its containers ask for (`nvidia.com/gpu: 1`).
+    public var extendedResources: [String: Int]
+    /// The scheduler's message while it cannot be placed (`PodScheduled` False, reason `Unschedulable`).
+    public var unschedulable: String?
 
     public init(_ object: JSONValue) {
         let pod = Pod(json: object)
@@ -27,7 +33,10 @@ public struct ServingPod: Sendable, Hashable {
         if let ready = conditions.first(where: { $0.type == "Ready" }), ready.status == .true {
             readySince = Timestamp.parse(ready.lastTransitionTime) ?? .distantPast
         }
+        node = pod.spec.nodeName
+        extendedResources = SchedulingRules.extendedRequests(of: pod)
         if let scheduled = conditions.first(where: { $0.type == "PodScheduled" }), scheduled.status == .false {
+            if scheduled.reason == "Unschedulable" { unschedulable = scheduled.message }
             problem = "\(scheduled.reason.isEmpty ? "Unschedulable" : scheduled.reason): \(scheduled.message)"
         } else if let waiting = (pod.status.initContainerStatuses + pod.status.containerStatuses).compactMap({ $0.state.waiting }).first,
                   let reason = waiting.reason, reason != "ContainerCreating", reason != "PodInitializing" {

@@ -111,6 +111,23 @@ public enum SchedulingRules {
         return counts
     }
 
+    /// Extended resources (names with a domain, `nvidia.com/gpu`) a pod's containers ask for: each container's
+    /// request, else its limit (a limit stands in for a missing request), summed. Init containers are not counted
+    /// (Gantry's never ask for an extended resource).
+    public static func extendedRequests(of pod: Pod) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for container in pod.spec.containers {
+            let resources = container.resources
+            let requests = resources.json["requests"]?.objectValue ?? [:]
+            let limits = resources.json["limits"]?.objectValue ?? [:]
+            for resource in Set(requests.keys).union(limits.keys) where resource.contains("/") {
+                guard let value = requests[resource] ?? limits[resource], let n = count(value) else { continue }
+                counts[resource, default: 0] += n
+            }
+        }
+        return counts
+    }
+
     /// `status.allocatable`, or `status.capacity` when the node has no allocatable at all (the API server's
     /// defaulting, pkg/apis/core/v1 `SetDefaults_NodeStatus`).
     static func allocatableList(_ node: Node) -> JSONValue? {

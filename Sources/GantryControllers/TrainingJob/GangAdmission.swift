@@ -104,11 +104,17 @@ public enum GangAdmission {
     }
 
     /// Places `replicas` pods best-fit (fewest free GPUs that still fit) on `eligible` nodes, subtracting from `free`.
-    static func place(_ c: Candidate, replicas: Int, eligible allEligible: [String], free: inout [String: [String: Int]]) -> Bool {
+    static func place(_ c: Candidate, replicas: Int, eligible: [String], free: inout [String: [String: Int]]) -> Bool {
         guard replicas > 0, let resource = c.placement.resourceName, c.placement.countPerPod > 0 else { return true }
-        let need = c.placement.countPerPod
+        return bestFit(replicas, of: c.placement.countPerPod, resource, on: eligible, free: &free)
+    }
+
+    /// Places `replicas` pods of `need` units of `resource` each, best-fit (the node with the fewest free units
+    /// that still fit, ties to the first name), on `eligible` nodes, subtracting from `free`; false when one
+    /// does not fit (`free` then holds the pods placed before it).
+    static func bestFit(_ replicas: Int, of need: Int, _ resource: String, on allEligible: [String], free: inout [String: [String: Int]]) -> Bool {
         let eligible = allEligible.filter { free[$0] != nil }
-        for _ in 0..<replicas {
+        for _ in 0..<max(replicas, 0) {
             let best = eligible.filter { (free[$0]?[resource] ?? 0) >= need }
                 .min { (free[$0]?[resource] ?? 0, $0) < (free[$1]?[resource] ?? 0, $1) }
             guard let node = best else { return false }

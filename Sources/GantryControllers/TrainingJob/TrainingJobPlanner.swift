@@ -347,7 +347,12 @@ struct TrainingJobPlanning {
         }
         plan.children.prune.insert(.services)
         plan.deletePods(TrainingJobPlanner.podsToFree(observed, policy: podPolicy), of: job)
-        if !o.recordExists { plan.children.add(TrainingRecord.configMap(job, status: status, pods: observed), update: .createOnly) }
+        if !o.recordExists {
+            // The conditions just set are the record's `result` (they reach status only when the plan ends).
+            var recorded = status
+            recorded.conditions = conditions.list
+            plan.children.add(TrainingRecord.configMap(job, status: recorded, pods: observed), update: .createOnly)
+        }
         status.queue = nil
     }
 }

@@ -4,7 +4,9 @@ import KubeCore
 /// The experiment record: an immutable ConfigMap `<job>-record` with the conditions of a run (what code, data,
 /// parameters and hardware produced which result). It has no owner, so it outlives the job and its pods.
 public enum TrainingRecord {
-    public static func name(_ job: TrainingJob) -> String { ChildNaming.name(job.name, "record") }
+    public static func name(_ job: TrainingJob) -> String { name(job: job.name) }
+    /// The record ConfigMap of the job named `job` (it outlives the job, so the name is all a reader has).
+    public static func name(job: String) -> String { ChildNaming.name(job, "record") }
 
     public static func replicaStatuses(_ pods: [ObservedPod], logTails: [String: [String]], previous: [ReplicaStatus]?) -> [ReplicaStatus] {
         var byIndex: [Int: ReplicaStatus] = [:]
@@ -83,5 +85,54 @@ public enum TrainingRecord {
         cm.immutable = true
         cm.data = ["record.json": document(job, status: status, pods: pods, deleted: deleted).serialized()]
         return cm
+    }
+}
+
+extension TrainingRecord {
+    /// What a record says its run was judged by, and the run's best value of that metric (read back by
+    /// `gantry records` and by an InferenceService's `model.fromTrainingJob`).
+    public struct Judgement: Sendable, Hashable {
+        public var metric: String
+        public var goal: EarlyStopping.Goal
+        /// The record has no goal for the metric (written before the controller recorded it): minimize is
+        /// taken, and said to be assumed, never passed off as known.
+        public var assumed: Bool
+        /// nil when the run reported no finite value of the metric.
+        public var value: Double?
+        public var step: Int?
+    }
+
+    /// The record's `objective` with its best value, or for older records `metrics.best` under its own goal.
+    public static func judgement(of document: JSONValue) -> Judgement? {
+        let judgement: Judgement
+        if let metric = document[path: "objective", "metric"]?.stringValue {
+            let goal = document[path: "objective", "goal"]?.stringValue.flatMap(EarlyStopping.Goal.init(rawValue:))
+            let best = bestEntry(of: metric, in: document)
+            judgement = Judgement(metric: metric, goal: goal ?? .minimize, assumed: goal == nil,
+                                  value: best?["value"]?.doubleValue, step: best?["step"]?.intValue.map { Int($0) })
+        } else if let best = document[path: "metrics", "best"], let metric = best["name"]?.stringValue {
+            let goal = best["goal"]?.stringValue.flatMap(EarlyStopping.Goal.init(rawValue:))
+            judgement = Judgement(metric: metric, goal: goal ?? .minimize, assumed: goal == nil,
+                                  value: best["value"]?.doubleValue, step: best["step"]?.intValue.map { Int($0) })
+        } else {
+            return nil
+        }
+        var finite = judgement
+        if let v = finite.value, !v.isFinite { finite.value = nil }
+        return finite
+    }
+
+    /// The run's hyperparameters. The controller writes strings; anything else is read as its JSON text rather
+    /// than dropped.
+    public static func hyperparameters(of document: JSONValue) -> [String: String] {
+        (document["hyperparameters"]?.objectValue ?? [:]).mapValues { $0.stringValue ?? $0.serialized() }
+    }
+
+    /// The best entry of `metric`: `metrics.best` when it names that metric, else its entry in
+    /// `metrics.additional` (the early-stopping metric and extra metrics are kept there with their own best).
+    static func bestEntry(of metric: String, in document: JSONValue) -> JSONValue? {
+        if let best = document[path: "metrics", "best"], best["name"]?.stringValue == metric { return best }
+        let extra = document[path: "metrics", "additional"]?.arrayValue?.first { $0["name"]?.stringValue == metric }
+        return extra?["best"]
     }
 }
