@@ -117,6 +117,18 @@ import KubeCore
                 }
                 return (samples, empty)
             }
+            // And requests through the alias (the API server's service proxy), as a client would send them.
+            let caller = Task { () -> (sent: Int, failed: [Int]) in
+                var sent = 0, failed: [Int] = []
+                while !Task.isCancelled {
+                    if let answer = try? await h.client.proxy(.services, namespace: "default", name: "api", port: "http", path: "/v2/health/ready") {
+                        sent += 1
+                        if answer.status != 200 { failed.append(answer.status) }
+                    }
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+                return (sent, failed)
+            }
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("api", image: "acme/llm-serving:2"))
             #expect(try await eventually(timeout: .seconds(60)) {
                 let s = try await Self.status(h, "api")
@@ -124,7 +136,10 @@ import KubeCore
             })
             #expect(try await eventually(timeout: .seconds(30)) { try await Self.ready(h, "api") })
             sampler.cancel()
+            caller.cancel()
             let sampled = await sampler.value
+            let called = await caller.value
+            #expect(called.sent > 20 && called.failed.isEmpty, "requests through the alias that failed: \(called.failed) of \(called.sent)")
             #expect(sampled.samples > 20 && sampled.empty == 0, "alias without a ready endpoint in \(sampled.empty) of \(sampled.samples) samples")
             #expect(try await Self.selectedColor(h, "api") == "green")
             #expect(Self.aliasUpdates(h, "api") == updatesBefore + 1, "the swap is one update of the alias")

@@ -132,6 +132,24 @@ import KubeCore
         }
     }
 
+    @Test func aNotebookWhoseNodeIsLostGetsANewPodOnTheSameWorkspace() async throws {
+        try await withOperator { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("spot", idle: 3600))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.phase(h, "spot") == "Running" })
+            let first = try #require(try await h.get(.pods, "default", "spot"))
+            let node = try #require(first[path: "spec", "nodeName"]?.stringValue)
+            _ = try await h.kubectl("annotate", "node", node, "sim.gantry.dev/disrupt=preempt")
+            #expect(try await eventually(timeout: .seconds(60)) {
+                let pod = try await h.get(.pods, "default", "spot")
+                return pod != nil && pod?.uid != first.uid
+            }, "a new pod")
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.phase(h, "spot") == "Running" })
+            let second = try #require(try await h.get(.pods, "default", "spot"))
+            #expect(second[path: "spec", "nodeName"]?.stringValue != node)
+            #expect(second[path: "spec", "volumes"]?.arrayValue?.first?[path: "persistentVolumeClaim", "claimName"] == "spot-workspace")
+        }
+    }
+
     @Test func stopAndStartThroughSpecAndBothDeletionPolicies() async throws {
         try await withOperator { h in
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("keep", idle: 3600)
