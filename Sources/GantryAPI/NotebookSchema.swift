@@ -26,7 +26,7 @@ public enum NotebookSchema {
         "stopped": Schema.boolean("True stops the notebook (the pod is deleted, the workspace kept); false starts it.", default: false),
         "culling": Schema.object("When an idle notebook is stopped (its pod deleted; workspace and token kept).", [
             "enabled": Schema.boolean("False: never culled.", default: true),
-            "idleTimeoutSeconds": Schema.integer("Idle this long (no busy kernel, no connection, no activity reported by the server) and the notebook is culled.", minimum: 10, maximum: 604800, default: 3600),
+            "idleTimeoutSeconds": Schema.integer("Idle this long (no busy kernel, no connection, no activity reported by the server) and the notebook is culled. Default: the PlatformConfig's notebooks.defaultIdleTimeoutSeconds, else 3600; at most its maxIdleTimeoutSeconds (status.culling.idleTimeoutSeconds is the value in force).", minimum: 10, maximum: 604800),
             "checkPeriodSeconds": Schema.integer("How often the server is asked how active it is.", minimum: 1, maximum: 3600, default: 60),
             "warnBeforeSeconds": Schema.integer("An Event this long before culling (0: none).", minimum: 0, maximum: 86400, default: 0),
         ], rules: [("!has(self.warnBeforeSeconds) || !has(self.idleTimeoutSeconds) || self.warnBeforeSeconds < self.idleTimeoutSeconds",
@@ -46,6 +46,7 @@ public enum NotebookSchema {
             "lastCheck": Schema.string("When the server was last asked."),
             "probeError": Schema.string("Why the last probe failed (the notebook counts as active meanwhile)."),
             "warnedFor": Schema.string("The start the idle warning was given for."),
+            "idleTimeoutSeconds": Schema.integer("The idle timeout in force (spec, PlatformConfig default or maximum)."),
         ]),
         "workspaceClaim": Schema.string("The workspace's PersistentVolumeClaim."),
         "gpus": Schema.integer("GPUs the notebook holds now (0 while stopped or culled)."),

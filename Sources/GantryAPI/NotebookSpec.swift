@@ -57,7 +57,19 @@ public struct Culling: Codable, Sendable, Hashable {
     public init() {}
 
     public var effectiveEnabled: Bool { enabled ?? true }
-    public var effectiveIdleTimeoutSeconds: Int { idleTimeoutSeconds ?? 3600 }
+
+    /// The idle timeout in force under `policy`, and why it is not the spec's when it is limited.
+    public func idleTimeout(under policy: NotebookPolicy?) -> (seconds: Int, limitedBy: String?) {
+        let asked = idleTimeoutSeconds ?? policy?.defaultIdleTimeoutSeconds ?? 3600
+        guard let max = policy?.maxIdleTimeoutSeconds else { return (asked, nil) }
+        if !effectiveEnabled {
+            return (max, "spec.culling.enabled is false, but the PlatformConfig's notebooks.maxIdleTimeoutSeconds (\(max)) applies to every notebook")
+        }
+        if asked > max {
+            return (max, "spec.culling.idleTimeoutSeconds \(asked) is more than the PlatformConfig's notebooks.maxIdleTimeoutSeconds (\(max)); \(max) is used")
+        }
+        return (asked, nil)
+    }
     public var effectiveCheckPeriodSeconds: Int { checkPeriodSeconds ?? 60 }
     public var effectiveWarnBeforeSeconds: Int { warnBeforeSeconds ?? 0 }
 }

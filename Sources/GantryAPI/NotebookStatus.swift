@@ -13,6 +13,8 @@ public struct NotebookStatus: ConditionedStatus {
         public var probeError: String?
         /// The start the current idle warning was given for.
         public var warnedFor: String?
+        /// The idle timeout in force: the spec's, the PlatformConfig's default, or its maximum.
+        public var idleTimeoutSeconds: Int?
         public init() {}
     }
 

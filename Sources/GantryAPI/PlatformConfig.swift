@@ -10,6 +10,8 @@ public struct PlatformConfigSpec: Codable, Sendable, Hashable {
     public var finishedPodPolicy: FinishedPodPolicy?
     /// What training pods may use, and the securityContext they get.
     public var podPolicy: PodPolicy?
+    /// Idle culling of Notebooks: the default idle timeout, and a maximum no Notebook may exceed.
+    public var notebooks: NotebookPolicy?
 
     public init() {}
 
@@ -82,4 +84,12 @@ public struct GPUSettings: Codable, Sendable, Hashable {
     public var effectiveTolerations: [JSONValue] {
         tolerations ?? [["key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"]]
     }
+}
+
+/// What admins decide for every Notebook's culling.
+public struct NotebookPolicy: Codable, Sendable, Hashable {
+    public var defaultIdleTimeoutSeconds: Int?
+    /// A longer idleTimeoutSeconds (or culling disabled) is limited to this, and the Notebook says so.
+    public var maxIdleTimeoutSeconds: Int?
+    public init() {}
 }

@@ -19,6 +19,11 @@ public enum PlatformConfigSchema {
             "allowedServiceAccounts": Schema.array("Service accounts pods may run as; unset allows any. The namespace's `default` is always allowed.", of: Schema.string("A service account name.", minLength: 1), maxItems: 256),
             "securityContext": Schema.string("Restricted: every training pod runs as non-root, without privilege escalation or capabilities, with the RuntimeDefault seccomp profile (Pod Security restricted). None: Gantry sets no securityContext.", enum: PodPolicy.SecurityProfile.allCases.map(\.rawValue), default: "Restricted"),
         ]),
+        "notebooks": Schema.object("Idle culling of Notebooks.", [
+            "defaultIdleTimeoutSeconds": Schema.integer("Idle timeout of Notebooks that set none (default 3600).", minimum: 10, maximum: 604800),
+            "maxIdleTimeoutSeconds": Schema.integer("No Notebook stays idle longer: a longer idleTimeoutSeconds, or culling disabled, is limited to this (reported on the Notebook).", minimum: 10, maximum: 604800),
+        ], rules: [("!has(self.defaultIdleTimeoutSeconds) || !has(self.maxIdleTimeoutSeconds) || self.defaultIdleTimeoutSeconds <= self.maxIdleTimeoutSeconds",
+                    "notebooks: defaultIdleTimeoutSeconds must not exceed maxIdleTimeoutSeconds")]),
         "finishedPodPolicy": Schema.string("Delete: pods of finished jobs are deleted at once (GPUs freed; logs and exit reasons kept in status). Keep: pods stay.", enum: PlatformConfigSpec.FinishedPodPolicy.allCases.map(\.rawValue), default: "Delete"),
     ])
 

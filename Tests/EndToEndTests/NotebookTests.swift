@@ -150,6 +150,25 @@ import KubeCore
         }
     }
 
+    @Test func thePlatformsMaximumIdleTimeoutLimitsALongerOneAndSaysSo() async throws {
+        try await withOperator { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: """
+                apiVersion: gantry.dev/v1alpha1
+                kind: PlatformConfig
+                metadata: {name: default}
+                spec: {notebooks: {maxIdleTimeoutSeconds: 10}}
+                """)
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("lazy", idle: 3600))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.phase(h, "lazy") == "Culled" })
+            let status = try await Self.status(h, "lazy")
+            let limited = Self.condition(status, "CullingLimited")
+            #expect(limited?["status"] == "True")
+            #expect((limited?["message"]?.stringValue ?? "").contains("spec.culling.idleTimeoutSeconds 3600"))
+            #expect(status[path: "culling", "idleTimeoutSeconds"] == 10)
+            #expect(try await h.get(.notebooks, "default", "lazy")?[path: "spec", "culling", "idleTimeoutSeconds"] == 3600, "spec untouched")
+        }
+    }
+
     @Test func stopAndStartThroughSpecAndBothDeletionPolicies() async throws {
         try await withOperator { h in
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("keep", idle: 3600)

@@ -64,7 +64,8 @@ public struct NotebookPlanner: KindPlanner {
         var inputs = Inputs(platform: await platform(), freshToken: AccessToken.generate())
         let culling = object.spec.effectiveCulling
         let status = object.status
-        guard culling.effectiveEnabled, object.spec.stopped != true, status.phase == .running else { return inputs }
+        let limited = culling.idleTimeout(under: inputs.platform.notebooks).limitedBy != nil
+        guard culling.effectiveEnabled || limited, object.spec.stopped != true, status.phase == .running else { return inputs }
         let now = clock()
         let last = status.culling?.lastCheck.flatMap(Timestamp.parse)
         if last.map({ now.timeIntervalSince($0) >= Double(culling.effectiveCheckPeriodSeconds) }) ?? true {
@@ -85,6 +86,8 @@ struct NotebookPlanning: StatusPlanning {
     let o: NotebookPlanner.Observation
     let now: Date
     let culling: Culling
+    /// The idle timeout in force, and why it is not the spec's when the PlatformConfig limits it.
+    let idleTimeout: (seconds: Int, limitedBy: String?)
     var status: NotebookStatus
     var conditions: StatusConditions
     var plan: KindPlan<NotebookStatus>
@@ -94,6 +97,7 @@ struct NotebookPlanning: StatusPlanning {
         nb = o.object
         now = o.now
         culling = nb.spec.effectiveCulling
+        idleTimeout = culling.idleTimeout(under: o.inputs.platform.notebooks)
         status = nb.status
         conditions = StatusConditions(status.conditions, generation: nb.generation, now: Timestamp.format(o.now))
         plan = KindPlan(status: status)
@@ -172,11 +176,17 @@ struct NotebookPlanning: StatusPlanning {
     /// Idle past the timeout and the pod goes (workspace and token stay). A failing probe never culls: it is
     /// surfaced, and the notebook counts as active until the server answers again.
     mutating func cullIfIdle() {
-        guard culling.effectiveEnabled else {
+        if let why = idleTimeout.limitedBy {
+            conditions.set("CullingLimited", .true, "PlatformMaximum", why)
+        } else {
+            conditions.remove("CullingLimited")
+        }
+        guard culling.effectiveEnabled || idleTimeout.limitedBy != nil else {
             conditions.set("Idle", .false, "CullingDisabled", "spec.culling.enabled is false")
             return
         }
         var record = status.culling ?? .init()
+        record.idleTimeoutSeconds = idleTimeout.seconds
         switch o.inputs.activity {
         case .seen(let at):
             record.lastCheck = nowText
@@ -200,8 +210,8 @@ struct NotebookPlanning: StatusPlanning {
         let started = status.startedAt.flatMap(Timestamp.parse) ?? now
         let last = max(status.lastActivity.flatMap(Timestamp.parse) ?? started, started)
         let idle = now.timeIntervalSince(last)
-        let timeout = Double(culling.effectiveIdleTimeoutSeconds)
-        let idleText = "idle for \(Int(idle))s since \(Timestamp.format(last)) (spec.culling.idleTimeoutSeconds \(culling.effectiveIdleTimeoutSeconds))"
+        let timeout = Double(idleTimeout.seconds)
+        let idleText = "idle for \(Int(idle))s since \(Timestamp.format(last)) (idle timeout \(idleTimeout.seconds)s)"
         if idle >= timeout {
             status.culledAt = nowText
             let message = "culled: \(idleText); workspace \(NotebookChildren.claimName(nb)) kept. Start it again with `gantry notebook start \(nb.name)` or by setting spec.stopped true then false"
