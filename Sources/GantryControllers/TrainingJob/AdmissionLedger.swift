@@ -126,9 +126,17 @@ public actor AdmissionLedger {
         var used: [String: [String: Int]] = [:]
         var bound: [ObjectKey: Int] = [:]
         for pod in pods {
-            guard let owner = pod.controllerReference, let key = uidToEntry[owner.uid], let entry = entries[key],
-                  let node = pod[path: "spec", "nodeName"]?.stringValue,
+            guard let node = pod[path: "spec", "nodeName"]?.stringValue,
                   !ObservedPod(pod, attemptAnnotation: TrainingPods.attemptAnnotation).finished else { continue }
+            // The other kinds' pods (InferenceService colours, Notebooks) hold GPUs too: what they ask for counts.
+            guard let owner = pod.controllerReference, owner.kind == "TrainingJob" else {
+                for (resource, count) in SchedulingRules.extendedRequests(of: Pod(json: pod)) {
+                    used[node, default: [:]][resource, default: 0] += count
+                }
+                continue
+            }
+            // A job's TensorBoard pod holds no GPU and is not a replica.
+            guard pod.labels[GantryLabels.role] != TensorBoardChildren.role, let key = uidToEntry[owner.uid], let entry = entries[key] else { continue }
             let placement = GPUPlacement(request: entry.job.spec.gpu, settings: settings)
             guard let resource = placement.resourceName else { continue }
             used[node, default: [:]][resource, default: 0] += placement.countPerPod

@@ -5,14 +5,15 @@ import KubeRuntime
 /// What the TrainingJob controller watches, and which fields of each kind it reads: the store of a shared
 /// informer keeps the union of what its readers declare here, so a field read but not declared reads nothing.
 public enum TrainingJobWatches {
-    /// Pods: identity, labels, owner, the node, and status phase, the conditions the planner reads and the
-    /// container facts it keeps in status (budget: docs/benchmarks.md). Gantry's own annotations only: others
-    /// can be large (scripts, sidecar configs).
+    /// Pods: identity, labels, owner, the node, the containers' resources (admission counts the GPUs that the
+    /// other kinds' pods hold), and status phase, the conditions the planner reads and the container facts it keeps
+    /// in status (budget: docs/benchmarks.md). Gantry's own annotations only: others can be large (scripts,
+    /// sidecar configs).
     public static let podFields: FieldMask = .object(keys: [
         "metadata": .object(keys: ["name": .all, "namespace": .all, "uid": .all, "resourceVersion": .all, "labels": .all,
                                    "ownerReferences": .all, "deletionTimestamp": .all, "creationTimestamp": .all,
                                    "annotations": .object(keys: [:], prefixes: ["gantry.dev/": .all])]),
-        "spec": .keys("nodeName"),
+        "spec": .object(keys: ["nodeName": .all, "containers": .elements(.keys("resources"))]),
         "status": .object(keys: [
             "phase": .all, "reason": .all, "message": .all,
             // Without timestamps and probe times: half the cost of a Pod.
