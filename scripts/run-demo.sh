@@ -33,7 +33,7 @@ for _ in $(seq 1 100); do [ -s "$KUBECONFIG" ] && break; sleep 0.1; done
 step "installing the CRDs"
 "$KUBECTL" apply -k crds/
 "$KUBECTL" wait --for=condition=Established --timeout=30s crd/trainingjobs.gantry.dev crd/platformconfigs.gantry.dev \
-  crd/inferenceservices.gantry.dev crd/notebooks.gantry.dev
+  crd/inferenceservices.gantry.dev crd/notebooks.gantry.dev crd/experiments.gantry.dev
 
 step "starting the operator (gantry controller)"
 "$GANTRY" controller --kubeconfig "$KUBECONFIG" --health-port 0 --lease-namespace default >"$STATE/controller.log" 2>&1 &

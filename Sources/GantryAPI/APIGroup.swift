@@ -13,6 +13,7 @@ extension ResourceType {
     public static let trainingJobs = ResourceType(group: GantryGroup.name, version: GantryGroup.version, kind: "TrainingJob", plural: "trainingjobs", namespaced: true)
     public static let inferenceServices = ResourceType(group: GantryGroup.name, version: GantryGroup.version, kind: "InferenceService", plural: "inferenceservices", namespaced: true)
     public static let notebooks = ResourceType(group: GantryGroup.name, version: GantryGroup.version, kind: "Notebook", plural: "notebooks", namespaced: true)
+    public static let experiments = ResourceType(group: GantryGroup.name, version: GantryGroup.version, kind: "Experiment", plural: "experiments", namespaced: true)
     public static let platformConfigs = ResourceType(group: GantryGroup.name, version: GantryGroup.version, kind: "PlatformConfig", plural: "platformconfigs", namespaced: false)
 }
 
@@ -34,6 +35,8 @@ public enum GantryLabels {
     public static let revision = "gantry.dev/revision"
     /// Jobs of one hyperparameter sweep share it; the median stopping rule compares them.
     public static let experiment = "gantry.dev/experiment"
+    /// On an Experiment's trials: the trial's index in the search (1, 2, …).
+    public static let trialIndex = "gantry.dev/trial-index"
     /// Annotation recorded in the experiment record.
     public static let gitCommit = "gantry.dev/git-commit"
     /// A job with this label is admitted by Kueue, not by Gantry's quota.

@@ -49,5 +49,5 @@ public enum CRDBuilder {
     }
 
     /// Every CRD Gantry installs, in apply order.
-    public static var all: [JSONValue] { [PlatformConfigSchema.crd, TrainingJobSchema.crd, InferenceServiceSchema.crd, NotebookSchema.crd] }
+    public static var all: [JSONValue] { [PlatformConfigSchema.crd, TrainingJobSchema.crd, InferenceServiceSchema.crd, NotebookSchema.crd, ExperimentSchema.crd] }
 }

@@ -126,6 +126,8 @@ public struct MetricsSource: Codable, Sendable, Hashable {
     /// More metrics kept with their best value and history (the objective's and earlyStopping's are kept anyway).
     public var additional: [String]?
 
+    public init() {}
+
     public struct Objective: Codable, Sendable, Hashable {
         public var metric: String
         public var goal: EarlyStopping.Goal?

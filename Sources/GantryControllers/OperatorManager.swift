@@ -27,7 +27,7 @@ public struct OperatorManager: Sendable {
     public let options: Options
     let clock: any RuntimeClock
     let trainingJobs: Controller
-    /// Kinds run by the generic reconciler (`KindRegistration`) beside TrainingJob: InferenceService, Notebook,
+    /// Kinds run by the generic reconciler (`KindRegistration`) beside TrainingJob: InferenceService, Notebook, Experiment,
     /// and any a test registers.
     let kinds: [RegisteredController]
 
@@ -39,14 +39,17 @@ public struct OperatorManager: Sendable {
         self.clock = clock
         let ns = options.namespace
         let source: SourceFactory = { type, children in
+            // Gantry's own kinds as children (an Experiment's TrainingJobs) share the informer their controller
+            // runs over every object of the kind, instead of a second, label-selected watch.
             ClientListerWatcher(client: client, type: type, namespace: type.namespaced ? ns : nil,
-                                labelSelector: children ? OperatorCaches.childSelector : nil,
+                                labelSelector: children && type.group != GantryGroup.name ? OperatorCaches.childSelector : nil,
                                 notServedHint: type.group == GantryGroup.name ? OperatorManager.missingCRDHint(type) : nil)
         }
         var requests = InformerRequests()
         let keys = TrainingJobWatches.declare(into: &requests, source: source)
         let kinds = [InferenceServicePlanner.registration(platformConfigs: keys.platformConfigs),
-                     NotebookPlanner.registration(platformConfigs: keys.platformConfigs)] + kinds
+                     NotebookPlanner.registration(platformConfigs: keys.platformConfigs),
+                     ExperimentPlanner.registration()] + kinds
         let kindKeys = kinds.map { $0.declare(into: &requests, source: source) }
         informers = requests.build(clock: clock)
         caches = try OperatorCaches(informers, keys)

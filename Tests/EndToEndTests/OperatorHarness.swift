@@ -35,7 +35,8 @@ final class OperatorHarness: StoppableFixture {
             guard applied.ok else { throw TestFailure("kubectl apply -k crds failed: \(applied.stderr)") }
             let established = await cluster.kubectl("wait", "--for=condition=Established", "--timeout=20s",
                                                     "crd/trainingjobs.gantry.dev", "crd/platformconfigs.gantry.dev",
-                                                    "crd/inferenceservices.gantry.dev", "crd/notebooks.gantry.dev")
+                                                    "crd/inferenceservices.gantry.dev", "crd/notebooks.gantry.dev",
+                                                    "crd/experiments.gantry.dev")
             guard established.ok else { throw TestFailure("CRDs not established: \(established.stderr)") }
             if let manifests {
                 let extra = await cluster.kubectl("apply", "-f", "-", stdin: manifests)

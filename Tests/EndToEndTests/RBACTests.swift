@@ -61,7 +61,7 @@ struct RBACTests {
             let admin = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig, environment: [:]))
             for args in [["apply", "-k", OperatorHarness.repoRoot + "/crds"], ["create", "namespace", Self.namespace],
                          ["wait", "--for=condition=Established", "--timeout=20s", "crd/trainingjobs.gantry.dev", "crd/platformconfigs.gantry.dev",
-                          "crd/inferenceservices.gantry.dev", "crd/notebooks.gantry.dev"],
+                          "crd/inferenceservices.gantry.dev", "crd/notebooks.gantry.dev", "crd/experiments.gantry.dev"],
                          ["apply", "-f", OperatorHarness.repoRoot + "/examples/platformconfig.yaml"]] {
                 let r = await cluster.kubectl(args: args)
                 #expect(r.ok, "kubectl \(args): \(r.stderr)")

@@ -50,6 +50,8 @@ import KubeCore
     @Test func inferenceServiceStatusAgrees() throws { try check(InferenceServiceStatus.self, schema: InferenceServiceSchema.status) }
     @Test func notebookSpecAgrees() throws { try check(NotebookSpec.self, schema: NotebookSchema.spec) }
     @Test func notebookStatusAgrees() throws { try check(NotebookStatus.self, schema: NotebookSchema.status) }
+    @Test func experimentSpecAgrees() throws { try check(ExperimentSpec.self, schema: ExperimentSchema.spec) }
+    @Test func experimentStatusAgrees() throws { try check(ExperimentStatus.self, schema: ExperimentSchema.status) }
     @Test func platformConfigSpecAgrees() throws { try check(PlatformConfigSpec.self, schema: PlatformConfigSchema.spec) }
 
     @Test func everySchemaNodeHasADescription() {

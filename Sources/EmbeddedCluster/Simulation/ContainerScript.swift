@@ -43,6 +43,17 @@ struct ContainerScript: Sendable, Hashable {
         var shape: Shape = .exp
         /// Relative jitter (0.02 = ±2 %), deterministic per line.
         var noise: Double = 0
+        /// `from`/`to` given as expressions of the container's environment (e.g. its hyperparameters).
+        var fromExpression: ScriptExpression?
+        var toExpression: ScriptExpression?
+
+        /// The curve with its expressions evaluated in `env`.
+        func resolved(_ env: [String: String]) -> Curve {
+            var c = self
+            if let e = fromExpression { c.from = e.evaluate(env) }
+            if let e = toExpression { c.to = e.evaluate(env) }
+            return c
+        }
     }
 
     struct ExitSpec: Sendable, Hashable {

@@ -111,6 +111,18 @@ extension ContainerScript {
         return d
     }
 
+    /// A curve's end: a number, or an expression of the container's environment (`"0.1 + HP_LR * 10"`).
+    static func bound(_ v: JSONValue?, _ field: String) throws(ScriptError) -> (value: Double, expression: ScriptExpression?)? {
+        guard let v else { return nil }
+        if let d = v.doubleValue ?? v.stringValue.flatMap(Double.init), d.isFinite { return (d, nil) }
+        guard let text = v.stringValue else { throw ScriptError(field: field, message: "expected a number or an expression, got \(v)") }
+        do {
+            return (0, try ScriptExpression.parse(text))
+        } catch {
+            throw ScriptError(field: field, message: "\(error.message) in \"\(text)\" (numbers, environment variables, + - * / ^, parentheses, \(ScriptExpression.functions.keys.sorted().joined(separator: ", ")))")
+        }
+    }
+
     static func logEntry(_ v: JSONValue, _ field: String) throws(ScriptError) -> LogEntry {
         if let line = v.stringValue { return .once(at: 0, lines: [line]) }
         guard let o = v.objectValue else { throw ScriptError(field: field, message: "expected a line or an object") }
@@ -151,10 +163,13 @@ extension ContainerScript {
             guard let c = value.objectValue else {
                 throw ScriptError(field: "\(field).\(name)", message: "unknown field; curves look like \(name): {from: 2.0, to: 0.1, curve: exp}")
             }
-            guard let from = try number(c["from"], "\(field).\(name).from") else {
+            guard let from = try bound(c["from"], "\(field).\(name).from") else {
                 throw ScriptError(field: "\(field).\(name).from", message: "required")
             }
-            var curve = Curve(from: from, to: try number(c["to"], "\(field).\(name).to") ?? from)
+            let to = try bound(c["to"], "\(field).\(name).to") ?? from
+            var curve = Curve(from: from.value, to: to.value)
+            curve.fromExpression = from.expression
+            curve.toExpression = to.expression
             if let shape = c["curve"] {
                 guard let sh = shape.stringValue.flatMap(Curve.Shape.init(rawValue:)) else {
                     throw ScriptError(field: "\(field).\(name).curve", message: "expected one of \(Curve.Shape.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -17,6 +17,8 @@ struct ScriptContext: Sendable, Hashable {
     var container: String = ""
     var node: String = ""
     var startTime: Date = Date(timeIntervalSince1970: 0)
+    /// The container's literal environment values: curve expressions read them (`HP_LR`).
+    var env: [String: String] = [:]
 
     func variables(at t: TimeInterval) -> [String: String] {
         ["pod": pod, "namespace": namespace, "container": container, "node": node,
@@ -75,7 +77,7 @@ enum ScriptLogs {
         vars["step"] = ScriptTemplate.number(s.start + Double(i) * s.step, decimals: nil)
         if let count = s.count { vars["count"] = String(count) }
         var numeric: [String: Double] = [:]
-        for (name, curve) in s.curves { numeric[name] = value(curve, index: i, count: s.count, name: name) }
+        for (name, curve) in s.curves { numeric[name] = value(curve.resolved(context.env), index: i, count: s.count, name: name) }
         let template = s.templates[i % s.templates.count]
         return ScriptTemplate.render(template, vars, numbers: numeric)
     }

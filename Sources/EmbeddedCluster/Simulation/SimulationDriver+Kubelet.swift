@@ -106,7 +106,8 @@ extension SimulationDriver {
             let end = min(now, run.stoppedAt ?? now)
             let through = end.timeIntervalSince(run.startedAt)
             if through > cursor.through {
-                let context = ScriptContext(pod: name, namespace: namespace, container: run.container, node: node, startTime: run.startedAt)
+                var context = ScriptContext(pod: name, namespace: namespace, container: run.container, node: node, startTime: run.startedAt)
+                context.env = Self.literalEnv(container)
                 let lines = ScriptLogs.lines(podScript.script(for: container, isInit: run.isInit), after: cursor.through, through: through, context: context)
                 for line in lines {
                     await backend.appendLog(namespace: namespace, pod: name, container: run.container, line: line.text,
@@ -144,6 +145,15 @@ extension SimulationDriver {
         case .object(let o): return .object(o.filter { !$0.value.isNull }.mapValues(withoutNulls))
         case .array(let a): return .array(a.map(withoutNulls))
         default: return v
+        }
+    }
+}
+
+extension SimulationDriver {
+    /// A container's `env` entries with literal values (references are not resolved by the simulation).
+    static func literalEnv(_ container: JSONValue) -> [String: String] {
+        (container["env"]?.arrayValue ?? []).reduce(into: [:]) { env, e in
+            if let name = e["name"]?.stringValue, let value = e["value"]?.stringValue { env[name] = value }
         }
     }
 }
