@@ -33,6 +33,10 @@ struct RBACTests {
             "as trainingjobs/finalizers: children block their owner's deletion",
         .init(group: "", resource: "services/proxy", verb: "update"):
             "validation requests with method PUT",
+        .init(group: "gantry.dev", resource: "experiments/finalizers", verb: "update"):
+            "as trainingjobs/finalizers: trials block their experiment's deletion",
+        .init(group: "gantry.dev", resource: "experiments", verb: "get"):
+            "read fresh only when the API server refuses a trial (422) of an Experiment",
         .init(group: "gantry.dev", resource: "inferenceservices", verb: "get"):
             "read fresh only when the API server refuses a child (422) of an InferenceService; the 422 above is a TrainingJob's",
         // Used by this workload since the record finalizer landed; listed so the rule stays explained either way.
@@ -162,6 +166,27 @@ struct RBACTests {
             #expect(try await eventually(timeout: .seconds(60)) {
                 try await admin.getOrNil(.inferenceServices, "default", "traced")?[path: "status", "activeRevision", "source", "trainingJob"] == "solo"
             }, "the record of a finished, deleted run is a model source")
+
+            // An Experiment: two trials created (TrainingJobs), suspended and resumed with a merge patch.
+            let experiment = """
+            apiVersion: gantry.dev/v1alpha1
+            kind: Experiment
+            metadata: {name: sweep, namespace: default}
+            spec:
+              algorithm: grid
+              objective: {metric: loss}
+              parameters: [{name: lr, type: categorical, values: ["0.1", "0.01"]}]
+              template: {image: trainer:1, podMetadata: {annotations: {sim.gantry.dev/script: '\(metrics)'}}}
+            """
+            let sweep = await cluster.kubectl(args: ["apply", "-f", "-"], stdin: experiment)
+            #expect(sweep.ok, "\(sweep.stderr)")
+            #expect(try await eventually(timeout: .seconds(30)) { await phase("sweep-1") == "Running" })
+            _ = await cluster.kubectl("patch", "experiment", "sweep", "--type=merge", "-p", #"{"spec":{"suspend":true}}"#)
+            #expect(try await eventually(timeout: .seconds(30)) { await phase("sweep-1") == "Suspended" })
+            _ = await cluster.kubectl("patch", "experiment", "sweep", "--type=merge", "-p", #"{"spec":{"suspend":false}}"#)
+            #expect(try await eventually(timeout: .seconds(60)) {
+                try await admin.getOrNil(.experiments, "default", "sweep")?[path: "status", "phase"] == "Succeeded"
+            }, "the experiment ran both trials")
 
             controller.signal(SIGTERM)  // releases the Lease: get and update
             #expect(await controller.waitForExit(timeout: 60) == 0)
