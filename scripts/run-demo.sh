@@ -103,6 +103,19 @@ echo "nobody uses it..."
 "$KUBECTL" get pvc,secret -l app.kubernetes.io/instance=demo
 "$KUBECTL" get events --field-selector involvedObject.name=demo --sort-by=.metadata.creationTimestamp 2>/dev/null | tail -4 || true
 
+step "an Experiment: a TPE search over lr and batch_size, 12 trials, 3 at a time (docs/experiment.md)"
+"$KUBECTL" apply -f examples/experiment.yaml
+deadline=$((SECONDS + ${DEMO_TIMEOUT:-240}))
+while [ $SECONDS -lt $deadline ]; do
+  printf '\033[2J\033[H%s\n\n' "$("$KUBECTL" get experiments 2>/dev/null)"
+  "$KUBECTL" get trainingjobs -l gantry.dev/experiment=lr-search -o custom-columns='TRIAL:.metadata.name,PHASE:.status.phase,LR:.spec.hyperparameters.lr,BATCH:.spec.hyperparameters.batch_size,LOSS:.status.metrics.best.value' 2>/dev/null || true
+  phase=$("$KUBECTL" get experiment lr-search -o jsonpath='{.status.phase}' 2>/dev/null || true)
+  case "$phase" in Succeeded|Failed) break ;; esac
+  sleep 2
+done
+"$KUBECTL" get experiments
+"$GANTRY" records --kubeconfig "$KUBECONFIG" --experiment lr-search
+
 cat <<MSG
 
 The cluster and the operator keep running. In another terminal:
@@ -111,6 +124,7 @@ The cluster and the operator keep running. In another terminal:
   kubectl describe trainingjob mnist-baseline
   kubectl describe inferenceservice sentiment
   kubectl describe notebook demo
+  kubectl describe experiment lr-search
 Logs: $STATE/dev.log, $STATE/controller.log. Press Ctrl-C to stop.
 MSG
 if [ -n "${DEMO_EXIT:-}" ]; then exit 0; fi

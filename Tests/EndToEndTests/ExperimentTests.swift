@@ -1,3 +1,4 @@
+import EmbeddedCluster
 import Foundation
 import Testing
 import GantryAPI
@@ -216,6 +217,42 @@ import KubeCore
             // The best of 12 TPE trials on this objective; random search over the same budget is compared in
             // ExperimentSearchTests over 40 seeds.
             #expect(best < 0.6, "best \(best)")
+        }
+    }
+
+    /// SIGKILL of the controller mid-search, then a new process: the search goes on where it was, each trial
+    /// index once, each with the values the pure suggestion gives for it (nothing repeated, nothing skipped).
+    @Test func aControllerKilledMidSearchNeitherRepeatsNorSkipsATrial() async throws {
+        _ = try Prerequisite.gantryBinary(repoRoot: OperatorHarness.repoRoot)
+        try await withCluster(TestCluster(DevClusterOptions(tls: true))) { cluster async throws in
+            let crds = await cluster.kubectl("apply", "-k", OperatorHarness.repoRoot + "/crds")
+            #expect(crds.ok, "\(crds.stderr)")
+            _ = await cluster.kubectl("wait", "--for=condition=Established", "--timeout=20s", "crd/experiments.gantry.dev", "crd/trainingjobs.gantry.dev")
+            let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig, environment: [:]))
+            let args = ["--identity", "restarted", "--lease-namespace", "default"]
+            let first = try ControllerProcess(kubeconfig: cluster.kubeconfig, logPath: cluster.dir + "/first.log", args)
+            defer { first.killIfRunning() }
+            let applied = await cluster.kubectl(args: ["apply", "-f", "-"], stdin: Self.manifest("r", algorithm: "random", parameters: Self.lrAndBatch,
+                                                                                                extra: "seed: 11\nmaxTrials: 6\nparallelTrials: 2"))
+            #expect(applied.ok, "\(applied.stderr)")
+            @Sendable func status() async -> JSONValue { (try? await client.get(.experiments, namespace: "default", name: "r"))?["status"] ?? .null }
+            #expect(try await eventually(timeout: .seconds(60)) { await status()[path: "trials", "created"]?.intValue ?? 0 >= 3 })
+            first.signal(SIGKILL)
+            _ = await first.waitForExit(timeout: 10)
+
+            let second = try ControllerProcess(kubeconfig: cluster.kubeconfig, logPath: cluster.dir + "/second.log", args)
+            defer { second.killIfRunning() }
+            #expect(try await eventually(timeout: .seconds(120)) { await status()["phase"] == "Succeeded" }, "\(second.output.suffix(2000))")
+            let trials = try await client.list(.trainingJobs, namespace: "default", options: ListOptions(labelSelector: "\(GantryLabels.experiment)=r"))
+                .items.map { try TrainingJob($0) }
+            #expect(trials.map(\.name).sorted() == (1...6).map { "r-\($0)" }.sorted())
+            let space = try SearchSpace([SearchParameter(name: "lr", type: .double, min: 0.00001, max: 0.1, scale: .log),
+                                         SearchParameter(name: "batch_size", type: .int, min: 16, max: 256, step: 16)])
+            for trial in trials {
+                let index = try #require(trial.labels[GantryLabels.trialIndex].flatMap(Int.init))
+                #expect(trial.spec.hyperparameters == SearchAlgorithms.random(space, seed: 11, index: index), "trial \(index)")
+            }
+            #expect(await status()["trialResults"]?.arrayValue?.count == 6)
         }
     }
 }

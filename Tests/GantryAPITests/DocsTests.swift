@@ -12,7 +12,7 @@ import Testing
         #expect(guide.contains("```yaml\n" + example + "```"), "docs/trainingjob.md must show examples/\(file) as it is")
     }
 
-    @Test(arguments: [("inferenceservice.md", "inferenceservice.yaml"), ("notebook.md", "notebook.yaml")])
+    @Test(arguments: [("inferenceservice.md", "inferenceservice.yaml"), ("notebook.md", "notebook.yaml"), ("experiment.md", "experiment.yaml")])
     func kindGuidesEmbedTheirExample(guide: String, file: String) throws {
         let text = try String(contentsOf: Self.root.appendingPathComponent("docs/\(guide)"), encoding: .utf8)
         let example = try String(contentsOf: Self.root.appendingPathComponent("examples/\(file)"), encoding: .utf8)
