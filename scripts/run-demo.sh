@@ -108,7 +108,7 @@ step "an Experiment: a TPE search over lr and batch_size, 12 trials, 3 at a time
 deadline=$((SECONDS + ${DEMO_TIMEOUT:-240}))
 while [ $SECONDS -lt $deadline ]; do
   printf '\033[2J\033[H%s\n\n' "$("$KUBECTL" get experiments 2>/dev/null)"
-  "$KUBECTL" get trainingjobs -l gantry.dev/experiment=lr-search -o custom-columns='TRIAL:.metadata.name,PHASE:.status.phase,LR:.spec.hyperparameters.lr,BATCH:.spec.hyperparameters.batch_size,LOSS:.status.metrics.best.value' 2>/dev/null || true
+  "$KUBECTL" get trainingjobs -l gantry.dev/experiment=lr-search --sort-by=.metadata.creationTimestamp -o custom-columns='TRIAL:.metadata.name,PHASE:.status.phase,LR:.spec.hyperparameters.lr,BATCH:.spec.hyperparameters.batch_size,LOSS:.status.metrics.best.value' 2>/dev/null || true
   phase=$("$KUBECTL" get experiment lr-search -o jsonpath='{.status.phase}' 2>/dev/null || true)
   case "$phase" in Succeeded|Failed) break ;; esac
   sleep 2
