@@ -29,7 +29,23 @@ public enum NotebookSchema {
             "idleTimeoutSeconds": Schema.integer("Idle this long (no busy kernel, no connection, no activity reported by the server) and the notebook is culled. Default: the PlatformConfig's notebooks.defaultIdleTimeoutSeconds, else 3600; at most its maxIdleTimeoutSeconds (status.culling.idleTimeoutSeconds is the value in force).", minimum: 10, maximum: 604800),
             "checkPeriodSeconds": Schema.integer("How often the server is asked how active it is.", minimum: 1, maximum: 3600, default: 60),
             "warnBeforeSeconds": Schema.integer("An Event this long before culling (0: none).", minimum: 0, maximum: 86400, default: 0),
-        ], rules: [("!has(self.warnBeforeSeconds) || !has(self.idleTimeoutSeconds) || self.warnBeforeSeconds < self.idleTimeoutSeconds",
+            "jupyterAPI": Schema.boolean("Ask Jupyter's REST API (/api/status, /api/kernels, /api/terminals) with the token. False for servers that are not Jupyter; they need probes.", default: true),
+            "probes": Schema.array("More sources of activity, asked every check period through the API server's pod proxy (the token is not sent to them).", of: Schema.object("One probe: http or gpuUtilization.", [
+                "http": Schema.object("An endpoint answering JSON with last_activity (RFC 3339) or lastHeartbeat (milliseconds since the epoch, as code-server's /healthz).", [
+                    "path": Schema.string("Path, e.g. /healthz.", pattern: "^/.*", maxLength: 1024),
+                    "port": Schema.integer("Container port.", minimum: 1, maximum: 65535, default: 8888),
+                ], required: ["path"]),
+                "gpuUtilization": Schema.object("A Prometheus text endpoint with a per-GPU utilisation gauge in percent; at or above threshold is activity now.", [
+                    "port": Schema.integer("Container port of the metrics endpoint.", minimum: 1, maximum: 65535, default: 9400),
+                    "path": Schema.string("Path of the metrics.", pattern: "^/.*", maxLength: 1024, default: "/metrics"),
+                    "metric": Schema.string("Gauge name.", pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$", maxLength: 256, default: "DCGM_FI_DEV_GPU_UTIL"),
+                    "threshold": Schema.number("Percent at or above which a GPU is busy (default 10).", minimum: 0),
+                ]),
+            ], rules: [("has(self.http) != has(self.gpuUtilization)", "culling.probes: each probe sets exactly one of http and gpuUtilization")]), maxItems: 8),
+        ], rules: [
+            ("!has(self.jupyterAPI) || self.jupyterAPI || (has(self.probes) && size(self.probes) > 0)",
+             "culling: with jupyterAPI false, list at least one probe (otherwise nothing says the notebook is active)"),
+            ("!has(self.warnBeforeSeconds) || !has(self.idleTimeoutSeconds) || self.warnBeforeSeconds < self.idleTimeoutSeconds",
                     "culling: warnBeforeSeconds must be less than idleTimeoutSeconds")]),
     ], required: ["image"])
 
@@ -44,7 +60,7 @@ public enum NotebookSchema {
         "startRequest": Schema.string("The gantry.dev/start annotation value last acted on; a new value starts a culled notebook."),
         "culling": Schema.object("What the culler knows.", [
             "lastCheck": Schema.string("When the server was last asked."),
-            "probeError": Schema.string("Why the last probe failed (the notebook counts as active meanwhile)."),
+            "probeErrors": Schema.array("Why probes failed at the last check, one entry per probe (the notebook counts as active meanwhile).", of: Schema.string("A failure."), maxItems: 16),
             "warnedFor": Schema.string("The start the idle warning was given for."),
             "idleTimeoutSeconds": Schema.integer("The idle timeout in force (spec, PlatformConfig default or maximum)."),
         ]),

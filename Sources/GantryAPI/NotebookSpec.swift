@@ -53,8 +53,15 @@ public struct Culling: Codable, Sendable, Hashable {
     public var checkPeriodSeconds: Int?
     /// An Event this long before culling.
     public var warnBeforeSeconds: Int?
+    /// Ask Jupyter's REST API (`/api/status`, `/api/kernels`, `/api/terminals`); false for servers that are not
+    /// Jupyter, which then need `probes`.
+    public var jupyterAPI: Bool?
+    /// More sources of activity, each asked every check period through the API server's pod proxy.
+    public var probes: [ActivityProbe]?
 
     public init() {}
+
+    public var effectiveJupyterAPI: Bool { jupyterAPI ?? true }
 
     public var effectiveEnabled: Bool { enabled ?? true }
 
@@ -72,4 +79,38 @@ public struct Culling: Codable, Sendable, Hashable {
     }
     public var effectiveCheckPeriodSeconds: Int { checkPeriodSeconds ?? 60 }
     public var effectiveWarnBeforeSeconds: Int { warnBeforeSeconds ?? 0 }
+}
+
+/// One extra source of activity: exactly one of its fields is set.
+public struct ActivityProbe: Codable, Sendable, Hashable {
+    /// An HTTP endpoint of the server answering JSON with `last_activity` (RFC 3339) or `lastHeartbeat`
+    /// (milliseconds since the epoch, as code-server's `/healthz`).
+    public var http: HTTPActivityProbe?
+    /// A Prometheus text endpoint with a per-GPU utilisation gauge (dcgm-exporter's `DCGM_FI_DEV_GPU_UTIL`):
+    /// utilisation at or above the threshold is activity now, so a training loop with no browser attached is
+    /// not culled.
+    public var gpuUtilization: GPUUtilizationProbe?
+
+    public init(http: HTTPActivityProbe? = nil, gpuUtilization: GPUUtilizationProbe? = nil) {
+        self.http = http
+        self.gpuUtilization = gpuUtilization
+    }
+}
+
+public struct HTTPActivityProbe: Codable, Sendable, Hashable {
+    public var path: String
+    public var port: Int?
+    public var effectivePort: Int { port ?? 8888 }
+}
+
+public struct GPUUtilizationProbe: Codable, Sendable, Hashable {
+    public var port: Int?
+    public var path: String?
+    public var metric: String?
+    /// Percent.
+    public var threshold: Double?
+    public var effectivePort: Int { port ?? 9400 }
+    public var effectivePath: String { path ?? "/metrics" }
+    public var effectiveMetric: String { metric ?? "DCGM_FI_DEV_GPU_UTIL" }
+    public var effectiveThreshold: Double { threshold ?? 10 }
 }

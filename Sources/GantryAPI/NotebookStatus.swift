@@ -9,8 +9,8 @@ public struct NotebookStatus: ConditionedStatus {
     public struct CullingStatus: Codable, Sendable, Hashable {
         /// When the server was last asked.
         public var lastCheck: String?
-        /// The last probe's failure (the notebook counts as active while probes fail).
-        public var probeError: String?
+        /// Why probes failed at the last check, one entry per probe (the notebook counts as active meanwhile).
+        public var probeErrors: [String]?
         /// The start the current idle warning was given for.
         public var warnedFor: String?
         /// The idle timeout in force: the spec's, the PlatformConfig's default, or its maximum.

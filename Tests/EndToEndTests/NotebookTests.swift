@@ -116,7 +116,8 @@ import KubeCore
 
     @Test func activityKeepsANotebookAndAFailingProbeIsSurfacedNotCulled() async throws {
         try await withOperator { h in
-            let active = #"{http: {"/api/status": {body: {last_activity: "{now}", connections: 0, kernels: 1}}, "/api/kernels": {body: []}}}"#
+            // A connected browser is activity now (last_activity alone has whole seconds here, too coarse for a 1 s check).
+            let active = #"{http: {"/api/status": {body: {last_activity: "{now}", connections: 1, kernels: 1}}, "/api/kernels": {body: []}}}"#
             let forbidden = #"{http: {"/api/status": {status: 403, body: "Forbidden"}}}"#
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("busy", script: active) + "\n---\n" + Self.manifest("broken", script: forbidden))
             for name in ["busy", "broken"] {
@@ -124,11 +125,45 @@ import KubeCore
                 #expect(try await Self.phase(h, name) == "Running", "\(name) was not culled")
             }
             let broken = try await Self.status(h, "broken")
-            #expect((broken[path: "culling", "probeError"]?.stringValue ?? "").contains("403"))
+            #expect(broken[path: "culling", "probeErrors"]?.arrayValue?.contains { $0.stringValue?.contains("/api/status answered 403") == true } == true, "\(broken)")
             #expect(Self.condition(broken, "Idle")?["status"] == "Unknown")
             let busy = try await Self.status(h, "busy")
-            #expect(busy[path: "culling", "probeError"] == nil)
+            #expect(busy[path: "culling", "probeErrors"] == nil)
             #expect(Self.condition(busy, "Idle")?["status"] == "False")
+        }
+    }
+
+    /// A busy kernel, an open terminal, a busy GPU and a non-Jupyter server's own activity endpoint each keep a
+    /// notebook whose Jupyter status says it has been idle since it started; an idle GPU does not.
+    @Test func kernelsTerminalsGPUsAndHTTPProbesAreActivity() async throws {
+        let idleStatus = #""/api/status": {body: {last_activity: "{startTime}", connections: 0}}"#
+        let scripts: [(String, String, String)] = [
+            ("kernel", #"{http: {\#(idleStatus), "/api/kernels": {body: [{id: k1, execution_state: busy, last_activity: "{startTime}"}]}, "/api/terminals": {body: []}}}"#, ""),
+            ("terminal", #"{http: {\#(idleStatus), "/api/kernels": {body: []}, "/api/terminals": {body: [{name: "1", last_activity: "{now}"}]}}}"#, ""),
+            ("gpu", #"{http: {\#(idleStatus), "/api/kernels": {body: []}}, metrics: "DCGM_FI_DEV_GPU_UTIL{gpu=\"0\"} 3\nDCGM_FI_DEV_GPU_UTIL{gpu=\"1\"} 87\n"}"#,
+             "probes: [{gpuUtilization: {threshold: 50}}]"),
+            ("vscode", #"{http: {"/healthz": {body: {status: alive, last_activity: "{now}"}}}}"#, "jupyterAPI: false, probes: [{http: {path: /healthz, port: 8080}}]"),
+            ("coldgpu", #"{http: {\#(idleStatus), "/api/kernels": {body: []}}, metrics: "DCGM_FI_DEV_GPU_UTIL{gpu=\"0\"} 3\n"}"#,
+             "probes: [{gpuUtilization: {threshold: 50}}]"),
+        ]
+        try await withOperator { h in
+            let manifests = scripts.map { name, script, culling in
+                var m = Self.manifest(name, script: script)
+                if !culling.isEmpty { m = m.replacingOccurrences(of: "warnBeforeSeconds: 0}", with: "warnBeforeSeconds: 0, \(culling)}") }
+                return m
+            }
+            _ = try await h.kubectl("apply", "-f", "-", stdin: manifests.joined(separator: "\n---\n"))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.phase(h, "coldgpu") == "Culled" }, "an idle GPU is no activity")
+            for name in ["kernel", "terminal", "gpu", "vscode"] {
+                #expect(try await eventually(timeout: .seconds(60)) { try await Self.checkedPastTimeout(h, name, idle: 10) }, "\(name)")
+                let status = try await Self.status(h, name)
+                #expect(status["phase"] == "Running", "\(name) was not culled: \(status)")
+                #expect(status[path: "culling", "probeErrors"] == nil, "\(name): \(status)")
+            }
+            // Without Jupyter's API a notebook needs another probe, or nothing could say it is active.
+            let refused = await h.cluster.kubectl(args: ["apply", "-f", "-"], stdin: Self.manifest("blind", script: nil)
+                .replacingOccurrences(of: "warnBeforeSeconds: 0}", with: "warnBeforeSeconds: 0, jupyterAPI: false}"))
+            #expect(!refused.ok && refused.stderr.contains("with jupyterAPI false, list at least one probe"), "\(refused.stderr)")
         }
     }
 

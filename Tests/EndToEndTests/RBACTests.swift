@@ -152,7 +152,18 @@ struct RBACTests {
 
             // A notebook: token Secret and workspace claim created, its activity probed through the service proxy
             // (the token read by GET), culled after 10 s idle.
-            let notebook = "apiVersion: gantry.dev/v1alpha1\nkind: Notebook\nmetadata: {name: nb, namespace: default}\nspec: {image: 'jupyter/base-notebook:latest', culling: {idleTimeoutSeconds: 10, checkPeriodSeconds: 1}}\n"
+            // Its GPU-utilisation probe (idle GPU) goes through the pod proxy.
+            let notebook = """
+            apiVersion: gantry.dev/v1alpha1
+            kind: Notebook
+            metadata: {name: nb, namespace: default}
+            spec:
+              image: jupyter/base-notebook:latest
+              culling: {idleTimeoutSeconds: 10, checkPeriodSeconds: 1, probes: [{gpuUtilization: {}}]}
+              podMetadata:
+                annotations:
+                  sim.gantry.dev/script: '{readyAfter: 1s, http: {"/api/status": {body: {last_activity: "{startTime}", connections: 0}}, "/api/kernels": {body: []}}, metrics: "DCGM_FI_DEV_GPU_UTIL{gpu=\\"0\\"} 0\\n"}'
+            """
             let applied = await cluster.kubectl(args: ["apply", "-f", "-"], stdin: notebook)
             #expect(applied.ok, "\(applied.stderr)")
             #expect(try await eventually(timeout: .seconds(60)) {

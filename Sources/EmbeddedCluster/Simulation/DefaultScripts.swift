@@ -2,7 +2,7 @@ import KubeCore
 
 /// What a container without a script does, chosen from its image name (documented in docs/embedded-cluster.md):
 /// - init containers: exit 0 after 1 s;
-/// - `*jupyter*` / `*notebook*`: run until deleted, ready after 1 s, answer `/api/status` like Jupyter Server
+/// - `*jupyter*` / `*notebook*`: run until deleted, ready after 1 s, answer `/api/status` (and an empty `/api/kernels`, `/api/terminals`) like Jupyter Server
 ///   (`started`, `last_activity` = start time, `kernels`, `connections`) and `/` with 200;
 /// - inference-like (`vllm`, `triton`, `tgi`, `text-generation`, `kserve`, `inference`, `serving`, `ollama`):
 ///   run until deleted, ready after 2 s, 200 on `/`, `/health`, `/healthz`, `/ready`, `/v1/models` (OpenAI list),
@@ -24,6 +24,8 @@ enum DefaultScripts {
             s.http["/api/status"] = [.init(body: [
                 "started": "{startTime}", "last_activity": "{startTime}", "kernels": 0, "connections": 0,
             ])]
+            s.http["/api/kernels"] = [.init(body: [])]
+            s.http["/api/terminals"] = [.init(body: [])]
             s.http["/"] = [.init(body: "Jupyter Server")]
             return s
         }

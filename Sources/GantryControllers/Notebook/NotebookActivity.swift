@@ -3,53 +3,139 @@ import GantryAPI
 import KubeClient
 import KubeCore
 
-/// How active a notebook server is, asked through the API server's service proxy with the notebook's token:
-/// Jupyter's `/api/status` (`last_activity`, `connections`) and `/api/kernels` (a busy kernel is activity now).
-public enum NotebookActivity: Sendable, Hashable {
-    /// The latest activity the server reported, or now when a kernel is busy or a browser is connected.
-    case seen(Date)
-    /// The probe failed: the notebook is not culled on it, and the failure is surfaced.
-    case failed(String)
+/// How active a notebook server is, from every source it has: Jupyter's REST API through the Service proxy
+/// with the token (`/api/status`: `last_activity`, `connections`; `/api/kernels`: a busy kernel is activity now;
+/// `/api/terminals`: each terminal's `last_activity`), and the spec's extra probes through the pod proxy (an
+/// HTTP activity endpoint, a GPU-utilisation gauge).
+public struct NotebookActivity: Sendable, Hashable {
+    /// The latest activity any source reported (now for a busy kernel, a connection or a busy GPU).
+    public var seen: Date?
+    /// Sources that could not be asked, each named: the notebook is not culled while any fails.
+    public var errors: [String]
+
+    public init(seen: Date? = nil, errors: [String] = []) {
+        self.seen = seen
+        self.errors = errors
+    }
+
+    mutating func saw(_ date: Date) { seen = max(seen ?? date, date) }
 
     public static func probe(_ nb: Notebook, client: KubeClient, now: Date) async -> NotebookActivity {
+        var activity = NotebookActivity()
+        let culling = nb.spec.effectiveCulling
+        if culling.effectiveJupyterAPI { await activity.askJupyter(nb, client: client, now: now) }
+        for (i, probe) in (culling.probes ?? []).enumerated() {
+            await activity.ask(probe, field: "culling.probes[\(i)]", nb, client: client, now: now)
+        }
+        return activity
+    }
+
+    mutating func askJupyter(_ nb: Notebook, client: KubeClient, now: Date) async {
         let token: String
         do {
             let secret = Secret(json: try await client.get(.secrets, namespace: nb.namespace, name: NotebookChildren.secretName(nb)))
-            guard let bytes = secret.value(NotebookChildren.tokenKey) else { return .failed("the Secret \(NotebookChildren.secretName(nb)) has no \(NotebookChildren.tokenKey)") }
+            guard let bytes = secret.value(NotebookChildren.tokenKey) else {
+                return errors.append("the Secret \(NotebookChildren.secretName(nb)) has no \(NotebookChildren.tokenKey)")
+            }
             token = String(decoding: bytes, as: UTF8.self)
         } catch {
-            return .failed("reading the token Secret: \(error)")
+            return errors.append("reading the token Secret: \(error)")
         }
         // Through the API server's proxy the token can only travel as Jupyter's `token` query parameter (the
         // API server consumes the Authorization header); it is never logged by Gantry.
         func get(_ path: String) async -> Result<JSONValue, ProbeFailure> {
-            do {
-                let response = try await client.proxy(.services, namespace: nb.namespace, name: NotebookChildren.serviceName(nb), port: "http",
-                                                      path: path, query: [("token", token)])
-                guard response.status == 200 else { return .failure(ProbeFailure("\(path) answered \(response.status)")) }
-                guard let json = try? JSONValue.parse(response.bodyText) else { return .failure(ProbeFailure("\(path) did not answer JSON")) }
-                return .success(json)
-            } catch {
-                return .failure(ProbeFailure("\(path): \(error)"))
+            await Self.json(path: path) {
+                try await client.proxy(.services, namespace: nb.namespace, name: NotebookChildren.serviceName(nb), port: "http", path: path, query: [("token", token)])
             }
         }
-        let status: JSONValue
         switch await get("/api/status") {
-        case .success(let json): status = json
-        case .failure(let failure): return .failed(failure.message)
+        case .failure(let failure): errors.append(failure.message)
+        case .success(let status):
+            if (status["connections"]?.intValue ?? 0) > 0 { saw(now) }
+            if let last = status["last_activity"]?.stringValue.flatMap(Self.parseTime) { saw(last) } else {
+                errors.append("/api/status has no readable last_activity")
+            }
         }
-        if (status["connections"]?.intValue ?? 0) > 0 { return .seen(now) }
-        if case .success(let kernels) = await get("/api/kernels"),
-           kernels.arrayValue?.contains(where: { $0["execution_state"]?.stringValue == "busy" }) == true {
-            return .seen(now)
+        switch await get("/api/kernels") {
+        case .failure(let failure): errors.append(failure.message)
+        case .success(let kernels):
+            for kernel in kernels.arrayValue ?? [] {
+                if kernel["execution_state"]?.stringValue == "busy" { saw(now) }
+                if let last = kernel["last_activity"]?.stringValue.flatMap(Self.parseTime) { saw(last) }
+            }
         }
-        guard let text = status["last_activity"]?.stringValue, let last = parseTime(text) else {
-            return .failed("/api/status has no readable last_activity")
+        switch await get("/api/terminals") {
+        case .failure(let failure) where failure.status == 404: break  // terminals disabled on this server
+        case .failure(let failure): errors.append(failure.message)
+        case .success(let terminals):
+            for terminal in terminals.arrayValue ?? [] {
+                if let last = terminal["last_activity"]?.stringValue.flatMap(Self.parseTime) { saw(last) }
+            }
         }
-        return .seen(last)
     }
 
-    struct ProbeFailure: Error { var message: String; init(_ m: String) { message = m } }
+    /// A probe of the spec, through the pod proxy (the token is not sent: the endpoint may not be Jupyter's).
+    mutating func ask(_ probe: ActivityProbe, field: String, _ nb: Notebook, client: KubeClient, now: Date) async {
+        let pod = NotebookChildren.podName(nb)
+        if let http = probe.http {
+            let answer = await Self.json(path: http.path) {
+                try await client.proxy(.pods, namespace: nb.namespace, name: pod, port: String(http.effectivePort), path: http.path)
+            }
+            switch answer {
+            case .failure(let failure): errors.append("\(field): \(failure.message)")
+            case .success(let json):
+                if let text = json["last_activity"]?.stringValue, let last = Self.parseTime(text) {
+                    saw(last)
+                } else if let ms = json["lastHeartbeat"]?.doubleValue {
+                    saw(Date(timeIntervalSince1970: ms / 1000))
+                } else {
+                    errors.append("\(field): \(http.path) answered no last_activity or lastHeartbeat")
+                }
+            }
+        }
+        if let gpu = probe.gpuUtilization {
+            do {
+                let response = try await client.proxy(.pods, namespace: nb.namespace, name: pod, port: String(gpu.effectivePort), path: gpu.effectivePath)
+                guard response.status == 200 else { return errors.append("\(field): \(gpu.effectivePath) answered \(response.status)") }
+                let values = Self.samples(of: gpu.effectiveMetric, in: response.bodyText)
+                guard !values.isEmpty else { return errors.append("\(field): \(gpu.effectivePath) has no \(gpu.effectiveMetric) sample") }
+                if values.contains(where: { $0 >= gpu.effectiveThreshold }) { saw(now) }
+            } catch {
+                errors.append("\(field): \(gpu.effectivePath): \(error)")
+            }
+        }
+    }
+
+    struct ProbeFailure: Error {
+        var message: String
+        var status: Int?
+    }
+
+    static func json(path: String, _ request: () async throws -> HTTPResponse) async -> Result<JSONValue, ProbeFailure> {
+        do {
+            let response = try await request()
+            guard response.status == 200 else { return .failure(ProbeFailure(message: "\(path) answered \(response.status)", status: response.status)) }
+            guard let json = try? JSONValue.parse(response.bodyText) else { return .failure(ProbeFailure(message: "\(path) did not answer JSON")) }
+            return .success(json)
+        } catch {
+            return .failure(ProbeFailure(message: "\(path): \(error)"))
+        }
+    }
+
+    /// Values of `metric`'s samples in Prometheus text format (`name{labels} value [timestamp]`).
+    static func samples(of metric: String, in text: String) -> [Double] {
+        text.split(separator: "\n").compactMap { line in
+            guard line.hasPrefix(metric) else { return nil }
+            var rest = line.dropFirst(metric.count)
+            if rest.first == "{" {
+                guard let close = rest.lastIndex(of: "}") else { return nil }
+                rest = rest[rest.index(after: close)...]
+            } else if rest.first != " " {
+                return nil  // another metric sharing the prefix
+            }
+            return rest.split(separator: " ").first.flatMap { Double($0) }
+        }
+    }
 
     /// Jupyter writes `2026-12-03T10:00:00.123456Z`; Kubernetes-style times have no fraction.
     static func parseTime(_ text: String) -> Date? {

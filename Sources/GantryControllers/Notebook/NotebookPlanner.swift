@@ -187,24 +187,21 @@ struct NotebookPlanning: StatusPlanning {
         }
         var record = status.culling ?? .init()
         record.idleTimeoutSeconds = idleTimeout.seconds
-        switch o.inputs.activity {
-        case .seen(let at):
+        if let activity = o.inputs.activity {
             record.lastCheck = nowText
-            record.probeError = nil
-            let known = status.lastActivity.flatMap(Timestamp.parse) ?? .distantPast
-            if at > known { status.lastActivity = Timestamp.format(at) }
-        case .failed(let message):
-            record.lastCheck = nowText
-            if record.probeError == nil { plan.events.append(PlannedEvent(.warning, "ActivityProbeFailed", "\(message); not culled while the server cannot be asked")) }
-            record.probeError = message
-        case nil:
-            break
+            if let at = activity.seen, at > (status.lastActivity.flatMap(Timestamp.parse) ?? .distantPast) {
+                status.lastActivity = Timestamp.format(at)
+            }
+            if !activity.errors.isEmpty, record.probeErrors != activity.errors {
+                plan.events.append(PlannedEvent(.warning, "ActivityProbeFailed", "\(activity.errors.joined(separator: "; ")); not culled while the server cannot be asked"))
+            }
+            record.probeErrors = activity.errors.isEmpty ? nil : activity.errors
         }
         status.culling = record
         let check = Double(culling.effectiveCheckPeriodSeconds)
         plan.requeueAfter = .seconds(check)
-        if let error = record.probeError {
-            conditions.set("Idle", .unknown, "ActivityProbeFailed", "\(error); the notebook counts as active until the server answers")
+        if let errors = record.probeErrors {
+            conditions.set("Idle", .unknown, "ActivityProbeFailed", "\(errors.joined(separator: "; ")); the notebook counts as active until every probe answers")
             return
         }
         let started = status.startedAt.flatMap(Timestamp.parse) ?? now
