@@ -98,6 +98,8 @@ let package = Package(
             "GantryTestSupport", "GantryControllers", "GantryAPI", "GantryCLI", "EmbeddedCluster", "KubeRuntime", "KubeClient", "KubeYAML",
         ]),
         // Shared test harness: a DevCluster on a free port, real kubectl and curl, waiting on conditions.
-        .target(name: "GantryTestSupport", dependencies: ["EmbeddedCluster", "KubeCore"], path: "Tests/Support"),
+        .target(name: "GantryTestSupport", dependencies: [
+            "EmbeddedCluster", "KubeCore", .product(name: "Hummingbird", package: "hummingbird"),
+        ], path: "Tests/Support"),
     ]
 )

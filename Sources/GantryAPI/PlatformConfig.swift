@@ -12,6 +12,8 @@ public struct PlatformConfigSpec: Codable, Sendable, Hashable {
     public var podPolicy: PodPolicy?
     /// Idle culling of Notebooks: the default idle timeout, and a maximum no Notebook may exceed.
     public var notebooks: NotebookPolicy?
+    /// Where Gantry posts notifications (idle-culling warnings and culls; failed rollouts).
+    public var notifications: Notifications?
 
     public init() {}
 
@@ -93,3 +95,17 @@ public struct NotebookPolicy: Codable, Sendable, Hashable {
     public var maxIdleTimeoutSeconds: Int?
     public init() {}
 }
+
+/// A Slack-compatible incoming webhook (`{"text": ...}`), its URL kept in a Secret (it is a credential).
+public struct Notifications: Codable, Sendable, Hashable {
+    public struct SecretKeyRef: Codable, Sendable, Hashable {
+        public var namespace: String
+        public var name: String
+        public var key: String?
+        public var effectiveKey: String { key ?? "url" }
+        public init(namespace: String, name: String, key: String? = nil) { self.namespace = namespace; self.name = name; self.key = key }
+    }
+    public var webhookSecretRef: SecretKeyRef?
+    public init(webhookSecretRef: SecretKeyRef? = nil) { self.webhookSecretRef = webhookSecretRef }
+}
+

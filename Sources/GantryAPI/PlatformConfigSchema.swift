@@ -24,6 +24,13 @@ public enum PlatformConfigSchema {
             "maxIdleTimeoutSeconds": Schema.integer("No Notebook stays idle longer: a longer idleTimeoutSeconds, or culling disabled, is limited to this (reported on the Notebook).", minimum: 10, maximum: 604800),
         ], rules: [("!has(self.defaultIdleTimeoutSeconds) || !has(self.maxIdleTimeoutSeconds) || self.defaultIdleTimeoutSeconds <= self.maxIdleTimeoutSeconds",
                     "notebooks: defaultIdleTimeoutSeconds must not exceed maxIdleTimeoutSeconds")]),
+        "notifications": Schema.object("Where Gantry posts notifications: idle-culling warnings and culls of Notebooks, failed InferenceService rollouts. Posted in the background with retries; never delays a reconcile.", [
+            "webhookSecretRef": Schema.object("The Secret holding a Slack-compatible incoming-webhook URL (JSON {\"text\": ...} is posted).", [
+                "namespace": Schema.string("Namespace of the Secret.", maxLength: 63, minLength: 1),
+                "name": Schema.string("Name of the Secret.", maxLength: 253, minLength: 1),
+                "key": Schema.string("Key holding the URL.", maxLength: 253, default: "url"),
+            ], required: ["namespace", "name"]),
+        ]),
         "finishedPodPolicy": Schema.string("Delete: pods of finished jobs are deleted at once (GPUs freed; logs and exit reasons kept in status). Keep: pods stay.", enum: PlatformConfigSpec.FinishedPodPolicy.allCases.map(\.rawValue), default: "Delete"),
     ])
 

@@ -24,6 +24,8 @@ public struct OperatorManager: Sendable {
     public let caches: OperatorCaches
     /// Admission decisions kept between reconciles, fed by TrainingJob, node and PlatformConfig events.
     public let admission = AdmissionLedger()
+    /// The platform's notification webhook (PlatformConfig spec.notifications), fed by events plans mark `notify`.
+    public let notifier: Notifier
     public let options: Options
     let clock: any RuntimeClock
     let trainingJobs: Controller
@@ -53,6 +55,9 @@ public struct OperatorManager: Sendable {
         let kindKeys = kinds.map { $0.declare(into: &requests, source: source) }
         informers = requests.build(clock: clock)
         caches = try OperatorCaches(informers, keys)
+        guard let platformStore = informers[keys.platformConfigs]?.store else { throw InformerError.undeclared(keys.platformConfigs.description) }
+        let notifier = Notifier(client: client, platform: { await OperatorCaches.platform(from: platformStore) })
+        self.notifier = notifier
 
         var controllerOptions = Controller.Options()
         controllerOptions.workers = options.workers
@@ -61,6 +66,8 @@ public struct OperatorManager: Sendable {
         let instance = options.instance
         let context = KindRegistration.Context(client: client, informers: informers, options: controllerOptions, clock: clock) { name in
             EventRecorder(client: client, controller: name, instance: instance, clock: clock)
+        } notify: { object, event in
+            notifier.send(object, event)
         }
         self.kinds = try zip(kinds, kindKeys).map { kind, keys in try kind.controller(context, keys: keys) }
     }
@@ -78,6 +85,7 @@ public struct OperatorManager: Sendable {
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await informers.run() }
+            group.addTask { await notifier.run() }
             group.addTask { await runTrainingJobs() }
             for kind in kinds { group.addTask { await kind.run() } }
         }

@@ -9,10 +9,13 @@ public struct PlannedEvent: Sendable, Hashable {
     public var type: Kind
     public var reason: String
     public var note: String
-    public init(_ type: Kind, _ reason: String, _ note: String) {
+    /// Also sent to the platform's notification webhook (someone should hear of it outside the cluster).
+    public var notify: Bool
+    public init(_ type: Kind, _ reason: String, _ note: String, notify: Bool = false) {
         self.type = type
         self.reason = reason
         self.note = note
+        self.notify = notify
     }
 }
 
@@ -71,10 +74,13 @@ public struct KindReconciler<Planner: KindPlanner>: Reconciler {
     public let applier: ChildApplier
     public let events: EventRecorder
     public let clock: any RuntimeClock
+    /// Where events marked `notify` go besides the Event API (the operator's webhook notifier).
+    public let notify: @Sendable (_ object: JSONValue, _ event: PlannedEvent) async -> Void
     let logger: Logger
 
     public init(planner: Planner, client: KubeClient, primary: Store, children: [ResourceType: Store], events: EventRecorder,
-                clock: any RuntimeClock = SystemClock()) {
+                clock: any RuntimeClock = SystemClock(), notify: @escaping @Sendable (JSONValue, PlannedEvent) async -> Void = { _, _ in }) {
+        self.notify = notify
         self.planner = planner
         self.client = client
         self.primary = primary
@@ -109,6 +115,7 @@ public struct KindReconciler<Planner: KindPlanner>: Reconciler {
         }
         for event in plan.events {
             await events.record(regarding: stored, type: event.type.rawValue, reason: event.reason, note: event.note, action: "Reconcile")
+            if event.notify { await notify(stored, event) }
         }
         return plan.requeueAfter.map { .requeue(after: $0) } ?? .done
     }

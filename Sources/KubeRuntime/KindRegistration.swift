@@ -25,8 +25,12 @@ public struct KindRegistration: Sendable {
         public var clock: any RuntimeClock
         /// The event recorder of a controller with this name.
         public var events: @Sendable (_ controller: String) -> EventRecorder
+        /// Where events a plan marks `notify` are sent (the operator's webhook notifier).
+        public var notify: @Sendable (_ object: JSONValue, _ event: PlannedEvent) async -> Void
         public init(client: KubeClient, informers: SharedInformers, options: Controller.Options, clock: any RuntimeClock,
-                    events: @escaping @Sendable (String) -> EventRecorder) {
+                    events: @escaping @Sendable (String) -> EventRecorder,
+                    notify: @escaping @Sendable (JSONValue, PlannedEvent) async -> Void = { _, _ in }) {
+            self.notify = notify
             self.client = client
             self.informers = informers
             self.options = options
@@ -85,7 +89,8 @@ public struct KindRegistration: Sendable {
             let planner = try make(context, readStores)
             let controller = Controller(name: name, watches: watches, sharedInformers: true, options: context.options, clock: context.clock)
             let reconciler = KindReconciler(planner: planner, client: context.client, primary: primary.store, children: stores,
-                                            events: context.events("\(kind.group)/\(name)-controller"), clock: context.clock)
+                                            events: context.events("\(kind.group)/\(name)-controller"), clock: context.clock,
+                                            notify: context.notify)
             return RegisteredController(controller: controller) { await controller.run(reconciler) }
         }
     }

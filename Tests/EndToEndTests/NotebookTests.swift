@@ -167,6 +167,35 @@ import KubeCore
         }
     }
 
+    /// The idle warning and the cull reach the platform's webhook (a local receiver that refuses the first post:
+    /// the notifier retries), with the notebook, its namespace, GPUs and owner; the URL is read from a Secret.
+    @Test func theWarningAndTheCullAreSentToTheWebhook() async throws {
+        try await withWebhookReceiver(refuseFirst: 1) { url, receiver in
+            try await withOperator { h in
+                _ = try await h.kubectl("create", "secret", "generic", "chat-hook", "-n", "default", "--from-literal=url=\(url)")
+                _ = try await h.kubectl("apply", "-f", "-", stdin: """
+                    apiVersion: gantry.dev/v1alpha1
+                    kind: PlatformConfig
+                    metadata: {name: default}
+                    spec: {notifications: {webhookSecretRef: {namespace: default, name: chat-hook}}}
+                    """)
+                let manifest = Self.manifest("warned", idle: 10, warn: 5)
+                    .replacingOccurrences(of: "metadata: {name: warned, namespace: default}", with: "metadata: {name: warned, namespace: default, annotations: {gantry.dev/owner: alice}}")
+                _ = try await h.kubectl("apply", "-f", "-", stdin: manifest)
+                let received = try await eventually(timeout: .seconds(60)) { await receiver.bodies.count >= 2 }
+                let bodies = await receiver.bodies
+                #expect(received, "\(bodies)")
+                let refused = await receiver.refused
+                #expect(refused == 1)
+                let warning = try #require(bodies.first.flatMap { try? JSONValue.parse($0) })
+                let text = try #require(warning["text"]?.stringValue)
+                #expect(text.contains("Notebook default/warned: IdleCullingSoon") && text.contains("GPUs: 1") && text.contains("owner: alice"), "\(text)")
+                #expect(bodies.dropFirst().first?.contains("Notebook default/warned: Culled") == true, "\(bodies)")
+                #expect(!bodies.joined().contains(url), "the webhook URL is a credential")
+            }
+        }
+    }
+
     @Test func aNotebookWhoseNodeIsLostGetsANewPodOnTheSameWorkspace() async throws {
         try await withOperator { h in
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("spot", idle: 3600))

@@ -338,7 +338,7 @@ struct InferencePlanning: StatusPlanning {
             candidate.phase = .failed
             candidate.reason = shortage?.reason ?? "ProgressDeadlineExceeded"
             candidate.message = "not ready within spec.rollout.progressDeadlineSeconds (\(rollout.effectiveProgressDeadlineSeconds)s): \(cause); \(active.color.rawValue) keeps serving"
-            plan.events.append(PlannedEvent(.warning, "RolloutFailed", candidate.message ?? ""))
+            plan.events.append(PlannedEvent(.warning, "RolloutFailed", candidate.message ?? "", notify: true))
             status.candidate = candidate
             return
         }

@@ -213,7 +213,7 @@ struct NotebookPlanning: StatusPlanning {
             status.culledAt = nowText
             let message = "culled: \(idleText); workspace \(NotebookChildren.claimName(nb)) kept. Start it again with `gantry notebook start \(nb.name)` or by setting spec.stopped true then false"
             conditions.set("Culled", .true, "IdleTimeout", message)
-            plan.events.append(PlannedEvent(.normal, "Culled", message))
+            plan.events.append(PlannedEvent(.normal, "Culled", message, notify: true))
             plan.requeueAfter = nil
             // The pod and Service are not desired any more: pruned in this same apply.
             plan.children.desired.removeAll { $0.type == .pods || $0.type == .services }
@@ -224,7 +224,7 @@ struct NotebookPlanning: StatusPlanning {
         if idleSoon, record.warnedFor != Timestamp.format(last) {
             record.warnedFor = Timestamp.format(last)
             status.culling = record
-            plan.events.append(PlannedEvent(.warning, "IdleCullingSoon", "\(idleText): culled in \(Int(timeout - idle))s unless it is used"))
+            plan.events.append(PlannedEvent(.warning, "IdleCullingSoon", "\(idleText): culled in \(Int(timeout - idle))s unless it is used", notify: true))
         }
         plan.requeueAfter = .seconds(min(check, max(0.5, timeout - idle)))
     }
