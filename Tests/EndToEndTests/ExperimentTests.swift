@@ -217,6 +217,32 @@ import KubeCore
             // The best of 12 TPE trials on this objective; random search over the same budget is compared in
             // ExperimentSearchTests over 40 seeds.
             #expect(best < 0.6, "best \(best)")
+            // The median rule compares the trials of this experiment: trials that fall behind are stopped.
+            let trials = try await Self.trials(h, "lr-search")
+            let stopped = trials.filter { $0.status.phase == .earlyStopped }
+            #expect(!stopped.isEmpty && stopped.allSatisfy { $0.status.earlyStop?.rule == "median" }, "\(trials.map { "\($0.name) \($0.status.phase?.rawValue ?? "-")" })")
+            #expect(status[path: "trials", "earlyStopped"]?.intValue == Int64(stopped.count))
+        }
+    }
+
+    /// More failed trials than maxFailedTrials fail the experiment, naming the last failures; no trial is made after.
+    @Test func tooManyFailedTrialsFailTheExperimentWithTheirReasons() async throws {
+        let parameters = "- {name: lr, type: categorical, values: [\"0.1\", \"0.01\", \"0.001\", \"0.0001\"]}"
+        try await withOperator { h in
+            var manifest = Self.manifest("broken", algorithm: "grid", parameters: parameters, extra: "maxFailedTrials: 1")
+            manifest = manifest.replacingOccurrences(of: #"'{logs: [{series"#, with: #"'{exit: {code: 3, after: 1s, message: "CUDA error: out of memory"}, logs: [{series"#)
+                .replacingOccurrences(of: "}}}], exit: {code: 0}}'", with: "}}}]}'")
+                .replacingOccurrences(of: "    image: trainer:1\n", with: "    image: trainer:1\n    backoffLimit: 0\n")
+            _ = try await h.kubectl("apply", "-f", "-", stdin: manifest)
+            #expect(try await eventually(timeout: .seconds(90)) { try await Self.finished(h, "broken") })
+            let status = try await Self.status(h, "broken")
+            #expect(status["phase"] == "Failed")
+            let failed = try #require(Self.condition(status, "Failed"))
+            #expect(failed["reason"] == "MaxFailedTrialsReached")
+            #expect((failed["message"]?.stringValue ?? "").contains("broken-2"), "\(failed)")
+            #expect(Self.condition(status, "Stalled")?["status"] == "True")
+            #expect(status[path: "trials", "created"] == 2 && status[path: "trials", "failed"] == 2)
+            #expect(try await Self.trials(h, "broken").count == 2)
         }
     }
 
