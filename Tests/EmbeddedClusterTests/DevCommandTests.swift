@@ -126,9 +126,9 @@ final class GantryDev: @unchecked Sendable {
     let url: String
     let output: String
 
-    /// `.build/debug/gantry` of this checkout (built by `swift build --build-tests`).
-    static let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent(".build/debug/gantry").path
+    /// `.build/debug/gantry` of this checkout (built by `swift build --build-tests`), or `$GANTRY_BINARY`.
+    static let binary = Prerequisite.gantryBinaryPath(repoRoot: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path)
 
     private init(process: Process, dir: String, kubeconfig: String, url: String, output: String) {
         self.process = process
