@@ -24,6 +24,8 @@ public struct OperatorManager: Sendable {
     public let caches: OperatorCaches
     /// Admission decisions kept between reconciles, fed by TrainingJob, node and PlatformConfig events.
     public let admission = AdmissionLedger()
+    /// The platform's gauges and GPU-seconds, read from the caches (docs/observability.md).
+    public let platformMetrics: PlatformMetrics
     public let options: Options
     let clock: any RuntimeClock
     let trainingJobs: Controller
@@ -48,16 +50,19 @@ public struct OperatorManager: Sendable {
         let kinds = [InferenceServicePlanner.registration(platformConfigs: keys.platformConfigs),
                      NotebookPlanner.registration(platformConfigs: keys.platformConfigs)] + kinds
         let kindKeys = kinds.map { $0.declare(into: &requests, source: source) }
+        let metricsKeys = PlatformMetrics.declare(into: &requests, source: source)
         informers = requests.build(clock: clock)
         caches = try OperatorCaches(informers, keys)
+        platformMetrics = try PlatformMetrics(informers, metricsKeys, clock: clock)
 
         var controllerOptions = Controller.Options()
         controllerOptions.workers = options.workers
         trainingJobs = Controller(name: "trainingjob", watches: try TrainingJobWatches.watches(informers, keys, caches: caches, admission: admission),
                                   sharedInformers: true, options: controllerOptions, clock: clock)
         let instance = options.instance
+        let transitions = PlatformTransitions()
         let context = KindRegistration.Context(client: client, informers: informers, options: controllerOptions, clock: clock) { name in
-            EventRecorder(client: client, controller: name, instance: instance, clock: clock)
+            EventRecorder(client: client, controller: name, instance: instance, clock: clock, observer: transitions.observe)
         }
         self.kinds = try zip(kinds, kindKeys).map { kind, keys in try kind.controller(context, keys: keys) }
     }
@@ -76,12 +81,14 @@ public struct OperatorManager: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await informers.run() }
             group.addTask { await runTrainingJobs() }
+            group.addTask { await platformMetrics.run() }
             for kind in kinds { group.addTask { await kind.run() } }
         }
     }
 
     func runTrainingJobs() async {
-        let events = EventRecorder(client: client, controller: "gantry.dev/trainingjob-controller", instance: options.instance, clock: clock)
+        let events = EventRecorder(client: client, controller: "gantry.dev/trainingjob-controller", instance: options.instance, clock: clock,
+                                   observer: PlatformTransitions().observe)
         let queue = trainingJobs.queue
         let caches = self.caches
         // Log follows are long-lived streams, one per running job; kube-apiserver allows 100 streams per HTTP/2
