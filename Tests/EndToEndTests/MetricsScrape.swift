@@ -9,8 +9,11 @@ struct MetricsScrape: Sendable {
         var value: Double
     }
     let samples: [Sample]
+    /// The exposition as served.
+    let text: String
 
     init(_ text: String) {
+        self.text = text
         samples = text.split(separator: "\n").compactMap { line in
             line.hasPrefix("#") ? nil : Self.sample(String(line))
         }

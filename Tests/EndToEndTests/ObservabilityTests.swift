@@ -1,6 +1,8 @@
 import Foundation
 import GantryCLI
 import GantryTestSupport
+import KubeCore
+import KubeYAML
 import Testing
 
 /// What `/metrics` of the `gantry controller` binary shows after a small workload of every kind
@@ -30,6 +32,7 @@ struct ObservabilityTests {
     /// names, every `gantry_` series there is listed, and the platform series show what the workload did.
     @Test func theReadmesMetricsExistAndThePlatformSeriesCountTheWorkload() async throws {
         let named = try Self.readmeMetrics()
+        try Prerequisite.executable("/usr/bin/promtool", "promtool (Debian package prometheus; `make test-deps` installs it)")
         #expect(named.count >= 20, "the README's list was read: \(named.map(\.name))")
         try await PlatformWorkload.run { w in
             let research = ["namespace": "research"], serving = ["namespace": "default"]
@@ -75,6 +78,11 @@ struct ObservabilityTests {
                     #expect(samples.contains { $0.labels[label] != nil }, "\(name) has no label \(label)")
                 }
             }
+            // Prometheus' own linter (promtool, from the prometheus package) on the exposition: names, units,
+            // suffixes. swift-metrics has no help texts, so "no help text" is the one finding allowed.
+            let lint = await runProcess("/usr/bin/promtool", ["check", "metrics"], stdin: s.text)
+            let findings = (lint.stdout + lint.stderr).split(separator: "\n").filter { !$0.hasSuffix("no help text") }
+            #expect(findings.isEmpty, "promtool check metrics: \(findings.joined(separator: "\n"))")
             let listed = Set(named.map(\.name))
             func histogram(_ name: String) -> String? {
                 ["_bucket", "_sum", "_count"].first { name.hasSuffix($0) }.map { String(name.dropLast($0.count)) }
@@ -148,5 +156,33 @@ struct ObservabilityTests {
             #expect(r.ok && r.stdout == "gantry \(GantryVersion.current)\n", "gantry \(args): \(r.stdout) \(r.stderr)")
         }
         #expect(GantryVersion.current.wholeMatch(of: /[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?/) != nil, "a semantic version")
+    }
+
+    /// deploy/monitoring: the ServiceMonitor finds the Service, the Service the controller's pods and their health
+    /// port, the workload's `namespace` label is kept, and deploy/ itself does not need the ServiceMonitor CRD.
+    @Test func theServiceMonitorReachesTheControllersMetricsPort() throws {
+        func documents(_ path: String) throws -> [JSONValue] {
+            try YAML.parseDocuments(String(contentsOfFile: OperatorHarness.repoRoot + "/deploy/" + path, encoding: .utf8))
+        }
+        let deployment = try #require(try documents("deployment.yaml").first { $0["kind"] == "Deployment" })
+        let service = try #require(try documents("monitoring/service.yaml").first)
+        let monitor = try #require(try documents("monitoring/servicemonitor.yaml").first)
+        #expect(monitor["kind"] == "ServiceMonitor" && service["kind"] == "Service")
+        let podLabels = deployment[path: "spec", "template", "metadata", "labels"]?.objectValue ?? [:]
+        let selector = service[path: "spec", "selector"]?.objectValue ?? [:]
+        #expect(!selector.isEmpty && selector.allSatisfy { podLabels[$0.key] == $0.value }, "the Service selects the controller's pods")
+        let serviceLabels = service[path: "metadata", "labels"]?.objectValue ?? [:]
+        let wanted = monitor[path: "spec", "selector", "matchLabels"]?.objectValue ?? [:]
+        #expect(!wanted.isEmpty && wanted.allSatisfy { serviceLabels[$0.key] == $0.value }, "the ServiceMonitor selects the Service")
+        #expect(monitor[path: "spec", "namespaceSelector", "matchNames"]?.arrayValue?.contains(service[path: "metadata", "namespace"] ?? .null) == true)
+        let endpoint = try #require(monitor[path: "spec", "endpoints"]?.arrayValue?.first)
+        let servicePort = try #require(service[path: "spec", "ports"]?.arrayValue?.first { $0["name"] == endpoint["port"] }, "the endpoint names a port of the Service")
+        let containerPorts = deployment[path: "spec", "template", "spec", "containers"]?.arrayValue?.flatMap { $0["ports"]?.arrayValue ?? [] } ?? []
+        let target = try #require(containerPorts.first { $0["name"] == servicePort["targetPort"] }, "the Service targets a named port of the controller")
+        let args = deployment[path: "spec", "template", "spec", "containers"]?.arrayValue?.first?["args"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(args.contains("--health-port=\(target["containerPort"]?.intValue ?? -1)"), "the port /metrics is served on: \(args)")
+        #expect(endpoint["path"] == "/metrics" && endpoint["honorLabels"] == true)
+        let kustomization = try String(contentsOfFile: OperatorHarness.repoRoot + "/deploy/kustomization.yaml", encoding: .utf8)
+        #expect(!kustomization.contains("monitoring") && !kustomization.contains("servicemonitor"), "deploy/ applies without the Prometheus Operator")
     }
 }
