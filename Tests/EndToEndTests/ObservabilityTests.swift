@@ -1,6 +1,8 @@
 import Foundation
 import GantryCLI
+import EmbeddedCluster
 import GantryTestSupport
+import KubeClient
 import KubeCore
 import KubeYAML
 import Testing
@@ -184,5 +186,46 @@ struct ObservabilityTests {
         #expect(endpoint["path"] == "/metrics" && endpoint["honorLabels"] == true)
         let kustomization = try String(contentsOfFile: OperatorHarness.repoRoot + "/deploy/kustomization.yaml", encoding: .utf8)
         #expect(!kustomization.contains("monitoring") && !kustomization.contains("servicemonitor"), "deploy/ applies without the Prometheus Operator")
+    }
+
+    /// Only the leader shows platform levels and counts transitions: a standby's `/metrics` has neither, and the
+    /// replica that takes over after the leader stops shows the same levels.
+    @Test func onlyTheLeaderPublishesPlatformSeries() async throws {
+        try await withCluster(TestCluster(DevClusterOptions(nodes: "1x{gpu: 4}", tls: true))) { cluster async throws in
+            for args in [["apply", "-k", OperatorHarness.repoRoot + "/crds"],
+                         ["wait", "--for=condition=Established", "--timeout=20s", "crd/notebooks.gantry.dev", "crd/trainingjobs.gantry.dev"]] {
+                let r = await cluster.kubectl(args: args)
+                #expect(r.ok, "kubectl \(args): \(r.stderr)")
+            }
+            try await PlatformWorkload.apply(cluster, "apiVersion: gantry.dev/v1alpha1\nkind: Notebook\nmetadata: {name: nb, namespace: default}\nspec: {image: jupyter, gpu: {count: 1}}\n")
+            let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig, environment: [:]))
+            @Sendable func holder() async -> String? {
+                (try? await client.get(Lease.self, namespace: "default", name: "gantry-controller"))?.spec.holderIdentity
+            }
+            func start(_ identity: String) throws -> ControllerProcess {
+                try ControllerProcess(kubeconfig: cluster.kubeconfig, logPath: cluster.dir + "/\(identity).log",
+                                      ["--identity", identity, "--lease-namespace", "default", "--log-format", "json"])
+            }
+            let first = try start("first")
+            defer { first.killIfRunning() }
+            #expect(try await eventually(timeout: .seconds(30)) { await holder() == "first" && first.healthPort != nil })
+            let second = try start("second")
+            defer { second.killIfRunning() }
+            let running = ["kind": "Notebook", "namespace": "default", "phase": "Running"]
+            #expect(try await eventually(timeout: .seconds(60)) { try await MetricsScrape.of(first).value("gantry_workloads", running) == 1 })
+            #expect(try await eventually(timeout: .seconds(30)) { second.healthPort != nil })
+            let standby = try await MetricsScrape.of(second)
+            #expect(standby.names.contains("gantry_build_info"), "the standby serves /metrics")
+            let platform = standby.names.filter { $0.hasPrefix("gantry_") && !$0.hasPrefix("gantry_watch_") && $0 != "gantry_build_info" }
+            #expect(platform.isEmpty, "a standby publishes no platform series: \(platform.sorted())")
+
+            first.signal(SIGTERM)  // releases the Lease
+            #expect(await first.waitForExit(timeout: 60) == 0)
+            #expect(try await eventually(timeout: .seconds(30)) { await holder() == "second" })
+            #expect(try await eventually(timeout: .seconds(60)) { try await MetricsScrape.of(second).value("gantry_workloads", running) == 1 })
+            #expect(try await MetricsScrape.of(second).value("gantry_notebooks_culled_total", ["namespace": "default"]) == 0, "created at 0 by the new leader")
+            second.signal(SIGTERM)
+            #expect(await second.waitForExit(timeout: 60) == 0)
+        }
     }
 }
