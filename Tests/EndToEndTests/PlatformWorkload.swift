@@ -100,16 +100,17 @@ struct PlatformWorkload {
     }
 
     func play() async throws {
-        // Loss rising past 2.0 from step 1: stopped early at about step 10 (5 s), well within its 600 s budget.
-        let rising = "{logs: [{series: {every: 0.5s, count: 100, start: 1, step: 1, template: \"step={step} loss={loss}\", loss: {from: 1.0, to: 11.0, curve: linear}}}], exit: {code: 0}}"
+        // Loss rising past 2.0 from step 1: stopped early at about step 11 (11 s), well within its 600 s budget; the
+        // second job, applied once the first runs, is still queued behind it when the test looks.
+        let rising = "{logs: [{series: {every: 1s, count: 100, start: 1, step: 1, template: \"step={step} loss={loss}\", loss: {from: 1.0, to: 11.0, curve: linear}}}], exit: {code: 0}}"
         try await Self.apply(cluster, Self.job("stopper", script: rising,
                                                extra: "  activeDeadlineSeconds: 600\n  earlyStopping: {metric: loss, threshold: {bound: 2.0, startStep: 1}}\n"))
         #expect(try await eventually(timeout: .seconds(30)) { try await status(.trainingJobs, "research", "stopper")?["phase"] == "Running" })
         try await Self.apply(cluster, Self.job("waiter", script: "{logs: [\"training\"], exit: {code: 0, after: 2s}}"))
-        try await Self.apply(cluster, Self.notebook)
-        try await Self.apply(cluster, Self.service(image: "acme/llm-serving:1", label: "positive"))
         #expect(try await eventually(timeout: .seconds(30)) { try await status(.trainingJobs, "research", "waiter")?["phase"] == "Queued" },
                 "the quota of 1 GPU holds the second job back")
+        try await Self.apply(cluster, Self.notebook)
+        try await Self.apply(cluster, Self.service(image: "acme/llm-serving:1", label: "positive"))
 
         @Sendable func serving(_ image: String) async throws -> Bool {
             let s = try await status(.inferenceServices, "default", "api")
