@@ -158,6 +158,10 @@ struct ObservabilityTests {
             #expect(r.ok && r.stdout == "gantry \(GantryVersion.current)\n", "gantry \(args): \(r.stdout) \(r.stderr)")
         }
         #expect(GantryVersion.current.wholeMatch(of: /[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?/) != nil, "a semantic version")
+        // The release the binary names is the one deploy/ installs.
+        let deployment = try String(contentsOfFile: OperatorHarness.repoRoot + "/deploy/deployment.yaml", encoding: .utf8)
+        let images = deployment.split(separator: "\n").filter { $0.trimmingCharacters(in: .whitespaces).hasPrefix("image:") }
+        #expect(!images.isEmpty && images.allSatisfy { $0.hasSuffix(":" + GantryVersion.current) }, "deploy/deployment.yaml: \(images)")
     }
 
     /// deploy/monitoring: the ServiceMonitor finds the Service, the Service the controller's pods and their health
