@@ -4,8 +4,10 @@
 #   make test  the whole suite.
 SWIFT ?= swift
 SYSTEM_PACKAGES := libcurl4-openssl-dev libyaml-dev libssl-dev
-# Real components the tests drive: lua5.4 runs the Argo CD health checks of docs/gitops.md.
-TEST_PACKAGES := lua5.4
+# Real components the tests drive: lua5.4 runs the Argo CD health checks of docs/gitops.md; prometheus scrapes the
+# controller and answers the Grafana dashboard's queries (docs/observability.md). Debian starts no service in a
+# container, and where it does, the tests' own Prometheus uses a config, storage and port of its own.
+TEST_PACKAGES := lua5.4 prometheus
 GANTRY := .build/debug/gantry
 
 .PHONY: deps test-deps build test run crds bench clean

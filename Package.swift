@@ -56,6 +56,7 @@ let package = Package(
         .target(name: "GantryControllers", dependencies: [
             "GantryAPI", "KubeRuntime", "KubeClient", "KubeCore", "COpenSSL",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: strict),
         .target(name: "EmbeddedCluster", dependencies: [
             "KubeCore", "KubeYAML", "COpenSSL",
@@ -76,6 +77,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: strict),
         .executableTarget(name: "gantry", dependencies: [
             "GantryCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -91,7 +93,10 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
-        .testTarget(name: "GantryControllersTests", dependencies: ["GantryControllers", "GantryAPI", "GantryTestSupport"]),
+        .testTarget(name: "GantryControllersTests", dependencies: [
+            "GantryControllers", "GantryAPI", "GantryTestSupport",
+            .product(name: "MetricsTestKit", package: "swift-metrics"),
+        ]),
         .testTarget(name: "GantryBenchTests", dependencies: ["GantryBench", "KubeClient", "KubeCore"]),
         .testTarget(name: "EmbeddedClusterTests", dependencies: ["EmbeddedCluster", "KubeYAML", "GantryTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: [

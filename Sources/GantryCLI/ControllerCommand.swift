@@ -4,6 +4,7 @@ import GantryControllers
 import KubeClient
 import KubeRuntime
 import Logging
+import Metrics
 import Telemetry
 
 /// `gantry controller`: the operator.
@@ -75,7 +76,9 @@ struct ControllerCommand: AsyncParsableCommand {
     func run() async throws {
         LoggingSetup.bootstrap(format: LoggingSetup.Format(rawValue: logFormat) ?? .text, level: Logger.Level(rawValue: logLevel) ?? .info)
         let logger = Logger(label: "gantry")
-        let registry = MetricsSetup.bootstrap()
+        let registry = MetricsSetup.bootstrap(durationBuckets: [PlatformMetricNames.admissionWait: PlatformMetricNames.admissionWaitBuckets])
+        // Which release runs where: `count by (version) (gantry_build_info)` (the usual *_build_info series).
+        Gauge(label: "gantry_build_info", dimensions: [("version", GantryVersion.current)]).record(1)
         let config = try KubeConfig.automatic(path: kubeconfig, context: context)
         var clientOptions = ClientOptions()
         clientOptions.qps = qps

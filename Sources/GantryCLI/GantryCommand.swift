@@ -6,7 +6,8 @@ public struct GantryCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "gantry",
         abstract: "Run machine-learning workloads on GPU clusters: TrainingJob, InferenceService, Notebook.",
-        subcommands: [ControllerCommand.self, DevCommand.self, CRDsCommand.self, RecordsCommand.self, PromoteCommand.self, RollbackCommand.self, NotebookCommand.self, BenchCommand.self]
+        version: "gantry \(GantryVersion.current)",
+        subcommands: [ControllerCommand.self, DevCommand.self, CRDsCommand.self, RecordsCommand.self, PromoteCommand.self, RollbackCommand.self, NotebookCommand.self, BenchCommand.self, VersionCommand.self]
     )
     public init() {}
 }

@@ -26,6 +26,8 @@ public struct OperatorManager: Sendable {
     public let admission = AdmissionLedger()
     /// The platform's notification webhook (PlatformConfig spec.notifications), fed by events plans mark `notify`.
     public let notifier: Notifier
+    /// The platform's gauges and GPU-seconds, read from the caches (docs/observability.md).
+    public let platformMetrics: PlatformMetrics
     public let options: Options
     let clock: any RuntimeClock
     let trainingJobs: Controller
@@ -53,19 +55,22 @@ public struct OperatorManager: Sendable {
                      NotebookPlanner.registration(platformConfigs: keys.platformConfigs),
                      ExperimentPlanner.registration()] + kinds
         let kindKeys = kinds.map { $0.declare(into: &requests, source: source) }
+        let metricsKeys = PlatformMetrics.declare(into: &requests, source: source)
         informers = requests.build(clock: clock)
         caches = try OperatorCaches(informers, keys)
         guard let platformStore = informers[keys.platformConfigs]?.store else { throw InformerError.undeclared(keys.platformConfigs.description) }
         let notifier = Notifier(client: client, platform: { await OperatorCaches.platform(from: platformStore) })
         self.notifier = notifier
+        platformMetrics = try PlatformMetrics(informers, metricsKeys, clock: clock)
 
         var controllerOptions = Controller.Options()
         controllerOptions.workers = options.workers
         trainingJobs = Controller(name: "trainingjob", watches: try TrainingJobWatches.watches(informers, keys, caches: caches, admission: admission),
                                   sharedInformers: true, options: controllerOptions, clock: clock)
         let instance = options.instance
+        let transitions = PlatformTransitions()
         let context = KindRegistration.Context(client: client, informers: informers, options: controllerOptions, clock: clock) { name in
-            EventRecorder(client: client, controller: name, instance: instance, clock: clock)
+            EventRecorder(client: client, controller: name, instance: instance, clock: clock, observer: transitions.observe)
         } notify: { object, event in
             notifier.send(object, event)
         }
@@ -87,12 +92,14 @@ public struct OperatorManager: Sendable {
             group.addTask { await informers.run() }
             group.addTask { await notifier.run() }
             group.addTask { await runTrainingJobs() }
+            group.addTask { await platformMetrics.run() }
             for kind in kinds { group.addTask { await kind.run() } }
         }
     }
 
     func runTrainingJobs() async {
-        let events = EventRecorder(client: client, controller: "gantry.dev/trainingjob-controller", instance: options.instance, clock: clock)
+        let events = EventRecorder(client: client, controller: "gantry.dev/trainingjob-controller", instance: options.instance, clock: clock,
+                                   observer: PlatformTransitions().observe)
         let queue = trainingJobs.queue
         let caches = self.caches
         // Log follows are long-lived streams, one per running job; kube-apiserver allows 100 streams per HTTP/2

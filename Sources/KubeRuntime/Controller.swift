@@ -144,6 +144,15 @@ public struct Controller: Sendable {
     }
 
     func runWorkers(_ reconciler: some Reconciler) async {
+        // Every series exists from the start at 0 (Prometheus' advice): an error counter that appears only with
+        // the first error is missing from dashboards until then, and rate() loses that first error.
+        let dims = [("controller", name)]
+        for result in ["success", "requeue_after", "error"] {
+            Counter(label: "controller_runtime_reconcile_total", dimensions: dims + [("result", result)]).increment(by: 0)
+        }
+        Counter(label: "controller_runtime_reconcile_errors_total", dimensions: dims).increment(by: 0)
+        Counter(label: "workqueue_retries_total", dimensions: [("name", name)]).increment(by: 0)
+        Gauge(label: "workqueue_depth", dimensions: [("name", name)]).record(await queue.depth)
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<max(1, options.workers) {
                 group.addTask { await worker(reconciler) }

@@ -8,6 +8,10 @@ import Logging
 /// creating a new object, so a flapping condition cannot flood etcd. Recording is best-effort: a failure is
 /// logged, never thrown into a reconcile.
 public actor EventRecorder {
+    /// Told of every event recorded, before it is sent (transition counters: PlatformTransitions). Called on the
+    /// recorder's actor, so it must be quick.
+    public typealias Observer = @Sendable (_ regarding: JSONValue, _ type: String, _ reason: String, _ at: Date) -> Void
+
     struct SeriesKey: Hashable {
         var uid: String
         var type: String
@@ -25,16 +29,19 @@ public actor EventRecorder {
     let controller: String
     let instance: String
     let clock: any RuntimeClock
+    let observer: Observer?
     let logger = Logger(label: "gantry.events")
     /// client-go folds repeats seen within 6 minutes into a series.
     let seriesWindow: TimeInterval = 360
     private var series: [SeriesKey: Series] = [:]
 
-    public init(client: KubeClient, controller: String, instance: String, clock: any RuntimeClock = SystemClock()) {
+    public init(client: KubeClient, controller: String, instance: String, clock: any RuntimeClock = SystemClock(),
+                observer: Observer? = nil) {
         self.client = client
         self.controller = controller
         self.instance = instance
         self.clock = clock
+        self.observer = observer
     }
 
     /// - Parameters: `type` Normal or Warning; `reason` CamelCase (≤ 128 chars); `note` human text (≤ 1 KiB).
@@ -43,6 +50,7 @@ public actor EventRecorder {
         let namespace = object.namespace ?? "default"
         let now = clock.wallNow
         let reason = String(reason.prefix(128))
+        observer?(object, type, reason, now)
         let note = Self.truncate(note, maxBytes: 1024)
         let key = SeriesKey(uid: uid, type: type, reason: reason, note: note)
         pruneSeries(now: now)

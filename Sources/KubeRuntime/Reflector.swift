@@ -57,6 +57,9 @@ public struct Reflector: Sendable {
 
     /// Runs until the task is cancelled.
     public func run() async {
+        for reason in Self.restartReasons {
+            Counter(label: "gantry_watch_restarts_total", dimensions: [("resource", source.description), ("reason", reason)]).increment(by: 0)
+        }
         var state = State.listing
         while !Task.isCancelled {
             state = await step(state)
@@ -174,6 +177,9 @@ public struct Reflector: Sendable {
             logger.debug("\(message)", metadata: metadata)
         }
     }
+
+    /// The reasons `restarted` counts, each series created at 0 when the reflector starts.
+    static let restartReasons = ["silent", "gone", "error"]
 
     func restarted(_ reason: String) {
         Counter(label: "gantry_watch_restarts_total", dimensions: [("resource", source.description), ("reason", reason)]).increment()

@@ -7,12 +7,16 @@ import Synchronization
 public enum MetricsSetup {
     private static let installed = Mutex<PrometheusCollectorRegistry?>(nil)
 
+    /// `durationBuckets`: histogram buckets of the timers named (others get swift-prometheus' defaults, 5 ms to
+    /// 10 s); only the first call's apply.
     @discardableResult
-    public static func bootstrap() -> PrometheusCollectorRegistry {
+    public static func bootstrap(durationBuckets: [String: [Duration]] = [:]) -> PrometheusCollectorRegistry {
         installed.withLock { current in
             if let current { return current }
             let registry = PrometheusCollectorRegistry()
-            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            var factory = PrometheusMetricsFactory(registry: registry)
+            factory.durationHistogramBuckets = durationBuckets
+            MetricsSystem.bootstrap(factory)
             current = registry
             return registry
         }

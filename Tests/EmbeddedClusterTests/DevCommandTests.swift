@@ -126,9 +126,9 @@ final class GantryDev: @unchecked Sendable {
     let url: String
     let output: String
 
-    /// `.build/debug/gantry` of this checkout (built by `swift build --build-tests`).
-    static let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent(".build/debug/gantry").path
+    /// `.build/debug/gantry` of this checkout (built by `swift build --build-tests`), or `$GANTRY_BINARY`.
+    static let binary = Prerequisite.gantryBinaryPath(repoRoot: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path)
 
     private init(process: Process, dir: String, kubeconfig: String, url: String, output: String) {
         self.process = process
@@ -195,21 +195,4 @@ final class GantryDev: @unchecked Sendable {
             return String(line.trimmingCharacters(in: .whitespaces).dropFirst("token: ".count))
         }
     }
-}
-
-/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, read back, closed).
-func freeLoopbackPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw TestFailure("socket() failed") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-    guard bound == 0 else { throw TestFailure("bind() failed") }
-    let named = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    guard named == 0 else { throw TestFailure("getsockname() failed") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -64,7 +64,7 @@ struct ControllerProcessTests {
     }
 }
 
-/// `.build/debug/gantry` of this checkout (built by `swift build --build-tests`).
+/// `.build/debug/gantry` of this checkout (built by `swift build --build-tests`), or `$GANTRY_BINARY`.
 enum GantryBinary {
-    static let path = OperatorHarness.repoRoot + "/.build/debug/gantry"
+    static let path = Prerequisite.gantryBinaryPath(repoRoot: OperatorHarness.repoRoot)
 }

@@ -34,7 +34,12 @@ public enum Prerequisite {
 
     /// The `gantry` binary of this checkout, built by `swift build --build-tests`.
     public static func gantryBinary(repoRoot: String) throws -> String {
-        try executable(repoRoot + "/.build/debug/gantry", "the gantry binary (run `swift build --build-tests` first)")
+        try executable(gantryBinaryPath(repoRoot: repoRoot), "the gantry binary (run `swift build --build-tests` first)")
+    }
+
+    /// `$GANTRY_BINARY` (a build with `--scratch-path` elsewhere), else `.build/debug/gantry` of the checkout.
+    public static func gantryBinaryPath(repoRoot: String) -> String {
+        ProcessInfo.processInfo.environment["GANTRY_BINARY"] ?? repoRoot + "/.build/debug/gantry"
     }
 }
 
