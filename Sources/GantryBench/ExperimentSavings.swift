@@ -22,7 +22,7 @@ extension EarlyStopBench {
         let trials = quickTrials ?? Self.experimentTrials
         // Longer runs than the example's (10 s of log) so second-precision start and end times matter less.
         let script = "{logs: [{series: {at: 1s, every: 0.25s, count: 40, start: 10, step: 10, template: \"step={step} loss={loss}\", "
-            + "loss: {from: 2.3, to: \"0.1 + (log10(HP_LR) + 2.5)^2 + ((HP_BATCH_SIZE - 96) / 64)^2\", curve: exp}}}], exit: {code: 0}}"
+            + "loss: {from: 2.3, to: \"0.1 + 2.2 * (1 - exp(-((log10(HP_LR) + 2.5)^2 + ((HP_BATCH_SIZE - 96) / 64)^2)))\", curve: exp}}}], exit: {code: 0}}"
         for stopping in [true, false] {
             var experiment = example
             experiment.name = stopping ? "savings-es" : "savings-full"

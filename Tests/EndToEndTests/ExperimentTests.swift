@@ -12,7 +12,7 @@ import KubeCore
 @Suite(.serialized) struct ExperimentTests {
     static let example = OperatorHarness.repoRoot + "/examples/experiment.yaml"
     /// Final loss of a trial: lowest (0.1) at lr = 0.003, batch_size = 96; the same function as ExperimentSearchTests.
-    static let objective = "0.1 + (log10(HP_LR) + 2.5)^2 + ((HP_BATCH_SIZE - 96) / 64)^2"
+    static let objective = "0.1 + 2.2 * (1 - exp(-((log10(HP_LR) + 2.5)^2 + ((HP_BATCH_SIZE - 96) / 64)^2)))"
 
     static func manifest(_ name: String, algorithm: String, parameters: String, extra: String = "", lines: Int = 6, gpus: Int = 1) -> String {
         """
