@@ -51,6 +51,24 @@ public enum InferenceServiceSchema {
                     ]),
                 ], required: ["path"]), maxItems: 32),
             ], required: ["requests"]),
+            "analysis": Schema.object("After a swap, the new colour's error ratio and latency are read from its pods' Prometheus metrics (through the API server's pod proxy) for windowSeconds; a breach swaps back to the previous colour while it is warm and marks the service Degraded with the figures.", [
+                "windowSeconds": Schema.integer("How long after the swap the new colour is analysed; at most scaleDownDelaySeconds (the previous colour must still be up to swap back to).", minimum: 1, maximum: 86400, default: 30),
+                "intervalSeconds": Schema.integer("How often the metrics are read.", minimum: 1, maximum: 3600, default: 5),
+                "port": Schema.integer("Port of the pods' metrics (default: spec.port).", minimum: 1, maximum: 65535),
+                "path": Schema.string("Path of the pods' metrics.", pattern: "^/.*", maxLength: 1024, default: "/metrics"),
+                "requestsMetric": Schema.string("Counter of requests served, summed over the colour's pods, e.g. http_requests_total; exact label matchers allowed: name{code=\"200\"}.", pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*(\\{[^}]*\\})?$", maxLength: 512),
+                "errorsMetric": Schema.string("Counter of failed requests, e.g. http_requests_total{code=\"500\"}.", pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*(\\{[^}]*\\})?$", maxLength: 512),
+                "maxErrorRatio": Schema.number("Failed over served requests in the window above this is a breach (default 0.05).", minimum: 0),
+                "minRequests": Schema.integer("No error-ratio verdict before this many requests in the window.", minimum: 1, default: 10),
+                "latencyMetric": Schema.string("A latency gauge in seconds (e.g. a p99); the highest over the colour's pods is compared.", pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*(\\{[^}]*\\})?$", maxLength: 512),
+                "maxLatencySeconds": Schema.number("A latency above this is a breach.", minimum: 0),
+            ], required: ["requestsMetric"], rules: [
+                ("has(self.errorsMetric) || has(self.latencyMetric)", "analysis: give errorsMetric, latencyMetric or both (otherwise nothing can breach)"),
+                ("has(self.latencyMetric) == has(self.maxLatencySeconds)", "analysis: latencyMetric and maxLatencySeconds go together"),
+            ]),
+        ], rules: [
+            ("!has(self.analysis) || !has(self.scaleDownDelaySeconds) || self.analysis.windowSeconds <= self.scaleDownDelaySeconds",
+             "rollout.analysis.windowSeconds must not exceed rollout.scaleDownDelaySeconds: the previous colour must still be up to swap back to"),
         ]),
     ], required: ["image"])
 
@@ -108,6 +126,22 @@ public enum InferenceServiceSchema {
         "replicas": Schema.integer("Replicas of the serving revision."),
         "readyReplicas": Schema.integer("Ready replicas of the serving revision."),
         "selector": Schema.string("Label selector of the serving pods (the scale subresource's, for kubectl scale and autoscalers)."),
+        "analysis": Schema.object("The analysis of the last swap (spec.rollout.analysis).", [
+            "revision": Schema.string("The revision analysed (swapped to)."),
+            "from": Schema.string("The revision swapped back to on a breach."),
+            "phase": Schema.string("Running, Passed or Failed.", enum: AnalysisStatus.Phase.allCases.map(\.rawValue)),
+            "startedAt": Schema.string("When the window started (the swap)."),
+            "until": Schema.string("When the window ends."),
+            "lastCheck": Schema.string("When the metrics were last read."),
+            "baseline": Schema.object("Counters summed over the colour's pods and the highest latency.", [
+                "requests": Schema.number("Requests."), "errors": Schema.number("Failed requests."), "latencySeconds": Schema.number("Latency."),
+            ]),
+            "last": Schema.object("Counters summed over the colour's pods and the highest latency.", [
+                "requests": Schema.number("Requests."), "errors": Schema.number("Failed requests."), "latencySeconds": Schema.number("Latency."),
+            ]),
+            "errorRatio": Schema.number("Failed over served requests since the start of the window."),
+            "message": Schema.string("The verdict, with the figures."),
+        ]),
     ])
 
     public static var crd: JSONValue {

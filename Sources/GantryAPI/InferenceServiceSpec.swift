@@ -66,6 +66,8 @@ public struct Rollout: Codable, Sendable, Hashable {
     public var scaleDownDelaySeconds: Int?
     /// Checks the candidate must pass, through its preview Service, before it gets traffic.
     public var validation: Validation?
+    /// Watches the new colour for a window after the swap; a breach swaps back while the previous one is warm.
+    public var analysis: Analysis?
 
     public init() {}
 
@@ -109,3 +111,34 @@ public struct ValidationRequest: Codable, Sendable, Hashable {
 
     public var effectiveMethod: String { method ?? "GET" }
 }
+
+/// After a swap: the new colour's error ratio and latency, read from its pods' Prometheus metrics (through the
+/// API server's pod proxy) every `intervalSeconds` for `windowSeconds`. Counters are compared with their values
+/// at the start of the window, summed over the colour's pods.
+public struct Analysis: Codable, Sendable, Hashable {
+    public var windowSeconds: Int?
+    public var intervalSeconds: Int?
+    /// Port and path of the pods' metrics (default: the serving port, /metrics).
+    public var port: Int?
+    public var path: String?
+    /// Counter of requests served, e.g. `http_requests_total` (optionally with exact label matchers,
+    /// `http_requests_total{code="500"}`).
+    public var requestsMetric: String
+    /// Counter of failed requests.
+    public var errorsMetric: String?
+    public var maxErrorRatio: Double?
+    /// No error-ratio verdict before this many requests in the window.
+    public var minRequests: Int?
+    /// A latency gauge in seconds (e.g. a p99 the server exports); the highest over the pods is compared.
+    public var latencyMetric: String?
+    public var maxLatencySeconds: Double?
+
+    public init(requestsMetric: String) { self.requestsMetric = requestsMetric }
+
+    public var effectiveWindowSeconds: Int { windowSeconds ?? 30 }
+    public var effectiveIntervalSeconds: Int { intervalSeconds ?? 5 }
+    public var effectivePath: String { path ?? "/metrics" }
+    public var effectiveMaxErrorRatio: Double { maxErrorRatio ?? 0.05 }
+    public var effectiveMinRequests: Int { minRequests ?? 10 }
+}
+

@@ -136,6 +136,39 @@ public struct InferenceServiceStatus: ConditionedStatus {
     public var readyReplicas: Int?
     /// Label selector of the serving pods, for the scale subresource.
     public var selector: String?
+    /// The analysis of the last swap (spec.rollout.analysis).
+    public var analysis: AnalysisStatus?
 
     public init() {}
 }
+
+/// What the analysis after a swap saw.
+public struct AnalysisStatus: Codable, Sendable, Hashable {
+    public enum Phase: String, Codable, Sendable, Hashable, CaseIterable { case running = "Running", passed = "Passed", failed = "Failed" }
+    /// Counters summed over the analysed colour's pods, and the highest latency gauge.
+    public struct Reading: Codable, Sendable, Hashable {
+        public var requests: Double
+        public var errors: Double?
+        public var latencySeconds: Double?
+        public init(requests: Double, errors: Double?, latencySeconds: Double?) {
+            self.requests = requests; self.errors = errors; self.latencySeconds = latencySeconds
+        }
+    }
+    /// The revision analysed (the one swapped to).
+    public var revision: String
+    /// The revision swapped back to on a breach.
+    public var from: String?
+    public var phase: Phase
+    public var startedAt: String
+    public var until: String
+    public var lastCheck: String?
+    /// The counters at the start of the window (the first reading).
+    public var baseline: Reading?
+    public var last: Reading?
+    public var errorRatio: Double?
+    public var message: String?
+    public init(revision: String, from: String?, phase: Phase, startedAt: String, until: String) {
+        self.revision = revision; self.from = from; self.phase = phase; self.startedAt = startedAt; self.until = until
+    }
+}
+

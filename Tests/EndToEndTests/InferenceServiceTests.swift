@@ -546,4 +546,70 @@ import KubeCore
             #expect(try await Self.readyAddresses(h, "serving") == 1)
         }
     }
+
+    /// A served revision with analysis: `script` plays the server (readiness and its /metrics over time).
+    static func analysed(_ name: String, image: String, script: String, window: Int, delay: Int) -> String {
+        manifest(name, image: image, replicas: 1,
+                 rollout: "{scaleDownDelaySeconds: \(delay), analysis: {windowSeconds: \(window), intervalSeconds: 1, requestsMetric: http_requests_total, errorsMetric: http_errors_total, maxErrorRatio: 0.1, minRequests: 10}}",
+                 gpus: 0)
+            + "\n  podMetadata:\n    annotations:\n      sim.gantry.dev/script: '\(script)'"
+    }
+
+    static let healthyServer = #"{readyAfter: 1s, http: {"/v2/health/ready": {body: ok}}, metrics: [{after: 0s, text: "http_requests_total 0\nhttp_errors_total 0\n"}, {after: 3s, text: "http_requests_total 200\nhttp_errors_total 1\n"}]}"#
+    /// Ready at once, then 30 % of its requests fail once it has traffic (8 s after start: after the swap).
+    static let failingServer = #"{readyAfter: 1s, http: {"/v2/health/ready": {body: ok}}, metrics: [{after: 0s, text: "http_requests_total 0\nhttp_errors_total 0\n"}, {after: 8s, text: "http_requests_total 100\nhttp_errors_total 30\n"}]}"#
+
+    /// After the swap the new colour's error ratio is read from its pods' /metrics; a breach swaps back to the warm
+    /// colour at once, marks the service Degraded with the figures, and the revision is not rolled out again until
+    /// the spec changes. Reverting the spec makes it healthy.
+    @Test func aBreachAfterTheSwapSwapsBackAndHoldsTheRevision() async throws {
+        try await withOperator { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.analysed("guarded", image: "acme/llm-serving:1", script: Self.healthyServer, window: 12, delay: 15))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.ready(h, "guarded") })
+            let first = try #require(try await Self.status(h, "guarded")[path: "activeRevision", "hash"]?.stringValue)
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.analysed("guarded", image: "acme/llm-serving:2", script: Self.failingServer, window: 12, delay: 15))
+            #expect(try await eventually(timeout: .seconds(60)) {
+                try await Self.status(h, "guarded")[path: "lastSwap", "reason"] == "AnalysisFailed"
+            })
+            let status = try await Self.status(h, "guarded")
+            #expect(status[path: "activeRevision", "hash"]?.stringValue == first, "swapped back to the first revision")
+            #expect(status[path: "analysis", "phase"] == "Failed")
+            #expect(status[path: "analysis", "errorRatio"]?.doubleValue == 0.3)
+            let degraded = try #require(Self.condition(status, "Degraded"))
+            #expect(degraded["status"] == "True" && degraded["reason"] == "AnalysisFailed")
+            #expect((degraded["message"]?.stringValue ?? "").contains("error ratio 0.300 (30 of 100 requests) above maxErrorRatio 0.1"), "\(degraded)")
+            #expect(Self.condition(status, "Stalled")?["reason"] == "AnalysisFailed")
+            #expect(try await Self.selectedColor(h, "guarded") == status[path: "activeColor"]?.stringValue)
+            // Held: once the breached colour's warm window ends its pod goes, and no candidate is made again.
+            #expect(try await eventually(timeout: .seconds(60)) {
+                let pods = try await Self.pods(h, "guarded").filter { $0.deletionTimestamp == nil }
+                let s = try await Self.status(h, "guarded")
+                return pods.count == 1 && pods[0].labels[GantryLabels.revision] == first && s["candidate"] == nil && s["previousRevision"] == nil
+            })
+            #expect(try await Self.status(h, "guarded")["candidate"] == nil)
+            let events = try await h.kubectl("get", "events", "--field-selector", "involvedObject.name=guarded", "-o", "jsonpath={.items[*].reason}")
+            #expect(events.contains("AnalysisFailed"), "\(events)")
+            // The spec reverted (as Git would be): healthy again.
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.analysed("guarded", image: "acme/llm-serving:1", script: Self.healthyServer, window: 12, delay: 15))
+            #expect(try await eventually(timeout: .seconds(30)) {
+                let s = try await Self.status(h, "guarded")
+                return Self.condition(s, "Ready")?["status"] == "True" && Self.condition(s, "Degraded")?["status"] == "False"
+            })
+        }
+    }
+
+    @Test func aHealthyWindowPassesTheAnalysis() async throws {
+        try await withOperator { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.analysed("calm", image: "acme/llm-serving:1", script: Self.healthyServer, window: 4, delay: 10))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.ready(h, "calm") })
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.analysed("calm", image: "acme/llm-serving:2", script: Self.healthyServer, window: 4, delay: 10))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.status(h, "calm")[path: "analysis", "phase"] == "Passed" })
+            let status = try await Self.status(h, "calm")
+            #expect(status[path: "activeRevision", "image"] == "acme/llm-serving:2" && status[path: "lastSwap", "reason"] == "Swapped")
+            #expect(Self.condition(status, "Degraded")?["status"] == "False")
+            // The analysis' window must fit in the warm window, or there is nothing to swap back to.
+            let refused = await h.cluster.kubectl(args: ["apply", "-f", "-"], stdin: Self.analysed("calm", image: "acme/llm-serving:3", script: Self.healthyServer, window: 20, delay: 10))
+            #expect(!refused.ok && refused.stderr.contains("windowSeconds must not exceed rollout.scaleDownDelaySeconds"), "\(refused.stderr)")
+        }
+    }
 }

@@ -19,8 +19,12 @@ public struct InferenceServicePlanner: KindPlanner {
         public var validation: InferenceServiceStatus.ValidationOutcome?
         public var source: ModelSourceResolution?
         public var gpu: GPUUsage?
+        /// The analysed colour's metrics, read every analysis.intervalSeconds while an analysis runs.
+        public var analysis: Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>?
         public init(platform: PlatformConfigSpec, validation: InferenceServiceStatus.ValidationOutcome? = nil,
-                    source: ModelSourceResolution? = nil, gpu: GPUUsage? = nil) {
+                    source: ModelSourceResolution? = nil, gpu: GPUUsage? = nil,
+                    analysis: Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>? = nil) {
+            self.analysis = analysis
             self.platform = platform
             self.validation = validation
             self.source = source
@@ -36,6 +40,7 @@ public struct InferenceServicePlanner: KindPlanner {
     let validate: @Sendable (InferenceService, String, [ValidationRequest]) async -> InferenceServiceStatus.ValidationOutcome?
     let source: @Sendable (_ namespace: String, _ job: String) async -> ModelSourceResolution
     let gpuUsage: @Sendable () async -> GPUUsage
+    let readAnalysis: @Sendable (InferenceService, InferenceServiceStatus.Revision) async -> Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>
 
     /// `source`: judges a `model.fromTrainingJob` run (ModelSourceResolution.judge over its record and the job);
     /// `gpuUsage`: the nodes and what Gantry's pods hold on them.
@@ -44,7 +49,11 @@ public struct InferenceServicePlanner: KindPlanner {
                 source: @escaping @Sendable (_ namespace: String, _ job: String) async -> ModelSourceResolution = { namespace, job in
                     ModelSourceResolution.judge(job: job, namespace: namespace, record: nil, job: nil)
                 },
-                gpuUsage: @escaping @Sendable () async -> GPUUsage = { GPUUsage() }) {
+                gpuUsage: @escaping @Sendable () async -> GPUUsage = { GPUUsage() },
+                readAnalysis: @escaping @Sendable (InferenceService, InferenceServiceStatus.Revision) async -> Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure> = { _, _ in
+                    .failure(.init(message: "no metrics reader"))
+                }) {
+        self.readAnalysis = readAnalysis
         self.platform = platform
         self.validate = validate
         self.source = source
@@ -100,6 +109,8 @@ public struct InferenceServicePlanner: KindPlanner {
                 return .judge(job: job, namespace: namespace, record: record, job: await jobs.get(ObjectKey(namespace: namespace, name: job)))
             }, gpuUsage: {
                 GPUUsage(nodes: await nodes.list(), pods: await pods.list())
+            }, readAnalysis: { service, revision in
+                await RolloutAnalysis.read(service, revision, client: client)
             })
         }
     }
@@ -117,6 +128,12 @@ public struct InferenceServicePlanner: KindPlanner {
             inputs.source = await source(object.namespace, job)
         }
         if InferencePlanning.surges(object, desired: desired) { inputs.gpu = await gpuUsage() }
+        // While an analysis runs on the serving revision: its metrics, every intervalSeconds.
+        if let record = object.status.analysis, record.phase == .running, let analysis = object.spec.effectiveRollout.analysis,
+           let active = object.status.activeRevision, active.hash == record.revision {
+            let due = record.lastCheck.flatMap(Timestamp.parse).map { Date().timeIntervalSince($0) >= Double(analysis.effectiveIntervalSeconds) - 0.05 } ?? true
+            if due { inputs.analysis = await readAnalysis(object, active) }
+        }
         return inputs
     }
 
@@ -147,6 +164,10 @@ struct InferencePlanning: StatusPlanning {
     let sourceRefusal: ModelSourceResolution.Refusal?
     /// Set when this reconcile did not make a revision because of `sourceRefusal`.
     var refused: ModelSourceResolution.Refusal?
+    /// The analysed colour's metrics, when this reconcile read them.
+    let analysisReading: Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>?
+    /// Set when the spec names a revision that breached its analysis (it is held back).
+    var heldByAnalysis: AnalysisStatus?
     var status: InferenceServiceStatus
     var conditions: StatusConditions
     var plan: KindPlan<InferenceServiceStatus>
@@ -161,6 +182,7 @@ struct InferencePlanning: StatusPlanning {
         security = o.inputs.platform.effectivePodPolicy.effectiveSecurityContext
         validation = o.inputs.validation
         gpu = o.inputs.gpu
+        analysisReading = o.inputs.analysis
         status = service.status
         let desired = InferenceChildren.revisionHash(service.spec)
         if let job = service.spec.model?.fromTrainingJob {
@@ -205,9 +227,14 @@ struct InferencePlanning: StatusPlanning {
         status.observedGeneration = service.generation
         let desired = InferenceChildren.revisionHash(service.spec)
         expireWarmRevision()
+        analyze()
         if let active = status.activeRevision {
             let pin = service.annotations[InferenceServicePlanner.rollbackAnnotation]
-            if let warm = status.previousRevision, pin == warm.hash, active.hash == desired {
+            if let held = analysisHold(desired: desired) {
+                // Swapped away from after a breach: not rolled out again until the spec names another revision.
+                heldByAnalysis = held
+                if status.candidate != nil { status.candidate = nil }
+            } else if let warm = status.previousRevision, pin == warm.hash, active.hash == desired {
                 // `gantry rollback`: back to the warm revision, though the spec still names this one.
                 swap(to: warm, reason: "RolledBack", note: "rolled back to \(warm.hash) by \(InferenceServicePlanner.rollbackAnnotation); spec still names \(desired): revert it (in Git) or remove the annotation to roll forward")
             } else if pin == active.hash, status.lastSwap?.reason == "RolledBack", status.lastSwap?.from == desired {
@@ -370,7 +397,7 @@ struct InferencePlanning: StatusPlanning {
     }
 
     /// Moves the alias to `revision` in one update: the serving revision stays warm for scaleDownDelaySeconds.
-    mutating func swap(to revision: Revision, reason: String, note: String) {
+    mutating func swap(to revision: Revision, reason: String, note: String, notify: Bool = false) {
         let from = status.activeRevision
         status.previousRevision = from
         status.warmUntil = Timestamp.format(now.addingTimeInterval(Double(rollout.effectiveScaleDownDelaySeconds)))
@@ -379,7 +406,12 @@ struct InferencePlanning: StatusPlanning {
         status.activeColor = revision.color
         status.candidate = nil
         status.lastSwap = .init(from: from?.hash, to: revision.hash, at: nowText, reason: reason)
-        plan.events.append(PlannedEvent(.normal, reason, note))
+        plan.events.append(PlannedEvent(reason == "AnalysisFailed" ? .warning : .normal, reason, note, notify: notify))
+        if reason == "Swapped" {
+            startAnalysis(of: revision, from: from)
+        } else if status.analysis?.phase == .running {
+            status.analysis = nil  // the alias left the analysed revision
+        }
     }
 
     /// Pods of a revision (its colour and hash) that are not being deleted.
@@ -421,6 +453,13 @@ struct InferencePlanning: StatusPlanning {
     mutating func reportConditions() {
         let ready = status.readyReplicas ?? 0
         let serving = status.activeRevision?.hash ?? ""
+        if let held = heldByAnalysis {
+            let message = (held.message ?? "revision \(held.revision) breached its analysis") + "; it is not rolled out again until the spec changes"
+            conditions.set("Progressing", .false, "AnalysisFailed", message)
+            conditions.markStalled("AnalysisFailed", message, reconciling: "held at revision \(serving)")
+            conditions.set("Degraded", .true, "AnalysisFailed", message)
+            return
+        }
         if let refused {
             let message = refused.message + (status.activeRevision.map { "; revision \($0.hash) keeps serving in \($0.color.rawValue)" } ?? "; nothing was created")
             conditions.set("Progressing", refused.waiting ? .true : .false, refused.reason, message)

@@ -124,17 +124,7 @@ public struct NotebookActivity: Sendable, Hashable {
 
     /// Values of `metric`'s samples in Prometheus text format (`name{labels} value [timestamp]`).
     static func samples(of metric: String, in text: String) -> [Double] {
-        text.split(separator: "\n").compactMap { line in
-            guard line.hasPrefix(metric) else { return nil }
-            var rest = line.dropFirst(metric.count)
-            if rest.first == "{" {
-                guard let close = rest.lastIndex(of: "}") else { return nil }
-                rest = rest[rest.index(after: close)...]
-            } else if rest.first != " " {
-                return nil  // another metric sharing the prefix
-            }
-            return rest.split(separator: " ").first.flatMap { Double($0) }
-        }
+        PrometheusSelector(metric).map { PrometheusText.values($0, in: text) } ?? []
     }
 
     /// Jupyter writes `2026-12-03T10:00:00.123456Z`; Kubernetes-style times have no fraction.
