@@ -56,7 +56,8 @@ import Testing
             Self.pod("serving", kind: "inferenceservice", node: "n2", phase: "Running", resources: ["example.com/fpga": "1"]),  // not a GPU
             Self.pod("serving", kind: "widget", node: "n2", phase: "Running", resources: ["nvidia.com/gpu": "1"]),  // not a Gantry kind
         ]
-        let s = PlatformSnapshot(trainingJobs: jobs, inferenceServices: services, notebooks: notebooks, pods: pods, gpu: GPUSettings())
+        let experiments = [Self.object("Experiment", "sweep", "research", status: ["phase": "Running"])]
+        let s = PlatformSnapshot(trainingJobs: jobs, inferenceServices: services, notebooks: notebooks, experiments: experiments, pods: pods, gpu: GPUSettings())
         typealias P = PlatformSnapshot.KindInNamespace
         let training = P("research", "TrainingJob"), notebook = P("research", "Notebook"), serving = P("serving", "InferenceService")
         #expect(s.workloads == [
@@ -64,6 +65,7 @@ import Testing
             .init(P("vision", "TrainingJob"), "Pending"): 1,
             .init(serving, "RollingOut"): 1, .init(serving, "RolloutFailed"): 1, .init(serving, "Serving"): 1,
             .init(notebook, "Running"): 1, .init(notebook, "Culled"): 1,
+            .init(P("research", "Experiment"), "Running"): 1,
         ])
         #expect(s.requestedGPUs == [training: 12, P("vision", "TrainingJob"): 0, serving: 2 * 1 * 2 + 2 + 1, notebook: 1])
         #expect(s.allocatedGPUs == [training: 4, P("vision", "TrainingJob"): 0, serving: 2, notebook: 1])

@@ -9,7 +9,7 @@ import Metrics
 /// that is on the leader only; its gauges are removed when it stops. Transition counters are PlatformTransitions'.
 public struct PlatformMetrics: Sendable {
     public struct Keys: Sendable {
-        public var trainingJobs, inferenceServices, notebooks, pods, platformConfigs: SharedInformers.Key
+        public var trainingJobs, inferenceServices, notebooks, experiments, pods, platformConfigs: SharedInformers.Key
     }
 
     /// What a snapshot reads of each kind (PlatformSnapshot, PlatformTransitions): declared so the projected
@@ -25,6 +25,8 @@ public struct PlatformMetrics: Sendable {
         "status": .keys("activeRevision", "candidate", "conditions"),
     ])
     static let notebookFields: FieldMask = .object(keys: ["metadata": .keys("name", "namespace"), "status": .keys("phase", "gpus")])
+    /// Experiments hold no GPUs themselves (their trials are TrainingJobs): counted by phase only.
+    static let experimentFields: FieldMask = .object(keys: ["metadata": .keys("name", "namespace"), "status": .keys("phase")])
     static let podFields: FieldMask = .object(keys: [
         "metadata": .keys("name", "namespace", "labels"),
         "spec": .object(keys: ["nodeName": .all, "containers": .elements(.keys("resources"))]),
@@ -35,12 +37,13 @@ public struct PlatformMetrics: Sendable {
         Keys(trainingJobs: requests.request(source(.trainingJobs, false), fields: trainingJobFields),
              inferenceServices: requests.request(source(.inferenceServices, false), fields: inferenceServiceFields),
              notebooks: requests.request(source(.notebooks, false), fields: notebookFields),
+             experiments: requests.request(source(.experiments, false), fields: experimentFields),
              pods: requests.request(source(.pods, true), fields: podFields),
              platformConfigs: requests.request(source(.platformConfigs, false)))
     }
 
     let informers: [Informer]
-    let trainingJobs, inferenceServices, notebooks, pods, platformConfigs: Store
+    let trainingJobs, inferenceServices, notebooks, experiments, pods, platformConfigs: Store
     let clock: any RuntimeClock
     let period: Duration
     let minInterval: Duration
@@ -48,13 +51,13 @@ public struct PlatformMetrics: Sendable {
 
     public init(_ shared: SharedInformers, _ keys: Keys, clock: any RuntimeClock, period: Duration = .seconds(5),
                 minInterval: Duration = .seconds(1), factory: any MetricsFactory = MetricsSystem.factory) throws {
-        let ordered = [keys.trainingJobs, keys.inferenceServices, keys.notebooks, keys.pods, keys.platformConfigs]
+        let ordered = [keys.trainingJobs, keys.inferenceServices, keys.notebooks, keys.experiments, keys.pods, keys.platformConfigs]
         informers = try ordered.map { key in
             guard let informer = shared[key] else { throw InformerError.undeclared(key.description) }
             return informer
         }
-        (trainingJobs, inferenceServices, notebooks, pods, platformConfigs) =
-            (informers[0].store, informers[1].store, informers[2].store, informers[3].store, informers[4].store)
+        (trainingJobs, inferenceServices, notebooks, experiments, pods, platformConfigs) =
+            (informers[0].store, informers[1].store, informers[2].store, informers[3].store, informers[4].store, informers[5].store)
         self.clock = clock
         self.period = period
         self.minInterval = minInterval
@@ -64,7 +67,7 @@ public struct PlatformMetrics: Sendable {
     /// The levels now.
     public func snapshot() async -> PlatformSnapshot {
         PlatformSnapshot(trainingJobs: await trainingJobs.list(), inferenceServices: await inferenceServices.list(),
-                         notebooks: await notebooks.list(), pods: await pods.list(),
+                         notebooks: await notebooks.list(), experiments: await experiments.list(), pods: await pods.list(),
                          gpu: await OperatorCaches.platform(from: platformConfigs).effectiveGPU)
     }
 

@@ -38,7 +38,8 @@ public struct PlatformSnapshot: Sendable, Equatable {
 
     public init() {}
 
-    public init(trainingJobs: [JSONValue], inferenceServices: [JSONValue], notebooks: [JSONValue], pods: [JSONValue], gpu: GPUSettings) {
+    public init(trainingJobs: [JSONValue], inferenceServices: [JSONValue], notebooks: [JSONValue], experiments: [JSONValue] = [],
+                pods: [JSONValue], gpu: GPUSettings) {
         for job in trainingJobs {
             let place = add(job, kind: "TrainingJob", phase: job[path: "status", "phase"]?.stringValue ?? "Pending")
             requestedGPUs[place, default: 0] += Self.requestedGPUs(trainingJob: job)
@@ -51,6 +52,9 @@ public struct PlatformSnapshot: Sendable, Equatable {
         for notebook in notebooks {
             let place = add(notebook, kind: "Notebook", phase: notebook[path: "status", "phase"]?.stringValue ?? "Pending")
             requestedGPUs[place, default: 0] += Self.requestedGPUs(notebook: notebook)
+        }
+        for experiment in experiments {
+            _ = add(experiment, kind: "Experiment", phase: experiment[path: "status", "phase"]?.stringValue ?? "Pending")
         }
         for pod in pods {
             guard let label = pod.labels[GantryLabels.kind], let kind = Self.kindOfLabel[label] else { continue }
