@@ -126,9 +126,9 @@ final class GantryDev: @unchecked Sendable {
     let url: String
     let output: String
 
-    /// `.build/debug/gantry` of this checkout (built by `swift build --build-tests`).
-    static let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent(".build/debug/gantry").path
+    /// The gantry binary of this checkout (built by `swift build --build-tests`; see `Prerequisite.gantryPath`).
+    static let binary = Prerequisite.gantryPath(repoRoot: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path)
 
     private init(process: Process, dir: String, kubeconfig: String, url: String, output: String) {
         self.process = process

@@ -64,7 +64,7 @@ struct ControllerProcessTests {
     }
 }
 
-/// `.build/debug/gantry` of this checkout (built by `swift build --build-tests`).
+/// The gantry binary of this checkout (built by `swift build --build-tests`; see `Prerequisite.gantryPath`).
 enum GantryBinary {
-    static let path = OperatorHarness.repoRoot + "/.build/debug/gantry"
+    static let path = Prerequisite.gantryPath(repoRoot: OperatorHarness.repoRoot)
 }

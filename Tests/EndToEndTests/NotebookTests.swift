@@ -27,7 +27,7 @@ import KubeCore
     }
 
     static func gantry(_ h: OperatorHarness, _ args: String...) async -> CommandResult {
-        await runProcess(OperatorHarness.repoRoot + "/.build/debug/gantry", args + ["--kubeconfig", h.cluster.kubeconfig, "-n", "default"])
+        await runProcess(GantryBinary.path, args + ["--kubeconfig", h.cluster.kubeconfig, "-n", "default"])
     }
 
     static func status(_ h: OperatorHarness, _ name: String) async throws -> JSONValue {
