@@ -223,7 +223,7 @@ public final class DevCluster: Sendable {
     // MARK: Authentication and the request log
 
     /// Accepts `token` as a bearer token for `user` from now on (a static token file entry).
-    public func addToken(_ token: String, user: String) { api.authenticator.addToken(token, user: user) }
+    public func addToken(_ token: String, user: String, expires: Date? = nil) { api.authenticator.addToken(token, user: user, expires: expires) }
     /// Refuses `token` from now on (401), as after a rotation.
     public func revokeToken(_ token: String) { api.authenticator.revokeToken(token) }
     /// The most recent requests (up to 5,000), oldest first.

@@ -2,7 +2,7 @@ import Foundation
 import KubeCore
 
 /// Decoding of Kubernetes protobuf request bodies (`application/vnd.kubernetes.protobuf`), which kubectl uses for
-/// its typed create commands (`kubectl create configmap|secret|namespace|serviceaccount|service`, `kubectl run`).
+/// its typed create commands (`kubectl create configmap|secret|namespace|serviceaccount|service|token`, `kubectl run`).
 /// Wire format (k8s.io/apimachinery/pkg/runtime/serializer/protobuf): the magic `k8s\0`, then a `runtime.Unknown`
 /// {typeMeta = 1 {apiVersion = 1, kind = 2}, raw = 2}; `raw` is the object's message, field numbers from
 /// k8s.io/api/core/v1/generated.proto. Only the fields those commands send are described; others are skipped.
@@ -194,7 +194,14 @@ enum KubeProtobuf {
         10: ("externalName", .string), 18: ("clusterIPs", .repeated(.string)),
     ])
 
+    // k8s.io/api/authentication/v1/generated.proto: what `kubectl create token` sends.
+    static let boundObjectReference = Descriptor(fields: [1: ("kind", .string), 2: ("apiVersion", .string), 3: ("name", .string),
+                                                          4: ("uid", .string)])
+    static let tokenRequestSpec = Descriptor(fields: [1: ("audiences", .repeated(.string)), 4: ("expirationSeconds", .int),
+                                                      3: ("boundObjectRef", .message(boundObjectReference))])
+
     static let objects: [String: Descriptor] = [
+        "TokenRequest": Descriptor(fields: [1: ("metadata", .message(objectMeta)), 2: ("spec", .message(tokenRequestSpec))]),
         "ConfigMap": Descriptor(fields: [1: ("metadata", .message(objectMeta)), 2: ("data", .map(valueBytes: false)),
                                          3: ("binaryData", .map(valueBytes: true)), 4: ("immutable", .bool)]),
         "Secret": Descriptor(fields: [1: ("metadata", .message(objectMeta)), 2: ("data", .map(valueBytes: true)),

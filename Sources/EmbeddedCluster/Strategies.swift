@@ -6,6 +6,7 @@ import KubeCore
 extension ObjectStore {
     func prepareForCreate(_ info: ResourceInfo, _ obj: inout JSONValue, dryRun: Bool) throws(APIStatusError) {
         guard !info.isCustom else { return }
+        if info.group == "apps", Self.workloadKinds.contains(info.kind) { try prepareWorkloadForCreate(info, &obj) }
         switch (info.group, info.kind) {
         case ("", "Namespace"):
             obj[path: "spec", "finalizers"] = ["kubernetes"]
@@ -49,6 +50,7 @@ extension ObjectStore {
 
     func prepareForUpdate(_ info: ResourceInfo, _ obj: inout JSONValue, old: JSONValue) throws(APIStatusError) {
         guard !info.isCustom else { return }
+        if info.group == "apps", Self.workloadKinds.contains(info.kind) { try prepareWorkloadForUpdate(info, &obj, old: old) }
         switch (info.group, info.kind) {
         case ("", "Service"):
             // spec.clusterIP is immutable once allocated.
