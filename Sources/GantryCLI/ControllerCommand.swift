@@ -25,6 +25,10 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "kubeconfig context to use (default: current-context).")
     var context: String?
 
+    @Option(help: ArgumentHelp("In-cluster mode: the folder holding the ServiceAccount's token, ca.crt and namespace files.",
+                               valueName: "path"))
+    var serviceAccountDir: String = InClusterConfig.defaultDirectory
+
     @Option(help: "Watch only this namespace (default: all namespaces).")
     var namespace: String?
 
@@ -76,7 +80,7 @@ struct ControllerCommand: AsyncParsableCommand {
         LoggingSetup.bootstrap(format: LoggingSetup.Format(rawValue: logFormat) ?? .text, level: Logger.Level(rawValue: logLevel) ?? .info)
         let logger = Logger(label: "gantry")
         let registry = MetricsSetup.bootstrap()
-        let config = try KubeConfig.automatic(path: kubeconfig, context: context)
+        let config = try KubeConfig.automatic(path: kubeconfig, context: context, serviceAccountDirectory: serviceAccountDir)
         var clientOptions = ClientOptions()
         clientOptions.qps = qps
         clientOptions.burst = burst
