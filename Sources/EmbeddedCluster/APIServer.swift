@@ -12,6 +12,7 @@ struct APIServer: Sendable {
     let requestLog: RequestLog
     /// True while serving plain HTTP (see `authenticate`).
     let allowAnonymous: Bool
+    var authorization: AuthorizationMode = .alwaysAllow
 
     func handle(_ req: APIRequest) async -> APIResponse {
         let received = ContinuousClock.now
@@ -33,6 +34,7 @@ struct APIServer: Sendable {
             guard anonymousOK else { return .error(.unauthorized) }
         }
         if let injected = await faults.intercept(req) { return .error(injected) }
+        if let denied = await authorizationFailure(req, route: route, user: user) { return .error(denied) }
         do {
             switch route {
             case .version: return .json(Discovery.version)
@@ -61,6 +63,8 @@ struct APIServer: Sendable {
             case .openAPIv3(let gvPath):
                 guard let doc = await store.openAPIDocuments()[gvPath] else { throw APIStatusError.pathNotFound() }
                 return .json(doc)
+            case .resource(let r) where r.group == "authorization.k8s.io" && r.plural == "selfsubjectaccessreviews" && r.name == nil:
+                return try await selfSubjectAccessReview(req, user: user)
             case .resource(let r):
                 return try await handleResource(req, r)
             case .notFound:

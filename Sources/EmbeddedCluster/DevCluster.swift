@@ -21,6 +21,9 @@ public struct DevClusterOptions: Sendable {
     /// With TLS, offer HTTP/2 by ALPN as kube-apiserver does (kubectl and libcurl then multiplex every request
     /// and watch over one connection); off, every client speaks HTTP/1.1.
     public var http2: Bool = true
+    /// `--authorization-mode`: AlwaysAllow by default; RBAC enforces the stored roles and bindings for every
+    /// identity but the admin.
+    public var authorization: AuthorizationMode = .alwaysAllow
 
     public init(host: String = "127.0.0.1", port: Int = 0, nodes: String? = nil, dataDir: String? = nil, faults: String? = nil,
                 tls: Bool = false, http2: Bool = true) {
@@ -105,8 +108,9 @@ public final class DevCluster: Sendable {
         let proxyHooks = ProxyHooks()
         let token = Self.randomToken()
         let authenticator = Authenticator(adminToken: token)
-        let api = APIServer(store: store, logs: logs, proxy: proxyHooks, faults: faults, authenticator: authenticator,
+        var api = APIServer(store: store, logs: logs, proxy: proxyHooks, faults: faults, authenticator: authenticator,
                             requestLog: RequestLog(), allowAnonymous: !options.tls)
+        api.authorization = options.authorization
         let host = options.host.contains(":") ? "[\(options.host)]" : options.host
         let server: RunningServer
         let front: TLSFrontEnd?

@@ -109,6 +109,9 @@ enum BuiltinKinds {
                      singular: "clusterrole", namespaced: false),
         ResourceInfo(group: "rbac.authorization.k8s.io", version: "v1", kind: "ClusterRoleBinding", plural: "clusterrolebindings",
                      singular: "clusterrolebinding", namespaced: false),
+        // Not stored: answered by APIServer.selfSubjectAccessReview.
+        ResourceInfo(group: "authorization.k8s.io", version: "v1", kind: "SelfSubjectAccessReview", plural: "selfsubjectaccessreviews",
+                     singular: "selfsubjectaccessreview", namespaced: false, verbs: ["create"]),
         ResourceInfo(group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", singular: "lease",
                      namespaced: true),
         ResourceInfo(group: "policy", version: "v1", kind: "PodDisruptionBudget", plural: "poddisruptionbudgets",
@@ -119,5 +122,5 @@ enum BuiltinKinds {
     ]
 
     /// Preferred versions of built-in groups, in discovery order (core first, as kube-apiserver lists them).
-    static let groupOrder = ["", "apps", "events.k8s.io", "policy", "rbac.authorization.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "apiextensions.k8s.io"]
+    static let groupOrder = ["", "apps", "events.k8s.io", "authorization.k8s.io", "policy", "rbac.authorization.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "apiextensions.k8s.io"]
 }
