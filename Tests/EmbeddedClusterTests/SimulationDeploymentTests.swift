@@ -14,14 +14,16 @@ import Testing
         var pods: [JSONValue] = []
         var counter = 0
         var createdReplicaSets = 0
-        let now = SimFixtures.now
+        var now = SimFixtures.now
+        /// Off: new pods stay Pending and unready (an image that never pulls).
+        var podsStart = true
 
         mutating func uid() -> String { counter += 1; return "uid-\(counter)" }
 
         /// One pass of each controller; returns the active pods after it.
         mutating func round() {
             // Pods created last round are now running and ready.
-            for i in pods.indices where pods[i][path: "status", "phase"] == nil {
+            for i in pods.indices where podsStart && pods[i][path: "status", "phase"] == nil {
                 pods[i][path: "spec", "nodeName"] = "cpu-0"
                 pods[i][path: "status"] = ["phase": "Running", "conditions": [["type": "Ready", "status": "True"]]]
             }
@@ -124,6 +126,33 @@ import Testing
         #expect(old?[path: "spec", "replicas"] == 0)
         #expect(world.deployment[path: "status", "updatedReplicas"] == .int(Int64(replicas)))
         #expect(world.deployment[path: "status", "observedGeneration"] == 2)
+    }
+
+    /// No progress for progressDeadlineSeconds: Progressing False, ProgressDeadlineExceeded (what makes
+    /// `kubectl rollout status` fail); progress again makes it True.
+    @Test func progressDeadline() {
+        var d = Self.deployment(replicas: 2, image: "nginx:1")
+        d[path: "spec", "progressDeadlineSeconds"] = 30
+        var world = World(deployment: d)
+        world.podsStart = false
+        func progressing() -> JSONValue? {
+            world.deployment[path: "status", "conditions"]?.arrayValue?.first { $0["type"] == "Progressing" }
+        }
+        for _ in 0..<3 {
+            world.round()
+            world.now += 10
+        }
+        #expect(progressing()?["status"] == "True", "within the deadline: \(progressing() ?? .null)")
+        for _ in 0..<4 {  // the last progress (both replicas counted as updated) was seen at 20 s: the deadline passes after 50 s
+            world.round()
+            world.now += 10
+        }
+        #expect(progressing()?["status"] == "False" && progressing()?["reason"] == "ProgressDeadlineExceeded", "\(progressing() ?? .null)")
+        let hash = world.replicaSets.first?.labels["pod-template-hash"] ?? ""
+        #expect(progressing()?["message"] == .string("ReplicaSet \"web-\(hash)\" has timed out progressing."))
+        world.podsStart = true
+        for _ in 0..<3 { world.round() }
+        #expect(progressing()?["status"] == "True" && progressing()?["reason"] == "NewReplicaSetAvailable", "\(progressing() ?? .null)")
     }
 
     @Test func recreateStopsOldPodsBeforeStartingNew() {

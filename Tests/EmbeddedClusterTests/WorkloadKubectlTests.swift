@@ -106,6 +106,17 @@ struct WorkloadKubectlTests {
         }
     }
 
+    /// A Deployment whose pods never become ready fails `kubectl rollout status` once its progress deadline passes.
+    @Test func rolloutStatusReportsAnExceededProgressDeadline() async throws {
+        try await withCluster(TestCluster.bare(DevClusterOptions(nodes: "1x{cpu: 16}"))) { t async throws in
+            let manifest = Self.web(image: "nginx:missing", replicas: 1).replacingOccurrences(of: "  replicas: 1\n", with: "  replicas: 1\n  progressDeadlineSeconds: 3\n")
+            var r = await t.kubectl("apply", "-f", "-", stdin: manifest)
+            #expect(r.ok, "\(r.stderr)")
+            r = await t.kubectl("rollout", "status", "deployment/web", "--timeout=60s")
+            #expect(!r.ok && r.stderr.contains(#"deployment "web" exceeded its progress deadline"#), "\(r.stdout) \(r.stderr)")
+        }
+    }
+
     /// apps/v1 selectors are immutable (upstream's `ValidateImmutableField` message, the Go value printed), and
     /// a selector must select the template's labels.
     @Test func workloadSelectorsAreImmutable() async throws {

@@ -10,8 +10,7 @@ import KubeCore
 /// replicas first; one of the two per pass, as upstream returns after scaling up. Recreate scales the old
 /// ReplicaSets to zero and grows the new one once their pods are gone. Old ReplicaSets without replicas beyond
 /// `revisionHistoryLimit` are deleted. Simplified: no proportional scaling of several ReplicaSets mid-rollout
-/// (a scale during a rollout resizes the new one only), no `ProgressDeadlineExceeded`, no adoption of orphans,
-/// no `collisionCount`.
+/// (a scale during a rollout resizes the new one only), no adoption of orphans, no `collisionCount`.
 enum DeploymentSimulator {
     struct Plan: Sendable, Hashable {
         var create: JSONValue? = nil
