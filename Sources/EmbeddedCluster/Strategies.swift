@@ -66,6 +66,13 @@ extension ObjectStore {
             try encodeStringData(&obj)
         case ("", "Node"):
             Self.defaultNodeStatus(&obj)
+        case ("rbac.authorization.k8s.io", "RoleBinding"), ("rbac.authorization.k8s.io", "ClusterRoleBinding"):
+            // A binding's role is fixed (pkg/apis/rbac/validation `ValidateRoleBindingUpdate`): delete and recreate.
+            if obj["roleRef"] != old["roleRef"] {
+                let ref = obj["roleRef"] ?? [:]
+                let value = "rbac.RoleRef{APIGroup:\(Self.goQuote(ref["apiGroup"]?.stringValue ?? "")), Kind:\(Self.goQuote(ref["kind"]?.stringValue ?? "")), Name:\(Self.goQuote(ref["name"]?.stringValue ?? ""))}"
+                throw .invalid(kind: info.kind, group: info.group, name: obj.name ?? "", causes: [.invalid("roleRef", value, "cannot change roleRef")])
+            }
         case ("", "Namespace"):
             obj[path: "spec", "finalizers"] = old[path: "spec", "finalizers"]
             if obj["status"] == nil { obj["status"] = old["status"] }

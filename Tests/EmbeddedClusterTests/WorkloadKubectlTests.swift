@@ -50,6 +50,12 @@ struct WorkloadKubectlTests {
                                                                   "rolebindings.rbac.authorization.k8s.io", "roles.rbac.authorization.k8s.io"], "\(r.stdout)")
             r = await t.kubectl("get", "sa", "gantry-controller", "-n", "gantry-system")
             #expect(r.ok, "\(r.stderr)")
+            // A binding's roleRef cannot change (re-applying a renamed role needs a delete first).
+            let rbac = try String(contentsOfFile: Self.repoRoot + "/deploy/rbac.yaml", encoding: .utf8)
+                .replacingOccurrences(of: "kind: Role, name: gantry-leader-election}", with: "kind: Role, name: renamed}")
+            r = await t.kubectl("apply", "-f", "-", stdin: rbac)
+            #expect(r.stderr.contains(#"The RoleBinding "gantry-leader-election" is invalid: roleRef: Invalid value: rbac.RoleRef{APIGroup:"rbac.authorization.k8s.io", Kind:"Role", Name:"renamed"}: cannot change roleRef"#),
+                    "\(r.stderr)")
         }
     }
 
