@@ -104,6 +104,7 @@ public final class DevCluster: Sendable {
         var loaded = false
         if let dir = options.dataDir { loaded = try await store.load(from: Persistence(directory: dir)) }
         if !loaded { await store.seed() }
+        await store.seedBootstrapRBAC()
         let logs = PodLogs()
         let proxyHooks = ProxyHooks()
         let token = Self.randomToken()

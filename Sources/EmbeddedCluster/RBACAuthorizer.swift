@@ -77,8 +77,7 @@ struct AccessAttributes: Sendable, Hashable {
 /// RoleBindings only in their namespace (whether they refer to a Role or a ClusterRole). A binding whose role is
 /// missing is reported in the reason, as upstream's `RBAC: clusterrole.rbac.authorization.k8s.io "x" not found`.
 ///
-/// Bootstrap policy, built in rather than stored: every authenticated user may GET the discovery, version, OpenAPI
-/// and health paths (`system:discovery`, `system:public-info-viewer`) and create self reviews (`system:basic-user`).
+/// What every authenticated user may do comes from the stored bootstrap roles (BootstrapRBAC.swift).
 /// Simplified: ClusterRole aggregation is not computed; no escalation checks on writes of roles and bindings.
 enum RBACAuthorizer {
     struct Policy: Sendable {
@@ -88,17 +87,8 @@ enum RBACAuthorizer {
         var clusterRoleBindings: [JSONValue] = []
     }
 
-    static let discoveryPaths = ["/api", "/api/*", "/apis", "/apis/*", "/version", "/version/", "/openapi", "/openapi/*",
-                                 "/healthz", "/livez", "/readyz"]
-    static let selfReviews: Set<String> = ["selfsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews"]
-
     /// (allowed, reason): the reason names missing roles, empty otherwise.
     static func authorize(_ a: AccessAttributes, _ policy: Policy) -> (allowed: Bool, reason: String) {
-        if a.groups.contains("system:authenticated") {
-            if !a.isResource, a.verb == "get", discoveryPaths.contains(where: { pathMatches($0, a.path) }) { return (true, "") }
-            if a.isResource, a.verb == "create", a.group == "authorization.k8s.io" || a.group == "authentication.k8s.io",
-               selfReviews.contains(a.resource) { return (true, "") }
-        }
         var missing: [String] = []
         func rules(kind: String, name: String, namespace: String?) -> [JSONValue]? {
             let pool = kind == "ClusterRole" ? policy.clusterRoles : policy.roles

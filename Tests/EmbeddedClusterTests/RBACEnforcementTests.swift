@@ -118,6 +118,18 @@ struct RBACEnforcementTests {
             #expect(r.ok, "\(r.stderr)")
             (code, body) = await t.curl("GET", "/api/v1/pods", token: "alice-token")
             #expect(code == 200, "the role now exists: \(body)")
+
+            // The bootstrap roles are stored, as on a real cluster: binding cluster-admin grants everything.
+            r = await t.kubectl("get", "clusterroles", "-o", "name")
+            for role in ["cluster-admin", "system:discovery", "system:public-info-viewer", "system:basic-user"] {
+                #expect(r.stdout.contains("clusterrole.rbac.authorization.k8s.io/\(role)\n"), "\(role): \(r.stdout)")
+            }
+            (code, _) = await t.curl("DELETE", "/api/v1/namespaces/team/configmaps/settings", token: "alice-token")
+            #expect(code == 403)
+            r = await t.kubectl("create", "clusterrolebinding", "alice-admin", "--clusterrole=cluster-admin", "--user=alice")
+            #expect(r.ok, "\(r.stderr)")
+            (code, body) = await t.curl("DELETE", "/api/v1/namespaces/team/configmaps/settings", token: "alice-token")
+            #expect(code == 200, "\(body)")
         }
     }
 
