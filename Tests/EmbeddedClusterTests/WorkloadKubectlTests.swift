@@ -92,6 +92,21 @@ struct WorkloadKubectlTests {
             r = await t.kubectl("rollout", "history", "deployment/web")
             #expect(r.ok && r.stdout.contains("1 ") && r.stdout.contains("2 "), "\(r.stdout) \(r.stderr)")
 
+            // Undo goes back to the first template: its ReplicaSet is reused under a new revision.
+            r = await t.kubectl("rollout", "undo", "deployment/web")
+            #expect(r.ok, "\(r.stderr)")
+            r = await t.kubectl("rollout", "status", "deployment/web", "--timeout=60s")
+            #expect(r.ok, "\(r.stdout) \(r.stderr)")
+            let rolledBack = try await eventually(timeout: .seconds(30)) {
+                let pods = try await t.json("/api/v1/namespaces/default/pods?labelSelector=app%3Dweb")["items"]?.arrayValue ?? []
+                let sets = try await t.json("/apis/apps/v1/namespaces/default/replicasets")["items"]?.arrayValue ?? []
+                let first = sets.first { $0.name == rs.name }
+                return pods.count == 3 && pods.allSatisfy { $0.labels["pod-template-hash"] == hash } && sets.count == 2
+                    && first?[path: "metadata", "annotations", "deployment.kubernetes.io/revision"] == "3"
+            }
+            let state = await t.kubectl("get", "rs,pods", "-o", "wide", "--show-labels").stdout + (await t.kubectl("get", "deploy", "web", "-o", "yaml").stdout)
+            #expect(rolledBack, "rolled back onto the first ReplicaSet, now revision 3: \(state)")
+
             r = await t.kubectl("scale", "deployment/web", "--replicas=1")
             #expect(r.ok, "\(r.stderr)")
             #expect(try await eventually(timeout: .seconds(30)) {

@@ -139,12 +139,22 @@ enum DeploymentSimulator {
 
     /// Upstream hashes the template with FNV-32a and encodes the decimal number with `rand.SafeEncodeString`;
     /// so do we, over our own serialization: stable and shaped like the real label (`5d59d67564`).
+    /// Nulls are dropped first: typed clients write absent fields as null (`kubectl rollout undo` sends the old
+    /// template with `creationTimestamp: null`), which upstream's typed comparison does not tell from absent.
     static func podTemplateHash(_ template: JSONValue) -> String {
-        var t = template
+        var t = withoutNulls(template)
         t[path: "metadata", "labels", "pod-template-hash"] = nil
         let value = UInt32(truncatingIfNeeded: FakeDigest.fnv1a(t.serialized(), seed: 0))
         let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
         return String(String(value).utf8.map { alphabet[Int($0) % alphabet.count] })
+    }
+
+    static func withoutNulls(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .object(let o): return .object(o.filter { $0.value != .null }.mapValues(withoutNulls))
+        case .array(let a): return .array(a.map(withoutNulls))
+        default: return value
+        }
     }
 
     static func newReplicaSet(_ d: JSONValue, hash: String, replicas: Int, revision: Int, surge: Int) -> JSONValue {
