@@ -18,7 +18,11 @@ struct APIServer: Sendable {
         let received = ContinuousClock.now
         let route = Router.route(req.path)
         if route == .health { return .text("ok") }
-        let user = authenticator.user(authorization: req.headers["authorization"], connection: req.connection)
+        var user = authenticator.user(authorization: req.headers["authorization"], connection: req.connection)
+        if let name = user, let binding = authenticator.binding(authorization: req.headers["authorization"]),
+           name == "system:serviceaccount:\(binding.namespace):\(binding.serviceAccount)", await !stillValid(binding) {
+            user = nil  // a token of a deleted ServiceAccount or pod: 401, as an unknown one
+        }
         let response = await handle(req, route: route, user: user)
         requestLog.append(RequestRecord(method: req.method, path: req.path, query: req.rawQuery ?? "", user: user,
                                         userAgent: req.headers["user-agent"], code: response.status, peerPort: req.peerPort,

@@ -21,15 +21,15 @@ final class Authenticator: Sendable {
     static let relayIP = "127.0.0.1"
 
     private struct State {
-        /// token → user name, and when the token stops being accepted (nil: never).
-        var tokens: [String: (user: String, expires: Date?)] = [:]
+        /// token → user name, when the token stops being accepted (nil: never), and the objects it is bound to.
+        var tokens: [String: (user: String, expires: Date?, binding: TokenBinding?)] = [:]
         /// Relay connections carrying a verified client certificate → its common name.
         var certificatePeers: [Connection: String] = [:]
     }
     private let state = Mutex(State())
 
     init(adminToken: String) {
-        state.withLock { $0.tokens[adminToken] = (Authenticator.adminUser, nil) }
+        state.withLock { $0.tokens[adminToken] = (Authenticator.adminUser, nil, nil) }
     }
 
     static let adminUser = "gantry-dev-admin"
@@ -46,12 +46,18 @@ final class Authenticator: Sendable {
     }
 
     /// Adds a token; expired ones are dropped on the way, so issued tokens do not pile up.
-    func addToken(_ token: String, user: String, expires: Date? = nil) {
+    func addToken(_ token: String, user: String, expires: Date? = nil, binding: TokenBinding? = nil) {
         let now = Date()
         state.withLock { s in
             s.tokens = s.tokens.filter { $0.value.expires.map { $0 > now } ?? true }
-            s.tokens[token] = (user, expires)
+            s.tokens[token] = (user, expires, binding)
         }
+    }
+
+    /// The objects the request's bearer token is bound to (TokenRequest tokens only).
+    func binding(authorization: String?) -> TokenBinding? {
+        guard let authorization, authorization.hasPrefix("Bearer ") else { return nil }
+        return state.withLock { $0.tokens[String(authorization.dropFirst("Bearer ".count))]?.binding }
     }
     func revokeToken(_ token: String) { state.withLock { $0.tokens[token] = nil } }
 
@@ -63,4 +69,14 @@ final class Authenticator: Sendable {
         let key = Connection(peerIP: Self.relayIP, peerPort: port, backendPort: backendPort)
         state.withLock { $0.certificatePeers[key] = nil }
     }
+}
+
+/// What a ServiceAccount token stays valid with (pkg/serviceaccount/claims.go `Validate`): its ServiceAccount, and
+/// the pod it was bound to, by uid.
+struct TokenBinding: Sendable {
+    var namespace: String
+    var serviceAccount: String
+    var serviceAccountUID: String
+    /// (name, uid) of the pod in `boundObjectRef`.
+    var pod: (name: String, uid: String)?
 }

@@ -5,15 +5,17 @@ import KubeCore
 /// TokenRequest; pkg/registry/core/serviceaccount/storage/token.go): what `kubectl create token` and the kubelet's
 /// projected volumes call. The token authenticates as `system:serviceaccount:<ns>:<name>` until it expires.
 ///
-/// Simplified: the token is an opaque random string looked up in the authenticator's table, not a signed JWT,
-/// and it is not invalidated when its ServiceAccount is deleted; audiences are echoed, not checked.
+/// The token stops being accepted when its ServiceAccount, or the pod of `boundObjectRef`, is gone or was
+/// recreated (another uid), or has been deleting for more than 60 s (`stillValid`).
+/// Simplified: the token is an opaque random string looked up in the authenticator's table, not a signed JWT;
+/// audiences are echoed, not checked; only pods can be bound.
 extension APIServer {
     /// kube-apiserver's default when `--api-audiences` is not set: the issuer, `https://kubernetes.default.svc.cluster.local`.
     static let defaultAudience = "https://kubernetes.default.svc.cluster.local"
 
     func serviceAccountToken(_ req: APIRequest, namespace: String, name: String) async throws -> APIResponse {
         guard req.method == "POST" else { throw APIStatusError.methodNotAllowed() }
-        guard await store.get("serviceaccounts", namespace: namespace, name: name) != nil else {
+        guard let account = await store.get("serviceaccounts", namespace: namespace, name: name) else {
             throw APIStatusError.notFound("serviceaccounts", name, group: "", kind: "serviceaccounts")
         }
         var request = try parseBody(req)
@@ -31,11 +33,24 @@ extension APIServer {
             throw APIStatusError.invalid(kind: "TokenRequest", group: "authentication.k8s.io", name: name,
                                          causes: [.invalid("spec.expirationSeconds", "\(seconds)", "may not specify a duration larger than 2^32 seconds")])
         }
+        var binding = TokenBinding(namespace: namespace, serviceAccount: name, serviceAccountUID: account.uid ?? "")
+        if let ref = request[path: "spec", "boundObjectRef"], ref != .null {
+            // Only pods are bound here (upstream also binds Secrets and Nodes); the pod must exist, uid as given.
+            let podName = ref["name"]?.stringValue ?? ""
+            guard ref["kind"] == "Pod", let pod = await store.get("pods", namespace: namespace, name: podName) else {
+                throw APIStatusError.notFound("pods", podName, group: "", kind: "pods")
+            }
+            if let uid = ref["uid"]?.stringValue, !uid.isEmpty, uid != pod.uid {
+                throw APIStatusError.conflict("pods", podName, group: "", kind: "pods",
+                                              detail: "the UID in the bound object reference (\(uid)) does not match the UID in record. The object might have been deleted and then recreated")
+            }
+            binding.pod = (podName, pod.uid ?? "")
+        }
         let audiences = request[path: "spec", "audiences"]?.arrayValue ?? []
         let expires = Date().addingTimeInterval(TimeInterval(seconds))
         let token = Self.newToken()
         if !req.dryRun {
-            authenticator.addToken(token, user: "system:serviceaccount:\(namespace):\(name)", expires: expires)
+            authenticator.addToken(token, user: "system:serviceaccount:\(namespace):\(name)", expires: expires, binding: binding)
         }
         request["apiVersion"] = "authentication.k8s.io/v1"
         request["kind"] = "TokenRequest"
@@ -54,5 +69,21 @@ extension APIServer {
         let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
         return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}
+
+extension APIServer {
+    /// pkg/serviceaccount/claims.go `Validate`: the bound objects still exist with the same uid and are not
+    /// deleting for longer than 60 s.
+    func stillValid(_ binding: TokenBinding) async -> Bool {
+        func alive(_ obj: JSONValue?, uid: String) -> Bool {
+            guard let obj, obj.uid == uid else { return false }
+            guard let deleting = obj.deletionTimestamp.flatMap(Timestamp.parse) else { return true }
+            return deleting > Date().addingTimeInterval(-60)
+        }
+        let account = await store.get("serviceaccounts", namespace: binding.namespace, name: binding.serviceAccount)
+        guard alive(account, uid: binding.serviceAccountUID) else { return false }
+        guard let pod = binding.pod else { return true }
+        return alive(await store.get("pods", namespace: binding.namespace, name: pod.name), uid: pod.uid)
     }
 }

@@ -202,6 +202,28 @@ struct WorkloadKubectlTests {
             #expect(short == 422 && shortBody.contains("spec.expirationSeconds: Invalid value: 599: may not specify a duration less than 10 minutes"), "\(shortBody)")
             r = await t.kubectl("create", "token", "nobody")
             #expect(!r.ok && r.stderr.contains(#"serviceaccounts "nobody" not found"#), "\(r.stderr)")
+            // A token bound to a pod (as the kubelet asks for one) lasts as long as the pod; every token of a
+            // ServiceAccount as long as the ServiceAccount.
+            r = await t.kubectl("run", "holder", "--image=busybox", "--overrides", #"{"spec":{"serviceAccountName":"robot"}}"#)
+            #expect(r.ok, "\(r.stderr)")
+            let holder = try await t.json("/api/v1/namespaces/default/pods/holder")
+            let bound = #"{"spec":{"boundObjectRef":{"kind":"Pod","apiVersion":"v1","name":"holder","uid":"\#(holder.uid ?? "")"}}}"#
+            let (boundCode, boundBody) = await t.curl("POST", "/api/v1/namespaces/default/serviceaccounts/robot/token", body: bound)
+            let podToken = try JSONValue.parse(boundBody)[path: "status", "token"]?.stringValue ?? ""
+            #expect(boundCode == 201 && !podToken.isEmpty, "\(boundBody)")
+            #expect(await t.curl("GET", "/api/v1/namespaces/default/configmaps", token: podToken).0 == 200)
+            let stale = #"{"spec":{"boundObjectRef":{"kind":"Pod","apiVersion":"v1","name":"holder","uid":"not-the-uid"}}}"#
+            #expect(await t.curl("POST", "/api/v1/namespaces/default/serviceaccounts/robot/token", body: stale).0 == 409)
+            r = await t.kubectl("delete", "pod", "holder")
+            #expect(r.ok, "\(r.stderr)")
+            #expect(await t.curl("GET", "/api/v1/namespaces/default/configmaps", token: podToken).0 == 401, "the pod is gone")
+            #expect(await t.curl("GET", "/api/v1/namespaces/default/configmaps", token: token).0 == 200, "the unbound token still works")
+            r = await t.kubectl("delete", "serviceaccount", "robot")
+            #expect(r.ok, "\(r.stderr)")
+            #expect(await t.curl("GET", "/api/v1/namespaces/default/configmaps", token: token).0 == 401, "the ServiceAccount is gone")
+            r = await t.kubectl("create", "serviceaccount", "robot")
+            #expect(await t.curl("GET", "/api/v1/namespaces/default/configmaps", token: token).0 == 401, "a new ServiceAccount of that name is another one")
+
             // An expired token is refused like an unknown one.
             t.cluster.addToken("stale", user: "system:serviceaccount:default:robot", expires: Date().addingTimeInterval(-1))
             #expect(await t.curl("GET", "/api/v1/namespaces/default/configmaps", token: "stale").0 == 401)
