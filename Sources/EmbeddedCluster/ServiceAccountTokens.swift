@@ -40,8 +40,12 @@ extension APIServer {
             guard ref["kind"] == "Pod", let pod = await store.get("pods", namespace: namespace, name: podName) else {
                 throw APIStatusError.notFound("pods", podName, group: "", kind: "pods")
             }
+            if (pod[path: "spec", "serviceAccountName"]?.stringValue ?? "default") != name {
+                throw APIStatusError.badRequest("cannot bind token for serviceaccount \"\(name)\" to pod running with different serviceaccount name.")
+            }
+            // Upstream names the resource by the reference's kind here (`Operation cannot be fulfilled on Pod "x"`).
             if let uid = ref["uid"]?.stringValue, !uid.isEmpty, uid != pod.uid {
-                throw APIStatusError.conflict("pods", podName, group: "", kind: "pods",
+                throw APIStatusError.conflict("Pod", podName, group: "", kind: "Pod",
                                               detail: "the UID in the bound object reference (\(uid)) does not match the UID in record. The object might have been deleted and then recreated")
             }
             binding.pod = (podName, pod.uid ?? "")

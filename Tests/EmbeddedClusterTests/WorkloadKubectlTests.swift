@@ -213,7 +213,12 @@ struct WorkloadKubectlTests {
             #expect(boundCode == 201 && !podToken.isEmpty, "\(boundBody)")
             #expect(await t.curl("GET", "/api/v1/namespaces/default/configmaps", token: podToken).0 == 200)
             let stale = #"{"spec":{"boundObjectRef":{"kind":"Pod","apiVersion":"v1","name":"holder","uid":"not-the-uid"}}}"#
-            #expect(await t.curl("POST", "/api/v1/namespaces/default/serviceaccounts/robot/token", body: stale).0 == 409)
+            let (staleCode, staleBody) = await t.curl("POST", "/api/v1/namespaces/default/serviceaccounts/robot/token", body: stale)
+            #expect(staleCode == 409 && staleBody.contains(#"Operation cannot be fulfilled on Pod \"holder\": the UID in the bound object reference (not-the-uid) does not match"#),
+                    "\(staleBody)")
+            let (otherCode, otherBody) = await t.curl("POST", "/api/v1/namespaces/default/serviceaccounts/default/token", body: bound)
+            #expect(otherCode == 400 && otherBody.contains("cannot bind token for serviceaccount \\\"default\\\" to pod running with different serviceaccount name."),
+                    "\(otherBody)")
             r = await t.kubectl("delete", "pod", "holder")
             #expect(r.ok, "\(r.stderr)")
             #expect(await t.curl("GET", "/api/v1/namespaces/default/configmaps", token: podToken).0 == 401, "the pod is gone")
