@@ -12,12 +12,17 @@ struct APIServer: Sendable {
     let requestLog: RequestLog
     /// True while serving plain HTTP (see `authenticate`).
     let allowAnonymous: Bool
+    var authorization: AuthorizationMode = .alwaysAllow
 
     func handle(_ req: APIRequest) async -> APIResponse {
         let received = ContinuousClock.now
         let route = Router.route(req.path)
         if route == .health { return .text("ok") }
-        let user = authenticator.user(authorization: req.headers["authorization"], connection: req.connection)
+        var user = authenticator.user(authorization: req.headers["authorization"], connection: req.connection)
+        if let name = user, let binding = authenticator.binding(authorization: req.headers["authorization"]),
+           name == "system:serviceaccount:\(binding.namespace):\(binding.serviceAccount)", await !stillValid(binding) {
+            user = nil  // a token of a deleted ServiceAccount or pod: 401, as an unknown one
+        }
         let response = await handle(req, route: route, user: user)
         requestLog.append(RequestRecord(method: req.method, path: req.path, query: req.rawQuery ?? "", user: user,
                                         userAgent: req.headers["user-agent"], code: response.status, peerPort: req.peerPort,
@@ -33,6 +38,7 @@ struct APIServer: Sendable {
             guard anonymousOK else { return .error(.unauthorized) }
         }
         if let injected = await faults.intercept(req) { return .error(injected) }
+        if let denied = await authorizationFailure(req, route: route, user: user) { return .error(denied) }
         do {
             switch route {
             case .version: return .json(Discovery.version)
@@ -61,6 +67,8 @@ struct APIServer: Sendable {
             case .openAPIv3(let gvPath):
                 guard let doc = await store.openAPIDocuments()[gvPath] else { throw APIStatusError.pathNotFound() }
                 return .json(doc)
+            case .resource(let r) where r.group == "authorization.k8s.io" && r.plural == "selfsubjectaccessreviews" && r.name == nil:
+                return try await selfSubjectAccessReview(req, user: user)
             case .resource(let r):
                 return try await handleResource(req, r)
             case .notFound:

@@ -1,7 +1,9 @@
+import Foundation
 import Synchronization
 
 /// Who a request is, as kube-apiserver's authenticator chain decides it: a client certificate signed by the
-/// cluster CA (x509, checked first), else a bearer token from the static token table (`--token-auth-file`).
+/// cluster CA (x509, checked first), else a bearer token: the static token table (`--token-auth-file`) or a
+/// ServiceAccount token the TokenRequest API issued (ServiceAccountTokens.swift), refused once it expired.
 ///
 /// TLS ends in `TLSFrontEnd`, which verifies the certificate and relays to an internal port; the front end
 /// registers that relay connection here by its exact TCP endpoints (source 127.0.0.1:port → the backend's
@@ -19,15 +21,15 @@ final class Authenticator: Sendable {
     static let relayIP = "127.0.0.1"
 
     private struct State {
-        /// token → user name.
-        var tokens: [String: String] = [:]
+        /// token → user name, when the token stops being accepted (nil: never), and the objects it is bound to.
+        var tokens: [String: (user: String, expires: Date?, binding: TokenBinding?)] = [:]
         /// Relay connections carrying a verified client certificate → its common name.
         var certificatePeers: [Connection: String] = [:]
     }
     private let state = Mutex(State())
 
     init(adminToken: String) {
-        state.withLock { $0.tokens[adminToken] = Authenticator.adminUser }
+        state.withLock { $0.tokens[adminToken] = (Authenticator.adminUser, nil, nil) }
     }
 
     static let adminUser = "gantry-dev-admin"
@@ -37,11 +39,26 @@ final class Authenticator: Sendable {
         state.withLock { s in
             if let connection, let user = s.certificatePeers[connection] { return user }
             guard let authorization, authorization.hasPrefix("Bearer ") else { return nil }
-            return s.tokens[String(authorization.dropFirst("Bearer ".count))]
+            guard let entry = s.tokens[String(authorization.dropFirst("Bearer ".count))] else { return nil }
+            if let expires = entry.expires, expires <= Date() { return nil }
+            return entry.user
         }
     }
 
-    func addToken(_ token: String, user: String) { state.withLock { $0.tokens[token] = user } }
+    /// Adds a token; expired ones are dropped on the way, so issued tokens do not pile up.
+    func addToken(_ token: String, user: String, expires: Date? = nil, binding: TokenBinding? = nil) {
+        let now = Date()
+        state.withLock { s in
+            s.tokens = s.tokens.filter { $0.value.expires.map { $0 > now } ?? true }
+            s.tokens[token] = (user, expires, binding)
+        }
+    }
+
+    /// The objects the request's bearer token is bound to (TokenRequest tokens only).
+    func binding(authorization: String?) -> TokenBinding? {
+        guard let authorization, authorization.hasPrefix("Bearer ") else { return nil }
+        return state.withLock { $0.tokens[String(authorization.dropFirst("Bearer ".count))]?.binding }
+    }
     func revokeToken(_ token: String) { state.withLock { $0.tokens[token] = nil } }
 
     func registerCertificatePeer(port: Int, backendPort: Int, user: String) {
@@ -52,4 +69,14 @@ final class Authenticator: Sendable {
         let key = Connection(peerIP: Self.relayIP, peerPort: port, backendPort: backendPort)
         state.withLock { $0.certificatePeers[key] = nil }
     }
+}
+
+/// What a ServiceAccount token stays valid with (pkg/serviceaccount/claims.go `Validate`): its ServiceAccount, and
+/// the pod it was bound to, by uid.
+struct TokenBinding: Sendable {
+    var namespace: String
+    var serviceAccount: String
+    var serviceAccountUID: String
+    /// (name, uid) of the pod in `boundObjectRef`.
+    var pod: (name: String, uid: String)?
 }

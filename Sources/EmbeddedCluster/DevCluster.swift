@@ -21,6 +21,9 @@ public struct DevClusterOptions: Sendable {
     /// With TLS, offer HTTP/2 by ALPN as kube-apiserver does (kubectl and libcurl then multiplex every request
     /// and watch over one connection); off, every client speaks HTTP/1.1.
     public var http2: Bool = true
+    /// `--authorization-mode`: AlwaysAllow by default; RBAC enforces the stored roles and bindings for every
+    /// identity but the admin.
+    public var authorization: AuthorizationMode = .alwaysAllow
 
     public init(host: String = "127.0.0.1", port: Int = 0, nodes: String? = nil, dataDir: String? = nil, faults: String? = nil,
                 tls: Bool = false, http2: Bool = true) {
@@ -101,12 +104,14 @@ public final class DevCluster: Sendable {
         var loaded = false
         if let dir = options.dataDir { loaded = try await store.load(from: Persistence(directory: dir)) }
         if !loaded { await store.seed() }
+        await store.seedBootstrapRBAC()
         let logs = PodLogs()
         let proxyHooks = ProxyHooks()
         let token = Self.randomToken()
         let authenticator = Authenticator(adminToken: token)
-        let api = APIServer(store: store, logs: logs, proxy: proxyHooks, faults: faults, authenticator: authenticator,
+        var api = APIServer(store: store, logs: logs, proxy: proxyHooks, faults: faults, authenticator: authenticator,
                             requestLog: RequestLog(), allowAnonymous: !options.tls)
+        api.authorization = options.authorization
         let host = options.host.contains(":") ? "[\(options.host)]" : options.host
         let server: RunningServer
         let front: TLSFrontEnd?
@@ -223,7 +228,7 @@ public final class DevCluster: Sendable {
     // MARK: Authentication and the request log
 
     /// Accepts `token` as a bearer token for `user` from now on (a static token file entry).
-    public func addToken(_ token: String, user: String) { api.authenticator.addToken(token, user: user) }
+    public func addToken(_ token: String, user: String, expires: Date? = nil) { api.authenticator.addToken(token, user: user, expires: expires) }
     /// Refuses `token` from now on (401), as after a rotation.
     public func revokeToken(_ token: String) { api.authenticator.revokeToken(token) }
     /// The most recent requests (up to 5,000), oldest first.

@@ -70,6 +70,7 @@ enum Discovery {
         case "proxy": kind = "\(info.kind)ProxyOptions"; verbs = ["create", "delete", "get", "patch", "update"]
         case "scale": kind = "Scale"; group = "autoscaling"; version = "v1"
         case "finalize": verbs = ["update"]
+        case "token": kind = "TokenRequest"; verbs = ["create"]; group = "authentication.k8s.io"; version = "v1"
         case "exec", "attach", "portforward": kind = "Pod\(sub == "exec" ? "Exec" : sub == "attach" ? "Attach" : "PortForward")Options"; verbs = ["create", "get"]
         case "ephemeralcontainers": verbs = ["get", "patch", "update"]
         default: break

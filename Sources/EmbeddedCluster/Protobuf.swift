@@ -2,7 +2,8 @@ import Foundation
 import KubeCore
 
 /// Decoding of Kubernetes protobuf request bodies (`application/vnd.kubernetes.protobuf`), which kubectl uses for
-/// its typed create commands (`kubectl create configmap|secret|namespace|serviceaccount|service`, `kubectl run`).
+/// its typed create commands (`kubectl create configmap|secret|namespace|serviceaccount|service|token`, `kubectl run`,
+/// `kubectl create role|clusterrole|rolebinding|clusterrolebinding`, `kubectl auth can-i`).
 /// Wire format (k8s.io/apimachinery/pkg/runtime/serializer/protobuf): the magic `k8s\0`, then a `runtime.Unknown`
 /// {typeMeta = 1 {apiVersion = 1, kind = 2}, raw = 2}; `raw` is the object's message, field numbers from
 /// k8s.io/api/core/v1/generated.proto. Only the fields those commands send are described; others are skipped.
@@ -194,7 +195,34 @@ enum KubeProtobuf {
         10: ("externalName", .string), 18: ("clusterIPs", .repeated(.string)),
     ])
 
+    // k8s.io/api/authentication/v1/generated.proto: what `kubectl create token` sends.
+    static let boundObjectReference = Descriptor(fields: [1: ("kind", .string), 2: ("apiVersion", .string), 3: ("name", .string),
+                                                          4: ("uid", .string)])
+    static let tokenRequestSpec = Descriptor(fields: [1: ("audiences", .repeated(.string)), 4: ("expirationSeconds", .int),
+                                                      3: ("boundObjectRef", .message(boundObjectReference))])
+
+    // k8s.io/api/authorization/v1/generated.proto: what `kubectl auth can-i` sends.
+    static let resourceAttributes = Descriptor(fields: [1: ("namespace", .string), 2: ("verb", .string), 3: ("group", .string),
+                                                        4: ("version", .string), 5: ("resource", .string), 6: ("subresource", .string),
+                                                        7: ("name", .string)])
+    static let nonResourceAttributes = Descriptor(fields: [1: ("path", .string), 2: ("verb", .string)])
+    static let selfSubjectAccessReviewSpec = Descriptor(fields: [1: ("resourceAttributes", .message(resourceAttributes)),
+                                                                 2: ("nonResourceAttributes", .message(nonResourceAttributes))])
+
+    // k8s.io/api/rbac/v1/generated.proto: `kubectl create role|clusterrole|rolebinding|clusterrolebinding`.
+    static let policyRule = Descriptor(fields: [1: ("verbs", .repeated(.string)), 2: ("apiGroups", .repeated(.string)),
+                                                3: ("resources", .repeated(.string)), 4: ("resourceNames", .repeated(.string)),
+                                                5: ("nonResourceURLs", .repeated(.string))])
+    static let subject = Descriptor(fields: [1: ("kind", .string), 2: ("apiGroup", .string), 3: ("name", .string), 4: ("namespace", .string)])
+    static let roleRef = Descriptor(fields: [1: ("apiGroup", .string), 2: ("kind", .string), 3: ("name", .string)])
+    static let role = Descriptor(fields: [1: ("metadata", .message(objectMeta)), 2: ("rules", .repeated(.message(policyRule)))])
+    static let binding = Descriptor(fields: [1: ("metadata", .message(objectMeta)), 2: ("subjects", .repeated(.message(subject))),
+                                             3: ("roleRef", .message(roleRef))])
+
     static let objects: [String: Descriptor] = [
+        "Role": role, "ClusterRole": role, "RoleBinding": binding, "ClusterRoleBinding": binding,
+        "SelfSubjectAccessReview": Descriptor(fields: [1: ("metadata", .message(objectMeta)), 2: ("spec", .message(selfSubjectAccessReviewSpec))]),
+        "TokenRequest": Descriptor(fields: [1: ("metadata", .message(objectMeta)), 2: ("spec", .message(tokenRequestSpec))]),
         "ConfigMap": Descriptor(fields: [1: ("metadata", .message(objectMeta)), 2: ("data", .map(valueBytes: false)),
                                          3: ("binaryData", .map(valueBytes: true)), 4: ("immutable", .bool)]),
         "Secret": Descriptor(fields: [1: ("metadata", .message(objectMeta)), 2: ("data", .map(valueBytes: true)),

@@ -55,7 +55,9 @@ struct ResourceInfo: Sendable {
     var hasStatus: Bool { subresources.contains("status") }
     /// `metadata.generation` is maintained by the strategies of workload kinds and custom resources only
     /// (ConfigMaps, Secrets, Namespaces... have none in a real cluster).
-    var tracksGeneration: Bool { isCustom || ["DaemonSet", "PodDisruptionBudget", "CustomResourceDefinition"].contains(kind) }
+    var tracksGeneration: Bool {
+        isCustom || ["DaemonSet", "Deployment", "ReplicaSet", "PodDisruptionBudget", "CustomResourceDefinition"].contains(kind)
+    }
     var listKind: String { kind + "List" }
     var groupVersionPath: String { group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)" }
 
@@ -86,7 +88,7 @@ enum BuiltinKinds {
                      shortNames: ["cm"]),
         ResourceInfo(group: "", version: "v1", kind: "Secret", plural: "secrets", singular: "secret", namespaced: true),
         ResourceInfo(group: "", version: "v1", kind: "ServiceAccount", plural: "serviceaccounts", singular: "serviceaccount",
-                     namespaced: true, shortNames: ["sa"]),
+                     namespaced: true, shortNames: ["sa"], subresources: ["token"]),
         ResourceInfo(group: "", version: "v1", kind: "PersistentVolumeClaim", plural: "persistentvolumeclaims",
                      singular: "persistentvolumeclaim", namespaced: true, shortNames: ["pvc"], subresources: ["status"]),
         ResourceInfo(group: "", version: "v1", kind: "Event", plural: "events", singular: "event", namespaced: true,
@@ -95,6 +97,21 @@ enum BuiltinKinds {
                      namespaced: true, shortNames: ["ev"], storedAs: (key: "events", apiVersion: "v1")),
         ResourceInfo(group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets", singular: "daemonset",
                      namespaced: true, shortNames: ["ds"], categories: ["all"], subresources: ["status"]),
+        ResourceInfo(group: "apps", version: "v1", kind: "Deployment", plural: "deployments", singular: "deployment",
+                     namespaced: true, shortNames: ["deploy"], categories: ["all"], subresources: ["status", "scale"]),
+        ResourceInfo(group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets", singular: "replicaset",
+                     namespaced: true, shortNames: ["rs"], categories: ["all"], subresources: ["status", "scale"]),
+        ResourceInfo(group: "rbac.authorization.k8s.io", version: "v1", kind: "Role", plural: "roles", singular: "role",
+                     namespaced: true),
+        ResourceInfo(group: "rbac.authorization.k8s.io", version: "v1", kind: "RoleBinding", plural: "rolebindings",
+                     singular: "rolebinding", namespaced: true),
+        ResourceInfo(group: "rbac.authorization.k8s.io", version: "v1", kind: "ClusterRole", plural: "clusterroles",
+                     singular: "clusterrole", namespaced: false),
+        ResourceInfo(group: "rbac.authorization.k8s.io", version: "v1", kind: "ClusterRoleBinding", plural: "clusterrolebindings",
+                     singular: "clusterrolebinding", namespaced: false),
+        // Not stored: answered by APIServer.selfSubjectAccessReview.
+        ResourceInfo(group: "authorization.k8s.io", version: "v1", kind: "SelfSubjectAccessReview", plural: "selfsubjectaccessreviews",
+                     singular: "selfsubjectaccessreview", namespaced: false, verbs: ["create"]),
         ResourceInfo(group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", singular: "lease",
                      namespaced: true),
         ResourceInfo(group: "policy", version: "v1", kind: "PodDisruptionBudget", plural: "poddisruptionbudgets",
@@ -105,5 +122,5 @@ enum BuiltinKinds {
     ]
 
     /// Preferred versions of built-in groups, in discovery order (core first, as kube-apiserver lists them).
-    static let groupOrder = ["", "apps", "events.k8s.io", "policy", "coordination.k8s.io", "discovery.k8s.io", "apiextensions.k8s.io"]
+    static let groupOrder = ["", "apps", "events.k8s.io", "authorization.k8s.io", "policy", "rbac.authorization.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "apiextensions.k8s.io"]
 }

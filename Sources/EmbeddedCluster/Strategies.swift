@@ -6,6 +6,7 @@ import KubeCore
 extension ObjectStore {
     func prepareForCreate(_ info: ResourceInfo, _ obj: inout JSONValue, dryRun: Bool) throws(APIStatusError) {
         guard !info.isCustom else { return }
+        if info.group == "apps", Self.workloadKinds.contains(info.kind) { try prepareWorkloadForCreate(info, &obj) }
         switch (info.group, info.kind) {
         case ("", "Namespace"):
             obj[path: "spec", "finalizers"] = ["kubernetes"]
@@ -49,6 +50,7 @@ extension ObjectStore {
 
     func prepareForUpdate(_ info: ResourceInfo, _ obj: inout JSONValue, old: JSONValue) throws(APIStatusError) {
         guard !info.isCustom else { return }
+        if info.group == "apps", Self.workloadKinds.contains(info.kind) { try prepareWorkloadForUpdate(info, &obj, old: old) }
         switch (info.group, info.kind) {
         case ("", "Service"):
             // spec.clusterIP is immutable once allocated.
@@ -64,6 +66,13 @@ extension ObjectStore {
             try encodeStringData(&obj)
         case ("", "Node"):
             Self.defaultNodeStatus(&obj)
+        case ("rbac.authorization.k8s.io", "RoleBinding"), ("rbac.authorization.k8s.io", "ClusterRoleBinding"):
+            // A binding's role is fixed (pkg/apis/rbac/validation `ValidateRoleBindingUpdate`): delete and recreate.
+            if obj["roleRef"] != old["roleRef"] {
+                let ref = obj["roleRef"] ?? [:]
+                let value = "rbac.RoleRef{APIGroup:\(Self.goQuote(ref["apiGroup"]?.stringValue ?? "")), Kind:\(Self.goQuote(ref["kind"]?.stringValue ?? "")), Name:\(Self.goQuote(ref["name"]?.stringValue ?? ""))}"
+                throw .invalid(kind: info.kind, group: info.group, name: obj.name ?? "", causes: [.invalid("roleRef", value, "cannot change roleRef")])
+            }
         case ("", "Namespace"):
             obj[path: "spec", "finalizers"] = old[path: "spec", "finalizers"]
             if obj["status"] == nil { obj["status"] = old["status"] }

@@ -1,7 +1,7 @@
 import Foundation
 import KubeCore
 
-/// Subresources: status, scale (custom resources), log, binding, eviction, proxy.
+/// Subresources: status, scale, log, binding, eviction, proxy, serviceaccounts/token.
 extension APIServer {
     func subresource(_ req: APIRequest, _ info: ResourceInfo, namespace: String?, name: String, sub: String, subpath: String) async throws -> APIResponse {
         guard info.subresources.contains(sub) else { throw APIStatusError.pathNotFound() }
@@ -14,6 +14,7 @@ extension APIServer {
             default: throw APIStatusError.methodNotAllowed()
             }
         case "scale": return try await scale(req, info, namespace: namespace, name: name)
+        case "token": return try await serviceAccountToken(req, namespace: namespace ?? "", name: name)
         case "exec", "attach", "portforward":
             // Streaming upgrades (SPDY/WebSocket) need a container runtime; say so plainly instead of a bare 404.
             throw APIStatusError(code: 400, reason: "BadRequest",
@@ -47,7 +48,7 @@ extension APIServer {
         }
     }
 
-    /// autoscaling/v1 Scale for custom resources with a scale subresource.
+    /// autoscaling/v1 Scale for Deployments, ReplicaSets and custom resources with a scale subresource.
     func scale(_ req: APIRequest, _ info: ResourceInfo, namespace: String?, name: String) async throws -> APIResponse {
         let specPath = (info.scaleSpecReplicasPath ?? ".spec.replicas").split(separator: ".").map(String.init)
         let statusPath = (info.scaleStatusReplicasPath ?? ".status.replicas").split(separator: ".").map(String.init)
@@ -56,6 +57,10 @@ extension APIServer {
             var scale = scaleBody(o)
             // autoscaling/v1 Scale.status.selector: the string at labelSelectorPath (apiextensions' scale subresource).
             if let selectorPath, let selector = o[path: selectorPath]?.stringValue { scale[path: "status", "selector"] = .string(selector) }
+            // Built-in workloads print their spec.selector (pkg/registry/apps/deployment/storage `scaleFromDeployment`).
+            if !info.isCustom, let selector = o[path: "spec", "selector"].flatMap(LabelQuery.init(selector:)) {
+                scale[path: "status", "selector"] = .string(selector.text)
+            }
             return scale
         }
         func scaleBody(_ o: JSONValue) -> JSONValue {

@@ -58,6 +58,7 @@ enum Table {
                 }
             }
         }
+        if let workload = workloadColumns(info) { return workload }
         switch (info.group, info.kind) {
         case ("", "Pod"): return [name, Column(name: "Ready", cell: podReady), Column(name: "Status", cell: podStatus),
                                   Column(name: "Restarts", cell: podRestarts), age,

@@ -101,11 +101,16 @@ extension ObjectStore {
     }
 
     /// Name rules of k8s.io/apimachinery/pkg/util/validation: RFC 1123 subdomains for most kinds, RFC 1123
-    /// labels for Namespaces, RFC 1035 labels for Services; messages worded as there.
+    /// labels for Namespaces, RFC 1035 labels for Services, path segments for the RBAC kinds; messages worded as there.
     static func nameProblem(_ name: String, kind: String) -> String? {
         let lowerAlnum = Set("abcdefghijklmnopqrstuvwxyz0123456789")
         let edgesOK = name.first.map { lowerAlnum.contains($0) } == true && name.last.map { lowerAlnum.contains($0) } == true
         switch kind {
+        case "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding":
+            // RBAC names are path segments (`ValidateRBACName` = path.IsValidPathSegmentName): `system:discovery` is valid.
+            if name == "." || name == ".." { return "may not be '\(name)'" }
+            for c in ["/", "%"] where name.contains(c) { return "may not contain '\(c)'" }
+            return nil
         case "Namespace":
             if name.count <= 63, edgesOK, name.allSatisfy({ lowerAlnum.contains($0) || $0 == "-" }) { return nil }
             if name.count > 63 { return "must be no more than 63 characters" }

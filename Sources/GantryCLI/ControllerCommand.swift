@@ -26,6 +26,10 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "kubeconfig context to use (default: current-context).")
     var context: String?
 
+    @Option(help: ArgumentHelp("In-cluster mode: the folder holding the ServiceAccount's token, ca.crt and namespace files.",
+                               valueName: "path"))
+    var serviceAccountDir: String = InClusterConfig.defaultDirectory
+
     @Option(help: "Watch only this namespace (default: all namespaces).")
     var namespace: String?
 
@@ -79,7 +83,7 @@ struct ControllerCommand: AsyncParsableCommand {
         let registry = MetricsSetup.bootstrap(durationBuckets: [PlatformMetricNames.admissionWait: PlatformMetricNames.admissionWaitBuckets])
         // Which release runs where: `count by (version) (gantry_build_info)` (the usual *_build_info series).
         Gauge(label: "gantry_build_info", dimensions: [("version", GantryVersion.current)]).record(1)
-        let config = try KubeConfig.automatic(path: kubeconfig, context: context)
+        let config = try KubeConfig.automatic(path: kubeconfig, context: context, serviceAccountDirectory: serviceAccountDir)
         var clientOptions = ClientOptions()
         clientOptions.qps = qps
         clientOptions.burst = burst

@@ -62,6 +62,10 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("What the kubeconfig authenticates with over HTTPS: token or client-certificate.", valueName: "kind"))
     var credentials: CredentialsKind = .token
 
+    @Option(help: ArgumentHelp("AlwaysAllow (every authenticated request may do everything) or RBAC (the stored roles and bindings decide for every identity but the kubeconfig's admin).",
+                               valueName: "mode"))
+    var authorizationMode: String = AuthorizationMode.alwaysAllow.rawValue
+
     /// TLS unless either opt-out flag was given.
     var servesTLS: Bool { tls && !insecureHTTP }
 
@@ -73,6 +77,9 @@ struct DevCommand: AsyncParsableCommand {
             throw ValidationError("--credentials client-certificate needs HTTPS: drop --no-tls/--insecure-http, or use --credentials token")
         }
         if let faults { do { _ = try FaultSpec(parsing: faults) } catch { throw ValidationError("--faults: \(error)") } }
+        guard AuthorizationMode(rawValue: authorizationMode) != nil else {
+            throw ValidationError("--authorization-mode must be AlwaysAllow or RBAC, not \(authorizationMode)")
+        }
     }
 
     /// The synchronous requirement, for entry points whose overload resolution picks it (from top-level code
@@ -91,8 +98,9 @@ struct DevCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let cluster = try await DevCluster.start(DevClusterOptions(port: port, nodes: nodes, dataDir: dataDir, faults: faults, tls: servesTLS,
-                                                                    http2: http2))
+        var options = DevClusterOptions(port: port, nodes: nodes, dataDir: dataDir, faults: faults, tls: servesTLS, http2: http2)
+        options.authorization = AuthorizationMode(rawValue: authorizationMode) ?? .alwaysAllow
+        let cluster = try await DevCluster.start(options)
         let path = URL(fileURLWithPath: kubeconfig).standardizedFileURL.path
         try cluster.writeKubeconfig(to: path, credentials: credentials == .clientCertificate ? .clientCertificate : .token)
         // Written unbuffered: scripts wait for these lines before they run kubectl.

@@ -1,7 +1,10 @@
 import Foundation
 
 /// The service-account configuration of a pod (rule 18).
-enum InClusterConfig {
+public enum InClusterConfig {
+    /// Where the kubelet mounts a pod's ServiceAccount token, CA and namespace.
+    public static let defaultDirectory = "/var/run/secrets/kubernetes.io/serviceaccount"
+
     static func load(environment: [String: String], directory: String) throws(KubeClientError) -> KubeConfig {
         guard let host = environment["KUBERNETES_SERVICE_HOST"], !host.isEmpty else {
             throw .config(file: nil, field: "KUBERNETES_SERVICE_HOST", message: "not set: not running in a cluster")

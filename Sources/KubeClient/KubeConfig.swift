@@ -55,17 +55,19 @@ public struct KubeConfig: Sendable, Hashable {
 
     /// In-cluster settings from the service account (rule 18). Paths are injectable for tests.
     public static func inCluster(environment: [String: String] = ProcessInfo.processInfo.environment,
-                                 serviceAccountDirectory: String = "/var/run/secrets/kubernetes.io/serviceaccount") throws -> KubeConfig {
+                                 serviceAccountDirectory: String = InClusterConfig.defaultDirectory) throws -> KubeConfig {
         try InClusterConfig.load(environment: environment, directory: serviceAccountDirectory)
     }
 
     /// In-cluster when `KUBERNETES_SERVICE_HOST` is set and no kubeconfig was given (neither `path` nor
     /// `$KUBECONFIG`), else `load(path:context:)`.
+    /// `serviceAccountDirectory`: where the kubelet mounted the token, `ca.crt` and `namespace`.
     public static func automatic(path: String?, context: String?,
-                                 environment: [String: String] = ProcessInfo.processInfo.environment) throws -> KubeConfig {
+                                 environment: [String: String] = ProcessInfo.processInfo.environment,
+                                 serviceAccountDirectory: String = InClusterConfig.defaultDirectory) throws -> KubeConfig {
         let kubeconfigGiven = path != nil || !(environment["KUBECONFIG"] ?? "").isEmpty || context != nil
         if !kubeconfigGiven, let host = environment["KUBERNETES_SERVICE_HOST"], !host.isEmpty {
-            return try inCluster(environment: environment)
+            return try inCluster(environment: environment, serviceAccountDirectory: serviceAccountDirectory)
         }
         return try load(path: path, context: context, environment: environment)
     }

@@ -40,6 +40,25 @@ struct DevCommandTests {
         #expect(!refused.ok && refused.stderr.contains("--credentials client-certificate needs HTTPS"), "\(refused.stderr)")
     }
 
+    /// `--authorization-mode RBAC`: a ServiceAccount's token may do only what its bindings allow; the admin of the
+    /// kubeconfig everything. A mode the server does not know is refused.
+    @Test func authorizationModeFlag() async throws {
+        let dev = try await GantryDev.start(["--authorization-mode", "RBAC"])
+        defer { dev.stop() }
+        var r = await dev.kubectl("create", "serviceaccount", "robot")
+        #expect(r.ok, "\(r.stderr)")
+        r = await dev.kubectl("create", "token", "robot")
+        let token = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(r.ok && !token.isEmpty, "\(r.stderr)")
+        r = await dev.kubectl("--token", token, "get", "nodes")
+        #expect(r.stderr.contains(#"nodes is forbidden: User "system:serviceaccount:default:robot" cannot list resource "nodes" in API group "" at the cluster scope"#),
+                "\(r.stderr)")
+        r = await dev.kubectl("get", "nodes")
+        #expect(r.ok, "\(r.stderr)")
+        let refused = await runProcess(GantryDev.binary, ["dev", "--authorization-mode", "Node"])
+        #expect(!refused.ok && refused.stderr.contains("--authorization-mode must be AlwaysAllow or RBAC, not Node"), "\(refused.stderr)")
+    }
+
     /// HTTP/2 by default (ALPN), HTTP/1.1 only with --no-http2.
     @Test func http2OptOut() async throws {
         for (args, expected) in [([String](), "2"), (["--no-http2"], "1.1")] {
@@ -126,8 +145,8 @@ final class GantryDev: @unchecked Sendable {
     let url: String
     let output: String
 
-    /// `.build/debug/gantry` of this checkout (built by `swift build --build-tests`), or `$GANTRY_BINARY`.
-    static let binary = Prerequisite.gantryBinaryPath(repoRoot: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    /// The gantry binary of this checkout (built by `swift build --build-tests`; see `Prerequisite.gantryPath`).
+    static let binary = Prerequisite.gantryPath(repoRoot: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path)
 
     private init(process: Process, dir: String, kubeconfig: String, url: String, output: String) {

@@ -7,10 +7,17 @@ final class ControllerProcess: Sendable {
     let logPath: String
 
     /// Starts `gantry controller --kubeconfig KUBECONFIG --health-port 0 ARGS`.
-    init(kubeconfig: String, logPath: String, _ args: [String]) throws {
+    convenience init(kubeconfig: String, logPath: String, _ args: [String]) throws {
+        try self.init(arguments: ["controller", "--kubeconfig", kubeconfig, "--health-port", "0", "--health-host", "127.0.0.1"] + args,
+                      environment: nil, logPath: logPath)
+    }
+
+    /// Starts `gantry ARGUMENTS` with exactly `environment` (nil: this process's).
+    init(arguments: [String], environment: [String: String]?, logPath: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: GantryBinary.path)
-        process.arguments = ["controller", "--kubeconfig", kubeconfig, "--health-port", "0", "--health-host", "127.0.0.1"] + args
+        process.arguments = arguments
+        if let environment { process.environment = environment }
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = handle

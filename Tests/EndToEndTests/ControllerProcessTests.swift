@@ -64,7 +64,7 @@ struct ControllerProcessTests {
     }
 }
 
-/// `.build/debug/gantry` of this checkout (built by `swift build --build-tests`), or `$GANTRY_BINARY`.
+/// The gantry binary of this checkout (built by `swift build --build-tests`; see `Prerequisite.gantryPath`).
 enum GantryBinary {
-    static let path = Prerequisite.gantryBinaryPath(repoRoot: OperatorHarness.repoRoot)
+    static let path = Prerequisite.gantryPath(repoRoot: OperatorHarness.repoRoot)
 }

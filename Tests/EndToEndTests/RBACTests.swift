@@ -7,9 +7,9 @@ import KubeCore
 import Testing
 
 /// deploy/rbac.yaml is exactly what the operator calls (issue #8, item 13): `gantry controller` runs a
-/// representative workload as its ServiceAccount, and the embedded cluster's request log shows every request
-/// it made. Each must be granted, and each verb granted must have been used or be listed below with the
-/// reason this test cannot exercise it.
+/// representative workload as its ServiceAccount, with the embedded cluster enforcing deploy/rbac.yaml, and the
+/// request log shows every request it made. Each must be granted (and none refused), and each verb granted must
+/// have been used or be listed below with the reason this test cannot exercise it.
 @Suite(.serialized)
 struct RBACTests {
     init() throws {
@@ -61,12 +61,16 @@ struct RBACTests {
     @Test func theOperatorUsesExactlyWhatDeployRBACGrants() async throws {
         let rbac = try RBACRules(yaml: String(contentsOfFile: OperatorHarness.repoRoot + "/deploy/rbac.yaml", encoding: .utf8),
                                  serviceAccount: Self.serviceAccount, namespace: Self.namespace)
-        try await withCluster(TestCluster(DevClusterOptions(tls: true))) { cluster async throws in
+        // Enforced by the server too: a request deploy/rbac.yaml does not allow is refused (403), as on a real cluster.
+        var options = DevClusterOptions(tls: true)
+        options.authorization = .rbac
+        try await withCluster(TestCluster(options)) { cluster async throws in
             let admin = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig, environment: [:]))
             for args in [["apply", "-k", OperatorHarness.repoRoot + "/crds"], ["create", "namespace", Self.namespace],
                          ["wait", "--for=condition=Established", "--timeout=20s", "crd/trainingjobs.gantry.dev", "crd/platformconfigs.gantry.dev",
                           "crd/inferenceservices.gantry.dev", "crd/notebooks.gantry.dev", "crd/experiments.gantry.dev"],
-                         ["apply", "-f", OperatorHarness.repoRoot + "/examples/platformconfig.yaml"]] {
+                         ["apply", "-f", OperatorHarness.repoRoot + "/examples/platformconfig.yaml"],
+                         ["apply", "-f", OperatorHarness.repoRoot + "/deploy/rbac.yaml"]] {
                 let r = await cluster.kubectl(args: args)
                 #expect(r.ok, "kubectl \(args): \(r.stderr)")
             }
@@ -208,6 +212,8 @@ struct RBACTests {
             let nonResource = operatorRequests.filter { APIAccess($0) == nil }.map { "\($0.method) \($0.path)" }
             #expect(nonResource.isEmpty, "non-resource requests need nonResourceURLs rules: \(Set(nonResource))")
             let accesses = Set(operatorRequests.compactMap(APIAccess.init))
+            let forbidden = operatorRequests.filter { $0.code == 403 }.map { "\($0.method) \($0.path)" }
+            #expect(forbidden.isEmpty, "refused by the server's RBAC: \(Set(forbidden))")
             let denied = accesses.filter { rbac.granting($0).isEmpty }.map(\.description).sorted()
             #expect(denied.isEmpty, "requests deploy/rbac.yaml does not grant:\n\(denied.joined(separator: "\n"))")
 

@@ -34,12 +34,18 @@ public enum Prerequisite {
 
     /// The `gantry` binary of this checkout, built by `swift build --build-tests`.
     public static func gantryBinary(repoRoot: String) throws -> String {
-        try executable(gantryBinaryPath(repoRoot: repoRoot), "the gantry binary (run `swift build --build-tests` first)")
+        try executable(gantryPath(repoRoot: repoRoot), "the gantry binary (run `swift build --build-tests` first)")
     }
 
-    /// `$GANTRY_BINARY` (a build with `--scratch-path` elsewhere), else `.build/debug/gantry` of the checkout.
-    public static func gantryBinaryPath(repoRoot: String) -> String {
-        ProcessInfo.processInfo.environment["GANTRY_BINARY"] ?? repoRoot + "/.build/debug/gantry"
+    /// Where that binary is: `$GANTRY_BINARY` if set, else beside the running test binary (so a build with
+    /// `--scratch-path DIR` tests DIR's gantry, not another build's), else `.build/debug/gantry`.
+    public static func gantryPath(repoRoot: String) -> String {
+        if let path = ProcessInfo.processInfo.environment["GANTRY_BINARY"], !path.isEmpty { return path }
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            let sibling = URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("gantry").path
+            if FileManager.default.isExecutableFile(atPath: sibling) { return sibling }
+        }
+        return repoRoot + "/.build/debug/gantry"
     }
 }
 

@@ -2,10 +2,11 @@ import Foundation
 import KubeCore
 
 /// Runs the simulation against the API server's storage: creates the nodes, then on every tick schedules pending
-/// pods, plays each node's kubelet, runs the DaemonSet and Endpoints controllers and garbage-collects pods of
-/// vanished nodes. All decisions come from the pure parts (Scheduler, KubeletSimulator, DaemonSetSimulator,
-/// EndpointsSimulator, NodeDisruption); this actor only reads, writes and remembers what must survive a tick
-/// (when a pod was accepted, its IP, how far its logs were written).
+/// pods, plays each node's kubelet, runs the DaemonSet, Deployment, ReplicaSet and Endpoints controllers and
+/// garbage-collects pods of vanished nodes. All decisions come from the pure parts (Scheduler, KubeletSimulator,
+/// DaemonSetSimulator, DeploymentSimulator, ReplicaSetSimulator, EndpointsSimulator, NodeDisruption); this actor
+/// only reads, writes and remembers what must survive a tick (when a pod was accepted, its IP, how far its logs
+/// were written).
 ///
 /// Each pass lists what it needs afresh and writes only what differs, so a conflict or a failed write is simply
 /// retried on the next tick; errors never stop the loop (the last ones are kept in `recentErrors`).
@@ -110,6 +111,8 @@ actor SimulationDriver {
         }
         await runKubelets(nodes: nodes, pods: pods, now: now)
         await runDaemonSets(nodes: nodes, pods: pods)
+        await runDeployments()
+        await runReplicaSets(pods: pods)
         await runEndpoints(pods: pods)
         await runEndpointSlices(pods: pods)
     }
