@@ -2,7 +2,10 @@ import KubeCore
 
 public struct NotebookStatus: ConditionedStatus {
     public enum Phase: String, Codable, Sendable, Hashable, CaseIterable {
-        case pending = "Pending", starting = "Starting", running = "Running", stopped = "Stopped", culled = "Culled"
+        case pending = "Pending", starting = "Starting", running = "Running", stopped = "Stopped", culled = "Culled",
+             /// The server cannot start (crash loop, image that cannot be pulled): still holding its GPU, so it is
+             /// culled after the idle timeout like an idle one.
+             failed = "Failed"
     }
 
     /// What the culler knows.

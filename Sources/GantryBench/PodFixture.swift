@@ -1,3 +1,4 @@
+import GantryControllers
 import KubeCore
 
 /// Deterministic, realistic Pods (≈ 6 KiB of JSON each) shaped like a Gantry trainer pod as the API server
@@ -5,18 +6,9 @@ import KubeCore
 /// a spec with containers/env/resources/volumes/tolerations/affinity and a status with conditions and
 /// container statuses. Same seed → same bytes, so runs on different days compare.
 public enum PodFixture {
-    /// SplitMix64: tiny, fast, and deterministic across platforms (unlike `SystemRandomNumberGenerator`).
-    public struct Generator: RandomNumberGenerator, Sendable {
-        var state: UInt64
-        public init(seed: UInt64) { state = seed }
-        public mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    /// SplitMix64 (the generator Experiment searches draw from): deterministic across platforms, unlike
+    /// `SystemRandomNumberGenerator`.
+    public typealias Generator = SeededRandom
 
     public static func pod(_ i: Int, rng: inout Generator) -> JSONValue {
         let job = "sweep-\(i / 8)"

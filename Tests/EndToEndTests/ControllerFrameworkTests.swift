@@ -117,9 +117,10 @@ struct WidgetPlanner: KindPlanner {
     @Test func oneWatchPerResourceAndSelectorWhateverTheNumberOfControllers() async throws {
         try await Self.withWidgets { h in
             // TrainingJob reads 7 resources; InferenceService adds its kind and PodDisruptionBudgets (sharing pods,
-            // Services, nodes and TrainingJobs), Notebook its kind, Secrets and claims, the widget controller its
-            // kind (sharing Services, ConfigMaps and budgets).
-            #expect(h.manager.informers.count == 13)
+            // Services, nodes and TrainingJobs), Notebook its kind, Secrets and claims, Experiment its kind (its
+            // trials share the TrainingJob informer), the widget controller its kind (sharing Services, ConfigMaps
+            // and budgets); the platform metrics share them all.
+            #expect(h.manager.informers.count == 14)
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.widget("w", port: 80, items: ["a"]))
             #expect(try await eventually(timeout: .seconds(30)) { try await Self.ready(h, "w", generation: 1) })
             let watches = h.cluster.cluster.requests().filter { $0.method == "GET" && $0.query.contains("watch=true") }
@@ -127,6 +128,8 @@ struct WidgetPlanner: KindPlanner {
             let serviceWatches = watches.filter { $0.path == "/api/v1/services" }
             #expect(configMapWatches.count == 1, "one ConfigMap watch for two controllers, saw \(configMapWatches.count)")
             #expect(serviceWatches.count == 1, "one Service watch for two controllers, saw \(serviceWatches.count)")
+            let trainingJobWatches = watches.filter { $0.path.hasSuffix("/trainingjobs") }
+            #expect(trainingJobWatches.count == 1, "one TrainingJob watch for TrainingJob and Experiment, saw \(trainingJobWatches.map(\.path))")
         }
     }
 

@@ -196,6 +196,26 @@ import KubeCore
         }
     }
 
+    /// A server that cannot start (its image cannot be pulled) is Failed with the pod's own reason, and, since it
+    /// still holds its GPU, is culled after the idle timeout like an idle one.
+    @Test func aServerThatCannotStartIsFailedThenCulled() async throws {
+        try await withOperator { h in
+            let manifest = Self.manifest("broken-image", idle: 10).replacingOccurrences(of: "image: jupyter/base-notebook:latest", with: "image: jupyter/base-notebook:missing")
+            _ = try await h.kubectl("apply", "-f", "-", stdin: manifest)
+            #expect(try await eventually(timeout: .seconds(30)) { try await Self.phase(h, "broken-image") == "Failed" })
+            let failed = try await Self.status(h, "broken-image")
+            let stalled = try #require(Self.condition(failed, "Stalled"))
+            #expect(["ErrImagePull", "ImagePullBackOff"].contains(stalled["reason"]?.stringValue ?? ""), "\(stalled)")
+            #expect((stalled["message"]?.stringValue ?? "").contains("pod broken-image"), "\(stalled)")
+            #expect(failed["gpus"] == 1)
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.phase(h, "broken-image") == "Culled" })
+            let pod = try await h.get(.pods, "default", "broken-image")
+            #expect(pod == nil || pod?.deletionTimestamp != nil, "the GPU is given back")
+            let events = try await h.kubectl("get", "events", "--field-selector", "involvedObject.name=broken-image", "-o", "jsonpath={.items[*].reason}")
+            #expect(events.contains("ServerFailing") && events.contains("Culled"), "\(events)")
+        }
+    }
+
     @Test func aNotebookWhoseNodeIsLostGetsANewPodOnTheSameWorkspace() async throws {
         try await withOperator { h in
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("spot", idle: 3600))

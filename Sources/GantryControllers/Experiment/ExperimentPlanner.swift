@@ -151,7 +151,8 @@ struct ExperimentPlanning: StatusPlanning {
         var best: (trial: ExperimentStatus.Trial, value: Double)?
         for t in results where t.phase == "Succeeded" || t.phase == "EarlyStopped" {
             guard let value = t.value, value.isFinite else { continue }
-            if best == nil || objective.isBetter(value, than: best!.value) { best = (t, value) }
+            if let current = best, !objective.isBetter(value, than: current.value) { continue }
+            best = (t, value)
         }
         guard let best else { return }
         status.bestTrial = .init(name: best.trial.name, parameters: best.trial.parameters, value: best.value, step: best.trial.step)

@@ -14,6 +14,8 @@ public struct ServingPod: Sendable, Hashable {
     public var readySince: Date?
     /// Why it does not become ready, when the pod says (image pull, crash loop, unschedulable).
     public var problem: String?
+    /// The reason alone of a container waiting on something other than its start (`CrashLoopBackOff`).
+    public var waitingReason: String?
     /// The node it is bound to (nil while unscheduled).
     public var node: String?
     /// Extended resources its containers ask for (`nvidia.com/gpu: 1`).
@@ -41,6 +43,7 @@ public struct ServingPod: Sendable, Hashable {
         } else if let waiting = (pod.status.initContainerStatuses + pod.status.containerStatuses).compactMap({ $0.state.waiting }).first,
                   let reason = waiting.reason, reason != "ContainerCreating", reason != "PodInitializing" {
             problem = "\(reason): \(waiting.message ?? "")"
+            waitingReason = reason
         } else if phase == "Failed" {
             problem = "\(pod.status.reason ?? "Failed"): \(pod.status.message ?? "the pod failed")"
         }

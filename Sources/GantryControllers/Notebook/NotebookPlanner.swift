@@ -82,6 +82,8 @@ public struct NotebookPlanner: KindPlanner {
 }
 
 struct NotebookPlanning: StatusPlanning {
+    /// Waiting reasons a server does not recover from by itself.
+    static let failingReasons: Set<String> = ["CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "InvalidImageName", "CreateContainerConfigError"]
     let nb: Notebook
     let o: NotebookPlanner.Observation
     let now: Date
@@ -162,6 +164,15 @@ struct NotebookPlanning: StatusPlanning {
         }
         plan.children.add(NotebookChildren.service(nb))
         status.gpus = placement.countPerPod
+        if let pod, pod.readySince == nil, let reason = pod.waitingReason, NotebookPlanning.failingReasons.contains(reason) {
+            // It will not start by itself; it still holds its GPU, so the idle clock runs on (no activity is possible).
+            status.phase = .failed
+            let message = "pod \(pod.name): \(pod.problem ?? reason); the server cannot start: correct spec.image or the server's settings"
+            conditions.markStalled(reason, message, reconciling: "waiting for a corrected spec")
+            if var record = status.culling, record.probeErrors != nil { record.probeErrors = nil; status.culling = record }
+            if nb.status.phase != .failed { plan.events.append(PlannedEvent(.warning, "ServerFailing", message, notify: true)) }
+            return cullIfIdle()
+        }
         guard let pod, pod.readySince != nil else {
             status.phase = pod == nil ? .pending : .starting
             let message = pod?.problem.map { "pod \(NotebookChildren.podName(nb)): \($0)" } ?? "the server is starting"
