@@ -145,6 +145,8 @@ import KubeCore
             ("vscode", #"{http: {"/healthz": {body: {status: alive, last_activity: "{now}"}}}}"#, "jupyterAPI: false, probes: [{http: {path: /healthz, port: 8080}}]"),
             ("coldgpu", #"{http: {\#(idleStatus), "/api/kernels": {body: []}}, metrics: "DCGM_FI_DEV_GPU_UTIL{gpu=\"0\"} 3\n"}"#,
              "probes: [{gpuUtilization: {threshold: 50}}]"),
+            // A kernel busy for its first 8 s, then idle: culled about idle timeout after it went idle, not before.
+            ("wasbusy", #"{http: {\#(idleStatus), "/api/kernels": [{body: [{id: k1, execution_state: busy}]}, {after: 8s, body: [{id: k1, execution_state: idle}]}]}}"#, ""),
         ]
         try await withOperator { h in
             let manifests = scripts.map { name, script, culling in
@@ -154,6 +156,11 @@ import KubeCore
             }
             _ = try await h.kubectl("apply", "-f", "-", stdin: manifests.joined(separator: "\n---\n"))
             #expect(try await eventually(timeout: .seconds(60)) { try await Self.phase(h, "coldgpu") == "Culled" }, "an idle GPU is no activity")
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.phase(h, "wasbusy") == "Culled" }, "a kernel that went idle")
+            let wasBusy = try await Self.status(h, "wasbusy")
+            let started = try #require(wasBusy["startedAt"]?.stringValue.flatMap(Timestamp.parse))
+            let culled = try #require(wasBusy["culledAt"]?.stringValue.flatMap(Timestamp.parse))
+            #expect(culled.timeIntervalSince(started) >= 16, "busy for ~8 s (from the pod's start), then 10 s idle: culled \(culled.timeIntervalSince(started)) s after the start")
             for name in ["kernel", "terminal", "gpu", "vscode"] {
                 #expect(try await eventually(timeout: .seconds(60)) { try await Self.checkedPastTimeout(h, name, idle: 10) }, "\(name)")
                 let status = try await Self.status(h, name)
