@@ -11,6 +11,27 @@ import Testing
     let context = ScriptContext(pod: "train-0", namespace: "ml", container: "main", node: "gpu-a100-0",
                                 startTime: SimFixtures.now)
 
+    /// A curve's end may be an expression of the container's env (an Experiment's trials learn towards a value set by
+    /// their hyperparameters); a variable the container lacks prints nan; a malformed expression names field and place.
+    @Test func curveEndsAreExpressionsOfTheEnvironment() throws {
+        let script = try PodScript.parse("""
+            {logs: [{series: {every: 1s, count: 2, template: "loss={loss:.3}", loss: {from: 2.0, to: "0.1 + (log10(HP_LR) + 2)^2 * HP_B / 4", curve: linear}}}]}
+            """)
+        let s = try #require(script.all)
+        var env = context
+        env.env = ["HP_LR": "0.001", "HP_B": "8"]
+        #expect(ScriptLogs.lines(s, after: -1, through: 10, context: env).map(\.text) == ["loss=2.000", "loss=2.100"])
+        #expect(ScriptLogs.lines(s, after: -1, through: 10, context: context).map(\.text) == ["loss=nan", "loss=nan"])
+        #expect(try ScriptExpression.parse("-2^2 + max(1, 3) * 2").evaluate([:]) == 2)
+        #expect(throws: ScriptError.self) { try PodScript.parse(#"{logs: [{series: {every: 1s, template: "{loss}", loss: {from: 1, to: "1 + (2"}}}]}"#) }
+        do {
+            _ = try PodScript.parse(#"{logs: [{series: {every: 1s, template: "{loss}", loss: {from: 1, to: "sin(2)"}}}]}"#)
+            Issue.record("an unknown function was accepted")
+        } catch {
+            #expect(error.field.hasSuffix(".loss.to") && error.message.contains("unknown function sin"), "\(error)")
+        }
+    }
+
     @Test func lossCurveSeries() throws {
         let script = try PodScript.parse("""
             {logs: [{at: 0s, line: "starting on {node}"},
