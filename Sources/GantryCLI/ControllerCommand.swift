@@ -45,6 +45,9 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "Running jobs whose metrics log is followed as a stream; the log of any further job is read every 5 s.")
     var maxLogStreams: Int = 64
 
+    @Option(help: "Log reads per second shared by the jobs past --max-log-streams: with more than 5 s × this many such jobs, each is read less often than every 5 s.")
+    var maxLogPollsPerSecond: Double = 20
+
     @Flag(inversion: .prefixedNo, help: "Elect a leader through a coordination.k8s.io Lease so several replicas can run.")
     var leaderElect: Bool = true
 
@@ -74,6 +77,7 @@ struct ControllerCommand: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
         guard workers > 0 else { throw ValidationError("--workers must be at least 1") }
         guard maxLogStreams > 0 else { throw ValidationError("--max-log-streams must be at least 1") }
+        guard maxLogPollsPerSecond > 0 else { throw ValidationError("--max-log-polls-per-second must be more than 0") }
         if let qps, qps <= 0 { throw ValidationError("--qps must be positive") }
     }
 
@@ -92,6 +96,7 @@ struct ControllerCommand: AsyncParsableCommand {
         var managerOptions = OperatorManager.Options()
         managerOptions.workers = workers
         managerOptions.maxLogStreams = maxLogStreams
+        managerOptions.maxLogPollsPerSecond = maxLogPollsPerSecond
         managerOptions.namespace = namespace
         managerOptions.instance = me
         let manager = try OperatorManager(client: client, options: managerOptions)

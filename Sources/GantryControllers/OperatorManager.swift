@@ -16,6 +16,8 @@ public struct OperatorManager: Sendable {
         public var namespace: String?
         /// Running jobs whose metrics log is followed as a stream; the others are polled (MetricsCollector).
         public var maxLogStreams = 64
+        /// Log reads per second shared by all polled jobs (MetricsCollector).
+        public var maxLogPollsPerSecond: Double = 20
         public init() {}
     }
 
@@ -112,7 +114,8 @@ public struct OperatorManager: Sendable {
             Logger(label: "gantry.operator").warning("log follows share the controller's connection", metadata: ["error": "\(error)"])
             logClient = client
         }
-        let metrics = MetricsCollector(client: logClient, clock: clock, maxStreams: options.maxLogStreams, peersFromCache: { namespace, experiment in
+        let metrics = MetricsCollector(client: logClient, clock: clock, maxStreams: options.maxLogStreams,
+                                       maxPollsPerSecond: options.maxLogPollsPerSecond, peersFromCache: { namespace, experiment in
             await caches.trainingJobs.list(namespace: namespace, selector: LabelSelector([.equals(GantryLabels.experiment, experiment)]))
                 .compactMap { object -> (key: ObjectKey, peer: EarlyStoppingRules.Peer)? in
                     guard let job = try? TrainingJob(object), let m = job.status.metrics, let step = m.step,

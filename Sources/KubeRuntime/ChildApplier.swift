@@ -28,28 +28,32 @@ public struct ChildApplier: Sendable {
     @discardableResult
     public func apply(_ plan: ChildPlan, ownerUID: String, namespace: String?) async throws -> Outcome {
         var outcome = Outcome()
+        // Children are applied in the plan's order, but a run of missing ones is created concurrently (one
+        // round trip instead of one per child), pods after the Services, ConfigMaps and DaemonSets before them
+        // in the run, as a gang's pods are created together.
+        var batch: [Child] = []
         for child in plan.desired {
             let ref = child.ref
             let observed = await stores[child.type]?.get(ObjectKey(namespace: child.type.namespaced ? child.object.namespace ?? namespace : nil, name: ref.name))
-            if let observed {
-                guard child.update == .correct, observed.deletionTimestamp == nil, let patch = Self.correction(child.object, observed: observed) else { continue }
-                do {
-                    _ = try await client.patch(child.type, namespace: child.type.namespaced ? namespace : nil, name: ref.name, patch: patch, patchType: .merge)
-                    outcome.patched.append(ref)
-                } catch let error as APIError where error.isInvalid {
-                    throw ChildRejected(child: ref, message: error.message, created: outcome.created)
+            guard let observed else {
+                if child.type == .pods, batch.contains(where: { $0.type != .pods }) {
+                    try await create(batch, namespace: namespace, outcome: &outcome)
+                    batch = []
                 }
+                batch.append(child)
                 continue
             }
+            guard child.update == .correct, observed.deletionTimestamp == nil, let patch = Self.correction(child.object, observed: observed) else { continue }
+            try await create(batch, namespace: namespace, outcome: &outcome)
+            batch = []
             do {
-                _ = try await client.create(child.type, child.object, namespace: child.type.namespaced ? namespace : nil)
-                outcome.created.append(ref)
-            } catch let error as APIError where error.isAlreadyExists {
-                // The cache was behind; the next event brings the object in.
+                _ = try await client.patch(child.type, namespace: child.type.namespaced ? namespace : nil, name: ref.name, patch: patch, patchType: .merge)
+                outcome.patched.append(ref)
             } catch let error as APIError where error.isInvalid {
                 throw ChildRejected(child: ref, message: error.message, created: outcome.created)
             }
         }
+        try await create(batch, namespace: namespace, outcome: &outcome)
         var deletions = plan.delete
         let wanted = Set(plan.desired.map { ChildKey(type: $0.type, name: $0.name) })
         for type in plan.prune.sorted(by: { $0.description < $1.description }) {
@@ -67,6 +71,53 @@ public struct ChildApplier: Sendable {
     }
 
     struct ChildKey: Hashable { var type: ResourceType; var name: String }
+
+    /// At most this many creates in flight for one owner (a gang of hundreds is created in batches).
+    static let createConcurrency = 16
+
+    /// Creates `children`; the first refusal (422) is thrown after every create in flight has answered,
+    /// naming all that were created, so the caller can remove a half-made set.
+    private func create(_ children: [Child], namespace: String?, outcome: inout Outcome) async throws {
+        guard !children.isEmpty else { return }
+        enum Answer: Sendable { case created(ChildRef), exists, rejected(ChildRef, String), failed(any Error) }
+        var answers: [Int: Answer] = [:]
+        await withTaskGroup(of: (Int, Answer).self) { group in
+            var next = 0
+            func add(_ group: inout TaskGroup<(Int, Answer)>) {
+                let i = next, child = children[i]
+                next += 1
+                group.addTask {
+                    do {
+                        _ = try await client.create(child.type, child.object, namespace: child.type.namespaced ? namespace : nil)
+                        return (i, .created(child.ref))
+                    } catch let error as APIError where error.isAlreadyExists {
+                        return (i, .exists)  // the cache was behind; the next event brings the object in
+                    } catch let error as APIError where error.isInvalid {
+                        return (i, .rejected(child.ref, error.message))
+                    } catch {
+                        return (i, .failed(error))
+                    }
+                }
+            }
+            for _ in 0..<min(Self.createConcurrency, children.count) { add(&group) }
+            while let (i, answer) = await group.next() {
+                answers[i] = answer
+                if next < children.count { add(&group) }
+            }
+        }
+        var rejection: (ChildRef, String)?
+        var failure: (any Error)?
+        for i in children.indices {
+            switch answers[i] {
+            case .created(let ref): outcome.created.append(ref)
+            case .rejected(let ref, let message): rejection = rejection ?? (ref, message)
+            case .failed(let error): failure = failure ?? error
+            case .exists, nil: break
+            }
+        }
+        if let (ref, message) = rejection { throw ChildRejected(child: ref, message: message, created: outcome.created) }
+        if let failure { throw failure }
+    }
 
     /// The merge patch that brings `observed` back to `desired`, or nil when nothing Gantry sets differs.
     /// Labels and annotations are merged key by key (others' keys stay); each other top-level section that

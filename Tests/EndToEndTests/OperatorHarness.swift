@@ -9,10 +9,10 @@ import KubeRuntime
 /// Runs `body` with a started `OperatorHarness`, then stops the operator and the cluster and waits until
 /// they have stopped (whether `body` returned or threw), so the next test never starts beside them.
 /// `kinds` and `manifests` (applied before the operator starts, e.g. their CRDs): kinds a test registers itself.
-func withOperator(nodes: String? = nil, workers: Int = 2, maxLogStreams: Int = 64, kinds: [KindRegistration] = [],
-                  manifests: String? = nil, _ body: (OperatorHarness) async throws -> Void) async throws {
-    try await withCluster(OperatorHarness.start(nodes: nodes, workers: workers, maxLogStreams: maxLogStreams, kinds: kinds,
-                                                manifests: manifests), body)
+func withOperator(nodes: String? = nil, workers: Int = 2, maxLogStreams: Int = 64, maxLogPollsPerSecond: Double = 20,
+                  kinds: [KindRegistration] = [], manifests: String? = nil, _ body: (OperatorHarness) async throws -> Void) async throws {
+    try await withCluster(OperatorHarness.start(nodes: nodes, workers: workers, maxLogStreams: maxLogStreams,
+                                                maxLogPollsPerSecond: maxLogPollsPerSecond, kinds: kinds, manifests: manifests), body)
 }
 
 /// An embedded cluster with Gantry's CRDs installed and the real operator watching it over libcurl.
@@ -25,8 +25,8 @@ final class OperatorHarness: StoppableFixture {
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     /// `nodes`: the simulated node pool (`gantry dev --nodes`); "off" leaves the kubelet's part to the test.
-    static func start(nodes: String? = nil, workers: Int = 2, maxLogStreams: Int = 64, kinds: [KindRegistration] = [],
-                      manifests: String? = nil) async throws -> OperatorHarness {
+    static func start(nodes: String? = nil, workers: Int = 2, maxLogStreams: Int = 64, maxLogPollsPerSecond: Double = 20,
+                      kinds: [KindRegistration] = [], manifests: String? = nil) async throws -> OperatorHarness {
         // HTTPS with HTTP/2, as a real API server: the operator multiplexes its watches and log streams.
         let cluster = try await TestCluster(DevClusterOptions(nodes: nodes, tls: true))
         let client: KubeClient
@@ -52,6 +52,7 @@ final class OperatorHarness: StoppableFixture {
         var options = OperatorManager.Options()
         options.workers = workers
         options.maxLogStreams = maxLogStreams
+        options.maxLogPollsPerSecond = maxLogPollsPerSecond
         let manager: OperatorManager
         do {
             manager = try OperatorManager(client: client, options: options, kinds: kinds)

@@ -281,11 +281,18 @@ import KubeCore
 }
 
 /// Past `maxLogStreams` running jobs, metrics logs are polled instead of followed (issue #8 item 15): one stream
-/// per running job does not scale to thousands of jobs.
+/// per running job does not scale to thousands of jobs, and the polls share one budget of reads a second.
 @Suite(.serialized) struct MetricsPollingTests {
-    @Test func jobsPastTheStreamBoundArePolledAndStillStopEarly() async throws {
-        try await withOperator(maxLogStreams: 1) { h in
+    @Test func jobsPastTheStreamBoundArePolledWithinTheSharedBudgetAndStillStopEarly() async throws {
+        // Three polled jobs would be read 0.6 times a second (each every 5 s); the budget allows 0.25.
+        let budget = 0.25
+        try await withOperator(maxLogStreams: 1, maxLogPollsPerSecond: budget) { h in
             let plateau = "{logs: [{series: {every: 0.1s, count: 600, start: 1, step: 1, template: \"step={step} loss={loss}\", loss: {from: 1.0, to: 1.0, curve: flat}}}], exit: {code: 0}}"
+            // A job without a rule holds the one stream first, so every plateau job is polled.
+            _ = try await h.kubectl("apply", "-f", "-", stdin: TrainingJobHardeningTests.manifest("holder", 1, 1, plateau, ""))
+            try #require(try await eventually(timeout: .seconds(30)) {
+                h.cluster.cluster.requests().contains { $0.path.contains("/pods/holder") && $0.path.hasSuffix("/log") && $0.query.contains("follow=true") }
+            }, "the holder's log is not followed")
             let names = ["plateau-a", "plateau-b", "plateau-c"]
             for name in names {
                 _ = try await h.kubectl("apply", "-f", "-", stdin: TrainingJobHardeningTests.manifest(name, 1, 1, plateau,
@@ -301,7 +308,15 @@ import KubeCore
             }
             // At most one log was followed at a time; the others were read by polls (timestamps, sinceTime).
             let logs = h.cluster.cluster.requests().filter { $0.path.hasSuffix("/log") }
-            #expect(logs.contains { $0.query.contains("timestamps=true") }, "no polled read of a log")
+            let polls = logs.filter { $0.query.contains("timestamps=true") }.map(\.received).sorted()
+            #expect(polls.count >= 2, "polled reads: \(polls.count)")
+            // A token bucket of `budget` a second holding one token: n reads need (n - 1) / budget seconds
+            // (half a second allowed for the requests' different trips from the bucket to the server).
+            if let first = polls.first, let last = polls.last {
+                let span = last - first + .milliseconds(500)
+                let allowed = 1 + Int((Double(span.components.seconds) + Double(span.components.attoseconds) / 1e18) * budget)
+                #expect(polls.count <= allowed, "\(polls.count) polled reads in \(span), budget \(budget)/s")
+            }
         }
     }
 }

@@ -19,6 +19,11 @@ enum EndpointSliceSimulator {
 
     /// nil for services the controller ignores (no selector, or ExternalName).
     static func desired(service: JSONValue, pods: [JSONValue]) -> [Content]? {
+        desired(service: service, pods: PodLabelIndex(pods))
+    }
+
+    /// The same, with the pass's pods indexed once for every Service.
+    static func desired(service: JSONValue, pods: PodLabelIndex) -> [Content]? {
         guard let backends = ServiceBackends(service: service, pods: pods) else { return nil }
         let publishNotReady = backends.publishNotReady
         var byPorts: [String: (ports: [JSONValue], endpoints: [JSONValue])] = [:]

@@ -8,6 +8,11 @@ import KubeCore
 enum EndpointsSimulator {
     /// nil for services the controller ignores (no selector, or ExternalName).
     static func endpoints(service: JSONValue, pods: [JSONValue]) -> JSONValue? {
+        endpoints(service: service, pods: PodLabelIndex(pods))
+    }
+
+    /// The same, with the pass's pods indexed once for every Service.
+    static func endpoints(service: JSONValue, pods: PodLabelIndex) -> JSONValue? {
         guard let backends = ServiceBackends(service: service, pods: pods) else { return nil }
         struct Subset { var ports: [JSONValue]; var ready: [JSONValue] = []; var notReady: [JSONValue] = [] }
         var subsets: [String: Subset] = [:]

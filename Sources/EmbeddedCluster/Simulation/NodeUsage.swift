@@ -9,14 +9,14 @@ struct NodeUsage: Sendable {
     var nonZeroRequested: [String: ResourceList] = [:]
     var podCount: [String: Int] = [:]
 
-    init(nodes: [JSONValue], pods: [JSONValue]) {
+    init(nodes: [JSONValue], pods: [JSONValue], requests: (JSONValue) -> ResourceList = PodRequests.of) {
         for node in nodes {
             guard let name = node.name else { continue }
             allocatable[name] = ResourceList(json: node[path: "status", "allocatable"])
         }
         for pod in pods {
             guard let node = pod[path: "spec", "nodeName"]?.stringValue, !node.isEmpty, !Self.isTerminal(pod) else { continue }
-            add(pod: pod, to: node)
+            add(requests: requests(pod), to: node)
         }
     }
 
@@ -25,8 +25,7 @@ struct NodeUsage: Sendable {
         return phase == "Succeeded" || phase == "Failed"
     }
 
-    mutating func add(pod: JSONValue, to node: String) {
-        let r = PodRequests.of(pod)
+    mutating func add(requests r: ResourceList, to node: String) {
         requested[node] = (requested[node] ?? [:]).adding(r)
         nonZeroRequested[node] = (nonZeroRequested[node] ?? [:]).adding(Self.nonZero(r))
         podCount[node, default: 0] += 1
@@ -34,10 +33,13 @@ struct NodeUsage: Sendable {
 
     /// The scheduler scores a pod that requests no cpu or memory as if it asked for 100m and 200Mi
     /// (pkg/scheduler/util: DefaultMilliCPURequest, DefaultMemoryRequest).
+    static let defaultCPU = ResourceQuantity(Decimal(string: "0.1") ?? 0)
+    static let defaultMemory = ResourceQuantity(Decimal(200 * 1_048_576), format: .binarySI)
+
     static func nonZero(_ r: ResourceList) -> ResourceList {
         var out = r
-        if out["cpu"] == nil { out["cpu"] = ResourceQuantity(Decimal(string: "0.1") ?? 0) }
-        if out["memory"] == nil { out["memory"] = ResourceQuantity(Decimal(200 * 1_048_576), format: .binarySI) }
+        if out["cpu"] == nil { out["cpu"] = defaultCPU }
+        if out["memory"] == nil { out["memory"] = defaultMemory }
         return out
     }
 }

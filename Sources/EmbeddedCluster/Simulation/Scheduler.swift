@@ -42,9 +42,11 @@ enum Scheduler {
     }
 
     /// Schedules `pending` (pods without `spec.nodeName`) in priority order, then creation time, then name;
-    /// each binding counts against the node for the pods after it. `bound` are the pods already on nodes.
-    static func schedule(pending: [JSONValue], nodes: [JSONValue], bound: [JSONValue]) -> Result {
-        var usage = NodeUsage(nodes: nodes, pods: bound)
+    /// each binding counts against the node for the pods after it. `bound` are the pods already on nodes;
+    /// `requests` reads a pod's requests (the driver passes a cache: pods' requests do not change).
+    static func schedule(pending: [JSONValue], nodes: [JSONValue], bound: [JSONValue],
+                         requests: (JSONValue) -> ResourceList = PodRequests.of) -> Result {
+        var usage = NodeUsage(nodes: nodes, pods: bound, requests: requests)
         var result = Result()
         let ordered = pending.sorted { a, b in
             let pa = a[path: "spec", "priority"]?.intValue ?? 0, pb = b[path: "spec", "priority"]?.intValue ?? 0
@@ -53,11 +55,19 @@ enum Scheduler {
             if ca != cb { return ca < cb }
             return a.objectKey < b.objectKey
         }
-        let sortedNodes = nodes.sorted { ($0.name ?? "") < ($1.name ?? "") }
+        let sortedNodes = nodes.sorted { ($0.name ?? "") < ($1.name ?? "") }.compactMap(NodeFacts.init)
+        // What does not depend on the pods already placed (cordon, taints, affinity and their scores) is the
+        // same for every pod with the same placement constraints: judged once per node for each such shape,
+        // not once per pod and node (a burst of identical pods on hundreds of nodes).
+        var fixedByShape: [JSONValue: [FixedFit]] = [:]
         for pod in ordered {
-            switch place(pod: pod, nodes: sortedNodes, usage: usage) {
+            let shape = placementShape(pod)
+            let fixed = fixedByShape[shape] ?? sortedNodes.map { fixedFit(pod: pod, node: $0) }
+            fixedByShape[shape] = fixed
+            let podRequests = requests(pod)
+            switch place(pod: pod, requests: podRequests, nodes: sortedNodes, fixed: fixed, usage: usage) {
             case .success(let node):
-                usage.add(pod: pod, to: node)
+                usage.add(requests: podRequests, to: node)
                 result.bindings.append(Binding(pod: pod.objectKey, node: node))
             case .failure(let failure):
                 result.unschedulable.append(Unschedulable(pod: pod.objectKey, message: failure.message))
@@ -68,20 +78,66 @@ enum Scheduler {
 
     struct FitFailure: Error, Sendable { var message: String }
 
-    static func place(pod: JSONValue, nodes: [JSONValue], usage: NodeUsage) -> Swift.Result<String, FitFailure> {
+    /// A node as the filters read it, parsed once per pass.
+    struct NodeFacts {
+        var name: String
+        var node: JSONValue
+        var taints: [Taint]
+        var unschedulable: Bool
+
+        init?(_ node: JSONValue) {
+            guard let name = node.name else { return nil }
+            self.name = name
+            self.node = node
+            taints = NodeMatching.effectiveTaints(node: node)
+            unschedulable = NodeMatching.isUnschedulable(node)
+        }
+    }
+
+    /// A node's verdict from the filters that do not count resources, and its affinity and taint scores.
+    struct FixedFit {
+        var verdict: NodeVerdict?
+        var affinity: Int64 = 0
+        var intolerable: Int64 = 0
+    }
+
+    /// The fields the fixed filters and scores read.
+    static func placementShape(_ pod: JSONValue) -> JSONValue {
+        let spec = pod["spec"]
+        return [spec?["tolerations"] ?? .null, spec?["nodeSelector"] ?? .null, spec?["affinity"] ?? .null]
+    }
+
+    static func fixedFit(pod: JSONValue, node: NodeFacts) -> FixedFit {
+        let tolerations = pod[path: "spec", "tolerations"]?.arrayValue ?? []
+        if node.unschedulable {
+            let cordon = Taint(key: "node.kubernetes.io/unschedulable", effect: "NoSchedule")
+            if !tolerations.contains(where: { NodeMatching.tolerates($0, cordon) }) {
+                return FixedFit(verdict: NodeVerdict(reasons: ["node(s) were unschedulable"], resolvable: false))
+            }
+        }
+        if let taint = NodeMatching.untoleratedTaint(pod: pod, taints: node.taints) {
+            return FixedFit(verdict: NodeVerdict(reasons: ["node(s) had untolerated taint {\(taint.key): \(taint.value)}"], resolvable: false))
+        }
+        if !NodeMatching.matchesNodeSelectorAndAffinity(pod: pod, node: node.node) {
+            return FixedFit(verdict: NodeVerdict(reasons: ["node(s) didn't match Pod's node affinity/selector"], resolvable: false))
+        }
+        return FixedFit(verdict: nil, affinity: NodeMatching.preferredAffinityWeight(pod: pod, node: node.node),
+                        intolerable: NodeMatching.intolerablePreferNoSchedule(pod: pod, node: node.node))
+    }
+
+    static func place(pod: JSONValue, requests: ResourceList, nodes: [NodeFacts], fixed: [FixedFit],
+                      usage: NodeUsage) -> Swift.Result<String, FitFailure> {
         if nodes.isEmpty { return .failure(FitFailure(message: "no nodes available to schedule pods")) }
-        let requests = PodRequests.of(pod)
+        let scored = NodeUsage.nonZero(requests)
         var verdicts: [NodeVerdict] = []
         var feasible: [(name: String, leastAllocated: Int64, affinity: Int64, intolerable: Int64)] = []
-        for node in nodes {
-            guard let name = node.name else { continue }
-            if let verdict = filter(pod: pod, requests: requests, node: node, usage: usage) {
+        for (node, fit) in zip(nodes, fixed) {
+            if let verdict = fit.verdict ?? resourceVerdict(requests: requests, node: node.name, usage: usage) {
                 verdicts.append(verdict)
                 continue
             }
-            feasible.append((name, leastAllocatedScore(requests: requests, node: name, usage: usage),
-                             NodeMatching.preferredAffinityWeight(pod: pod, node: node),
-                             NodeMatching.intolerablePreferNoSchedule(pod: pod, node: node)))
+            feasible.append((node.name, leastAllocatedScore(nonZeroRequests: scored, node: node.name, usage: usage),
+                             fit.affinity, fit.intolerable))
         }
         let maxAffinity = feasible.map(\.affinity).max() ?? 0
         let maxIntolerable = feasible.map(\.intolerable).max() ?? 0
@@ -98,20 +154,12 @@ enum Scheduler {
 
     /// `nil` when the node passes every filter.
     static func filter(pod: JSONValue, requests: ResourceList, node: JSONValue, usage: NodeUsage) -> NodeVerdict? {
-        let tolerations = pod[path: "spec", "tolerations"]?.arrayValue ?? []
-        if NodeMatching.isUnschedulable(node) {
-            let cordon = Taint(key: "node.kubernetes.io/unschedulable", effect: "NoSchedule")
-            if !tolerations.contains(where: { NodeMatching.tolerates($0, cordon) }) {
-                return NodeVerdict(reasons: ["node(s) were unschedulable"], resolvable: false)
-            }
-        }
-        if let taint = NodeMatching.untoleratedTaint(pod: pod, taints: NodeMatching.effectiveTaints(node: node)) {
-            return NodeVerdict(reasons: ["node(s) had untolerated taint {\(taint.key): \(taint.value)}"], resolvable: false)
-        }
-        if !NodeMatching.matchesNodeSelectorAndAffinity(pod: pod, node: node) {
-            return NodeVerdict(reasons: ["node(s) didn't match Pod's node affinity/selector"], resolvable: false)
-        }
-        let name = node.name ?? ""
+        guard let facts = NodeFacts(node) else { return nil }
+        return fixedFit(pod: pod, node: facts).verdict ?? resourceVerdict(requests: requests, node: facts.name, usage: usage)
+    }
+
+    /// NodeResourcesFit: `nil` when the pod's requests fit beside what the node already holds.
+    static func resourceVerdict(requests: ResourceList, node name: String, usage: NodeUsage) -> NodeVerdict? {
         let allocatable = usage.allocatable[name] ?? [:]
         let used = usage.requested[name] ?? [:]
         var reasons: [String] = []
@@ -150,11 +198,10 @@ enum Scheduler {
     }
 
     /// kube-scheduler's LeastAllocated: mean over resources of free share × 100 after placing the pod.
-    static func leastAllocatedScore(requests: ResourceList, node: String, usage: NodeUsage) -> Int64 {
+    static func leastAllocatedScore(nonZeroRequests: ResourceList, node: String, usage: NodeUsage) -> Int64 {
         let allocatable = usage.allocatable[node] ?? [:]
         let used = usage.nonZeroRequested[node] ?? [:]
-        var scored = NodeUsage.nonZero(requests)
-        scored = scored.filter { $0.key != "pods" && $0.key != "ephemeral-storage" }
+        let scored = nonZeroRequests.filter { $0.key != "pods" && $0.key != "ephemeral-storage" }
         var total: Int64 = 0
         for (resource, want) in scored {
             let cap = allocatable[resource]?.milliValue ?? 0

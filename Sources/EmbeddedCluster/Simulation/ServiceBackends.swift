@@ -8,14 +8,14 @@ struct ServiceBackends {
     let servicePorts: [JSONValue]
 
     /// nil for services the controllers ignore (no selector, or ExternalName).
-    init?(service: JSONValue, pods all: [JSONValue]) {
+    init?(service: JSONValue, pods all: PodLabelIndex) {
         guard let selector = service[path: "spec", "selector"]?.objectValue, !selector.isEmpty,
               service[path: "spec", "type"]?.stringValue != "ExternalName"
         else { return nil }
-        let match = LabelSelector(matchLabels: selector.compactMapValues(\.stringValue))
         publishNotReady = service[path: "spec", "publishNotReadyAddresses"]?.boolValue ?? false
         servicePorts = service[path: "spec", "ports"]?.arrayValue ?? []
-        pods = all.filter { $0.namespace == service.namespace && match.matches($0.labels) && !NodeUsage.isTerminal($0) }
+        pods = all.selecting(namespace: service.namespace ?? "", selector.compactMapValues(\.stringValue))
+            .filter { !NodeUsage.isTerminal($0) }
     }
 
     /// The endpoint ports of `pod` (`name` always set, "" when the service port has none); nil when the service

@@ -22,7 +22,10 @@ extension SimulationDriver {
             pending.append(pod)
         }
         guard !pending.isEmpty else { return false }
-        let result = Scheduler.schedule(pending: pending, nodes: nodes, bound: bound)
+        let requests = requestsByUID(pods)
+        let result = Scheduler.schedule(pending: pending, nodes: nodes, bound: bound) { pod in
+            pod.uid.flatMap { requests[$0] } ?? PodRequests.of(pod)
+        }
         var byKey: [ObjectKey: JSONValue] = [:]
         for p in pending { byKey[p.objectKey] = p }
         for binding in result.bindings {
@@ -45,6 +48,18 @@ extension SimulationDriver {
             if previous != failure.message { await record([PodEvents.failedScheduling(message: failure.message)], pod: pod, node: nil) }
         }
         return !result.bindings.isEmpty
+    }
+
+    /// Every pod's requests, parsed once per pod: the embedded cluster serves no in-place resize, so a pod's
+    /// requests never change, and parsing every bound pod's quantities on every pass cost more than scheduling.
+    func requestsByUID(_ pods: [JSONValue]) -> [String: ResourceList] {
+        var fresh: [String: ResourceList] = [:]
+        for pod in pods {
+            guard let uid = pod.uid else { continue }
+            fresh[uid] = podRequests[uid] ?? PodRequests.of(pod)
+        }
+        podRequests = fresh
+        return fresh
     }
 
     func setScheduled(_ pod: JSONValue, _ condition: Condition, stamp: String) async {
@@ -86,8 +101,9 @@ extension SimulationDriver {
         var current: [ObjectKey: JSONValue] = [:]
         for e in existing { current[e.objectKey] = e }
         var live: Set<ObjectKey> = []
+        let index = PodLabelIndex(pods)
         for service in services where service.deletionTimestamp == nil {
-            guard let desired = EndpointsSimulator.endpoints(service: service, pods: pods) else { continue }
+            guard let desired = EndpointsSimulator.endpoints(service: service, pods: index) else { continue }
             let key = desired.objectKey
             live.insert(key)
             managedEndpoints.insert(key)
@@ -113,13 +129,18 @@ extension SimulationDriver {
 
     func runEndpointSlices(pods: [JSONValue]) async {
         guard let services = await read("services"), let slices = await read("endpointslices.discovery.k8s.io") else { return }
-        let managed = slices.filter { $0.labels[EndpointSliceSimulator.managedByLabel] == EndpointSliceSimulator.managedBy }
+        // Slices by their Service, grouped once: a filter of every slice per Service was quadratic.
+        var managed: [ObjectKey: [JSONValue]] = [:]
+        for slice in slices where slice.deletionTimestamp == nil {
+            let labels = slice.labels
+            guard labels[EndpointSliceSimulator.managedByLabel] == EndpointSliceSimulator.managedBy,
+                  let service = labels[EndpointSliceSimulator.serviceNameLabel] else { continue }
+            managed[ObjectKey(namespace: slice.namespace, name: service), default: []].append(slice)
+        }
+        let index = PodLabelIndex(pods)
         for service in services where service.deletionTimestamp == nil {
-            guard let desired = EndpointSliceSimulator.desired(service: service, pods: pods) else { continue }
-            let existing = managed.filter {
-                $0.namespace == service.namespace && $0.labels[EndpointSliceSimulator.serviceNameLabel] == service.name
-                    && $0.deletionTimestamp == nil
-            }
+            guard let desired = EndpointSliceSimulator.desired(service: service, pods: index) else { continue }
+            let existing = managed[service.objectKey] ?? []
             let plan = EndpointSliceSimulator.reconcile(service: service, desired: desired, existing: existing)
             for slice in plan.create {
                 await attempt("create endpointslice for \(service.objectKey)") { try await self.backend.create("endpointslices.discovery.k8s.io", slice) }

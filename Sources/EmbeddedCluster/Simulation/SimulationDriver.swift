@@ -36,6 +36,8 @@ actor SimulationDriver {
     var lostByAnnotation: Set<String> = []
     /// Endpoints this driver wrote, removed when their Service goes.
     var managedEndpoints: Set<ObjectKey> = []
+    /// Pods' requests by uid (`requestsByUID`).
+    var podRequests: [String: ResourceList] = [:]
     var proxyRoundRobin = 0
     var eventSequence = 0
     /// Whether to write Events (on by default).

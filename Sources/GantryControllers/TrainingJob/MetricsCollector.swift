@@ -53,10 +53,14 @@ public actor MetricsCollector {
     /// with `sinceTime`, so their metrics and early stopping lag by up to that much.
     let maxStreams: Int
     let pollInterval: Duration
+    /// All polled jobs share this many log reads per second: one request per job every `pollInterval` grows
+    /// with the number of jobs (936 polled jobs made 187 log reads a second, as many requests as a burst's pod
+    /// creates), so past `maxPollsPerSecond × pollInterval` polled jobs each one is read less often, in turn.
+    private var pollBudget: TokenBucket
     private var openStreams = 0
 
     public init(client: KubeClient, clock: any RuntimeClock, statusInterval: Duration = .seconds(5),
-                maxStreams: Int = 64, pollInterval: Duration = .seconds(5),
+                maxStreams: Int = 64, pollInterval: Duration = .seconds(5), maxPollsPerSecond: Double = 20,
                 peersFromCache: @escaping @Sendable (String, String) async -> [(key: ObjectKey, peer: EarlyStoppingRules.Peer)],
                 notify: @escaping @Sendable (ObjectKey) async -> Void) {
         self.client = client
@@ -64,6 +68,8 @@ public actor MetricsCollector {
         self.statusInterval = statusInterval
         self.maxStreams = max(1, maxStreams)
         self.pollInterval = pollInterval
+        let pollRate = max(0.1, maxPollsPerSecond)
+        pollBudget = TokenBucket(qps: pollRate, burst: max(1, Int(pollRate)), now: .now)
         self.peersFromCache = peersFromCache
         self.notify = notify
     }
@@ -121,7 +127,8 @@ public actor MetricsCollector {
         let pollInterval = self.pollInterval
         if !podFinished && !polled { openStreams += 1 }
         let task = polled ? Task { [weak self] in
-            await Self.poll(client: client, namespace: namespace, pod: pod, every: pollInterval) { [weak self] line in
+            await Self.poll(client: client, namespace: namespace, pod: pod, every: pollInterval,
+                            turn: { [weak self] in await self?.pollTurn() ?? .zero }) { [weak self] line in
                 guard let parsed = MetricLine.parse(line, format: format, stepKey: stepKey) else { return }
                 await self?.record(parsed, key: key, id: id)
             }
@@ -151,13 +158,18 @@ public actor MetricsCollector {
 
     private func streamClosed() { openStreams = max(0, openStreams - 1) }
 
-    /// Reads a running container's log every `every`, from the second of the last line seen (`sinceTime` has
+    /// How long a polled job waits for its next read under the shared budget.
+    private func pollTurn() -> Duration { pollBudget.reserve(now: .now) }
+
+    /// Reads a running container's log every `every` (later when `turn` says the shared budget is spent), from the second of the last line seen (`sinceTime` has
     /// second precision), skipping lines up to that line by their nanosecond timestamps. Ends when cancelled:
     /// the reconciler starts a full read once the pod has finished.
     static func poll(client: KubeClient, namespace: String, pod: String, every: Duration,
-                     _ handle: @Sendable (String) async -> Void) async {
+                     turn: @Sendable () async -> Duration, _ handle: @Sendable (String) async -> Void) async {
         var last: LogTime?
         while !Task.isCancelled {
+            let wait = await turn()
+            if wait > .zero { try? await Task.sleep(for: wait) }
             do {
                 let since = last.map { Timestamp.format(Date(timeIntervalSince1970: Double($0.seconds))) }
                 for try await line in client.logs(namespace: namespace, pod: pod, container: TrainingPods.containerName,

@@ -130,10 +130,16 @@ public struct TrainingJobReconciler: Reconciler {
             if plan.addFinalizer { updated[path: "metadata", "resourceVersion"] = nil }  // the patch moved it on
             _ = try await client.updateStatus(.trainingJobs, updated)
         }
+        // The Events go out beside the children (both only after status is on record): a burst of admissions
+        // otherwise spends a round trip per Event in each reconcile.
+        let events = self.events, planned = plan.events
+        async let recorded: Void = {
+            for event in planned {
+                await events.record(regarding: object, type: event.type.rawValue, reason: event.reason, note: event.note, action: "Reconcile")
+            }
+        }()
         try await children.apply(plan.children, ownerUID: job.uid, namespace: job.namespace)
-        for event in plan.events {
-            await events.record(regarding: object, type: event.type.rawValue, reason: event.reason, note: event.note, action: "Reconcile")
-        }
+        await recorded
         if plan.removeFinalizer {
             try await Finalizers.remove(Self.finalizer, from: object, type: .trainingJobs, client: client)
         }

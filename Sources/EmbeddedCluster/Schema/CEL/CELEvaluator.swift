@@ -10,6 +10,8 @@ struct CELEvalError: Error, Sendable {
 /// (null, bool, int, double, string, list, map), so `JSONValue` is the value type.
 struct CELEvaluator {
     var variables: [String: JSONValue]
+    /// Patterns compiled with the rule; any other (a computed one) is compiled where it is matched.
+    var patterns: [String: CompiledPattern] = [:]
 
     func eval(_ e: CELExpr) throws(CELEvalError) -> JSONValue {
         switch e {
@@ -158,7 +160,7 @@ struct CELEvaluator {
             return .bool(false)
         case "matches":
             do {
-                return .bool(try CompiledPattern(arg).matches(s))
+                return .bool(try (patterns[arg] ?? CompiledPattern(arg)).matches(s))
             } catch {
                 throw CELEvalError(message: "invalid regular expression: \(arg)")
             }

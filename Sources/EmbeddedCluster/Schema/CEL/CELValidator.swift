@@ -46,7 +46,7 @@ struct CELValidator {
             if rule.usesOldSelf && old == nil { continue }
             var variables: [String: JSONValue] = ["self": value]
             if let old { variables["oldSelf"] = old }
-            let evaluator = CELEvaluator(variables: variables)
+            let evaluator = CELEvaluator(variables: variables, patterns: rule.patterns)
             let ruleText = rule.message.isEmpty ? rule.rule.trimmed : rule.message.trimmed
             let result: JSONValue
             do {

@@ -12,6 +12,9 @@ struct ValidationRule: Sendable {
     let fieldPath: String?
     let program: CELExpr
     let usesOldSelf: Bool
+    /// The rule's and its message expression's constant `matches` patterns, compiled (the checker refused
+    /// any that does not compile).
+    let patterns: [String: CompiledPattern]
 
     static let reasons: Set<String> = ["FieldValueInvalid", "FieldValueForbidden", "FieldValueRequired", "FieldValueDuplicate"]
 
@@ -66,8 +69,12 @@ struct ValidationRule: Sendable {
                 throw SchemaError(path: path + ".fieldPath", message: "Invalid value: \(GoFormat.quote(f)): \(error.message)")
             }
         }
+        var patterns: [String: CompiledPattern] = [:]
+        for source in program.constantPatterns + (messageExpression?.constantPatterns ?? []) {
+            patterns[source] = try? CompiledPattern(source)
+        }
         return ValidationRule(rule: rule, message: message, messageExpression: messageExpression, reason: reason,
-            fieldPath: fieldPath, program: program, usesOldSelf: usesOldSelf)
+            fieldPath: fieldPath, program: program, usesOldSelf: usesOldSelf, patterns: patterns)
     }
 
     private static func compile(_ source: String, path: String, node: SchemaNode, isRoot: Bool) throws(SchemaError) -> CELExpr {
