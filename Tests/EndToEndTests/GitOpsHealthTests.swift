@@ -93,10 +93,14 @@ import KubeYAML
 
     static func phase(_ object: JSONValue) -> String? { object[path: "status", "phase"]?.stringValue }
 
+    /// An operator on the embedded cluster with the doc's argocd-cm applied; `body` gets the scripts per kind.
+    static func withHealthChecks(_ body: (OperatorHarness, [String: String]) async throws -> Void) async throws {
+        try Prerequisite.executable(lua, "lua5.4 (`make test` installs the Debian package lua5.4)")
+        try await withOperator { h async throws in try await body(h, try await healthScripts(h)) }
+    }
+
     @Test func trainingJobs() async throws {
-        try Prerequisite.executable(Self.lua, "lua5.4 (`make test` installs the Debian package lua5.4)")
-        try await withOperator { h async throws in
-            let scripts = try await Self.healthScripts(h)
+        try await Self.withHealthChecks { h, scripts async throws in
             let m = TrainingJobBehaviourTests.manifest
             _ = try await h.kubectl("apply", "-f", "-", stdin: m("h-running", 1, 1, "{logs: [\"training\"]}", ""))
             _ = try await h.kubectl("apply", "-f", "-", stdin: m("h-done", 1, 1, "{exit: {code: 0, after: 1s}}", ""))
@@ -121,9 +125,7 @@ import KubeYAML
     }
 
     @Test func experiments() async throws {
-        try Prerequisite.executable(Self.lua, "lua5.4 (`make test` installs the Debian package lua5.4)")
-        try await withOperator { h async throws in
-            let scripts = try await Self.healthScripts(h)
+        try await Self.withHealthChecks { h, scripts async throws in
             let grid = "- {name: lr, type: categorical, values: [\"0.1\", \"0.01\"]}"
             let m = ExperimentTests.manifest
             _ = try await h.kubectl("apply", "-f", "-", stdin: m("e-done", "grid", grid, "", 6, 1))
@@ -142,9 +144,7 @@ import KubeYAML
     }
 
     @Test func notebooks() async throws {
-        try Prerequisite.executable(Self.lua, "lua5.4 (`make test` installs the Debian package lua5.4)")
-        try await withOperator { h async throws in
-            let scripts = try await Self.healthScripts(h)
+        try await Self.withHealthChecks { h, scripts async throws in
             _ = try await h.kubectl("apply", "-f", "-", stdin: NotebookTests.manifest("n-running", idle: 3600))
             _ = try await h.kubectl("apply", "-f", "-", stdin: NotebookTests.manifest("n-stopped", idle: 3600) + "\n  stopped: true")
             _ = try await h.kubectl("apply", "-f", "-", stdin: NotebookTests.manifest("n-failed", idle: 3600)
@@ -158,9 +158,7 @@ import KubeYAML
     }
 
     @Test func inferenceServices() async throws {
-        try Prerequisite.executable(Self.lua, "lua5.4 (`make test` installs the Debian package lua5.4)")
-        try await withOperator { h async throws in
-            let scripts = try await Self.healthScripts(h)
+        try await Self.withHealthChecks { h, scripts async throws in
             let m = InferenceServiceTests.manifest
             // InferenceService has no phase: the state is the candidate's, or "Serving" once Ready.
             let state: @Sendable (JSONValue) -> String? = { object in

@@ -81,13 +81,9 @@ struct ImageTests {
     /// deploy/namespace.yaml enforces the restricted profile, and the controller's pods created from the
     /// Deployment meet each of its checks (pod-security-admission's policy list for `restricted`, latest).
     @Test func theInstallNamespaceIsRestrictedAndItsPodsMeetTheProfile() async throws {
-        try await withCluster(TestCluster(DevClusterOptions(tls: true))) { t async throws in
-            var r = await t.kubectl("apply", "-k", Self.root + "/deploy")
-            #expect(r.ok, "\(r.stderr)")
+        try await withInstall(rbac: false) { t, _ async throws in
             let namespace = try await t.json("/api/v1/namespaces/gantry-system")
             #expect(namespace[path: "metadata", "labels", "pod-security.kubernetes.io/enforce"] == "restricted")
-            r = await t.kubectl("rollout", "status", "deployment/gantry-controller", "-n", "gantry-system", "--timeout=90s")
-            #expect(r.ok, "\(r.stdout) \(r.stderr)")
             let pods = try await InstallPathTests.controllerPods(t)
             #expect(pods.count == 2)
             for pod in pods { #expect(Self.restrictedViolations(pod).isEmpty, "\(pod.name ?? ""): \(Self.restrictedViolations(pod))") }
@@ -104,13 +100,7 @@ struct ImageTests {
     /// own, so the test's machine is untouched), the ServiceAccount files and variables the kubelet gives it, and
     /// RBAC enforced. It runs the README's example job to Succeeded and exits cleanly.
     @Test func theControllerRunsAsItsNonRootUserOnAReadOnlyRoot() async throws {
-        var options = DevClusterOptions(tls: true)
-        options.authorization = .rbac
-        try await withCluster(TestCluster(options)) { t async throws in
-            var r = await t.kubectl("apply", "-k", Self.root + "/deploy")
-            #expect(r.ok, "\(r.stderr)")
-            r = await t.kubectl("rollout", "status", "deployment/gantry-controller", "-n", "gantry-system", "--timeout=90s")
-            #expect(r.ok, "\(r.stdout) \(r.stderr)")
+        try await withInstall { t, _ async throws in
             let pod = try #require(try await InstallPathTests.controllerPods(t).first)
             let user = try #require(pod[path: "spec", "securityContext", "runAsUser"]?.intValue)
             let group = try #require(pod[path: "spec", "securityContext", "runAsGroup"]?.intValue)
@@ -135,7 +125,7 @@ struct ImageTests {
                                                                  "HOME": t.dir, "PATH": "/usr/bin:/bin"],
                                                    logPath: t.dir + "/controller.log")
             defer { controller.killIfRunning() }
-            r = await t.kubectl("apply", "-f", Self.root + "/examples/trainingjob-single-gpu.yaml")
+            var r = await t.kubectl("apply", "-f", Self.root + "/examples/trainingjob-single-gpu.yaml")
             #expect(r.ok, "\(r.stderr)")
             let succeeded = try await eventually(timeout: .seconds(90)) {
                 await t.kubectl("get", "trainingjob", "mnist-baseline", "-o", "jsonpath={.status.phase}").stdout == "Succeeded"
@@ -190,13 +180,7 @@ struct ImageTests {
     /// proxy's upstream is that port on 127.0.0.1 (the default --metrics-host), and the ServiceAccount may make the
     /// reviews the proxy makes. (The proxy itself is not run: the simulated kubelet runs no image.)
     @Test func theMetricsProxyOverlayInstallsInTheRestrictedNamespace() async throws {
-        var options = DevClusterOptions(tls: true)
-        options.authorization = .rbac
-        try await withCluster(TestCluster(options)) { t async throws in
-            var r = await t.kubectl("apply", "-k", Self.root + "/examples/metrics-proxy")
-            #expect(r.ok, "\(r.stderr)")
-            r = await t.kubectl("rollout", "status", "deployment/gantry-controller", "-n", "gantry-system", "--timeout=90s")
-            #expect(r.ok, "\(r.stdout) \(r.stderr)")
+        try await withInstall("examples/metrics-proxy") { t, _ async throws in
             let pods = try await InstallPathTests.controllerPods(t)
             #expect(pods.count == 2)
             let base = try Self.deployment()[path: "spec", "template", "spec", "containers"]?.arrayValue?.first?["args"]?.arrayValue ?? []
@@ -209,7 +193,7 @@ struct ImageTests {
                 let proxy = containers.last?["args"]?.arrayValue ?? []
                 #expect(proxy.contains("--upstream=http://127.0.0.1:8080/"), "\(proxy)")
             }
-            r = await t.kubectl("create", "token", "gantry-controller", "-n", "gantry-system")
+            let r = await t.kubectl("create", "token", "gantry-controller", "-n", "gantry-system")
             let token = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             // Asked as a SelfSubjectAccessReview with the group set (kubectl auth can-i cannot: the embedded cluster
             // serves neither review, so kubectl's discovery cannot map their names to groups).

@@ -24,13 +24,8 @@ struct UpgradeTests {
         try Data(overlay.replacingOccurrences(of: "newTag: \(GantryVersion.current)", with: "newTag: 9.9.9").utf8)
             .write(to: URL(fileURLWithPath: folder + "/kustomization.yaml"))
 
-        try await withCluster(TestCluster(DevClusterOptions(tls: true))) { t async throws in
-            var r = await t.kubectl("apply", "-k", Self.root + "/deploy")
-            #expect(r.ok, "\(r.stderr)")
-            r = await t.kubectl("rollout", "status", "deployment/gantry-controller", "-n", "gantry-system", "--timeout=90s")
-            #expect(r.ok, "\(r.stdout) \(r.stderr)")
-
-            r = await t.kubectl("apply", "-k", folder)
+        try await withInstall(rbac: false) { t, _ async throws in
+            var r = await t.kubectl("apply", "-k", folder)
             #expect(r.ok, "\(r.stderr)")
             let changed = r.stdout.split(separator: "\n").filter { !$0.hasSuffix(" unchanged") }
             #expect(changed == ["deployment.apps/gantry-controller configured"], "only the Deployment changes: \(r.stdout)")

@@ -12,59 +12,32 @@ struct UserRolesTests {
 
     static let root = OperatorHarness.repoRoot
 
-    static let team = """
-        apiVersion: v1
-        kind: Namespace
-        metadata: {name: team-a}
-        ---
-        apiVersion: v1
-        kind: Namespace
-        metadata: {name: team-b}
-        ---
-        apiVersion: v1
-        kind: ServiceAccount
-        metadata: {name: viewer, namespace: team-a}
-        ---
-        apiVersion: v1
-        kind: ServiceAccount
-        metadata: {name: editor, namespace: team-a}
-        ---
-        apiVersion: v1
-        kind: ServiceAccount
-        metadata: {name: owner, namespace: team-a}
-        ---
-        apiVersion: rbac.authorization.k8s.io/v1
-        kind: RoleBinding
-        metadata: {name: viewer, namespace: team-a}
-        roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
-        subjects: [{kind: ServiceAccount, name: viewer, namespace: team-a}]
-        ---
-        apiVersion: rbac.authorization.k8s.io/v1
-        kind: RoleBinding
-        metadata: {name: editor, namespace: team-a}
-        roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}
-        subjects: [{kind: ServiceAccount, name: editor, namespace: team-a}]
-        ---
-        apiVersion: rbac.authorization.k8s.io/v1
-        kind: RoleBinding
-        metadata: {name: owner, namespace: team-a}
-        roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: admin}
-        subjects: [{kind: ServiceAccount, name: owner, namespace: team-a}]
-        """
+    /// Namespaces team-a and team-b; in team-a a ServiceAccount per user, bound to the built-in role.
+    static let users = [("viewer", "view"), ("editor", "edit"), ("owner", "admin")]
+    static var team: String {
+        var documents = ["apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}", "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-b}"]
+        for (user, role) in users {
+            documents.append("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: \(user), namespace: team-a}")
+            documents.append("""
+                apiVersion: rbac.authorization.k8s.io/v1
+                kind: RoleBinding
+                metadata: {name: \(user), namespace: team-a}
+                roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: \(role)}
+                subjects: [{kind: ServiceAccount, name: \(user), namespace: team-a}]
+                """)
+        }
+        return documents.joined(separator: "\n---\n")
+    }
 
     @Test func viewEditAndAdminInANamespaceCoverGantrysKinds() async throws {
-        var options = DevClusterOptions(tls: true)
-        options.authorization = .rbac
-        try await withCluster(TestCluster(options)) { t async throws in
-            var r = await t.kubectl("apply", "-k", Self.root + "/deploy")
-            #expect(r.ok, "\(r.stderr)")
+        try await withInstall { t, installed async throws in
             for role in ["gantry-view", "gantry-edit", "gantry-admin"] {
-                #expect(r.stdout.contains("clusterrole.rbac.authorization.k8s.io/\(role) created"), "\(role): \(r.stdout)")
+                #expect(installed.stdout.contains("clusterrole.rbac.authorization.k8s.io/\(role) created"), "\(role): \(installed.stdout)")
             }
-            r = await t.kubectl("apply", "-f", "-", stdin: Self.team)
+            var r = await t.kubectl("apply", "-f", "-", stdin: Self.team)
             #expect(r.ok, "\(r.stderr)")
             var tokens: [String: String] = [:]
-            for user in ["viewer", "editor", "owner"] {
+            for (user, _) in Self.users {
                 r = await t.kubectl("create", "token", user, "-n", "team-a")
                 #expect(r.ok, "\(r.stderr)")
                 tokens[user] = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
