@@ -6,8 +6,9 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libcurl4-openssl-dev libyaml-dev libssl-dev
 # Real components the tests drive: lua5.4 runs the Argo CD health checks of docs/gitops.md; prometheus scrapes the
 # controller and answers the Grafana dashboard's queries (docs/observability.md). Debian starts no service in a
-# container, and where it does, the tests' own Prometheus uses a config, storage and port of its own.
-TEST_PACKAGES := lua5.4 prometheus
+# container, and where it does, the tests' own Prometheus uses a config, storage and port of its own. binutils'
+# readelf lists the libraries the binary links (the Dockerfile's runtime stage must install them).
+TEST_PACKAGES := lua5.4 prometheus binutils
 GANTRY := .build/debug/gantry
 # The controller's image, as deploy/deployment.yaml names it; the tag is the release `gantry version` prints.
 VERSION := $(shell sed -n 's/.*static let current = "\(.*\)"/\1/p' Sources/GantryCLI/VersionCommand.swift)
