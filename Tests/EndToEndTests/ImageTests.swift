@@ -123,8 +123,11 @@ struct ImageTests {
                 shift
                 exec /usr/bin/setpriv --reuid=\(user) --regid=\(group) --clear-groups "$@"
                 """
+            // A copy in the test's folder: the checkout may sit where user 65532 cannot reach (e.g. under /root).
+            let binary = t.dir + "/gantry"
+            try FileManager.default.copyItem(atPath: GantryBinary.path, toPath: binary)
             let controller = try ControllerProcess(executable: "/usr/bin/unshare",
-                                                   arguments: ["--mount", "--propagation", "private", "/bin/sh", "-c", script, "sh", t.dir, GantryBinary.path] + args,
+                                                   arguments: ["--mount", "--propagation", "private", "/bin/sh", "-c", script, "sh", t.dir, binary] + args,
                                                    environment: ["KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": String(port),
                                                                  "HOME": t.dir, "PATH": "/usr/bin:/bin"],
                                                    logPath: t.dir + "/controller.log")
