@@ -13,7 +13,8 @@ extension ObjectStore {
     /// The stored RBAC objects, read at the request's moment.
     func rbacPolicy() -> RBACAuthorizer.Policy {
         func all(_ key: String) -> [JSONValue] { select(key, namespace: nil, labels: LabelQuery(), fields: FieldQuery()) }
-        return RBACAuthorizer.Policy(roles: all("roles.rbac.authorization.k8s.io"), clusterRoles: all("clusterroles.rbac.authorization.k8s.io"),
+        return RBACAuthorizer.Policy(roles: all("roles.rbac.authorization.k8s.io"),
+                                     clusterRoles: RBACAggregation.resolve(all("clusterroles.rbac.authorization.k8s.io")),
                                      roleBindings: all("rolebindings.rbac.authorization.k8s.io"),
                                      clusterRoleBindings: all("clusterrolebindings.rbac.authorization.k8s.io"))
     }

@@ -78,7 +78,8 @@ struct AccessAttributes: Sendable, Hashable {
 /// missing is reported in the reason, as upstream's `RBAC: clusterrole.rbac.authorization.k8s.io "x" not found`.
 ///
 /// What every authenticated user may do comes from the stored bootstrap roles (BootstrapRBAC.swift).
-/// Simplified: ClusterRole aggregation is not computed; no escalation checks on writes of roles and bindings.
+/// ClusterRoles arrive with their aggregation resolved (RBACAggregation). Simplified: no escalation checks on
+/// writes of roles and bindings.
 enum RBACAuthorizer {
     struct Policy: Sendable {
         var roles: [JSONValue] = []

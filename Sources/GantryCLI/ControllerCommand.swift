@@ -15,7 +15,9 @@ struct ControllerCommand: AsyncParsableCommand {
         discussion: """
             Connects with --kubeconfig, else $KUBECONFIG, else in-cluster configuration when KUBERNETES_SERVICE_HOST \
             is set, else ~/.kube/config. Serves /healthz, /readyz (ready once caches are synced, or while \
-            standing by as a non-leader) and /metrics (Prometheus text format) on --health-port. With leader election (default on), only the replica holding \
+            standing by as a non-leader) and /metrics (Prometheus text format) on --health-port; with --metrics-port, \
+            /metrics moves to a listener of its own (on --metrics-host, 127.0.0.1 unless set: reached through a proxy \
+            in the pod). With leader election (default on), only the replica holding \
             the Lease reconciles; SIGTERM or SIGINT stops taking work, lets in-flight reconciles finish and \
             releases the Lease.
             """)
@@ -38,6 +40,12 @@ struct ControllerCommand: AsyncParsableCommand {
 
     @Option(help: "Address the health and metrics server binds to.")
     var healthHost: String = "0.0.0.0"
+
+    @Option(help: "Serve /metrics on this port instead of --health-port (0 picks a free port).")
+    var metricsPort: Int?
+
+    @Option(help: "Address the metrics listener of --metrics-port binds to; the default keeps it to the pod (a proxy such as kube-rbac-proxy in the pod publishes it).")
+    var metricsHost: String = "127.0.0.1"
 
     @Option(help: "Concurrent reconciles per controller.")
     var workers: Int = 4
@@ -109,13 +117,20 @@ struct ControllerCommand: AsyncParsableCommand {
             if leaderElect && !elector.isLeading { return true }
             return await manager.hasSynced()
         }
-        let health = HealthServer(host: healthHost, port: healthPort, registry: registry, ready: ready,
-                                  onListening: { port in logger.info("health and metrics server listening", metadata: ["port": "\(port)"]) })
+        let separateMetrics = metricsPort.map { port in
+            HealthServer(host: metricsHost, port: port, endpoints: .metrics, registry: registry, ready: ready,
+                         onListening: { port in logger.info("metrics server listening", metadata: ["port": "\(port)", "host": "\(metricsHost)"]) })
+        }
+        let listening: Logger.Message = separateMetrics == nil ? "health and metrics server listening" : "health server listening"
+        let health = HealthServer(host: healthHost, port: healthPort, endpoints: separateMetrics == nil ? [.probes, .metrics] : .probes,
+                                  registry: registry, ready: ready,
+                                  onListening: { port in logger.info(listening, metadata: ["port": "\(port)"]) })
         logger.info("gantry controller starting", metadata: ["server": "\(config.server)", "identity": "\(me)", "leaderElect": "\(leaderElect)"])
 
         try await runUntilSignalled {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await health.run() }
+                if let separateMetrics { group.addTask { try await separateMetrics.run() } }
                 group.addTask {
                     if leaderElect {
                         await elector.run { await manager.run() }

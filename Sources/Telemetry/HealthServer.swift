@@ -4,19 +4,32 @@ import NIOCore
 import Prometheus
 import ServiceLifecycle
 
-/// `/healthz`, `/readyz` and `/metrics` on one port, as controller-runtime's manager serves them.
+/// `/healthz`, `/readyz` and `/metrics` on one port, as controller-runtime's manager serves them, or either group
+/// on a port of its own (metrics bound to localhost behind an authenticating proxy, probes on the pod's address).
 /// Readiness is a closure so the operator can tie it to "caches synced".
 public struct HealthServer: Sendable {
+    /// What a listener answers.
+    public struct Endpoints: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        /// `/healthz`, `/livez`, `/readyz`.
+        public static let probes = Endpoints(rawValue: 1)
+        /// `/metrics`.
+        public static let metrics = Endpoints(rawValue: 2)
+    }
+
     public let host: String
     public let port: Int
+    public let endpoints: Endpoints
     let registry: PrometheusCollectorRegistry
     let ready: @Sendable () async -> Bool
     let onListening: @Sendable (Int) async -> Void
 
-    public init(host: String = "0.0.0.0", port: Int, registry: PrometheusCollectorRegistry,
+    public init(host: String = "0.0.0.0", port: Int, endpoints: Endpoints = [.probes, .metrics], registry: PrometheusCollectorRegistry,
                 ready: @escaping @Sendable () async -> Bool, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
         self.host = host
         self.port = port
+        self.endpoints = endpoints
         self.registry = registry
         self.ready = ready
         self.onListening = onListening
@@ -25,19 +38,23 @@ public struct HealthServer: Sendable {
     /// Serves until the task is cancelled.
     public func run() async throws {
         let router = Router()
-        router.get("/healthz") { _, _ in "ok" }
-        router.get("/livez") { _, _ in "ok" }
-        let ready = self.ready
-        router.get("/readyz") { _, _ -> Response in
-            let isReady = await ready()
-            return Response(status: isReady ? .ok : .serviceUnavailable,
-                            body: .init(byteBuffer: ByteBuffer(string: isReady ? "ok" : "caches not synced")))
+        if endpoints.contains(.probes) {
+            router.get("/healthz") { _, _ in "ok" }
+            router.get("/livez") { _, _ in "ok" }
+            let ready = self.ready
+            router.get("/readyz") { _, _ -> Response in
+                let isReady = await ready()
+                return Response(status: isReady ? .ok : .serviceUnavailable,
+                                body: .init(byteBuffer: ByteBuffer(string: isReady ? "ok" : "caches not synced")))
+            }
         }
-        let registry = self.registry
-        router.get("/metrics") { _, _ -> Response in
-            var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
-            response.headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            return response
+        if endpoints.contains(.metrics) {
+            let registry = self.registry
+            router.get("/metrics") { _, _ -> Response in
+                var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+                response.headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+                return response
+            }
         }
         let onListening = self.onListening
         var logger = Logger(label: "gantry.health")

@@ -12,10 +12,11 @@ final class ControllerProcess: Sendable {
                       environment: nil, logPath: logPath)
     }
 
-    /// Starts `gantry ARGUMENTS` with exactly `environment` (nil: this process's).
-    init(arguments: [String], environment: [String: String]?, logPath: String) throws {
+    /// Starts `gantry ARGUMENTS` (or `executable ARGUMENTS`, a wrapper that ends by exec'ing gantry, so the process
+    /// signalled is gantry's) with exactly `environment` (nil: this process's).
+    init(executable: String = GantryBinary.path, arguments: [String], environment: [String: String]?, logPath: String) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: GantryBinary.path)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let environment { process.environment = environment }
         FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -39,8 +40,13 @@ final class ControllerProcess: Sendable {
     }
 
     /// The health server's port, once it logged it (JSON log format).
-    var healthPort: Int? {
-        for line in output.split(separator: "\n") where line.contains("health and metrics server listening") {
+    var healthPort: Int? { loggedPort(["health and metrics server listening", "health server listening"]) }
+
+    /// The port of `--metrics-port`'s own listener, once it logged it (JSON log format).
+    var metricsPort: Int? { loggedPort(["metrics server listening"]) }
+
+    private func loggedPort(_ messages: [String]) -> Int? {
+        for line in output.split(separator: "\n") where messages.contains(where: { line.contains("\"\($0)\"") }) {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   let port = (object["port"] as? String).flatMap(Int.init) else { continue }
             return port
