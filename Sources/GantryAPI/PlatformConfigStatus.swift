@@ -92,6 +92,13 @@ public struct BudgetStanding: Sendable, Hashable {
     public var usedGPUHours: Double
     public var gpuHours: Double
 
+    public init(namespace: String, month: String, usedGPUHours: Double, gpuHours: Double) {
+        self.namespace = namespace
+        self.month = month
+        self.usedGPUHours = usedGPUHours
+        self.gpuHours = gpuHours
+    }
+
     /// Nil when the namespace has no budget or has not used it all.
     public static func exhausted(_ namespace: String, spec: PlatformConfigSpec, status: PlatformConfigStatus?, now: Date) -> BudgetStanding? {
         guard let budget = spec.budgets?.budget(for: namespace) else { return nil }
