@@ -16,9 +16,9 @@ struct BudgetGauges {
         guard let status = try? (object["status"] ?? .emptyObject).decode(PlatformConfigStatus.self) else { return }
         var levels: [String: [[String]: Double]] = [:]
         for usage in status.budgets ?? [] {
-            levels[PlatformMetricNames.budgetUsed, default: [:]][[usage.namespace]] = usage.usedGPUHours
+            levels[PlatformMetricNames.budgetUsed, default: [:]][[usage.namespace]] = usage.usedGPUHours * 3600
             if let budget = usage.gpuHoursPerMonth {
-                levels[PlatformMetricNames.budgetLimit, default: [:]][[usage.namespace]] = budget
+                levels[PlatformMetricNames.budgetLimit, default: [:]][[usage.namespace]] = budget * 3600
                 levels[PlatformMetricNames.budgetRatio, default: [:]][[usage.namespace]] = budget > 0 ? usage.usedGPUHours / budget : 1
             }
         }
