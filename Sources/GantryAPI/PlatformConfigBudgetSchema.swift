@@ -25,6 +25,10 @@ enum PlatformConfigBudgetSchema {
             "path": Schema.string("Path (default /metrics).", maxLength: 253, minLength: 1),
             "metric": Schema.string("Per-GPU utilisation gauge in percent (default DCGM_FI_DEV_GPU_UTIL).", maxLength: 253, minLength: 1),
         ]),
+        "prometheus": Schema.object("Read utilisation from a Prometheus server scraping dcgm-exporter instead of the pods.", [
+            "url": Schema.string("Base URL of the server (http://prometheus.monitoring:9090); /api/v1/query is asked.", pattern: "^https?://", maxLength: 2048, minLength: 8),
+            "query": Schema.string("Instant query answering one sample per GPU in percent, labelled namespace and pod (default DCGM_FI_DEV_GPU_UTIL).", maxLength: 4096, minLength: 1),
+        ], required: ["url"]),
     ])
 
     static let usage = Schema.array("GPU-hours of each namespace that held GPUs this month.", of: Schema.object("A namespace's usage.", [

@@ -44,8 +44,10 @@ public struct IdleGPUSettings: Codable, Sendable, Hashable {
     public var windowSeconds: Int?
     /// How often the pods are asked (default 60).
     public var checkPeriodSeconds: Int?
-    /// Where the per-GPU gauge is read: each pod's metrics endpoint through the API server's pod proxy.
+    /// Where the per-GPU gauge is read: each pod's metrics endpoint through the API server's pod proxy (the
+    /// default), or a Prometheus server that scrapes dcgm-exporter (when set, the pods are not asked).
     public var podMetrics: PodMetricsSource?
+    public var prometheus: PrometheusSource?
 
     public init() {}
 
@@ -53,6 +55,19 @@ public struct IdleGPUSettings: Codable, Sendable, Hashable {
     public var effectiveWindowSeconds: Int { windowSeconds ?? 1800 }
     public var effectiveCheckPeriodSeconds: Int { checkPeriodSeconds ?? 60 }
     public var effectivePodMetrics: PodMetricsSource { podMetrics ?? PodMetricsSource() }
+}
+
+/// A Prometheus server's instant-query API: `query` answers one sample per GPU labelled with the pod's
+/// `namespace` and `pod` (dcgm-exporter's pod attribution; `exported_namespace`/`exported_pod` when the scrape
+/// renamed them).
+public struct PrometheusSource: Codable, Sendable, Hashable {
+    public var url: String
+    public var query: String?
+    public init(url: String, query: String? = nil) {
+        self.url = url
+        self.query = query
+    }
+    public var effectiveQuery: String { query ?? "DCGM_FI_DEV_GPU_UTIL" }
 }
 
 /// dcgm-exporter's endpoint and gauge (`DCGM_FI_DEV_GPU_UTIL`, percent, one sample per GPU) on each pod.

@@ -1,4 +1,6 @@
 import Foundation
+import Hummingbird
+import Logging
 import EmbeddedCluster
 import GantryControllers
 import GantryTestSupport
@@ -226,5 +228,66 @@ struct BudgetTests {
                 #expect(allocated == 2, "\(report)")
             }
         }
+    }
+
+    /// The same detection with the utilisation read from a real Prometheus (Debian's `prometheus`) that scrapes a
+    /// stand-in dcgm-exporter (per-GPU samples labelled with the pod's namespace and name): the pods are not asked.
+    @Test func idleGPUsAreFoundThroughAPrometheusQuery() async throws {
+        try await withOperator { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.job("quiet", script: "{logs: [\"training\"]}"))
+            var podName: String?
+            #expect(try await eventually(timeout: .seconds(30)) {
+                let pods = try await h.client.list(.pods, namespace: "default").items
+                return pods.contains { $0.controllerReference?.name == "quiet" && $0[path: "status", "phase"] == "Running" }
+            })
+            podName = try await h.client.list(.pods, namespace: "default").items.first { $0.controllerReference?.name == "quiet" }?.name
+            let pod = try #require(podName)
+            let exposition = "# TYPE DCGM_FI_DEV_GPU_UTIL gauge\n"
+                + "DCGM_FI_DEV_GPU_UTIL{gpu=\"0\",Hostname=\"dcgm-0\",namespace=\"default\",pod=\"\(pod)\",container=\"trainer\"} 1\n"
+                + "DCGM_FI_DEV_GPU_UTIL{gpu=\"1\",Hostname=\"dcgm-0\"} 0\n"
+            try await withExporter(exposition) { exporter in
+                let prometheus = try await PrometheusServer.start(scraping: exporter, in: h.cluster.dir)
+                do {
+                    #expect(try await eventually(timeout: .seconds(30)) { try await prometheus.query("DCGM_FI_DEV_GPU_UTIL").count == 2 })
+                    _ = try await h.kubectl("apply", "-f", "-", stdin: try Self.docExample(2))  // the guide's, as written
+                    #expect(try await Self.platform(h)[path: "spec", "idleGPUs", "prometheus", "query"] == "DCGM_FI_DEV_GPU_UTIL")
+                    _ = try await h.kubectl("apply", "-f", "-", stdin: """
+                        apiVersion: gantry.dev/v1alpha1
+                        kind: PlatformConfig
+                        metadata: {name: default}
+                        spec:
+                          idleGPUs: {windowSeconds: 2, checkPeriodSeconds: 1, prometheus: {url: "http://127.0.0.1:\(prometheus.port)"}}
+                        """)
+                    #expect(try await eventually(timeout: .seconds(30)) {
+                        try await Self.platform(h)[path: "status", "idleGPUs"]?.arrayValue?.contains { $0["pod"]?.stringValue == pod && $0["idle"] == true } == true
+                    })
+                    let entry = try await Self.platform(h)[path: "status", "idleGPUs"]?.arrayValue?.first
+                    #expect(entry?["utilizationPercent"]?.doubleValue == 1 && entry?["ownerKind"] == "TrainingJob", "\(entry ?? .null)")
+                    #expect(try await eventually(timeout: .seconds(20)) {
+                        try await h.kubectl("get", "events", "--field-selector", "involvedObject.name=quiet", "-o", "jsonpath={.items[*].reason}").contains("IdleGPU")
+                    })
+                } catch {
+                    await prometheus.stop()
+                    throw error
+                }
+                await prometheus.stop()
+            }
+        }
+    }
+
+    /// Serves `text` at http://127.0.0.1:PORT/metrics while `body` runs (`body` gets "127.0.0.1:PORT").
+    func withExporter(_ text: String, _ body: (String) async throws -> Void) async throws {
+        let router = Router()
+        router.get("/metrics") { _, _ -> String in text }
+        var logger = Logger(label: "test.dcgm")
+        logger.logLevel = .critical
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
+        let server = Task { try await app.runService() }
+        defer { server.cancel() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next(), port > 0 else { throw TestFailure("the exporter did not start") }
+        try await body("127.0.0.1:\(port)")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GantryAPI
 import KubeCore
+import KubeRuntime
 import Testing
 @testable import GantryControllers
 
@@ -122,5 +123,44 @@ import Testing
         #expect(GangAdmission.decide(candidates: [running], nodes: nodes, usedGPUs: [:], platform: .init(), exhausted: ["ml": standing], now: 0)[job.key] == .admitted,
                 "running work is never stopped")
         #expect(GangAdmission.decide(candidates: [candidate], nodes: nodes, usedGPUs: [:], platform: .init(), now: 0)[job.key] == .admitted)
+    }
+
+    /// The accountant writes the PlatformConfig's status every period: only a change admission reads (the spec,
+    /// or which namespaces are exhausted) may requeue every TrainingJob and drop the ledger's decisions.
+    @Test func onlyAChangeAdmissionReadsRequeuesEveryJob() async throws {
+        let ledger = AdmissionLedger()
+        let now = try Self.date("2026-12-03T10:00:00Z").timeIntervalSince1970
+        func config(used: Double, budget: Double = 1) -> JSONValue {
+            var object: JSONValue = ["apiVersion": "gantry.dev/v1alpha1", "kind": "PlatformConfig",
+                                     "spec": ["budgets": ["namespaces": [["namespace": "team", "gpuHoursPerMonth": .double(budget)]]]],
+                                     "status": ["accountedAt": .string("2026-12-03T10:00:\(Int(used * 10))Z"),
+                                                "budgets": [["namespace": "team", "month": "2026-12", "usedGPUHours": .double(used)]]]]
+            object.name = "default"
+            return object
+        }
+        #expect(await ledger.observePlatform(.upserted(config(used: 0.1), old: nil), now: now))
+        #expect(await !ledger.observePlatform(.upserted(config(used: 0.5), old: nil), now: now), "only the GPU-hours moved on")
+        #expect(await ledger.observePlatform(.upserted(config(used: 1.2), old: nil), now: now), "the namespace is exhausted")
+        #expect(await !ledger.observePlatform(.upserted(config(used: 1.3), old: nil), now: now))
+        #expect(await ledger.observePlatform(.upserted(config(used: 1.3, budget: 10), old: nil), now: now), "the budget was raised")
+        #expect(await ledger.observePlatform(.deleted(config(used: 1.3, budget: 10)), now: now))
+    }
+
+    /// Prometheus' instant vector as readings: the exporter's pod labels (exported_ ones win), GPUs without a pod
+    /// skipped, a failed or non-vector answer an error naming why.
+    @Test func aPrometheusVectorIsReadByNamespaceAndPod() throws {
+        let answer = try JSONValue.parse(#"""
+            {"status":"success","data":{"resultType":"vector","result":[
+              {"metric":{"__name__":"DCGM_FI_DEV_GPU_UTIL","gpu":"0","namespace":"team","pod":"a"},"value":[1,"3"]},
+              {"metric":{"gpu":"1","namespace":"team","pod":"a"},"value":[1,"40"]},
+              {"metric":{"gpu":"2","namespace":"monitoring","pod":"dcgm","exported_namespace":"team","exported_pod":"b"},"value":[1,"0"]},
+              {"metric":{"gpu":"3"},"value":[1,"0"]}]}}
+            """#)
+        let readings = try PrometheusQuery.readings(answer)
+        #expect(readings == ["team/a": [3, 40], "team/b": [0]])
+        #expect(throws: PrometheusQuery.Failure.self) { try PrometheusQuery.readings(["status": "error", "error": "parse error"]) }
+        #expect(throws: PrometheusQuery.Failure.self) { try PrometheusQuery.readings(["status": "success", "data": ["resultType": "matrix", "result": []]]) }
+        #expect(PrometheusQuery.url(base: "http://prom:9090/", query: "max by (pod) (DCGM_FI_DEV_GPU_UTIL)")
+                == "http://prom:9090/api/v1/query?query=max%20by%20%28pod%29%20%28DCGM_FI_DEV_GPU_UTIL%29")
     }
 }

@@ -31,6 +31,8 @@ public struct GPUAccountant: Sendable {
     let notifier: Notifier
     let clock: any RuntimeClock
     let factory: any MetricsFactory
+    /// Queries a Prometheus server (libcurl, outside the API server); nil when libcurl could not start.
+    let prometheus: WebhookPoster?
     let logger = Logger(label: "gantry.gpu-accounting")
 
     public init(client: KubeClient, _ shared: SharedInformers, _ keys: Keys, events: EventRecorder, notifier: Notifier,
@@ -44,6 +46,7 @@ public struct GPUAccountant: Sendable {
         self.notifier = notifier
         self.clock = clock
         self.factory = factory
+        prometheus = try? WebhookPoster(userAgent: "gantry/0.1 (linux) idle-gpu-check")
     }
 
     /// Accounts and checks until cancelled, then removes its gauges.
@@ -98,8 +101,10 @@ public struct GPUAccountant: Sendable {
         var newlyIdle: [IdleGPUPod] = []
         if let settings = spec.idleGPUs {
             if checkIdle {
-                let result = IdleGPUTracking.check(previous: status.idleGPUs ?? [], pods: holding,
-                                                   readings: await readings(holding, source: settings.effectivePodMetrics), settings: settings, now: now)
+                let read = if let prometheus = settings.prometheus { await readings(holding, from: prometheus) } else {
+                    await readings(holding, source: settings.effectivePodMetrics)
+                }
+                let result = IdleGPUTracking.check(previous: status.idleGPUs ?? [], pods: holding, readings: read, settings: settings, now: now)
                 next.idleGPUs = result.idleGPUs.isEmpty ? nil : result.idleGPUs
                 next.utilization = result.utilization.isEmpty ? nil : result.utilization
                 newlyIdle = result.newlyIdle
@@ -148,6 +153,22 @@ public struct GPUAccountant: Sendable {
             }
         }
         return result
+    }
+
+    /// The per-GPU utilisation of the pods holding GPUs, from one Prometheus query; a failed query reads nothing
+    /// (every pod keeps its state) and is logged as a warning, since it blinds the whole check.
+    func readings(_ holding: [GPUPod], from source: PrometheusSource) async -> [String: [Double]] {
+        guard let prometheus else { return [:] }
+        do {
+            let response = try await prometheus.get(url: PrometheusQuery.url(base: source.url, query: source.effectiveQuery))
+            guard response.status == 200 else { throw PrometheusQuery.Failure(description: "HTTP \(response.status)") }
+            let all = try PrometheusQuery.readings(try JSONValue.parse(response.bodyText))
+            let wanted = Set(holding.map { "\($0.namespace)/\($0.name)" })
+            return all.filter { wanted.contains($0.key) }
+        } catch {
+            logger.warning("GPU utilisation not read from Prometheus", metadata: ["url": "\(source.url)", "error": "\(error)"])
+            return [:]
+        }
     }
 
     /// The owner of an idle pod (the TrainingJob, Notebook or InferenceService) as the Event's `regarding`; the
