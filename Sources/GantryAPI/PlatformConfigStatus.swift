@@ -127,21 +127,22 @@ public struct BudgetStanding: Sendable, Hashable {
 
     public static func hours(_ value: Double) -> String { String(format: "%.4g", value) }
 
-    static let utc = TimeZone(identifier: "UTC") ?? TimeZone(secondsFromGMT: 0) ?? .current
+    /// Budgets run by calendar month in UTC, whatever the controller's time zone.
+    static let calendar: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? TimeZone(secondsFromGMT: 0) ?? .current
+        return calendar
+    }()
 
     /// `YYYY-MM` of `date` in UTC.
     public static func month(of date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = utc
         let c = calendar.dateComponents([.year, .month], from: date)
         return String(format: "%04d-%02d", c.year ?? 1970, c.month ?? 1)
     }
 
     /// The first instant of the month `date` is in (UTC).
     public static func monthStart(of date: Date) -> Date {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = utc
-        return calendar.date(from: calendar.dateComponents([.year, .month], from: date)) ?? date
+        calendar.date(from: calendar.dateComponents([.year, .month], from: date)) ?? date
     }
 
     static func nextMonthStart(_ month: String) -> String {

@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import Logging
 import EmbeddedCluster
 import GantryControllers
 import GantryTestSupport
@@ -39,6 +38,17 @@ struct BudgetTests {
         """
     }
 
+    /// The PlatformConfig `default` with `spec` (flow YAML fields) and notifications to `webhook` (via a Secret).
+    static func configure(_ h: OperatorHarness, webhook: String, _ spec: String) async throws {
+        _ = try await h.kubectl("create", "secret", "generic", "chat-hook", "-n", "default", "--from-literal=url=\(webhook)")
+        _ = try await h.kubectl("apply", "-f", "-", stdin: """
+            apiVersion: gantry.dev/v1alpha1
+            kind: PlatformConfig
+            metadata: {name: default}
+            spec: {\(spec), notifications: {webhookSecretRef: {namespace: default, name: chat-hook}}}
+            """)
+    }
+
     static func platform(_ h: OperatorHarness) async throws -> JSONValue {
         try #require(try await h.get(.platformConfigs, nil, "default"))
     }
@@ -66,15 +76,7 @@ struct BudgetTests {
                 _ = try await h.kubectl("apply", "-f", "-", stdin: try Self.docExample(0))
                 let example = try await Self.platform(h)
                 #expect(example[path: "spec", "budgets", "namespaces"]?.arrayValue?.count == 2 && example[path: "spec", "idleGPUs", "windowSeconds"] == 1800)
-                _ = try await h.kubectl("create", "secret", "generic", "chat-hook", "-n", "default", "--from-literal=url=\(url)")
-                _ = try await h.kubectl("apply", "-f", "-", stdin: """
-                    apiVersion: gantry.dev/v1alpha1
-                    kind: PlatformConfig
-                    metadata: {name: default}
-                    spec:
-                      budgets: {accountingPeriodSeconds: 1, namespaces: [{namespace: default, gpuHoursPerMonth: 0.002, warningFraction: 0.5}]}
-                      notifications: {webhookSecretRef: {namespace: default, name: chat-hook}}
-                    """)
+                try await Self.configure(h, webhook: url, "budgets: {accountingPeriodSeconds: 1, namespaces: [{namespace: default, gpuHoursPerMonth: 0.002, warningFraction: 0.5}]}")
                 _ = try await h.kubectl("apply", "-f", "-", stdin: Self.job("burner", script: "{logs: [\"training\"]}"))
                 #expect(try await eventually(timeout: .seconds(60)) {
                     Self.usage(try await Self.platform(h))?["state"] == "Exhausted"
@@ -186,15 +188,7 @@ struct BudgetTests {
     @Test func aGPUPodBelowTheThresholdForTheWindowIsReportedOnItsOwner() async throws {
         try await withWebhookReceiver { url, receiver in
             try await withOperator { h in
-                _ = try await h.kubectl("create", "secret", "generic", "chat-hook", "-n", "default", "--from-literal=url=\(url)")
-                _ = try await h.kubectl("apply", "-f", "-", stdin: """
-                    apiVersion: gantry.dev/v1alpha1
-                    kind: PlatformConfig
-                    metadata: {name: default}
-                    spec:
-                      idleGPUs: {utilizationThresholdPercent: 5, windowSeconds: 3, checkPeriodSeconds: 1}
-                      notifications: {webhookSecretRef: {namespace: default, name: chat-hook}}
-                    """)
+                try await Self.configure(h, webhook: url, "idleGPUs: {utilizationThresholdPercent: 5, windowSeconds: 3, checkPeriodSeconds: 1}")
                 _ = try await h.kubectl("apply", "-f", "-", stdin: Self.job("idler", script: "{metrics: \"DCGM_FI_DEV_GPU_UTIL 0\"}"))
                 _ = try await h.kubectl("apply", "-f", "-", stdin: Self.job("busy", script: "{metrics: \"DCGM_FI_DEV_GPU_UTIL 87\"}"))
                 #expect(try await eventually(timeout: .seconds(60)) {
@@ -279,15 +273,6 @@ struct BudgetTests {
     func withExporter(_ text: String, _ body: (String) async throws -> Void) async throws {
         let router = Router()
         router.get("/metrics") { _, _ -> String in text }
-        var logger = Logger(label: "test.dcgm")
-        logger.logLevel = .critical
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        let server = Task { try await app.runService() }
-        defer { server.cancel() }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else { throw TestFailure("the exporter did not start") }
-        try await body("127.0.0.1:\(port)")
+        try await withLoopbackServer(router) { port in try await body("127.0.0.1:\(port)") }
     }
 }
