@@ -269,6 +269,51 @@ struct BudgetTests {
         }
     }
 
+    /// `gantry gpus` for a namespace user whom RBAC lets list nodes and pods but not read the PlatformConfig: the
+    /// allocation, without budgets or utilisation, and no error.
+    @Test func aUserWhoMayNotReadThePlatformConfigStillSeesTheAllocation() async throws {
+        var options = DevClusterOptions(tls: true)
+        options.authorization = .rbac
+        try await withCluster(TestCluster(options)) { cluster in
+            let setup = """
+                apiVersion: rbac.authorization.k8s.io/v1
+                kind: ClusterRole
+                metadata: {name: gpu-viewer}
+                rules: [{apiGroups: [""], resources: [nodes, pods], verbs: [list]}]
+                ---
+                apiVersion: rbac.authorization.k8s.io/v1
+                kind: ClusterRoleBinding
+                metadata: {name: alice-gpu-viewer}
+                roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: gpu-viewer}
+                subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}]
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: worker, namespace: default, labels: {app.kubernetes.io/managed-by: gantry}}
+                spec:
+                  containers: [{name: c, image: trainer:1, resources: {limits: {nvidia.com/gpu: "1"}}}]
+                  tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
+                """
+            for (args, stdin) in [(["apply", "-k", OperatorHarness.repoRoot + "/crds"], nil),
+                                  (["wait", "--for=condition=Established", "--timeout=20s", "crd/platformconfigs.gantry.dev"], nil),
+                                  (["apply", "-f", "-"], setup),
+                                  (["wait", "--for=condition=Ready", "--timeout=30s", "pod/worker"], nil)] as [([String], String?)] {
+                let r = await cluster.kubectl(args: args, stdin: stdin)
+                guard r.ok else { throw TestFailure("kubectl \(args): \(r.stderr)") }
+            }
+            let token = "alice-" + UUID().uuidString
+            cluster.cluster.addToken(token, user: "alice")
+            let kubeconfig = cluster.dir + "/alice.kubeconfig"
+            try cluster.cluster.kubeconfigYAML().replacingOccurrences(of: cluster.cluster.token, with: token).write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+            let refused = await cluster.kubectl(args: ["--kubeconfig", kubeconfig, "get", "platformconfig", "default"])
+            #expect(!refused.ok && refused.stderr.contains("forbidden"), "\(refused.stderr)")
+            let report = try JSONValue.parse(try await Self.gpus(kubeconfig, "-o", "json"))
+            let namespace = report["namespaces"]?.arrayValue?.first { $0["name"] == "default" }
+            #expect(namespace?["allocated"] == 1 && namespace?["usedGPUHours"] == .null, "\(report)")
+            #expect(report["pods"]?.arrayValue?.first?["name"] == "worker", "\(report)")
+        }
+    }
+
     /// Serves `text` at http://127.0.0.1:PORT/metrics while `body` runs (`body` gets "127.0.0.1:PORT").
     func withExporter(_ text: String, _ body: (String) async throws -> Void) async throws {
         let router = Router()
