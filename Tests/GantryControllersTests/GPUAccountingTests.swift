@@ -123,6 +123,13 @@ import Testing
         #expect(GangAdmission.decide(candidates: [running], nodes: nodes, usedGPUs: [:], platform: .init(), exhausted: ["ml": standing], now: 0)[job.key] == .admitted,
                 "running work is never stopped")
         #expect(GangAdmission.decide(candidates: [candidate], nodes: nodes, usedGPUs: [:], platform: .init(), now: 0)[job.key] == .admitted)
+        // A job without GPUs uses no GPU-hours: never held.
+        var cpuObject = AdmissionLedgerTests.jobObject(2, replicas: 1)
+        cpuObject[path: "spec", "gpu"] = nil
+        let cpuJob = try TrainingJob(cpuObject)
+        let none = GPUPlacement(request: cpuJob.spec.gpu, settings: GPUSettings())
+        let cpu = GangAdmission.Candidate(job: cpuJob, placement: none, tolerations: [], admitted: false, boundPods: 0, waitingSince: nil)
+        #expect(GangAdmission.decide(candidates: [cpu], nodes: nodes, usedGPUs: [:], platform: .init(), exhausted: ["ml": standing], now: 0)[cpuJob.key] == .admitted)
     }
 
     /// The accountant writes the PlatformConfig's status every period: only a change admission reads (the spec,
