@@ -2,6 +2,7 @@ import Foundation
 import GantryAPI
 import KubeCore
 import KubeRuntime
+import MetricsTestKit
 import Testing
 @testable import GantryControllers
 
@@ -169,5 +170,32 @@ import Testing
         #expect(throws: PrometheusQuery.Failure.self) { try PrometheusQuery.readings(["status": "success", "data": ["resultType": "matrix", "result": []]]) }
         #expect(PrometheusQuery.url(base: "http://prom:9090/", query: "max by (pod) (DCGM_FI_DEV_GPU_UTIL)")
                 == "http://prom:9090/api/v1/query?query=max%20by%20%28pod%29%20%28DCGM_FI_DEV_GPU_UTIL%29")
+    }
+
+    /// The budget gauges in GPU-seconds (Prometheus' base unit) and the idle gauge by namespace and kind: 0 for what
+    /// holds GPUs without being idle, gone with leadership.
+    @Test func budgetAndIdleGaugesFollowTheStatus() throws {
+        let metrics = TestMetrics()
+        var gauges = BudgetGauges(factory: metrics)
+        var spec = Self.spec(2)
+        spec.idleGPUs = IdleGPUSettings()
+        var status = PlatformConfigStatus()
+        var usage = NamespaceUsage(namespace: "team", month: "2026-12", usedGPUHours: 0.5)
+        usage.gpuHoursPerMonth = 2
+        status.budgets = [usage]
+        var idle = IdleGPUPod(namespace: "team", pod: "nb", gpus: 2, idleSince: "2026-12-03T10:00:00Z", idle: true)
+        idle.ownerKind = "Notebook"
+        status.idleGPUs = [idle]
+        let owner = OwnerReference(apiVersion: "gantry.dev/v1alpha1", kind: "TrainingJob", name: "j", uid: "u")
+        let holding = [GPUPod(namespace: "team", name: "j-0", node: "n", gpus: 1, owner: owner)]
+        gauges.publish(["status": try JSONValue(encoding: status)], spec: spec, holding: holding)
+        let team = [("namespace", "team")]
+        #expect(try metrics.expectGauge(PlatformMetricNames.budgetUsed, team).lastValue == 1800)
+        #expect(try metrics.expectGauge(PlatformMetricNames.budgetLimit, team).lastValue == 7200)
+        #expect(try metrics.expectGauge(PlatformMetricNames.budgetRatio, team).lastValue == 0.25)
+        #expect(try metrics.expectGauge(PlatformMetricNames.gpusIdle, team + [("kind", "Notebook")]).lastValue == 2)
+        #expect(try metrics.expectGauge(PlatformMetricNames.gpusIdle, team + [("kind", "TrainingJob")]).lastValue == 0)
+        gauges.clear()
+        #expect(metrics.recorders.isEmpty)
     }
 }
