@@ -52,7 +52,7 @@ public enum NotebookSchema {
     public static let status = Schema.object("What the controller observed. Written only by Gantry.", [
         "observedGeneration": ["type": "integer", "format": "int64", "description": "The generation of the spec this status describes."],
         "conditions": SharedSchemas.conditions,
-        "phase": Schema.string("Pending, Starting (the Reconciling condition names a pod problem), Running, Stopped, Culled, or Failed (the server cannot start: crash loop, image pull; culled after the idle timeout like an idle one).", enum: NotebookStatus.Phase.allCases.map(\.rawValue)),
+        "phase": Schema.string("Queued (its namespace used its GPU-hour budget: condition reason BudgetExhausted), Pending, Starting (the Reconciling condition names a pod problem), Running, Stopped, Culled, or Failed (the server cannot start: crash loop, image pull; culled after the idle timeout like an idle one).", enum: NotebookStatus.Phase.allCases.map(\.rawValue)),
         "url": Schema.string("Where the server is inside the cluster (the token is in the Secret <name>-token, never here)."),
         "lastActivity": Schema.string("The last activity seen."),
         "startedAt": Schema.string("When the current pod was asked for; the activity clock starts here."),

@@ -2,6 +2,8 @@ import KubeCore
 
 public struct NotebookStatus: ConditionedStatus {
     public enum Phase: String, Codable, Sendable, Hashable, CaseIterable {
+        /// Not started: its namespace used its GPU-hour budget (condition reason `BudgetExhausted`).
+        case queued = "Queued"
         case pending = "Pending", starting = "Starting", running = "Running", stopped = "Stopped", culled = "Culled",
              /// The server cannot start (crash loop, image that cannot be pulled): still holding its GPU, so it is
              /// culled after the idle timeout like an idle one.

@@ -14,6 +14,10 @@ public struct PlatformConfigSpec: Codable, Sendable, Hashable {
     public var notebooks: NotebookPolicy?
     /// Where Gantry posts notifications (idle-culling warnings and culls; failed rollouts).
     public var notifications: Notifications?
+    /// GPU-hour budgets per namespace and month (PlatformConfigBudgets.swift).
+    public var budgets: GPUBudgets?
+    /// Idle-GPU detection; off unless set.
+    public var idleGPUs: IdleGPUSettings?
 
     public init() {}
 

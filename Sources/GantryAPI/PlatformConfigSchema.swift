@@ -31,12 +31,18 @@ public enum PlatformConfigSchema {
                 "key": Schema.string("Key holding the URL.", maxLength: 253, default: "url"),
             ], required: ["namespace", "name"]),
         ]),
+        "budgets": PlatformConfigBudgetSchema.budgets,
+        "idleGPUs": PlatformConfigBudgetSchema.idleGPUs,
         "finishedPodPolicy": Schema.string("Delete: pods of finished jobs are deleted at once (GPUs freed; logs and exit reasons kept in status). Keep: pods stay.", enum: PlatformConfigSpec.FinishedPodPolicy.allCases.map(\.rawValue), default: "Delete"),
     ])
 
     public static let status = Schema.object("What the controller observed.", [
         "observedGeneration": ["type": "integer", "format": "int64", "description": "Generation last read."],
         "conditions": SharedSchemas.conditions,
+        "budgets": PlatformConfigBudgetSchema.usage,
+        "accountedAt": Schema.string("The time up to which GPU-hours are counted."),
+        "idleGPUs": PlatformConfigBudgetSchema.idlePods,
+        "utilization": PlatformConfigBudgetSchema.utilization,
     ])
 
     public static var crd: JSONValue {

@@ -49,13 +49,7 @@ struct RecordTable: Sendable {
 
     func render(_ rows: [RecordRow]) -> String {
         if rows.isEmpty { return "No records found.\n" }
-        let lines = [header()] + rows.map(cells)
-        let widths = lines[0].indices.map { i in lines.map { $0[i].count }.max() ?? 0 }
-        return lines.map { line in
-            line.enumerated().map { i, cell in
-                i == line.count - 1 ? cell : cell.padding(toLength: widths[i] + 3, withPad: " ", startingAt: 0)
-            }.joined()
-        }.joined(separator: "\n") + "\n"
+        return TextTable.render([header()] + rows.map(cells))
     }
 
     // MARK: - CSV

@@ -30,6 +30,8 @@ public struct OperatorManager: Sendable {
     public let notifier: Notifier
     /// The platform's gauges and GPU-seconds, read from the caches (docs/observability.md).
     public let platformMetrics: PlatformMetrics
+    /// GPU-hours per namespace (budgets) and idle GPUs, kept in the PlatformConfig's status.
+    public let accountant: GPUAccountant
     public let options: Options
     let clock: any RuntimeClock
     let trainingJobs: Controller
@@ -58,12 +60,16 @@ public struct OperatorManager: Sendable {
                      ExperimentPlanner.registration()] + kinds
         let kindKeys = kinds.map { $0.declare(into: &requests, source: source) }
         let metricsKeys = PlatformMetrics.declare(into: &requests, source: source)
+        let accountingKeys = GPUAccountant.declare(into: &requests, source: source)
         informers = requests.build(clock: clock)
         caches = try OperatorCaches(informers, keys)
         guard let platformStore = informers[keys.platformConfigs]?.store else { throw InformerError.undeclared(keys.platformConfigs.description) }
         let notifier = Notifier(client: client, platform: { await OperatorCaches.platform(from: platformStore) })
         self.notifier = notifier
         platformMetrics = try PlatformMetrics(informers, metricsKeys, clock: clock)
+        accountant = try GPUAccountant(client: client, informers, accountingKeys,
+                                       events: EventRecorder(client: client, controller: "gantry.dev/gpu-accounting", instance: options.instance, clock: clock),
+                                       notifier: notifier, clock: clock)
 
         var controllerOptions = Controller.Options()
         controllerOptions.workers = options.workers
@@ -95,6 +101,7 @@ public struct OperatorManager: Sendable {
             group.addTask { await notifier.run() }
             group.addTask { await runTrainingJobs() }
             group.addTask { await platformMetrics.run() }
+            group.addTask { await accountant.run() }
             for kind in kinds { group.addTask { await kind.run() } }
         }
     }

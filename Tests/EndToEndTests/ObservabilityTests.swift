@@ -59,6 +59,13 @@ struct ObservabilityTests {
             let underOneSecond = try #require(s.value("gantry_trainingjob_admission_wait_seconds_bucket", research.merging(["le": "1.0"]) { $1 }))
             #expect(underOneSecond < 2)
             #expect(s.value("gantry_trainingjob_queue_length", research) == 0)
+            // GPU-hours of the month against research's budget of 100; no pod of the workload exposes a GPU gauge, so none is idle.
+            let month = try #require(s.value("gantry_budget_used_gpu_seconds", research))
+            #expect(month > 0 && month < 360, "\(month)")
+            #expect(s.value("gantry_budget_gpu_seconds", research) == 360_000)
+            // (to within one accounting period: the two gauges are published one after the other)
+            #expect(s.value("gantry_budget_used_ratio", research).map { abs($0 - month / 360_000) < 1e-4 } == true)
+            #expect(s.value("gantry_gpus_idle", ["kind": "TrainingJob", "namespace": "research"]) == 0)
             for kind in ["TrainingJob", "InferenceService", "Notebook"] {
                 let namespace = kind == "TrainingJob" ? "research" : "default"
                 let used = try #require(s.value("gantry_gpu_seconds_total", ["kind": kind, "namespace": namespace]), "\(kind)")

@@ -47,6 +47,9 @@ struct PlatformWorkload {
         metadata: {name: default}
         spec:
           quotas: [{namespace: research, gpus: 1}]
+          # Large enough to hold nothing back: the budget and idle-GPU series exist (docs/budgets-and-idle-gpus.md).
+          budgets: {accountingPeriodSeconds: 1, namespaces: [{namespace: research, gpuHoursPerMonth: 100}]}
+          idleGPUs: {checkPeriodSeconds: 1}
         """
 
     static func job(_ name: String, script: String, extra: String = "") -> String {

@@ -31,7 +31,12 @@ public func withWebhookReceiver(refuseFirst: Int = 0, _ body: (_ url: String, _ 
         let buffer = try await request.body.collect(upTo: 1 << 20)
         return Response(status: await receiver.receive(String(buffer: buffer)))
     }
-    var logger = Logger(label: "test.webhook")
+    try await withLoopbackServer(router) { port in try await body("http://127.0.0.1:\(port)/hook", receiver) }
+}
+
+/// Runs `router` on 127.0.0.1 (a free port) while `body` runs with the port; stopped when it returns or throws.
+public func withLoopbackServer(_ router: Router<BasicRequestContext>, _ body: (_ port: Int) async throws -> Void) async throws {
+    var logger = Logger(label: "test.http")
     logger.logLevel = .critical
     let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
     let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
@@ -39,6 +44,6 @@ public func withWebhookReceiver(refuseFirst: Int = 0, _ body: (_ url: String, _ 
     let server = Task { try await app.runService() }
     defer { server.cancel() }
     var iterator = ports.makeAsyncIterator()
-    guard let port = await iterator.next(), port > 0 else { throw TestFailure("the webhook receiver did not start") }
-    try await body("http://127.0.0.1:\(port)/hook", receiver)
+    guard let port = await iterator.next(), port > 0 else { throw TestFailure("the loopback HTTP server did not start") }
+    try await body(port)
 }

@@ -16,23 +16,29 @@ public struct NotebookPlanner: KindPlanner {
         public var activity: NotebookActivity?
         /// A fresh token, used only if the Secret does not exist yet.
         public var freshToken: String?
-        public init(platform: PlatformConfigSpec, activity: NotebookActivity? = nil, freshToken: String? = nil) {
+        /// Set when the namespace used its GPU-hour budget: a notebook without a pod waits (`Queued`).
+        public var budget: BudgetStanding?
+        public init(platform: PlatformConfigSpec, activity: NotebookActivity? = nil, freshToken: String? = nil, budget: BudgetStanding? = nil) {
             self.platform = platform
             self.activity = activity
             self.freshToken = freshToken
+            self.budget = budget
         }
     }
 
     let platform: @Sendable () async -> PlatformConfigSpec
     let probe: @Sendable (Notebook, Date) async -> NotebookActivity
     let clock: @Sendable () -> Date
+    let budget: @Sendable (_ namespace: String, _ now: Date) async -> BudgetStanding?
 
     public init(platform: @escaping @Sendable () async -> PlatformConfigSpec,
                 probe: @escaping @Sendable (Notebook, Date) async -> NotebookActivity,
-                clock: @escaping @Sendable () -> Date = { Date() }) {
+                clock: @escaping @Sendable () -> Date = { Date() },
+                budget: @escaping @Sendable (_ namespace: String, _ now: Date) async -> BudgetStanding? = { _, _ in nil }) {
         self.platform = platform
         self.probe = probe
         self.clock = clock
+        self.budget = budget
     }
 
     /// Pods: phase, readiness and why a container waits (a stuck start names the pod's own reason).
@@ -56,14 +62,16 @@ public struct NotebookPlanner: KindPlanner {
             guard let store = context.informers[key]?.store else { throw InformerError.undeclared(key.description) }
             let client = context.client
             return NotebookPlanner(platform: { await OperatorCaches.platform(from: store) },
-                                   probe: { nb, now in await NotebookActivity.probe(nb, client: client, now: now) })
+                                   probe: { nb, now in await NotebookActivity.probe(nb, client: client, now: now) },
+                                   budget: { namespace, now in await OperatorCaches.exhaustedBudget(namespace, from: store, now: now) })
         }
     }
 
     public func inputs(for object: Notebook) async -> Inputs {
         var inputs = Inputs(platform: await platform(), freshToken: AccessToken.generate())
-        let culling = object.spec.effectiveCulling
         let status = object.status
+        if ![.running, .starting, .failed].contains(status.phase) { inputs.budget = await budget(object.namespace, clock()) }
+        let culling = object.spec.effectiveCulling
         let limited = culling.idleTimeout(under: inputs.platform.notebooks).limitedBy != nil
         guard culling.effectiveEnabled || limited, object.spec.stopped != true, status.phase == .running else { return inputs }
         let now = clock()
@@ -158,6 +166,14 @@ struct NotebookPlanning: StatusPlanning {
         let placement = GPUPlacement(request: nb.spec.gpu, settings: o.inputs.platform.effectiveGPU)
         let pods = o.children(.pods).map(ServingPod.init).filter { !$0.deleting }
         let pod = pods.first { $0.name == NotebookChildren.podName(nb) }
+        // Only a notebook not yet serving waits for budget: a running server is never stopped for it.
+        if pod == nil, ![.running, .starting, .failed].contains(nb.status.phase) {
+            if let budget = o.inputs.budget { return waitForBudget(budget) }
+            if nb.status.phase == .queued {  // released: the activity clock starts with the server
+                status.startedAt = nowText
+                status.lastActivity = nowText
+            }
+        }
         // A pod that failed, or was lost with its node, is made again (the workspace is the same claim).
         if !(pod?.failed ?? false) {
             plan.children.add(NotebookChildren.pod(nb, placement: placement, security: o.inputs.platform.effectivePodPolicy.effectiveSecurityContext), update: .createOnly)
@@ -182,6 +198,15 @@ struct NotebookPlanning: StatusPlanning {
         status.phase = .running
         conditions.markReady("Running", "the server answers at \(NotebookChildren.url(nb))")
         cullIfIdle()
+    }
+
+    /// Queued until the budget is raised or the month ends (rechecked every few seconds: both are outside this object).
+    mutating func waitForBudget(_ budget: BudgetStanding) {
+        if nb.status.phase != .queued { plan.events.append(PlannedEvent(.warning, BudgetStanding.reason, budget.message)) }
+        status.phase = .queued
+        status.gpus = 0
+        conditions.markReconciling(BudgetStanding.reason, budget.message)
+        plan.requeueAfter = .seconds(5)
     }
 
     /// Idle past the timeout and the pod goes (workspace and token stay). A failing probe never culls: it is

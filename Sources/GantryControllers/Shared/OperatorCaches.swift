@@ -1,3 +1,4 @@
+import Foundation
 import GantryAPI
 import KubeCore
 import KubeRuntime
@@ -42,5 +43,17 @@ public struct OperatorCaches: Sendable {
         guard let object = await platformConfigs.get(ObjectKey(namespace: nil, name: PlatformConfigSpec.singletonName)),
               let spec = try? (object["spec"] ?? .emptyObject).decode(PlatformConfigSpec.self) else { return PlatformConfigSpec() }
         return spec
+    }
+
+    /// What the controller counted (GPU-hours per namespace, idle pods), or nil when there is no PlatformConfig
+    /// or its status does not decode.
+    public static func platformStatus(from platformConfigs: Store) async -> PlatformConfigStatus? {
+        guard let object = await platformConfigs.get(ObjectKey(namespace: nil, name: PlatformConfigSpec.singletonName)) else { return nil }
+        return try? (object["status"] ?? .emptyObject).decode(PlatformConfigStatus.self)
+    }
+
+    /// Set when `namespace` used its GPU-hour budget this month (BudgetStanding).
+    public static func exhaustedBudget(_ namespace: String, from platformConfigs: Store, now: Date) async -> BudgetStanding? {
+        BudgetStanding.exhausted(namespace, spec: await platform(from: platformConfigs), status: await platformStatus(from: platformConfigs), now: now)
     }
 }

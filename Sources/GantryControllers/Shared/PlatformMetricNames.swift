@@ -23,6 +23,13 @@ public enum PlatformMetricNames {
     public static let validationFailures = "gantry_inferenceservice_validation_failures_total"
     /// Counter {namespace}: Notebooks culled after their idle timeout.
     public static let notebooksCulled = "gantry_notebooks_culled_total"
+    /// Gauges {namespace}: GPU-seconds used this month (UTC), the namespace's budget in GPU-seconds, and their ratio
+    /// (GPUAccountant). Seconds, not the status's hours: Prometheus' base unit (promtool refuses hours).
+    public static let budgetUsed = "gantry_budget_used_gpu_seconds"
+    public static let budgetLimit = "gantry_budget_gpu_seconds"
+    public static let budgetRatio = "gantry_budget_used_ratio"
+    /// Gauge {namespace, kind}: GPUs held by pods idle past the window (idle-GPU detection).
+    public static let gpusIdle = "gantry_gpus_idle"
 
     /// Admission waits run from seconds (free capacity) to days (a busy quota): Prometheus' default buckets
     /// stop at 10 s.

@@ -1,3 +1,4 @@
+import Foundation
 import GantryAPI
 import KubeCore
 import KubeRuntime
@@ -32,6 +33,10 @@ public actor AdmissionLedger {
     private var pass: AdmissionPass?
     private var computedAt: Double?
     private var settings = GPUSettings()
+    /// Budgets of the exhausted namespaces the last computation used: a change (exhausted, raised, a new month)
+    /// makes the next decision compute afresh.
+    private var exhausted: [String: BudgetStanding] = [:]
+    private var platformFingerprint: JSONValue?
     let maxAge: Double
     /// Full computations so far (the benchmark and tests read it).
     public private(set) var computations = 0
@@ -87,6 +92,23 @@ public actor AdmissionLedger {
         return entry.job
     }
 
+    /// A PlatformConfig event: true when what admission reads of it changed (its spec, or which namespaces are
+    /// past their budget), not when only the GPU-hours counted in its status moved on.
+    public func observePlatform(_ event: ReflectorEvent, now: Double) -> Bool {
+        var fingerprint: JSONValue = .null
+        if case .upserted = event {
+            let object = event.object
+            let spec = (try? (object["spec"] ?? .emptyObject).decode(PlatformConfigSpec.self)) ?? PlatformConfigSpec()
+            let status = try? (object["status"] ?? .emptyObject).decode(PlatformConfigStatus.self)
+            let budgets = BudgetStanding.exhaustedNamespaces(spec: spec, status: status, now: Date(timeIntervalSince1970: now))
+            fingerprint = ["spec": object["spec"] ?? .null, "exhausted": .array(budgets.keys.sorted().map(JSONValue.string))]
+        }
+        guard fingerprint != platformFingerprint else { return false }
+        platformFingerprint = fingerprint
+        invalidate()
+        return true
+    }
+
     /// The PlatformConfig changed: every decision may change.
     public func invalidate() {
         pass = nil
@@ -95,8 +117,9 @@ public actor AdmissionLedger {
 
     /// The decision for one job, computing afresh when the last computation no longer holds.
     public func decision(for key: ObjectKey, jobs: [JSONValue], pods: [JSONValue], nodes: [JSONValue],
-                         platform: PlatformConfigSpec, now: Double) -> GangAdmission.Decision {
+                         platform: PlatformConfigSpec, exhausted: [String: BudgetStanding] = [:], now: Double) -> GangAdmission.Decision {
         if platform.effectiveGPU != settings { settings = platform.effectiveGPU; invalidate() }
+        if !Self.sameBudgets(exhausted, self.exhausted) { self.exhausted = exhausted; invalidate() }
         if let at = computedAt, now - at > maxAge { invalidate() }
         if pass == nil || decisions[key] == nil { compute(jobs: jobs, pods: pods, nodes: nodes, platform: platform, now: now) }
         return decisions[key] ?? .queued(position: 0, reason: "not yet considered")
@@ -104,9 +127,15 @@ public actor AdmissionLedger {
 
     /// The decision for one job when the last computation still holds (so the reconciler need not list the
     /// caches), else nil.
-    public func currentDecision(for key: ObjectKey, settings current: GPUSettings, now: Double) -> GangAdmission.Decision? {
-        guard pass != nil, current == settings, let at = computedAt, now - at <= maxAge else { return nil }
+    public func currentDecision(for key: ObjectKey, settings current: GPUSettings, exhausted: [String: BudgetStanding] = [:],
+                                now: Double) -> GangAdmission.Decision? {
+        guard pass != nil, current == settings, Self.sameBudgets(exhausted, self.exhausted), let at = computedAt, now - at <= maxAge else { return nil }
         return decisions[key]
+    }
+
+    /// The same namespaces exhausted under the same budgets (the GPU-hours counted move on without changing a decision).
+    static func sameBudgets(_ a: [String: BudgetStanding], _ b: [String: BudgetStanding]) -> Bool {
+        a.mapValues { [$0.month, String($0.gpuHours)] } == b.mapValues { [$0.month, String($0.gpuHours)] }
     }
 
     private func compute(jobs: [JSONValue], pods: [JSONValue], nodes: [JSONValue], platform: PlatformConfigSpec, now: Double) {
@@ -143,7 +172,7 @@ public actor AdmissionLedger {
             bound[key, default: 0] += 1
         }
         let candidates = entries.filter(\.value.active).map { key, entry in candidate(entry, boundPods: bound[key] ?? 0) }
-        var next = AdmissionPass(nodes: nodes, used: used, platform: platform, now: now)
+        var next = AdmissionPass(nodes: nodes, used: used, platform: platform, exhausted: exhausted, now: now)
         decisions = [:]
         for c in candidates where c.admitted {
             next.hold(c)

@@ -9,6 +9,8 @@ public struct AdmissionPass: Sendable {
 
     let nodes: [JSONValue]
     let platform: PlatformConfigSpec
+    /// Namespaces past their GPU-hour budget: their new GPU jobs wait (admitted ones keep running).
+    let exhausted: [String: BudgetStanding]
     let now: Double
     var free: [String: [String: Int]]
     var nsUsed: [String: Int] = [:]
@@ -25,9 +27,11 @@ public struct AdmissionPass: Sendable {
         var nodeSelector: [String: String]
     }
 
-    public init(nodes: [JSONValue], used: [String: [String: Int]], platform: PlatformConfigSpec, now: Double) {
+    public init(nodes: [JSONValue], used: [String: [String: Int]], platform: PlatformConfigSpec,
+                exhausted: [String: BudgetStanding] = [:], now: Double) {
         self.nodes = nodes
         self.platform = platform
+        self.exhausted = exhausted
         self.now = now
         self.free = GangAdmission.freeCapacity(nodes: nodes, used: used)
     }
@@ -43,6 +47,8 @@ public struct AdmissionPass: Sendable {
     /// every job before it, unless a job starved past the bound waits for the same resources.
     mutating func consider(_ c: Candidate) -> GangAdmission.Decision {
         last = c
+        // Before the queue: a job its budget holds back takes no place in it and holds back nobody.
+        if c.gpus > 0, let budget = exhausted[c.job.namespace] { return .budgetExhausted(message: budget.message) }
         position += 1
         let eligible = eligible(c)
         if let blocker = blockers.first(where: { $0.holdsBack(c, eligible: eligible) }) {

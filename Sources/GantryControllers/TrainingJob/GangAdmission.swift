@@ -12,6 +12,9 @@ public enum GangAdmission {
     public enum Decision: Sendable, Hashable {
         case admitted
         case queued(position: Int, reason: String)
+        /// Its namespace used its GPU-hour budget this month: waits, outside the queue's order, until the budget is
+        /// raised or the month ends.
+        case budgetExhausted(message: String)
     }
 
     public struct Candidate: Sendable {
@@ -37,8 +40,8 @@ public enum GangAdmission {
     public static let starvationBound: Double = 600
 
     public static func decide(candidates: [Candidate], nodes: [JSONValue], usedGPUs: [String: [String: Int]],
-                              platform: PlatformConfigSpec, now: Double) -> [ObjectKey: Decision] {
-        var pass = AdmissionPass(nodes: nodes, used: usedGPUs, platform: platform, now: now)
+                              platform: PlatformConfigSpec, exhausted: [String: BudgetStanding] = [:], now: Double) -> [ObjectKey: Decision] {
+        var pass = AdmissionPass(nodes: nodes, used: usedGPUs, platform: platform, exhausted: exhausted, now: now)
         var decisions: [ObjectKey: Decision] = [:]
         // Admitted jobs first: they hold quota, and their not-yet-bound pods hold capacity.
         for c in candidates where c.admitted {

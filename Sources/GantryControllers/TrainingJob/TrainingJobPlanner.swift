@@ -195,6 +195,14 @@ struct TrainingJobPlanning {
             conditions.markReconciling("Queued", "waiting for admission: \(reason)", ready: reason)
             status.readyReplicas = "0/\(replicas)"
             return false
+        case .budgetExhausted(let message):
+            if conditions["Admitted"]?.reason != BudgetStanding.reason { plan.event(.warning, BudgetStanding.reason, message) }
+            status.phase = .queued
+            status.queue = QueueStatus(position: nil, reason: message)
+            conditions.set("Admitted", .false, BudgetStanding.reason, message)
+            conditions.markReconciling(BudgetStanding.reason, "waiting for GPU-hour budget: \(message)", ready: message)
+            status.readyReplicas = "0/\(replicas)"
+            return false
         case .admitted:
             status.queue = nil
             status.phase = .admitted

@@ -215,9 +215,11 @@ public struct TrainingJobReconciler: Reconciler {
         if job.labels[GantryLabels.kueueQueueName] != nil { return .admitted }  // Kueue admits through spec.suspend
         if job.status.conditions?.isTrue("Admitted") == true { return .admitted }
         let now = clock.wallNow.timeIntervalSince1970
-        if let known = await admission.currentDecision(for: job.key, settings: platform.effectiveGPU, now: now) { return known }
+        let exhausted = BudgetStanding.exhaustedNamespaces(spec: platform, status: await OperatorCaches.platformStatus(from: caches.platformConfigs),
+                                                           now: clock.wallNow)
+        if let known = await admission.currentDecision(for: job.key, settings: platform.effectiveGPU, exhausted: exhausted, now: now) { return known }
         return await admission.decision(for: job.key, jobs: await caches.trainingJobs.list(), pods: await caches.pods.list(),
-                                        nodes: nodes, platform: platform, now: now)
+                                        nodes: nodes, platform: platform, exhausted: exhausted, now: now)
     }
 
     /// Last log lines of this attempt's finished pods (and, when the job is being stopped, its running ones)

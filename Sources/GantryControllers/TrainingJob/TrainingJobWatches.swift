@@ -1,3 +1,4 @@
+import Foundation
 import GantryAPI
 import KubeCore
 import KubeRuntime
@@ -76,8 +77,10 @@ public enum TrainingJobWatches {
                 await admission.observeNode(event)
                 return []
             },
-            WatchSpec(informer: try informer(keys.platformConfigs)) { _ in
-                await admission.invalidate()
+            // Only a change of what admission reads requeues every job: the GPU-hours the status counts move on
+            // every accounting period.
+            WatchSpec(informer: try informer(keys.platformConfigs)) { event in
+                guard await admission.observePlatform(event, now: Date().timeIntervalSince1970) else { return [] }
                 return await caches.trainingJobs.keys
             },
         ]
