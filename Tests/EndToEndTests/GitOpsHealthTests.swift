@@ -10,7 +10,7 @@ import KubeYAML
 /// Flux applies, on the same objects.
 @Suite(.serialized) struct GitOpsHealthTests {
     static let lua = "/usr/bin/lua5.4"
-    static let kinds = ["TrainingJob", "Experiment", "InferenceService", "Notebook"]
+    static let kinds = ["TrainingJob", "Experiment", "InferenceService", "Notebook", "PlatformConfig"]
 
     /// The doc's argocd-cm, applied to the cluster, and the script each Gantry kind's key holds there.
     static func healthScripts(_ h: OperatorHarness) async throws -> [String: String] {
@@ -140,6 +140,29 @@ import KubeYAML
                 "e-done": ("Succeeded", "Healthy", "current"), "e-running": ("Running", "Healthy", "current"),
                 "e-suspended": ("Suspended", "Suspended", "current"), "e-failed": ("Failed", "Degraded", "failed"),
             ], reached: Self.phase)
+        }
+    }
+
+    /// Settings, Healthy however the budgets stand; the message names a namespace whose budget the controller
+    /// found exhausted (status written by the GPU accountant from a job that ran).
+    @Test func platformConfig() async throws {
+        try await Self.withHealthChecks { h, scripts async throws in
+            let script = try #require(scripts["PlatformConfig"])
+            _ = try await h.kubectl("apply", "-f", "-", stdin: """
+                apiVersion: gantry.dev/v1alpha1
+                kind: PlatformConfig
+                metadata: {name: default}
+                spec: {budgets: {accountingPeriodSeconds: 1, namespaces: [{namespace: default, gpuHoursPerMonth: 0.0005}]}}
+                """)
+            _ = try await h.kubectl("apply", "-f", "-", stdin: BudgetTests.job("spender", script: "{exit: {code: 0, after: 4s}}"))
+            #expect(try await eventually(timeout: .seconds(60)) {
+                BudgetTests.usage(try await BudgetTests.platform(h))?["state"] == "Exhausted"
+            })
+            let platform = try await BudgetTests.platform(h)
+            let program = "local function check(obj)\n\(script)\nend\nlocal hs = check(\(Self.luaLiteral(platform)))\nio.write(hs.status .. '|' .. hs.message)\n"
+            let r = await runProcess(Self.lua, ["-"], stdin: program)
+            #expect(r.ok, "\(r.stderr)")
+            #expect(r.stdout == "Healthy|GPU budget exhausted in default", "\(r.stdout)")
         }
     }
 

@@ -47,7 +47,7 @@ import Testing
         let configMap = try #require(try Self.yamlBlocks().first { $0["kind"] == "ConfigMap" })
         let keys = Set((configMap["data"]?.objectValue ?? [:]).keys)
         let kinds = try Self.kindsWithStatusWritten()
-        #expect(kinds.count == 4, "\(kinds)")
+        #expect(kinds.count == 5, "\(kinds)")
         for kind in kinds { #expect(keys.contains("resource.customizations.health.gantry.dev_\(kind)"), "no Argo CD health check for \(kind)") }
     }
 }
