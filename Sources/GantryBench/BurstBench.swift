@@ -43,6 +43,8 @@ public struct BurstBench: Sendable {
                 BenchFigure(name, "N=\(n): operator / bare client doing its writes", ratio, "×", note: ratio >= 0.8 ? "target ≥ 0.8: met" : "target ≥ 0.8: MISSED"),
                 BenchFigure(name, "N=\(n): operator / bare client, pods only", op.podsPerSecond / bare.podsPerSecond, "×"),
                 BenchFigure(name, "N=\(n): controller CPU per job, until every job runs", op.controllerCPUPerJob.milliseconds, "ms"),
+                BenchFigure(name, "N=\(n): full admission computations, until every job runs", Double(op.admissionComputations), "",
+                            note: "each walks every TrainingJob; the rest continue the last walk"),
                 BenchFigure(name, "N=\(n): API server CPU per pod, operator phase", op.serverCPUPerPod.milliseconds, "ms", note: "bare phase, pods only: \(String(format: "%.2f", bare.serverCPUPerPod.milliseconds)) ms"),
             ]
         }
@@ -50,7 +52,7 @@ public struct BurstBench: Sendable {
     }
 
     struct Bare { var podsPerSecond: Double; var clientCPUPerCreate: Duration; var serverCPUPerPod: Duration }
-    struct Operated { var podsPerSecond: Double; var controllerCPUPerJob: Duration; var serverCPUPerPod: Duration }
+    struct Operated { var podsPerSecond: Double; var controllerCPUPerJob: Duration; var serverCPUPerPod: Duration; var admissionComputations: Int }
 
     /// The pods Gantry would create for job `i`, without the owner (there is no job: GC would delete them).
     static func pods(of i: Int) throws -> [JSONValue] {
@@ -165,7 +167,7 @@ public struct BurstBench: Sendable {
         operatorTask.cancel()
         await operatorTask.value
         return Operated(podsPerSecond: Double(2 * n) / (done - start).seconds, controllerCPUPerJob: cpu / n,
-                        serverCPUPerPod: serverCPU / (2 * n))
+                        serverCPUPerPod: serverCPU / (2 * n), admissionComputations: await manager.admission.computations)
     }
 
     /// Creates every object with `concurrency` requests in flight.

@@ -104,9 +104,13 @@ public actor EventRecorder {
         return result + "..."
     }
 
-    /// Keeps the series map bounded: entries older than the window can no longer be folded into.
+    /// Keeps the series map bounded: entries older than the window can no longer be folded into. The next
+    /// prune waits until the map has doubled, so a burst of thousands of objects does not filter the whole map
+    /// on every event.
     private func pruneSeries(now: Date) {
-        guard series.count > 1024 else { return }
+        guard series.count > pruneAbove else { return }
         series = series.filter { now.timeIntervalSince($0.value.lastSeen) < seriesWindow }
+        pruneAbove = max(1024, 2 * series.count)
     }
+    private var pruneAbove = 1024
 }

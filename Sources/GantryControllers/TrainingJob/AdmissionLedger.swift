@@ -185,12 +185,15 @@ public actor AdmissionLedger {
         computedAt = now
     }
 
-    /// A new queued job: continue the last pass when it sorts after everything already considered.
+    /// A new queued job: continue the last pass when it sorts after everything already considered, or when
+    /// nothing considered so far waits (then its place in the order changes no decision: every job before and
+    /// after it was admitted, and admitted jobs keep their admission). Jobs created in the same second sort by
+    /// name, so `run-10` comes before `run-9`: without the second rule a burst recomputed over and over.
     private func append(_ entry: Entry) {
         guard var next = pass else { return }
         let c = candidate(entry, boundPods: 0)
         if c.admitted { invalidate(); return }
-        if let last = next.last, !GangAdmission.order(last, c) { invalidate(); return }
+        if let last = next.last, !GangAdmission.order(last, c), !next.nobodyWaits { invalidate(); return }
         decisions[c.job.key] = next.consider(c)
         pass = next
     }

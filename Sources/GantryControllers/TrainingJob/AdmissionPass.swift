@@ -16,7 +16,7 @@ public struct AdmissionPass: Sendable {
     var nsUsed: [String: Int] = [:]
     var blockers: [GangAdmission.Blocker] = []
     var position = 0
-    /// The last queued candidate considered: a new one continues the pass only if it sorts after it.
+    /// The latest in order of the candidates considered: a new one continues the pass if it sorts after it.
     private(set) var last: Candidate?
     /// Eligible nodes by placement: jobs of a sweep share one placement, and node labels are read once.
     private var eligibleByPlacement: [Eligibility: [String]] = [:]
@@ -46,7 +46,7 @@ public struct AdmissionPass: Sendable {
     /// The next queued job in order: admitted when its whole gang fits the quota and the free capacity left by
     /// every job before it, unless a job starved past the bound waits for the same resources.
     mutating func consider(_ c: Candidate) -> GangAdmission.Decision {
-        last = c
+        if last.map({ GangAdmission.order($0, c) }) ?? true { last = c }
         // Before the queue: a job its budget holds back takes no place in it and holds back nobody.
         if c.gpus > 0, let budget = exhausted[c.job.namespace] { return .budgetExhausted(message: budget.message) }
         position += 1
@@ -72,6 +72,9 @@ public struct AdmissionPass: Sendable {
         let resource = c.placement.resourceName ?? "GPU"
         return .queued(position: position, reason: "not enough free \(resource): the gang needs \(c.job.spec.effectiveReplicas) × \(c.placement.countPerPod) on matching nodes")
     }
+
+    /// Every job considered so far was admitted (or held back by its budget, which holds nobody back).
+    var nobodyWaits: Bool { position == 0 && blockers.isEmpty }
 
     mutating func eligible(_ c: Candidate) -> [String] {
         guard c.placement.resourceName != nil else { return [] }

@@ -21,7 +21,11 @@ public enum TrainingJobValidation {
         if spec.earlyStopping?.median != nil, job.labels[GantryLabels.experiment] == nil {
             problems.append(.init(reason: "InvalidSpec", message: "spec.earlyStopping.median compares jobs of one experiment: set the label \(GantryLabels.experiment) on the TrainingJob"))
         }
-        if let resource = placement.resourceName, placement.countPerPod > 0 {
+        // Against the nodes only until admitted: an admitted gang was placed (the checks read every node, and a
+        // reconcile of each running job paid that on every pod event). A node pool shrinking later does not
+        // make a running job's spec invalid.
+        let admitted = job.status.conditions?.isTrue("Admitted") == true
+        if let resource = placement.resourceName, placement.countPerPod > 0, !admitted {
             let typedNodes = nodes.map(Node.init(json:))
             let gpu = placement.constraints()
             if !typedNodes.contains(where: gpu.matchesLabelsAndResources(of:)) {
