@@ -130,11 +130,19 @@ struct APIServer: Sendable {
         }
     }
 
+    /// The schema whose defaults apply to custom resources as they are read (nil for built-in kinds).
+    func readSchema(_ info: ResourceInfo) async -> (any CustomResourceSchema)? {
+        info.isCustom ? await store.schema(for: info) : nil
+    }
+
     /// Answers an object as read through `info` (custom resources are stored once and served in every version;
-    /// Events are stored once as core/v1 and converted for events.k8s.io/v1).
-    func present(_ obj: JSONValue, _ info: ResourceInfo) -> JSONValue {
+    /// Events are stored once as core/v1 and converted for events.k8s.io/v1). `schema` (`readSchema`): as
+    /// kube-apiserver defaults every custom resource it decodes from etcd, the CRD's current defaults fill the
+    /// fields the stored object lacks (a default added after it was written), without storing them.
+    func present(_ obj: JSONValue, _ info: ResourceInfo, _ schema: (any CustomResourceSchema)?) -> JSONValue {
         if EventConversion.isEventsV1(info) { return EventConversion.toEventsV1(obj) }
         var o = obj
+        schema?.applyDefaults(to: &o)
         o["apiVersion"] = .string(info.apiVersion)
         o["kind"] = .string(info.kind)
         return o
@@ -147,10 +155,10 @@ struct APIServer: Sendable {
             throw APIStatusError.notFound(info.qualifiedName, name, group: info.group, kind: info.plural)
         }
         if req.wantsTable {
-            return .json(Table.table(for: [present(obj, info)], info: info, resourceVersion: obj.resourceVersion ?? "",
+            return .json(Table.table(for: [present(obj, info, await readSchema(info))], info: info, resourceVersion: obj.resourceVersion ?? "",
                                      continueToken: nil, includeObject: req.query["includeObject"]))
         }
-        return .json(present(obj, info))
+        return .json(present(obj, info, await readSchema(info)))
     }
 
     func selectors(_ req: APIRequest, _ info: ResourceInfo) throws -> (LabelQuery, FieldQuery) {
@@ -166,7 +174,8 @@ struct APIServer: Sendable {
         let exact = req.query["resourceVersionMatch"] == "Exact" ? req.query["resourceVersion"].flatMap { Int64($0) } : nil
         let page = try await store.listPage(info, namespace: namespace, labels: labels, fields: fields,
                                             limit: limit, continueToken: req.query["continue"], exactRevision: exact)
-        let items = page.items.map { present($0, info) }
+        let schema = await readSchema(info)
+        let items = page.items.map { present($0, info, schema) }
         if req.wantsTable {
             return .json(Table.table(for: items, info: info, resourceVersion: page.resourceVersion,
                                      continueToken: page.continueToken, includeObject: req.query["includeObject"]))
@@ -197,7 +206,7 @@ struct APIServer: Sendable {
         let warnings = try await admit(req, info, &obj, old: nil)
         let created = try await store.create(info, obj, scope: .main, dryRun: req.dryRun)
         if !req.dryRun { await store.recordUpdate(manager: manager(req), old: nil, new: created) }
-        return .json(present(created, info), status: 201, headers: warnings)
+        return .json(present(created, info, await readSchema(info)), status: 201, headers: warnings)
     }
 
     func replace(_ req: APIRequest, _ info: ResourceInfo, namespace: String?, name: String, scope: UpdateScope) async throws -> APIResponse {
@@ -215,11 +224,12 @@ struct APIServer: Sendable {
         obj.name = name
         if EventConversion.isEventsV1(info) { obj = EventConversion.toCore(obj) }
         let old = await store.get(info.resourceKey, namespace: namespace, name: name)
-        let warnings = try await admit(req, info, &obj, old: old)
+        let schema = await readSchema(info)
+        let warnings = try await admit(req, info, &obj, old: old.map { present($0, info, schema) })
         let allowCreate = info.kind == "Lease" || info.kind == "Endpoints" || info.kind == "Event"
         let updated = try await store.update(info, obj, scope: scope, dryRun: req.dryRun, allowCreate: allowCreate)
         if !req.dryRun { await store.recordUpdate(manager: manager(req), old: old, new: updated) }
-        return .json(present(updated, info), status: old == nil ? 201 : 200, headers: warnings)
+        return .json(present(updated, info, schema), status: old == nil ? 201 : 200, headers: warnings)
     }
 
     func checkTypeMeta(_ obj: JSONValue, _ info: ResourceInfo) throws {
@@ -235,8 +245,8 @@ struct APIServer: Sendable {
         let options = try deleteOptions(req)
         let outcome = try await store.delete(info, namespace: namespace, name: name, options: options)
         switch outcome {
-        case .deleted(let obj): return .json(present(obj, info))
-        case .pending(let obj): return .json(present(obj, info), status: 200)
+        case .deleted(let obj): return .json(present(obj, info, await readSchema(info)))
+        case .pending(let obj): return .json(present(obj, info, await readSchema(info)), status: 200)
         }
     }
 
@@ -266,9 +276,10 @@ struct APIServer: Sendable {
         let options = try deleteOptions(req)
         let page = try await store.listPage(info, namespace: namespace, labels: labels, fields: fields, limit: nil, continueToken: nil)
         var deleted: [JSONValue] = []
+        let schema = await readSchema(info)
         for obj in page.items {
             if let outcome = try? await store.delete(info, namespace: obj.namespace, name: obj.name ?? "", options: options) {
-                deleted.append(present(outcome.object, info))
+                deleted.append(present(outcome.object, info, schema))
             }
         }
         return .json(["kind": .string(info.listKind), "apiVersion": .string(info.apiVersion),

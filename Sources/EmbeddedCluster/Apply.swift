@@ -160,7 +160,7 @@ extension APIServer {
         }
         let (obj, created) = try await store.apply(info, namespace: namespace, name: name, patch: intent, manager: manager,
                                                    force: req.flag("force"), scope: scope, dryRun: req.dryRun, check: check)
-        return .json(present(obj, info), status: created ? 201 : 200, headers: warnings)
+        return .json(present(obj, info, await readSchema(info)), status: created ? 201 : 200, headers: warnings)
     }
 
     /// The field manager of a non-apply write: `fieldManager`, else the User-Agent's program name (as kube-apiserver).

@@ -20,8 +20,10 @@ extension APIServer {
             throw APIStatusError.notFound(info.qualifiedName, name, group: info.group, kind: info.plural)
         }
         var patched: JSONValue
-        // The patch names the fields of the version it was sent to (events.k8s.io/v1 Events are stored as core/v1).
-        let view = EventConversion.isEventsV1(info) ? present(current, info) : current
+        // The patch names the fields of the version it was sent to (events.k8s.io/v1 Events are stored as core/v1),
+        // and applies to the object as read (a custom resource with its CRD's current defaults).
+        let schema = await readSchema(info)
+        let view = EventConversion.isEventsV1(info) || schema != nil ? present(current, info, schema) : current
         do {
             switch type {
             case "application/json-patch+json": patched = try JSONPatch.apply(patch, to: view)
@@ -42,12 +44,12 @@ extension APIServer {
         if patched.name != name || (info.namespaced && patched.namespace != namespace) {
             throw APIStatusError.badRequest("metadata.name: Invalid value: the name of the object does not match the name on the URL")
         }
-        let warnings = try await admit(req, info, &patched, old: current)
+        let warnings = try await admit(req, info, &patched, old: schema != nil ? view : current)
         let result: Result<JSONValue, APIStatusError> = await store.updateResult(info, patched, scope: scope, dryRun: req.dryRun)
         switch result {
         case .success(let updated):
             if !req.dryRun { await store.recordUpdate(manager: manager(req), old: current, new: updated) }
-            return .json(present(updated, info), headers: warnings)
+            return .json(present(updated, info, schema), headers: warnings)
         case .failure(let e):
             // Someone wrote between our read and write: retry on fresh data, like GuaranteedUpdate.
             if e.code == 409, e.reason == "Conflict", patch.resourceVersion == nil, retries > 0 {

@@ -31,7 +31,7 @@ extension APIServer {
                 let event: JSONValue
                 switch message {
                 case .event(let type, let object):
-                    let o = api.present(object, info)
+                    let o = api.present(object, info, await api.readSchema(info))
                     let payload = table ? Table.table(for: [o], info: info, resourceVersion: o.resourceVersion ?? "",
                                                        continueToken: nil, includeObject: includeObject) : o
                     event = ["type": .string(type), "object": payload]

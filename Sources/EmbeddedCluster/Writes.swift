@@ -168,10 +168,14 @@ extension ObjectStore {
         if let rv = input.resourceVersion, !rv.isEmpty, rv != current.resourceVersion {
             throw .conflict(info.qualifiedName, name, group: info.group, kind: info.plural, detail: APIStatusError.modifiedDetail)
         }
+        // What kube-apiserver decodes from etcd: a custom resource with its CRD's current defaults. A status write
+        // stores them, and a write that only adds them changes no generation.
+        var decoded = current
+        if info.isCustom, let schema = schema(for: info) { schema.applyDefaults(to: &decoded) }
         var obj: JSONValue
         switch scope {
         case .status:
-            obj = current
+            obj = decoded
             obj["status"] = input["status"]
         case .main:
             obj = input
@@ -196,7 +200,7 @@ extension ObjectStore {
         }
         try Self.validateMetadata(info, obj)
         try prepareForUpdate(info, &obj, old: current)
-        if info.tracksGeneration, Self.specChanged(obj, current) {
+        if info.tracksGeneration, Self.specChanged(obj, decoded) {
             obj[path: "metadata", "generation"] = .int((current.generation ?? 1) + 1)
         }
         if obj == current { return current }  // a no-op write is not committed (no new resourceVersion)
