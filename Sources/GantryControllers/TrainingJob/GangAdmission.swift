@@ -115,12 +115,16 @@ public enum GangAdmission {
     /// Places `replicas` pods of `need` units of `resource` each, best-fit (the node with the fewest free units
     /// that still fit, ties to the first name), on `eligible` nodes, subtracting from `free`; false when one
     /// does not fit (`free` then holds the pods placed before it).
-    static func bestFit(_ replicas: Int, of need: Int, _ resource: String, on allEligible: [String], free: inout [String: [String: Int]]) -> Bool {
-        let eligible = allEligible.filter { free[$0] != nil }
+    static func bestFit(_ replicas: Int, of need: Int, _ resource: String, on eligible: [String], free: inout [String: [String: Int]]) -> Bool {
         for _ in 0..<max(replicas, 0) {
-            let best = eligible.filter { (free[$0]?[resource] ?? 0) >= need }
-                .min { (free[$0]?[resource] ?? 0, $0) < (free[$1]?[resource] ?? 0, $1) }
-            guard let node = best else { return false }
+            // One pass per replica, one lookup per node: this runs for every queued job in a full computation.
+            var best: (units: Int, name: String)?
+            for name in eligible {
+                guard let units = free[name]?[resource], units >= need else { continue }
+                if let known = best, (known.units, known.name) <= (units, name) { continue }
+                best = (units, name)
+            }
+            guard let node = best?.name else { return false }
             free[node]?[resource, default: 0] -= need
         }
         return true
