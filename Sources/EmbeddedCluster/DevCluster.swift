@@ -24,6 +24,8 @@ public struct DevClusterOptions: Sendable {
     /// `--authorization-mode`: AlwaysAllow by default; RBAC enforces the stored roles and bindings for every
     /// identity but the admin.
     public var authorization: AuthorizationMode = .alwaysAllow
+    /// `--event-ttl`: Events are deleted this long after they were last observed (kube-apiserver: one hour).
+    public var eventTTL: TimeInterval = 3600
 
     public init(host: String = "127.0.0.1", port: Int = 0, nodes: String? = nil, dataDir: String? = nil, faults: String? = nil,
                 tls: Bool = false, http2: Bool = true) {
@@ -145,6 +147,14 @@ public final class DevCluster: Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 await store.runGC()
+            }
+        })
+        // Events expire (EventTTL.swift), checked a few times per TTL and at least every minute.
+        let ttl = options.eventTTL
+        await state.add(Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(max(0.2, min(60, ttl / 4))))
+                await store.expireEvents(now: Date(), ttl: ttl)
             }
         })
         // A deleted pod's logs go with it.

@@ -66,6 +66,10 @@ struct DevCommand: AsyncParsableCommand {
                                valueName: "mode"))
     var authorizationMode: String = AuthorizationMode.alwaysAllow.rawValue
 
+    @Option(help: ArgumentHelp("How long Events are kept after they were last observed, as kube-apiserver's --event-ttl (e.g. 1h, 30m, 90s).",
+                               valueName: "duration"))
+    var eventTTL: String = "1h"
+
     /// TLS unless either opt-out flag was given.
     var servesTLS: Bool { tls && !insecureHTTP }
 
@@ -77,6 +81,7 @@ struct DevCommand: AsyncParsableCommand {
             throw ValidationError("--credentials client-certificate needs HTTPS: drop --no-tls/--insecure-http, or use --credentials token")
         }
         if let faults { do { _ = try FaultSpec(parsing: faults) } catch { throw ValidationError("--faults: \(error)") } }
+        do { _ = try DevClusterOptions.parseDuration(eventTTL) } catch { throw ValidationError("--event-ttl: \(error)") }
         guard AuthorizationMode(rawValue: authorizationMode) != nil else {
             throw ValidationError("--authorization-mode must be AlwaysAllow or RBAC, not \(authorizationMode)")
         }
@@ -100,6 +105,7 @@ struct DevCommand: AsyncParsableCommand {
     func run() async throws {
         var options = DevClusterOptions(port: port, nodes: nodes, dataDir: dataDir, faults: faults, tls: servesTLS, http2: http2)
         options.authorization = AuthorizationMode(rawValue: authorizationMode) ?? .alwaysAllow
+        options.eventTTL = (try? DevClusterOptions.parseDuration(eventTTL)) ?? 3600
         let cluster = try await DevCluster.start(options)
         let path = URL(fileURLWithPath: kubeconfig).standardizedFileURL.path
         try cluster.writeKubeconfig(to: path, credentials: credentials == .clientCertificate ? .clientCertificate : .token)

@@ -55,6 +55,39 @@ struct EventAPITests {
     static let v1Events = "/apis/events.k8s.io/v1/namespaces/default/events"
     static let coreEvents = "/api/v1/namespaces/default/events"
 
+    /// Events expire one `--event-ttl` after they were last written, as kube-apiserver's (one hour by default):
+    /// a repeat folded into a series (a patch moving `series.lastObservedTime` on) keeps its Event.
+    @Test func eventsExpireOneTTLAfterTheirLastObservation() async throws {
+        var options = DevClusterOptions()
+        options.eventTTL = 3
+        try await withCluster(TestCluster.bare(options)) { t async throws in
+            func event(_ name: String) -> JSONValue {
+                [
+                    "apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": ["name": .string(name)],
+                    "regarding": ["apiVersion": "v1", "kind": "Pod", "name": "p", "namespace": "default"],
+                    "eventTime": .string(Timestamp.formatMicro(Date())), "reportingController": "test", "reportingInstance": "test-0",
+                    "action": "Test", "reason": "Tested", "type": "Normal", "note": .string(name),
+                ]
+            }
+            let created = ContinuousClock.now
+            for name in ["once", "repeated"] {
+                let (code, body) = await t.curl("POST", Self.v1Events, body: event(name).serialized())
+                #expect(code == 201, "\(body)")
+            }
+            // The recorder folds a repeat into the series, observed (here) well after the TTL would end.
+            let series: JSONValue = ["series": ["count": 2, "lastObservedTime": .string(Timestamp.formatMicro(Date() + 60))]]
+            let (patched, body) = await t.curl("PATCH", Self.v1Events + "/repeated", body: series.serialized(),
+                                               contentType: "application/merge-patch+json")
+            #expect(patched == 200, "\(body)")
+            #expect(try await eventually { await t.curl("GET", Self.v1Events + "/once").0 == 404 })
+            // Not before its TTL (creation times have second precision).
+            #expect(ContinuousClock.now - created >= .seconds(2), "expired after \(ContinuousClock.now - created)")
+            #expect(await t.curl("GET", Self.v1Events + "/repeated").0 == 200, "a repeat observed later keeps its Event")
+            let listed = await t.kubectl("get", "events", "-o", "name")
+            #expect(listed.ok && !listed.stdout.contains("/once") && listed.stdout.contains("/repeated"), "\(listed.stdout)")
+        }
+    }
+
     /// An events.k8s.io/v1 Event regarding a custom resource shows in `kubectl get events` and `kubectl describe`.
     @Test func eventsK8sIoEventSeenThroughCoreAPI() async throws {
         try await withCluster(TestCluster.bare()) { t async throws in
