@@ -121,4 +121,8 @@ extension APIStatusError.Cause {
     static func forbidden(_ field: String, _ detail: String) -> Self {
         .init(field: field, reason: "FieldValueForbidden", message: "Forbidden: \(detail)")
     }
+    /// `field.TooLong` with a byte limit (apimachinery ≥ 1.31 wording).
+    static func tooLong(_ field: String, bytes: Int) -> Self {
+        .init(field: field, reason: "FieldValueTooLong", message: "Too long: may not be more than \(bytes) bytes")
+    }
 }

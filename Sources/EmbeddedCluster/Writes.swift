@@ -151,8 +151,26 @@ extension ObjectStore {
                 causes.append(.invalid("metadata.labels", "\"\(text)\"", why))
             }
         }
+        // ValidateAnnotations: qualified-name keys, and all keys and values together at most 256 KiB.
+        let annotations = obj[path: "metadata", "annotations"]?.objectValue ?? [:]
+        var annotationBytes = 0
+        for (key, value) in annotations.sorted(by: { $0.key < $1.key }) {
+            annotationBytes += key.utf8.count + (value.stringValue?.utf8.count ?? 0)
+            let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+            let keyOK = parts.count <= 2 && qualifiedPart(parts.last ?? "")
+                && (parts.count == 1 || (!parts[0].isEmpty && parts[0].count <= 253 && nameProblem(String(parts[0]), kind: "") == nil))
+            if !keyOK {
+                causes.append(.invalid("metadata.annotations", "\"\(key)\"", "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"))
+            }
+        }
+        if annotationBytes > totalAnnotationSizeLimit {
+            causes.append(.tooLong("metadata.annotations", bytes: totalAnnotationSizeLimit))
+        }
         if !causes.isEmpty { throw .invalid(kind: info.kind, group: info.group, name: obj.name ?? "", causes: causes) }
     }
+
+    /// apimachinery's TotalAnnotationSizeLimitB.
+    static let totalAnnotationSizeLimit = 256 * 1024
 
     // MARK: Update
 

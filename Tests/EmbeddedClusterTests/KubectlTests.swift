@@ -30,6 +30,23 @@ struct KubectlTests {
     }
 
     /// With TLS the kubeconfig carries the CA and kubectl sends the token; requests without it are refused.
+    /// Annotations as kube-apiserver's ValidateAnnotations: qualified-name keys, at most 256 KiB in all.
+    @Test func annotationsAreLimitedTo256KiBWithQualifiedKeys() async throws {
+        try await withCluster(TestCluster.bare()) { t async throws in
+            func configMap(_ name: String, _ annotations: String) -> String {
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \(name)\n  annotations:\n\(annotations)\n"
+            }
+            let fits = String(repeating: "a", count: 262_144 - 4)  // key "note" + value: exactly the limit
+            var r = await t.kubectl("create", "-f", "-", stdin: configMap("at-limit", "    note: \(fits)"))
+            #expect(r.ok, "\(r.stderr)")
+            r = await t.kubectl("create", "-f", "-", stdin: configMap("over-limit", "    note: \(fits)b"))
+            #expect(!r.ok && r.stderr.contains("metadata.annotations: Too long: may not be more than 262144 bytes"), "\(r.stderr)")
+            r = await t.kubectl("create", "-f", "-", stdin: configMap("bad-key", "    \"bad key!\": x"))
+            #expect(!r.ok && r.stderr.contains("metadata.annotations: Invalid value: \"bad key!\""), "\(r.stderr)")
+            #expect(await t.curl("GET", "/api/v1/namespaces/default/configmaps/over-limit").0 == 404)
+        }
+    }
+
     @Test func httpsWithTokenAuth() async throws {
         try await withCluster(TestCluster.bare(DevClusterOptions(tls: true))) { t async throws in
             #expect(t.cluster.url.hasPrefix("https://127.0.0.1:"))
