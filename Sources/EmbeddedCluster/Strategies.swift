@@ -23,6 +23,8 @@ extension ObjectStore {
             if obj[path: "spec", "containers"]?.arrayValue?.isEmpty ?? true {
                 throw .invalid(kind: "Pod", group: "", name: obj.name ?? "", causes: [.required("spec.containers")])
             }
+            let envCauses = Self.envNameProblems(obj)
+            if !envCauses.isEmpty { throw .invalid(kind: "Pod", group: "", name: obj.name ?? "", causes: envCauses) }
         case ("", "Service"):
             try allocateClusterIP(&obj, dryRun: dryRun)
             if obj[path: "spec", "type"] == nil { obj[path: "spec", "type"] = "ClusterIP" }
@@ -86,6 +88,26 @@ extension ObjectStore {
 
     /// A node without `status.allocatable` gets its capacity as allocatable (pkg/apis/core/v1 `SetDefaults_NodeStatus`),
     /// so the scheduler, which reads only allocatable, sees what a node registered with capacity alone offers.
+    /// Environment variable names as ValidateEnv with RelaxedEnvironmentVariableValidation (beta and on in 1.32):
+    /// any printable ASCII but '='.
+    static func envNameProblems(_ pod: JSONValue) -> [APIStatusError.Cause] {
+        var causes: [APIStatusError.Cause] = []
+        for list in ["initContainers", "containers"] {
+            for (i, container) in (pod[path: "spec", list]?.arrayValue ?? []).enumerated() {
+                for (j, variable) in (container["env"]?.arrayValue ?? []).enumerated() {
+                    let field = "spec.\(list)[\(i)].env[\(j)].name"
+                    let name = variable["name"]?.stringValue ?? ""
+                    if name.isEmpty {
+                        causes.append(.required(field))
+                    } else if !name.unicodeScalars.allSatisfy({ (32...126).contains($0.value) && $0 != "=" }) {
+                        causes.append(.invalid(field, GoFormat.quote(name), "a valid environment variable name must consist only of printable ASCII characters other than '='"))
+                    }
+                }
+            }
+        }
+        return causes
+    }
+
     static func defaultNodeStatus(_ node: inout JSONValue) {
         guard node[path: "status", "allocatable"] == nil, let capacity = node[path: "status", "capacity"] else { return }
         node[path: "status", "allocatable"] = capacity

@@ -47,6 +47,19 @@ struct KubectlTests {
         }
     }
 
+    /// Pod env names as kube-apiserver 1.32 validates them (relaxed: printable ASCII but '=').
+    @Test func podEnvironmentVariableNamesAreValidated() async throws {
+        try await withCluster(TestCluster.bare()) { t async throws in
+            func pod(_ name: String, env: String) -> String {
+                "apiVersion: v1\nkind: Pod\nmetadata: {name: \(name)}\nspec:\n  containers:\n  - name: main\n    image: busybox\n    env:\n\(env)\n"
+            }
+            var r = await t.kubectl("create", "-f", "-", stdin: pod("bad", env: "    - {name: OK, value: x}\n    - {name: 'bad name=', value: y}"))
+            #expect(!r.ok && r.stderr.contains("spec.containers[0].env[1].name: Invalid value: \"bad name=\": a valid environment variable name must consist only of printable ASCII characters other than '='"), "\(r.stderr)")
+            r = await t.kubectl("create", "-f", "-", stdin: pod("relaxed", env: "    - {name: 'my.env-name 1', value: x}"))
+            #expect(r.ok, "\(r.stderr)")
+        }
+    }
+
     @Test func httpsWithTokenAuth() async throws {
         try await withCluster(TestCluster.bare(DevClusterOptions(tls: true))) { t async throws in
             #expect(t.cluster.url.hasPrefix("https://127.0.0.1:"))
