@@ -30,7 +30,8 @@ struct ResourceRoute: Sendable, Equatable {
 
 enum Router {
     static func route(_ path: String) -> Route {
-        var segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        // Go's net/http hands kube-apiserver the decoded path: `configmaps/yaml%63m` names `yamlcm`.
+        var segments = path.split(separator: "/", omittingEmptySubsequences: true).map { String($0).removingPercentEncoding ?? String($0) }
         // Keep a trailing empty subpath for proxy URLs ending in '/'.
         let trailingSlash = path.hasSuffix("/") && path.count > 1
         guard let first = segments.first else { return .notFound }

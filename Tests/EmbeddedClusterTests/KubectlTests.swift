@@ -60,6 +60,16 @@ struct KubectlTests {
         }
     }
 
+    /// Path segments are percent-decoded, as Go's net/http decodes them for kube-apiserver.
+    @Test func percentEncodedNamesAreDecoded() async throws {
+        try await withCluster(TestCluster.bare()) { t async throws in
+            let r = await t.kubectl("create", "configmap", "yamlcm", "--from-literal=a=b")
+            #expect(r.ok, "\(r.stderr)")
+            let (code, body) = await t.curl("GET", "/api/v1/namespaces/default/configmaps/yaml%63m")
+            #expect(code == 200 && (try? JSONValue.parse(body))?.name == "yamlcm", "\(code) \(body)")
+        }
+    }
+
     @Test func httpsWithTokenAuth() async throws {
         try await withCluster(TestCluster.bare(DevClusterOptions(tls: true))) { t async throws in
             #expect(t.cluster.url.hasPrefix("https://127.0.0.1:"))
