@@ -1,5 +1,11 @@
 import Foundation
 import KubeCore
+import Logging
+
+/// The data file cannot be read: named, with what to do, so startup does not stop on a bare parser message.
+public struct PersistenceError: Error, CustomStringConvertible {
+    public let description: String
+}
 
 /// Optional persistence of all objects and the revision to `DIR/cluster.json`, written atomically
 /// (temp file + rename) at most every 100 ms after a change, and once more at shutdown.
@@ -23,8 +29,12 @@ struct Persistence: Sendable {
 
     func read() throws -> (revision: Int64, objects: [String: [String: JSONValue]], nextServiceIP: UInt32)? {
         guard FileManager.default.fileExists(atPath: file) else { return nil }
-        let data = try Data(contentsOf: URL(fileURLWithPath: file))
-        let doc = try JSONValue.parse(Array(data))
+        let doc: JSONValue
+        do {
+            doc = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: file))))
+        } catch {
+            throw PersistenceError(description: "cannot load the cluster's data file \(file): \(error). Move it away to start with an empty cluster (or restore a copy)")
+        }
         var objects: [String: [String: JSONValue]] = [:]
         for (resource, list) in doc["resources"]?.objectValue ?? [:] {
             for obj in list.arrayValue ?? [] {
@@ -51,7 +61,16 @@ extension ObjectStore {
         guard let persistence else { return }
         do {
             try persistence.write(revision: revision, objects: objects, nextServiceIP: nextServiceIP)
+            if lastPersistenceError != nil {
+                Logger(label: "gantry.dev.persistence").notice("the data file is written again", metadata: ["file": "\(persistence.file)"])
+            }
+            lastPersistenceError = nil
         } catch {
+            // Said once per failure streak, not on every change: objects answered since are not on disk.
+            if lastPersistenceError == nil {
+                Logger(label: "gantry.dev.persistence").error("cannot write the data file: changes since are lost at restart",
+                                                             metadata: ["file": "\(persistence.file)", "error": "\(error)"])
+            }
             lastPersistenceError = "\(error)"
         }
     }

@@ -318,6 +318,22 @@ struct HTTPTests {
         }
     }
 
+    /// A damaged data file stops the start with its path, the parser's position and what to do.
+    @Test func aTruncatedDataFileIsNamedAtStart() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gantry-truncated-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data(#"{"revision": 12, "resources": {"configmaps": [{"metadata": {"na"#.utf8).write(to: URL(fileURLWithPath: dir + "/cluster.json"))
+        do {
+            let cluster = try await DevCluster.start(DevClusterOptions(nodes: "off", dataDir: dir))
+            await cluster.stop()
+            Issue.record("a truncated data file was loaded")
+        } catch let error as PersistenceError {
+            #expect(error.description.contains(dir + "/cluster.json") && error.description.contains("byte")
+                    && error.description.contains("Move it away"), "\(error)")
+        }
+    }
+
     @Test func tablesForCustomResources() async throws {
         try await withCluster(TestCluster.bare()) { t async throws in
             let crd = try await t.cluster.store.create("customresourcedefinitions.apiextensions.k8s.io",
