@@ -40,6 +40,8 @@ extension ObjectStore {
         case ("", "Secret"):
             if obj["type"] == nil { obj["type"] = "Opaque" }
             try encodeStringData(&obj)
+        case ("", "ConfigMap"):
+            try Self.checkConfigMapSize(obj)
         case ("", "Node"):
             Self.defaultNodeStatus(&obj)
         case ("apiextensions.k8s.io", "CustomResourceDefinition"):
@@ -52,6 +54,7 @@ extension ObjectStore {
 
     func prepareForUpdate(_ info: ResourceInfo, _ obj: inout JSONValue, old: JSONValue) throws(APIStatusError) {
         guard !info.isCustom else { return }
+        if info.group == "", info.kind == "ConfigMap" { try Self.checkConfigMapSize(obj) }
         if info.group == "apps", Self.workloadKinds.contains(info.kind) { try prepareWorkloadForUpdate(info, &obj, old: old) }
         switch (info.group, info.kind) {
         case ("", "Service"):
@@ -107,6 +110,22 @@ extension ObjectStore {
         }
         return causes
     }
+
+    /// ValidateConfigMap: keys and values of `data` and `binaryData` together at most 1 MiB (MaxConfigMapSize),
+    /// reported on the object's root path as upstream does.
+    static func checkConfigMapSize(_ obj: JSONValue) throws(APIStatusError) {
+        var total = 0
+        for (key, value) in obj["data"]?.objectValue ?? [:] { total += key.utf8.count + (value.stringValue?.utf8.count ?? 0) }
+        for (key, value) in obj["binaryData"]?.objectValue ?? [:] {
+            // Stored as base64 in JSON; the limit counts the decoded bytes.
+            total += key.utf8.count + (value.stringValue.flatMap { Data(base64Encoded: $0)?.count } ?? 0)
+        }
+        guard total > maxConfigMapSize else { return }
+        throw .invalid(kind: "ConfigMap", group: "", name: obj.name ?? "",
+                       causes: [.init(field: "", reason: "FieldValueTooLong", message: "Too long: may not be more than \(maxConfigMapSize) bytes")])
+    }
+
+    static let maxConfigMapSize = 1024 * 1024
 
     static func defaultNodeStatus(_ node: inout JSONValue) {
         guard node[path: "status", "allocatable"] == nil, let capacity = node[path: "status", "capacity"] else { return }

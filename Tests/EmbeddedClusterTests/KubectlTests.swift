@@ -70,6 +70,22 @@ struct KubectlTests {
         }
     }
 
+    /// A ConfigMap holds at most 1 MiB of data, as kube-apiserver's ValidateConfigMap; updates are held to it too.
+    @Test func configMapsHoldAtMostOneMiB() async throws {
+        try await withCluster(TestCluster.bare()) { t async throws in
+            let fits = String(repeating: "x", count: 1_048_576 - 1)  // key "a" + value: exactly the limit
+            var (code, body) = await t.curl("POST", "/api/v1/namespaces/default/configmaps",
+                                            body: #"{"metadata":{"name":"big"},"data":{"a":"\#(fits)"}}"#)
+            #expect(code == 201, "\(body.prefix(300))")
+            (code, body) = await t.curl("POST", "/api/v1/namespaces/default/configmaps",
+                                        body: #"{"metadata":{"name":"too-big"},"data":{"a":"\#(fits)y"}}"#)
+            #expect(code == 422 && body.contains("Too long: may not be more than 1048576 bytes"), "\(code) \(body.prefix(300))")
+            (code, body) = await t.curl("PATCH", "/api/v1/namespaces/default/configmaps/big", body: #"{"data":{"b":"1"}}"#,
+                                        contentType: "application/merge-patch+json")
+            #expect(code == 422, "\(code) \(body.prefix(300))")
+        }
+    }
+
     @Test func httpsWithTokenAuth() async throws {
         try await withCluster(TestCluster.bare(DevClusterOptions(tls: true))) { t async throws in
             #expect(t.cluster.url.hasPrefix("https://127.0.0.1:"))
