@@ -115,8 +115,15 @@ struct APIServer: Sendable {
 
     // MARK: - Bodies
 
+    /// What kube-apiserver decodes a create or update from (its serializers; CBOR is off by default in 1.32).
+    static let bodyMediaTypes = ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"]
+
     func parseBody(_ req: APIRequest) throws -> JSONValue {
         if req.body.isEmpty { throw APIStatusError.badRequest("the body of the request was empty") }
+        // A patch's media type names its kind of patch (PatchHandler checks those).
+        guard req.method == "PATCH" || Self.bodyMediaTypes.contains(req.contentType) else {
+            throw APIStatusError.unsupportedMediaType(req.contentType, accepted: Self.bodyMediaTypes)
+        }
         if req.contentType == "application/vnd.kubernetes.protobuf" {
             do { return try KubeProtobuf.decode(req.body) } catch {
                 throw APIStatusError(code: 415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - \(error.description)")

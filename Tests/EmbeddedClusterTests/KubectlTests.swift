@@ -86,6 +86,16 @@ struct KubectlTests {
         }
     }
 
+    /// A create in a media type kube-apiserver does not decode is answered 415, naming the ones it does.
+    @Test func unknownBodyMediaTypesAre415() async throws {
+        try await withCluster(TestCluster.bare()) { t async throws in
+            let (code, body) = await t.curl("POST", "/api/v1/namespaces/default/configmaps",
+                                            body: #"{"metadata":{"name":"plain"}}"#, contentType: "text/plain")
+            #expect(code == 415 && body.contains("accepted media types include: application/json, application/yaml"), "\(code) \(body)")
+            #expect(await t.curl("GET", "/api/v1/namespaces/default/configmaps/plain").0 == 404)
+        }
+    }
+
     @Test func httpsWithTokenAuth() async throws {
         try await withCluster(TestCluster.bare(DevClusterOptions(tls: true))) { t async throws in
             #expect(t.cluster.url.hasPrefix("https://127.0.0.1:"))
