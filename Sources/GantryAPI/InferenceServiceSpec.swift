@@ -21,8 +21,10 @@ public struct InferenceServiceSpec: Codable, Sendable, Hashable {
     public var serviceAccountName: String?
     public var imagePullSecrets: [LocalObjectReference]?
     public var model: ModelSource?
-    /// Replicas of the serving revision (a candidate starts at the same number).
+    /// Replicas of the serving revision (a candidate starts at the same number); exclusive with `autoscaling`.
     public var replicas: Int?
+    /// The serving size follows a metric instead of `replicas` (the size decided is in status).
+    public var autoscaling: Autoscaling?
     public var rollout: Rollout?
 
     public init(image: String) { self.image = image }

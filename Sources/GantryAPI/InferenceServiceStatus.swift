@@ -138,6 +138,8 @@ public struct InferenceServiceStatus: ConditionedStatus {
     public var selector: String?
     /// The analysis of the last swap (spec.rollout.analysis).
     public var analysis: AnalysisStatus?
+    /// What the autoscaler read and decided (spec.autoscaling).
+    public var autoscaling: AutoscalingStatus?
 
     public init() {}
 }

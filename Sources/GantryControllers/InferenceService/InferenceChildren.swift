@@ -17,11 +17,12 @@ public enum InferenceChildren {
         ChildNaming.name(service.name, "\(revision.color.rawValue)-\(revision.hash)-\(index)")
     }
 
-    /// The hash of everything that shapes a revision's pods (not `replicas`, not `rollout`): the same spec gives
-    /// the same hash in every process (keys are serialized sorted).
+    /// The hash of everything that shapes a revision's pods (not `replicas`, `autoscaling` or `rollout`): the same
+    /// spec gives the same hash in every process (keys are serialized sorted).
     public static func revisionHash(_ spec: InferenceServiceSpec) -> String {
         var shaping = spec
         shaping.replicas = nil
+        shaping.autoscaling = nil
         shaping.rollout = nil
         let text = ((try? JSONValue(encoding: shaping)) ?? .null).droppingNulls().serialized()
         return String(String(ChildNaming.fnv1a(text), radix: 36).prefix(8))

@@ -21,10 +21,14 @@ public struct InferenceServicePlanner: KindPlanner {
         public var gpu: GPUUsage?
         /// The analysed colour's metrics, read every analysis.intervalSeconds while an analysis runs.
         public var analysis: Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>?
+        /// The autoscaler's metric, read every autoscaling.intervalSeconds.
+        public var autoscaling: Result<AutoscalingReading, MetricsReadFailure>?
         public init(platform: PlatformConfigSpec, validation: InferenceServiceStatus.ValidationOutcome? = nil,
                     source: ModelSourceResolution? = nil, gpu: GPUUsage? = nil,
-                    analysis: Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>? = nil) {
+                    analysis: Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>? = nil,
+                    autoscaling: Result<AutoscalingReading, MetricsReadFailure>? = nil) {
             self.analysis = analysis
+            self.autoscaling = autoscaling
             self.platform = platform
             self.validation = validation
             self.source = source
@@ -41,6 +45,7 @@ public struct InferenceServicePlanner: KindPlanner {
     let source: @Sendable (_ namespace: String, _ job: String) async -> ModelSourceResolution
     let gpuUsage: @Sendable () async -> GPUUsage
     let readAnalysis: @Sendable (InferenceService, InferenceServiceStatus.Revision) async -> Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>
+    let readAutoscaling: @Sendable (InferenceService, InferenceServiceStatus.Revision?, _ replicas: Int) async -> Result<AutoscalingReading, MetricsReadFailure>
 
     /// `source`: judges a `model.fromTrainingJob` run (ModelSourceResolution.judge over its record and the job);
     /// `gpuUsage`: the nodes and what Gantry's pods hold on them.
@@ -52,8 +57,12 @@ public struct InferenceServicePlanner: KindPlanner {
                 gpuUsage: @escaping @Sendable () async -> GPUUsage = { GPUUsage() },
                 readAnalysis: @escaping @Sendable (InferenceService, InferenceServiceStatus.Revision) async -> Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure> = { _, _ in
                     .failure(.init(message: "no metrics reader"))
+                },
+                readAutoscaling: @escaping @Sendable (InferenceService, InferenceServiceStatus.Revision?, _ replicas: Int) async -> Result<AutoscalingReading, MetricsReadFailure> = { _, _, _ in
+                    .failure(.init(message: "no metrics reader"))
                 }) {
         self.readAnalysis = readAnalysis
+        self.readAutoscaling = readAutoscaling
         self.platform = platform
         self.validate = validate
         self.source = source
@@ -95,6 +104,7 @@ public struct InferenceServicePlanner: KindPlanner {
                 throw InformerError.undeclared("nodes, pods or trainingjobs for the InferenceService planner")
             }
             let client = context.client
+            let rates = CounterRates()
             return InferenceServicePlanner(platform: { await OperatorCaches.platform(from: store) }, validate: { service, revision, requests in
                 await CandidateValidation.run(requests, service: service, revision: revision, client: client)
             }, source: { namespace, job in
@@ -111,6 +121,8 @@ public struct InferenceServicePlanner: KindPlanner {
                 GPUUsage(nodes: await nodes.list(), pods: await pods.list())
             }, readAnalysis: { service, revision in
                 await RolloutAnalysis.read(service, revision, client: client)
+            }, readAutoscaling: { service, revision, replicas in
+                await AutoscalingMetrics.read(service, revision, replicas: replicas, rates: rates, client: client)
             })
         }
     }
@@ -134,6 +146,12 @@ public struct InferenceServicePlanner: KindPlanner {
             let due = record.lastCheck.flatMap(Timestamp.parse).map { Date().timeIntervalSince($0) >= Double(analysis.effectiveIntervalSeconds) - 0.05 } ?? true
             if due { inputs.analysis = await readAnalysis(object, active) }
         }
+        // The autoscaler's metric, every autoscaling.intervalSeconds: the serving colour's pods once one is ready
+        // (before, there is nothing to read), or metricsFrom.
+        let readable = object.spec.autoscaling?.metricsFrom != nil || (object.status.readyReplicas ?? 0) > 0
+        if readable, InferencePlanning.autoscalingDue(object, now: Date()) {
+            inputs.autoscaling = await readAutoscaling(object, object.status.activeRevision, InferencePlanning.servingReplicas(object))
+        }
         return inputs
     }
 
@@ -151,7 +169,8 @@ struct InferencePlanning: StatusPlanning {
     let now: Date
     let pods: [ServingPod]
     let rollout: Rollout
-    let replicas: Int
+    /// The serving size: spec.replicas, or what the autoscaler decides (status.autoscaling).
+    var replicas: Int
     let placement: GPUPlacement
     let security: PodPolicy.SecurityProfile
     /// Answers of the candidate to the validation requests, when this reconcile sent them.
@@ -166,6 +185,8 @@ struct InferencePlanning: StatusPlanning {
     var refused: ModelSourceResolution.Refusal?
     /// The analysed colour's metrics, when this reconcile read them.
     let analysisReading: Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>?
+    /// The autoscaler's metric, when this reconcile read it.
+    let autoscalingReading: Result<AutoscalingReading, MetricsReadFailure>?
     /// Set when the spec names a revision that breached its analysis (it is held back).
     var heldByAnalysis: AnalysisStatus?
     var status: InferenceServiceStatus
@@ -177,7 +198,8 @@ struct InferencePlanning: StatusPlanning {
         now = o.now
         pods = o.children(.pods).map(ServingPod.init)
         rollout = service.spec.effectiveRollout
-        replicas = service.spec.effectiveReplicas
+        replicas = Self.servingReplicas(service)
+        autoscalingReading = o.inputs.autoscaling
         placement = GPUPlacement(request: service.spec.gpu, settings: o.inputs.platform.effectiveGPU)
         security = o.inputs.platform.effectivePodPolicy.effectiveSecurityContext
         validation = o.inputs.validation
@@ -226,6 +248,7 @@ struct InferencePlanning: StatusPlanning {
     mutating func run() {
         status.observedGeneration = service.generation
         let desired = InferenceChildren.revisionHash(service.spec)
+        autoscale()
         expireWarmRevision()
         analyze()
         if let active = status.activeRevision {
@@ -497,16 +520,23 @@ struct InferencePlanning: StatusPlanning {
             conditions.markStalled("RolledBack", message, reconciling: "held at the rolled-back revision")
         } else if ready >= replicas {
             conditions.set("Progressing", .false, "Complete", "revision \(serving) serves in \(status.activeColor?.rawValue ?? "")")
-            conditions.markReady("Serving", "\(ready)/\(replicas) replicas of revision \(serving) ready behind \(InferenceChildren.aliasName(service))")
+            if replicas == 0 {
+                conditions.markReady("ScaledToZero", "revision \(serving) is scaled to zero by spec.autoscaling (minReplicas 0); it scales up when \(status.autoscaling?.metric ?? "its metric") asks")
+            } else {
+                conditions.markReady("Serving", "\(ready)/\(replicas) replicas of revision \(serving) ready behind \(InferenceChildren.aliasName(service))")
+            }
         } else {
             let problem = pods.filter { $0.revision == serving }.compactMap { p in p.problem.map { "pod \(p.name): \($0)" } }.first
-            let message = "\(ready)/\(replicas) replicas of revision \(serving) ready" + (problem.map { "; \($0)" } ?? "")
-            conditions.set("Progressing", .true, "Starting", message)
-            progressing("Starting", message)
+            let reason = growing ? "ScalingUp" : "Starting"
+            let message = "\(ready)/\(replicas) replicas of revision \(serving) ready" + (growing ? " (scaled up by spec.autoscaling)" : "") + (problem.map { "; \($0)" } ?? "")
+            conditions.set("Progressing", .true, reason, message)
+            progressing(reason, message)
         }
-        // Degraded: it served with every replica ready once, and no longer does.
+        // Degraded: it served with every replica ready once, and no longer does (replicas of a scale-up still
+        // starting are not missing ones).
         let servedBefore = service.status.conditions?.isTrue("Ready") == true || service.status.conditions?.isTrue("Degraded") == true
-        let degraded = ready < replicas && servedBefore
+        let expected = growing ? min(replicas, status.autoscaling?.lastScale?.from ?? replicas) : replicas
+        let degraded = ready < expected && servedBefore
         conditions.set("Degraded", degraded ? .true : .false, degraded ? "ReplicasUnavailable" : "AsExpected",
                        "\(ready)/\(replicas) serving replicas ready")
     }
