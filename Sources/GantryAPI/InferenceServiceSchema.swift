@@ -51,7 +51,14 @@ public enum InferenceServiceSchema {
                         "maxLatencyMilliseconds": Schema.integer("Slowest acceptable answer.", minimum: 1),
                     ]),
                 ], required: ["path"]), maxItems: 32),
-            ], required: ["requests"]),
+                "job": Schema.object("A pod that must exit 0 before the swap (an accuracy check on a held-out set), once the requests passed. Every container gets PREVIEW_URL, the preview Service's URL (it selects the candidate). The pod is owned by the InferenceService and removed once its outcome is in status.", [
+                    "template": Schema.object("A Pod template, as in the Pod API (restartPolicy is set to Never).", [
+                        "metadata": Schema.passthrough("Labels and annotations of the pod."),
+                        "spec": Schema.passthrough("The pod's spec: containers, volumes, serviceAccountName, nodeSelector, tolerations, …"),
+                    ], required: ["spec"]),
+                    "activeDeadlineSeconds": Schema.integer("The job fails when it runs longer than this.", minimum: 1, maximum: 86400, default: 600),
+                ], required: ["template"]),
+            ], rules: [("has(self.requests) || has(self.job)", "rollout.validation: give requests, a job or both")]),
             "analysis": Schema.object("After a swap, the new colour's error ratio and latency are read from its pods' Prometheus metrics (through the API server's pod proxy) for windowSeconds; a breach swaps back to the previous colour while it is warm and marks the service Degraded with the figures.", [
                 "windowSeconds": Schema.integer("How long after the swap the new colour is analysed; at most scaleDownDelaySeconds (the previous colour must still be up to swap back to).", minimum: 1, maximum: 86400, default: 30),
                 "intervalSeconds": Schema.integer("How often the metrics are read.", minimum: 1, maximum: 3600, default: 5),
@@ -147,9 +154,15 @@ public enum InferenceServiceSchema {
             "startedAt": Schema.string("When the rollout started."),
             "reason": Schema.string("Why it waits or failed, CamelCase: InsufficientGPUForSurge, InsufficientGPU, ProgressDeadlineExceeded, ValidationFailed."),
             "message": Schema.string("Why it waits or failed."),
-            "validation": Schema.object("What the candidate answered to rollout.validation.requests.", [
+            "validation": Schema.object("What the candidate answered to rollout.validation.requests, and how its validation job ended.", [
                 "revision": Schema.string("The candidate revision validated."),
-                "passed": Schema.boolean("Every expectation held."),
+                "passed": Schema.boolean("Every expectation held (and the job, once it ran, exited 0)."),
+                "job": Schema.object("The validation job's pod.", [
+                    "pod": Schema.string("Pod name."), "passed": Schema.boolean("It exited 0 (absent while it runs)."),
+                    "startedAt": Schema.string("When it started."), "finishedAt": Schema.string("When it ended."),
+                    "exitCode": Schema.integer("Its container's exit code."), "message": Schema.string("How it ended."),
+                    "logTail": Schema.array("The last lines of its log, when it failed.", of: Schema.string("A line.")),
+                ]),
                 "at": Schema.string("When."),
                 "results": Schema.array("One per request.", of: Schema.object("A result.", [
                     "request": Schema.string("Method and path."), "code": Schema.integer("HTTP status."),

@@ -23,10 +23,13 @@ public struct InferenceServicePlanner: KindPlanner {
         public var analysis: Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>?
         /// The autoscaler's metric, read every autoscaling.intervalSeconds.
         public var autoscaling: Result<AutoscalingReading, MetricsReadFailure>?
+        /// The last lines of the validation job's log, once its pod has ended.
+        public var validationLog: [String]?
         public init(platform: PlatformConfigSpec, validation: InferenceServiceStatus.ValidationOutcome? = nil,
                     source: ModelSourceResolution? = nil, gpu: GPUUsage? = nil,
                     analysis: Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>? = nil,
-                    autoscaling: Result<AutoscalingReading, MetricsReadFailure>? = nil) {
+                    autoscaling: Result<AutoscalingReading, MetricsReadFailure>? = nil, validationLog: [String]? = nil) {
+            self.validationLog = validationLog
             self.analysis = analysis
             self.autoscaling = autoscaling
             self.platform = platform
@@ -46,6 +49,7 @@ public struct InferenceServicePlanner: KindPlanner {
     let gpuUsage: @Sendable () async -> GPUUsage
     let readAnalysis: @Sendable (InferenceService, InferenceServiceStatus.Revision) async -> Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>
     let readAutoscaling: @Sendable (InferenceService, InferenceServiceStatus.Revision?, _ replicas: Int) async -> Result<AutoscalingReading, MetricsReadFailure>
+    let validationLog: @Sendable (InferenceService, _ pod: String) async -> [String]?
 
     /// `source`: judges a `model.fromTrainingJob` run (ModelSourceResolution.judge over its record and the job);
     /// `gpuUsage`: the nodes and what Gantry's pods hold on them.
@@ -60,7 +64,9 @@ public struct InferenceServicePlanner: KindPlanner {
                 },
                 readAutoscaling: @escaping @Sendable (InferenceService, InferenceServiceStatus.Revision?, _ replicas: Int) async -> Result<AutoscalingReading, MetricsReadFailure> = { _, _, _ in
                     .failure(.init(message: "no metrics reader"))
-                }) {
+                },
+                validationLog: @escaping @Sendable (InferenceService, _ pod: String) async -> [String]? = { _, _ in nil }) {
+        self.validationLog = validationLog
         self.readAnalysis = readAnalysis
         self.readAutoscaling = readAutoscaling
         self.platform = platform
@@ -77,10 +83,12 @@ public struct InferenceServicePlanner: KindPlanner {
                                    "ownerReferences": .all, "deletionTimestamp": .all]),
         "spec": .object(keys: ["nodeName": .all, "containers": .elements(.object(keys: ["resources": .keys("requests", "limits")]))]),
         "status": .object(keys: [
-            "phase": .all, "reason": .all, "message": .all,
+            "phase": .all, "reason": .all, "message": .all, "startTime": .all,
             "conditions": .elements(.keys("type", "status", "reason", "message", "lastTransitionTime"), filterKey: "type",
                                     values: ["Ready", "PodScheduled"]),
-            "containerStatuses": .elements(.object(keys: ["name": .all, "state": .object(keys: ["waiting": .keys("reason", "message")])])),
+            "containerStatuses": .elements(.object(keys: ["name": .all, "state": .object(keys: [
+                "waiting": .keys("reason", "message"), "terminated": .keys("exitCode", "reason", "finishedAt"),
+            ])])),
             "initContainerStatuses": .elements(.object(keys: ["name": .all, "state": .object(keys: ["waiting": .keys("reason", "message")])])),
         ]),
     ])
@@ -123,6 +131,16 @@ public struct InferenceServicePlanner: KindPlanner {
                 await RolloutAnalysis.read(service, revision, client: client)
             }, readAutoscaling: { service, revision, replicas in
                 await AutoscalingMetrics.read(service, revision, replicas: replicas, rates: rates, client: client)
+            }, validationLog: { service, name in
+                // Only once the job's pod has ended (its log is then complete), read before the pod is removed.
+                guard let pod = await pods.get(ObjectKey(namespace: service.namespace, name: name)), ServingPod(pod).failed else { return nil }
+                var lines: [String] = []
+                do {
+                    for try await line in client.logs(namespace: service.namespace, pod: name, tailLines: 20) { lines.append(line) }
+                } catch {
+                    lines.append("(the log could not be read: \(error))")
+                }
+                return lines
             })
         }
     }
@@ -145,6 +163,11 @@ public struct InferenceServicePlanner: KindPlanner {
            let active = object.status.activeRevision, active.hash == record.revision {
             let due = record.lastCheck.flatMap(Timestamp.parse).map { Date().timeIntervalSince($0) >= Double(analysis.effectiveIntervalSeconds) - 0.05 } ?? true
             if due { inputs.analysis = await readAnalysis(object, active) }
+        }
+        // The validation job's log, once its pod ended and before its outcome is on record.
+        if let candidate = object.status.candidate, candidate.phase == .validating, candidate.revision.hash == desired,
+           object.spec.rollout?.validation?.job != nil, let job = candidate.validation?.job, job.passed == nil {
+            inputs.validationLog = await validationLog(object, InferenceChildren.validationPodName(object, candidate.revision))
         }
         // The autoscaler's metric, every autoscaling.intervalSeconds: the serving colour's pods once one is ready
         // (before, there is nothing to read), or metricsFrom.
@@ -187,6 +210,8 @@ struct InferencePlanning: StatusPlanning {
     let analysisReading: Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>?
     /// The autoscaler's metric, when this reconcile read it.
     let autoscalingReading: Result<AutoscalingReading, MetricsReadFailure>?
+    /// The validation job's log tail, when its pod ended.
+    let validationLog: [String]?
     /// Set when the spec names a revision that breached its analysis (it is held back).
     var heldByAnalysis: AnalysisStatus?
     var status: InferenceServiceStatus
@@ -200,6 +225,7 @@ struct InferencePlanning: StatusPlanning {
         rollout = service.spec.effectiveRollout
         replicas = Self.servingReplicas(service)
         autoscalingReading = o.inputs.autoscaling
+        validationLog = o.inputs.validationLog
         placement = GPUPlacement(request: service.spec.gpu, settings: o.inputs.platform.effectiveGPU)
         security = o.inputs.platform.effectivePodPolicy.effectiveSecurityContext
         validation = o.inputs.validation
@@ -370,6 +396,7 @@ struct InferencePlanning: StatusPlanning {
                     return
                 }
             }
+            if let job = rollout.validation?.job, !validateWithJob(&candidate, job, active: active) { return }
             let promoted = rollout.effectiveAutoPromote || service.annotations[InferenceServicePlanner.promoteAnnotation] == candidate.revision.hash
             if promoted {
                 swap(to: candidate.revision, reason: "Swapped", note: "candidate \(candidate.revision.hash) ready (\(ready)/\(replicas)): alias moved from \(active.color.rawValue) to \(candidate.revision.color.rawValue)")
@@ -450,6 +477,11 @@ struct InferencePlanning: StatusPlanning {
         var keep: [(Revision, Bool)] = [(active, true)]
         if let candidate = status.candidate, candidate.phase != .failed { keep.append((candidate.revision, true)) }
         if let warm = status.previousRevision { keep.append((warm, false)) }
+        // The validation job's pod while its outcome is not on record; afterwards it is pruned with the rest.
+        if let candidate = status.candidate, candidate.phase == .validating, let job = rollout.validation?.job,
+           let running = candidate.validation?.job, running.passed == nil {
+            plan.children.add(InferenceChildren.validationPod(service, candidate.revision, job), update: .createOnly)
+        }
         for (revision, complete) in keep {
             let live = livePods(revision)
             // Recreate: a colour's new pods wait until the previous revision's pods there are gone.
