@@ -81,7 +81,7 @@ public struct InferenceServicePlanner: KindPlanner {
     public static let podFields: FieldMask = .object(keys: [
         "metadata": .object(keys: ["name": .all, "namespace": .all, "uid": .all, "resourceVersion": .all, "labels": .all,
                                    "ownerReferences": .all, "deletionTimestamp": .all]),
-        "spec": .object(keys: ["nodeName": .all, "containers": .elements(.object(keys: ["resources": .keys("requests", "limits")]))]),
+        "spec": .object(keys: ["nodeName": .all, "containers": .elements(.object(keys: ["name": .all, "resources": .keys("requests", "limits")]))]),
         "status": .object(keys: [
             "phase": .all, "reason": .all, "message": .all, "startTime": .all,
             "conditions": .elements(.keys("type", "status", "reason", "message", "lastTransitionTime"), filterKey: "type",
@@ -134,9 +134,10 @@ public struct InferenceServicePlanner: KindPlanner {
             }, validationLog: { service, name in
                 // Only once the job's pod has ended (its log is then complete), read before the pod is removed.
                 guard let pod = await pods.get(ObjectKey(namespace: service.namespace, name: name)), ServingPod(pod).failed else { return nil }
+                let container = Pod(json: pod).spec.containers.first?.name  // the first container's log (the template's check)
                 var lines: [String] = []
                 do {
-                    for try await line in client.logs(namespace: service.namespace, pod: name, tailLines: 20) { lines.append(line) }
+                    for try await line in client.logs(namespace: service.namespace, pod: name, container: container, tailLines: 20) { lines.append(line) }
                 } catch {
                     lines.append("(the log could not be read: \(error))")
                 }
