@@ -87,6 +87,11 @@ extension APIServer {
             }
             var obj = current
             obj[path: specPath] = replicas
+            // The custom resource a scale writes is validated as any update of it (its schema and CEL rules), as
+            // apiextensions' scale REST updates through the resource's own strategy.
+            if info.isCustom, let schema = await store.schema(for: info) {
+                try Self.defaultAndValidate(info, &obj, old: current, schema)
+            }
             let updated = try await store.update(info, obj, scope: .all, dryRun: req.dryRun)
             return .json(scaleObject(updated))
         default: throw APIStatusError.methodNotAllowed()

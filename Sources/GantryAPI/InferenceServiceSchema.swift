@@ -27,7 +27,8 @@ public enum InferenceServiceSchema {
             "version": Schema.string("Version label, shown in status and passed as MODEL_VERSION.", maxLength: 128),
             "fromTrainingJob": Schema.string("A TrainingJob in this namespace that produced the model: its experiment record (`<job>-record`: image digest, git commit, dataset, hyperparameters, best metric) is copied into the revision's status. Only a run that Succeeded (or EarlyStopped with a best value) is accepted; the record holds no model location, so uri is still required.", pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", maxLength: 253, minLength: 1),
         ], required: ["uri"]),
-        "replicas": Schema.integer("Replicas of the serving revision; a candidate starts at the same number.", minimum: 1, maximum: 1000, default: 1),
+        "replicas": Schema.integer("Replicas of the serving revision (default 1); a candidate starts at the same number. Exclusive with autoscaling.", minimum: 1, maximum: 1000),
+        "autoscaling": autoscaling,
         "rollout": Schema.object("How a new revision replaces the serving one.", [
             "strategy": Schema.string("BlueGreen: the candidate comes up beside the serving colour and the alias moves in one update. Recreate: the serving pods go first (no GPU surge, a gap in service).", enum: Rollout.Strategy.allCases.map(\.rawValue), default: "BlueGreen"),
             "autoPromote": Schema.boolean("Swap as soon as the candidate is ready; false waits in AwaitingPromotion for `gantry promote`.", default: true),
@@ -50,7 +51,14 @@ public enum InferenceServiceSchema {
                         "maxLatencyMilliseconds": Schema.integer("Slowest acceptable answer.", minimum: 1),
                     ]),
                 ], required: ["path"]), maxItems: 32),
-            ], required: ["requests"]),
+                "job": Schema.object("A pod that must exit 0 before the swap (an accuracy check on a held-out set), once the requests passed. Every container gets PREVIEW_URL, the preview Service's URL (it selects the candidate). The pod is owned by the InferenceService and removed once its outcome is in status.", [
+                    "template": Schema.object("A Pod template, as in the Pod API (restartPolicy is set to Never).", [
+                        "metadata": Schema.passthrough("Labels and annotations of the pod."),
+                        "spec": Schema.passthrough("The pod's spec: containers, volumes, serviceAccountName, nodeSelector, tolerations, …"),
+                    ], required: ["spec"]),
+                    "activeDeadlineSeconds": Schema.integer("The job fails when it runs longer than this.", minimum: 1, maximum: 86400, default: 600),
+                ], required: ["template"]),
+            ], rules: [("has(self.requests) || has(self.job)", "rollout.validation: give requests, a job or both")]),
             "analysis": Schema.object("After a swap, the new colour's error ratio and latency are read from its pods' Prometheus metrics (through the API server's pod proxy) for windowSeconds; a breach swaps back to the previous colour while it is warm and marks the service Degraded with the figures.", [
                 "windowSeconds": Schema.integer("How long after the swap the new colour is analysed; at most scaleDownDelaySeconds (the previous colour must still be up to swap back to).", minimum: 1, maximum: 86400, default: 30),
                 "intervalSeconds": Schema.integer("How often the metrics are read.", minimum: 1, maximum: 3600, default: 5),
@@ -70,7 +78,45 @@ public enum InferenceServiceSchema {
             ("!has(self.analysis) || !has(self.scaleDownDelaySeconds) || self.analysis.windowSeconds <= self.scaleDownDelaySeconds",
              "rollout.analysis.windowSeconds must not exceed rollout.scaleDownDelaySeconds: the previous colour must still be up to swap back to"),
         ]),
-    ], required: ["image"])
+    ], required: ["image"], rules: [
+        ("!has(self.replicas) || !has(self.autoscaling)",
+         "spec.replicas and spec.autoscaling are exclusive: remove spec.replicas (the autoscaler sizes the service between autoscaling.minReplicas and autoscaling.maxReplicas, and kubectl scale is refused while it does) or remove spec.autoscaling"),
+        ("!has(self.autoscaling) || self.autoscaling.metric != 'cpu' || (has(self.resources) && has(self.resources.cpu))",
+         "spec.autoscaling.metric cpu needs spec.resources.cpu: the target is a percentage of the CPU request"),
+    ])
+
+    static let autoscaling = Schema.object("The serving size follows a metric, by the rules of Kubernetes' HorizontalPodAutoscaler: desired = ceil(current × value / target) outside the tolerance; up at once, down only to the highest recommendation of the scale-down window; within minReplicas..maxReplicas. The size decided is in status.autoscaling and status.replicas (spec is never written). A candidate starts at the serving colour's current size.", [
+        "minReplicas": Schema.integer("Fewest replicas; 0 scales to zero when the metric says so for the scale-down window (needs metricsFrom: no pod is left to read).", minimum: 0, maximum: 1000, default: 1),
+        "maxReplicas": Schema.integer("Most replicas.", minimum: 1, maximum: 1000),
+        "metric": Schema.string("concurrency: requests in flight per replica (gauge); rps: requests per second per replica (rate of a counter); cpu: percentage of resources.cpu (rate of process_cpu_seconds_total); queueAge: age in seconds of the oldest waiting message (a value, for workers pulling from a queue); custom: metricName, as targetType says.", enum: Autoscaling.Metric.allCases.map(\.rawValue)),
+        "target": ["type": "number", "minimum": 0, "exclusiveMinimum": true,
+                   "description": "The metric's target: per replica (concurrency, rps, custom AverageValue), percent of the CPU request (cpu), seconds (queueAge), or the value (custom Value)."],
+        "metricName": Schema.string("The Prometheus series read, with exact label matchers allowed (vllm:num_requests_running, queue_length{queue=\"jobs\"}). Defaults: http_requests_in_flight (concurrency), http_requests_total (rps), process_cpu_seconds_total (cpu), queue_oldest_message_age_seconds (queueAge); required for custom.", pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*(\\{[^}]*\\})?$", maxLength: 512),
+        "targetType": Schema.string("custom only. AverageValue (default): the target is per replica (the pods' values averaged; a Service's value divided by the replicas). Value: the target is for the value itself (the highest of the pods').", enum: Autoscaling.TargetType.allCases.map(\.rawValue)),
+        "counter": Schema.boolean("custom only: the series is a counter; its per-second rate is compared with the target."),
+        "port": Schema.integer("Port of the serving pods' metrics (default: spec.port).", minimum: 1, maximum: 65535),
+        "path": Schema.string("Path of the serving pods' metrics.", pattern: "^/.*", maxLength: 1024, default: "/metrics"),
+        "metricsFrom": Schema.object("Read the metric from a Service (e.g. the queue's exporter) through the API server's service proxy instead of from the serving pods; required with minReplicas 0.", [
+            "service": Schema.string("A Service in this namespace.", pattern: "^[a-z]([-a-z0-9]*[a-z0-9])?$", maxLength: 63, minLength: 1),
+            "port": Schema.integer("The Service's port (default: its first).", minimum: 1, maximum: 65535),
+            "path": Schema.string("Path of the Prometheus text.", pattern: "^/.*", maxLength: 1024, default: "/metrics"),
+        ], required: ["service"]),
+        "intervalSeconds": Schema.integer("How often the metric is read (HPA's sync period).", minimum: 1, maximum: 3600, default: 15),
+        "tolerance": ["type": "number", "minimum": 0, "maximum": 1, "default": 0.1,
+                      "description": "No change while |value / target − 1| is at most this (HPA's 10 % by default)."],
+        "scaleUpStabilizationSeconds": Schema.integer("A scale-up goes only to the lowest recommendation of this window (0: at once, HPA's default).", minimum: 0, maximum: 3600, default: 0),
+        "scaleDownStabilizationSeconds": Schema.integer("A scale-down goes only to the highest recommendation of this window, so a dip shorter than it scales nothing down (HPA's default 300).", minimum: 0, maximum: 3600, default: 300),
+    ], required: ["maxReplicas", "metric", "target"], rules: [
+        ("!has(self.minReplicas) || self.minReplicas <= self.maxReplicas", "spec.autoscaling.minReplicas must not exceed spec.autoscaling.maxReplicas"),
+        ("!has(self.minReplicas) || self.minReplicas > 0 || has(self.metricsFrom)",
+         "spec.autoscaling.minReplicas 0 needs spec.autoscaling.metricsFrom: at zero replicas there is no pod to read the metric from (name the Service of the queue's exporter)"),
+        ("self.metric != 'custom' || has(self.metricName)",
+         "spec.autoscaling.metricName is required with metric custom: the Prometheus series to scale on"),
+        ("self.metric == 'custom' || (!has(self.targetType) && !has(self.counter))",
+         "spec.autoscaling.targetType and counter apply to metric custom only (concurrency, rps and cpu are per replica, queueAge is a value)"),
+        ("self.metric != 'cpu' || !has(self.metricsFrom)",
+         "spec.autoscaling.metric cpu is read from the serving pods: remove metricsFrom"),
+    ])
 
     static let revision = Schema.object("A pod template revision.", [
         "hash": Schema.string("Hash of everything that shapes the pods (not replicas)."),
@@ -108,9 +154,15 @@ public enum InferenceServiceSchema {
             "startedAt": Schema.string("When the rollout started."),
             "reason": Schema.string("Why it waits or failed, CamelCase: InsufficientGPUForSurge, InsufficientGPU, ProgressDeadlineExceeded, ValidationFailed."),
             "message": Schema.string("Why it waits or failed."),
-            "validation": Schema.object("What the candidate answered to rollout.validation.requests.", [
+            "validation": Schema.object("What the candidate answered to rollout.validation.requests, and how its validation job ended.", [
                 "revision": Schema.string("The candidate revision validated."),
-                "passed": Schema.boolean("Every expectation held."),
+                "passed": Schema.boolean("Every expectation held (and the job, once it ran, exited 0)."),
+                "job": Schema.object("The validation job's pod.", [
+                    "pod": Schema.string("Pod name."), "passed": Schema.boolean("It exited 0 (absent while it runs)."),
+                    "startedAt": Schema.string("When it started."), "finishedAt": Schema.string("When it ended."),
+                    "exitCode": Schema.integer("Its container's exit code."), "message": Schema.string("How it ended."),
+                    "logTail": Schema.array("The last lines of its log, when it failed.", of: Schema.string("A line.")),
+                ]),
                 "at": Schema.string("When."),
                 "results": Schema.array("One per request.", of: Schema.object("A result.", [
                     "request": Schema.string("Method and path."), "code": Schema.integer("HTTP status."),
@@ -126,6 +178,22 @@ public enum InferenceServiceSchema {
         "replicas": Schema.integer("Replicas of the serving revision."),
         "readyReplicas": Schema.integer("Ready replicas of the serving revision."),
         "selector": Schema.string("Label selector of the serving pods (the scale subresource's, for kubectl scale and autoscalers)."),
+        "autoscaling": Schema.object("What the autoscaler read and decided (spec.autoscaling).", [
+            "metric": Schema.string("The metric and its series."),
+            "currentValue": Schema.number("The value compared with the target (per replica, or the value); absent when unreadable."),
+            "target": Schema.number("spec.autoscaling.target."),
+            "desiredReplicas": Schema.integer("The serving size decided (every live revision's replicas; never written to spec)."),
+            "recommendation": Schema.integer("The last reading's recommendation, before stabilization and bounds."),
+            "lastScale": Schema.object("The last change of the size.", [
+                "from": Schema.integer("Replicas before."), "to": Schema.integer("Replicas after."), "at": Schema.string("When."),
+            ]),
+            "lastCheck": Schema.string("When the metric was last read."),
+            "reason": Schema.string("ScaledUp, ScaledDown, ScaleDownStabilized, ScaleUpStabilized, AtMaxReplicas, AtMinReplicas, WithinTolerance, MetricsUnreadable."),
+            "message": Schema.string("The decision with its figures."),
+            "recommendations": Schema.array("Recommendations still inside a stabilization window.", of: Schema.object("A recommendation.", [
+                "at": Schema.string("When."), "replicas": Schema.integer("Replicas asked for."),
+            ])),
+        ]),
         "analysis": Schema.object("The analysis of the last swap (spec.rollout.analysis).", [
             "revision": Schema.string("The revision analysed (swapped to)."),
             "from": Schema.string("The revision swapped back to on a breach."),
@@ -154,6 +222,7 @@ public enum InferenceServiceSchema {
                 ("Active", "string", ".status.activeColor", 0),
                 ("Candidate", "string", ".status.candidate.phase", 0),
                 ("Ready", "integer", ".status.readyReplicas", 0),
+                ("Replicas", "integer", ".status.replicas", 1),
                 ("Revision", "string", ".status.activeRevision.hash", 1),
                 ("Source", "string", ".status.activeRevision.source.trainingJob", 1),
                 ("Age", "date", ".metadata.creationTimestamp", 0),

@@ -21,8 +21,10 @@ public struct InferenceServiceSpec: Codable, Sendable, Hashable {
     public var serviceAccountName: String?
     public var imagePullSecrets: [LocalObjectReference]?
     public var model: ModelSource?
-    /// Replicas of the serving revision (a candidate starts at the same number).
+    /// Replicas of the serving revision (a candidate starts at the same number); exclusive with `autoscaling`.
     public var replicas: Int?
+    /// The serving size follows a metric instead of `replicas` (the size decided is in status).
+    public var autoscaling: Autoscaling?
     public var rollout: Rollout?
 
     public init(image: String) { self.image = image }
@@ -78,11 +80,29 @@ public struct Rollout: Codable, Sendable, Hashable {
     public var effectiveScaleDownDelaySeconds: Int { scaleDownDelaySeconds ?? 30 }
 }
 
-/// Requests sent to the candidate (through the preview Service, by the API server's service proxy) once it is
-/// ready; every expectation must hold before the swap.
+/// Checks the candidate must pass once it is ready, before the swap: requests sent to it (through the preview
+/// Service, by the API server's service proxy), each expectation of which must hold, then a job that must exit 0.
 public struct Validation: Codable, Sendable, Hashable {
-    public var requests: [ValidationRequest]
-    public init(requests: [ValidationRequest]) { self.requests = requests }
+    public var requests: [ValidationRequest]?
+    public var job: ValidationJob?
+    public init(requests: [ValidationRequest]? = nil, job: ValidationJob? = nil) {
+        self.requests = requests
+        self.job = job
+    }
+}
+
+/// A pod that must exit 0 before the swap (an accuracy check on a held-out set), given `PREVIEW_URL`: the
+/// preview Service's URL inside the cluster, which selects the candidate.
+public struct ValidationJob: Codable, Sendable, Hashable {
+    /// A Pod template (`metadata`, `spec`) as in the Pod API; its restartPolicy is Never.
+    public var template: JSONValue
+    /// The job fails when it runs longer than this (the pod's activeDeadlineSeconds, default 600).
+    public var activeDeadlineSeconds: Int?
+    public init(template: JSONValue, activeDeadlineSeconds: Int? = nil) {
+        self.template = template
+        self.activeDeadlineSeconds = activeDeadlineSeconds
+    }
+    public var effectiveActiveDeadlineSeconds: Int { activeDeadlineSeconds ?? 600 }
 }
 
 public struct ValidationRequest: Codable, Sendable, Hashable {

@@ -77,17 +77,37 @@ public struct InferenceServiceStatus: ConditionedStatus {
         }
     }
 
-    /// What the candidate answered to `rollout.validation.requests`.
+    /// What the candidate answered to `rollout.validation.requests`, and how its validation job ended.
     public struct ValidationOutcome: Codable, Sendable, Hashable {
         public var revision: String
+        /// The requests' expectations held (and the job, once it ran, exited 0).
         public var passed: Bool
         public var at: String
         public var results: [ValidationResult]
-        public init(revision: String, passed: Bool, at: String, results: [ValidationResult]) {
+        public var job: ValidationJobResult?
+        public init(revision: String, passed: Bool, at: String, results: [ValidationResult], job: ValidationJobResult? = nil) {
             self.revision = revision
             self.passed = passed
             self.at = at
             self.results = results
+            self.job = job
+        }
+    }
+
+    /// The validation job's pod: running (no `passed` yet), or how it ended.
+    public struct ValidationJobResult: Codable, Sendable, Hashable {
+        public var pod: String
+        public var passed: Bool?
+        public var startedAt: String?
+        public var finishedAt: String?
+        public var exitCode: Int?
+        public var message: String
+        /// The last lines of its log, when it failed.
+        public var logTail: [String]?
+        public init(pod: String, passed: Bool?, message: String) {
+            self.pod = pod
+            self.passed = passed
+            self.message = message
         }
     }
 
@@ -138,6 +158,8 @@ public struct InferenceServiceStatus: ConditionedStatus {
     public var selector: String?
     /// The analysis of the last swap (spec.rollout.analysis).
     public var analysis: AnalysisStatus?
+    /// What the autoscaler read and decided (spec.autoscaling).
+    public var autoscaling: AutoscalingStatus?
 
     public init() {}
 }

@@ -178,6 +178,26 @@ actor FakeSimulationBackend: SimulationBackend {
         #expect(none.status == 404)
     }
 
+    @Test func requestsThroughAServiceAreCountedByThePodsThatAnsweredThem() async throws {
+        let (driver, backend) = try await setUp("1x{cpu: 8}")
+        let script = #"{http: {"/predict": {body: ok}}, metrics: "http_requests_total {requests}\n"}"#
+        for name in ["a", "b"] {
+            await backend.put("pods", SimFixtures.pod(name, annotations: [PodScript.annotation: script], labels: ["app": "web"]))
+        }
+        await backend.put("services", [
+            "apiVersion": "v1", "kind": "Service", "metadata": ["name": "web", "namespace": "default"],
+            "spec": ["selector": ["app": "web"], "ports": [["name": "http", "port": 80]]],
+        ])
+        await run(driver, for: 3)
+        for _ in 0..<10 { #expect(await driver.proxy(kind: "Service", namespace: "default", name: "web", port: "http", path: "/predict").status == 200) }
+        // Round robin: five each; reading /metrics is not a request counted.
+        for name in ["a", "b"] {
+            let pod = try #require(await backend.get("pods", namespace: "default", name: name))
+            #expect(await driver.proxyToPod(pod, port: nil, path: "/metrics").text == "http_requests_total 5\n")
+            #expect(await driver.proxyToPod(pod, port: nil, path: "/metrics").text == "http_requests_total 5\n")
+        }
+    }
+
     @Test func spotPreemptionAndNodeLoss() async throws {
         let (driver, backend) = try await setUp("2x{cpu: 8, spot: true}")
         await backend.put("pods", SimFixtures.pod("a", nodeName: "cpu-0"))

@@ -113,6 +113,42 @@ import KubeRuntime
         #expect(!CandidateValidation.judge(request, code: 200, body: good, latencyMilliseconds: 900).passed)
     }
 
+    @Test func aValidationJobRunsAgainstThePreviewAndItsExitCodeDecides() throws {
+        let rollout: JSONValue = ["validation": ["job": ["template": ["spec": ["containers": [["name": "eval", "image": "eval:1"]]]]]]]
+        let first = plan(try service(image: "m:1", rollout: rollout), pods: [], at: Self.start)
+        let blue = readyPods(first, now: Self.start)
+        let rolling = plan(try service(image: "m:2", rollout: rollout, status: first.status), pods: blue, at: Self.start)
+        let green = readyPods(rolling, now: Self.start).filter { $0.labels[GantryLabels.color] == "green" }
+        // Ready: the job's pod is created, the candidate waits in Validating.
+        let validating = plan(try service(image: "m:2", rollout: rollout, status: rolling.status), pods: blue + green, at: Self.start)
+        #expect(validating.status.candidate?.phase == .validating && validating.status.activeColor == .blue)
+        let job = try #require(validating.children.desired.first { $0.type == .pods && $0.object.labels[GantryLabels.role] == "validation" })
+        #expect(job.object[path: "spec", "restartPolicy"] == "Never" && job.object[path: "spec", "activeDeadlineSeconds"] == 600)
+        #expect(job.object[path: "spec", "containers"]?.arrayValue?.first?["env"]?.arrayValue?.first == ["name": "PREVIEW_URL", "value": "http://api-preview.default.svc.cluster.local"])
+        #expect(job.object.labels[GantryLabels.color] == nil)  // no Service or budget selects it
+
+        // It exits 3: Failed with the exit code and the log's last lines; the job's pod and green's go.
+        var ended = job.object
+        ended[path: "status"] = ["phase": "Failed", "startTime": "2027-01-15T07:00:00Z",
+                                 "containerStatuses": [["name": "eval", "state": ["terminated": ["exitCode": 3, "reason": "Error", "finishedAt": "2027-01-15T07:00:04Z"]]]]]
+        let failed = planner.plan(KindObservation(object: try service(image: "m:2", rollout: rollout, status: validating.status),
+                                                  children: [.pods: blue + green + [ended]],
+                                                  inputs: .init(platform: PlatformConfigSpec(), validationLog: ["loading", "accuracy 0.81 < 0.92"]), now: Self.start))
+        let result = try #require(failed.status.candidate?.validation?.job)
+        #expect(failed.status.candidate?.phase == .failed && failed.status.candidate?.reason == "ValidationFailed")
+        #expect(result.passed == false && result.exitCode == 3 && result.logTail == ["loading", "accuracy 0.81 < 0.92"])
+        #expect(result.message == "exited 3 (Error) after 4s; last log lines: loading | accuracy 0.81 < 0.92")
+        #expect(failed.events.contains { $0.reason == "ValidationFailed" && $0.note.contains("exited 3") })
+        #expect(!failed.children.desired.contains { $0.object.labels[GantryLabels.role] == "validation" || $0.object.labels[GantryLabels.color] == "green" })
+        #expect(selector(failed, "api") == "blue")
+
+        // A job that exits 0 lets the candidate swap in.
+        var succeeded = job.object
+        succeeded[path: "status"] = ["phase": "Succeeded", "containerStatuses": [["name": "eval", "state": ["terminated": ["exitCode": 0]]]]]
+        let swapped = plan(try service(image: "m:2", rollout: rollout, status: validating.status), pods: blue + green + [succeeded], at: Self.start)
+        #expect(swapped.status.activeColor == .green && swapped.events.contains { $0.reason == "ValidationPassed" })
+    }
+
     @Test func theRevisionHashIgnoresReplicasAndRolloutAndIsStable() throws {
         var a = InferenceServiceSpec(image: "m:1")
         a.replicas = 2

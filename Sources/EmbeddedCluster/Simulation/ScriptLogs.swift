@@ -19,11 +19,13 @@ struct ScriptContext: Sendable, Hashable {
     var startTime: Date = Date(timeIntervalSince1970: 0)
     /// The container's literal environment values: curve expressions read them (`HP_LR`).
     var env: [String: String] = [:]
+    /// Requests this run of the container answered through the API server's proxy (not counting /metrics).
+    var requests = 0
 
     func variables(at t: TimeInterval) -> [String: String] {
         ["pod": pod, "namespace": namespace, "container": container, "node": node,
          "startTime": Timestamp.format(startTime), "now": Timestamp.format(startTime.addingTimeInterval(t)),
-         "t": ScriptTemplate.number(t, decimals: 1)]
+         "t": ScriptTemplate.number(t, decimals: 1), "requests": String(requests)]
     }
 }
 

@@ -77,6 +77,7 @@ extension SimulationDriver {
 
     func forget(_ key: String) async {
         runtimes[key] = nil
+        servedRequests = servedRequests.filter { !$0.key.hasPrefix(key + "/") }
         // A pod recreated under the same name (a restarted training worker) must not show the old pod's logs.
         if let name = podNames.removeValue(forKey: key) {
             await backend.removeLogs(namespace: name.namespace ?? "default", pod: name.name)

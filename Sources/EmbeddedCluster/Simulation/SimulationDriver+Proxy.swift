@@ -47,8 +47,13 @@ extension SimulationDriver {
         guard let run = decision.runs.first(where: { $0.container == containerName && !$0.isInit && $0.stoppedAt == nil }) else {
             return refused
         }
-        let context = ScriptContext(pod: pod.name ?? "", namespace: pod.namespace ?? "", container: containerName,
+        var context = ScriptContext(pod: pod.name ?? "", namespace: pod.namespace ?? "", container: containerName,
                                     node: pod[path: "spec", "nodeName"]?.stringValue ?? "", startTime: run.startedAt)
+        // `{requests}`: what this run of the container answered, /metrics itself not counted (a load a test sends
+        // through a Service shows in the pods' metrics, split as the endpoints share it).
+        let served = "\(Self.podKey(pod))/\(containerName)/\(run.startedAt.timeIntervalSince1970)"
+        if (path.split(separator: "?").first.map(String.init) ?? path) != "/metrics" { servedRequests[served, default: 0] += 1 }
+        context.requests = servedRequests[served] ?? 0
         return ScriptHTTP.respond(podScript.script(for: container), path: path, uptime: now.timeIntervalSince(run.startedAt), context: context)
     }
 

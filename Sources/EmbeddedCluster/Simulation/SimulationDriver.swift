@@ -39,6 +39,8 @@ actor SimulationDriver {
     /// Pods' requests by uid (`requestsByUID`).
     var podRequests: [String: ResourceList] = [:]
     var proxyRoundRobin = 0
+    /// `podKey/container/run start` → requests it answered through the proxy (`{requests}` in its script).
+    var servedRequests: [String: Int] = [:]
     var eventSequence = 0
     /// Whether to write Events (on by default).
     var recordEvents = true

@@ -17,11 +17,12 @@ public enum InferenceChildren {
         ChildNaming.name(service.name, "\(revision.color.rawValue)-\(revision.hash)-\(index)")
     }
 
-    /// The hash of everything that shapes a revision's pods (not `replicas`, not `rollout`): the same spec gives
-    /// the same hash in every process (keys are serialized sorted).
+    /// The hash of everything that shapes a revision's pods (not `replicas`, `autoscaling` or `rollout`): the same
+    /// spec gives the same hash in every process (keys are serialized sorted).
     public static func revisionHash(_ spec: InferenceServiceSpec) -> String {
         var shaping = spec
         shaping.replicas = nil
+        shaping.autoscaling = nil
         shaping.rollout = nil
         let text = ((try? JSONValue(encoding: shaping)) ?? .null).droppingNulls().serialized()
         return String(String(ChildNaming.fnv1a(text), radix: 36).prefix(8))
@@ -107,6 +108,35 @@ public enum InferenceChildren {
         }
         return pod
     }
+
+    public static func validationPodName(_ service: InferenceService, _ revision: InferenceServiceStatus.Revision) -> String {
+        ChildNaming.name(service.name, "validate-\(revision.hash)")
+    }
+
+    /// `rollout.validation.job`'s pod for a candidate: the user's template, never restarted, bounded by
+    /// activeDeadlineSeconds, owned by the service, every container given PREVIEW_URL (the preview Service selects
+    /// the candidate). It carries no colour, so no Service or budget selects it.
+    public static func validationPod(_ service: InferenceService, _ revision: InferenceServiceStatus.Revision, _ job: ValidationJob) -> Pod {
+        let name = validationPodName(service, revision)
+        var pod = Pod(json: ["apiVersion": "v1", "kind": "Pod", "metadata": .emptyObject, "spec": job.template["spec"] ?? .emptyObject])
+        var labels = job.template[path: "metadata", "labels"]?.objectValue?.compactMapValues(\.stringValue) ?? [:]
+        labels[GantryLabels.role] = "validation"
+        labels[validatesLabel] = revision.hash
+        let annotations = job.template[path: "metadata", "annotations"]?.objectValue?.compactMapValues(\.stringValue) ?? [:]
+        ChildMetadata.stamp(&pod, name: name, owner: service, labels: labels, annotations: annotations)
+        pod.spec.restartPolicy = "Never"
+        pod.json[path: "spec", "activeDeadlineSeconds"] = .int(Int64(job.effectiveActiveDeadlineSeconds))
+        let preview = "http://\(previewName(service)).\(service.namespace).svc.cluster.local"
+        pod.spec.containers = pod.spec.containers.map { container in
+            var c = container
+            c.env = c.env.filter { $0.name != "PREVIEW_URL" } + [Container.EnvVar(name: "PREVIEW_URL", value: preview)]
+            return c
+        }
+        return pod
+    }
+
+    /// The candidate revision a validation pod checks.
+    public static let validatesLabel = "gantry.dev/validates"
 
     /// A Service on port 80 selecting the pods of one colour.
     public static func service(_ service: InferenceService, name: String, color: InferenceServiceStatus.Color) -> Service {

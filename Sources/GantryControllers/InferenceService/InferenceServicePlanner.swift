@@ -21,10 +21,17 @@ public struct InferenceServicePlanner: KindPlanner {
         public var gpu: GPUUsage?
         /// The analysed colour's metrics, read every analysis.intervalSeconds while an analysis runs.
         public var analysis: Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>?
+        /// The autoscaler's metric, read every autoscaling.intervalSeconds.
+        public var autoscaling: Result<AutoscalingReading, MetricsReadFailure>?
+        /// The last lines of the validation job's log, once its pod has ended.
+        public var validationLog: [String]?
         public init(platform: PlatformConfigSpec, validation: InferenceServiceStatus.ValidationOutcome? = nil,
                     source: ModelSourceResolution? = nil, gpu: GPUUsage? = nil,
-                    analysis: Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>? = nil) {
+                    analysis: Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>? = nil,
+                    autoscaling: Result<AutoscalingReading, MetricsReadFailure>? = nil, validationLog: [String]? = nil) {
+            self.validationLog = validationLog
             self.analysis = analysis
+            self.autoscaling = autoscaling
             self.platform = platform
             self.validation = validation
             self.source = source
@@ -41,6 +48,8 @@ public struct InferenceServicePlanner: KindPlanner {
     let source: @Sendable (_ namespace: String, _ job: String) async -> ModelSourceResolution
     let gpuUsage: @Sendable () async -> GPUUsage
     let readAnalysis: @Sendable (InferenceService, InferenceServiceStatus.Revision) async -> Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>
+    let readAutoscaling: @Sendable (InferenceService, InferenceServiceStatus.Revision?, _ replicas: Int) async -> Result<AutoscalingReading, MetricsReadFailure>
+    let validationLog: @Sendable (InferenceService, _ pod: String) async -> [String]?
 
     /// `source`: judges a `model.fromTrainingJob` run (ModelSourceResolution.judge over its record and the job);
     /// `gpuUsage`: the nodes and what Gantry's pods hold on them.
@@ -52,8 +61,14 @@ public struct InferenceServicePlanner: KindPlanner {
                 gpuUsage: @escaping @Sendable () async -> GPUUsage = { GPUUsage() },
                 readAnalysis: @escaping @Sendable (InferenceService, InferenceServiceStatus.Revision) async -> Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure> = { _, _ in
                     .failure(.init(message: "no metrics reader"))
-                }) {
+                },
+                readAutoscaling: @escaping @Sendable (InferenceService, InferenceServiceStatus.Revision?, _ replicas: Int) async -> Result<AutoscalingReading, MetricsReadFailure> = { _, _, _ in
+                    .failure(.init(message: "no metrics reader"))
+                },
+                validationLog: @escaping @Sendable (InferenceService, _ pod: String) async -> [String]? = { _, _ in nil }) {
+        self.validationLog = validationLog
         self.readAnalysis = readAnalysis
+        self.readAutoscaling = readAutoscaling
         self.platform = platform
         self.validate = validate
         self.source = source
@@ -66,12 +81,14 @@ public struct InferenceServicePlanner: KindPlanner {
     public static let podFields: FieldMask = .object(keys: [
         "metadata": .object(keys: ["name": .all, "namespace": .all, "uid": .all, "resourceVersion": .all, "labels": .all,
                                    "ownerReferences": .all, "deletionTimestamp": .all]),
-        "spec": .object(keys: ["nodeName": .all, "containers": .elements(.object(keys: ["resources": .keys("requests", "limits")]))]),
+        "spec": .object(keys: ["nodeName": .all, "containers": .elements(.object(keys: ["name": .all, "resources": .keys("requests", "limits")]))]),
         "status": .object(keys: [
-            "phase": .all, "reason": .all, "message": .all,
+            "phase": .all, "reason": .all, "message": .all, "startTime": .all,
             "conditions": .elements(.keys("type", "status", "reason", "message", "lastTransitionTime"), filterKey: "type",
                                     values: ["Ready", "PodScheduled"]),
-            "containerStatuses": .elements(.object(keys: ["name": .all, "state": .object(keys: ["waiting": .keys("reason", "message")])])),
+            "containerStatuses": .elements(.object(keys: ["name": .all, "state": .object(keys: [
+                "waiting": .keys("reason", "message"), "terminated": .keys("exitCode", "reason", "finishedAt"),
+            ])])),
             "initContainerStatuses": .elements(.object(keys: ["name": .all, "state": .object(keys: ["waiting": .keys("reason", "message")])])),
         ]),
     ])
@@ -95,6 +112,7 @@ public struct InferenceServicePlanner: KindPlanner {
                 throw InformerError.undeclared("nodes, pods or trainingjobs for the InferenceService planner")
             }
             let client = context.client
+            let rates = CounterRates()
             return InferenceServicePlanner(platform: { await OperatorCaches.platform(from: store) }, validate: { service, revision, requests in
                 await CandidateValidation.run(requests, service: service, revision: revision, client: client)
             }, source: { namespace, job in
@@ -111,6 +129,19 @@ public struct InferenceServicePlanner: KindPlanner {
                 GPUUsage(nodes: await nodes.list(), pods: await pods.list())
             }, readAnalysis: { service, revision in
                 await RolloutAnalysis.read(service, revision, client: client)
+            }, readAutoscaling: { service, revision, replicas in
+                await AutoscalingMetrics.read(service, revision, replicas: replicas, rates: rates, client: client)
+            }, validationLog: { service, name in
+                // Only once the job's pod has ended (its log is then complete), read before the pod is removed.
+                guard let pod = await pods.get(ObjectKey(namespace: service.namespace, name: name)), ServingPod(pod).failed else { return nil }
+                let container = Pod(json: pod).spec.containers.first?.name  // the first container's log (the template's check)
+                var lines: [String] = []
+                do {
+                    for try await line in client.logs(namespace: service.namespace, pod: name, container: container, tailLines: 20) { lines.append(line) }
+                } catch {
+                    lines.append("(the log could not be read: \(error))")
+                }
+                return lines
             })
         }
     }
@@ -134,6 +165,17 @@ public struct InferenceServicePlanner: KindPlanner {
             let due = record.lastCheck.flatMap(Timestamp.parse).map { Date().timeIntervalSince($0) >= Double(analysis.effectiveIntervalSeconds) - 0.05 } ?? true
             if due { inputs.analysis = await readAnalysis(object, active) }
         }
+        // The validation job's log, once its pod ended and before its outcome is on record.
+        if let candidate = object.status.candidate, candidate.phase == .validating, candidate.revision.hash == desired,
+           object.spec.rollout?.validation?.job != nil, let job = candidate.validation?.job, job.passed == nil {
+            inputs.validationLog = await validationLog(object, InferenceChildren.validationPodName(object, candidate.revision))
+        }
+        // The autoscaler's metric, every autoscaling.intervalSeconds: the serving colour's pods once one is ready
+        // (before, there is nothing to read), or metricsFrom.
+        let readable = object.spec.autoscaling?.metricsFrom != nil || (object.status.readyReplicas ?? 0) > 0
+        if readable, InferencePlanning.autoscalingDue(object, now: Date()) {
+            inputs.autoscaling = await readAutoscaling(object, object.status.activeRevision, InferencePlanning.servingReplicas(object))
+        }
         return inputs
     }
 
@@ -151,7 +193,8 @@ struct InferencePlanning: StatusPlanning {
     let now: Date
     let pods: [ServingPod]
     let rollout: Rollout
-    let replicas: Int
+    /// The serving size: spec.replicas, or what the autoscaler decides (status.autoscaling).
+    var replicas: Int
     let placement: GPUPlacement
     let security: PodPolicy.SecurityProfile
     /// Answers of the candidate to the validation requests, when this reconcile sent them.
@@ -166,6 +209,10 @@ struct InferencePlanning: StatusPlanning {
     var refused: ModelSourceResolution.Refusal?
     /// The analysed colour's metrics, when this reconcile read them.
     let analysisReading: Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>?
+    /// The autoscaler's metric, when this reconcile read it.
+    let autoscalingReading: Result<AutoscalingReading, MetricsReadFailure>?
+    /// The validation job's log tail, when its pod ended.
+    let validationLog: [String]?
     /// Set when the spec names a revision that breached its analysis (it is held back).
     var heldByAnalysis: AnalysisStatus?
     var status: InferenceServiceStatus
@@ -177,7 +224,9 @@ struct InferencePlanning: StatusPlanning {
         now = o.now
         pods = o.children(.pods).map(ServingPod.init)
         rollout = service.spec.effectiveRollout
-        replicas = service.spec.effectiveReplicas
+        replicas = Self.servingReplicas(service)
+        autoscalingReading = o.inputs.autoscaling
+        validationLog = o.inputs.validationLog
         placement = GPUPlacement(request: service.spec.gpu, settings: o.inputs.platform.effectiveGPU)
         security = o.inputs.platform.effectivePodPolicy.effectiveSecurityContext
         validation = o.inputs.validation
@@ -226,6 +275,7 @@ struct InferencePlanning: StatusPlanning {
     mutating func run() {
         status.observedGeneration = service.generation
         let desired = InferenceChildren.revisionHash(service.spec)
+        autoscale()
         expireWarmRevision()
         analyze()
         if let active = status.activeRevision {
@@ -347,6 +397,7 @@ struct InferencePlanning: StatusPlanning {
                     return
                 }
             }
+            if let job = rollout.validation?.job, !validateWithJob(&candidate, job, active: active) { return }
             let promoted = rollout.effectiveAutoPromote || service.annotations[InferenceServicePlanner.promoteAnnotation] == candidate.revision.hash
             if promoted {
                 swap(to: candidate.revision, reason: "Swapped", note: "candidate \(candidate.revision.hash) ready (\(ready)/\(replicas)): alias moved from \(active.color.rawValue) to \(candidate.revision.color.rawValue)")
@@ -427,6 +478,11 @@ struct InferencePlanning: StatusPlanning {
         var keep: [(Revision, Bool)] = [(active, true)]
         if let candidate = status.candidate, candidate.phase != .failed { keep.append((candidate.revision, true)) }
         if let warm = status.previousRevision { keep.append((warm, false)) }
+        // The validation job's pod while its outcome is not on record; afterwards it is pruned with the rest.
+        if let candidate = status.candidate, candidate.phase == .validating, let job = rollout.validation?.job,
+           let running = candidate.validation?.job, running.passed == nil {
+            plan.children.add(InferenceChildren.validationPod(service, candidate.revision, job), update: .createOnly)
+        }
         for (revision, complete) in keep {
             let live = livePods(revision)
             // Recreate: a colour's new pods wait until the previous revision's pods there are gone.
@@ -497,16 +553,23 @@ struct InferencePlanning: StatusPlanning {
             conditions.markStalled("RolledBack", message, reconciling: "held at the rolled-back revision")
         } else if ready >= replicas {
             conditions.set("Progressing", .false, "Complete", "revision \(serving) serves in \(status.activeColor?.rawValue ?? "")")
-            conditions.markReady("Serving", "\(ready)/\(replicas) replicas of revision \(serving) ready behind \(InferenceChildren.aliasName(service))")
+            if replicas == 0 {
+                conditions.markReady("ScaledToZero", "revision \(serving) is scaled to zero by spec.autoscaling (minReplicas 0); it scales up when \(status.autoscaling?.metric ?? "its metric") asks")
+            } else {
+                conditions.markReady("Serving", "\(ready)/\(replicas) replicas of revision \(serving) ready behind \(InferenceChildren.aliasName(service))")
+            }
         } else {
             let problem = pods.filter { $0.revision == serving }.compactMap { p in p.problem.map { "pod \(p.name): \($0)" } }.first
-            let message = "\(ready)/\(replicas) replicas of revision \(serving) ready" + (problem.map { "; \($0)" } ?? "")
-            conditions.set("Progressing", .true, "Starting", message)
-            progressing("Starting", message)
+            let reason = growing ? "ScalingUp" : "Starting"
+            let message = "\(ready)/\(replicas) replicas of revision \(serving) ready" + (growing ? " (scaled up by spec.autoscaling)" : "") + (problem.map { "; \($0)" } ?? "")
+            conditions.set("Progressing", .true, reason, message)
+            progressing(reason, message)
         }
-        // Degraded: it served with every replica ready once, and no longer does.
+        // Degraded: it served with every replica ready once, and no longer does (replicas of a scale-up still
+        // starting are not missing ones).
         let servedBefore = service.status.conditions?.isTrue("Ready") == true || service.status.conditions?.isTrue("Degraded") == true
-        let degraded = ready < replicas && servedBefore
+        let expected = growing ? min(replicas, status.autoscaling?.lastScale?.from ?? replicas) : replicas
+        let degraded = ready < expected && servedBefore
         conditions.set("Degraded", degraded ? .true : .false, degraded ? "ReplicasUnavailable" : "AsExpected",
                        "\(ready)/\(replicas) serving replicas ready")
     }

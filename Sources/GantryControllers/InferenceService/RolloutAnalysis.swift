@@ -7,10 +7,7 @@ import KubeCore
 /// requests and errors counters summed, the latency gauge's highest value. A replica that cannot be read makes
 /// the reading fail (no verdict on part of the traffic).
 public enum RolloutAnalysis {
-    public struct ReadFailure: Error, Sendable, Hashable {
-        public var message: String
-        public init(message: String) { self.message = message }
-    }
+    public typealias ReadFailure = MetricsReadFailure
 
     public static func read(_ service: InferenceService, _ revision: InferenceServiceStatus.Revision, client: KubeClient) async
         -> Result<AnalysisStatus.Reading, ReadFailure> {
@@ -19,16 +16,14 @@ public enum RolloutAnalysis {
         let errors = analysis.errorsMetric.flatMap(PrometheusSelector.init)
         let latency = analysis.latencyMetric.flatMap(PrometheusSelector.init)
         var reading = AnalysisStatus.Reading(requests: 0, errors: errors == nil ? nil : 0, latencySeconds: nil)
-        let port = String(analysis.port ?? service.spec.effectivePort)
-        for index in 0..<service.spec.effectiveReplicas {
-            let pod = InferenceChildren.podName(service, revision, index)
+        let replicas = InferencePlanning.servingReplicas(service)
+        let scraped = await ServingMetrics.scrapePods(service, revision, replicas: replicas, port: analysis.port ?? service.spec.effectivePort,
+                                                      path: analysis.effectivePath, client: client)
+        for (pod, result) in scraped {
             let text: String
-            do {
-                let response = try await client.proxy(.pods, namespace: service.namespace, name: pod, port: port, path: analysis.effectivePath)
-                guard response.status == 200 else { return .failure(ReadFailure(message: "pod \(pod) \(analysis.effectivePath) answered \(response.status)")) }
-                text = response.bodyText
-            } catch {
-                return .failure(ReadFailure(message: "pod \(pod) \(analysis.effectivePath): \(error)"))
+            switch result {
+            case .failure(let failure): return .failure(failure)
+            case .success(let body): text = body
             }
             let served = PrometheusText.values(requests, in: text)
             guard !served.isEmpty else { return .failure(ReadFailure(message: "pod \(pod) has no \(analysis.requestsMetric) sample")) }

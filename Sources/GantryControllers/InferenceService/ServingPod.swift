@@ -22,6 +22,11 @@ public struct ServingPod: Sendable, Hashable {
     public var extendedResources: [String: Int]
     /// The scheduler's message while it cannot be placed (`PodScheduled` False, reason `Unschedulable`).
     public var unschedulable: String?
+    /// When the kubelet started it, and how its first container ended (a validation job's pod).
+    public var startTime: String?
+    public var exitCode: Int?
+    public var finishedAt: String?
+    public var terminatedReason: String?
 
     public init(_ object: JSONValue) {
         let pod = Pod(json: object)
@@ -36,6 +41,12 @@ public struct ServingPod: Sendable, Hashable {
             readySince = Timestamp.parse(ready.lastTransitionTime) ?? .distantPast
         }
         node = pod.spec.nodeName
+        startTime = pod.status.startTime
+        if let terminated = pod.status.containerStatuses.first?.state.terminated {
+            exitCode = terminated.exitCode.map { Int($0) }
+            finishedAt = terminated.finishedAt
+            terminatedReason = terminated.reason
+        }
         extendedResources = SchedulingRules.extendedRequests(of: pod)
         if let scheduled = conditions.first(where: { $0.type == "PodScheduled" }), scheduled.status == .false {
             if scheduled.reason == "Unschedulable" { unschedulable = scheduled.message }
