@@ -21,10 +21,22 @@ public protocol Reconciler: Sendable {
 public struct WatchSpec: Sendable {
     public var informer: Informer
     public var keys: @Sendable (ReflectorEvent) async -> [ObjectKey]
+    /// When set, a key is queued this long after the event, and every further event for it meanwhile folds into
+    /// that one reconcile: the Job controller's `syncJobBatchPeriod` (1 s) for pod events, so that N pods
+    /// changing one after another cost one status write, not N.
+    public var batchPeriod: Duration?
 
-    public init(informer: Informer, keys: @escaping @Sendable (ReflectorEvent) async -> [ObjectKey]) {
+    public init(informer: Informer, batchPeriod: Duration? = nil, keys: @escaping @Sendable (ReflectorEvent) async -> [ObjectKey]) {
         self.informer = informer
+        self.batchPeriod = batchPeriod
         self.keys = keys
+    }
+
+    /// The same watch, its events batched (see `batchPeriod`).
+    public func batched(_ period: Duration) -> WatchSpec {
+        var copy = self
+        copy.batchPeriod = period
+        return copy
     }
 
     /// A watch with an informer of its own (a controller run alone, as in tests and tools).
@@ -60,6 +72,22 @@ public struct WatchSpec: Sendable {
 }
 
 extension ReflectorEvent {
+    /// True for an update that changed nothing but the status (and with it resourceVersion and managedFields):
+    /// typically the controller's own status write, which needs no reconcile of its own. What would: spec,
+    /// labels, annotations, finalizers, deletion. (controller-runtime's GenerationChangedPredicate, without
+    /// ignoring metadata users and tools change, such as annotations.)
+    public var isStatusOnlyUpdate: Bool {
+        guard case .upserted(let new, let old?) = self else { return false }
+        func rest(_ object: JSONValue) -> JSONValue {
+            var o = object
+            o["status"] = nil
+            o[path: "metadata", "resourceVersion"] = nil
+            o[path: "metadata", "managedFields"] = nil
+            return o
+        }
+        return rest(new) == rest(old)
+    }
+
     public var object: JSONValue {
         switch self {
         case .upserted(let o, _), .deleted(let o): return o
@@ -111,8 +139,11 @@ public struct Controller: Sendable {
         await withTaskGroup(of: Void.self) { reflectors in
             let queue = self.queue
             for watch in watches {
+                let batch = watch.batchPeriod
                 await watch.informer.addHandler { event in
-                    for key in await watch.keys(event) { await queue.add(key) }
+                    for key in await watch.keys(event) {
+                        if let batch { await queue.addAfter(key, batch) } else { await queue.add(key) }
+                    }
                 }
             }
             if runsInformers {

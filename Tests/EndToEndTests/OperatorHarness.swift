@@ -22,6 +22,14 @@ final class OperatorHarness: StoppableFixture {
     let operatorTask: Task<Void, Never>
     let manager: OperatorManager
 
+    /// The operator's own client carries this user agent, so the request log tells its requests from the test's.
+    static let operatorUserAgent = "gantry-operator-under-test"
+
+    /// Requests the operator made, oldest first (the API server's bounded request log).
+    func operatorRequests() -> [RequestRecord] {
+        cluster.cluster.requests().filter { $0.userAgent == Self.operatorUserAgent }
+    }
+
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     /// `nodes`: the simulated node pool (`gantry dev --nodes`); "off" leaves the kubelet's part to the test.
@@ -30,6 +38,7 @@ final class OperatorHarness: StoppableFixture {
         // HTTPS with HTTP/2, as a real API server: the operator multiplexes its watches and log streams.
         let cluster = try await TestCluster(DevClusterOptions(nodes: nodes, tls: true))
         let client: KubeClient
+        let operatorClient: KubeClient
         do {  // a failed start stops the cluster it started before throwing
             let applied = await cluster.kubectl("apply", "-k", repoRoot + "/crds")
             guard applied.ok else { throw TestFailure("kubectl apply -k crds failed: \(applied.stderr)") }
@@ -45,6 +54,8 @@ final class OperatorHarness: StoppableFixture {
                 guard all.ok else { throw TestFailure("CRDs not established: \(all.stderr)") }
             }
             client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
+            operatorClient = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig),
+                                            options: ClientOptions(userAgent: operatorUserAgent))
         } catch {
             await cluster.stop()
             throw error
@@ -55,7 +66,7 @@ final class OperatorHarness: StoppableFixture {
         options.maxLogPollsPerSecond = maxLogPollsPerSecond
         let manager: OperatorManager
         do {
-            manager = try OperatorManager(client: client, options: options, kinds: kinds)
+            manager = try OperatorManager(client: operatorClient, options: options, kinds: kinds)
         } catch {
             await cluster.stop()
             throw error

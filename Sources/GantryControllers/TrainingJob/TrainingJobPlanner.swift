@@ -98,8 +98,10 @@ struct TrainingJobPlanning {
             return terminal(.succeeded, "Completed", "all \(replicas) replica(s) succeeded")
         }
         if exceedsDeadline(current) { return }
-        converge(current: current, stale: stale, present: present)
-        reportProgress(current)
+        let created = converge(current: current, stale: stale, present: present)
+        // The pods this plan creates count as pending replicas now, as the Job controller counts its creates
+        // as active: the status written with them is the one their arrival in the cache would give.
+        reportProgress(current + created)
     }
 
     // MARK: Stages
@@ -279,7 +281,8 @@ struct TrainingJobPlanning {
 
     /// Converge children: the dataset cache, the headless Service and MPI hostfile, then the gang, once the
     /// previous attempt's pods (same names) are gone.
-    mutating func converge(current: [ObservedPod], stale: [ObservedPod], present: Set<Int>) {
+    /// Returns the replica pods the plan creates.
+    mutating func converge(current: [ObservedPod], stale: [ObservedPod], present: Set<Int>) -> [ObservedPod] {
         let datasetURI = DatasetCache.uri(of: job)
         if let uri = datasetURI, !o.datasetCacheExists {
             // Created once per dataset, shared with every job that reads it.
@@ -292,14 +295,17 @@ struct TrainingJobPlanning {
         }
         guard stale.isEmpty else {
             plan.deletePods(stale.filter { !$0.deleting }.map(\.name), of: job)
-            return
+            return []
         }
+        var created: [ObservedPod] = []
         for index in 0..<replicas where !present.contains(index) {
             var pod = TrainingPods.desiredPod(job, index: index, attempt: attempt, placement: placement,
                                               security: o.platform.effectivePodPolicy.effectiveSecurityContext)
             if let uri = datasetURI { DatasetCache.attach(to: &pod, uri: uri, readyNodes: o.datasetCacheReadyNodes) }
             plan.children.add(pod, update: .createOnly)
+            created.append(ObservedPod(pod.json, attemptAnnotation: TrainingPods.attemptAnnotation))
         }
+        return created
     }
 
     /// Progress and status. gpuHours is written when the job ends: a value that changes every reconcile would

@@ -37,6 +37,9 @@ public enum TrainingJobWatches {
         "status": .keys("allocatable", "capacity", "conditions"),
     ])
 
+    /// How long pod events of a job are gathered before it is reconciled (upstream's `syncJobBatchPeriod`).
+    public static let podBatchPeriod: Duration = .seconds(1)
+
     /// Declares the informers this controller reads.
     public static func declare(into requests: inout InformerRequests, source: SourceFactory) -> OperatorCaches.Keys {
         OperatorCaches.Keys(
@@ -61,9 +64,14 @@ public enum TrainingJobWatches {
         return [
             WatchSpec(informer: try informer(keys.trainingJobs)) { event in
                 await admission.observe(event)
-                return [event.object.objectKey]
+                // Its own status write needs no reconcile: the one that wrote it acted on it already, and the
+                // pods it created wake the next (API economy: docs/benchmarks.md).
+                return event.isStatusOnlyUpdate ? [] : [event.object.objectKey]
             },
-            .owned(try informer(keys.pods), ownerKind: "TrainingJob", ownerGroup: GantryGroup.name),
+            // Pod events in batches, as the Job controller does: replicas starting one after another make one
+            // status write. Queued jobs do not wait on it: they recheck admission on their own timer.
+            WatchSpec.owned(try informer(keys.pods), ownerKind: "TrainingJob", ownerGroup: GantryGroup.name)
+                .batched(podBatchPeriod),
             .owned(try informer(keys.services), ownerKind: "TrainingJob", ownerGroup: GantryGroup.name),
             WatchSpec(informer: try informer(keys.configMaps)) { event in
                 guard let job = event.object.annotations[GantryLabels.trainingJob] ?? event.object.labels[GantryLabels.trainingJob] else { return [] }
