@@ -63,12 +63,16 @@ final class StampingReconciler: Reconciler {
             let run = Task { await controller.run(reconciler) }
             defer { run.cancel() }
 
-            #expect(try await eventually(timeout: .seconds(20)) { reconciler.outcomes.withLock { $0.last == "updated" } })
+            // Converged on the server with both writes kept. (On a starved machine an update can succeed on the
+            // server while its answer is lost and the client's retry of it answers 409: the server's state is the
+            // contract, not the reconciler's own tally.)
+            let converged = try await eventually(timeout: .seconds(30)) {
+                try await client.get(.configMaps, namespace: "default", name: "target")["data"] == ["k": "v", "user": "edit", "reconciled": "true"]
+            }
             let outcomes = reconciler.outcomes.withLock { $0 }
+            #expect(converged, "both writes are kept; reconciles: \(outcomes)")
             #expect(outcomes.first == "conflict", "\(outcomes)")
-            #expect(outcomes.filter { $0 == "updated" }.count == 1)
-            let final = try await client.get(.configMaps, namespace: "default", name: "target")
-            #expect(final["data"] == ["k": "v", "user": "edit", "reconciled": "true"], "both writes are kept")
+            #expect(outcomes.filter { $0 == "updated" }.count <= 1)
             // The 409 reached the server and was answered as such: the conflict was real, not simulated.
             #expect(cluster.cluster.requests().contains { $0.method == "PUT" && $0.code == 409 })
             // Once converged, the retry bookkeeping for the key is cleared.
