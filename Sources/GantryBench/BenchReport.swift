@@ -50,7 +50,11 @@ public enum BenchTable {
 /// The machine a run happened on, printed with every report (figures mean nothing without it).
 public enum MachineInfo {
     public static func describe() -> String {
-        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let m = current()
+        return "nproc \(m.cores), \(String(format: "%.1f", Double(m.memoryBytes) / 1_073_741_824)) GiB, \(m.cpu), \(m.build)"
+    }
+
+    public static func current() -> BenchResult.Machine {
         let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("model name") }?
             .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
@@ -59,6 +63,9 @@ public enum MachineInfo {
         #else
         let build = "release build"
         #endif
-        return "nproc \(cores), \(cpu), \(build)"
+        let kernel = (try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"
+        return BenchResult.Machine(cores: ProcessInfo.processInfo.activeProcessorCount,
+                                   memoryBytes: ProcessInfo.processInfo.physicalMemory, cpu: cpu, build: build, kernel: kernel)
     }
 }

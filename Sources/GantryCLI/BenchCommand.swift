@@ -25,6 +25,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Print a Markdown table (for docs/benchmarks.md) instead of a text table.")
     var markdown = false
 
+    @Option(help: ArgumentHelp("Also write the run as JSON (figures, machine, commit, command) to this file.", valueName: "file"))
+    var json: String?
+
     func validate() throws {
         for name in only where !BenchSuite.names.contains(name) {
             throw ValidationError("unknown benchmark '\(name)'; known: \(BenchSuite.names.joined(separator: ", "))")
@@ -39,7 +42,36 @@ struct BenchCommand: AsyncParsableCommand {
         for name in selected {
             figures += try await BenchSuite.run(name, quick: quick, scales: scale.isEmpty ? nil : scale, log: log)
         }
-        print("machine: \(MachineInfo.describe())\n")
+        let command = CommandLine.arguments.joined(separator: " ")
+        let commit = GitCommit.current()
+        print("command: \(command)\ncommit: \(commit ?? "unknown (not run from a git checkout)")\nmachine: \(MachineInfo.describe())\n")
         print(markdown ? BenchTable.markdown(figures) : BenchTable.text(figures))
+        if let json {
+            try BenchResult(figures: figures, command: command, commit: commit).json().write(to: URL(fileURLWithPath: json))
+            log("wrote \(json)")
+        }
+    }
+}
+
+/// The commit the working directory is on, with "-dirty" when it has uncommitted changes; nil outside a checkout.
+enum GitCommit {
+    static func current() -> String? {
+        guard let head = run(["rev-parse", "--short", "HEAD"]), !head.isEmpty else { return nil }
+        let dirty = !(run(["status", "--porcelain", "--untracked-files=no"]) ?? "").isEmpty
+        return dirty ? head + "-dirty" : head
+    }
+
+    private static func run(_ args: [String]) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+        process.arguments = args
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

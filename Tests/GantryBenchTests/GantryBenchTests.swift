@@ -14,6 +14,19 @@ import KubeCore
         #expect(Samples().median == .zero)
     }
 
+    @Test func theJSONResultCarriesMachineCommitCommandAndEveryFigure() throws {
+        let figures = [BenchFigure("burst", "N=50: ratio", 0.9, "×", note: "target ≥ 0.8: met"), BenchFigure("x", "unmeasured", .nan, "ms")]
+        let data = try BenchResult(figures: figures, command: "gantry bench --only burst", commit: "abc1234").json()
+        let doc = try JSONValue.parse(Array(data))
+        #expect(doc["command"] == "gantry bench --only burst")
+        #expect(doc["commit"] == "abc1234")
+        #expect((doc[path: "machine", "cores"]?.intValue ?? 0) >= 1)
+        #expect((doc[path: "machine", "memoryBytes"]?.intValue ?? 0) > 0)
+        #expect(doc["figures"]?.arrayValue?.count == 2)
+        #expect(doc["figures"]?.arrayValue?.first?["note"] == "target ≥ 0.8: met")
+        #expect(doc["figures"]?.arrayValue?.last?["value"] == nil, "NaN has no JSON form: the value is left out")
+    }
+
     @Test func fixtureIsDeterministicRealisticAndDecodable() throws {
         let a = PodFixture.podListBytes(count: 20), b = PodFixture.podListBytes(count: 20)
         #expect(a == b)
