@@ -256,6 +256,9 @@ public final class DevCluster: Sendable {
     }
     /// Forgets the failures `failNextRequests` queued and no request has consumed yet.
     public func clearQueuedFailures() { faults.clearQueued() }
+
+    /// How many requests have been answered with an injected error so far.
+    public var injectedFaults: Int { faults.injected }
     /// Closes every open watch stream now (clients see the stream end and re-watch).
     public func dropWatches() async { await store.dropAllWatches() }
     /// Sends every watcher that asked for bookmarks a BOOKMARK with the current revision now (otherwise every

@@ -73,7 +73,8 @@ final class FaultInjector: @unchecked Sendable {
     // @unchecked: `spec`, `queued` and `injectedCount` are read and written only under `lock`.
     private let lock = NSLock()
     private var spec = FaultSpec()
-    private(set) var injectedCount = 0
+    private var injectedCount = 0
+    var injected: Int { lock.withLock { injectedCount } }
     /// Deterministic failures queued by tests, answered before the random ones.
     private var queued: [(code: Int, retryAfter: Int?, target: FaultTarget)] = []
 
