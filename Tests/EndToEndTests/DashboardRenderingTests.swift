@@ -32,6 +32,19 @@ struct DashboardRenderingTests {
         #expect(chart.lines[0].dot != nil && chart.lines[1].dot == nil)
         #expect(chart.legend.map(\.name) == ["a", "b", "c"], "a run without points is still in the legend")
         #expect(LossChart(metric: "loss", series: [.init(name: "a", history: [])]).isEmpty)
+        // Past the palette, colours come back dashed: no two of 40 runs are drawn alike.
+        let many = (0..<40).map { "\(LossChart.color($0)) \(LossChart.dashes($0) ?? "solid")" }
+        #expect(Set(many).count == 40)
+    }
+
+    @Test func conditionsAreColouredByWhatTheirStatusMeans() {
+        let rows = ConditionRow.rows([Condition(type: "Ready", status: .false, reason: "NotReady", message: ""),
+                                      Condition(type: "Degraded", status: .false, reason: "AsExpected", message: ""),
+                                      Condition(type: "Degraded", status: .true, reason: "ReplicasMissing", message: "", observedGeneration: 1),
+                                      Condition(type: "Ready", status: .true, reason: "Serving", message: "", observedGeneration: 2)],
+                                     generation: 2)
+        #expect(rows.map(\.tone) == ["bad", "neutral", "bad", "good"])
+        #expect(rows.map(\.stale) == [false, false, true, false])
     }
 
     @Test func oneValueIsCentredInsteadOfDividingByZero() {
@@ -124,7 +137,7 @@ struct DashboardRenderingTests {
         let html = pages.list("notebooks", title: "Notebooks", Section<NotebookRow>(unavailable: denied))
         #expect(html.contains("<b>No access</b>: notebooks.gantry.dev is forbidden: User &quot;viewer&quot; cannot list"))
         #expect(!html.contains("No Notebooks."))
-        let narrowed = pages.list("notebooks", title: "Notebooks", Section<NotebookRow>([], from: Listing(namespace: "team-a")))
+        let narrowed = pages.list("notebooks", title: "Notebooks", Section<NotebookRow>([], from: Listing(narrowedTo: "team-a")))
         #expect(narrowed.contains("Showing namespace team-a only: you may not list across namespaces."))
     }
 

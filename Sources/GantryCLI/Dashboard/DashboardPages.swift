@@ -27,6 +27,14 @@ struct DashboardPages: Sendable {
     struct Listed<Row: Sendable & Hashable> { var section: Section<Row> }
     func list<Row: Sendable & Hashable>(_ name: String, title: String, _ section: Section<Row>) -> String { render(name, title: title, Listed(section: section)) }
 
-    struct OverviewCard: Sendable, Hashable { var name: String; var link: String; var count: String; var unavailable: Unavailable?; var scope: String? }
+    struct OverviewCard: Sendable, Hashable {
+        var name: String
+        var link: String
+        var count: String
+        /// How many are in each phase (`9 Succeeded · 3 EarlyStopped`).
+        var detail: String?
+        var unavailable: Unavailable?
+        var scope: String?
+    }
     struct Overview { var cards: [OverviewCard] }
 }

@@ -28,8 +28,9 @@ struct Unavailable: Sendable, Hashable {
 struct Listing: Sendable {
     var items: [JSONValue] = []
     var unavailable: Unavailable?
-    /// Set when the list was narrowed to one namespace (the user may not list across namespaces, or asked for one).
-    var namespace: String?
+    /// Set when the list fell back to the context's namespace because the user may not list across namespaces
+    /// (not when a namespace was asked for).
+    var narrowedTo: String?
 }
 
 /// Reads the cluster with the user's own credentials. A kind the user may not list across namespaces is read in
@@ -47,15 +48,17 @@ struct DashboardReader: Sendable {
         if let namespace { return try await listing(type, namespace, options) }
         let all = try await listing(type, nil, options)
         guard all.unavailable?.reason == .forbidden else { return all }
-        return try await listing(type, contextNamespace, options)
+        var narrowed = try await listing(type, contextNamespace, options)
+        narrowed.narrowedTo = contextNamespace
+        return narrowed
     }
 
     private func listing(_ type: ResourceType, _ namespace: String?, _ options: ListOptions) async throws -> Listing {
         do {
-            return Listing(items: try await client.listAll(type, namespace: namespace, options: options).items, namespace: namespace)
+            return Listing(items: try await client.listAll(type, namespace: namespace, options: options).items)
         } catch let error as APIError {
             guard let unavailable = Unavailable.from(error, type) else { throw error }
-            return Listing(unavailable: unavailable, namespace: namespace)
+            return Listing(unavailable: unavailable)
         }
     }
 

@@ -22,8 +22,11 @@ struct DashboardSite: Sendable {
         async let notebooks = reader.list(.notebooks)
         async let gpus = gpuPage()
         func card(_ name: String, _ link: String, _ listing: Listing) -> DashboardPages.OverviewCard {
-            .init(name: name, link: link, count: listing.unavailable == nil ? String(listing.items.count) : "–",
-                  unavailable: listing.unavailable, scope: listing.namespace.map { "namespace \($0) only" })
+            let phases = Dictionary(grouping: listing.items.compactMap { $0[path: "status", "phase"]?.stringValue }, by: { $0 })
+            let detail = phases.keys.sorted().map { "\(phases[$0]?.count ?? 0) \($0)" }.joined(separator: " · ")
+            return .init(name: name, link: link, count: listing.unavailable == nil ? String(listing.items.count) : "–",
+                         detail: detail.isEmpty ? nil : detail, unavailable: listing.unavailable,
+                         scope: listing.narrowedTo.map { "namespace \($0) only" })
         }
         let gpu = try await gpus
         let allocated = gpu.nodes.rows.compactMap { Int($0.allocated) }.reduce(0, +)
@@ -31,6 +34,7 @@ struct DashboardSite: Sendable {
         let cards = [card("Experiments", "/experiments", try await experiments), card("TrainingJobs", "/trainingjobs", try await jobs),
                      card("InferenceServices", "/inferenceservices", try await services), card("Notebooks", "/notebooks", try await notebooks),
                      DashboardPages.OverviewCard(name: "GPUs allocated", link: "/gpus", count: gpu.nodes.unavailable == nil ? "\(allocated)/\(capacity)" : "–",
+                                                 detail: gpu.idlePods.rows.isEmpty ? nil : "\(gpu.idlePods.rows.count) pods with idle GPUs",
                                                  unavailable: gpu.nodes.unavailable, scope: nil)]
         return Page(status: 200, html: pages.render("overview", title: "Overview", DashboardPages.Overview(cards: cards)))
     }

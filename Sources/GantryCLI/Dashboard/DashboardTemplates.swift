@@ -27,7 +27,7 @@ enum DashboardTemplates {
         dl.facts dt{color:#5b6675}dl.facts dd{margin:0}
         .noaccess{background:#fff;border-left:4px solid #b0b8c4;padding:8px 12px;color:#5b6675}
         .scope{color:#5b6675;font-size:12px}.empty{color:#5b6675}
-        .True{color:#08783e}.False{color:#a4262c}.Unknown{color:#8a6d00}.stale{opacity:.6}
+        .good{color:#08783e}.bad{color:#a4262c}.stale{opacity:.6}
         .warning{color:#a4262c}.swatch{display:inline-block;width:12px;height:12px;border-radius:2px;vertical-align:middle;margin-right:6px}
         svg.chart{background:#fff;max-width:100%;height:auto}svg.chart text{font-size:11px;fill:#3b4553}
         .bar{background:#e3e6ea;width:120px;height:10px;display:inline-block;vertical-align:middle}
@@ -56,7 +56,7 @@ enum DashboardTemplates {
         <h2>Conditions</h2>
         {{^conditions}}<p class="empty">No conditions yet.</p>{{/conditions}}
         {{^empty(conditions)}}<table class="conditions"><tr><th>Type</th><th>Status</th><th>Reason</th><th>Message</th><th>Since</th></tr>{{/empty(conditions)}}
-        {{#conditions}}<tr{{#stale}} class="stale" title="written for an older generation"{{/stale}}><td>{{type}}</td><td class="{{status}}">{{status}}</td><td>{{reason}}</td><td>{{message}}</td><td>{{since}}</td></tr>{{/conditions}}
+        {{#conditions}}<tr{{#stale}} class="stale" title="written for an older generation"{{/stale}}><td>{{type}}</td><td class="{{tone}}">{{status}}</td><td>{{reason}}</td><td>{{message}}</td><td>{{since}}</td></tr>{{/conditions}}
         {{^empty(conditions)}}</table>{{/empty(conditions)}}
         """
 
@@ -69,13 +69,13 @@ enum DashboardTemplates {
         {{#yTicks}}<line x1="{{plotLeft}}" y1="{{position}}" x2="{{plotRight}}" y2="{{position}}" stroke="#eef1f4"/><text x="{{plotLeft}}" y="{{position}}" dx="-6" dy="4" text-anchor="end">{{label}}</text>{{/yTicks}}
         <text x="{{xLabelX}}" y="{{xLabelY}}" text-anchor="middle">step</text>
         <text x="14" y="{{yLabelY}}" text-anchor="middle" transform="rotate(-90 14 {{yLabelY}})">{{metric}}</text>
-        {{#lines}}<polyline class="run" data-run="{{name}}" fill="none" stroke="{{color}}" stroke-width="{{strokeWidth}}" stroke-linejoin="round" points="{{points}}"><title>{{name}}</title></polyline>{{#dot}}<circle cx="{{x}}" cy="{{y}}" r="3" fill="{{color}}"/>{{/dot}}{{/lines}}
-        <g class="legend">{{#legend}}<rect x="{{legendX}}" y="{{y}}" width="12" height="4" fill="{{color}}"/><text x="{{legendTextX}}" y="{{textY}}">{{name}}{{#emphasized}} ★ best{{/emphasized}}</text>{{/legend}}</g>
+        {{#lines}}<polyline class="run" data-run="{{name}}" fill="none" stroke="{{color}}" stroke-width="{{strokeWidth}}"{{#dashes}} stroke-dasharray="{{dashes}}"{{/dashes}} stroke-linejoin="round" points="{{points}}"><title>{{name}}</title></polyline>{{#dot}}<circle cx="{{x}}" cy="{{y}}" r="3" fill="{{color}}"/>{{/dot}}{{/lines}}
+        <g class="legend">{{#legend}}<line x1="{{legendX}}" y1="{{y}}" x2="{{legendLineEnd}}" y2="{{y}}" stroke="{{color}}" stroke-width="3"{{#dashes}} stroke-dasharray="{{dashes}}"{{/dashes}}/><text x="{{legendTextX}}" y="{{textY}}">{{name}}{{#emphasized}} ★ best{{/emphasized}}</text>{{/legend}}</g>
         </svg>{{/isEmpty}}
         """
 
     static let overview = """
-        <div class="cards">{{#cards}}<a class="card" href="{{link}}" style="text-decoration:none;color:inherit"><b>{{count}}</b>{{name}}{{#unavailable}}<br><span class="scope">{{title}}</span>{{/unavailable}}{{#scope}}<br><span class="scope">{{.}}</span>{{/scope}}</a>{{/cards}}</div>
+        <div class="cards">{{#cards}}<a class="card" href="{{link}}" style="text-decoration:none;color:inherit"><b>{{count}}</b>{{name}}{{#detail}}<br><span class="scope">{{.}}</span>{{/detail}}{{#unavailable}}<br><span class="scope">{{title}}</span>{{/unavailable}}{{#scope}}<br><span class="scope">{{.}}</span>{{/scope}}</a>{{/cards}}</div>
         """
 
     static let experiments = """
@@ -156,8 +156,8 @@ enum DashboardTemplates {
         {{#rows}}<tr><td>{{name}}</td><td class="num">{{allocated}}</td><td class="num{{#hasIdle}} warning{{/hasIdle}}">{{idle}}</td><td class="num">{{utilization}}</td><td class="num">{{used}}</td><td class="num">{{budget}}</td><td>{{#hasBudget}}<span class="bar{{#overWarning}} over{{/overWarning}}"><span style="width:{{barWidth}}%"></span></span> {{barWidth}}%{{/hasBudget}}{{^hasBudget}}-{{/hasBudget}}</td><td>{{state}}</td></tr>{{/rows}}
         {{^empty(rows)}}</table>{{/empty(rows)}}{{/namespaces}}
         <h2>Idle GPUs</h2>
-        {{#idleDetection}}<p class="empty">{{.}}</p>{{/idleDetection}}
-        {{#idlePods}}{{> unavailable}}{{#isEmpty}}<p class="empty">No idle GPUs.</p>{{/isEmpty}}
+        {{#idleDetectionOff}}<p class="empty">Idle-GPU detection is off (PlatformConfig spec.idleGPUs).</p>{{/idleDetectionOff}}
+        {{#idlePods}}{{> unavailable}}{{^idleDetectionOff}}{{#isEmpty}}<p class="empty">No idle GPUs.</p>{{/isEmpty}}{{/idleDetectionOff}}
         {{^empty(rows)}}<table class="idle"><tr><th>Namespace</th><th>Pod</th><th>Owner</th><th>Node</th><th>GPUs</th><th>Utilisation</th><th>Below threshold since</th></tr>{{/empty(rows)}}
         {{#rows}}<tr><td>{{namespace}}</td><td>{{pod}}</td><td>{{owner}}</td><td>{{node}}</td><td class="num">{{gpus}}</td><td class="num">{{utilization}}</td><td>{{idleSince}}</td></tr>{{/rows}}
         {{^empty(rows)}}</table>{{/empty(rows)}}{{/idlePods}}

@@ -12,14 +12,25 @@ struct ConditionRow: Sendable, Hashable {
     var message: String
     var since: String
     var stale: Bool
-    var isTrue: Bool
+    /// `good`, `bad` or `neutral`: whether this status is what one hopes for, by the condition's polarity
+    /// (Ready True is good; Degraded True is bad, Degraded False is not news).
+    var tone: String
 
     static func rows(_ conditions: [Condition]?, generation: Int64) -> [ConditionRow] {
         (conditions ?? []).map { c in
             ConditionRow(type: c.type, status: c.status.rawValue, reason: c.reason, message: c.message,
                          since: c.lastTransitionTime.isEmpty ? "-" : c.lastTransitionTime,
-                         stale: (c.observedGeneration ?? generation) < generation, isTrue: c.status == .true)
+                         stale: (c.observedGeneration ?? generation) < generation, tone: tone(c))
         }
+    }
+
+    static let positive: Set<String> = ["Ready", "Available"]
+    static let negative: Set<String> = ["Degraded", "Stalled", "Failed", "Invalid"]
+
+    static func tone(_ c: Condition) -> String {
+        if positive.contains(c.type) { return c.status == .true ? "good" : c.status == .false ? "bad" : "neutral" }
+        if negative.contains(c.type), c.status == .true { return "bad" }
+        return "neutral"
     }
 }
 
@@ -48,7 +59,7 @@ struct Section<Row: Sendable & Hashable>: Sendable, Hashable {
     init(_ rows: [Row], from listing: Listing? = nil) {
         self.rows = rows
         unavailable = listing?.unavailable
-        scope = listing?.namespace.map { "namespace \($0) only" }
+        scope = listing?.narrowedTo.map { "namespace \($0) only" }
         isEmpty = rows.isEmpty && unavailable == nil
     }
 

@@ -19,17 +19,28 @@ struct LossChart: Sendable, Hashable {
         var color: String
         var points: String
         var strokeWidth: String
+        /// Dashed once the palette is used up, so two runs never look alike.
+        var dashes: String?
         var emphasized: Bool
         /// One point only: drawn as a dot, since a polyline of one point is invisible.
         var dot: Dot?
     }
     struct Dot: Sendable, Hashable { var x: String; var y: String }
-    struct LegendItem: Sendable, Hashable { var name: String; var color: String; var y: String; var textY: String; var emphasized: Bool }
+    struct LegendItem: Sendable, Hashable {
+        var name: String
+        var color: String
+        var dashes: String?
+        var y: String
+        var textY: String
+        var emphasized: Bool
+    }
 
-    /// Colour-blind-safe (Okabe–Ito, then a few more); cycled past the last.
-    static let palette = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000", "#7F3C8D", "#11A579"]
+    /// Okabe–Ito's colour-blind-safe eight, then eight more distinct ones; past those, the same colours dashed.
+    static let palette = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
+                          "#7F3C8D", "#11A579", "#3969AC", "#F2B701", "#E73F74", "#80BA5A", "#008695", "#A5AA99"]
 
     static func color(_ index: Int) -> String { palette[index % palette.count] }
+    static func dashes(_ index: Int) -> String? { index < palette.count ? nil : ["6 3", "2 3", "8 3 2 3"][(index / palette.count - 1) % 3] }
 
     /// The SVG's size and the margins around the plot (the right one holds the legend).
     static let W = 760.0, H = 320.0
@@ -47,7 +58,8 @@ struct LossChart: Sendable, Hashable {
     var xLabelY = Self.f(Self.H - 8)
     var yLabelY = Self.f((Self.top + Self.H - Self.bottom) / 2)
     var legendX = Self.f(Self.W - Self.right + 12)
-    var legendTextX = Self.f(Self.W - Self.right + 30)
+    var legendLineEnd = Self.f(Self.W - Self.right + 26)
+    var legendTextX = Self.f(Self.W - Self.right + 32)
     var lines: [Line] = []
     var xTicks: [Tick] = []
     var yTicks: [Tick] = []
@@ -75,16 +87,18 @@ struct LossChart: Sendable, Hashable {
         yTicks = ys.ticks.map { Tick(position: Self.f(py($0)), label: Self.label($0)) }
         for (index, (s, points)) in cleaned.enumerated() {
             let color = Self.color(index)
-            legend.append(LegendItem(name: s.name, color: color, y: Self.f(Self.top + 6 + Double(index) * 18),
+            legend.append(LegendItem(name: s.name, color: color, dashes: Self.dashes(index), y: Self.f(Self.top + 6 + Double(index) * 18),
                                      textY: Self.f(Self.top + 10 + Double(index) * 18), emphasized: s.emphasized))
             guard !points.isEmpty else { continue }
             let sorted = points.sorted { $0.0 < $1.0 }
             lines.append(Line(name: s.name, color: color,
                               points: sorted.map { "\(Self.f(px($0.0))),\(Self.f(py($0.1)))" }.joined(separator: " "),
-                              strokeWidth: s.emphasized ? "3" : "1.5", emphasized: s.emphasized,
+                              strokeWidth: s.emphasized ? "3" : "1.5", dashes: Self.dashes(index), emphasized: s.emphasized,
                               dot: sorted.count == 1 ? Dot(x: Self.f(px(sorted[0].0)), y: Self.f(py(sorted[0].1))) : nil))
         }
         isEmpty = lines.isEmpty
+        // A long legend makes the picture taller; the plot keeps its place.
+        height = Self.f(max(Self.H, Self.top + 18 * Double(cleaned.count) + 8))
     }
 
     /// Coordinates with one decimal: enough for a screen, and stable text for tests.

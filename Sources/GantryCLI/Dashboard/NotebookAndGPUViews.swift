@@ -61,7 +61,7 @@ struct GPUPage: Sendable, Hashable {
     var nodes: Section<GPUNodeRow>
     var namespaces: Section<GPUNamespaceRow>
     var idlePods: Section<GPUPodRow>
-    var idleDetection: String
+    var idleDetectionOff: Bool
 }
 
 enum GPUViews {
@@ -89,6 +89,6 @@ enum GPUViews {
                       idleSince: row.idle?.idleSince ?? "-")
         }
         return GPUPage(nodes: Section(nodeRows, from: nodes), namespaces: Section(namespaceRows, from: pods), idlePods: Section(idle, from: pods),
-                       idleDetection: report.idleSettings == nil ? "Idle-GPU detection is off (PlatformConfig spec.idleGPUs)." : "")
+                       idleDetectionOff: report.idleSettings == nil)
     }
 }
