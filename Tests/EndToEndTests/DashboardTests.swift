@@ -7,8 +7,8 @@ import KubeCore
 import Testing
 
 /// `gantry dashboard` (docs/dashboard.md) through the real path: the binary serving pages read over libcurl from
-/// the embedded cluster, where the operator runs a small experiment, an InferenceService that swaps and a
-/// Notebook; every page fetched over HTTP and loaded in Debian's headless chromium.
+/// the embedded cluster, where the operator runs a small experiment, an InferenceService that swaps after its
+/// validation (PlatformWorkload's) and a Notebook; every page fetched over HTTP and loaded in Debian's headless chromium.
 @Suite(.serialized)
 struct DashboardTests {
     init() throws {
@@ -39,18 +39,6 @@ struct DashboardTests {
                 sim.gantry.dev/script: '{logs: [{series: {at: 0.3s, every: 0.1s, count: 6, start: 10, step: 10, template: "step={step} loss={loss}", loss: {from: 2.3, to: "0.1 + HP_LR * 10", curve: exp}}}], exit: {code: 0}}'
         """
 
-    static func service(_ image: String) -> String {
-        """
-        apiVersion: gantry.dev/v1alpha1
-        kind: InferenceService
-        metadata: {name: api, namespace: default}
-        spec:
-          image: \(image)
-          gpu: {count: 1}
-          podMetadata: {annotations: {sim.gantry.dev/script: '{readyAfter: 0.2s}'}}
-        """
-    }
-
     static let notebookAndPlatform = """
         apiVersion: gantry.dev/v1alpha1
         kind: Notebook
@@ -70,13 +58,13 @@ struct DashboardTests {
 
     /// The workload every page shows, run to a state worth looking at.
     static func play(_ h: OperatorHarness) async throws {
-        _ = try await h.kubectl("apply", "-f", "-", stdin: experiment + "\n---\n" + service("acme/serve:1") + "\n---\n" + notebookAndPlatform)
+        _ = try await h.kubectl("apply", "-f", "-", stdin: experiment + "\n---\n" + PlatformWorkload.service(image: "acme/serve:1", label: "positive") + "\n---\n" + notebookAndPlatform)
         #expect(try await eventually(timeout: .seconds(60)) { try await status(h, .experiments, "sweep")?["phase"] == "Succeeded" })
         #expect(try await eventually(timeout: .seconds(30)) {
             try await h.client.list(.configMaps, namespace: "default", options: ListOptions(labelSelector: "gantry.dev/record=true")).items.count == 2
         }, "both trials' records written")
         #expect(try await eventually(timeout: .seconds(60)) { try await status(h, .inferenceServices, "api")?[path: "activeRevision", "image"] == "acme/serve:1" })
-        _ = try await h.kubectl("apply", "-f", "-", stdin: service("acme/serve:2"))
+        _ = try await h.kubectl("apply", "-f", "-", stdin: PlatformWorkload.service(image: "acme/serve:2", label: "positive"))
         #expect(try await eventually(timeout: .seconds(60)) { try await status(h, .inferenceServices, "api")?[path: "lastSwap", "reason"] == "Swapped" })
         #expect(try await eventually(timeout: .seconds(60)) { try await status(h, .notebooks, "nb")?["phase"] == "Running" })
         #expect(try await eventually(timeout: .seconds(60)) {
@@ -99,7 +87,7 @@ struct DashboardTests {
                 ("/trainingjobs", ["sweep-1", "sweep-2", "Succeeded"]),
                 ("/trainingjobs/default/sweep-1", ["Succeeded", "<polyline", "Conditions", "GPUs (held/requested)"]),
                 ("/inferenceservices", [#"<a href="/inferenceservices/default/api">api</a>"#, "acme/serve:2", "Swapped"]),
-                ("/inferenceservices/default/api", ["<td>Active</td>", "<td>Previous</td>", "acme/serve:1", "acme/serve:2", "Swapped", "RolloutStarted"]),
+                ("/inferenceservices/default/api", ["<td>Active</td>", "<td>Previous</td>", "acme/serve:1", "acme/serve:2", "Swapped", "RolloutStarted", "ValidationPassed"]),
                 ("/notebooks", ["<td>nb</td>", "Running", "1h 0m"]),
                 ("/gpus", ["<h2>Nodes</h2>", "<h2>Namespaces</h2>", "<td>default</td>", "100"]),
             ]
@@ -129,6 +117,19 @@ struct DashboardTests {
             #expect(screenshot.ok && png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 10_000, "\(screenshot.stderr.suffix(2000))")
             #expect(await dashboard.stop() == 0, "SIGTERM stops the dashboard cleanly: \(dashboard.process.output.suffix(2000))")
         }
+    }
+
+    /// docs/dashboard.md's flag table is what the binary takes; bad input names the flag or file and stops.
+    @Test func theDocumentedFlagsExistAndBadInputNamesTheFlag() async throws {
+        let help = await runProcess(GantryBinary.path, ["dashboard", "--help"])
+        let doc = try String(contentsOfFile: OperatorHarness.repoRoot + "/docs/dashboard.md", encoding: .utf8)
+        for flag in ["--kubeconfig", "--context", "--namespace", "--port", "--address"] {
+            #expect(help.stdout.contains(flag) && doc.contains("`\(flag)"), "\(flag): \(help.stdout)")
+        }
+        let port = await runProcess(GantryBinary.path, ["dashboard", "--port", "70000"])
+        #expect(!port.ok && port.stderr.contains("--port must be between 0 and 65535, got 70000"), "\(port.stderr)")
+        let missing = await runProcess(GantryBinary.path, ["dashboard", "--kubeconfig", "/nonexistent/kubeconfig", "--port", "0"])
+        #expect(!missing.ok && missing.stderr.contains("/nonexistent/kubeconfig: kubeconfig file does not exist"), "\(missing.stderr)")
     }
 
     /// The points of every `<polyline class="run">`, as (x, y) pairs.

@@ -86,8 +86,6 @@ enum DashboardFormat {
     /// A metric value as `gantry records` prints it (4 significant digits).
     static func value(_ value: Double?) -> String { RecordTable.format(value) }
 
-    static func percent(_ value: Double?) -> String { GPUReport.percent(value) }
-
     /// `2026-12-03T18:40:00Z (in 4m 3s)` or `(5s ago)`: the absolute time, and how far it is from `now`.
     static func relative(_ timestamp: String?, now: Date) -> String {
         guard let timestamp else { return "-" }
