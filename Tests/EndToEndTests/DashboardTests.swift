@@ -119,8 +119,9 @@ struct DashboardTests {
         }
     }
 
-    /// docs/dashboard.md's flag table is what the binary takes; bad input names the flag or file and stops.
-    @Test func theDocumentedFlagsExistAndBadInputNamesTheFlag() async throws {
+    /// docs/dashboard.md's flag table is what the binary takes; bad input names the flag or file and stops; an API
+    /// server that cannot be reached gives an error page, not a dead dashboard.
+    @Test func theDocumentedFlagsExistAndBadInputIsNamed() async throws {
         let help = await runProcess(GantryBinary.path, ["dashboard", "--help"])
         let doc = try String(contentsOfFile: OperatorHarness.repoRoot + "/docs/dashboard.md", encoding: .utf8)
         for flag in ["--kubeconfig", "--context", "--namespace", "--port", "--address"] {
@@ -130,6 +131,28 @@ struct DashboardTests {
         #expect(!port.ok && port.stderr.contains("--port must be between 0 and 65535, got 70000"), "\(port.stderr)")
         let missing = await runProcess(GantryBinary.path, ["dashboard", "--kubeconfig", "/nonexistent/kubeconfig", "--port", "0"])
         #expect(!missing.ok && missing.stderr.contains("/nonexistent/kubeconfig: kubeconfig file does not exist"), "\(missing.stderr)")
+
+        // An API server that does not answer: an error page naming it, and the dashboard stays up.
+        let dir = NSTemporaryDirectory() + "gantry-dashboard-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dead = """
+            apiVersion: v1
+            kind: Config
+            clusters: [{name: dead, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]
+            users: [{name: u, user: {token: abc}}]
+            contexts: [{name: dead, context: {cluster: dead, user: u, namespace: default}}]
+            current-context: dead
+            """
+        try Data(dead.utf8).write(to: URL(fileURLWithPath: dir + "/kubeconfig"))
+        let dashboard = try DashboardProcess(kubeconfig: dir + "/kubeconfig", logPath: dir + "/dashboard.log")
+        defer { dashboard.process.killIfRunning() }
+        let base = try await dashboard.baseURL()
+        for _ in 0..<2 {
+            let (code, body) = await dashboard.get(base + "/notebooks")
+            #expect(code == 502 && body.contains("Cannot read the cluster") && body.contains("The API server could not be read"), "\(code) \(body)")
+        }
+        #expect(await dashboard.stop() == 0)
     }
 
     /// The points of every `<polyline class="run">`, as (x, y) pairs.
