@@ -47,6 +47,12 @@ struct DashboardRenderingTests {
         #expect(rows.map(\.stale) == [false, false, true, false])
     }
 
+    @Test func listsCountTrialsAsPeopleDo() {
+        let names = ["run-10", "run-2", "run-1"].map { ("default", $0) }.sorted { DashboardFormat.inOrder($0, $1) }.map(\.1)
+        #expect(names == ["run-1", "run-2", "run-10"])
+        #expect(DashboardFormat.inOrder(("a", "z"), ("b", "a")))
+    }
+
     @Test func oneValueIsCentredInsteadOfDividingByZero() {
         let scale = LossChart.niceScale(2, 2)
         #expect(scale.low < 2 && scale.high > 2)

@@ -102,6 +102,12 @@ enum DashboardFormat {
         return "\(s)s"
     }
 
+    /// By namespace, then name, numbers within names by value (`run-2` before `run-10`), as people count trials.
+    static func inOrder(_ a: (namespace: String, name: String), _ b: (namespace: String, name: String)) -> Bool {
+        if a.namespace != b.namespace { return a.namespace < b.namespace }
+        return a.name.compare(b.name, options: .numeric) == .orderedAscending
+    }
+
     static func hyperparameters(_ values: [String: String]) -> String {
         values.isEmpty ? "-" : values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
     }

@@ -75,7 +75,7 @@ enum ExperimentViews {
             rows.append(ExperimentListRow(namespace: key.namespace, name: name, link: DashboardLinks.experiment(key.namespace, name),
                                           phase: "-", algorithm: "records only", trials: String(group.count), best: best ?? "-"))
         }
-        return rows.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
+        return rows.sorted { DashboardFormat.inOrder(($0.namespace, $0.name), ($1.namespace, $1.name)) }
     }
 
     /// The page of one experiment: its runs' curves of the objective on one chart, the best run marked, the records.

@@ -60,7 +60,7 @@ enum InferenceServiceViews {
                 url: status.url ?? "-", active: revision(status.activeRevision),
                 ready: "\(status.readyReplicas ?? 0)/\(status.replicas ?? 0)",
                 candidate: status.candidate.map { "\($0.revision.hash) \($0.phase.rawValue)" } ?? "-", lastSwap: swap(status.lastSwap))
-        }.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
+        }.sorted { DashboardFormat.inOrder(($0.namespace, $0.name), ($1.namespace, $1.name)) }
     }
 
     static func page(_ object: JSONValue, events: Listing) throws -> InferenceServicePage {

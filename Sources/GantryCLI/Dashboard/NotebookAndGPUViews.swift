@@ -26,7 +26,7 @@ enum NotebookViews {
                 idleTimeout: status.culling?.idleTimeoutSeconds.map { DashboardFormat.duration($0) } ?? "-",
                 cullingDeadline: DashboardFormat.relative(cullingDeadline(status), now: now),
                 culledAt: status.culledAt ?? "-", url: status.url ?? "-", note: note ?? "")
-        }.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
+        }.sorted { DashboardFormat.inOrder(($0.namespace, $0.name), ($1.namespace, $1.name)) }
     }
 
     /// When a running notebook is culled if nothing happens before: the idle timeout in force after its last

@@ -45,7 +45,7 @@ enum TrainingJobViews {
                 experiment: experiment ?? "-", experimentLink: experiment.map { DashboardLinks.experiment(job.namespace, $0) },
                 objective: ExperimentViews.bestValue(of: objective, in: status.metrics).map { "\(objective)=\(DashboardFormat.value($0))" } ?? "-",
                 started: status.startTime ?? "-", finished: status.completionTime ?? "-")
-        }.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
+        }.sorted { DashboardFormat.inOrder(($0.namespace, $0.name), ($1.namespace, $1.name)) }
     }
 
     /// GPUs held now of those asked for.
