@@ -47,6 +47,36 @@ struct DashboardRenderingTests {
         #expect(rows.map(\.stale) == [false, false, true, false])
     }
 
+    @Test func idleGPUsAreCountedPerNodeAndPerNamespaceAndBudgetsDrawnAsBars() {
+        func node(_ name: String, gpus: Int) -> JSONValue {
+            var n: JSONValue = ["apiVersion": "v1", "kind": "Node", "status": ["allocatable": ["nvidia.com/gpu": .string(String(gpus))]]]
+            n.name = name
+            return n
+        }
+        func pod(_ name: String, node: String, gpus: Int) -> JSONValue {
+            var p: JSONValue = ["apiVersion": "v1", "kind": "Pod", "status": ["phase": "Running"],
+                                "spec": ["nodeName": .string(node), "containers": [["name": "c", "resources": ["limits": ["nvidia.com/gpu": .string(String(gpus))]]]]]]
+            p.name = name
+            p.namespace = "team-a"
+            return p
+        }
+        let platform: JSONValue = [
+            "spec": ["idleGPUs": ["checkPeriodSeconds": 60]],
+            "status": ["idleGPUs": [["namespace": "team-a", "pod": "a", "gpus": 2, "idleSince": "2026-12-01T10:00:00Z", "idle": true],
+                                    ["namespace": "team-a", "pod": "b", "gpus": 1, "idleSince": "2026-12-01T10:00:00Z", "idle": false]],
+                       "budgets": [["namespace": "team-a", "month": "2026-12", "usedGPUHours": 30, "gpuHoursPerMonth": 40, "state": "Warning"]]],
+        ]
+        let page = GPUViews.page(nodes: Listing(items: [node("n1", gpus: 4), node("n2", gpus: 4)]),
+                                 pods: Listing(items: [pod("a", node: "n1", gpus: 2), pod("b", node: "n2", gpus: 1)]), platform: platform)
+        #expect(page.nodes.rows.map { [$0.name, $0.allocated, $0.free, $0.idle] } == [["n1", "2", "2", "2"], ["n2", "1", "3", "0"]])
+        #expect(page.namespaces.rows.map { [$0.name, $0.allocated, $0.idle, $0.used, $0.budget, $0.barWidth] } == [["team-a", "3", "2", "30", "40", "75.0"]])
+        #expect(page.namespaces.rows.first?.overWarning == true)
+        #expect(page.idlePods.rows.map(\.pod) == ["a"], "below the threshold but not yet past the window: not idle")
+        let html = pages.render("gpus", title: "GPUs", page)
+        #expect(html.contains(#"<span class="bar over"><span style="width:75.0%"></span></span> 75.0%"#), "\(html)")
+        #expect(!html.contains("Idle-GPU detection is off"))
+    }
+
     @Test func listsCountTrialsAsPeopleDo() {
         let names = ["run-10", "run-2", "run-1"].map { ("default", $0) }.sorted { DashboardFormat.inOrder($0, $1) }.map(\.1)
         #expect(names == ["run-1", "run-2", "run-10"])

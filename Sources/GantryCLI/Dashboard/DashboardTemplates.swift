@@ -147,8 +147,8 @@ enum DashboardTemplates {
     static let gpus = """
         <h2>Nodes</h2>
         {{#nodes}}{{> unavailable}}{{#isEmpty}}<p class="empty">No GPU nodes.</p>{{/isEmpty}}
-        {{^empty(rows)}}<table class="nodes"><tr><th>Node</th><th>GPUs</th><th>Allocated</th><th>Free</th><th>Utilisation</th></tr>{{/empty(rows)}}
-        {{#rows}}<tr><td>{{name}}</td><td class="num">{{capacity}}</td><td class="num">{{allocated}}</td><td class="num">{{free}}</td><td class="num">{{utilization}}</td></tr>{{/rows}}
+        {{^empty(rows)}}<table class="nodes"><tr><th>Node</th><th>GPUs</th><th>Allocated</th><th>Free</th><th>Idle</th><th>Utilisation</th></tr>{{/empty(rows)}}
+        {{#rows}}<tr><td>{{name}}</td><td class="num">{{capacity}}</td><td class="num">{{allocated}}</td><td class="num">{{free}}</td><td class="num{{#hasIdle}} warning{{/hasIdle}}">{{idle}}</td><td class="num">{{utilization}}</td></tr>{{/rows}}
         {{^empty(rows)}}</table>{{/empty(rows)}}{{/nodes}}
         <h2>Namespaces</h2>
         {{#namespaces}}{{> unavailable}}{{#isEmpty}}<p class="empty">No namespace holds GPUs or has a budget.</p>{{/isEmpty}}

@@ -40,7 +40,16 @@ enum NotebookViews {
     }
 }
 
-struct GPUNodeRow: Sendable, Hashable { var name: String; var capacity: String; var allocated: String; var free: String; var utilization: String }
+struct GPUNodeRow: Sendable, Hashable {
+    var name: String
+    var capacity: String
+    var allocated: String
+    var free: String
+    /// GPUs held by pods past the idle window on this node.
+    var idle: String
+    var hasIdle: Bool
+    var utilization: String
+}
 struct GPUNamespaceRow: Sendable, Hashable {
     var name: String
     var allocated: String
@@ -69,9 +78,10 @@ enum GPUViews {
     /// still show what the pods hold.
     static func page(nodes: Listing, pods: Listing, platform: JSONValue?) -> GPUPage {
         let report = GPUReport(nodes: nodes.items, pods: pods.items, platform: platform)
+        let idleByNode = Dictionary(report.pods.filter { $0.idle?.idle == true }.map { ($0.pod.node, $0.pod.gpus) }, uniquingKeysWith: +)
         let nodeRows = report.nodes.map {
             GPUNodeRow(name: $0.name, capacity: String($0.capacity), allocated: String($0.allocated), free: String(max(0, $0.capacity - $0.allocated)),
-                       utilization: GPUReport.percent($0.utilization))
+                       idle: String(idleByNode[$0.name] ?? 0), hasIdle: (idleByNode[$0.name] ?? 0) > 0, utilization: GPUReport.percent($0.utilization))
         }
         let namespaceRows = report.namespaces.map { row in
             let budget = row.usage?.gpuHoursPerMonth
