@@ -99,6 +99,9 @@ struct DashboardTests {
             }
             let (missing, body) = await dashboard.get(base + "/trainingjobs/default/nope")
             #expect(missing == 404 && body.contains("No TrainingJob default/nope."), "\(missing) \(body)")
+            // A segment that is no Kubernetes name never reaches an API path or a label selector.
+            let (odd, oddBody) = await dashboard.get(base + "/experiments/default/sweep,x=y")
+            #expect(odd == 404 && oddBody.contains("is not a Kubernetes name"), "\(odd) \(oddBody)")
 
             // In the browser: the DOM chromium built has the curves as polylines with points, and no script.
             let profile = h.cluster.dir + "/chromium"

@@ -22,16 +22,29 @@ struct DashboardServer: Sendable {
         }
         page("/") { _ in try await site.overview() }
         page("/experiments") { _ in try await site.experiments() }
-        page("/experiments/:namespace/:name") { p in try await site.experiment(p.require("namespace"), p.require("name")) }
+        page("/experiments/:namespace/:name") { p in try await site.experiment(Self.name(p, "namespace"), Self.name(p, "name")) }
         page("/trainingjobs") { _ in try await site.trainingJobs() }
-        page("/trainingjobs/:namespace/:name") { p in try await site.trainingJob(p.require("namespace"), p.require("name")) }
+        page("/trainingjobs/:namespace/:name") { p in try await site.trainingJob(Self.name(p, "namespace"), Self.name(p, "name")) }
         page("/inferenceservices") { _ in try await site.inferenceServices() }
-        page("/inferenceservices/:namespace/:name") { p in try await site.inferenceService(p.require("namespace"), p.require("name")) }
+        page("/inferenceservices/:namespace/:name") { p in try await site.inferenceService(Self.name(p, "namespace"), Self.name(p, "name")) }
         page("/notebooks") { _ in try await site.notebooks() }
         page("/gpus") { _ in try await site.gpus() }
         router.get("/healthz") { _, _ in "ok" }
         return router
     }
+
+    /// A path segment that can be a Kubernetes name or label value (letters, digits, `-`, `_`, `.`): anything else
+    /// never reaches an API path or a label selector.
+    static func name(_ parameters: Parameters, _ key: String) throws -> String {
+        let value = try parameters.require(key)
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+        guard !value.isEmpty, value.count <= 253, value != ".", value != "..", value.allSatisfy(allowed.contains) else {
+            throw NotAName(value: value)
+        }
+        return value
+    }
+
+    struct NotAName: Error { var value: String }
 
     /// A page, or an error page naming what failed when the API server could not be read (it is down, the
     /// credentials expired): the dashboard itself stays up.
@@ -39,6 +52,8 @@ struct DashboardServer: Sendable {
         let page: DashboardSite.Page
         do {
             page = try await build()
+        } catch let error as NotAName {
+            page = .init(status: 404, html: site.pages.message(title: "Not found", "\"\(error.value)\" is not a Kubernetes name."))
         } catch {
             page = .init(status: 502, html: site.pages.message(title: "Cannot read the cluster", "The API server could not be read: \(error)"))
         }
