@@ -130,6 +130,13 @@ struct DashboardTests {
         for flag in ["--kubeconfig", "--context", "--namespace", "--port", "--address"] {
             #expect(help.stdout.contains(flag) && doc.contains("`\(flag)"), "\(flag): \(help.stdout)")
         }
+        // Every screenshot the guide shows is committed (make dashboard-shots writes them).
+        let images = doc.components(separatedBy: "](images/").dropFirst().compactMap { $0.split(separator: ")").first.map(String.init) }
+        #expect(images.count == 9, "\(images)")
+        for image in images {
+            let png = FileManager.default.contents(atPath: OperatorHarness.repoRoot + "/docs/images/" + image) ?? Data()
+            #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "docs/images/\(image) is missing or not a PNG")
+        }
         let port = await runProcess(GantryBinary.path, ["dashboard", "--port", "70000"])
         #expect(!port.ok && port.stderr.contains("--port must be between 0 and 65535, got 70000"), "\(port.stderr)")
         let missing = await runProcess(GantryBinary.path, ["dashboard", "--kubeconfig", "/nonexistent/kubeconfig", "--port", "0"])
