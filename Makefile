@@ -7,14 +7,15 @@ SYSTEM_PACKAGES := libcurl4-openssl-dev libyaml-dev libssl-dev
 # Real components the tests drive: lua5.4 runs the Argo CD health checks of docs/gitops.md; prometheus scrapes the
 # controller and answers the Grafana dashboard's queries (docs/observability.md). Debian starts no service in a
 # container, and where it does, the tests' own Prometheus uses a config, storage and port of its own. binutils'
-# readelf lists the libraries the binary links (the Dockerfile's runtime stage must install them).
-TEST_PACKAGES := lua5.4 prometheus binutils
+# readelf lists the libraries the binary links (the Dockerfile's runtime stage must install them). chromium loads
+# the dashboard's pages headless (DashboardTests) and takes their screenshots (make dashboard-shots).
+TEST_PACKAGES := lua5.4 prometheus binutils chromium
 GANTRY := .build/debug/gantry
 # The controller's image, as deploy/deployment.yaml names it; the tag is the release `gantry version` prints.
 VERSION := $(shell sed -n 's/.*static let current = "\(.*\)"/\1/p' Sources/GantryCLI/VersionCommand.swift)
 IMAGE := ghcr.io/gantry-dev/gantry:$(VERSION)
 
-.PHONY: deps test-deps build test run crds bench clean image
+.PHONY: deps test-deps build test run crds bench clean image dashboard-shots
 
 # Installs the C libraries the shims link against, only those missing (non-interactive apt-get).
 deps:
@@ -57,6 +58,10 @@ BENCH_JSON ?= docs/benchmarks.json
 bench: deps
 	$(SWIFT) build -c release --product gantry
 	.build/release/gantry bench --json $(BENCH_JSON) $(BENCH_ARGS)
+
+# A screenshot of every page of `gantry dashboard` against a live embedded cluster: docs/images/dashboard-*.png.
+dashboard-shots: test-deps build
+	GANTRY=$(GANTRY) ./scripts/dashboard-shots.sh
 
 # The multi-stage Dockerfile (static Swift runtime, non-root, read-only root filesystem).
 image:

@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         // Default traits off: we need neither swift-configuration nor the Foundation extras.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0", traits: []),
+        // The dashboard's HTML templates: every value escaped unless a template says otherwise.
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.0.0"),
     ],
     targets: [
         // Thin C shims: typed wrappers over variadic calls and callback trampolines, no logic.
@@ -78,6 +80,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Mustache", package: "swift-mustache"),
         ], swiftSettings: strict),
         .executableTarget(name: "gantry", dependencies: [
             "GantryCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -125,6 +125,7 @@ The cluster and the operator keep running. In another terminal:
   kubectl describe inferenceservice sentiment
   kubectl describe notebook demo
   kubectl describe experiment lr-search
+  $GANTRY dashboard           # the web dashboard: open http://127.0.0.1:8090/ (docs/dashboard.md)
 Logs: $STATE/dev.log, $STATE/controller.log. Press Ctrl-C to stop.
 MSG
 if [ -n "${DEMO_EXIT:-}" ]; then exit 0; fi
