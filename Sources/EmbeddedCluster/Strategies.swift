@@ -52,9 +52,16 @@ extension ObjectStore {
         }
     }
 
-    func prepareForUpdate(_ info: ResourceInfo, _ obj: inout JSONValue, old: JSONValue) throws(APIStatusError) {
+    /// `scope` .main is a client's update of the object; .all the store's own writes (binding, simulated kubelet).
+    func prepareForUpdate(_ info: ResourceInfo, _ obj: inout JSONValue, old: JSONValue, scope: UpdateScope) throws(APIStatusError) {
         guard !info.isCustom else { return }
         if info.group == "", info.kind == "ConfigMap" { try Self.checkConfigMapSize(obj) }
+        if info.group == "", info.kind == "Pod", scope == .main {
+            var spec = obj["spec"] ?? .emptyObject
+            Self.defaultPodSpec(&spec)
+            obj["spec"] = spec
+            if let cause = Self.podSpecUpdateProblem(obj, old: old) { throw .invalid(kind: "Pod", group: "", name: obj.name ?? "", causes: [cause]) }
+        }
         if info.group == "apps", Self.workloadKinds.contains(info.kind) { try prepareWorkloadForUpdate(info, &obj, old: old) }
         switch (info.group, info.kind) {
         case ("", "Service"):
@@ -68,7 +75,10 @@ extension ObjectStore {
                                                  "may not change once set")])
             }
         case ("", "Secret"):
-            try encodeStringData(&obj)
+            try encodeStringData(&obj)  // before the immutability check: stringData is a write of data
+            try Self.checkImmutableData(info, obj, old: old)
+        case ("", "ConfigMap"):
+            try Self.checkImmutableData(info, obj, old: old)
         case ("", "Node"):
             Self.defaultNodeStatus(&obj)
         case ("rbac.authorization.k8s.io", "RoleBinding"), ("rbac.authorization.k8s.io", "ClusterRoleBinding"):

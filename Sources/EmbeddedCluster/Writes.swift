@@ -217,7 +217,7 @@ extension ObjectStore {
             }
         }
         try Self.validateMetadata(info, obj)
-        try prepareForUpdate(info, &obj, old: current)
+        try prepareForUpdate(info, &obj, old: current, scope: scope)
         if info.tracksGeneration, Self.specChanged(obj, decoded) {
             obj[path: "metadata", "generation"] = .int((current.generation ?? 1) + 1)
         }

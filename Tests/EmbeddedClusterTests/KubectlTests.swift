@@ -357,14 +357,15 @@ struct KubectlTests {
             #expect(r.stdout.contains("READY"))
             #expect(r.stdout.contains("0/2"))
             #expect(r.stdout.contains("Pending"))
-            // Strategic merge: containers merge by name, env by name.
-            r = await t.kubectl("patch", "pod", "web", "-p", #"{"spec":{"containers":[{"name":"main","env":[{"name":"B","value":"2"}]}]}}"#)
+            // Strategic merge: containers merge by name (an image is what a pod's spec lets change after creation).
+            r = await t.kubectl("patch", "pod", "web", "-p", #"{"spec":{"containers":[{"name":"side","image":"busybox:1.37"}]}}"#)
             #expect(r.ok, "\(r.stderr)")
             r = await t.kubectl("get", "pod", "web", "-o", "json")
             let obj = try JSONValue.parse(r.stdout)
             let containers = obj[path: "spec", "containers"]?.arrayValue ?? []
             #expect(containers.count == 2)
-            #expect(containers.first?["env"]?.arrayValue?.count == 2)
+            #expect(containers.first?["env"]?.arrayValue?.count == 1 && containers.first?["image"] == "nginx")
+            #expect(containers.last?["image"] == "busybox:1.37")
             // Logs fed by the simulation hook.
             await t.cluster.logs.append(namespace: "default", pod: "web", container: "main", line: "hello")
             await t.cluster.logs.append(namespace: "default", pod: "web", container: "main", line: "world")

@@ -1,0 +1,95 @@
+import Foundation
+import GantryTestSupport
+import KubeCore
+import Testing
+@testable import EmbeddedCluster
+
+/// What kube-apiserver refuses to change once created (issue #12), through real kubectl 1.33 and 1.27: a Pod's
+/// spec but for the documented exceptions, and the data of a ConfigMap or Secret marked `immutable`.
+@Suite(.serialized)
+struct ImmutabilityTests {
+    init() throws { try Prerequisite.kubectl() }
+
+    static let pod = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: p, namespace: default}
+        spec:
+          restartPolicy: Never
+          containers: [{name: c, image: 'busybox:1.36'}]
+          tolerations: [{key: a, operator: Exists}]
+        """
+
+    @Test func aPodsSpecIsFixedButForImagesDeadlinesAndAddedTolerations() async throws {
+        let kubectls = [TestCluster.kubectlPath] + (try Prerequisite.kubectlReleases(["1.27"]))
+        try await withCluster(TestCluster.bare()) { t async throws in
+            for kubectl in kubectls {
+                var r = await t.kubectl(args: ["apply", "-f", "-"], stdin: Self.pod)
+                #expect(r.ok, "\(r.stderr)")
+                func patch(_ body: String) async -> CommandResult {
+                    await runProcess(kubectl, ["--kubeconfig", t.kubeconfig, "patch", "pod", "p", "--type=merge", "-p", body])
+                }
+                r = await patch(#"{"spec":{"restartPolicy":"Always"}}"#)
+                #expect(!r.ok && r.stderr.contains(#"The Pod "p" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`"#),
+                        "\(kubectl): \(r.stderr)")
+                #expect(r.stderr.contains("changed: spec.restartPolicy"), "the changed field is named: \(r.stderr)")
+                r = await patch(#"{"spec":{"containers":[{"name":"c","image":"busybox:1.37"}]}}"#)
+                #expect(r.ok, "an image may change: \(r.stderr)")
+                r = await patch(#"{"spec":{"activeDeadlineSeconds":600}}"#)
+                #expect(r.ok, "a deadline may be set: \(r.stderr)")
+                r = await patch(#"{"spec":{"activeDeadlineSeconds":900}}"#)
+                #expect(!r.ok && r.stderr.contains("changed: spec.activeDeadlineSeconds"), "but not raised: \(r.stderr)")
+                r = await patch(#"{"spec":{"tolerations":[{"key":"a","operator":"Exists"},{"key":"b","operator":"Exists"}]}}"#)
+                #expect(r.ok, "a toleration may be added: \(r.stderr)")
+                r = await patch(#"{"spec":{"tolerations":[{"key":"b","operator":"Exists"}]}}"#)
+                #expect(!r.ok && r.stderr.contains("changed: spec.tolerations"), "but none removed: \(r.stderr)")
+                // A replace that leaves out what the server defaulted at creation changes nothing.
+                let replacement = Self.pod.replacingOccurrences(of: "1.36", with: "1.38")
+                    .replacingOccurrences(of: "tolerations: [{key: a, operator: Exists}]",
+                                          with: "tolerations: [{key: a, operator: Exists}, {key: b, operator: Exists}]\n  activeDeadlineSeconds: 600")
+                r = await runProcess(kubectl, ["--kubeconfig", t.kubeconfig, "replace", "-f", "-"], stdin: replacement)
+                #expect(r.ok, "serviceAccountName and schedulerName left out are the defaults: \(r.stderr)")
+                r = await t.kubectl("delete", "pod", "p", "--wait=false")
+                #expect(r.ok, "\(r.stderr)")
+                _ = await t.kubectl("delete", "pod", "p", "--grace-period=0", "--force")
+            }
+        }
+    }
+
+    @Test func immutableConfigMapsAndSecretsKeepTheirData() async throws {
+        try await withCluster(TestCluster.bare()) { t async throws in
+            var r = await t.kubectl(args: ["apply", "-f", "-"], stdin: """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {name: frozen}
+                immutable: true
+                data: {k: v}
+                ---
+                apiVersion: v1
+                kind: Secret
+                metadata: {name: sealed}
+                immutable: true
+                stringData: {password: hunter2}
+                ---
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {name: open}
+                data: {k: v}
+                """)
+            #expect(r.ok, "\(r.stderr)")
+            r = await t.kubectl("patch", "configmap", "frozen", "--type=merge", "-p", #"{"data":{"k":"w"}}"#)
+            #expect(!r.ok && r.stderr.contains(#"The ConfigMap "frozen" is invalid: data: Forbidden: field is immutable when `immutable` is set"#), "\(r.stderr)")
+            r = await t.kubectl("patch", "configmap", "frozen", "--type=merge", "-p", #"{"immutable":false}"#)
+            #expect(!r.ok && r.stderr.contains("immutable: Forbidden: field is immutable when `immutable` is set"), "\(r.stderr)")
+            r = await t.kubectl("patch", "secret", "sealed", "--type=merge", "-p", #"{"stringData":{"password":"x"}}"#)
+            #expect(!r.ok && r.stderr.contains(#"The Secret "sealed" is invalid: data: Forbidden: field is immutable when `immutable` is set"#), "\(r.stderr)")
+            r = await t.kubectl("patch", "secret", "sealed", "--type=merge", "-p", #"{"type":"kubernetes.io/tls"}"#)
+            #expect(!r.ok && r.stderr.contains("type: Invalid value"), "\(r.stderr)")
+            // Labels stay editable, and a ConfigMap not marked immutable may change and then be frozen.
+            r = await t.kubectl("label", "configmap", "frozen", "team=ml")
+            #expect(r.ok, "\(r.stderr)")
+            r = await t.kubectl("patch", "configmap", "open", "--type=merge", "-p", #"{"data":{"k":"w"},"immutable":true}"#)
+            #expect(r.ok, "\(r.stderr)")
+        }
+    }
+}
