@@ -65,6 +65,7 @@ import KubeCore
         spec:
           image: trainer:1
           replicas: 2
+          distributed: {framework: pytorch}
           gpu: {count: 1}
           finishedPodPolicy: Keep
           podMetadata:
@@ -187,10 +188,55 @@ import KubeCore
             #expect(logLines.allSatisfy { $0.hasPrefix("[pod/ranks-") }, "\(logs.stdout)")
         }
 
+        try await documentedCommands(h, plugin)
+
         // A deleted run: its curve comes from its record.
         _ = try await h.kubectl("delete", "trainingjob", "ranks", "--wait=true")
         let recorded = await plugin.run("metrics", "ranks")
         #expect(recorded.ok && recorded.stdout.contains("● ranks  loss=") && recorded.stdout.contains("(Succeeded)"), "\(recorded.stdout)\(recorded.stderr)")
+    }
+
+    /// A `$ kubectl gantry …` line of docs/kubectl-plugin.md and the output shown under it.
+    struct DocumentedCommand {
+        var arguments: [String]
+        var output: [String]
+    }
+
+    static func documentedCommands() throws -> [DocumentedCommand] {
+        let page = try String(contentsOfFile: OperatorHarness.repoRoot + "/docs/kubectl-plugin.md", encoding: .utf8)
+        var commands: [DocumentedCommand] = []
+        var inBlock = false
+        for line in page.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            if line.hasPrefix("```") { inBlock.toggle(); continue }
+            guard inBlock else { continue }
+            if line.hasPrefix("$ kubectl gantry ") {
+                commands.append(DocumentedCommand(arguments: line.dropFirst("$ kubectl gantry ".count).split(separator: " ").map(String.init), output: []))
+            } else if line.hasPrefix("$ ") || line.hasPrefix("#") {
+                continue
+            } else if !commands.isEmpty {
+                commands[commands.count - 1].output.append(line)
+            }
+        }
+        return commands
+    }
+
+    /// Every read-only command of docs/kubectl-plugin.md, run against this workload (the page was made from it):
+    /// it succeeds and the words of its first line (the table's columns, the title, the first log line) are the page's; the
+    /// logs, fully determined by the script, are the page's whole. The commands that change state are run by the
+    /// flow of this test with the same arguments.
+    func documentedCommands(_ h: OperatorHarness, _ plugin: Plugin) async throws {
+        #expect(try await eventually(timeout: .seconds(60)) { try await Self.status(h, .notebooks, "nb")["phase"] == "Running" })
+        let commands = try Self.documentedCommands()
+        let readOnly = commands.filter { ["get", "status", "metrics", "records", "logs"].contains($0.arguments.first) || $0.arguments.prefix(2) == ["notebook", "open"] }
+        #expect(readOnly.count == 11, "the page's read-only examples: \(readOnly.map(\.arguments))")
+        for command in readOnly {
+            let result = await plugin.run(command.arguments + ["--kubeconfig", plugin.kubeconfig], environment: [:])
+            #expect(result.ok, "\(command.arguments): \(result.stderr)")
+            let lines = result.stdout.split(whereSeparator: \.isNewline).map(String.init)  // CSV ends lines with CRLF
+            // Words, not spacing: a table's columns are as wide as this run's cells.
+            #expect(lines.first?.split(separator: " ") == command.output.first?.split(separator: " "), "\(command.arguments):\n\(result.stdout)")
+            if command.arguments.first == "logs" { #expect(lines == command.output.filter { !$0.isEmpty }, "\(result.stdout)") }
+        }
     }
 
     /// promote and rollback through the plugin; `get gis` shows the revisions.

@@ -50,7 +50,7 @@ enum LinePlot {
         let pad = labels.map(\.count).max() ?? 0
         var lines = grid.enumerated().map { r, cells in
             let row = String(repeating: " ", count: pad - labels[r].count) + labels[r] + (labels[r].isEmpty ? " │" : " ┤") + String(cells)
-            return String(row.reversed().drop { $0 == " " }.reversed())
+            return row.withoutTrailingBlanks
         }
         lines.append(String(repeating: " ", count: pad) + " └" + String(repeating: "─", count: width))
         let (left, middle, right) = (number(xmin), number((xmin + xmax) / 2), number(xmax))

@@ -34,7 +34,7 @@ struct LogsCommand: AsyncParsableCommand {
         let streams = LogPrefix.streams(pods, container: container)
         if streams.isEmpty {
             let kept = LogPrefix.keptLines(object)
-            guard !kept.isEmpty else { throw ValidationError("\(kind.resource.singularName)/\(object.name ?? "") has no pods, and no log lines kept in its status") }
+            guard !kept.isEmpty else { throw PluginError("\(kind.resource.singularName)/\(object.name ?? "") has no pods, and no log lines kept in its status") }
             FileHandle.standardError.write(Data("no pods left: the last lines each replica logged, from status.replicaStatuses\n".utf8))
             for line in kept { Self.write(line) }
             return

@@ -50,13 +50,13 @@ struct MetricsCommand: AsyncParsableCommand {
                 return
             }
             guard let label = run.experiment else {
-                throw ValidationError("TrainingJob \(job) belongs to no experiment (label \(GantryLabels.experiment)): --compare plots the runs of one")
+                throw PluginError("TrainingJob \(job) belongs to no experiment (label \(GantryLabels.experiment)): --compare plots the runs of one")
             }
             experiment = label
         }
         guard let experiment else { return }
         let runs = try await Self.runs(client, namespace, experiment: experiment, metric: metric)
-        guard !runs.isEmpty else { throw ValidationError("no runs of experiment \"\(experiment)\" in namespace \"\(namespace)\" (label \(GantryLabels.experiment))") }
+        guard !runs.isEmpty else { throw PluginError("no runs of experiment \"\(experiment)\" in namespace \"\(namespace)\" (label \(GantryLabels.experiment))") }
         let metrics = Set(runs.map(\.metric)).sorted()
         print("Experiment \(namespace)/\(experiment): \(metrics.joined(separator: ", ")) by step, \(runs.count) runs")
         print(LinePlot.render(runs.map(\.series), width: width, height: height), terminator: "")
@@ -73,7 +73,7 @@ struct MetricsCommand: AsyncParsableCommand {
         do {
             configMap = try await client.get(.configMaps, namespace: namespace, name: recordName)
         } catch let error as APIError where error.code == 404 {
-            throw ValidationError("no TrainingJob \"\(job)\" in namespace \"\(namespace)\", nor its record \(recordName)")
+            throw PluginError("no TrainingJob \"\(job)\" in namespace \"\(namespace)\", nor its record \(recordName)")
         }
         guard let document = RecordsCommand.row(configMap)?.document, let history = RunHistory.read(record: document, requested: metric) else {
             throw noMetric(job)
@@ -96,7 +96,7 @@ struct MetricsCommand: AsyncParsableCommand {
         return RunHistory.ordered(runs)
     }
 
-    static func noMetric(_ job: String) -> ValidationError {
-        ValidationError("TrainingJob \(job) has reported no metric yet (nor names an objective)")
+    static func noMetric(_ job: String) -> PluginError {
+        PluginError("TrainingJob \(job) has reported no metric yet (nor names an objective)")
     }
 }

@@ -13,7 +13,8 @@ enum PluginLookup {
         if let kind {
             let scope = kind.resource.namespaced ? namespace : nil
             guard let object = try await getIfFound(client, kind, scope, name) else {
-                throw ValidationError("\(kind.resource.singularName) \"\(name)\" not found" + (scope.map { " in namespace \"\($0)\"" } ?? ""))
+                let hint = reference.contains("/") ? "" : " (another kind? name it as KIND/NAME, e.g. notebook/\(name))"
+                throw PluginError("\(kind.resource.singularName) \"\(name)\" not found" + (scope.map { " in namespace \"\($0)\"" } ?? "") + hint)
             }
             return (kind, object)
         }
@@ -22,9 +23,9 @@ enum PluginLookup {
             if let object = try await getIfFound(client, kind, namespace, name) { found.append((kind, object)) }
         }
         guard found.count == 1, let only = found.first else {
-            if found.isEmpty { throw ValidationError("no Gantry object named \"\(name)\" in namespace \"\(namespace)\"") }
+            if found.isEmpty { throw PluginError("no Gantry object named \"\(name)\" in namespace \"\(namespace)\"") }
             let options = found.map { "\($0.0.resource.singularName)/\(name)" }.joined(separator: ", ")
-            throw ValidationError("\"\(name)\" names several objects in namespace \"\(namespace)\": say which, e.g. \(options)")
+            throw PluginError("\"\(name)\" names several objects in namespace \"\(namespace)\": say which, e.g. \(options)")
         }
         return only
     }

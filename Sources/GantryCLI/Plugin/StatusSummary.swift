@@ -41,14 +41,15 @@ struct StatusSummary {
             lines.append("In progress:")
             lines += progress.map { "  … " + Self.describe($0) }
         }
-        if let ready = conditions.first(where: { $0["type"]?.stringValue == "Ready" }), !wrong.contains(ready) {
+        // Ready follows Stalled when something is wrong; said on its own only when nothing is.
+        if wrong.isEmpty, let ready = conditions.first(where: { $0["type"]?.stringValue == "Ready" }) {
             lines.append("  " + Self.describe(ready))
         }
 
         lines.append(children.isEmpty ? "Children: none" : "Children:")
         let childRows = children.sorted { ($0.kind, $0.object.name ?? "") < ($1.kind, $1.object.name ?? "") }
             .map { ["  \($0.kind)/\($0.object.name ?? "")", Self.childState($0.kind, $0.object)] }
-        if !childRows.isEmpty { lines += TextTable.render(childRows).split(separator: "\n").map(String.init) }
+        if !childRows.isEmpty { lines += Self.rows(childRows) }
 
         let warnings = events.filter { $0["type"]?.stringValue == "Warning" }
             .sorted { Self.eventTime($0) > Self.eventTime($1) }.prefix(10)
@@ -58,8 +59,13 @@ struct StatusSummary {
             return ["  \(HumanDuration.since(Self.eventTime(e), now: now)) ago", e["reason"]?.stringValue ?? "-",
                     (e["note"]?.stringValue ?? "") + count]
         }
-        if !eventRows.isEmpty { lines += TextTable.render(eventRows).split(separator: "\n").map(String.init) }
+        if !eventRows.isEmpty { lines += Self.rows(eventRows) }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Aligned rows without trailing blanks (a child with no state of its own ends at its name).
+    static func rows(_ cells: [[String]]) -> [String] {
+        TextTable.render(cells).split(separator: "\n").map(\.withoutTrailingBlanks)
     }
 
     /// `Ready=False (Queued): waiting for 2 GPUs`.
@@ -94,7 +100,7 @@ struct StatusSummary {
         add("Phase", t(s["phase"]))
         switch kind.resource {
         case .trainingJobs:
-            if s["requestedGPUs"] != nil { add("GPUs", ObjectTable.gpus(held: s["gpus"], of: s["requestedGPUs"]) + " (held/requested)") }
+            if (s["requestedGPUs"]?.intValue ?? 0) > 0 || (s["gpus"]?.intValue ?? 0) > 0 { add("GPUs", ObjectTable.gpus(held: s["gpus"], of: s["requestedGPUs"]) + " (held/requested)") }
             add("Replicas ready", t(s["readyReplicas"]))
             if let best = s[path: "metrics", "best"] {
                 add("Best", ObjectTable.metric(best["name"], best["value"]) + (best["step"].map { " at step \(t($0))" } ?? ""))
