@@ -70,7 +70,7 @@ import KubeCore
           finishedPodPolicy: Keep
           podMetadata:
             annotations:
-              sim.gantry.dev/script: '{logs: ["hello from {pod}", {series: {at: 0.2s, every: 0.1s, count: 5, start: 1, step: 1, template: "step={step} loss={loss}", loss: {from: 1.0, to: 0.2, curve: linear}}}], exit: {code: 0, after: 2s}}'
+              sim.gantry.dev/script: '{logs: ["hello from {pod}", {series: {at: 0.2s, every: 0.1s, count: 5, start: 1, step: 1, template: "step={step} loss={loss}", loss: {from: 1.0, to: 0.2, curve: linear}}}], exit: {code: 0, after: 3s}}'
         ---
         apiVersion: gantry.dev/v1alpha1
         kind: TrainingJob
@@ -121,6 +121,7 @@ import KubeCore
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.ranks)
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.service(1))
 
+            try await followedLogs(h, plugin)
             try await trainingVerbs(h, plugin)
             try await servingVerbs(h, plugin)
             try await notebookVerbsAndNamespaces(h, plugin)
@@ -167,7 +168,8 @@ import KubeCore
         let compare = await plugin.run("metrics", "sweep-1", "--compare")
         #expect(compare.stdout.hasPrefix("Experiment default/sweep: loss by step, 2 runs\n"), "\(compare.stdout)")
         #expect(compare.stdout.contains("  ● sweep-1  loss=") && compare.stdout.contains("  ○ sweep-2  loss="), "\(compare.stdout)")
-        #expect(compare.stdout.contains("○"), "\(compare.stdout)")
+        let byName = await plugin.run("metrics", "--experiment", "sweep")
+        #expect(byName.stdout == compare.stdout, "--experiment NAME plots the same runs: \(byName.stdout)\(byName.stderr)")
 
         // records -o csv: hyperparameters as columns, the best run marked.
         let csv = await plugin.run("records", "--experiment", "sweep", "-o", "csv")
@@ -175,18 +177,9 @@ import KubeCore
         #expect(csvLines.first?.hasPrefix("BEST,NAMESPACE,JOB,EXPERIMENT,LR,OBJECTIVE,VALUE,") == true, "\(csv.stdout)\(csv.stderr)")
         #expect(csvLines.count > 1 && csvLines[1].hasPrefix("*,default,sweep-2,sweep,0.003,loss,"), "\(csv.stdout)")
 
-        // logs: both replicas, each line prefixed with its pod and container; -f ends when the containers do.
+        // logs of the finished job (its pods kept): pod after pod.
         #expect(try await eventually(timeout: .seconds(60)) { try await Self.status(h, .trainingJobs, "ranks")["phase"] == "Succeeded" })
-        for args in [["logs", "ranks"], ["logs", "ranks", "-f"]] {
-            let logs = await plugin.run(args + ["--kubeconfig", plugin.kubeconfig], environment: [:])
-            #expect(logs.ok, "\(logs.stderr)")
-            let logLines = logs.stdout.split(separator: "\n").map(String.init)
-            for rank in 0...1 {
-                #expect(logLines.contains("[pod/ranks-\(rank)/trainer] hello from ranks-\(rank)"), "\(args): \(logs.stdout)")
-                #expect(logLines.contains { $0.hasPrefix("[pod/ranks-\(rank)/trainer] step=5 loss=") }, "\(args): \(logs.stdout)")
-            }
-            #expect(logLines.allSatisfy { $0.hasPrefix("[pod/ranks-") }, "\(logs.stdout)")
-        }
+        Self.expectRankLogs(await plugin.run("logs", "ranks"))
 
         try await documentedCommands(h, plugin)
 
@@ -194,6 +187,23 @@ import KubeCore
         _ = try await h.kubectl("delete", "trainingjob", "ranks", "--wait=true")
         let recorded = await plugin.run("metrics", "ranks")
         #expect(recorded.ok && recorded.stdout.contains("● ranks  loss=") && recorded.stdout.contains("(Succeeded)"), "\(recorded.stdout)\(recorded.stderr)")
+    }
+
+    /// `logs -f` started while both replicas run: it follows both at once and ends when their containers do.
+    func followedLogs(_ h: OperatorHarness, _ plugin: Plugin) async throws {
+        #expect(try await eventually(timeout: .seconds(60)) { try await Self.status(h, .trainingJobs, "ranks")["readyReplicas"] == "2/2" })
+        Self.expectRankLogs(await plugin.run("logs", "ranks", "-f"))
+    }
+
+    /// Both replicas' lines, each prefixed with its pod and container.
+    static func expectRankLogs(_ logs: CommandResult, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(logs.ok, "\(logs.stderr)", sourceLocation: sourceLocation)
+        let lines = logs.stdout.split(separator: "\n").map(String.init)
+        for rank in 0...1 {
+            #expect(lines.contains("[pod/ranks-\(rank)/trainer] hello from ranks-\(rank)"), "\(logs.stdout)", sourceLocation: sourceLocation)
+            #expect(lines.contains { $0.hasPrefix("[pod/ranks-\(rank)/trainer] step=5 loss=") }, "\(logs.stdout)", sourceLocation: sourceLocation)
+        }
+        #expect(lines.count == 12 && lines.allSatisfy { $0.hasPrefix("[pod/ranks-") }, "\(logs.stdout)", sourceLocation: sourceLocation)
     }
 
     /// A `$ kubectl gantry …` line of docs/kubectl-plugin.md and the output shown under it.
@@ -302,6 +312,17 @@ import KubeCore
             let fromEnv = await plugin.run(["get", "notebooks"], kubectl: kubectl, environment: ["KUBECONFIG": mlConfig])
             #expect(RecordsCommandTests.table(fromEnv.stdout).map { $0["NAME"] ?? "" } == ["lab"], "\(kubectl): \(fromEnv.stdout)\(fromEnv.stderr)")
         }
+        // --context picks another context of that kubeconfig (here: the same cluster and user, namespace default).
+        let current = await runProcess(TestCluster.kubectlPath, ["config", "view", "--minify", "--kubeconfig", mlConfig, "-o",
+                                                                 "jsonpath={.contexts[0].context.cluster} {.contexts[0].context.user}"])
+        let parts = current.stdout.split(separator: " ").map(String.init)
+        try #require(parts.count == 2, "\(current.stdout)\(current.stderr)")
+        let added = await runProcess(TestCluster.kubectlPath, ["config", "set-context", "team-default", "--cluster", parts[0], "--user", parts[1],
+                                                               "--namespace", "default", "--kubeconfig", mlConfig])
+        try #require(added.ok, "\(added.stderr)")
+        let other = await plugin.run(["get", "notebooks", "--context", "team-default"], environment: ["KUBECONFIG": mlConfig])
+        #expect(RecordsCommandTests.table(other.stdout).map { $0["NAME"] ?? "" } == ["nb"], "\(other.stdout)\(other.stderr)")
+
         let missing = await plugin.run("status", "nothing-here")
         #expect(!missing.ok && missing.stderr.contains("no Gantry object named \"nothing-here\" in namespace \"default\""), "\(missing.stderr)")
     }
