@@ -9,7 +9,9 @@ func runRoot<Command: AsyncParsableCommand>(_ command: Command.Type, _ arguments
 
 // Linked or installed as `kubectl-gantry`, the binary is the kubectl plugin (docs/kubectl-plugin.md).
 if PluginInvocation.isPlugin(argv0: CommandLine.arguments.first ?? "") {
-    await runRoot(KubectlGantryCommand.self, PluginInvocation.arguments(Array(CommandLine.arguments.dropFirst())))
+    let arguments = PluginInvocation.arguments(Array(CommandLine.arguments.dropFirst()))
+    if let refusal = PluginInvocation.refusal(arguments) { KubectlGantryCommand.exit(withError: ValidationError(refusal)) }
+    await runRoot(KubectlGantryCommand.self, arguments)
 } else {
     await runRoot(GantryCommand.self)
 }

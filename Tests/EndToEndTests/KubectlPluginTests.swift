@@ -323,6 +323,9 @@ import KubeCore
         let other = await plugin.run(["get", "notebooks", "--context", "team-default"], environment: ["KUBECONFIG": mlConfig])
         #expect(RecordsCommandTests.table(other.stdout).map { $0["NAME"] ?? "" } == ["nb"], "\(other.stdout)\(other.stderr)")
 
+        let impersonating = await plugin.run("get", "--as", "bob")
+        #expect(!impersonating.ok && impersonating.stderr.contains("--as is a kubectl flag kubectl gantry does not read"), "\(impersonating.stderr)")
+
         let missing = await plugin.run("status", "nothing-here")
         #expect(!missing.ok && missing.stderr.contains("no Gantry object named \"nothing-here\" in namespace \"default\""), "\(missing.stderr)")
     }

@@ -22,6 +22,13 @@ struct KubectlPluginUnitTests {
         #expect(PluginInvocation.arguments(["--help"]) == ["--help"])
     }
 
+    @Test func kubectlFlagsThePluginDoesNotReadAreRefusedByName() {
+        #expect(PluginInvocation.refusal(["get", "--as", "bob"])?.hasPrefix("--as is a kubectl flag kubectl gantry does not read") == true)
+        #expect(PluginInvocation.refusal(["get", "--server=https://x"])?.hasPrefix("--server is") == true)
+        #expect(PluginInvocation.refusal(["get", "-v", "6"])?.hasPrefix("-v is") == true)
+        #expect(PluginInvocation.refusal(["get", "--kubeconfig", "/k", "--context", "c", "-n", "ml", "-A"]) == nil)
+    }
+
     @Test func kindsAreNamedAsKubectlNamesThem() throws {
         for spelling in ["trainingjobs", "trainingjob", "TrainingJob", "gtj", "trainingjobs.gantry.dev"] {
             #expect(try GantryKind.named(spelling).resource == .trainingJobs, "\(spelling)")

@@ -36,6 +36,26 @@ public enum PluginInvocation {
         return Array(split[index...]) + leading
     }
 
+    /// kubectl's global flags the plugin does not read (it reads --kubeconfig, --context and -n). kubectl hands
+    /// them over like any argument; refused by name, so a user never believes `--as` or `--server` took effect.
+    static let unreadKubectlFlags: Set<String> = [
+        "--as", "--as-group", "--as-uid", "--cache-dir", "--certificate-authority", "--client-certificate", "--client-key",
+        "--cluster", "--disable-compression", "--insecure-skip-tls-verify", "--match-server-version", "--password",
+        "--profile", "--profile-output", "--request-timeout", "--server", "-s", "--tls-server-name", "--token", "--user",
+        "--username", "-v", "--v", "--vmodule", "--warnings-as-errors", "--kuberc", "--log-flush-frequency",
+    ]
+
+    /// Why `arguments` cannot run as given, or nil.
+    public static func refusal(_ arguments: [String]) -> String? {
+        for argument in arguments.prefix(while: { $0 != "--" }) {
+            let flag = String(argument.prefix { $0 != "=" })
+            if unreadKubectlFlags.contains(flag) {
+                return "\(flag) is a kubectl flag kubectl gantry does not read: it reads --kubeconfig, --context and -n/--namespace; put the other settings in a kubeconfig context"
+            }
+        }
+        return nil
+    }
+
     /// `-nml` / `-n=ml` → `["-n", "ml"]`; anything else unchanged.
     static func splitShortOption(_ argument: String) -> [String] {
         let chars = Array(argument)
