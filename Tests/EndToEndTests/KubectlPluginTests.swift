@@ -128,6 +128,22 @@ import KubeCore
         }
     }
 
+    /// `make install-plugin PREFIX=…` (the build step taken as done: this test runs on the built binary) puts
+    /// gantry and kubectl-gantry where `kubectl plugin list` finds the plugin.
+    @Test func makeInstallPluginInstallsWhereKubectlFindsIt() async throws {
+        try Prerequisite.executable("/usr/bin/make", "make")
+        let prefix = NSTemporaryDirectory() + "gantry-install-" + UUID().uuidString.prefix(8)
+        defer { try? FileManager.default.removeItem(atPath: prefix) }
+        let installed = await runProcess("/usr/bin/make", ["-C", OperatorHarness.repoRoot, "-o", "build", "install-plugin",
+                                                           "PREFIX=\(prefix)", "GANTRY=\(GantryBinary.path)"])
+        try #require(installed.ok, "\(installed.stdout)\(installed.stderr)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: prefix + "/bin/kubectl-gantry") == "gantry")
+        let listed = await runProcess(TestCluster.kubectlPath, ["plugin", "list"], environment: ["PATH": "\(prefix)/bin:/usr/bin:/bin", "HOME": prefix])
+        #expect(listed.stdout.contains("\(prefix)/bin/kubectl-gantry"), "\(listed.stdout)\(listed.stderr)")
+        let version = await runProcess(TestCluster.kubectlPath, ["gantry", "version"], environment: ["PATH": "\(prefix)/bin:/usr/bin:/bin", "HOME": prefix])
+        #expect(version.ok && version.stdout.hasPrefix("gantry "), "\(version.stdout)\(version.stderr)")
+    }
+
     /// get, status, metrics (one run, --compare, a deleted run's record), records -o csv, logs (and -f).
     func trainingVerbs(_ h: OperatorHarness, _ plugin: Plugin) async throws {
         #expect(try await eventually(timeout: .seconds(90)) { try await Self.status(h, .experiments, "sweep")["phase"] == "Succeeded" })

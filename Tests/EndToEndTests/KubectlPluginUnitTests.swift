@@ -116,6 +116,14 @@ struct KubectlPluginUnitTests {
                                                 "bestTrial": ["name": "sweep-1", "value": 0.5]]]
         #expect(ObjectTable.row(try GantryKind.named("gex"), experiment, now: Self.now, withNamespace: false)
             == ["sweep", "Running", "3/6", "2", "sweep-1", "loss=0.5", "10s"])
+
+        let platform: JSONValue = ["metadata": ["name": "default", "creationTimestamp": Self.ago(86400 * 3)],
+                                   "status": ["conditions": [["type": "Ready", "status": "True"]],
+                                              "budgets": [["namespace": "a", "state": "Exhausted"], ["namespace": "b", "state": "WithinBudget"]],
+                                              "idleGPUs": [["namespace": "a", "pod": "p", "gpus": 1]]]]
+        let platformKind = try GantryKind.named("gpc")
+        #expect(ObjectTable.header(platformKind, withNamespace: true) == ["NAME", "READY", "BUDGETS", "IDLE-GPU-PODS", "AGE"], "cluster-scoped: no namespace")
+        #expect(ObjectTable.row(platformKind, platform, now: Self.now, withNamespace: true) == ["default", "True", "2 namespaces, 1 exhausted", "1", "3d"])
     }
 
     @Test func theSummaryNamesWhatIsWrongWithReasonAndMessageAndTheWarnings() throws {
