@@ -160,6 +160,9 @@ import KubeCore
         let trial = try #require(rows.first { $0["NAME"] == "sweep-2" }, "\(jobs.stdout)")
         #expect(trial["PHASE"] == "Succeeded" && trial["EXPERIMENT"] == "sweep" && trial["GPUS"] == "0/1", "\(jobs.stdout)")
         #expect(trial["BEST"]?.hasPrefix("loss=0.1") == true, "lr 0.003 reaches the lowest loss: \(jobs.stdout)")
+        let partly = await plugin.run("get", "gtj", "broken", "nope")
+        #expect(!partly.ok && RecordsCommandTests.table(partly.stdout).map { $0["NAME"] ?? "" } == ["broken"]
+                && partly.stderr.contains(#"trainingjobs.gantry.dev "nope" not found"#), "as kubectl: \(partly.stdout)\(partly.stderr)")
         let experiments = RecordsCommandTests.table(await plugin.run("get", "gex").stdout)
         #expect(experiments.first?["TRIALS"] == "2/2" && experiments.first?["BEST-TRIAL"] == "sweep-2", "\(experiments)")
 

@@ -31,6 +31,7 @@ struct GetCommand: AsyncParsableCommand {
         let kinds = try kind.map { [try GantryKind.named($0)] } ?? GantryKind.all
         let scope = allNamespaces ? nil : namespace
         var tables: [String] = []
+        var missing = false
         for kind in kinds {
             let objects: [JSONValue]
             do {
@@ -42,22 +43,23 @@ struct GetCommand: AsyncParsableCommand {
             }
             let shown = (names.isEmpty ? objects : objects.filter { names.contains($0.name ?? "") })
                 .sorted { ($0.namespace ?? "", $0.name ?? "") < ($1.namespace ?? "", $1.name ?? "") }
-            for missing in names where !shown.contains(where: { $0.name == missing }) {
-                FileHandle.standardError.write(Data("Error from server (NotFound): \(kind.resource.plural).\(kind.resource.group) \"\(missing)\" not found\n".utf8))
+            for name in names where !shown.contains(where: { $0.name == name }) {
+                FileHandle.standardError.write(Data("Error from server (NotFound): \(kind.resource.plural).\(kind.resource.group) \"\(name)\" not found\n".utf8))
+                missing = true
             }
             if shown.isEmpty { continue }
             let table = ObjectTable.render(kind, shown, now: Date(), withNamespace: allNamespaces)
             // Several kinds: each table is titled with its kind, as `kubectl get gantry` separates them.
             tables.append(kinds.count > 1 ? "\(kind.resource.plural).\(kind.resource.group):\n" + table : table)
         }
-        if tables.isEmpty {
-            // As kubectl: the notice goes to stderr, so a script reading stdout sees no rows; a name not found fails.
+        // As kubectl: the notice goes to stderr, so a script reading stdout sees no rows; a name not found fails
+        // (after the rows of those that were found).
+        if tables.isEmpty && names.isEmpty {
             let place = scope.map { "in \($0) namespace" } ?? "in any namespace"
-            if names.isEmpty { FileHandle.standardError.write(Data("No Gantry resources found \(place).\n".utf8)) }
-            else { throw ExitCode(1) }
-            return
+            FileHandle.standardError.write(Data("No Gantry resources found \(place).\n".utf8))
         }
         print(tables.joined(separator: "\n"), terminator: "")
+        if missing { throw ExitCode(1) }
     }
 
     static func explain(_ error: APIError) -> String {
