@@ -162,15 +162,18 @@ struct KubectlPluginUnitTests {
         let metrics: JSONValue = ["step": 30, "best": ["name": "loss", "value": 0.5, "step": 30], "history": [[10, 2.0], [20, 1.0], [30, 0.5]],
                                   "additional": [["name": "acc", "best": ["name": "acc", "value": 0.9], "history": [[10, 0.5], [30, 0.9]]]]]
         let job: JSONValue = ["metadata": ["name": "t-2", "labels": ["gantry.dev/trial-index": "2"]], "status": ["phase": "Succeeded", "metrics": metrics]]
-        let run = try #require(RunHistory.read(trainingJob: job, requested: nil))
+        let run = try #require(try RunHistory.read(trainingJob: job, requested: nil))
         #expect(run.metric == "loss" && run.points.map(\.y) == [2.0, 1.0, 0.5] && run.trialIndex == 2)
         #expect(run.label == "t-2  loss=0.5 at step 30 (Succeeded)")
-        let acc = try #require(RunHistory.read(trainingJob: job, requested: "acc"))
+        let acc = try #require(try RunHistory.read(trainingJob: job, requested: "acc"))
         #expect(acc.points.map(\.x) == [10, 30] && acc.best?.value == 0.9)
         let record: JSONValue = ["job": "t-1", "phase": "Deleted", "objective": ["metric": "loss"], "metrics": ["history": [[5, 3.0]]]]
-        let old = try #require(RunHistory.read(record: record, requested: nil))
+        let old = try #require(try RunHistory.read(record: record, requested: nil))
         #expect(old.metric == "loss" && old.label == "t-1  loss: no value yet (Deleted)" && old.points.count == 1)
-        #expect(RunHistory.read(record: ["job": "x"], requested: nil) == nil, "no metric and no objective: nothing to plot")
+        #expect(try RunHistory.read(record: ["job": "x"], requested: nil) == nil, "no metric and no objective: nothing to plot")
+        #expect(throws: PluginError.self, "a metrics section that does not decode is said, not plotted empty") {
+            try RunHistory.read(record: ["job": "x", "metrics": ["history": "not pairs"]], requested: nil)
+        }
         #expect(RunHistory.ordered([old, run]).map(\.job) == ["t-2", "t-1"], "trials in search order first")
     }
 

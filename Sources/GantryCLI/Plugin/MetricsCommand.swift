@@ -65,7 +65,7 @@ struct MetricsCommand: AsyncParsableCommand {
     /// One job's history: from the TrainingJob, else from its record.
     static func run(_ client: KubeClient, _ namespace: String, _ job: String, metric: String?) async throws -> (history: RunHistory, experiment: String?) {
         if let object = try await PluginLookup.getIfFound(client, GantryKind.trainingJob, namespace, job) {
-            guard let history = RunHistory.read(trainingJob: object, requested: metric) else { throw noMetric(job) }
+            guard let history = try RunHistory.read(trainingJob: object, requested: metric) else { throw noMetric(job) }
             return (history, object.labels[GantryLabels.experiment])
         }
         let recordName = TrainingRecord.name(job: job)
@@ -75,7 +75,7 @@ struct MetricsCommand: AsyncParsableCommand {
         } catch let error as APIError where error.code == 404 {
             throw PluginError("no TrainingJob \"\(job)\" in namespace \"\(namespace)\", nor its record \(recordName)")
         }
-        guard let document = RecordsCommand.row(configMap)?.document, let history = RunHistory.read(record: document, requested: metric) else {
+        guard let document = RecordsCommand.row(configMap)?.document, let history = try RunHistory.read(record: document, requested: metric) else {
             throw noMetric(job)
         }
         return (history, document["experiment"]?.stringValue)
@@ -85,12 +85,16 @@ struct MetricsCommand: AsyncParsableCommand {
     static func runs(_ client: KubeClient, _ namespace: String, experiment: String, metric: String?) async throws -> [RunHistory] {
         let selector = "\(GantryLabels.experiment)=\(experiment)"
         let jobs = try await client.listAll(.trainingJobs, namespace: namespace, options: ListOptions(labelSelector: selector)).items
-        var runs = jobs.compactMap { RunHistory.read(trainingJob: $0, requested: metric) }
+        // One unreadable run is said on stderr and left out; it does not hide the others.
+        func readable(_ read: () throws -> RunHistory?) -> RunHistory? {
+            do { return try read() } catch { RecordsCommand.warn("\(error)"); return nil }
+        }
+        var runs = jobs.compactMap { job in readable { try RunHistory.read(trainingJob: job, requested: metric) } }
         let records = try await client.listAll(.configMaps, namespace: namespace, options: ListOptions(labelSelector: "gantry.dev/record=true,\(selector)")).items
         let live = Set(jobs.compactMap(\.name))
         for record in records {
             guard let document = RecordsCommand.row(record)?.document, let job = document["job"]?.stringValue, !live.contains(job),
-                  let history = RunHistory.read(record: document, requested: metric) else { continue }
+                  let history = readable({ try RunHistory.read(record: document, requested: metric) }) else { continue }
             runs.append(history)
         }
         return RunHistory.ordered(runs)

@@ -13,10 +13,16 @@ struct RunHistory: Sendable, Hashable {
     /// The trial's place in its Experiment, for ordering the legend as the search ran.
     var trialIndex: Int?
 
-    /// The history of `requested`, or of the run's objective. nil when the run tracks no such metric.
+    /// The history of `requested`, or of the run's objective. nil when the run tracks no such metric; a metrics
+    /// section that does not decode is an error naming the run, never an empty plot.
     /// `metrics` is a `MetricsStatus` (the job's status and the record hold the same shape).
-    static func read(job: String, metrics: JSONValue?, objective: String?, phase: String?, requested: String?, trialIndex: Int? = nil) -> RunHistory? {
-        let status = (try? (metrics ?? .emptyObject).decode(MetricsStatus.self)) ?? MetricsStatus()
+    static func read(job: String, metrics: JSONValue?, objective: String?, phase: String?, requested: String?, trialIndex: Int? = nil) throws -> RunHistory? {
+        let status: MetricsStatus
+        do {
+            status = try (metrics ?? .emptyObject).decode(MetricsStatus.self)
+        } catch {
+            throw PluginError("the metrics of \(job) cannot be read: \(error)")
+        }
         guard let metric = requested ?? status.best?.name ?? objective else { return nil }
         let pairs = status.history(of: metric) ?? []
         let points = pairs.compactMap { pair in pair.count == 2 ? PlotSeries.Point(x: pair[0], y: pair[1]) : nil }
@@ -25,16 +31,16 @@ struct RunHistory: Sendable, Hashable {
     }
 
     /// From a TrainingJob object.
-    static func read(trainingJob object: JSONValue, requested: String?) -> RunHistory? {
-        read(job: object.name ?? "", metrics: object[path: "status", "metrics"],
+    static func read(trainingJob object: JSONValue, requested: String?) throws -> RunHistory? {
+        try read(job: object.name ?? "", metrics: object[path: "status", "metrics"],
              objective: object[path: "spec", "metrics", "objective", "metric"]?.stringValue,
              phase: object[path: "status", "phase"]?.stringValue, requested: requested,
              trialIndex: object.labels[GantryLabels.trialIndex].flatMap { Int($0) })
     }
 
     /// From a record document (record.json).
-    static func read(record document: JSONValue, requested: String?) -> RunHistory? {
-        read(job: document["job"]?.stringValue ?? "", metrics: document["metrics"],
+    static func read(record document: JSONValue, requested: String?) throws -> RunHistory? {
+        try read(job: document["job"]?.stringValue ?? "", metrics: document["metrics"],
              objective: document[path: "objective", "metric"]?.stringValue,
              phase: document["phase"]?.stringValue, requested: requested)
     }
