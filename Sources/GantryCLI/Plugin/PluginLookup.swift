@@ -54,7 +54,14 @@ enum PluginLookup {
         let record = object[path: "status", "recordRef"]?.stringValue
         var children: [(kind: String, object: JSONValue)] = []
         for type in childTypes {
-            let items = try await client.listAll(type, namespace: namespace, options: ListOptions(labelSelector: selector)).items
+            let items: [JSONValue]
+            do {
+                items = try await client.listAll(type, namespace: namespace, options: ListOptions(labelSelector: selector)).items
+            } catch let error as APIError where error.code == 403 {
+                // A viewer may not list Secrets: the rest of the summary is still worth having.
+                RecordsCommand.warn("\(type.plural) not shown: \(error.message)")
+                continue
+            }
             for item in items where item.ownerReferences.contains(where: { $0.uid == object.uid }) || (type == .configMaps && item.name == record) {
                 children.append((type.kind, item))
             }

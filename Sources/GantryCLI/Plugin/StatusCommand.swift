@@ -20,8 +20,13 @@ struct StatusCommand: AsyncParsableCommand {
         let (kind, object) = try await PluginLookup.object(client, namespace: namespace, reference: reference)
         let children = try await PluginLookup.children(client, kind, object)
         let selector = "regarding.name=\(object.name ?? ""),regarding.kind=\(kind.kind)"
-        let events = try await client.listAll(.events, namespace: object.namespace, options: ListOptions(fieldSelector: selector)).items
-            .filter { $0[path: "regarding", "uid"]?.stringValue.map { $0 == object.uid } ?? true }
+        var events: [JSONValue] = []
+        do {
+            events = try await client.listAll(.events, namespace: object.namespace, options: ListOptions(fieldSelector: selector)).items
+                .filter { $0[path: "regarding", "uid"]?.stringValue.map { $0 == object.uid } ?? true }
+        } catch let error as APIError where error.code == 403 {
+            RecordsCommand.warn("events not shown: \(error.message)")
+        }
         print(StatusSummary(kind: kind, object: object, children: children, events: events, now: Date()).render(), terminator: "")
     }
 }
