@@ -81,6 +81,8 @@ struct KubectlPluginUnitTests {
         #expect(text.contains("●●●●●●●●●●"), "a flat series is a line across: \(text)")
         #expect(text.contains("  ● a\n") && text.contains("  ○ b (no points yet)\n"), "\(text)")
         #expect(LinePlot.render([b], width: 10, height: 3).hasPrefix("(no points to plot yet)"))
+        let narrow = LinePlot.render([PlotSeries(label: "n", points: [.init(x: 0, y: 1), .init(x: 100, y: 2)])], width: 8, height: 3)
+        #expect(narrow.contains("\n     0    100  step\n"), "the ends only, never run together: \(narrow)")
         let many = (0..<11).map { PlotSeries(label: "r\($0)", points: [.init(x: Double($0), y: 1)]) }
         #expect(LinePlot.render(many, width: 20, height: 4).contains("(markers repeat after 10 series)"))
     }

@@ -59,7 +59,9 @@ enum LinePlot {
             for (i, ch) in text.enumerated() where start + i >= 0 && start + i < axis.count { axis[start + i] = ch }
         }
         place(left, at: 0)
-        place(middle, at: width / 2 - middle.count / 2)
+        // The middle value only where it keeps a blank on each side (a narrow plot shows the ends only).
+        let middleStart = width / 2 - middle.count / 2
+        if middleStart > left.count, middleStart + middle.count < width - right.count { place(middle, at: middleStart) }
         place(right, at: width - right.count)
         place(xLabel, at: width + 2)
         lines.append(String(repeating: " ", count: pad + 2) + String(axis).trimmingCharacters(in: .whitespaces))
