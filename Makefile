@@ -15,7 +15,7 @@ GANTRY := .build/debug/gantry
 VERSION := $(shell sed -n 's/.*static let current = "\(.*\)"/\1/p' Sources/GantryCLI/VersionCommand.swift)
 IMAGE := ghcr.io/gantry-dev/gantry:$(VERSION)
 
-.PHONY: deps test-deps build test run crds bench clean image dashboard-shots
+.PHONY: deps test-deps build test run crds bench clean image dashboard-shots install-plugin
 
 # Installs the C libraries the shims link against, only those missing (non-interactive apt-get).
 deps:
@@ -48,6 +48,15 @@ test: test-deps
 
 run: build
 	./scripts/run-demo.sh
+
+# Installs gantry and the kubectl plugin (`kubectl gantry …`: the same binary as kubectl-gantry, which kubectl finds
+# on PATH) into $(PREFIX)/bin; `make install-plugin PREFIX=/usr/local` for every user. docs/kubectl-plugin.md.
+PREFIX ?= $(HOME)/.local
+install-plugin: build
+	install -d $(PREFIX)/bin
+	install -m 0755 $(GANTRY) $(PREFIX)/bin/gantry
+	ln -sf gantry $(PREFIX)/bin/kubectl-gantry
+	@echo "installed $(PREFIX)/bin/gantry and $(PREFIX)/bin/kubectl-gantry; try: kubectl gantry get"
 
 # Regenerates crds/ from the Swift definitions (GantryAPI); a test fails when the committed files are stale.
 crds: build

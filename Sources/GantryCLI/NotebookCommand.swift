@@ -5,12 +5,12 @@ import GantryControllers
 import KubeClient
 import KubeCore
 
-/// `gantry notebook open|start NAME`.
+/// `gantry notebook open|start|stop NAME`.
 struct NotebookCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "notebook",
-        abstract: "Reach a Notebook, or start one that was culled.",
-        subcommands: [Open.self, Start.self])
+        abstract: "Reach a Notebook, stop it, or start one that was stopped or culled.",
+        subcommands: [Open.self, Start.self, Stop.self])
 
     /// Prints how to reach the server: the port-forward command and the URL with the token, read from the
     /// notebook's Secret with the caller's own credentials.
@@ -42,9 +42,10 @@ struct NotebookCommand: AsyncParsableCommand {
         }
     }
 
-    /// Starts a culled notebook (the annotation gantry.dev/start with the current time; spec is not touched).
+    /// Starts a culled notebook (the annotation gantry.dev/start with the current time) or a stopped one
+    /// (`spec.stopped` back to false: the field `stop` set).
     struct Start: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Start a culled Notebook again on the same workspace.")
+        static let configuration = CommandConfiguration(abstract: "Start a stopped or culled Notebook again on the same workspace.")
 
         @Argument(help: "The Notebook.")
         var name: String
@@ -55,12 +56,45 @@ struct NotebookCommand: AsyncParsableCommand {
             let (client, namespace) = try cluster.connect()
             let notebook = try Notebook(try await client.get(.notebooks, namespace: namespace, name: name))
             if notebook.spec.stopped == true {
-                throw ValidationError("\(namespace)/\(name) has spec.stopped: true; set it to false (in Git, or kubectl patch) to start it")
+                try await Stop.setStopped(client, namespace, notebook, false)
+                print("starting \(namespace)/\(name) on workspace \(NotebookChildren.claimName(notebook)): spec.stopped is now false" + Stop.gitOpsNote)
+                return
             }
             let now = Timestamp.format(Date())
             _ = try await client.patch(.notebooks, namespace: namespace, name: name,
                                        patch: ["metadata": ["annotations": [NotebookPlanner.startAnnotation: .string(now)]]], patchType: .merge)
             print("starting \(namespace)/\(name) on workspace \(NotebookChildren.claimName(notebook))" + (notebook.status.phase == .culled ? "" : " (it was \(notebook.status.phase?.rawValue ?? "not culled"); nothing changes unless it is culled)"))
+        }
+    }
+
+    /// Stops a notebook: its pod goes, its workspace and token stay. Stopping is the spec's `stopped: true`
+    /// (declarative, docs/notebook.md), so this is the user's own edit of their spec, as `kubectl scale` is.
+    struct Stop: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop a Notebook (spec.stopped: true): the pod is deleted, the workspace and token are kept.")
+
+        @Argument(help: "The Notebook.")
+        var name: String
+
+        @OptionGroup var cluster: ClusterOptions
+
+        static let gitOpsNote = " (if this Notebook is kept in Git, change spec.stopped there too, or the next sync reverts it)"
+
+        func run() async throws {
+            let (client, namespace) = try cluster.connect()
+            let notebook = try Notebook(try await client.get(.notebooks, namespace: namespace, name: name))
+            guard notebook.spec.stopped != true else {
+                print("\(namespace)/\(name) is already stopped (spec.stopped: true)")
+                return
+            }
+            try await Self.setStopped(client, namespace, notebook, true)
+            print("stopping \(namespace)/\(name): spec.stopped is now true; workspace \(NotebookChildren.claimName(notebook)) and token kept" + Self.gitOpsNote)
+        }
+
+        /// A merge patch carrying the resourceVersion read: a concurrent edit answers 409 instead of being overwritten.
+        static func setStopped(_ client: KubeClient, _ namespace: String, _ notebook: Notebook, _ stopped: Bool) async throws {
+            let patch: JSONValue = ["metadata": ["resourceVersion": .string(notebook.resourceVersion ?? "")], "spec": ["stopped": .bool(stopped)]]
+            _ = try await client.patch(.notebooks, namespace: namespace, name: notebook.name, patch: patch, patchType: .merge)
         }
     }
 }

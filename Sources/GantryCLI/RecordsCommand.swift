@@ -21,14 +21,7 @@ struct RecordsCommand: AsyncParsableCommand {
     @Argument(help: "A TrainingJob's name: show its record only (the best mark still compares it with its whole experiment).")
     var name: String?
 
-    @Option(help: "Path of a kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
-    var kubeconfig: String?
-
-    @Option(help: "kubeconfig context to use.")
-    var context: String?
-
-    @Option(name: [.short, .long], help: "Namespace (default: the context's namespace).")
-    var namespace: String?
+    @OptionGroup var cluster: ClusterOptions
 
     @Flag(name: [.customShort("A"), .long], help: "List records of every namespace.")
     var allNamespaces = false
@@ -52,9 +45,8 @@ struct RecordsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let config = try KubeConfig.automatic(path: kubeconfig, context: context)
-        let client = try KubeClient(config: config)
-        let scope = allNamespaces ? nil : (namespace ?? config.namespace)
+        let (client, namespace) = try cluster.connect()
+        let scope = allNamespaces ? nil : namespace
         var selector = "gantry.dev/record=true"
         if let experiment { selector += ",\(GantryLabels.experiment)=\(experiment)" }
         let list = try await client.listAll(.configMaps, namespace: scope, options: ListOptions(labelSelector: selector))

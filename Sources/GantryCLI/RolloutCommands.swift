@@ -5,23 +5,6 @@ import KubeClient
 import GantryControllers
 import KubeCore
 
-/// Where a command finds the cluster: kubeconfig, context, namespace.
-struct ClusterOptions: ParsableArguments {
-    @Option(help: "Path of a kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
-    var kubeconfig: String?
-
-    @Option(help: "kubeconfig context to use.")
-    var context: String?
-
-    @Option(name: [.short, .long], help: "Namespace (default: the context's namespace).")
-    var namespace: String?
-
-    func connect() throws -> (KubeClient, String) {
-        let config = try KubeConfig.automatic(path: kubeconfig, context: context)
-        return (try KubeClient(config: config), namespace ?? config.namespace)
-    }
-}
-
 /// Reads an InferenceService's status, and writes one of the annotations its controller acts on. Neither command
 /// writes `spec`, so a GitOps tool comparing the manifest's fields has nothing to revert.
 enum RolloutAnnotation {

@@ -9,3 +9,8 @@ enum TextTable {
         }.joined(separator: "\n") + "\n"
     }
 }
+
+extension StringProtocol {
+    /// The text without the blanks padding its end (a row whose last cells are empty).
+    var withoutTrailingBlanks: String { String(reversed().drop { $0 == " " }.reversed()) }
+}

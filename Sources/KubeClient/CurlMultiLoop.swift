@@ -59,14 +59,16 @@ final class CurlMultiLoop: @unchecked Sendable {
     }
 
     private func post(_ command: Command) -> Bool {
-        let accepted = inbox.withLock { state -> Bool in
+        inbox.withLock { state -> Bool in
             if state.stopped { return false }
             state.commands.append(command)
             if case .stop = command { state.stopped = true }
+            // Under the lock: the loop thread frees `multi` under it once it has read `.stop`. Woken after the
+            // lock, a client's deinit (`stop`) raced the loop's cleanup and wrote into a freed handle ("double
+            // free or corruption" as a CLI command exited). curl_multi_wakeup only writes to a socket pair.
+            curl_multi_wakeup(multi)
             return true
         }
-        if accepted { curl_multi_wakeup(multi) }
-        return accepted
     }
 
     // MARK: loop thread
@@ -107,7 +109,7 @@ final class CurlMultiLoop: @unchecked Sendable {
             remove(easy, transfer)
             transfer.sink.complete(KubeClientError.shutdown)
         }
-        curl_multi_cleanup(multi)
+        inbox.withLock { _ in _ = curl_multi_cleanup(multi) }
         threadExited.withLock { $0 = true }
     }
 

@@ -38,14 +38,14 @@ struct RecordsCommandTests {
     }
 
     /// Rows of a kubectl-style table as header → cell, cut at the header's column starts (cells may hold
-    /// spaces, and the best-mark column is blank on most rows). The mark column is keyed "".
+    /// spaces, and the best-mark column is blank on most rows). A column with a blank header (the mark) is keyed "".
     static func table(_ text: String) -> [[String: String]] {
         let lines = text.split(separator: "\n").map(String.init)
         guard let header = lines.first else { return [] }
-        var starts: [(String, Int)] = [("", 0)]
+        var starts: [(String, Int)] = header.first == " " ? [("", 0)] : []
         var offset = 0, previous: Character = " "
         for ch in header {
-            if ch != " " && previous == " " && offset > 0 {
+            if ch != " " && previous == " " {
                 let rest = header.dropFirst(offset)
                 starts.append((String(rest.prefix { $0 != " " }), offset))
             }
