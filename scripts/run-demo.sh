@@ -126,6 +126,9 @@ The cluster and the operator keep running. In another terminal:
   kubectl describe notebook demo
   kubectl describe experiment lr-search
   $GANTRY dashboard           # the web dashboard: open http://127.0.0.1:8090/ (docs/dashboard.md)
+  ln -s "$(realpath "$GANTRY")" ~/.local/bin/kubectl-gantry   # once (or make install-plugin), then:
+  kubectl gantry get          # the kubectl plugin (docs/kubectl-plugin.md)
+  kubectl gantry metrics --experiment lr-search   # every trial's loss curve on one plot
 Logs: $STATE/dev.log, $STATE/controller.log. Press Ctrl-C to stop.
 MSG
 if [ -n "${DEMO_EXIT:-}" ]; then exit 0; fi
