@@ -30,7 +30,7 @@ extension APIServer {
             return .json(["kind": "Status", "apiVersion": "v1", "metadata": .emptyObject, "status": "Success", "code": 201], status: 201)
         case "eviction":
             guard req.method == "POST" else { throw APIStatusError.methodNotAllowed() }
-            _ = try await store.delete(info, namespace: namespace, name: name, options: DeleteOptions(dryRun: req.dryRun))
+            try await store.evict(info, namespace: namespace ?? "", name: name, dryRun: req.dryRun)
             return .json(["kind": "Status", "apiVersion": "v1", "metadata": .emptyObject, "status": "Success", "code": 201], status: 201)
         case "proxy":
             var target = name

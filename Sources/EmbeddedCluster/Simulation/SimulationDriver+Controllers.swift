@@ -127,6 +127,20 @@ extension SimulationDriver {
         }
     }
 
+    /// The disruption controller: each PodDisruptionBudget's status from its pods.
+    func runDisruptionBudgets(pods: [JSONValue]) async {
+        guard let budgets = await read("poddisruptionbudgets.policy"), !budgets.isEmpty else { return }
+        let now = Timestamp.format(clock.now)
+        for budget in budgets where budget.deletionTimestamp == nil {
+            let status = DisruptionBudgetSimulator.status(budget: budget, pods: pods, now: now)
+            guard status != budget["status"] else { continue }
+            var updated = budget
+            updated["status"] = status
+            let write = updated, key = budget.objectKey
+            await attempt("update poddisruptionbudget \(key) status") { try await self.backend.update("poddisruptionbudgets.policy", write) }
+        }
+    }
+
     func runEndpointSlices(pods: [JSONValue]) async {
         guard let services = await read("services"), let slices = await read("endpointslices.discovery.k8s.io") else { return }
         // Slices by their Service, grouped once: a filter of every slice per Service was quadratic.

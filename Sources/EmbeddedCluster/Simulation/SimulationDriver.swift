@@ -119,6 +119,7 @@ actor SimulationDriver {
         await runReplicaSets(pods: pods)
         await runEndpoints(pods: pods)
         await runEndpointSlices(pods: pods)
+        await runDisruptionBudgets(pods: pods)
     }
 
     // MARK: - Helpers
