@@ -4,7 +4,9 @@
 /// schema load instead of being silently treated as true or false.
 struct CELParser {
     static let supportedFunctions: Set<String> = ["size", "startsWith", "endsWith", "contains", "matches"]
-    private static let maxDepth = 64
+    /// Recursion plus operator-chain links (see `link`); cel-go's parser likewise counts both toward one
+    /// recursion limit (its default is 250; ours is lower because every level is several Swift frames).
+    private static let maxDepth = 100
 
     private var tokens: [CELToken]
     private var pos = 0
@@ -53,6 +55,13 @@ struct CELParser {
         return try body(&self)
     }
 
+    /// A chain (`a + b + c`, `a.b.c`) is parsed by a loop but nests one level in the tree per link, and
+    /// evaluating or freeing the tree recurses over it: each link counts as a level, until the chain's parser returns.
+    private mutating func link() throws(CELSyntaxError) {
+        depth += 1
+        guard depth <= Self.maxDepth else { throw CELSyntaxError(message: "expression nested too deeply") }
+    }
+
     private mutating func expr() throws(CELSyntaxError) -> CELExpr {
         try nested { (p: inout CELParser) throws(CELSyntaxError) -> CELExpr in
             let cond = try p.or()
@@ -65,25 +74,33 @@ struct CELParser {
     }
 
     private mutating func or() throws(CELSyntaxError) -> CELExpr {
+        let entry = depth
+        defer { depth = entry }
         var e = try and()
-        while accept("||") { e = .or(e, try and()) }
+        while accept("||") { try link(); e = .or(e, try and()) }
         return e
     }
 
     private mutating func and() throws(CELSyntaxError) -> CELExpr {
+        let entry = depth
+        defer { depth = entry }
         var e = try relation()
-        while accept("&&") { e = .and(e, try relation()) }
+        while accept("&&") { try link(); e = .and(e, try relation()) }
         return e
     }
 
     private mutating func relation() throws(CELSyntaxError) -> CELExpr {
+        let entry = depth
+        defer { depth = entry }
         var e = try addition()
         while true {
             if case .op(let o) = current, ["==", "!=", "<", "<=", ">", ">="].contains(o) {
                 pos += 1
+                try link()
                 e = .binary(o, e, try addition())
             } else if current == .ident("in") {
                 pos += 1
+                try link()
                 e = .binary("in", e, try addition())
             } else {
                 return e
@@ -92,18 +109,24 @@ struct CELParser {
     }
 
     private mutating func addition() throws(CELSyntaxError) -> CELExpr {
+        let entry = depth
+        defer { depth = entry }
         var e = try multiplication()
         while case .op(let o) = current, o == "+" || o == "-" {
             pos += 1
+            try link()
             e = .binary(o, e, try multiplication())
         }
         return e
     }
 
     private mutating func multiplication() throws(CELSyntaxError) -> CELExpr {
+        let entry = depth
+        defer { depth = entry }
         var e = try unary()
         while case .op(let o) = current, o == "*" || o == "/" || o == "%" {
             pos += 1
+            try link()
             e = .binary(o, e, try unary())
         }
         return e
@@ -123,8 +146,11 @@ struct CELParser {
     }
 
     private mutating func member(_ start: CELExpr) throws(CELSyntaxError) -> CELExpr {
+        let entry = depth
+        defer { depth = entry }
         var e = start
         while true {
+            if current == .op(".") || current == .op("[") { try link() }
             if accept(".") {
                 guard case .ident(let name) = current else {
                     throw CELSyntaxError(message: "expected a field or method name after '.' but found \(describe(current))")
