@@ -1,0 +1,6 @@
+import FuzzEntries
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzKubeconfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    FuzzEntry.fuzz("Kubeconfig", data, size)
+}
