@@ -5,14 +5,21 @@
 struct CELParser {
     static let supportedFunctions: Set<String> = ["size", "startsWith", "endsWith", "contains", "matches"]
     /// Recursion plus operator-chain links (see `link`); cel-go's parser likewise counts both toward one
-    /// recursion limit (its default is 250; ours is lower because every level is several Swift frames).
+    /// recursion limit (its default maxRecursionDepth is 250; ours is lower as every level is several Swift frames).
     private static let maxDepth = 100
 
     private var tokens: [CELToken]
     private var pos = 0
     private var depth = 0
 
+    /// cel-go's default `expressionSizeCodePointLimit`; also what keeps a rule's tree in proportion to a CRD.
+    static let maxCodePoints = 100_000
+
     static func parse(_ text: String) throws(CELSyntaxError) -> CELExpr {
+        let size = text.unicodeScalars.count
+        guard size <= maxCodePoints else {
+            throw CELSyntaxError(message: "expression code point size exceeds limit: size: \(size), limit \(maxCodePoints)")
+        }
         var p = CELParser(tokens: try CELLexer.tokens(text))
         let e = try p.expr()
         guard p.current == .end else { throw CELSyntaxError(message: "unexpected \(p.describe(p.current)) after the expression") }
@@ -74,19 +81,24 @@ struct CELParser {
     }
 
     private mutating func or() throws(CELSyntaxError) -> CELExpr {
-        let entry = depth
-        defer { depth = entry }
-        var e = try and()
-        while accept("||") { try link(); e = .or(e, try and()) }
-        return e
+        var terms = [try and()]
+        while accept("||") { terms.append(try and()) }
+        return Self.balanced(terms[...], CELExpr.or)
     }
 
     private mutating func and() throws(CELSyntaxError) -> CELExpr {
-        let entry = depth
-        defer { depth = entry }
-        var e = try relation()
-        while accept("&&") { try link(); e = .and(e, try relation()) }
-        return e
+        var terms = [try relation()]
+        while accept("&&") { terms.append(try relation()) }
+        return Self.balanced(terms[...], CELExpr.and)
+    }
+
+    /// `a && b && c && d` as a balanced tree, as cel-go's parser builds logical chains: a chain of any length
+    /// nests only log2(n) levels, and `&&`/`||` are associative in CEL (errors included), so the value is the same.
+    private static func balanced(_ terms: ArraySlice<CELExpr>, _ join: (CELExpr, CELExpr) -> CELExpr) -> CELExpr {
+        guard terms.count > 1, let first = terms.first else { return terms.first ?? .null }
+        if terms.count == 2, let last = terms.last { return join(first, last) }
+        let mid = terms.startIndex + terms.count / 2
+        return join(balanced(terms[..<mid], join), balanced(terms[mid...], join))
     }
 
     private mutating func relation() throws(CELSyntaxError) -> CELExpr {
