@@ -60,8 +60,12 @@ FUZZ_TARGETS := YAML Kubeconfig WatchStream MetricLines ContainerScript CEL
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD := .build-fuzzers
 fuzz: deps
-	GANTRY_FUZZ=1 $(SWIFT) build -c debug --scratch-path $(FUZZ_BUILD) \
-	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library $(foreach t,$(FUZZ_TARGETS),--product Fuzz$(t))
+	@# One product per invocation (swift build keeps only the last --product); lld, as gold trips over libFuzzer's main.
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  GANTRY_FUZZ=1 $(SWIFT) build -c debug --scratch-path $(FUZZ_BUILD) \
+	    -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld --product Fuzz$$t 2>&1 | grep -v 'Cannot export'; \
+	  test -x $(FUZZ_BUILD)/debug/Fuzz$$t; \
+	done
 	@mkdir -p $(FUZZ_BUILD)/findings
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  rm -rf $(FUZZ_BUILD)/work/$$t && mkdir -p $(FUZZ_BUILD)/work/$$t; \

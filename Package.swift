@@ -84,7 +84,7 @@ let package = Package(
         ], swiftSettings: strict),
 
         .testTarget(name: "KubeCoreTests", dependencies: ["KubeCore"]),
-        .testTarget(name: "KubeYAMLTests", dependencies: ["KubeYAML"]),
+        .testTarget(name: "KubeYAMLTests", dependencies: ["KubeYAML", "GantryTestSupport"]),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "EmbeddedCluster", "KubeYAML", "GantryTestSupport"]),
         .testTarget(name: "KubeRuntimeTests", dependencies: ["KubeRuntime", "KubeClient", "EmbeddedCluster", "GantryTestSupport"]),
         .testTarget(name: "GantryAPITests", dependencies: ["GantryAPI", "KubeYAML"]),
@@ -106,7 +106,7 @@ let package = Package(
         .target(name: "FuzzEntries", dependencies: [
             "KubeYAML", "KubeClient", "KubeCore", "GantryAPI", "GantryControllers", "EmbeddedCluster",
         ], path: "Fuzz/Entries"),
-        .testTarget(name: "FuzzTests", dependencies: ["FuzzEntries"]),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzEntries", "GantryTestSupport"]),
         // Shared test harness: a DevCluster on a free port, real kubectl and curl, waiting on conditions.
         .target(name: "GantryTestSupport", dependencies: [
             "EmbeddedCluster", "KubeCore", .product(name: "Hummingbird", package: "hummingbird"),
@@ -115,10 +115,12 @@ let package = Package(
 )
 
 // libFuzzer executables, one per input kind, only under `make fuzz` (GANTRY_FUZZ=1), which builds them with
-// `-sanitize=fuzzer,address -parse-as-library`: their entry point is LLVMFuzzerTestOneInput and their `main`
-// comes from libFuzzer, so an ordinary build never sees them.
+// `-sanitize=fuzzer,address`: they call libFuzzer's driver, which only that flag links, so an ordinary build
+// never sees them.
 if Context.environment["GANTRY_FUZZ"] == "1" {
+    package.targets.append(.target(name: "CFuzzerDriver", path: "Fuzz/Driver"))
     for name in ["YAML", "Kubeconfig", "WatchStream", "MetricLines", "ContainerScript", "CEL"] {
-        package.targets.append(.executableTarget(name: "Fuzz\(name)", dependencies: ["FuzzEntries"], path: "Fuzz/Targets/\(name)"))
+        package.targets.append(.executableTarget(name: "Fuzz\(name)", dependencies: ["FuzzEntries", "CFuzzerDriver"],
+                                                 path: "Fuzz/Targets/\(name)"))
     }
 }

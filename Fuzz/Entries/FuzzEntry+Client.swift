@@ -30,7 +30,9 @@ extension FuzzEntry {
         var framer = LineFramer(maxLineLength: first & 0x80 != 0 ? 256 : LineFramer.defaultMaxLineLength)
         var decodeErrors: [String] = []
         func decode(_ line: [UInt8]) {
-            do { _ = try StreamDecoders.watchEvent(line) } catch { decodeErrors.append(String(describing: error)) }
+            if case .failure(let error) = Result(catching: { try StreamDecoders.watchEvent(line) }) {
+                decodeErrors.append(String(describing: error))
+            }
         }
         var start = 0
         while start < body.count {

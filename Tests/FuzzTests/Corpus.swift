@@ -1,5 +1,6 @@
 import Foundation
 import FuzzEntries
+import GantryTestSupport
 
 /// The committed seed corpus of a target (Fuzz/corpus/<name>). A file named `valid-*` must parse and one named
 /// `invalid-*` must be refused with an error; any other (a regression seed a fuzzer found) must only not crash.
@@ -19,25 +20,12 @@ struct Corpus {
     }
 }
 
-/// SplitMix64: a small generator with a fixed seed, so every run mutates the same way and a failure replays.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// The mutations libFuzzer starts with, in miniature: flip a bit, overwrite, insert or delete a byte, splice in
 /// a run of a structural byte, duplicate a slice.
 enum Mutation {
     static let structural: [UInt8] = Array("[]{}()\":,-|>&*!'\\\n \t#?%$.=0".utf8) + [0x00, 0xFF, 0xC3]
 
-    static func apply(to input: [UInt8], using rng: inout SeededGenerator) -> [UInt8] {
+    static func apply(to input: [UInt8], using rng: inout SplitMix) -> [UInt8] {
         var bytes = input
         let steps = Int.random(in: 1...4, using: &rng)
         for _ in 0..<steps {
