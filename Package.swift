@@ -84,7 +84,7 @@ let package = Package(
         ], swiftSettings: strict),
 
         .testTarget(name: "KubeCoreTests", dependencies: ["KubeCore"]),
-        .testTarget(name: "KubeYAMLTests", dependencies: ["KubeYAML", "GantryTestSupport"]),
+        .testTarget(name: "KubeYAMLTests", dependencies: ["KubeYAML"]),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "EmbeddedCluster", "KubeYAML", "GantryTestSupport"]),
         .testTarget(name: "KubeRuntimeTests", dependencies: ["KubeRuntime", "KubeClient", "EmbeddedCluster", "GantryTestSupport"]),
         .testTarget(name: "GantryAPITests", dependencies: ["GantryAPI", "KubeYAML"]),
@@ -106,7 +106,7 @@ let package = Package(
         .target(name: "FuzzEntries", dependencies: [
             "KubeYAML", "KubeClient", "KubeCore", "GantryAPI", "GantryControllers", "EmbeddedCluster",
         ], path: "Fuzz/Entries"),
-        .testTarget(name: "FuzzTests", dependencies: ["FuzzEntries", "GantryTestSupport"]),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzEntries", "GantryControllers"]),
         // Shared test harness: a DevCluster on a free port, real kubectl and curl, waiting on conditions.
         .target(name: "GantryTestSupport", dependencies: [
             "EmbeddedCluster", "KubeCore", .product(name: "Hummingbird", package: "hummingbird"),

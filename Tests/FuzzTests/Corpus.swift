@@ -1,6 +1,6 @@
 import Foundation
 import FuzzEntries
-import GantryTestSupport
+import GantryControllers  // SeededRandom: SplitMix64, fixed seed
 
 /// The committed seed corpus of a target (Fuzz/corpus/<name>). A file named `valid-*` must parse and one named
 /// `invalid-*` must be refused with an error; any other (a regression seed a fuzzer found) must only not crash.
@@ -25,7 +25,7 @@ struct Corpus {
 enum Mutation {
     static let structural: [UInt8] = Array("[]{}()\":,-|>&*!'\\\n \t#?%$.=0".utf8) + [0x00, 0xFF, 0xC3]
 
-    static func apply(to input: [UInt8], using rng: inout SplitMix) -> [UInt8] {
+    static func apply(to input: [UInt8], using rng: inout SeededRandom) -> [UInt8] {
         var bytes = input
         let steps = Int.random(in: 1...4, using: &rng)
         for _ in 0..<steps {

@@ -1,5 +1,4 @@
 import Foundation
-import GantryTestSupport
 import KubeCore
 import Testing
 
