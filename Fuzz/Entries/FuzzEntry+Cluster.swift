@@ -36,7 +36,8 @@ extension FuzzEntry {
             // Loaded per input, not kept in a global: LeakSanitizer cannot follow a pointer stored in a Swift
             // multi-payload enum (`additionalProperties`), so a node alive at exit reads as a leak.
             let node = try SchemaLoader.load(celSchema)
-            _ = try ValidationRule.parse(.object(["rule": .string(bytes.text)]), path: "rule", node: node,
+            // A message, so that a rule with line breaks (comments) is parsed rather than refused for lacking one.
+            _ = try ValidationRule.parse(.object(["rule": .string(bytes.text), "message": "fuzzed rule"]), path: "rule", node: node,
                                          isRoot: false, uncorrelatable: nil)
         }
     }
