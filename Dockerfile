@@ -14,6 +14,8 @@ COPY Package.* ./
 RUN swift package resolve
 COPY Sources ./Sources
 COPY Tests ./Tests
+# Package.swift names the fuzzing entry points' folder (target FuzzEntries): it must exist for the manifest to load.
+COPY Fuzz ./Fuzz
 RUN swift build -c release --product gantry --static-swift-stdlib \
     && install -D "$(swift build -c release --show-bin-path)/gantry" /out/gantry
 

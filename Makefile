@@ -2,6 +2,7 @@
 #   make run   installs missing system packages, builds, starts the embedded cluster and the operator,
 #              applies the examples and shows them working.
 #   make test  the whole suite.
+#   make fuzz  each libFuzzer target for FUZZ_SECONDS (docs/testing.md#fuzzing); fails on a crash, leak or OOM.
 SWIFT ?= swift
 SYSTEM_PACKAGES := libcurl4-openssl-dev libyaml-dev libssl-dev
 # Real components the tests drive: lua5.4 runs the Argo CD health checks of docs/gitops.md; prometheus scrapes the
@@ -15,7 +16,7 @@ GANTRY := .build/debug/gantry
 VERSION := $(shell sed -n 's/.*static let current = "\(.*\)"/\1/p' Sources/GantryCLI/VersionCommand.swift)
 IMAGE := ghcr.io/gantry-dev/gantry:$(VERSION)
 
-.PHONY: deps test-deps build test run crds bench clean image dashboard-shots install-plugin
+.PHONY: deps test-deps build test run crds bench fuzz clean image dashboard-shots install-plugin
 
 # Installs the C libraries the shims link against, only those missing (non-interactive apt-get).
 deps:
@@ -72,9 +73,33 @@ bench: deps
 dashboard-shots: test-deps build
 	GANTRY=$(GANTRY) ./scripts/dashboard-shots.sh
 
+# libFuzzer targets (Fuzz/Targets, declared only when GANTRY_FUZZ=1), built with ASan into their own folder. Each
+# runs FUZZ_SECONDS over a scratch copy of its committed corpus (Fuzz/corpus/<target>); a crash, leak, timeout or
+# out-of-memory stops it with the input written to .build-fuzzers/findings/ (minimise it, add it to the corpus).
+FUZZ_TARGETS := YAML Kubeconfig WatchStream MetricLines ContainerScript CEL
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD := .build-fuzzers
+fuzz: deps
+	@# One product per invocation (swift build keeps only the last --product); lld, as gold trips over libFuzzer's main.
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  GANTRY_FUZZ=1 $(SWIFT) build -c debug --scratch-path $(FUZZ_BUILD) \
+	    -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld --product Fuzz$$t 2>&1 | grep -v 'Cannot export'; \
+	  test -x $(FUZZ_BUILD)/debug/Fuzz$$t; \
+	done
+	@mkdir -p $(FUZZ_BUILD)/findings
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  rm -rf $(FUZZ_BUILD)/work/$$t && mkdir -p $(FUZZ_BUILD)/work/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  if ! ASAN_OPTIONS=detect_leaks=1 $(FUZZ_BUILD)/debug/Fuzz$$t $(FUZZ_BUILD)/work/$$t Fuzz/corpus/$$t \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 -max_len=65536 \
+	    -artifact_prefix=$(FUZZ_BUILD)/findings/$$t- -print_final_stats=1 $(FUZZ_ARGS) > $(FUZZ_BUILD)/work/$$t.log 2>&1; then \
+	    tail -n 60 $(FUZZ_BUILD)/work/$$t.log; echo "fuzz: $$t found a problem: see $(FUZZ_BUILD)/findings"; exit 1; \
+	  fi; grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' $(FUZZ_BUILD)/work/$$t.log; \
+	done
+
 # The multi-stage Dockerfile (static Swift runtime, non-root, read-only root filesystem).
 image:
 	docker build -t $(IMAGE) .
 
 clean:
-	rm -rf .build .gantry
+	rm -rf .build .gantry $(FUZZ_BUILD)

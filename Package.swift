@@ -106,9 +106,25 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: [
             "GantryTestSupport", "GantryControllers", "GantryAPI", "GantryCLI", "EmbeddedCluster", "KubeRuntime", "KubeClient", "KubeYAML",
         ]),
+        // Fuzzing (docs/testing.md#fuzzing): the entry points the libFuzzer targets and FuzzTests feed.
+        .target(name: "FuzzEntries", dependencies: [
+            "KubeYAML", "KubeClient", "KubeCore", "GantryAPI", "GantryControllers", "EmbeddedCluster",
+        ], path: "Fuzz/Entries"),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzEntries", "GantryControllers"]),
         // Shared test harness: a DevCluster on a free port, real kubectl and curl, waiting on conditions.
         .target(name: "GantryTestSupport", dependencies: [
             "EmbeddedCluster", "KubeCore", .product(name: "Hummingbird", package: "hummingbird"),
         ], path: "Tests/Support"),
     ]
 )
+
+// libFuzzer executables, one per input kind, only under `make fuzz` (GANTRY_FUZZ=1), which builds them with
+// `-sanitize=fuzzer,address`: they call libFuzzer's driver, which only that flag links, so an ordinary build
+// never sees them.
+if Context.environment["GANTRY_FUZZ"] == "1" {
+    package.targets.append(.target(name: "CFuzzerDriver", path: "Fuzz/Driver"))
+    for name in ["YAML", "Kubeconfig", "WatchStream", "MetricLines", "ContainerScript", "CEL"] {
+        package.targets.append(.executableTarget(name: "Fuzz\(name)", dependencies: ["FuzzEntries", "CFuzzerDriver"],
+                                                 path: "Fuzz/Targets/\(name)"))
+    }
+}

@@ -76,6 +76,11 @@ struct KubeconfigLoader {
         } catch {
             throw .config(file: file, field: nil, message: "cannot read: \(error.localizedDescription)")
         }
+        try merge(text: text, file: file, into: &merged)
+    }
+
+    /// One file's text, already read; `file` names it in errors and anchors its relative paths.
+    func merge(text: String, file: String, into merged: inout Merged) throws(KubeClientError) {
         let document = try parseKubeconfigText(text, file: file)
         merged.files.append(file)
         if document.isNull { return }  // an empty file is allowed, as in kubectl

@@ -53,6 +53,15 @@ indirect enum ScriptExpression: Sendable, Hashable {
     struct Parser {
         let chars: [Character]
         var at = 0
+        /// Recursion plus operator-chain links: parsing, evaluating and freeing the tree all recurse over it, so
+        /// `((((…` or `1+1+…+1` a hundred thousand long is refused here instead of overflowing the stack.
+        var depth = 0
+        static let maxDepth = 64
+
+        mutating func deeper() throws(ScriptExpressionError) {
+            depth += 1
+            guard depth <= Self.maxDepth else { throw error("expression nested deeper than \(Self.maxDepth) levels") }
+        }
 
         func error(_ message: String) -> ScriptExpressionError { ScriptExpressionError(message: "\(message) at position \(at + 1)") }
 
@@ -61,14 +70,18 @@ indirect enum ScriptExpression: Sendable, Hashable {
         mutating func peek() -> Character? { skipSpace(); return at < chars.count ? chars[at] : nil }
 
         mutating func sum() throws(ScriptExpressionError) -> ScriptExpression {
+            let entry = depth
+            defer { depth = entry }
             var e = try product()
-            while let op = peek(), op == "+" || op == "-" { at += 1; e = .binary(op, e, try product()) }
+            while let op = peek(), op == "+" || op == "-" { at += 1; try deeper(); e = .binary(op, e, try product()) }
             return e
         }
 
         mutating func product() throws(ScriptExpressionError) -> ScriptExpression {
+            let entry = depth
+            defer { depth = entry }
             var e = try power()
-            while let op = peek(), op == "*" || op == "/" { at += 1; e = .binary(op, e, try power()) }
+            while let op = peek(), op == "*" || op == "/" { at += 1; try deeper(); e = .binary(op, e, try power()) }
             return e
         }
 
@@ -77,17 +90,23 @@ indirect enum ScriptExpression: Sendable, Hashable {
             let base = try unary()
             guard peek() == "^" else { return base }
             at += 1
+            try deeper()
+            defer { depth -= 1 }
             return .binary("^", base, try power())
         }
 
         mutating func unary() throws(ScriptExpressionError) -> ScriptExpression {
-            if peek() == "-" { at += 1; return .unary("-", try power()) }
-            if peek() == "+" { at += 1; return try power() }
-            return try atom()
+            guard let sign = peek(), sign == "-" || sign == "+" else { return try atom() }
+            at += 1
+            try deeper()
+            defer { depth -= 1 }
+            return sign == "-" ? .unary("-", try power()) : try power()
         }
 
         mutating func atom() throws(ScriptExpressionError) -> ScriptExpression {
             guard let c = peek() else { throw error("expected a number, a variable or '('") }
+            try deeper()
+            defer { depth -= 1 }
             if c == "(" {
                 at += 1
                 let e = try sum()

@@ -33,12 +33,11 @@ struct CELLexer {
     private func peek(_ offset: Int = 1) -> Character? { i + offset < chars.count ? chars[i + offset] : nil }
 
     private mutating func next() throws(CELSyntaxError) -> CELToken {
-        while let c = current, c.isWhitespace { i += 1 }
-        guard let c = current else { return .end }
-        if c == "/" && peek() == "/" {  // line comment
-            while let d = current, d != "\n" { i += 1 }
-            return try next()
+        // Whitespace and line comments, in a loop: thousands of comment lines must not mean thousands of frames.
+        while let c = current, c.isWhitespace || (c == "/" && peek() == "/") {
+            if c.isWhitespace { i += 1 } else { while let d = current, d != "\n" { i += 1 } }
         }
+        guard let c = current else { return .end }
         if c.isASCII && (c.isLetter || c == "_") {
             var s = ""
             while let d = current, d.isLetter || d.isNumber || d == "_", d.isASCII { s.append(d); i += 1 }

@@ -4,13 +4,22 @@
 /// schema load instead of being silently treated as true or false.
 struct CELParser {
     static let supportedFunctions: Set<String> = ["size", "startsWith", "endsWith", "contains", "matches"]
-    private static let maxDepth = 64
+    /// Recursion plus operator-chain links (see `link`); cel-go's parser likewise counts both toward one
+    /// recursion limit (its default maxRecursionDepth is 250; ours is lower as every level is several Swift frames).
+    private static let maxDepth = 100
 
     private var tokens: [CELToken]
     private var pos = 0
     private var depth = 0
 
+    /// cel-go's default `expressionSizeCodePointLimit`; also what keeps a rule's tree in proportion to a CRD.
+    static let maxCodePoints = 100_000
+
     static func parse(_ text: String) throws(CELSyntaxError) -> CELExpr {
+        let size = text.unicodeScalars.count
+        guard size <= maxCodePoints else {
+            throw CELSyntaxError(message: "expression code point size exceeds limit: size: \(size), limit \(maxCodePoints)")
+        }
         var p = CELParser(tokens: try CELLexer.tokens(text))
         let e = try p.expr()
         guard p.current == .end else { throw CELSyntaxError(message: "unexpected \(p.describe(p.current)) after the expression") }
@@ -53,6 +62,13 @@ struct CELParser {
         return try body(&self)
     }
 
+    /// A chain (`a + b + c`, `a.b.c`) is parsed by a loop but nests one level in the tree per link, and
+    /// evaluating or freeing the tree recurses over it: each link counts as a level, until the chain's parser returns.
+    private mutating func link() throws(CELSyntaxError) {
+        depth += 1
+        guard depth <= Self.maxDepth else { throw CELSyntaxError(message: "expression nested too deeply") }
+    }
+
     private mutating func expr() throws(CELSyntaxError) -> CELExpr {
         try nested { (p: inout CELParser) throws(CELSyntaxError) -> CELExpr in
             let cond = try p.or()
@@ -65,25 +81,38 @@ struct CELParser {
     }
 
     private mutating func or() throws(CELSyntaxError) -> CELExpr {
-        var e = try and()
-        while accept("||") { e = .or(e, try and()) }
-        return e
+        var terms = [try and()]
+        while accept("||") { terms.append(try and()) }
+        return Self.balanced(terms[...], CELExpr.or)
     }
 
     private mutating func and() throws(CELSyntaxError) -> CELExpr {
-        var e = try relation()
-        while accept("&&") { e = .and(e, try relation()) }
-        return e
+        var terms = [try relation()]
+        while accept("&&") { terms.append(try relation()) }
+        return Self.balanced(terms[...], CELExpr.and)
+    }
+
+    /// `a && b && c && d` as a balanced tree, as cel-go's parser builds logical chains: a chain of any length
+    /// nests only log2(n) levels, and `&&`/`||` are associative in CEL (errors included), so the value is the same.
+    private static func balanced(_ terms: ArraySlice<CELExpr>, _ join: (CELExpr, CELExpr) -> CELExpr) -> CELExpr {
+        guard terms.count > 1, let first = terms.first else { return terms.first ?? .null }
+        if terms.count == 2, let last = terms.last { return join(first, last) }
+        let mid = terms.startIndex + terms.count / 2
+        return join(balanced(terms[..<mid], join), balanced(terms[mid...], join))
     }
 
     private mutating func relation() throws(CELSyntaxError) -> CELExpr {
+        let entry = depth
+        defer { depth = entry }
         var e = try addition()
         while true {
             if case .op(let o) = current, ["==", "!=", "<", "<=", ">", ">="].contains(o) {
                 pos += 1
+                try link()
                 e = .binary(o, e, try addition())
             } else if current == .ident("in") {
                 pos += 1
+                try link()
                 e = .binary("in", e, try addition())
             } else {
                 return e
@@ -92,18 +121,24 @@ struct CELParser {
     }
 
     private mutating func addition() throws(CELSyntaxError) -> CELExpr {
+        let entry = depth
+        defer { depth = entry }
         var e = try multiplication()
         while case .op(let o) = current, o == "+" || o == "-" {
             pos += 1
+            try link()
             e = .binary(o, e, try multiplication())
         }
         return e
     }
 
     private mutating func multiplication() throws(CELSyntaxError) -> CELExpr {
+        let entry = depth
+        defer { depth = entry }
         var e = try unary()
         while case .op(let o) = current, o == "*" || o == "/" || o == "%" {
             pos += 1
+            try link()
             e = .binary(o, e, try unary())
         }
         return e
@@ -123,8 +158,11 @@ struct CELParser {
     }
 
     private mutating func member(_ start: CELExpr) throws(CELSyntaxError) -> CELExpr {
+        let entry = depth
+        defer { depth = entry }
         var e = start
         while true {
+            if current == .op(".") || current == .op("[") { try link() }
             if accept(".") {
                 guard case .ident(let name) = current else {
                     throw CELSyntaxError(message: "expected a field or method name after '.' but found \(describe(current))")

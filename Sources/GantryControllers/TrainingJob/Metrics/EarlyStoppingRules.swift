@@ -65,6 +65,8 @@ public enum EarlyStoppingRules {
     }
 
     static func format(_ v: Double) -> String {
+        // A log may report 1e300 or inf: only values Int can hold go through it (Int(1e300) traps).
+        guard v.isFinite, abs(v) < 1e15 else { return String(v) }
         let rounded = (v * 10000).rounded() / 10000
         return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
     }

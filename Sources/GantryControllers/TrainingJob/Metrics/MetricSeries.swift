@@ -36,7 +36,8 @@ public struct MetricSeries: Sendable, Hashable {
     /// Folds one metric line in; returns the watched metric's value when the line carried it.
     @discardableResult
     public mutating func record(_ line: MetricLine) -> Double? {
-        step = line.step ?? step + 1
+        // Saturating: a log may claim a step near Int.max and then print lines without one.
+        step = line.step ?? min(step, .max - 1) + 1
         for (k, v) in line.values { latest[k] = v }
         guard let value = line.values[metric] else { return nil }
         evaluations += 1

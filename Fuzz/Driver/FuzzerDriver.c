@@ -1,0 +1,2 @@
+// Declarations only (include/FuzzerDriver.h); SwiftPM needs one source file per C target.
+#include "FuzzerDriver.h"
