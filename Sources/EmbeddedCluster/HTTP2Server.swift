@@ -17,7 +17,7 @@ struct HTTP2Backend: Sendable {
     let answers: InflightAnswers
 
     /// `port` 0 picks a free one (a restart passes the previous one).
-    static func start(api: APIServer, port: Int = 0) async throws -> HTTP2Backend {
+    static func start(api: APIServer, port: Int = 0, idleTimeout: TimeAmount) async throws -> HTTP2Backend {
         let answers = InflightAnswers()
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
@@ -30,11 +30,14 @@ struct HTTP2Backend: Sendable {
                 answers.track(connection)
                 return connection.configureHTTP2Pipeline(mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()) { stream in
                     stream.eventLoop.makeCompletedFuture {
+                        HTTP2IdleTimeout.track(stream)
                         try stream.pipeline.syncOperations.addHandlers([
                             HTTP2FramePayloadToHTTP1ServerCodec(), HTTP2StreamResponder(api: api, answers: answers),
                         ])
                     }
-                }.map { _ in }
+                }.flatMapThrowing { _ in
+                    try connection.pipeline.syncOperations.addHandler(HTTP2IdleTimeout(timeout: idleTimeout))
+                }
             }
         let channel = try await bootstrap.bind(host: "127.0.0.1", port: port).get()
         return HTTP2Backend(channel: channel, port: channel.localAddress?.port ?? port, answers: answers)

@@ -88,14 +88,14 @@ struct RunningServer: Sendable {
         var description: String { "could not listen on \(host):\(port)" }
     }
 
-    static func start(host: String, port: Int, api: APIServer, idleTimeout: TimeInterval) async throws -> RunningServer {
+    static func start(host: String, port: Int, api: APIServer, idleTimeout: TimeAmount) async throws -> RunningServer {
         var logger = Logger(label: "gantry.dev.http")
         logger.logLevel = .critical
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         // kube-apiserver closes a connection idle this long between requests (http.Server's IdleTimeout); a
         // request in flight (a watch, a followed log) is never idle.
         let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionCloseHandler()],
-                                               idleTimeout: TimeAmount.nanoseconds(Int64(idleTimeout * 1e9)))
+                                               idleTimeout: idleTimeout)
         let app = Application(
             responder: KubeResponder(api: api),
             server: .http1(configuration: http1),

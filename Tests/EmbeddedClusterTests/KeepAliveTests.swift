@@ -1,4 +1,4 @@
-import EmbeddedCluster
+@testable import EmbeddedCluster
 import Foundation
 import GantryTestSupport
 import KubeCore
@@ -86,6 +86,27 @@ struct KeepAliveTests {
             try socket.send("GET /version HTTP/1.1\r\nHost: localhost\r\n\r\n")
             let answer = try socket.readUntilClosed(limit: .seconds(30))
             #expect(answer.closedByServer && answer.text.hasPrefix("HTTP/1.1 200"), "\(answer)")
+        }
+    }
+
+    /// HTTP/2 alike: a connection without an open stream closes after the idle timeout; one carrying a watch
+    /// longer than it is not idle, and serves the next request after the watch ends.
+    @Test func idleHTTP2ConnectionsClose() async throws {
+        var options = DevClusterOptions(tls: true)
+        options.idleTimeout = 1
+        try await withCluster(TestCluster.bare(options)) { t async throws in
+            var args = ["-sS", "--http2", "--cacert", t.caFile, "-H", "Authorization: Bearer \(t.cluster.token)"]
+            for path in [Self.configMaps + "?watch=true&timeoutSeconds=3", "/version"] {
+                args += ["-o", "/dev/null", "-w", "%{http_version} %{http_code} %{num_connects}\n", t.cluster.url + path]
+            }
+            let r = await runProcess("/usr/bin/curl", args)
+            #expect(r.stdout.split(separator: "\n") == ["2 200 1", "2 200 0"], "\(r.stdout) \(r.stderr)")
+            // The backend behind the TLS front end, spoken to directly: the client preface and empty SETTINGS.
+            let port = try #require(await t.cluster.state.http2?.port)
+            let h2 = try LoopbackSocket(port: port)
+            try h2.send("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + "\u{0}\u{0}\u{0}\u{4}\u{0}\u{0}\u{0}\u{0}\u{0}")
+            let answer = try h2.readUntilClosed(limit: .seconds(30))
+            #expect(answer.closedByServer, "\(answer)")
         }
     }
 
