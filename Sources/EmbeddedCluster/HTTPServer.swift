@@ -23,13 +23,11 @@ struct KubeResponder: HTTPResponder {
         } catch {
             return Self.response(api.refuseOversizedBody(apiRequest))
         }
-        let response = await api.handle(apiRequest)
-        guard case .stream = response.body else { return Self.response(response) }
-        return Self.response(response, closeSignal: await ConnectionCloseSignal.of(context.channel))
+        return Self.response(await api.handle(apiRequest), channel: context.channel)
     }
 
-    /// `closeSignal`: for a streamed answer, the connection's (see `ConnectionCloseSignal`); nil for fixed answers.
-    static func response(_ r: APIResponse, closeSignal: ConnectionCloseSignal? = nil) -> Response {
+    /// `channel`: for a streamed answer, the connection whose `ConnectionCloseSignal` ends it.
+    static func response(_ r: APIResponse, channel: (any Channel)? = nil) -> Response {
         var fields = HTTPFields()
         for (k, v) in r.headers {
             if let name = HTTPField.Name(k) { fields.append(HTTPField(name: name, value: v)) }
@@ -45,6 +43,10 @@ struct KubeResponder: HTTPResponder {
                 // request whose connection reads EOF; without it a closed watch with no events would stay open
                 // until its timeout. Watched beside the connection (not by reading its request stream), so the
                 // connection stays usable for the next request once the stream ends (keep-alive).
+                // Looked up once the head is out: a client that sends its next request as soon as it sees the
+                // head (libcurl's PIPEWAIT decides on it whether to open another connection) is not kept waiting.
+                var closeSignal: ConnectionCloseSignal? = nil
+                if let channel, end != nil { closeSignal = await ConnectionCloseSignal.of(channel) }
                 let subscription = end.flatMap { closeSignal?.onClose($0) }
                 defer { if let subscription { closeSignal?.cancel(subscription) } }
                 for await chunk in chunks { try await writer.write(ByteBuffer(bytes: chunk)) }
