@@ -46,7 +46,10 @@ struct KubeResponder: HTTPResponder {
                 // Looked up once the head is out: a client that sends its next request as soon as it sees the
                 // head (libcurl's PIPEWAIT decides on it whether to open another connection) is not kept waiting.
                 var closeSignal: ConnectionCloseSignal? = nil
-                if let channel, end != nil { closeSignal = await ConnectionCloseSignal.of(channel) }
+                if let channel, let end {
+                    closeSignal = await ConnectionCloseSignal.of(channel)
+                    if closeSignal == nil && !channel.isActive { end() }  // gone before its handler could be asked
+                }
                 let subscription = end.flatMap { closeSignal?.onClose($0) }
                 defer { if let subscription { closeSignal?.cancel(subscription) } }
                 for await chunk in chunks { try await writer.write(ByteBuffer(bytes: chunk)) }
