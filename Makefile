@@ -11,6 +11,8 @@ SYSTEM_PACKAGES := libcurl4-openssl-dev libyaml-dev libssl-dev
 # readelf lists the libraries the binary links (the Dockerfile's runtime stage must install them). chromium loads
 # the dashboard's pages headless (DashboardTests) and takes their screenshots (make dashboard-shots).
 TEST_PACKAGES := lua5.4 prometheus binutils chromium
+# The official Python client checks the embedded cluster's HTTP keep-alive (KeepAliveTests).
+TEST_PYTHON_PACKAGES := kubernetes
 GANTRY := .build/debug/gantry
 # The controller's image, as deploy/deployment.yaml names it; the tag is the release `gantry version` prints.
 VERSION := $(shell sed -n 's/.*static let current = "\(.*\)"/\1/p' Sources/GantryCLI/VersionCommand.swift)
@@ -24,6 +26,7 @@ deps:
 
 test-deps:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(SYSTEM_PACKAGES) $(TEST_PACKAGES)"
+	@python3 -c "import kubernetes" 2>/dev/null || python3 -m pip install -q $(TEST_PYTHON_PACKAGES)
 
 install-packages:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -14,29 +14,69 @@ struct APIServer: Sendable {
     let allowAnonymous: Bool
     var authorization: AuthorizationMode = .alwaysAllow
 
+    /// kube-apiserver's limit on a request body (`MaxRequestBodyBytes`, 3 MiB): more answers 413.
+    static let maxRequestBody = 3 << 20
+
     func handle(_ req: APIRequest) async -> APIResponse {
         let received = ContinuousClock.now
         let route = Router.route(req.path)
         if route == .health { return .text("ok") }
-        var user = authenticator.user(authorization: req.headers["authorization"], connection: req.connection)
-        if let name = user, let binding = authenticator.binding(authorization: req.headers["authorization"]),
-           name == "system:serviceaccount:\(binding.namespace):\(binding.serviceAccount)", await !stillValid(binding) {
-            user = nil  // a token of a deleted ServiceAccount or pod: 401, as an unknown one
-        }
+        let user = await authenticate(req)
         let response = await handle(req, route: route, user: user)
-        requestLog.append(RequestRecord(method: req.method, path: req.path, query: req.rawQuery ?? "", user: user,
-                                        userAgent: req.headers["user-agent"], code: response.status, peerPort: req.peerPort,
-                                        httpVersion: req.httpVersion, received: received))
+        log(req, user: user, response: response, received: received)
         return response
     }
 
-    func handle(_ req: APIRequest, route: Route, user: String?) async -> APIResponse {
-        if route != .version && user == nil {
-            // kubectl sends no credentials to a plain-HTTP server (clientcmd only reads auth info for TLS
-            // transports), so over HTTP a request without credentials is let in; a wrong token never is.
-            let anonymousOK = allowAnonymous && (req.headers["authorization"] ?? "").isEmpty
-            guard anonymousOK else { return .error(.unauthorized) }
+    /// The answer to a request refused before its body is read: 401 without credentials (as kube-apiserver's
+    /// authentication filter runs before any handler reads a body), 413 when its Content-Length already passes
+    /// the limit. `head` carries no body. Nil: read the body and `handle` it. (A ServiceAccount token whose
+    /// account is gone passes here and is refused by `handle`, after a body bounded by the limit.)
+    func refusalBeforeBody(_ head: APIRequest) -> APIResponse? {
+        let received = ContinuousClock.now
+        let route = Router.route(head.path)
+        if route == .health { return nil }
+        let user = authenticator.user(authorization: head.headers["authorization"], connection: head.connection)
+        var refusal: APIResponse? = nil
+        if !admitsIdentity(head, route: route, user: user) {
+            refusal = .error(.unauthorized)
+        } else if let length = head.headers["content-length"].flatMap({ Int($0) }), length > Self.maxRequestBody {
+            refusal = .error(.requestTooLarge(limit: Self.maxRequestBody))
         }
+        if let refusal { log(head, user: user, response: refusal, received: received) }
+        return refusal
+    }
+
+    /// A body read past the limit (chunked, or longer than its Content-Length said): 413, logged.
+    func refuseOversizedBody(_ head: APIRequest) -> APIResponse {
+        let response = APIResponse.error(.requestTooLarge(limit: Self.maxRequestBody))
+        log(head, user: authenticator.user(authorization: head.headers["authorization"], connection: head.connection),
+            response: response, received: ContinuousClock.now)
+        return response
+    }
+
+    func authenticate(_ req: APIRequest) async -> String? {
+        guard let user = authenticator.user(authorization: req.headers["authorization"], connection: req.connection) else { return nil }
+        if let binding = authenticator.binding(authorization: req.headers["authorization"]),
+           user == "system:serviceaccount:\(binding.namespace):\(binding.serviceAccount)", await !stillValid(binding) {
+            return nil  // a token of a deleted ServiceAccount or pod: 401, as an unknown one
+        }
+        return user
+    }
+
+    /// kubectl sends no credentials to a plain-HTTP server (clientcmd only reads auth info for TLS transports),
+    /// so over HTTP a request without credentials is let in; a wrong token never is.
+    func admitsIdentity(_ req: APIRequest, route: Route, user: String?) -> Bool {
+        route == .version || user != nil || (allowAnonymous && (req.headers["authorization"] ?? "").isEmpty)
+    }
+
+    func log(_ req: APIRequest, user: String?, response: APIResponse, received: ContinuousClock.Instant) {
+        requestLog.append(RequestRecord(method: req.method, path: req.path, query: req.rawQuery ?? "", user: user,
+                                        userAgent: req.headers["user-agent"], code: response.status, peerPort: req.peerPort,
+                                        httpVersion: req.httpVersion, received: received))
+    }
+
+    func handle(_ req: APIRequest, route: Route, user: String?) async -> APIResponse {
+        guard admitsIdentity(req, route: route, user: user) else { return .error(.unauthorized) }
         if let injected = await faults.intercept(req) { return .error(injected) }
         if let denied = await authorizationFailure(req, route: route, user: user) { return .error(denied) }
         do {

@@ -215,7 +215,7 @@ extension ObjectStore {
         let plural = crd[path: "spec", "names", "plural"]?.stringValue ?? ""
         let key = group.isEmpty ? plural : "\(plural).\(group)"
         for (_, obj) in objects[key] ?? [:] {
-            commit(.deleted, resource: key, object: obj, old: obj)
+            _ = try? commit(.deleted, resource: key, object: obj, old: obj)
         }
         objects[key] = nil
         unregister(crd)

@@ -1,5 +1,6 @@
 import Foundation
 import KubeCore
+import NIOCore
 
 /// Options of `DevCluster.start` (and of `gantry dev`).
 public struct DevClusterOptions: Sendable {
@@ -26,6 +27,15 @@ public struct DevClusterOptions: Sendable {
     public var authorization: AuthorizationMode = .alwaysAllow
     /// `--event-ttl`: Events are deleted this long after they were last observed (kube-apiserver: one hour).
     public var eventTTL: TimeInterval = 3600
+    /// A connection with no request in flight for this long is closed (kube-apiserver's `IdleTimeout`, 90 s).
+    public var idleTimeout: TimeInterval = 90
+    /// With TLS: a client that has not finished its TLS handshake this long after connecting is dropped.
+    public var handshakeTimeout: TimeInterval = 10
+    /// With TLS: at most this many connections are relayed at once (one thread each); more wait in the listen
+    /// queue until one ends. Connections still in their handshake do not count (they take no thread).
+    public var maxConnections: Int = 512
+
+    var idleTimeAmount: TimeAmount { .nanoseconds(Int64(idleTimeout * 1e9)) }
 
     public init(host: String = "127.0.0.1", port: Int = 0, nodes: String? = nil, dataDir: String? = nil, faults: String? = nil,
                 tls: Bool = false, http2: Bool = true) {
@@ -121,11 +131,13 @@ public final class DevCluster: Sendable {
         var http2: HTTP2Backend? = nil
         if options.tls {
             let material = try TLSMaterial.generate(offerHTTP2: options.http2)
-            server = try await RunningServer.start(host: "127.0.0.1", port: 0, api: api)
+            server = try await RunningServer.start(host: "127.0.0.1", port: 0, api: api, idleTimeout: options.idleTimeAmount)
             do {
-                if options.http2 { http2 = try await HTTP2Backend.start(api: api) }
+                if options.http2 { http2 = try await HTTP2Backend.start(api: api, idleTimeout: options.idleTimeAmount) }
                 front = try TLSFrontEnd(host: options.host, port: options.port, backendPort: server.port, http2Port: http2?.port,
-                                        material: material, authenticator: authenticator)
+                                        material: material, authenticator: authenticator,
+                                        limits: TLSFrontEnd.Limits(handshakeTimeout: options.handshakeTimeout,
+                                                                   maxConnections: options.maxConnections))
             } catch {
                 await http2?.stop()
                 await server.stop()
@@ -133,7 +145,7 @@ public final class DevCluster: Sendable {
             }
             url = "https://\(host):\(front?.port ?? 0)"
         } else {
-            server = try await RunningServer.start(host: options.host, port: options.port, api: api)
+            server = try await RunningServer.start(host: options.host, port: options.port, api: api, idleTimeout: options.idleTimeAmount)
             front = nil
             url = "http://\(host):\(server.port)"
         }
@@ -278,13 +290,13 @@ public final class DevCluster: Sendable {
         await http2?.stop()
         await store.compactHistory()
         guard let front = tlsFrontEnd else {
-            await state.set(try await RunningServer.start(host: options.host, port: httpPort, api: api))
+            await state.set(try await RunningServer.start(host: options.host, port: httpPort, api: api, idleTimeout: options.idleTimeAmount))
             return
         }
         // Behind TLS the backends take fresh internal ports (see `TLSFrontEnd.setBackendPorts`).
-        let server = try await RunningServer.start(host: "127.0.0.1", port: 0, api: api)
+        let server = try await RunningServer.start(host: "127.0.0.1", port: 0, api: api, idleTimeout: options.idleTimeAmount)
         await state.set(server)
-        let newHTTP2 = http2 == nil ? nil : try await HTTP2Backend.start(api: api)
+        let newHTTP2 = http2 == nil ? nil : try await HTTP2Backend.start(api: api, idleTimeout: options.idleTimeAmount)
         await state.setHTTP2(newHTTP2)
         front.setBackendPorts(http1: server.port, http2: newHTTP2?.port)
     }

@@ -107,7 +107,10 @@ public struct APIStatusError: Error, Sendable, CustomStringConvertible {
     }
 
     static let unauthorized = APIStatusError(code: 401, reason: "Unauthorized", message: "Unauthorized")
-    static let requestTooLarge = APIStatusError(code: 413, reason: "RequestEntityTooLarge", message: "the request body is too large")
+    /// apimachinery's NewRequestEntityTooLargeError as the handlers' limitedReadBody words it.
+    static func requestTooLarge(limit: Int) -> APIStatusError {
+        APIStatusError(code: 413, reason: "RequestEntityTooLarge", message: "Request entity too large: limit is \(limit)")
+    }
 }
 
 /// Field error causes, named like k8s.io/apimachinery/pkg/util/validation/field (`FieldValueRequired`, ...).

@@ -93,8 +93,8 @@ extension ObjectStore {
             }
             if remaining == 0 {
                 let current = ns
-                if ns.finalizers.isEmpty {
-                    let gone = commit(.deleted, resource: "namespaces", object: current, old: current)
+                // A namespace the journal cannot record stays; the next collection tries again.
+                if ns.finalizers.isEmpty, let gone = try? commit(.deleted, resource: "namespaces", object: current, old: current) {
                     afterDelete(nsInfo, gone)
                     changed = true
                 }

@@ -17,20 +17,27 @@ struct HTTP2Backend: Sendable {
     let answers: InflightAnswers
 
     /// `port` 0 picks a free one (a restart passes the previous one).
-    static func start(api: APIServer, port: Int = 0) async throws -> HTTP2Backend {
+    static func start(api: APIServer, port: Int = 0, idleTimeout: TimeAmount) async throws -> HTTP2Backend {
         let answers = InflightAnswers()
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Out of descriptors, accept pauses 1 s and resumes (NIO adds this only to its async bind).
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler()) }
+            }
             .childChannelInitializer { connection in
                 answers.track(connection)
                 return connection.configureHTTP2Pipeline(mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()) { stream in
                     stream.eventLoop.makeCompletedFuture {
+                        HTTP2IdleTimeout.track(stream)
                         try stream.pipeline.syncOperations.addHandlers([
                             HTTP2FramePayloadToHTTP1ServerCodec(), HTTP2StreamResponder(api: api, answers: answers),
                         ])
                     }
-                }.map { _ in }
+                }.flatMapThrowing { _ in
+                    try connection.pipeline.syncOperations.addHandler(HTTP2IdleTimeout(timeout: idleTimeout))
+                }
             }
         let channel = try await bootstrap.bind(host: "127.0.0.1", port: port).get()
         return HTTP2Backend(channel: channel, port: channel.localAddress?.port ?? port, answers: answers)
@@ -104,8 +111,8 @@ final class HTTP2StreamResponder: ChannelInboundHandler {
     let answers: InflightAnswers
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
-    /// The body passed the limit: the rest is dropped as it arrives and the request answered 413.
-    private var oversized = false
+    /// Answered without its body (401 before the body, 413 past the limit): the rest is dropped as it arrives.
+    private var refusal: APIResponse?
     private var task: Task<Void, Never>?
 
     init(api: APIServer, answers: InflightAnswers) {
@@ -118,12 +125,12 @@ final class HTTP2StreamResponder: ChannelInboundHandler {
         case .head(let h):
             head = h
             body = []
-            oversized = false
+            refusal = api.refusalBeforeBody(request(h, context.channel))
         case .body(let buffer):
-            if oversized { return }
+            if refusal != nil { return }
             body.append(contentsOf: buffer.readableBytesView)
-            if body.count > KubeResponder.maxBody {
-                oversized = true
+            if body.count > APIServer.maxRequestBody, let head {
+                refusal = api.refuseOversizedBody(request(head, context.channel))
                 body = []
             }
         case .end:
@@ -131,19 +138,23 @@ final class HTTP2StreamResponder: ChannelInboundHandler {
             self.head = nil
             let channel = context.channel
             let isHead = head.method == .HEAD
-            if oversized {
-                task = answers.run { await Self.write(.error(.requestTooLarge), to: channel, isHead: isHead) }
+            if let refusal {
+                task = answers.run { await Self.write(refusal, to: channel, isHead: isHead) }
                 return
             }
-            let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-            let request = APIRequest(method: head.method.rawValue, path: path.first.map(String.init) ?? "/",
-                                     rawQuery: path.count > 1 ? String(path[1]) : nil, headers: APIRequest.foldHeaders(head.headers.lazy.map { ($0.name, $0.value) }),
-                                     body: body, connection: channel.parent.flatMap { Authenticator.Connection($0) },
-                                     httpVersion: "HTTP/2")
+            var apiRequest = request(head, channel)
+            apiRequest.body = body
             body = []
             let api = self.api
-            task = answers.run { await Self.write(await api.handle(request), to: channel, isHead: isHead) }
+            task = answers.run { [apiRequest] in await Self.write(await api.handle(apiRequest), to: channel, isHead: isHead) }
         }
+    }
+
+    private func request(_ head: HTTPRequestHead, _ channel: any Channel) -> APIRequest {
+        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        return APIRequest(method: head.method.rawValue, path: path.first.map(String.init) ?? "/",
+                          rawQuery: path.count > 1 ? String(path[1]) : nil, headers: APIRequest.foldHeaders(head.headers.lazy.map { ($0.name, $0.value) }),
+                          body: [], connection: channel.parent.flatMap { Authenticator.Connection($0) }, httpVersion: "HTTP/2")
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -1,5 +1,7 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import KubeCore
 import Logging
 import NIOCore
@@ -9,25 +11,23 @@ import NIOCore
 struct KubeResponder: HTTPResponder {
     typealias Context = PeerRequestContext
     let api: APIServer
-    /// Request bodies above this answer 413 (kube-apiserver's limit is 3 MiB per object; lists are bigger).
-    static let maxBody = 64 << 20
 
     func respond(to request: Request, context: Context) async throws -> Response {
-        var request = request
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: Self.maxBody)
-        } catch {
-            return Self.response(.error(.requestTooLarge))
-        }
         let headers = APIRequest.foldHeaders(request.headers.lazy.map { ($0.name.canonicalName, $0.value) })
-        let apiRequest = APIRequest(method: request.method.rawValue, path: request.uri.path, rawQuery: request.uri.query,
-                                    headers: headers, body: Array(buffer.readableBytesView), connection: context.connection)
-        return Self.response(await api.handle(apiRequest), request: request)
+        var apiRequest = APIRequest(method: request.method.rawValue, path: request.uri.path, rawQuery: request.uri.query,
+                                    headers: headers, body: [], connection: context.connection)
+        // Who is asking is settled from the head alone: an upload without credentials is never buffered.
+        if let refusal = api.refusalBeforeBody(apiRequest) { return Self.response(refusal) }
+        do {
+            apiRequest.body = Array(try await request.body.collect(upTo: APIServer.maxRequestBody).readableBytesView)
+        } catch {
+            return Self.response(api.refuseOversizedBody(apiRequest))
+        }
+        return Self.response(await api.handle(apiRequest), channel: context.channel)
     }
 
-    /// `request`: for a streamed answer, whose connection to watch (see below); nil for fixed answers.
-    static func response(_ r: APIResponse, request: Request? = nil) -> Response {
+    /// `channel`: for a streamed answer, the connection whose `ConnectionCloseSignal` ends it.
+    static func response(_ r: APIResponse, channel: (any Channel)? = nil) -> Response {
         var fields = HTTPFields()
         for (k, v) in r.headers {
             if let name = HTTPField.Name(k) { fields.append(HTTPField(name: name, value: v)) }
@@ -39,17 +39,20 @@ struct KubeResponder: HTTPResponder {
         case .stream(let chunks):
             let end = r.endStream
             return Response(status: status, headers: fields, body: ResponseBody { writer in
-                // A client that goes away ends the stream even while it is idle (Hummingbird reads on and
-                // reports the end of input), as Go's HTTP server cancels a request whose connection reads EOF.
-                // Without it, a closed watch with no events would stay open until its timeout.
-                let send = { (writer: inout any ResponseBodyWriter) async throws in
-                    for await chunk in chunks { try await writer.write(ByteBuffer(bytes: chunk)) }
+                // A client that goes away ends the stream even while it is idle, as Go's HTTP server cancels a
+                // request whose connection reads EOF; without it a closed watch with no events would stay open
+                // until its timeout. Watched beside the connection (not by reading its request stream), so the
+                // connection stays usable for the next request once the stream ends (keep-alive).
+                // Looked up once the head is out: a client that sends its next request as soon as it sees the
+                // head (libcurl's PIPEWAIT decides on it whether to open another connection) is not kept waiting.
+                var closeSignal: ConnectionCloseSignal? = nil
+                if let channel, let end {
+                    closeSignal = await ConnectionCloseSignal.of(channel)
+                    if closeSignal == nil && !channel.isActive { end() }  // gone before its handler could be asked
                 }
-                if let request, let end {
-                    try await request.body.consumeWithInboundCloseHandler({ _ in try await send(&writer) }, onInboundClosed: end)
-                } else {
-                    try await send(&writer)
-                }
+                let subscription = end.flatMap { closeSignal?.onClose($0) }
+                defer { if let subscription { closeSignal?.cancel(subscription) } }
+                for await chunk in chunks { try await writer.write(ByteBuffer(bytes: chunk)) }
                 try await writer.finish(nil)
             })
         }
@@ -57,14 +60,16 @@ struct KubeResponder: HTTPResponder {
 }
 
 /// Hummingbird's basic context plus the connection's endpoints, which identify TLS relay connections whose
-/// client certificate the front end verified (`Authenticator`).
+/// client certificate the front end verified (`Authenticator`), and the connection itself.
 struct PeerRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     let connection: Authenticator.Connection?
+    let channel: any Channel
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         connection = Authenticator.Connection(source.channel)
+        channel = source.channel
     }
 }
 
@@ -88,12 +93,17 @@ struct RunningServer: Sendable {
         var description: String { "could not listen on \(host):\(port)" }
     }
 
-    static func start(host: String, port: Int, api: APIServer) async throws -> RunningServer {
+    static func start(host: String, port: Int, api: APIServer, idleTimeout: TimeAmount) async throws -> RunningServer {
         var logger = Logger(label: "gantry.dev.http")
         logger.logLevel = .critical
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+        // kube-apiserver closes a connection idle this long between requests (http.Server's IdleTimeout); a
+        // request in flight (a watch, a followed log) is never idle.
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionCloseHandler()],
+                                               idleTimeout: idleTimeout)
         let app = Application(
             responder: KubeResponder(api: api),
+            server: .http1(configuration: http1),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? port)

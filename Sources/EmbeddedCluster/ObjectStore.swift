@@ -124,13 +124,15 @@ public actor ObjectStore {
 
     // MARK: - Commit
 
-    /// Records one change: assigns the next revision, stores it, appends history, fans it out.
+    /// Records one change: assigns the next revision, journals it (with a data directory; refused with 500 when
+    /// that fails, changing nothing), stores it, appends history, fans it out.
     @discardableResult
-    func commit(_ kind: StoreEvent.Kind, resource: String, object: JSONValue, old: JSONValue?) -> JSONValue {
-        revision += 1
+    func commit(_ kind: StoreEvent.Kind, resource: String, object: JSONValue, old: JSONValue?) throws(APIStatusError) -> JSONValue {
         var stored = object
-        stored.resourceVersion = String(revision)
+        stored.resourceVersion = String(revision + 1)
         let key = storageKey(namespace: stored.namespace, name: stored.name ?? "")
+        try journal(revision: revision + 1, resource: resource, key: key, object: kind == .deleted ? nil : stored)
+        revision += 1
         switch kind {
         case .added, .modified:
             objects[resource, default: [:]][key] = stored

@@ -89,7 +89,7 @@ extension ObjectStore {
         try Self.validateMetadata(info, obj)
         try prepareForCreate(info, &obj, dryRun: dryRun)
         if dryRun { return obj }
-        let stored = commit(.added, resource: info.resourceKey, object: obj, old: nil)
+        let stored = try commit(.added, resource: info.resourceKey, object: obj, old: nil)
         afterCreate(info, stored)
         return stored
     }
@@ -225,11 +225,11 @@ extension ObjectStore {
         if dryRun { return obj }
         // A gracefully deleting pod survives its kubelet's status writes until a delete with grace 0 (apiserver's ShouldDeleteDuringUpdate).
         if obj.deletionTimestamp != nil, obj.finalizers.isEmpty, !(info.kind == "Pod" && (current[path: "metadata", "deletionGracePeriodSeconds"]?.intValue ?? 0) > 0) {
-            let gone = commit(.deleted, resource: info.resourceKey, object: obj, old: current)
+            let gone = try commit(.deleted, resource: info.resourceKey, object: obj, old: current)
             afterDelete(info, gone)
             return gone
         }
-        let stored = commit(.modified, resource: info.resourceKey, object: obj, old: current)
+        let stored = try commit(.modified, resource: info.resourceKey, object: obj, old: current)
         afterUpdate(info, stored, old: current)
         return stored
     }
@@ -274,7 +274,7 @@ extension ObjectStore {
             if obj.deletionTimestamp == nil { obj[path: "metadata", "deletionTimestamp"] = .string(Timestamp.format(Date())) }
             obj.finalizers = finalizers
             if options.dryRun { return .pending(obj) }
-            let stored = obj == current ? current : commit(.modified, resource: info.resourceKey, object: obj, old: current)
+            let stored = try obj == current ? current : commit(.modified, resource: info.resourceKey, object: obj, old: current)
             scheduleGC()
             return .pending(stored)
         }
@@ -291,12 +291,12 @@ extension ObjectStore {
                 obj[path: "metadata", "deletionTimestamp"] = .string(Timestamp.format(Date().addingTimeInterval(TimeInterval(grace))))
                 obj[path: "metadata", "deletionGracePeriodSeconds"] = .int(grace)
                 if options.dryRun { return .pending(obj) }
-                return .pending(commit(.modified, resource: info.resourceKey, object: obj, old: current))
+                return .pending(try commit(.modified, resource: info.resourceKey, object: obj, old: current))
             }
         }
         if finalizers.isEmpty {
             if options.dryRun { return .deleted(current) }
-            let gone = commit(.deleted, resource: info.resourceKey, object: current, old: current)
+            let gone = try commit(.deleted, resource: info.resourceKey, object: current, old: current)
             afterDelete(info, gone)
             return .deleted(gone)
         }
@@ -307,7 +307,7 @@ extension ObjectStore {
         }
         if options.dryRun { return .pending(obj) }
         if obj == current { return .pending(current) }
-        let stored = commit(.modified, resource: info.resourceKey, object: obj, old: current)
+        let stored = try commit(.modified, resource: info.resourceKey, object: obj, old: current)
         scheduleGC()
         return .pending(stored)
     }

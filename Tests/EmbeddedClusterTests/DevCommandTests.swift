@@ -158,14 +158,16 @@ final class GantryDev: @unchecked Sendable {
     }
 
     /// Starts the server and waits (up to 60 s) for the `export KUBECONFIG=` line that ends the startup hint.
-    static func start(_ args: [String], environment: [String: String] = [:]) async throws -> GantryDev {
+    /// `launcher`: a command that runs the server (e.g. `prlimit --nofile=256 --`), whose process then execs it.
+    static func start(_ args: [String], environment: [String: String] = [:], launcher: [String] = []) async throws -> GantryDev {
         let dir = NSTemporaryDirectory() + "gantry-dev-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let kubeconfig = dir + "/kubeconfig"
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: launcher.first ?? binary)
         // A bare API server unless the test names its nodes.
-        process.arguments = ["dev", "--kubeconfig", kubeconfig] + (args.contains("--nodes") ? [] : ["--nodes", "off"]) + args
+        process.arguments = Array(launcher.dropFirst()) + (launcher.isEmpty ? [] : [binary])
+            + ["dev", "--kubeconfig", kubeconfig] + (args.contains("--nodes") ? [] : ["--nodes", "off"]) + args
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         let out = Pipe()
         process.standardOutput = out
@@ -197,6 +199,26 @@ final class GantryDev: @unchecked Sendable {
         process.waitUntilExit()
         try? FileManager.default.removeItem(atPath: dir)
     }
+
+    /// SIGKILL: no shutdown path runs (no final flush), as in a crash.
+    func kill() {
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// The server's port (from its URL).
+    var port: Int { URL(string: url)?.port ?? 0 }
+
+    /// A field of /proc/PID/status (`Threads`, `VmHWM` in kB, …) of the running server.
+    func status(_ field: String) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else { return nil }
+        let line = text.split(separator: "\n").first { $0.hasPrefix(field + ":") }
+        return line?.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap { Int($0) }
+    }
+
+    /// How many descriptors the server has open.
+    var openDescriptors: Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.processIdentifier)/fd").count) ?? 0 }
 
     /// kubectl with this server's kubeconfig.
     func kubectl(_ args: String..., stdin: String? = nil) async -> CommandResult {

@@ -68,3 +68,20 @@ public func withCluster<F: StoppableFixture>(_ fixture: F, _ body: (F) async thr
     }
     await fixture.stop()
 }
+
+extension Prerequisite {
+    /// A Python module importable by `python3` (e.g. the official Kubernetes client), else a failure naming
+    /// how to install it.
+    public static func pythonModule(_ module: String, install: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import \(module)"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        do { try p.run() } catch { throw TestFailure("missing prerequisite: python3 (\(error))") }
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw TestFailure("missing prerequisite: the Python module \(module) (`\(install)`; `make test-deps` installs it)")
+        }
+    }
+}
