@@ -148,10 +148,13 @@ struct ObservabilityTests {
         await prometheus?.stop()
     }
 
+    static func dashboard() throws -> Data {
+        try Data(contentsOf: URL(fileURLWithPath: OperatorHarness.repoRoot + "/deploy/grafana-dashboard.json"))
+    }
+
     /// Every `expr` of the dashboard's panels (rows included), with its panel's title.
     static func dashboardQueries() throws -> [(title: String, expr: String)] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: OperatorHarness.repoRoot + "/deploy/grafana-dashboard.json"))
-        guard let dashboard = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw TestFailure("the dashboard is not a JSON object") }
+        guard let dashboard = try JSONSerialization.jsonObject(with: dashboard()) as? [String: Any] else { throw TestFailure("the dashboard is not a JSON object") }
         func panels(_ list: [[String: Any]]) -> [[String: Any]] {
             list.flatMap { [$0] + panels($0["panels"] as? [[String: Any]] ?? []) }
         }
@@ -169,8 +172,7 @@ struct ObservabilityTests {
 
     /// The budget panels colour at the PlatformConfig's default warning fraction and at the budget itself.
     @Test func theBudgetPanelsThresholdsAreTheWarningFractionAndTheBudget() throws {
-        let data = try Data(contentsOf: URL(fileURLWithPath: OperatorHarness.repoRoot + "/deploy/grafana-dashboard.json"))
-        let panels = try JSONValue.parse(data)["panels"]?.arrayValue ?? []
+        let panels = try JSONValue.parse(Self.dashboard())["panels"]?.arrayValue ?? []
         let budget = panels.filter { panel in
             panel["targets"]?.arrayValue?.contains { $0["expr"]?.stringValue?.contains("gantry_budget_used_ratio") == true } == true
         }
