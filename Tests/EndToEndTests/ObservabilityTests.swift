@@ -1,4 +1,5 @@
 import Foundation
+import GantryAPI
 import GantryCLI
 import EmbeddedCluster
 import GantryTestSupport
@@ -59,13 +60,15 @@ struct ObservabilityTests {
             let underOneSecond = try #require(s.value("gantry_trainingjob_admission_wait_seconds_bucket", research.merging(["le": "1.0"]) { $1 }))
             #expect(underOneSecond < 2)
             #expect(s.value("gantry_trainingjob_queue_length", research) == 0)
-            // GPU-hours of the month against research's budget of 100; no pod of the workload exposes a GPU gauge, so none is idle.
+            // GPU-hours of the month against research's budget of 100.
             let month = try #require(s.value("gantry_budget_used_gpu_seconds", research))
             #expect(month > 0 && month < 360, "\(month)")
             #expect(s.value("gantry_budget_gpu_seconds", research) == 360_000)
             // (to within one accounting period: the two gauges are published one after the other)
             #expect(s.value("gantry_budget_used_ratio", research).map { abs($0 - month / 360_000) < 1e-4 } == true)
+            // The jobs' pods expose no GPU gauge (never idle without a reading); the serving revision's reads 0 %.
             #expect(s.value("gantry_gpus_idle", ["kind": "TrainingJob", "namespace": "research"]) == 0)
+            #expect(s.value("gantry_gpus_idle", ["kind": "InferenceService", "namespace": "default"]).map { $0 >= 1 } == true)
             for kind in ["TrainingJob", "InferenceService", "Notebook"] {
                 let namespace = kind == "TrainingJob" ? "research" : "default"
                 let used = try #require(s.value("gantry_gpu_seconds_total", ["kind": kind, "namespace": namespace]), "\(kind)")
@@ -123,10 +126,20 @@ struct ObservabilityTests {
                     #expect(try await eventually(timeout: .seconds(20)) {
                         try await server.query(resolved).contains { !$0.value.isNaN }
                     }, "panel \"\(title)\": \(resolved) returned no number")
+                    // A label the panel groups by is one the series really carry: no answer lacks it (histogram_quantile
+                    // consumes `le`, and gives no number without it).
+                    let grouped = Self.groupingLabels(expr).subtracting(["le"])
+                    let answers = try await server.query(resolved)
+                    #expect(answers.allSatisfy { a in grouped.allSatisfy { a.labels[$0]?.isEmpty == false } }, "panel \"\(title)\" groups by \(grouped): \(answers)")
                 }
                 // The cost figures saw GPUs held, and the savings the early stop.
                 let cost = try await server.query(Self.resolve(#"sum(increase(gantry_gpu_seconds_total{namespace=~"$namespace"}[$__range]))"#))
                 #expect(cost.first.map { $0.value > 0 } == true, "\(cost)")
+                // The idle panel saw the serving revision's GPU, and the budget panels research's use.
+                let idle = try await server.query(Self.resolve(#"sum by (namespace, kind) (gantry_gpus_idle{namespace=~"$namespace"})"#))
+                #expect(idle.contains { $0.labels == ["namespace": "default", "kind": "InferenceService"] && $0.value >= 1 }, "\(idle)")
+                let used = try await server.query(Self.resolve(#"max by (namespace) (gantry_budget_used_ratio{namespace=~"$namespace"})"#))
+                #expect(used.contains { $0.labels == ["namespace": "research"] && $0.value > 0 && $0.value < 1 }, "\(used)")
             }
         } catch {
             await prometheus?.stop()
@@ -135,10 +148,13 @@ struct ObservabilityTests {
         await prometheus?.stop()
     }
 
+    static func dashboard() throws -> Data {
+        try Data(contentsOf: URL(fileURLWithPath: OperatorHarness.repoRoot + "/deploy/grafana-dashboard.json"))
+    }
+
     /// Every `expr` of the dashboard's panels (rows included), with its panel's title.
     static func dashboardQueries() throws -> [(title: String, expr: String)] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: OperatorHarness.repoRoot + "/deploy/grafana-dashboard.json"))
-        guard let dashboard = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw TestFailure("the dashboard is not a JSON object") }
+        guard let dashboard = try JSONSerialization.jsonObject(with: dashboard()) as? [String: Any] else { throw TestFailure("the dashboard is not a JSON object") }
         func panels(_ list: [[String: Any]]) -> [[String: Any]] {
             list.flatMap { [$0] + panels($0["panels"] as? [[String: Any]] ?? []) }
         }
@@ -146,6 +162,25 @@ struct ObservabilityTests {
             (panel["targets"] as? [[String: Any]] ?? []).compactMap { target in
                 (target["expr"] as? String).map { (panel["title"] as? String ?? "?", $0) }
             }
+        }
+    }
+
+    /// The labels of every `by (…)` clause of a query.
+    static func groupingLabels(_ expr: String) -> Set<String> {
+        Set(expr.matches(of: /\bby\s*\(([^)]*)\)/).flatMap { $0.1.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } })
+    }
+
+    /// The budget panels colour at the PlatformConfig's default warning fraction and at the budget itself.
+    @Test func theBudgetPanelsThresholdsAreTheWarningFractionAndTheBudget() throws {
+        let panels = try JSONValue.parse(Self.dashboard())["panels"]?.arrayValue ?? []
+        let budget = panels.filter { panel in
+            panel["targets"]?.arrayValue?.contains { $0["expr"]?.stringValue?.contains("gantry_budget_used_ratio") == true } == true
+        }
+        #expect(budget.count == 2, "the stat and the bar gauge")
+        for panel in budget {
+            let steps = panel[path: "fieldConfig", "defaults", "thresholds", "steps"]?.arrayValue?.compactMap { $0["value"]?.doubleValue } ?? []
+            #expect(steps == [GPUBudgets.defaultWarningFraction, 1], "\(panel["title"] ?? .null): \(steps)")
+            #expect(panel[path: "fieldConfig", "defaults", "unit"] == "percentunit")
         }
     }
 
@@ -172,8 +207,9 @@ struct ObservabilityTests {
     }
 
     /// deploy/monitoring: the ServiceMonitor finds the Service, the Service the controller's pods and their health
-    /// port, the workload's `namespace` label is kept, and deploy/ itself does not need the ServiceMonitor CRD.
-    @Test func theServiceMonitorReachesTheControllersMetricsPort() throws {
+    /// port, the PodMonitor the same pods and port, the workload's `namespace` label is kept, and deploy/ itself
+    /// does not need the Prometheus Operator's CRDs.
+    @Test func theServiceMonitorAndPodMonitorReachTheControllersMetricsPort() throws {
         func documents(_ path: String) throws -> [JSONValue] {
             try YAML.parseDocuments(String(contentsOfFile: OperatorHarness.repoRoot + "/deploy/" + path, encoding: .utf8))
         }
@@ -197,6 +233,20 @@ struct ObservabilityTests {
         #expect(endpoint["path"] == "/metrics" && endpoint["honorLabels"] == true)
         let kustomization = try String(contentsOfFile: OperatorHarness.repoRoot + "/deploy/kustomization.yaml", encoding: .utf8)
         #expect(!kustomization.contains("monitoring") && !kustomization.contains("servicemonitor"), "deploy/ applies without the Prometheus Operator")
+
+        // The PodMonitor, the alternative without the Service: it selects the controller's pods in their namespace
+        // and names the container port /metrics is served on. Not in deploy/monitoring's kustomization: applied
+        // beside the ServiceMonitor, every series would be scraped twice.
+        let podMonitor = try #require(try documents("monitoring/podmonitor.yaml").first)
+        #expect(podMonitor["kind"] == "PodMonitor" && podMonitor["apiVersion"] == "monitoring.coreos.com/v1")
+        let podSelector = podMonitor[path: "spec", "selector", "matchLabels"]?.objectValue ?? [:]
+        #expect(!podSelector.isEmpty && podSelector.allSatisfy { podLabels[$0.key] == $0.value }, "the PodMonitor selects the controller's pods: \(podSelector)")
+        #expect(podMonitor[path: "spec", "namespaceSelector", "matchNames"]?.arrayValue == [deployment[path: "metadata", "namespace"] ?? .null])
+        let podEndpoint = try #require(podMonitor[path: "spec", "podMetricsEndpoints"]?.arrayValue?.first)
+        #expect(podEndpoint["port"] == target["name"], "the PodMonitor names the controller's metrics port: \(podEndpoint)")
+        #expect(podEndpoint["path"] == "/metrics" && podEndpoint["honorLabels"] == true)
+        let monitoring = try documents("monitoring/kustomization.yaml").first
+        #expect(monitoring?["resources"]?.arrayValue?.contains("podmonitor.yaml") == false, "one of ServiceMonitor and PodMonitor, not both")
     }
 
     /// Only the leader shows platform levels and counts transitions: a standby's `/metrics` has neither, and the

@@ -9,7 +9,8 @@ import Testing
 /// of what `/metrics` shows (ObservabilityTests): in namespace `research` (GPU quota 1) a TrainingJob stopped
 /// early within its 600 s deadline and one queued behind it until then; in `default` an InferenceService
 /// deployed, refused by its validation, swapped to a good revision and rolled back to the warm one, and a Notebook
-/// culled after 10 s idle. Every kind holds a GPU.
+/// culled after 10 s idle. Every kind holds a GPU; the InferenceService's GPU reads 0 % (dcgm-exporter's gauge), so its
+/// pods are reported idle after the PlatformConfig's window of 2 s.
 struct PlatformWorkload {
     let cluster: TestCluster
     let controller: ControllerProcess
@@ -49,7 +50,7 @@ struct PlatformWorkload {
           quotas: [{namespace: research, gpus: 1}]
           # Large enough to hold nothing back: the budget and idle-GPU series exist (docs/budgets-and-idle-gpus.md).
           budgets: {accountingPeriodSeconds: 1, namespaces: [{namespace: research, gpuHoursPerMonth: 100}]}
-          idleGPUs: {checkPeriodSeconds: 1}
+          idleGPUs: {checkPeriodSeconds: 1, windowSeconds: 2}
         """
 
     static func job(_ name: String, script: String, extra: String = "") -> String {
@@ -66,7 +67,7 @@ struct PlatformWorkload {
         """
     }
 
-    /// An InferenceService answering its validation request with `label` (only `positive` passes).
+    /// An InferenceService answering its validation request with `label` (only `positive` passes), its GPU unused.
     static func service(image: String, label: String) -> String {
         """
         apiVersion: gantry.dev/v1alpha1
@@ -77,7 +78,7 @@ struct PlatformWorkload {
           gpu: {count: 1}
           podMetadata:
             annotations:
-              sim.gantry.dev/script: '{readyAfter: 1s, http: {"/v1/models/m:predict": {body: {predictions: [{label: \(label)}]}}}}'
+              sim.gantry.dev/script: '{readyAfter: 1s, http: {"/v1/models/m:predict": {body: {predictions: [{label: \(label)}]}}}, metrics: "DCGM_FI_DEV_GPU_UTIL 0"}'
           rollout:
             scaleDownDelaySeconds: 120
             validation:
