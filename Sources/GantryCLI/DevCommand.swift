@@ -70,6 +70,10 @@ struct DevCommand: AsyncParsableCommand {
                                valueName: "duration"))
     var eventTTL: String = "1h"
 
+    @Option(help: ArgumentHelp("How long a client may take to finish its TLS handshake before the connection is closed (e.g. 10s, 2m).",
+                               valueName: "duration"))
+    var tlsHandshakeTimeout: String = "10s"
+
     /// TLS unless either opt-out flag was given.
     var servesTLS: Bool { tls && !insecureHTTP }
 
@@ -82,6 +86,7 @@ struct DevCommand: AsyncParsableCommand {
         }
         if let faults { do { _ = try FaultSpec(parsing: faults) } catch { throw ValidationError("--faults: \(error)") } }
         do { _ = try DevClusterOptions.parseDuration(eventTTL) } catch { throw ValidationError("--event-ttl: \(error)") }
+        do { _ = try DevClusterOptions.parseDuration(tlsHandshakeTimeout) } catch { throw ValidationError("--tls-handshake-timeout: \(error)") }
         guard AuthorizationMode(rawValue: authorizationMode) != nil else {
             throw ValidationError("--authorization-mode must be AlwaysAllow or RBAC, not \(authorizationMode)")
         }
@@ -106,6 +111,7 @@ struct DevCommand: AsyncParsableCommand {
         var options = DevClusterOptions(port: port, nodes: nodes, dataDir: dataDir, faults: faults, tls: servesTLS, http2: http2)
         options.authorization = AuthorizationMode(rawValue: authorizationMode) ?? .alwaysAllow
         options.eventTTL = (try? DevClusterOptions.parseDuration(eventTTL)) ?? 3600
+        options.handshakeTimeout = (try? DevClusterOptions.parseDuration(tlsHandshakeTimeout)) ?? 10
         let cluster = try await DevCluster.start(options)
         let path = URL(fileURLWithPath: kubeconfig).standardizedFileURL.path
         try cluster.writeKubeconfig(to: path, credentials: credentials == .clientCertificate ? .clientCertificate : .token)
