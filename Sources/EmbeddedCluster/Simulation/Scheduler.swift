@@ -46,7 +46,9 @@ enum Scheduler {
     /// `requests` reads a pod's requests (the driver passes a cache: pods' requests do not change).
     static func schedule(pending: [JSONValue], nodes: [JSONValue], bound: [JSONValue],
                          requests: (JSONValue) -> ResourceList = PodRequests.of) -> Result {
-        var usage = NodeUsage(nodes: nodes, pods: bound, requests: requests)
+        let sortedJSON = nodes.filter { $0.name != nil }.sorted { ($0.name ?? "") < ($1.name ?? "") }
+        // Positions in `usage` are positions in `sortedNodes`: both keep every named node in name order.
+        var usage = NodeUsage(nodes: sortedJSON, pods: bound, requests: requests)
         var result = Result()
         let ordered = pending.sorted { a, b in
             let pa = a[path: "spec", "priority"]?.intValue ?? 0, pb = b[path: "spec", "priority"]?.intValue ?? 0
@@ -55,7 +57,7 @@ enum Scheduler {
             if ca != cb { return ca < cb }
             return a.objectKey < b.objectKey
         }
-        let sortedNodes = nodes.sorted { ($0.name ?? "") < ($1.name ?? "") }.compactMap(NodeFacts.init)
+        let sortedNodes = sortedJSON.compactMap(NodeFacts.init)
         // What does not depend on the pods already placed (cordon, taints, affinity and their scores) is the
         // same for every pod with the same placement constraints: judged once per node for each such shape,
         // not once per pod and node (a burst of identical pods on hundreds of nodes).
@@ -64,11 +66,11 @@ enum Scheduler {
             let shape = placementShape(pod)
             let fixed = fixedByShape[shape] ?? sortedNodes.map { fixedFit(pod: pod, node: $0) }
             fixedByShape[shape] = fixed
-            let podRequests = requests(pod)
-            switch place(pod: pod, requests: podRequests, nodes: sortedNodes, fixed: fixed, usage: usage) {
-            case .success(let node):
-                usage.add(requests: podRequests, to: node)
-                result.bindings.append(Binding(pod: pod.objectKey, node: node))
+            let demand = PodDemand(requests(pod))
+            switch place(pod: pod, demand: demand, fixed: fixed, usage: usage) {
+            case .success(let position):
+                usage.add(demand, at: position)
+                result.bindings.append(Binding(pod: pod.objectKey, node: usage.nodes[position].name))
             case .failure(let failure):
                 result.unschedulable.append(Unschedulable(pod: pod.objectKey, message: failure.message))
             }
@@ -125,53 +127,46 @@ enum Scheduler {
                         intolerable: NodeMatching.intolerablePreferNoSchedule(pod: pod, node: node.node))
     }
 
-    static func place(pod: JSONValue, requests: ResourceList, nodes: [NodeFacts], fixed: [FixedFit],
-                      usage: NodeUsage) -> Swift.Result<String, FitFailure> {
-        if nodes.isEmpty { return .failure(FitFailure(message: "no nodes available to schedule pods")) }
-        let scored = NodeUsage.nonZero(requests)
+    /// The position in `usage` of the node the pod goes to; `fixed` holds a verdict for each of `usage`'s nodes.
+    static func place(pod: JSONValue, demand: PodDemand, fixed: [FixedFit], usage: NodeUsage) -> Swift.Result<Int, FitFailure> {
+        if usage.nodes.isEmpty { return .failure(FitFailure(message: "no nodes available to schedule pods")) }
         var verdicts: [NodeVerdict] = []
-        var feasible: [(name: String, leastAllocated: Int64, affinity: Int64, intolerable: Int64)] = []
-        for (node, fit) in zip(nodes, fixed) {
-            if let verdict = fit.verdict ?? resourceVerdict(requests: requests, node: node.name, usage: usage) {
+        var feasible: [(position: Int, leastAllocated: Int64, affinity: Int64, intolerable: Int64)] = []
+        for (position, fit) in fixed.enumerated() {
+            let node = usage.nodes[position]
+            if let verdict = fit.verdict ?? resourceVerdict(demand, node: node) {
                 verdicts.append(verdict)
                 continue
             }
-            feasible.append((node.name, leastAllocatedScore(nonZeroRequests: scored, node: node.name, usage: usage),
-                             fit.affinity, fit.intolerable))
+            feasible.append((position, leastAllocatedScore(demand, node: node), fit.affinity, fit.intolerable))
         }
         let maxAffinity = feasible.map(\.affinity).max() ?? 0
         let maxIntolerable = feasible.map(\.intolerable).max() ?? 0
-        var best: (name: String, score: Int64)?
+        var best: (position: Int, score: Int64)?
         for node in feasible {
             let affinity = maxAffinity > 0 ? node.affinity * 100 / maxAffinity : 0
             let taints = maxIntolerable > 0 ? 100 - node.intolerable * 100 / maxIntolerable : 100
             let score = 3 * taints + 2 * affinity + node.leastAllocated
-            if best == nil || score > (best?.score ?? 0) { best = (node.name, score) }
+            if best == nil || score > (best?.score ?? 0) { best = (node.position, score) }
         }
-        if let best { return .success(best.name) }
-        return .failure(FitFailure(message: fitErrorMessage(pod: pod, nodeCount: nodes.count, verdicts: verdicts)))
+        if let best { return .success(best.position) }
+        return .failure(FitFailure(message: fitErrorMessage(pod: pod, nodeCount: usage.nodes.count, verdicts: verdicts)))
     }
 
     /// `nil` when the node passes every filter.
     static func filter(pod: JSONValue, requests: ResourceList, node: JSONValue, usage: NodeUsage) -> NodeVerdict? {
-        guard let facts = NodeFacts(node) else { return nil }
-        return fixedFit(pod: pod, node: facts).verdict ?? resourceVerdict(requests: requests, node: facts.name, usage: usage)
+        guard let facts = NodeFacts(node), let position = usage.position(of: facts.name) else { return nil }
+        return fixedFit(pod: pod, node: facts).verdict ?? resourceVerdict(PodDemand(requests), node: usage.nodes[position])
     }
 
     /// NodeResourcesFit: `nil` when the pod's requests fit beside what the node already holds.
-    static func resourceVerdict(requests: ResourceList, node name: String, usage: NodeUsage) -> NodeVerdict? {
-        let allocatable = usage.allocatable[name] ?? [:]
-        let used = usage.requested[name] ?? [:]
+    static func resourceVerdict(_ demand: PodDemand, node: NodeUsage.Node) -> NodeVerdict? {
         var reasons: [String] = []
         var resolvable = true
-        if Int64(usage.podCount[name] ?? 0) + 1 > (allocatable["pods"]?.intValue ?? 0) { reasons.append("Too many pods") }
-        // Resources in the order NodeResourcesFit checks them: cpu, memory, ephemeral-storage, then extended ones.
-        let fixed = ["cpu", "memory", "ephemeral-storage"]
-        let names = fixed.filter { requests[$0] != nil } + requests.keys.filter { !fixed.contains($0) && $0 != "pods" }.sorted()
-        for resource in names {
-            guard let want = requests[resource], want > .zero else { continue }
-            let have = allocatable[resource] ?? .zero
-            if want + (used[resource] ?? .zero) > have {
+        if node.pods + 1 > (node.allocatable["pods"] ?? 0) { reasons.append("Too many pods") }
+        for (resource, want) in demand.fitOrder {
+            let have = node.allocatable[resource] ?? 0
+            if want > have - (node.requested[resource] ?? 0) {
                 reasons.append("Insufficient \(resource)")
                 // More than the node could ever offer: no eviction helps (NodeResourcesFit marks it Unresolvable).
                 if want > have { resolvable = false }
@@ -198,17 +193,14 @@ enum Scheduler {
     }
 
     /// kube-scheduler's LeastAllocated: mean over resources of free share × 100 after placing the pod.
-    static func leastAllocatedScore(nonZeroRequests: ResourceList, node: String, usage: NodeUsage) -> Int64 {
-        let allocatable = usage.allocatable[node] ?? [:]
-        let used = usage.nonZeroRequested[node] ?? [:]
-        let scored = nonZeroRequests.filter { $0.key != "pods" && $0.key != "ephemeral-storage" }
+    static func leastAllocatedScore(_ demand: PodDemand, node: NodeUsage.Node) -> Int64 {
         var total: Int64 = 0
-        for (resource, want) in scored {
-            let cap = allocatable[resource]?.milliValue ?? 0
+        for (resource, want) in demand.scored {
+            let cap = node.allocatable[resource] ?? 0
             guard cap > 0 else { continue }
-            let after = (used[resource]?.milliValue ?? 0) + want.milliValue
+            let after = (node.nonZeroRequested[resource] ?? 0) + want
             total += max(0, cap - after) * 100 / cap
         }
-        return scored.isEmpty ? 0 : total / Int64(scored.count)
+        return demand.scored.isEmpty ? 0 : total / Int64(demand.scored.count)
     }
 }
