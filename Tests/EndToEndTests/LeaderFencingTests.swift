@@ -18,20 +18,6 @@ import Testing
     /// Short but realistic ratios (client-go's 15/10/2 s scaled down), so the test takes seconds.
     static let lease = (duration: 4.0, renewDeadline: 3.0, retry: 0.5)
 
-    static func job(_ name: String) -> String {
-        """
-        apiVersion: gantry.dev/v1alpha1
-        kind: TrainingJob
-        metadata: {name: \(name), namespace: default}
-        spec:
-          image: trainer:1
-          gpu: {count: 1}
-          podMetadata:
-            annotations:
-              sim.gantry.dev/script: '{logs: ["training"], exit: {code: 0, after: 600s}}'
-        """
-    }
-
     /// A kubeconfig for the cluster whose bearer token authenticates as `user`.
     static func kubeconfig(_ cluster: TestCluster, user: String) throws -> String {
         let token = "\(user)-token-\(UUID().uuidString.prefix(8))"
@@ -54,7 +40,7 @@ import Testing
     @Test func aLeaderPausedPastItsLeaseWritesNothingWhenItWakesAndStepsDown() async throws {
         try await withCluster(TestCluster(DevClusterOptions(nodes: "1x{gpu: 8}", tls: true))) { cluster async throws in
             for args in [["apply", "-k", OperatorHarness.repoRoot + "/crds"],
-                         ["wait", "--for=condition=Established", "--timeout=20s", "crd/trainingjobs.gantry.dev"]] {
+                         ["wait", "--for=condition=Established", "--timeout=20s", "crd/trainingjobs.gantry.dev", "crd/platformconfigs.gantry.dev"]] {
                 let r = await cluster.kubectl(args: args)
                 #expect(r.ok, "\(r.stderr)")
             }
@@ -70,13 +56,26 @@ import Testing
                 requests(user).filter { $0.method == "PUT" && $0.path.contains("/leases/") && $0.code == 200 }
             }
 
+            // GPU-hours accounted every second: the leader writes the PlatformConfig's status each second, so a
+            // replica that wakes up as a former leader has a write due at once (what the fence must refuse).
+            let config = await cluster.kubectl(args: ["apply", "-f", "-"], stdin: """
+                apiVersion: gantry.dev/v1alpha1
+                kind: PlatformConfig
+                metadata: {name: default}
+                spec:
+                  budgets: {accountingPeriodSeconds: 1, namespaces: [{namespace: default, gpuHoursPerMonth: 100}]}
+                """)
+            #expect(config.ok, "\(config.stderr)")
             let a = try Self.start(cluster, "fence-a")
             defer { a.killIfRunning() }
             #expect(try await eventually(timeout: .seconds(30)) { await holder() == "fence-a" })
             let b = try Self.start(cluster, "fence-b")
             defer { b.killIfRunning() }
-            _ = await cluster.kubectl(args: ["apply", "-f", "-"], stdin: Self.job("before"))
+            _ = await cluster.kubectl(args: ["apply", "-f", "-"], stdin: KillPointTests.job("before", namespace: "default", replicas: 1, seconds: 600))
             #expect(try await eventually(timeout: .seconds(30)) { try await pods("before") == 1 }, "the leader reconciles")
+            #expect(try await eventually(timeout: .seconds(30)) {
+                requests("fence-a").contains { $0.method != "GET" && $0.path.contains("/platformconfigs/default") }
+            }, "the leader accounts GPU-hours")
             #expect(try await eventually(timeout: .seconds(30)) { requests("fence-b").filter { $0.path.contains("/leases/") }.count >= 2 },
                     "the standby watches the Lease")
             #expect(requests("fence-b").allSatisfy { $0.method == "GET" }, "a standby writes nothing")
@@ -93,18 +92,17 @@ import Testing
             #expect(takeover - lastRenewal <= bound, "failover within lease + retry: \(takeover - lastRenewal)")
 
             // Work for the new leader, which the frozen one also has waiting in its watch streams once it wakes.
-            _ = await cluster.kubectl(args: ["apply", "-f", "-"], stdin: Self.job("during"))
+            _ = await cluster.kubectl(args: ["apply", "-f", "-"], stdin: KillPointTests.job("during", namespace: "default", replicas: 1, seconds: 600))
             #expect(try await eventually(timeout: .seconds(30)) { try await pods("during") == 1 }, "the new leader reconciles")
             let woken = ContinuousClock.now
             a.signal(SIGCONT)
             #expect(try await eventually(timeout: .seconds(30)) { a.output.contains("lost leadership") }, "the woken replica steps down")
-            _ = await cluster.kubectl(args: ["apply", "-f", "-"], stdin: Self.job("after"))
+            _ = await cluster.kubectl(args: ["apply", "-f", "-"], stdin: KillPointTests.job("after", namespace: "default", replicas: 1, seconds: 600))
             #expect(try await eventually(timeout: .seconds(30)) { try await pods("after") == 1 }, "the new leader goes on")
 
+            #expect(try await eventually(timeout: .seconds(30)) { a.output.contains("fenced") }, "the woken replica had writes due")
             let late = requests("fence-a").filter { $0.received >= woken && $0.method != "GET" }
             #expect(late.isEmpty, "the fenced replica wrote after waking: \(late.map { "\($0.method) \($0.path) \($0.code)" })")
-            let refused = a.output.split(separator: "\n").filter { $0.contains("fenced") }.count
-            print("LeaderFencingTests: the woken replica had \(refused) log lines about writes refused by the fence")
             #expect(await holder() == "fence-b")
             let (during, after) = (try await pods("during"), try await pods("after"))
             #expect(during == 1 && after == 1, "no pod created twice")
