@@ -31,6 +31,7 @@ import Testing
         """
     }
 
+    /// A job of `replicas` one-GPU pods (distributed when more than one) that succeeds after `seconds`.
     static func job(_ name: String, namespace: String, replicas: Int, seconds: Int) -> String {
         """
         apiVersion: gantry.dev/v1alpha1
@@ -39,8 +40,7 @@ import Testing
         spec:
           image: trainer:1
           replicas: \(replicas)
-          gpu: {count: 1}
-          distributed: {framework: pytorch}
+          gpu: {count: 1}\(replicas > 1 ? "\n  distributed: {framework: pytorch}" : "")
           podMetadata:
             annotations:
               sim.gantry.dev/script: '{logs: ["epoch 1 loss=0.5"], exit: {code: 0, after: \(seconds)s}}'
@@ -49,16 +49,7 @@ import Testing
 
     /// `busy`: a browser stays connected (activity: never culled); otherwise idle, culled after 10 s.
     static func notebook(_ name: String, busy: Bool) -> String {
-        let script = busy ? #"\#n  podMetadata:\#n    annotations:\#n      sim.gantry.dev/script: '{http: {"/api/status": {body: {last_activity: "{now}", connections: 1, kernels: 1}}, "/api/kernels": {body: []}}}'"# : ""
-        return """
-        apiVersion: gantry.dev/v1alpha1
-        kind: Notebook
-        metadata: {name: \(name), namespace: default}
-        spec:
-          image: jupyter/base-notebook:latest
-          gpu: {count: 1}
-          culling: {idleTimeoutSeconds: 10, checkPeriodSeconds: 1}\(script)
-        """
+        NotebookTests.manifest(name, script: busy ? #"{http: {"/api/status": {body: {last_activity: "{now}", connections: 1, kernels: 1}}, "/api/kernels": {body: []}}}"# : nil)
     }
 
     static func aliasColor(_ f: KillPointFixture, _ name: String) async throws -> String? {
