@@ -41,14 +41,15 @@ final class SoakController: Sendable {
         throw BenchError.timeout("the controller did not serve /metrics within a minute: see \(logPath)")
     }
 
-    /// Sum of `workqueue_depth` over every controller's queue; nil when /metrics does not answer.
+    /// Sum of `workqueue_depth` over every controller's queue; nil when /metrics does not answer or has no such
+    /// series (an absent gauge must not read as an empty queue).
     func queueDepth() async -> Double? {
         guard let port = listening.value,
               let response = try? await metrics.get(url: "http://127.0.0.1:\(port)/metrics"), response.status == 200 else { return nil }
-        return String(decoding: response.body, as: UTF8.self).split(separator: "\n")
+        let depths = String(decoding: response.body, as: UTF8.self).split(separator: "\n")
             .filter { $0.hasPrefix("workqueue_depth{") }
             .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
-            .reduce(0, +)
+        return depths.isEmpty ? nil : depths.reduce(0, +)
     }
 
     /// Whether the queues are empty, looked at every second for up to `within`.
