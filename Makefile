@@ -3,7 +3,7 @@
 #              applies the examples and shows them working.
 #   make test  the whole suite.
 #   make fuzz  each libFuzzer target for FUZZ_SECONDS (docs/testing.md#fuzzing); fails on a crash, leak or OOM.
-#   make soak  churn under faults for SOAK_MINUTES (docs/benchmarks.md#soak); fails on RSS growth, a queue that does
+#   make soak  churn under faults for SOAK_MINUTES (docs/benchmarks.md, soak); fails on RSS growth, a queue that does
 #              not drain, or a full re-list.
 SWIFT ?= swift
 SYSTEM_PACKAGES := libcurl4-openssl-dev libyaml-dev libssl-dev

@@ -3,7 +3,7 @@ import Foundation
 import GantryBench
 
 /// `gantry soak` (`make soak`): a long churn under faults against the controller binary; fails when its memory
-/// grows, its queue does not drain, or it re-lists while every watch could resume (docs/benchmarks.md#soak).
+/// grows, its queue does not drain, or it re-lists while every watch could resume (docs/benchmarks.md, soak).
 struct SoakCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "soak",
