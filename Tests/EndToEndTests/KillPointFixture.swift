@@ -23,12 +23,7 @@ final class KillPointFixture: StoppableFixture {
         _ = try Prerequisite.gantryBinary(repoRoot: OperatorHarness.repoRoot)
         let cluster = try await TestCluster(DevClusterOptions(nodes: nodes, tls: true))
         do {
-            for args in [["apply", "-k", OperatorHarness.repoRoot + "/crds"],
-                         ["wait", "--for=condition=Established", "--timeout=20s", "crd/trainingjobs.gantry.dev", "crd/platformconfigs.gantry.dev",
-                          "crd/inferenceservices.gantry.dev", "crd/notebooks.gantry.dev"]] {
-                let r = await cluster.kubectl(args: args)
-                guard r.ok else { throw TestFailure("kubectl \(args.joined(separator: " ")): \(r.stderr)") }
-            }
+            try await installCRDs(cluster, ["trainingjobs", "platformconfigs", "inferenceservices", "notebooks"])
             let admin = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig, environment: [:]),
                                        options: ClientOptions(userAgent: testUserAgent))
             let fixture = KillPointFixture(cluster: cluster, admin: admin)
@@ -93,6 +88,15 @@ final class KillPointFixture: StoppableFixture {
     func events(_ namespace: String, _ name: String, reason: String) async throws -> [JSONValue] {
         try await admin.list(.coreEvents, namespace: namespace).items
             .filter { $0[path: "involvedObject", "name"]?.stringValue == name && $0["reason"]?.stringValue == reason }
+    }
+}
+
+/// `kubectl apply -k crds/`, then waits until the named CRDs (plural names in gantry.dev) are Established.
+func installCRDs(_ cluster: TestCluster, _ plurals: [String]) async throws {
+    for args in [["apply", "-k", OperatorHarness.repoRoot + "/crds"],
+                 ["wait", "--for=condition=Established", "--timeout=20s"] + plurals.map { "crd/\($0).gantry.dev" }] {
+        let r = await cluster.kubectl(args: args)
+        guard r.ok else { throw TestFailure("kubectl \(args.joined(separator: " ")): \(r.stderr)") }
     }
 }
 

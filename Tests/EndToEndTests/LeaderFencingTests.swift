@@ -39,11 +39,7 @@ import Testing
 
     @Test func aLeaderPausedPastItsLeaseWritesNothingWhenItWakesAndStepsDown() async throws {
         try await withCluster(TestCluster(DevClusterOptions(nodes: "1x{gpu: 8}", tls: true))) { cluster async throws in
-            for args in [["apply", "-k", OperatorHarness.repoRoot + "/crds"],
-                         ["wait", "--for=condition=Established", "--timeout=20s", "crd/trainingjobs.gantry.dev", "crd/platformconfigs.gantry.dev"]] {
-                let r = await cluster.kubectl(args: args)
-                #expect(r.ok, "\(r.stderr)")
-            }
+            try await installCRDs(cluster, ["trainingjobs", "platformconfigs"])
             let admin = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig, environment: [:]))
             @Sendable func holder() async -> String? {
                 (try? await admin.get(Lease.self, namespace: "default", name: "gantry-controller"))?.spec.holderIdentity
