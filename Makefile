@@ -3,6 +3,8 @@
 #              applies the examples and shows them working.
 #   make test  the whole suite.
 #   make fuzz  each libFuzzer target for FUZZ_SECONDS (docs/testing.md#fuzzing); fails on a crash, leak or OOM.
+#   make soak  churn under faults for SOAK_MINUTES (docs/benchmarks.md, soak); fails on RSS growth, a queue that does
+#              not drain, or a full re-list.
 SWIFT ?= swift
 SYSTEM_PACKAGES := libcurl4-openssl-dev libyaml-dev libssl-dev
 # Real components the tests drive: lua5.4 runs the Argo CD health checks of docs/gitops.md; prometheus scrapes the
@@ -18,7 +20,7 @@ GANTRY := .build/debug/gantry
 VERSION := $(shell sed -n 's/.*static let current = "\(.*\)"/\1/p' Sources/GantryCLI/VersionCommand.swift)
 IMAGE := ghcr.io/gantry-dev/gantry:$(VERSION)
 
-.PHONY: deps test-deps build test run crds bench fuzz clean image dashboard-shots install-plugin
+.PHONY: deps test-deps build test run crds bench soak fuzz clean image dashboard-shots install-plugin
 
 # Installs the C libraries the shims link against, only those missing (non-interactive apt-get).
 deps:
@@ -71,6 +73,12 @@ BENCH_JSON ?= docs/benchmarks.json
 bench: deps
 	$(SWIFT) build -c release --product gantry
 	.build/release/gantry bench --json $(BENCH_JSON) $(BENCH_ARGS)
+
+# The long run of issue #14: the controller binary under churn and faults; SOAK_ARGS e.g. --seed 7 --max-rss-growth 8.
+SOAK_MINUTES ?= 60
+soak: deps
+	$(SWIFT) build -c release --product gantry
+	.build/release/gantry soak --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
 
 # A screenshot of every page of `gantry dashboard` against a live embedded cluster: docs/images/dashboard-*.png.
 dashboard-shots: test-deps build

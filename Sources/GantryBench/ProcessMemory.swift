@@ -14,8 +14,10 @@ public enum ProcessMemory {
         public var peakBytes: Int
     }
 
-    public static func read() -> Reading? {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+    /// This process's memory, or another's by pid (`gantry soak` samples the controller it started).
+    public static func read(pid: Int32? = nil) -> Reading? {
+        let path = pid.map { "/proc/\($0)/status" } ?? "/proc/self/status"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         var rss: Int?, hwm: Int?
         for line in text.split(separator: "\n") {
             if line.hasPrefix("VmRSS:") { rss = kibibytes(line) }

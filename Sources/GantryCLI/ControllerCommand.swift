@@ -18,7 +18,8 @@ struct ControllerCommand: AsyncParsableCommand {
             standing by as a non-leader) and /metrics (Prometheus text format) on --health-port; with --metrics-port, \
             /metrics moves to a listener of its own (on --metrics-host, 127.0.0.1 unless set: reached through a proxy \
             in the pod). With leader election (default on), only the replica holding \
-            the Lease reconciles; SIGTERM or SIGINT stops taking work, lets in-flight reconciles finish and \
+            the Lease reconciles, and it writes nothing once --leader-elect-renew-deadline passed since its last \
+            renewal (fencing: a replica paused past its lease does not write beside its successor); SIGTERM or SIGINT stops taking work, lets in-flight reconciles finish and \
             releases the Lease.
             """)
 
@@ -68,6 +69,15 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "Identity written into the Lease (default: hostname and process id).")
     var identity: String?
 
+    @Option(help: ArgumentHelp("Seconds a standby waits after the Lease was last renewed before taking it.", valueName: "seconds"))
+    var leaderElectLeaseDuration: Double = 15
+
+    @Option(help: ArgumentHelp("Seconds the leader keeps trying to renew before it stops writing and steps down (less than the lease duration).", valueName: "seconds"))
+    var leaderElectRenewDeadline: Double = 10
+
+    @Option(help: ArgumentHelp("Seconds between attempts to take or renew the Lease.", valueName: "seconds"))
+    var leaderElectRetryPeriod: Double = 2
+
     @Option(help: "Client-side rate limit in requests per second (default: none; the API server's priority and fairness applies).")
     var qps: Double?
 
@@ -87,6 +97,10 @@ struct ControllerCommand: AsyncParsableCommand {
         guard maxLogStreams > 0 else { throw ValidationError("--max-log-streams must be at least 1") }
         guard maxLogPollsPerSecond > 0 else { throw ValidationError("--max-log-polls-per-second must be more than 0") }
         if let qps, qps <= 0 { throw ValidationError("--qps must be positive") }
+        // client-go's leaderelection refuses the same: a renew deadline at or past the lease duration lets two lead.
+        guard leaderElectRetryPeriod > 0, leaderElectRetryPeriod < leaderElectRenewDeadline, leaderElectRenewDeadline < leaderElectLeaseDuration else {
+            throw ValidationError("leader election needs 0 < --leader-elect-retry-period < --leader-elect-renew-deadline < --leader-elect-lease-duration")
+        }
     }
 
     func run() async throws {
@@ -99,8 +113,17 @@ struct ControllerCommand: AsyncParsableCommand {
         var clientOptions = ClientOptions()
         clientOptions.qps = qps
         clientOptions.burst = burst
-        let client = try KubeClient(config: config, options: clientOptions)
         let me = identity ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+        let leaderElect = self.leaderElect
+        var lease = LeaderElector.Options(namespace: leaseNamespace ?? config.namespace, name: leaseName, identity: me)
+        lease.leaseDuration = .milliseconds(Int64(leaderElectLeaseDuration * 1000))
+        lease.renewDeadline = .milliseconds(Int64(leaderElectRenewDeadline * 1000))
+        lease.retryPeriod = .milliseconds(Int64(leaderElectRetryPeriod * 1000))
+        let leaseClient = try KubeClient(config: config, options: clientOptions)
+        // The elector has a client of its own (as controller-runtime's): the fence below must not stop its renewals.
+        let elector = LeaderElector(client: leaseClient, options: lease)
+        if leaderElect { clientOptions.writeFence = { elector.holdsLease } }
+        let client = try KubeClient(config: config, options: clientOptions)
         var managerOptions = OperatorManager.Options()
         managerOptions.workers = workers
         managerOptions.maxLogStreams = maxLogStreams
@@ -108,9 +131,6 @@ struct ControllerCommand: AsyncParsableCommand {
         managerOptions.namespace = namespace
         managerOptions.instance = me
         let manager = try OperatorManager(client: client, options: managerOptions)
-        let leaderElect = self.leaderElect
-        let lease = LeaderElector.Options(namespace: leaseNamespace ?? config.namespace, name: leaseName, identity: me)
-        let elector = LeaderElector(client: client, options: lease)
         // Ready means "caches synced, or standing by as a non-leader" (controller-runtime's meaning): a standby
         // that answered 503 until it led kept a 2-replica Deployment at 1/2 Ready forever.
         let ready: @Sendable () async -> Bool = {

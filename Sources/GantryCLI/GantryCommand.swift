@@ -7,7 +7,7 @@ public struct GantryCommand: AsyncParsableCommand {
         commandName: "gantry",
         abstract: "Run machine-learning workloads on GPU clusters: TrainingJob, InferenceService, Notebook.",
         version: "gantry \(GantryVersion.current)",
-        subcommands: [ControllerCommand.self, DevCommand.self, CRDsCommand.self, RecordsCommand.self, GPUsCommand.self, DashboardCommand.self, PromoteCommand.self, RollbackCommand.self, NotebookCommand.self, BenchCommand.self, VersionCommand.self, GetCommand.self, StatusCommand.self, MetricsCommand.self, LogsCommand.self]
+        subcommands: [ControllerCommand.self, DevCommand.self, CRDsCommand.self, RecordsCommand.self, GPUsCommand.self, DashboardCommand.self, PromoteCommand.self, RollbackCommand.self, NotebookCommand.self, BenchCommand.self, SoakCommand.self, VersionCommand.self, GetCommand.self, StatusCommand.self, MetricsCommand.self, LogsCommand.self]
     )
     public init() {}
 }

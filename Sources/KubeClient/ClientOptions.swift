@@ -25,6 +25,10 @@ public struct ClientOptions: Sendable {
     /// Where request metrics go; nil = the process-wide `MetricsSystem.factory`.
     public var metricsFactory: (any MetricsFactory)?
     public var logger: Logger
+    /// Asked before every write (any verb but GET and HEAD), at each attempt: false refuses it with
+    /// `KubeClientError.fenced` before anything is sent. A leader-elected controller passes
+    /// `LeaderElector.holdsLease`, so a replica whose lease may have passed to another writes nothing.
+    public var writeFence: (@Sendable () -> Bool)?
 
     public init(qps: Double? = nil, burst: Int = 10, requestTimeout: Duration = .seconds(30),
                 connectTimeout: Duration = .seconds(10), userAgent: String = "gantry/0.1 (linux) kubeclient",

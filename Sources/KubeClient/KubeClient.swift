@@ -99,6 +99,10 @@ public final class KubeClient: Sendable {
             try Task.checkCancellation()
             if let rateLimiter { try await rateLimiter.acquire() }
             let credentials = try await authenticator.credentials()
+            // Checked last before sending (after any wait for the rate limiter or credentials), at every attempt.
+            if let fence = options.writeFence, !["GET", "HEAD"].contains(request.method), !fence() {
+                throw KubeClientError.fenced(method: request.method, path: request.path)
+            }
             let transportRequest = makeTransportRequest(request, credentials: credentials)
             do {
                 return try await attempt(transportRequest)

@@ -19,6 +19,8 @@ public enum KubeClientError: Error, Sendable, Equatable, CustomStringConvertible
     case invalidRequest(String)
     /// The client was shut down while the request was in flight.
     case shutdown
+    /// A write refused by `ClientOptions.writeFence` (this replica no longer holds its leader lease); not sent.
+    case fenced(method: String, path: String)
 
     public var description: String {
         switch self {
@@ -34,6 +36,7 @@ public enum KubeClientError: Error, Sendable, Equatable, CustomStringConvertible
         case let .lineTooLong(limit): return "streamed line longer than \(limit) bytes"
         case let .invalidRequest(message): return "invalid request: \(message)"
         case .shutdown: return "the client was shut down"
+        case let .fenced(method, path): return "\(method) \(path) not sent: this replica may no longer hold its leader lease (fenced)"
         }
     }
 

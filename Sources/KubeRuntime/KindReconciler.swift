@@ -107,16 +107,28 @@ public struct KindReconciler<Planner: KindPlanner>: Reconciler {
         let inputs = await planner.inputs(for: object)
         let plan = planner.plan(KindObservation(object: object, children: children, inputs: inputs, now: clock.wallNow))
         if plan.status != object.status { try await writeStatus(stored, plan.status) }
+        // The Events go out beside the children once the status holding their transition is on record, and
+        // whether or not a child write fails: the next reconcile reads the transition as done and plans no Event
+        // for it, so one held back until the children succeeded was lost (a swap whose Service patch failed, or
+        // a cull whose pod delete failed, was never announced). A task of its own: a child's failure must not
+        // cancel the announcement.
+        let announcing = Task { [events, notify] in
+            for event in plan.events {
+                await events.record(regarding: stored, type: event.type.rawValue, reason: event.reason, note: event.note, action: "Reconcile")
+                if event.notify { await notify(stored, event) }
+            }
+        }
         do {
             try await applier.apply(plan.children, ownerUID: object.uid, namespace: object.namespace)
         } catch let rejected as ChildRejected {
+            await announcing.value
             try await markRejected(key, rejected)
             return .done
+        } catch {
+            await announcing.value
+            throw error
         }
-        for event in plan.events {
-            await events.record(regarding: stored, type: event.type.rawValue, reason: event.reason, note: event.note, action: "Reconcile")
-            if event.notify { await notify(stored, event) }
-        }
+        await announcing.value
         return plan.requeueAfter.map { .requeue(after: $0) } ?? .done
     }
 

@@ -8,6 +8,13 @@ import Synchronization
 /// `leaseDuration` (15 s); the leader renews every `retryPeriod` (2 s) and gives up leading if it could not
 /// renew for `renewDeadline` (10 s); others try to take the lease every `retryPeriod` once it has not been
 /// renewed for `leaseDuration` *as measured by their own clock* (no trust in other machines' clocks).
+///
+/// Fencing: a leader may be paused (SIGSTOP, a VM freeze, a long GC-like stall) past its lease while another
+/// replica takes over; when it wakes its reconciles would go on writing until its renew loop notices. client-go
+/// bounds this by cancelling the leading context `renewDeadline` after the last renew; here `holdsLease` turns
+/// false at that same instant, counted from when the last successful renew was *sent*, whatever the loops are
+/// doing, and the controller's client refuses every write while it is false (`ClientOptions.writeFence`). Since
+/// `renewDeadline < leaseDuration`, a write is never sent once another replica may deem the lease expired.
 public struct LeaderElector: Sendable {
     public struct Options: Sendable {
         public var namespace: String
@@ -27,11 +34,15 @@ public struct LeaderElector: Sendable {
     let options: Options
     let clock: any RuntimeClock
     let logger = Logger(label: "gantry.leader")
-    private let leading = LeadingFlag()
+    private let leading = LeaseHold()
 
     /// Whether this replica holds the lease and runs `lead` now. Readiness reads it: a standby replica is
     /// ready (waiting is its job), as controller-runtime's; only the leader waits for its caches.
-    public var isLeading: Bool { leading.value }
+    public var isLeading: Bool { leading.isLeading }
+
+    /// Whether this replica may write now: it leads and sent its last successful renew less than
+    /// `renewDeadline` ago (by its own monotonic clock). The write fence of the controller's client.
+    public var holdsLease: Bool { leading.holds(now: clock.now, renewDeadline: options.renewDeadline) }
 
     public init(client: KubeClient, options: Options, clock: any RuntimeClock = SystemClock()) {
         self.client = client
@@ -46,8 +57,8 @@ public struct LeaderElector: Sendable {
         while !Task.isCancelled {
             guard await acquire(observer) else { return }
             logger.info("became leader", metadata: ["lease": "\(options.namespace)/\(options.name)", "identity": "\(options.identity)"])
-            leading.set(true)
-            defer { leading.set(false) }
+            leading.setLeading(true)
+            defer { leading.setLeading(false) }
             let stillLeading = await withTaskGroup(of: Bool.self) { group -> Bool in
                 group.addTask { await lead(); return true }
                 group.addTask { await renewLoop(observer) }
@@ -77,20 +88,17 @@ public struct LeaderElector: Sendable {
 
     /// Renews every retryPeriod; returns false once renewals have failed for renewDeadline.
     func renewLoop(_ observer: LeaseObserver) async -> Bool {
-        var lastRenew = clock.now
         while !Task.isCancelled {
             do { try await clock.sleep(for: options.retryPeriod) } catch { return true }
-            if await tryAcquireOrRenew(observer) {
-                lastRenew = clock.now
-            } else if clock.now - lastRenew >= options.renewDeadline {
-                return false
-            }
+            if await tryAcquireOrRenew(observer) { continue }
+            if !holdsLease { return false }
         }
         return true
     }
 
     /// One attempt: create the lease, renew ours, or take an expired one. Conflicts mean someone else won.
     public func tryAcquireOrRenew(_ observer: LeaseObserver) async -> Bool {
+        let sent = clock.now  // the lease counts from before the request: a slow answer shortens it, never extends it
         let now = clock.wallNow
         let micro = Timestamp.formatMicro(now)
         let seconds = Int64(options.leaseDuration.components.seconds)
@@ -107,6 +115,7 @@ public struct LeaderElector: Sendable {
                 fresh.spec.leaseTransitions = 0
                 let created = try await client.create(fresh)
                 await observer.observed(created, at: clock.now)
+                leading.renewed(at: sent)
                 return true
             }
             let holder = lease.spec.holderIdentity ?? ""
@@ -125,6 +134,7 @@ public struct LeaderElector: Sendable {
             }
             let written = try await client.update(updated)  // carries resourceVersion: a race answers 409
             await observer.observed(written, at: clock.now)
+            leading.renewed(at: sent)
             return true
         } catch {
             logger.debug("lease attempt failed", metadata: ["error": "\(error)"])
@@ -166,9 +176,18 @@ public actor LeaseObserver {
     }
 }
 
-/// Set while `run` leads; read by the readiness probe from any thread.
-final class LeadingFlag: Sendable {
-    private let state = Mutex(false)
-    var value: Bool { state.withLock { $0 } }
-    func set(_ value: Bool) { state.withLock { $0 = value } }
+/// Whether `run` leads and when the lease was last renewed; read by the readiness probe and the write fence
+/// from any thread.
+final class LeaseHold: Sendable {
+    private let state = Mutex((leading: false, renewedAt: Duration?.none))
+    var isLeading: Bool { state.withLock { $0.leading } }
+    func setLeading(_ value: Bool) { state.withLock { $0.leading = value } }
+    func renewed(at time: Duration) { state.withLock { $0.renewedAt = max($0.renewedAt ?? time, time) } }
+
+    func holds(now: Duration, renewDeadline: Duration) -> Bool {
+        state.withLock { s in
+            guard s.leading, let renewedAt = s.renewedAt else { return false }
+            return now - renewedAt < renewDeadline
+        }
+    }
 }

@@ -147,7 +147,7 @@ import Testing
                 .filter { $0[path: "involvedObject", "name"] == "svc" && $0["reason"] == "Swapped" }
             #expect(swaps.count == 1, "one swap, recorded once: \(swaps.map { $0["message"] ?? .null })")
             #expect(try await h.get(.notebooks, "default", "nb")?[path: "status", "phase"] == "Running", "the active notebook is never culled")
-            try await Self.expectNoOrphans(h)
+            try await expectNoOrphans(h.client, namespaces: ["chaos", "default"])
         }
     }
 
@@ -170,21 +170,6 @@ import Testing
         }
     }
 
-    /// Every pod and Service in the workload's namespaces is owned by an object that exists (same uid).
-    static func expectNoOrphans(_ h: OperatorHarness) async throws {
-        for ns in ["chaos", "default"] {
-            for type in [ResourceType.pods, .services] {
-                for child in try await h.client.list(type, namespace: ns).items {
-                    guard let owner = child.controllerReference else { continue }
-                    let plural = ["TrainingJob": ResourceType.trainingJobs, "InferenceService": .inferenceServices, "Notebook": .notebooks][owner.kind]
-                    guard let plural else { continue }
-                    let existing = try await h.get(plural, ns, owner.name)
-                    #expect(existing?.uid == owner.uid, "\(type.kind) \(ns)/\(child.name ?? "") is owned by a \(owner.kind) \(owner.name) that is gone")
-                }
-            }
-        }
-    }
-
     /// Runs `body` until it succeeds (the faults fail some requests), at most 20 times.
     static func retrying(_ body: () async throws -> Void) async throws -> Bool {
         for _ in 0..<20 {
@@ -192,5 +177,19 @@ import Testing
             try await Task.sleep(for: .milliseconds(200))
         }
         return false
+    }
+}
+
+/// Every pod and Service in `namespaces` is owned by an object that exists (same uid): no orphan.
+func expectNoOrphans(_ client: KubeClient, namespaces: [String]) async throws {
+    let kinds = ["TrainingJob": ResourceType.trainingJobs, "InferenceService": .inferenceServices, "Notebook": .notebooks]
+    for ns in namespaces {
+        for type in [ResourceType.pods, .services] {
+            for child in try await client.list(type, namespace: ns).items {
+                guard let owner = child.controllerReference, let plural = kinds[owner.kind] else { continue }
+                let existing = try await client.getIfFound(plural, ns, owner.name)
+                #expect(existing?.uid == owner.uid, "\(type.kind) \(ns)/\(child.name ?? "") is owned by a \(owner.kind) \(owner.name) that is gone")
+            }
+        }
     }
 }

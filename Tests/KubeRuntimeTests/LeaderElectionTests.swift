@@ -71,6 +71,41 @@ import KubeCore
             await a.value
         }
     }
+
+    /// Fencing: `holdsLease` turns false `renewDeadline` after the last successful renew was sent, by the clock
+    /// alone, while the renew loop is still busy failing; a client fenced by it then sends no write at all.
+    @Test func theWriteFenceClosesAtTheRenewDeadlineWhateverTheRenewLoopIsDoing() async throws {
+        try await withCluster(TestCluster(DevClusterOptions(nodes: "off"))) { cluster async throws in
+            let clock = ManualClock()
+            let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
+            let elector = LeaderElector(client: client, options: Self.options("a"), clock: clock)
+            var fencedOptions = ClientOptions(userAgent: "fenced-writer")
+            fencedOptions.writeFence = { elector.holdsLease }
+            let writer = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig), options: fencedOptions)
+            #expect(!elector.holdsLease, "no lease before leading")
+            let leading = Task { await elector.run { while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(20)) } } }
+            #expect(try await eventually { elector.holdsLease })
+            var map: JSONValue = ["apiVersion": "v1", "kind": "ConfigMap", "data": ["k": "v"]]
+            map.name = "while-leading"
+            _ = try await writer.create(.configMaps, map, namespace: "default")
+
+            // Every lease request fails from now on: renewals stop succeeding, as for a leader cut off or paused.
+            cluster.cluster.failNextRequests(100_000, code: 503, target: FaultTarget(path: "/leases/"))
+            clock.advance(by: .milliseconds(1_900))
+            #expect(elector.holdsLease, "within the renew deadline (2 s) the lease still holds")
+            clock.advance(by: .milliseconds(100))
+            #expect(!elector.holdsLease, "at the renew deadline the fence closes, whatever the renew loop is doing")
+            map.name = "after-the-deadline"
+            await #expect(throws: KubeClientError.fenced(method: "POST", path: "/api/v1/namespaces/default/configmaps")) {
+                _ = try await writer.create(.configMaps, map, namespace: "default")
+            }
+            #expect(try await writer.list(.configMaps, namespace: "default").items.count >= 1, "reads still go through")
+            let writes = cluster.cluster.requests().filter { $0.userAgent == "fenced-writer" && $0.method == "POST" }
+            #expect(writes.count == 1, "the fenced write never reached the server: \(writes.map(\.path))")
+            leading.cancel()
+            await leading.value
+        }
+    }
 }
 
 /// Who is leading right now, and whether two ever led at once.
