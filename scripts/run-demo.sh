@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 
 GANTRY=${GANTRY:-.build/debug/gantry}
 KUBECTL=${KUBECTL:-kubectl}
-STATE=.gantry
+# GANTRY_STATE: where the kubeconfig and logs go (MakeRunTourTests runs the tour in a folder of its own).
+STATE=${GANTRY_STATE:-.gantry}
 mkdir -p "$STATE"
-export KUBECONFIG="$PWD/$STATE/kubeconfig"
+export KUBECONFIG="$(cd "$STATE" && pwd)/kubeconfig"
 rm -f "$KUBECONFIG"
 
 pids=()
