@@ -11,17 +11,7 @@ import KubeCore
     static let examples = OperatorHarness.repoRoot + "/examples/"
 
     static func inferenceService(image: String) -> String {
-        """
-        apiVersion: gantry.dev/v1alpha1
-        kind: InferenceService
-        metadata: {name: api, namespace: default}
-        spec:
-          image: \(image)
-          readinessPath: /v2/health/ready
-          replicas: 1
-          gpu: {count: 1}
-          rollout: {scaleDownDelaySeconds: 1}
-        """
+        InferenceServiceTests.manifest("api", image: image, replicas: 1, rollout: "{scaleDownDelaySeconds: 1}")
     }
 
     @Test func everyObjectTheOperatorWritesForAllThreeKindsDeclaresOnlyFieldsOfItsSchema() async throws {
