@@ -70,7 +70,11 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             .product(name: "DequeModule", package: "swift-collections"),
-        ], swiftSettings: strict),
+        ],
+        // Upstream schemas of the built-in kinds (scripts/vendor-openapi.sh), compiled into the binary: an installed
+        // `gantry` has no resource bundle beside it.
+        resources: [.embedInCode("Resources/openapi-builtin.json")],
+        swiftSettings: strict),
         // Benchmarks (`gantry bench`, docs/benchmarks.md): speed and memory targets live here, not in unit tests.
         .target(name: "GantryBench", dependencies: [
             "GantryControllers", "GantryAPI", "EmbeddedCluster", "KubeRuntime", "KubeClient", "KubeYAML", "KubeCore",

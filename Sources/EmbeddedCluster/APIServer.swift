@@ -13,6 +13,10 @@ struct APIServer: Sendable {
     /// True while serving plain HTTP (see `authenticate`).
     let allowAnonymous: Bool
     var authorization: AuthorizationMode = .alwaysAllow
+    /// Every write is decoded with `fieldValidation=Strict`, whatever it asks (DevClusterOptions.strictFieldValidation).
+    var strictFieldValidation = false
+    /// Writes that carried fields their kind does not declare (BuiltinFieldValidation.swift).
+    let unknownFieldLog = UnknownFieldLog()
 
     /// kube-apiserver's limit on a request body (`MaxRequestBodyBytes`, 3 MiB): more answers 413.
     static let maxRequestBody = 3 << 20
@@ -106,7 +110,7 @@ struct APIServer: Sendable {
                 return .json(OpenAPI.index(await store.openAPIDocuments()))
             case .openAPIv3(let gvPath):
                 guard let doc = await store.openAPIDocuments()[gvPath] else { throw APIStatusError.pathNotFound() }
-                return .json(doc)
+                return .json(doc.json)
             case .resource(let r) where r.group == "authorization.k8s.io" && r.plural == "selfsubjectaccessreviews" && r.name == nil:
                 return try await selfSubjectAccessReview(req, user: user)
             case .resource(let r):
@@ -239,6 +243,7 @@ struct APIServer: Sendable {
     func create(_ req: APIRequest, _ info: ResourceInfo, namespace: String?) async throws -> APIResponse {
         var obj = try parseBody(req)
         try checkTypeMeta(obj, info)
+        let decodeWarnings = try decodeBuiltin(req, info, &obj)
         if info.namespaced {
             if let bodyNS = obj.namespace, !bodyNS.isEmpty, bodyNS != namespace {
                 throw APIStatusError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
@@ -250,7 +255,7 @@ struct APIServer: Sendable {
             if !causes.isEmpty { throw APIStatusError.invalid(kind: info.kind, group: info.group, name: obj.name ?? "", causes: causes) }
             obj = EventConversion.toCore(obj)
         }
-        let warnings = try await admit(req, info, &obj, old: nil)
+        let warnings = try await decodeWarnings + admit(req, info, &obj, old: nil)
         let created = try await store.create(info, obj, scope: .main, dryRun: req.dryRun)
         if !req.dryRun { await store.recordUpdate(manager: manager(req), old: nil, new: created) }
         return .json(present(created, info, await readSchema(info)), status: 201, headers: warnings)
@@ -259,6 +264,7 @@ struct APIServer: Sendable {
     func replace(_ req: APIRequest, _ info: ResourceInfo, namespace: String?, name: String, scope: UpdateScope) async throws -> APIResponse {
         var obj = try parseBody(req)
         try checkTypeMeta(obj, info)
+        let decodeWarnings = try decodeBuiltin(req, info, &obj)
         if let bodyName = obj.name, bodyName != name {
             throw APIStatusError.badRequest("the name of the object (\(bodyName)) does not match the name on the URL (\(name))")
         }
@@ -272,7 +278,7 @@ struct APIServer: Sendable {
         if EventConversion.isEventsV1(info) { obj = EventConversion.toCore(obj) }
         let old = await store.get(info.resourceKey, namespace: namespace, name: name)
         let schema = await readSchema(info)
-        let warnings = try await admit(req, info, &obj, old: old.map { present($0, info, schema) })
+        let warnings = try await decodeWarnings + admit(req, info, &obj, old: old.map { present($0, info, schema) })
         let allowCreate = info.kind == "Lease" || info.kind == "Endpoints" || info.kind == "Event"
         let updated = try await store.update(info, obj, scope: scope, dryRun: req.dryRun, allowCreate: allowCreate)
         if !req.dryRun { await store.recordUpdate(manager: manager(req), old: old, new: updated) }

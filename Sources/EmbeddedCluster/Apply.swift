@@ -96,7 +96,8 @@ extension ObjectStore {
         var patchBody = intent
         patchBody[path: "metadata", "resourceVersion"] = nil
         if info.supportsStrategicMerge {
-            merged = (try? StrategicMerge.apply(patchBody, to: current)) ?? MergePatch.apply(patchBody, to: current)
+            merged = (try? StrategicMerge.apply(patchBody, to: current, definition: BuiltinSchemas.vendored.definitionName(info)))
+                ?? MergePatch.apply(patchBody, to: current)
         } else {
             merged = MergePatch.apply(patchBody, to: current)
         }
@@ -147,6 +148,7 @@ extension APIServer {
         }
         intent.name = name
         if info.namespaced { intent.namespace = namespace }
+        try checkAppliedBuiltin(req, info, intent, namespace: namespace, name: name)
         // events.k8s.io/v1: ownership is tracked on the stored core/v1 field names.
         if EventConversion.isEventsV1(info) { intent = EventConversion.toCore(intent) }
         var warnings: [(String, String)] = []

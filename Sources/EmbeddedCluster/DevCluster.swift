@@ -34,6 +34,9 @@ public struct DevClusterOptions: Sendable {
     /// With TLS: at most this many connections are relayed at once (one thread each); more wait in the listen
     /// queue until one ends. Connections still in their handshake do not count (they take no thread).
     public var maxConnections: Int = 512
+    /// Decode every write as `fieldValidation=Strict`, whatever it asks: a field its kind does not declare fails the
+    /// request (tests use it to prove a client writes only declared fields; see `unknownFieldReports()`).
+    public var strictFieldValidation = false
 
     var idleTimeAmount: TimeAmount { .nanoseconds(Int64(idleTimeout * 1e9)) }
 
@@ -124,6 +127,7 @@ public final class DevCluster: Sendable {
         var api = APIServer(store: store, logs: logs, proxy: proxyHooks, faults: faults, authenticator: authenticator,
                             requestLog: RequestLog(), allowAnonymous: !options.tls)
         api.authorization = options.authorization
+        api.strictFieldValidation = options.strictFieldValidation
         let host = options.host.contains(":") ? "[\(options.host)]" : options.host
         let server: RunningServer
         let front: TLSFrontEnd?

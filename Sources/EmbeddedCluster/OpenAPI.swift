@@ -5,14 +5,33 @@ import KubeCore
 /// operation's `x-kubernetes-group-version-kind`), and then validates on the server instead of client-side.
 /// Built-in patch operations do not advertise `application/strategic-merge-patch+json`, so kubectl computes
 /// strategic merge patches from its compiled-in types (with the real merge keys) rather than from these schemas.
-/// `/openapi/v2` (OpenAPIv2.swift) serves the same facts to kubectl 1.27/1.28.
+/// Built-in kinds carry their upstream schemas (Schema/BuiltinSchemas.swift), with every definition they reference,
+/// so `kubectl explain pod.spec.containers.resources` works; custom resources carry their CRD's.
+/// `/openapi/v2` (OpenAPIv2.swift) serves the patch parameters to kubectl 1.27/1.28.
 enum OpenAPI {
+    /// A group-version's document and the hash its index entry carries.
+    struct Document: Sendable {
+        let json: JSONValue
+        let hash: String
+        init(_ json: JSONValue) {
+            self.json = json
+            hash = OpenAPI.hash(json)
+        }
+    }
+
+    /// The documents of the built-in group-versions, built and hashed once, on first request (a few hundred KB of
+    /// schemas: not rebuilt for every `kubectl apply`).
+    static let builtinDocuments: [String: (plurals: Set<String>, document: Document)] = {
+        let grouped = Dictionary(grouping: BuiltinKinds.all, by: OpenAPI.gvPath)
+        return grouped.mapValues { (plurals: Set($0.map(\.plural)), document: Document(OpenAPI.document($0, crdSchemas: [:]))) }
+    }()
+
     static func gvPath(_ info: ResourceInfo) -> String { info.group.isEmpty ? "api/\(info.version)" : "apis/\(info.group)/\(info.version)" }
 
-    static func index(_ docs: [String: JSONValue]) -> JSONValue {
+    static func index(_ docs: [String: Document]) -> JSONValue {
         var paths: [String: JSONValue] = [:]
         for (path, doc) in docs {
-            paths[path] = ["serverRelativeURL": .string("/openapi/v3/\(path)?hash=\(hash(doc))")]
+            paths[path] = ["serverRelativeURL": .string("/openapi/v3/\(path)?hash=\(doc.hash)")]
         }
         return ["paths": .object(paths)]
     }
@@ -25,6 +44,7 @@ enum OpenAPI {
     }
 
     static func schemaName(_ info: ResourceInfo) -> String {
+        if let builtin = BuiltinSchemas.vendored.definitionName(info) { return builtin }
         let reversed = info.group.isEmpty ? "io.k8s.api.core" : info.group.split(separator: ".").reversed().joined(separator: ".")
         return "\(reversed).\(info.version).\(info.kind)"
     }
@@ -32,6 +52,7 @@ enum OpenAPI {
     static func document(_ infos: [ResourceInfo], crdSchemas: [String: JSONValue]) -> JSONValue {
         var paths: [String: JSONValue] = [:]
         var schemas: [String: JSONValue] = [:]
+        var builtinRoots: [String] = []
         let queryParams: [JSONValue] = ["fieldValidation", "fieldManager", "dryRun", "force", "pretty"].map {
             ["name": .string($0), "in": "query", "schema": ["type": "string", "uniqueItems": true]]
         }
@@ -63,6 +84,10 @@ enum OpenAPI {
                 paths[base + "/{name}/status"] = ["get": op("read", "get"), "put": op("replace", "put", ["requestBody": body]),
                                                   "parameters": .array(queryParams)]
             }
+            if let builtin = BuiltinSchemas.vendored.definitionName(info) {
+                builtinRoots.append(builtin)
+                continue
+            }
             var schema = crdSchemas[schemaName(info)] ?? ["type": "object", "x-kubernetes-preserve-unknown-fields": true]
             schema["x-kubernetes-group-version-kind"] = [gvk]
             var props = schema["properties"]?.objectValue ?? [:]
@@ -72,6 +97,7 @@ enum OpenAPI {
             schema["properties"] = .object(props)
             schemas[schemaName(info)] = schema
         }
+        schemas.merge(BuiltinSchemas.vendored.closure(builtinRoots)) { crd, _ in crd }
         return ["openapi": "3.0.0", "info": ["title": "Kubernetes", "version": "v1.32.0"], "paths": .object(paths),
                 "components": ["schemas": .object(schemas)]]
     }
@@ -79,7 +105,7 @@ enum OpenAPI {
 
 extension ObjectStore {
     /// All OpenAPI v3 documents keyed by `api/v1` / `apis/g/v`.
-    func openAPIDocuments() -> [String: JSONValue] {
+    func openAPIDocuments() -> [String: OpenAPI.Document] {
         var crdSchemas: [String: JSONValue] = [:]
         for (_, crd) in objects["customresourcedefinitions.apiextensions.k8s.io"] ?? [:] {
             for v in crd[path: "spec", "versions"]?.arrayValue ?? [] {
@@ -91,6 +117,14 @@ extension ObjectStore {
             }
         }
         let grouped = Dictionary(grouping: servedResources(), by: OpenAPI.gvPath)
-        return grouped.mapValues { OpenAPI.document($0, crdSchemas: crdSchemas) }
+        return grouped.reduce(into: [:]) { docs, entry in
+            let (path, infos) = entry
+            if let builtin = OpenAPI.builtinDocuments[path], !infos.contains(where: \.isCustom),
+               builtin.plurals == Set(infos.map(\.plural)) {
+                docs[path] = builtin.document
+            } else {
+                docs[path] = OpenAPI.Document(OpenAPI.document(infos, crdSchemas: crdSchemas))
+            }
+        }
     }
 }

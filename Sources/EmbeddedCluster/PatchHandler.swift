@@ -20,6 +20,7 @@ extension APIServer {
             throw APIStatusError.notFound(info.qualifiedName, name, group: info.group, kind: info.plural)
         }
         var patched: JSONValue
+        var decodeWarnings: [(String, String)] = []
         // The patch names the fields of the version it was sent to (events.k8s.io/v1 Events are stored as core/v1),
         // and applies to the object as read (a custom resource with its CRD's current defaults).
         let schema = await readSchema(info)
@@ -32,8 +33,10 @@ extension APIServer {
                 patched = MergePatch.apply(patch, to: view)
             default:
                 guard patch.objectValue != nil else { throw APIStatusError.badRequest("the patch must be a JSON object") }
-                patched = try StrategicMerge.apply(patch, to: view)
+                patched = try StrategicMerge.apply(patch, to: view, definition: BuiltinSchemas.vendored.definitionName(info))
             }
+            // Decoded in the version the patch was sent to, before an events.k8s.io Event becomes a core one.
+            decodeWarnings = try decodePatchedBuiltin(req, info, &patched, current: view, patch: patch)
             if EventConversion.isEventsV1(info) { patched = EventConversion.toCore(patched) }
         } catch {
             if let f = error as? JSONPatch.Failure { throw APIStatusError(code: 422, reason: "Invalid", message: f.message) }
@@ -44,7 +47,7 @@ extension APIServer {
         if patched.name != name || (info.namespaced && patched.namespace != namespace) {
             throw APIStatusError.badRequest("metadata.name: Invalid value: the name of the object does not match the name on the URL")
         }
-        let warnings = try await admit(req, info, &patched, old: schema != nil ? view : current)
+        let warnings = try await decodeWarnings + admit(req, info, &patched, old: schema != nil ? view : current)
         let result: Result<JSONValue, APIStatusError> = await store.updateResult(info, patched, scope: scope, dryRun: req.dryRun)
         switch result {
         case .success(let updated):
@@ -71,20 +74,12 @@ extension APIServer {
     /// Prunes unknown fields; under fieldValidation=Strict they are an error (kube-apiserver answers 400
     /// `strict decoding error: unknown field "spec.foo"`), under Warn (the default) a `Warning` header.
     func pruneUnknown(_ req: APIRequest, _ info: ResourceInfo, _ obj: inout JSONValue, _ schema: any CustomResourceSchema) throws -> [(String, String)] {
-        let mode = req.query["fieldValidation"] ?? "Warn"
         let removed = schema.prune(&obj)
-        guard !removed.isEmpty else { return [] }
-        switch mode {
-        case "Strict":
+        return try unknownFields(removed, req, info) { detail in
             let causes = removed.map { APIStatusError.Cause(field: $0, reason: "FieldValueInvalid", message: "unknown field \"\($0)\"") }
-            throw APIStatusError(code: 400, reason: "BadRequest",
-                                 message: "\(info.kind) in version \"\(info.version)\" cannot be handled as a \(info.kind): strict decoding error: "
-                                    + removed.map { "unknown field \"\($0)\"" }.joined(separator: ", "),
-                                 causes: causes)
-        case "Ignore":
-            return []
-        default:
-            return removed.map { ("Warning", "299 - \"unknown field \\\"\($0)\\\"\"") }
+            return APIStatusError(code: 400, reason: "BadRequest",
+                                  message: "\(info.kind) in version \"\(info.version)\" cannot be handled as a \(info.kind): strict decoding error: " + detail,
+                                  causes: causes)
         }
     }
 

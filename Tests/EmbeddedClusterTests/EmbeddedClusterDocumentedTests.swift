@@ -25,10 +25,11 @@ struct EmbeddedClusterDocumentedTests {
     }
 
     /// curl with the response headers: (HTTP status, headers in lower case, body).
-    static func curlWithHeaders(_ t: TestCluster, _ method: String, _ path: String, body: String? = nil) async -> (Int, String, String) {
+    static func curlWithHeaders(_ t: TestCluster, _ method: String, _ path: String, body: String? = nil,
+                                contentType: String = "application/json") async -> (Int, String, String) {
         var args = ["-sS", "-i", "-X", method, "-H", "Authorization: Bearer \(t.cluster.token)"]
         if t.cluster.caPEM != nil { args += ["--cacert", t.caFile] }
-        if let body { args += ["-H", "Content-Type: application/json", "--data-binary", body] }
+        if let body { args += ["-H", "Content-Type: \(contentType)", "--data-binary", body] }
         let r = await runProcess("/usr/bin/curl", args + [t.cluster.url + path])
         let parts = r.stdout.components(separatedBy: "\r\n\r\n")
         let head = parts.first ?? ""

@@ -10,11 +10,14 @@ import KubeRuntime
 /// they have stopped (whether `body` returned or threw), so the next test never starts beside them.
 /// `kinds` and `manifests` (applied before the operator starts, e.g. their CRDs): kinds a test registers itself.
 /// `rbac`: the cluster enforces RBAC (the harness's own kubeconfig is a cluster admin), for tests of other users.
+/// `strictFields`: every write is decoded with `fieldValidation=Strict` (a field its kind's schema does not declare
+/// fails the request; `DevCluster.unknownFieldReports()` names it).
 func withOperator(nodes: String? = nil, workers: Int = 2, maxLogStreams: Int = 64, maxLogPollsPerSecond: Double = 20,
-                  kinds: [KindRegistration] = [], manifests: String? = nil, rbac: Bool = false,
+                  kinds: [KindRegistration] = [], manifests: String? = nil, rbac: Bool = false, strictFields: Bool = false,
                   _ body: (OperatorHarness) async throws -> Void) async throws {
     try await withCluster(OperatorHarness.start(nodes: nodes, workers: workers, maxLogStreams: maxLogStreams,
-                                                maxLogPollsPerSecond: maxLogPollsPerSecond, kinds: kinds, manifests: manifests, rbac: rbac), body)
+                                                maxLogPollsPerSecond: maxLogPollsPerSecond, kinds: kinds, manifests: manifests, rbac: rbac,
+                                                strictFields: strictFields), body)
 }
 
 /// An embedded cluster with Gantry's CRDs installed and the real operator watching it over libcurl.
@@ -36,10 +39,12 @@ final class OperatorHarness: StoppableFixture {
 
     /// `nodes`: the simulated node pool (`gantry dev --nodes`); "off" leaves the kubelet's part to the test.
     static func start(nodes: String? = nil, workers: Int = 2, maxLogStreams: Int = 64, maxLogPollsPerSecond: Double = 20,
-                      kinds: [KindRegistration] = [], manifests: String? = nil, rbac: Bool = false) async throws -> OperatorHarness {
+                      kinds: [KindRegistration] = [], manifests: String? = nil, rbac: Bool = false,
+                      strictFields: Bool = false) async throws -> OperatorHarness {
         // HTTPS with HTTP/2, as a real API server: the operator multiplexes its watches and log streams.
         var clusterOptions = DevClusterOptions(nodes: nodes, tls: true)
         if rbac { clusterOptions.authorization = .rbac }
+        clusterOptions.strictFieldValidation = strictFields
         let cluster = try await TestCluster(clusterOptions)
         let client: KubeClient
         let operatorClient: KubeClient

@@ -5,8 +5,12 @@ import KubeCore
 /// patch, except that lists with a merge key merge element by element, lists of primitives marked `merge` union,
 /// and the directives `$patch: delete|replace`, `$retainKeys`, `$setElementOrder/<field>` and
 /// `$deleteFromPrimitiveList/<field>` are honoured (ordering directives are accepted and ignored).
+/// Which lists merge, and by which key, comes from the kind's upstream schema (`x-kubernetes-patch-strategy`,
+/// `x-kubernetes-patch-merge-key`, Schema/BuiltinSchemas.swift), as kube-apiserver reads it from the Go types' tags;
+/// the hand lists below serve only where no schema is known.
 enum StrategicMerge {
-    /// Merge keys by field name, from the `patchMergeKey` tags of k8s.io/api (core/v1, apps/v1).
+    /// Merge keys by field name, from the `patchMergeKey` tags of k8s.io/api (core/v1, apps/v1): only for a kind
+    /// served without a vendored schema (BuiltinSchemaTests fails for one), where no finer rule is known.
     static let mergeKeys: [String: String] = [
         "containers": "name", "initContainers": "name", "ephemeralContainers": "name", "volumes": "name",
         "env": "name", "ports": "containerPort", "volumeMounts": "mountPath", "volumeDevices": "devicePath",
@@ -19,11 +23,41 @@ enum StrategicMerge {
     /// Lists of primitives with `patchStrategy:"merge"` (union instead of replace).
     static let mergedPrimitiveLists: Set<String> = ["finalizers"]
 
-    static func apply(_ patch: JSONValue, to target: JSONValue) throws(JSONPatch.Failure) -> JSONValue {
-        try merge(patch, into: target, field: "")
+    /// `definition`: the kind's schema (`io.k8s.api.core.v1.Pod`); nil, the hand lists.
+    static func apply(_ patch: JSONValue, to target: JSONValue, definition: String? = nil) throws(JSONPatch.Failure) -> JSONValue {
+        let schema = definition.map { BuiltinSchemas.vendored.resolve(["$ref": .string("#/components/schemas/" + $0)]).schema }
+        return try merge(patch, into: target, field: "", schema: schema)
     }
 
-    static func merge(_ patch: JSONValue, into target: JSONValue, field: String) throws(JSONPatch.Failure) -> JSONValue {
+    /// How a field of an object merges: from the object's schema when known, else from the hand lists by name.
+    struct FieldStrategy {
+        var merge = false
+        var key: String? = nil
+        /// `x-kubernetes-patch-strategy: replace` (a PodDisruptionBudget's selector): the value replaces, never merges.
+        var replace = false
+    }
+
+    static func strategy(_ field: String, in parent: JSONValue?) -> FieldStrategy {
+        guard let parent else {
+            if mergedPrimitiveLists.contains(field) { return FieldStrategy(merge: true) }
+            if let key = mergeKeys[field], !key.isEmpty { return FieldStrategy(merge: true, key: key) }
+            return FieldStrategy()
+        }
+        let property = parent[path: "properties", field]
+        let strategies = property?["x-kubernetes-patch-strategy"]?.stringValue?.split(separator: ",") ?? []
+        return FieldStrategy(merge: strategies.contains("merge"), key: property?["x-kubernetes-patch-merge-key"]?.stringValue,
+                             replace: strategies.contains("replace"))
+    }
+
+    /// The schema of a field's value (a property, or a map's values), its reference followed; nil when unknown.
+    static func childSchema(_ field: String, in parent: JSONValue?) -> JSONValue? {
+        guard let parent else { return nil }
+        if let property = parent[path: "properties", field] { return BuiltinSchemas.vendored.resolve(property).schema }
+        if let values = parent["additionalProperties"], values.objectValue != nil { return BuiltinSchemas.vendored.resolve(values).schema }
+        return nil
+    }
+
+    static func merge(_ patch: JSONValue, into target: JSONValue, field: String, schema: JSONValue? = nil) throws(JSONPatch.Failure) -> JSONValue {
         guard case .object(let p) = patch else { return patch }
         if p["$patch"]?.stringValue == "replace" {
             var copy = p
@@ -46,11 +80,13 @@ enum StrategicMerge {
             if value.isNull { result[key] = nil; continue }
             let existing = result[key] ?? .null
             switch value {
+            case .object where strategy(key, in: schema).replace:
+                result[key] = try merge(value, into: .emptyObject, field: key, schema: childSchema(key, in: schema))
             case .object:
-                let merged = try merge(value, into: existing, field: key)
+                let merged = try merge(value, into: existing, field: key, schema: childSchema(key, in: schema))
                 if merged.isNull { result[key] = nil } else { result[key] = merged }
             case .array(let items):
-                result[key] = try mergeList(items, into: existing.arrayValue ?? [], field: key)
+                result[key] = try mergeList(items, into: existing.arrayValue ?? [], field: key, parent: schema)
             default:
                 result[key] = value
             }
@@ -58,13 +94,15 @@ enum StrategicMerge {
         return .object(result)
     }
 
-    static func mergeList(_ items: [JSONValue], into existing: [JSONValue], field: String) throws(JSONPatch.Failure) -> JSONValue {
-        if mergedPrimitiveLists.contains(field) {
+    static func mergeList(_ items: [JSONValue], into existing: [JSONValue], field: String, parent: JSONValue?) throws(JSONPatch.Failure) -> JSONValue {
+        let rule = strategy(field, in: parent)
+        guard rule.merge else { return .array(items) }
+        guard let key = rule.key, !key.isEmpty else {
             var out = existing
             for item in items where !out.contains(item) { out.append(item) }
             return .array(out)
         }
-        guard let key = mergeKeys[field], !key.isEmpty else { return .array(items) }
+        let elementSchema = childSchema(field, in: parent)?["items"].map { BuiltinSchemas.vendored.resolve($0).schema }
         // A `$patch: replace` element replaces the whole list.
         if items.contains(where: { $0["$patch"]?.stringValue == "replace" }) {
             return .array(items.filter { $0["$patch"]?.stringValue != "replace" })
@@ -79,11 +117,11 @@ enum StrategicMerge {
                 continue
             }
             if let index {
-                out[index] = try merge(item, into: out[index], field: field)
+                out[index] = try merge(item, into: out[index], field: field, schema: elementSchema)
             } else {
                 var clean = item
                 clean["$patch"] = nil
-                out.append(try merge(clean, into: .emptyObject, field: field))
+                out.append(try merge(clean, into: .emptyObject, field: field, schema: elementSchema))
             }
         }
         return .array(out)

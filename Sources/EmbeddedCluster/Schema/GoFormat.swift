@@ -100,4 +100,17 @@ enum GoFormat {
             return "map[string]interface {}{" + items.joined(separator: ", ") + "}"
         }
     }
+
+    /// `%v` / `%+v` of a decoded JSON value (`map[a:1 b:[x y]]`, nil as `<nil>`), keys sorted as fmt prints maps.
+    static func plain(_ v: JSONValue) -> String {
+        switch v {
+        case .null: return "<nil>"
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .double(let d): return float(d)
+        case .string(let s): return s
+        case .array(let a): return "[" + a.map(plain).joined(separator: " ") + "]"
+        case .object(let o): return "map[" + o.keys.sorted().map { $0 + ":" + plain(o[$0] ?? .null) }.joined(separator: " ") + "]"
+        }
+    }
 }
