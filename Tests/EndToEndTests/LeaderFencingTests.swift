@@ -82,8 +82,9 @@ import Testing
             let lastRenewal = try #require(leaseWrites("fence-a").last?.received)
             let takeover = try #require(leaseWrites("fence-b").first?.received)
             // The standby sees the last renewal within one retry period, waits the lease duration from then and
-            // tries again within one more retry period; a second covers the requests themselves.
-            let bound = Duration.seconds(Self.lease.duration + 2 * Self.lease.retry + 1)
+            // tries again within one more retry period; three seconds cover the requests themselves and a test
+            // machine loaded by the suites beside this one (the property is a protocol bound, not a speed target).
+            let bound = Duration.seconds(Self.lease.duration + 2 * Self.lease.retry + 3)
             print("LeaderFencingTests: took over \(takeover - lastRenewal) after the last renewal (bound \(bound))")
             #expect(takeover - lastRenewal <= bound, "failover within lease + retry: \(takeover - lastRenewal)")
 
