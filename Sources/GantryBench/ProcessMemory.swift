@@ -14,8 +14,10 @@ public enum ProcessMemory {
         public var peakBytes: Int
     }
 
-    public static func read() -> Reading? {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+    /// This process's memory, or another process's (a child such as `gantry controller`) by its pid.
+    public static func read(pid: Int32? = nil) -> Reading? {
+        let path = "/proc/\(pid.map(String.init) ?? "self")/status"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         var rss: Int?, hwm: Int?
         for line in text.split(separator: "\n") {
             if line.hasPrefix("VmRSS:") { rss = kibibytes(line) }
