@@ -38,16 +38,10 @@ public struct BlueGreenBench: Sendable {
     }
 
     public func run(log: @Sendable (String) -> Void) async throws -> [BenchFigure] {
-        let binary = try DevStartupBench.gantryBinary()
-        return try await DevProcess.with(binary: binary, nodes: "2x{gpu: 8, product: A100}") { dev in
-            let client = try KubeClient(config: KubeConfig.load(path: dev.kubeconfig, environment: [:]), options: ClientOptions(userAgent: "gantry-bench"))
-            try await EarlyStopBench(quick: true).installCRDs(client)
+        try await ControllerProcess.withOperator(nodes: "2x{gpu: 8, product: A100}") { dev, client, controller in
             let baseline = try await selectorPatchBaseline(client: client)
             log("\(name): bare selector PATCH → watch event p50 \(String(format: "%.1f", baseline.median.milliseconds)) ms")
-            return try await ControllerProcess.with(binary: binary, kubeconfig: dev.kubeconfig) { controller in
-                _ = try await controller.awaitSynced(timeout: .seconds(60))
-                return try await measureSwaps(client: client, dev: dev, controller: controller, baseline: baseline, log: log)
-            }
+            return try await measureSwaps(client: client, dev: dev, controller: controller, baseline: baseline, log: log)
         }
     }
 

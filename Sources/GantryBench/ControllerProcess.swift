@@ -87,6 +87,20 @@ struct ControllerProcess: Sendable {
         Int(try await requestsByMethod().filter { $0.key != "GET" }.values.reduce(0, +))
     }
 
+    /// A `gantry dev` process with `nodes`, Gantry's CRDs, a client (user agent `gantry-bench`) and a synced
+    /// `gantry controller` process: the three-process set-up of the end-to-end scenarios.
+    static func withOperator<T: Sendable>(nodes: String, _ body: (DevProcess, KubeClient, ControllerProcess) async throws -> T) async throws -> T {
+        let binary = try DevStartupBench.gantryBinary()
+        return try await DevProcess.with(binary: binary, nodes: nodes) { dev in
+            let client = try KubeClient(config: KubeConfig.load(path: dev.kubeconfig, environment: [:]), options: ClientOptions(userAgent: "gantry-bench"))
+            try await EarlyStopBench(quick: true).installCRDs(client)
+            return try await with(binary: binary, kubeconfig: dev.kubeconfig) { controller in
+                _ = try await controller.awaitSynced(timeout: .seconds(60))
+                return try await body(dev, client, controller)
+            }
+        }
+    }
+
     func cpuTime() -> Duration { ProcessCPU.of(pid: pid) }
     func memory() -> ProcessMemory.Reading? { ProcessMemory.read(pid: pid) }
 }

@@ -38,14 +38,8 @@ public struct CullingBench: Sendable {
     }
 
     public func run(log: @Sendable (String) -> Void) async throws -> [BenchFigure] {
-        let binary = try DevStartupBench.gantryBinary()
-        return try await DevProcess.with(binary: binary, nodes: "2x{gpu: 8, product: A100}") { dev in
-            let client = try KubeClient(config: KubeConfig.load(path: dev.kubeconfig, environment: [:]), options: ClientOptions(userAgent: "gantry-bench"))
-            try await EarlyStopBench(quick: true).installCRDs(client)
-            return try await ControllerProcess.with(binary: binary, kubeconfig: dev.kubeconfig) { controller in
-                _ = try await controller.awaitSynced(timeout: .seconds(60))
-                return try await measure(client: client, dev: dev, controller: controller, log: log)
-            }
+        try await ControllerProcess.withOperator(nodes: "2x{gpu: 8, product: A100}") { dev, client, controller in
+            try await measure(client: client, dev: dev, controller: controller, log: log)
         }
     }
 
