@@ -29,8 +29,19 @@ public struct Scale10kBench: Sendable {
     }
 
     public func run(log: @Sendable (String) -> Void) async throws -> [BenchFigure] {
-        let binary = try DevStartupBench.gantryBinary()
         let cluster = try await DevCluster.start(DevClusterOptions(nodes: "off"))
+        do {
+            let figures = try await measure(cluster: cluster, log: log)
+            await cluster.stop()
+            return figures
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+    }
+
+    func measure(cluster: DevCluster, log: @Sendable (String) -> Void) async throws -> [BenchFigure] {
+        let binary = try DevStartupBench.gantryBinary()
         let dir = NSTemporaryDirectory() + "gantry-bench-scale-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -90,7 +101,6 @@ public struct Scale10kBench: Sendable {
                             note: "job, finalizer, status, Service, 4 pods at once: the round trips; p99 \(String(format: "%.1f", bare.p99.milliseconds)) ms"),
             ]
         }
-        await cluster.stop()
         return figures
     }
 
