@@ -97,7 +97,8 @@ public struct BlueGreenBench: Sendable {
             BenchFigure(name, "candidate Ready → alias updated, p50", latencies.median.milliseconds, "ms", note: "\(swaps) swaps of 2 replicas"),
             BenchFigure(name, "candidate Ready → alias updated, p99", latencies.p99.milliseconds, "ms", note: verdict),
             BenchFigure(name, "baseline: bare selector PATCH → watch event, p50", baseline.median.milliseconds, "ms", note: "p99 \(String(format: "%.1f", baseline.p99.milliseconds)) ms, \(baseline.count) patches"),
-            BenchFigure(name, "requests through the alias that failed", Double(requests.failed), "", note: "\(requests.sent) sent; " + zero(requests.failed)),
+            BenchFigure(name, "requests through the alias that failed", Double(requests.failed), "", note: "\(requests.sent) sent; " + zero(requests.failed)
+                        + (requests.failures.isEmpty ? "" : "; " + requests.failures.map { "\($0.value)× \($0.key)" }.sorted().joined(separator: ", "))),
             BenchFigure(name, "Endpoints samples without a ready address", Double(samples.emptyEndpoints), "", note: "\(samples.count) samples; " + zero(samples.emptyEndpoints)),
             BenchFigure(name, "EndpointSlice samples without a ready endpoint", Double(samples.emptySlices), "", note: "\(samples.count) samples; " + zero(samples.emptySlices)),
             BenchFigure(name, "alias selector changes per swap", Double(aliasChanges - 1) / Double(swaps), "", note: "target 1 (one update per swap)"),
@@ -145,19 +146,23 @@ public struct BlueGreenBench: Sendable {
     }
 
     /// Requests through the alias (service proxy) back to back until cancelled; a transport error counts as failed.
-    func loadLoop(client: KubeClient) async -> (sent: Int, failed: Int) {
-        var sent = 0, failed = 0
+    /// `failures`: how each failed request ended ("503", or the transport error), with its count.
+    func loadLoop(client: KubeClient) async -> (sent: Int, failed: Int, failures: [String: Int]) {
+        var sent = 0, failures: [String: Int] = [:]
         while !Task.isCancelled {
             sent += 1
             do {
                 let answer = try await client.proxy(.services, namespace: "default", name: service, port: "http", path: "/v2/health/ready")
-                if answer.status != 200 { failed += 1 }
+                if answer.status != 200 {
+                    let body = String(decoding: answer.body.prefix(80), as: UTF8.self)
+                    failures["\(answer.status) \(body)", default: 0] += 1
+                }
             } catch {
                 if Task.isCancelled { sent -= 1; break }
-                failed += 1
+                failures["\(error)".prefix(80).description, default: 0] += 1
             }
         }
-        return (sent, failed)
+        return (sent, failures.values.reduce(0, +), failures)
     }
 
     /// The alias' Endpoints and EndpointSlices read back to back until cancelled.

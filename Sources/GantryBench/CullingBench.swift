@@ -22,7 +22,7 @@ public struct CullingBench: Sendable {
     let idleTimeout = 10
 
     public init(quick: Bool) {
-        if quick { idleNotebooks = 3; activeNotebooks = 3; activeChecks = 30 }
+        if quick { idleNotebooks = 3; activeNotebooks = 3; activeChecks = 30; timeout = .seconds(120) }
     }
 
     static let activeScript = #"{http: {"/api/status": {body: {last_activity: "{now}", connections: 1, kernels: 1}}, "/api/kernels": {body: []}, "/api/terminals": {body: []}}}"#
@@ -38,7 +38,8 @@ public struct CullingBench: Sendable {
     }
 
     public func run(log: @Sendable (String) -> Void) async throws -> [BenchFigure] {
-        try await ControllerProcess.withOperator(nodes: "2x{gpu: 8, product: A100}") { dev, client, controller in
+        // CPU nodes: GPU nodes are tainted, and these notebooks ask for no GPU.
+        try await ControllerProcess.withOperator(nodes: "2x{cpu: 64}") { dev, client, controller in
             try await measure(client: client, dev: dev, controller: controller, log: log)
         }
     }
@@ -56,9 +57,14 @@ public struct CullingBench: Sendable {
         log("\(name): \(idleNotebooks) idle and \(activeNotebooks) active notebooks, culled after \(idleTimeout) s idle, checked every second")
 
         let deadline = ContinuousClock.now + timeout
+        var lastReport = ContinuousClock.now
         while true {
             let culled = await observer.deletedPods(of: idle).count, checks = await observer.checks(of: active)
             if culled == idle.count && checks >= activeChecks { break }
+            if ContinuousClock.now - lastReport > .seconds(10) {
+                lastReport = ContinuousClock.now
+                log("\(name): \(culled) of \(idle.count) idle notebooks culled, \(checks) checks of active ones; phases: \(await observer.phases())")
+            }
             guard ContinuousClock.now < deadline else {
                 throw BenchError.timeout("after \(timeout): \(culled) of \(idle.count) idle notebooks culled, \(checks) of \(activeChecks) checks of active ones")
             }
@@ -98,6 +104,7 @@ actor CullObserver {
     private var lastChecks: [String: Set<String>] = [:]
     private var errorChecks: [String: Set<String>] = [:]
     private var culled = Set<String>()
+    private var phase: [String: String] = [:]
     private var deletions: [String: Date] = [:]
 
     func noteNotebook(_ nb: JSONValue) {
@@ -107,6 +114,7 @@ actor CullObserver {
             if nb[path: "status", "culling", "probeErrors"] != nil { errorChecks[name, default: []].insert(check) }
         }
         if nb[path: "status", "phase"] == "Culled" { culled.insert(name) }
+        phase[name] = nb[path: "status", "phase"]?.stringValue ?? "-"
     }
 
     func notePod(_ pod: JSONValue) {
@@ -115,6 +123,9 @@ actor CullObserver {
               deletions[owner] == nil else { return }
         deletions[owner] = Date()
     }
+
+    /// How many notebooks are in each phase (progress lines).
+    func phases() -> [String: Int] { phase.values.reduce(into: [:]) { $0[$1, default: 0] += 1 } }
 
     func checks(of names: [String]) -> Int { names.reduce(0) { $0 + (lastChecks[$1]?.count ?? 0) } }
     func probeErrorChecks(of names: [String]) -> Int { names.reduce(0) { $0 + (errorChecks[$1]?.count ?? 0) } }
