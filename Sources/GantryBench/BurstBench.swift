@@ -189,17 +189,21 @@ public struct BurstBench: Sendable {
     }
 }
 
-/// Counts Gantry's pods as their ADDED events arrive; `reached` answers when `target` distinct pods exist.
+/// Counts Gantry's pods (or those matching `selector`) as their events arrive; `reached` answers when `target`
+/// (or a given number of) distinct pods exist.
 actor PodCounter {
     let client: KubeClient
     let target: Int
+    let selector: String?
     private var names = Set<String>()
-    private var reachedAt: ContinuousClock.Instant?
+    /// When the n-th distinct pod arrived, at index n − 1.
+    private var arrivals: [ContinuousClock.Instant] = []
     private var isReady = false
 
-    init(client: KubeClient, target: Int) {
+    init(client: KubeClient, target: Int, selector: String? = nil) {
         self.client = client
         self.target = target
+        self.selector = selector
     }
 
     var count: Int { names.count }
@@ -208,21 +212,28 @@ actor PodCounter {
         while !isReady { try? await Task.sleep(for: .milliseconds(20)) }
     }
 
-    func reached(timeout: Duration) async -> ContinuousClock.Instant? {
+    func reached(timeout: Duration) async -> ContinuousClock.Instant? { await reached(target, timeout: timeout) }
+
+    func reached(_ count: Int, timeout: Duration) async -> ContinuousClock.Instant? {
         let deadline = ContinuousClock.now + timeout
-        while reachedAt == nil, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        return reachedAt
+        while arrivals.count < count, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(1)) }
+        return arrivals.count >= count ? arrivals[count - 1] : nil
     }
 
     func run() async {
-        await watchGantryPods(client: client, listed: { await self.markListed() }, note: { await self.note($0) })
+        if let selector {
+            await watchObjects(.pods, client: client, options: ListOptions(labelSelector: selector),
+                               listed: { await self.markListed() }, note: { await self.note($0) })
+        } else {
+            await watchGantryPods(client: client, listed: { await self.markListed() }, note: { await self.note($0) })
+        }
     }
 
     private func markListed() { isReady = true }
 
     private func note(_ pod: JSONValue) {
-        guard let name = pod.name, names.insert(name).inserted, names.count == target else { return }
-        reachedAt = ContinuousClock.now
+        guard let name = pod.name, names.insert(name).inserted else { return }
+        arrivals.append(ContinuousClock.now)
     }
 }
 
@@ -233,5 +244,16 @@ enum ProcessCPU {
         guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return .zero }
         func d(_ t: timeval) -> Duration { .seconds(Int64(t.tv_sec)) + .microseconds(Int64(t.tv_usec)) }
         return d(usage.ru_utime) + d(usage.ru_stime)
+    }
+
+    /// CPU time (user + system) another process has used, from /proc/PID/stat; zero once it is gone.
+    static func of(pid: Int32) -> Duration {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return .zero }
+        // Fields after the command name; utime and stime are fields 14 and 15 of the whole line.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Int64(fields[11]), let system = Int64(fields[12]) else { return .zero }
+        let ticks = Int64(sysconf(Int32(_SC_CLK_TCK)))
+        return .milliseconds((user + system) * 1000 / max(1, ticks))
     }
 }

@@ -46,16 +46,8 @@ struct DevProcess: Sendable {
         try KubeClient(config: KubeConfig.load(path: kubeconfig, environment: [:]))
     }
 
-    /// CPU time (user + system) the server process has used, from /proc/PID/stat.
-    func cpuTime() -> Duration {
-        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return .zero }
-        // Fields after the command name; utime and stime are fields 14 and 15 of the whole line.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 13, let user = Int64(fields[11]), let system = Int64(fields[12]) else { return .zero }
-        let ticks = Int64(sysconf(Int32(_SC_CLK_TCK)))
-        return .milliseconds((user + system) * 1000 / max(1, ticks))
-    }
+    /// CPU time (user + system) the server process has used.
+    func cpuTime() -> Duration { ProcessCPU.of(pid: process.processIdentifier) }
 
     func stop() {
         guard process.isRunning else { return }

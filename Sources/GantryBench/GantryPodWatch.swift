@@ -6,27 +6,35 @@ import KubeCore
 /// a broken stream), handing every pod it sees to `note`. `listed` runs once the first list is through, so a
 /// caller can wait until no later change can be missed. Ends when its task is cancelled.
 func watchGantryPods(client: KubeClient, listed: @Sendable () async -> Void, note: @Sendable (JSONValue) async -> Void) async {
-    let selector = "\(GantryLabels.managedBy)=\(GantryLabels.managedByValue)"
+    await watchObjects(.pods, client: client, options: ListOptions(labelSelector: "\(GantryLabels.managedBy)=\(GantryLabels.managedByValue)"),
+                       listed: listed, note: note)
+}
+
+/// List-then-watch of one kind in `default` with `options`' selectors, as `watchGantryPods` describes.
+func watchObjects(_ type: ResourceType, client: KubeClient, options selectors: ListOptions,
+                  listed: @Sendable () async -> Void, note: @Sendable (JSONValue) async -> Void) async {
     var resourceVersion: String?
     var announced = false
     while !Task.isCancelled {
         do {
             if resourceVersion == nil {
-                let list = try await client.list(.pods, namespace: "default", options: ListOptions(labelSelector: selector))
-                for pod in list.items { await note(pod) }
+                let list = try await client.list(type, namespace: "default", options: selectors)
+                for object in list.items { await note(object) }
                 resourceVersion = list.resourceVersion
                 if !announced {
                     announced = true
                     await listed()
                 }
             }
-            let options = ListOptions(labelSelector: selector, resourceVersion: resourceVersion, timeoutSeconds: 240,
-                                      allowWatchBookmarks: true)
-            for try await event in client.watch(.pods, namespace: "default", options: options) {
+            var options = selectors
+            options.resourceVersion = resourceVersion
+            options.timeoutSeconds = 240
+            options.allowWatchBookmarks = true
+            for try await event in client.watch(type, namespace: "default", options: options) {
                 switch event {
-                case .added(let pod), .modified(let pod), .deleted(let pod):
-                    await note(pod)
-                    resourceVersion = pod.resourceVersion ?? resourceVersion
+                case .added(let object), .modified(let object), .deleted(let object):
+                    await note(object)
+                    resourceVersion = object.resourceVersion ?? resourceVersion
                 case .bookmark(let rv): resourceVersion = rv
                 case .error: resourceVersion = nil  // 410 Gone: relist
                 }

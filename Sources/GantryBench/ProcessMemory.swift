@@ -14,9 +14,9 @@ public enum ProcessMemory {
         public var peakBytes: Int
     }
 
-    /// This process's memory, or another's by pid (`gantry soak` samples the controller it started).
+    /// This process's memory, or another process's (a child such as `gantry controller`) by its pid.
     public static func read(pid: Int32? = nil) -> Reading? {
-        let path = pid.map { "/proc/\($0)/status" } ?? "/proc/self/status"
+        let path = "/proc/\(pid.map(String.init) ?? "self")/status"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         var rss: Int?, hwm: Int?
         for line in text.split(separator: "\n") {

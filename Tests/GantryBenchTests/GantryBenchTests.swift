@@ -79,4 +79,55 @@ import KubeCore
         #expect(job.name == "diverge-3")
         #expect(job[path: "spec", "podMetadata", "annotations", "sim.gantry.dev/script"]?.stringValue?.contains("diverge") == true)
     }
+
+    /// blue-green at its smallest: one swap under load through the three processes yields every named figure
+    /// (no timing asserted; a failed request or an empty Endpoints sample shows in the figures, not here).
+    @Test func blueGreenRunsOneSwapAndYieldsItsFigures() async throws {
+        let figures = try await BlueGreenBench(quick: true, scales: [1]).run(log: { _ in })
+        let byMetric = Dictionary(figures.map { ($0.metric, $0) }, uniquingKeysWith: { a, _ in a })
+        for metric in ["candidate Ready → alias updated, p50", "candidate Ready → alias updated, p99", "baseline: bare selector PATCH → watch event, p50",
+                       "requests through the alias that failed", "Endpoints samples without a ready address",
+                       "EndpointSlice samples without a ready endpoint", "alias selector changes per swap", "controller CPU per swap", "API server CPU per swap"] {
+            #expect(byMetric[metric]?.value.isFinite == true, "missing figure \(metric)")
+        }
+        #expect((byMetric["candidate Ready → alias updated, p99"]?.value ?? 0) > 0)
+        #expect(byMetric["alias selector changes per swap"]?.value == 1)
+        #expect(byMetric["requests through the alias that failed"]?.note.contains(" sent;") == true)
+    }
+
+    /// scale-10k at its smallest: a few seeded jobs, a one-second idle window, one latency job; every figure present.
+    @Test func scale10kRunsSmallAndYieldsItsFigures() async throws {
+        var bench = Scale10kBench(quick: true, scales: [20])
+        bench.idle = .seconds(1)
+        bench.latencyJobs = 1
+        let figures = try await bench.run(log: { _ in })
+        let metrics = figures.map(\.metric)
+        for metric in ["N=20: exec → caches synced (/readyz)", "N=20: baseline: bare LIST of the same objects", "N=20: writes after sync (seed already converged)",
+                       "idle RSS, nothing cached", "N=20: steady RSS", "N=20: RSS per cached Pod (with its job and record)",
+                       "N=20: peak RSS during the initial list / steady", "N=20: controller CPU, idle",
+                       "N=20: controller requests while idle, other than watches", "N=20: API server CPU, idle",
+                       "N=20: apply → all 4 pods created, p50", "N=20: apply → all 4 pods created, p99",
+                       "N=20: baseline: bare client, the same writes in a row, p50"] {
+            #expect(metrics.contains(metric), "missing figure \(metric)")
+        }
+        #expect(figures.first { $0.metric == "idle RSS, nothing cached" }.map { $0.value > 1 } == true, "the controller's RSS was read")
+        #expect(figures.first { $0.metric.hasSuffix("writes after sync (seed already converged)") }?.value == 0,
+                "the seeded jobs are converged: the operator writes nothing for them")
+    }
+
+    /// culling at its smallest: one idle notebook culled, one active notebook checked a few times and kept.
+    @Test func cullingRunsSmallAndYieldsItsFigures() async throws {
+        var bench = CullingBench(quick: true)
+        bench.idleNotebooks = 1
+        bench.activeNotebooks = 1
+        bench.activeChecks = 3
+        let figures = try await bench.run(log: { _ in })
+        let byMetric = Dictionary(figures.map { ($0.metric, $0) }, uniquingKeysWith: { a, _ in a })
+        for metric in ["idle timeout ran out → pod deletion seen, p50", "idle timeout ran out → pod deletion seen, p99", "checks of active notebooks",
+                       "active notebooks culled (pod deleted or Culled)", "controller CPU per check", "API server CPU per check"] {
+            #expect(byMetric[metric]?.value.isFinite == true, "missing figure \(metric)")
+        }
+        #expect((byMetric["checks of active notebooks"]?.value ?? 0) >= 3)
+        #expect(byMetric["active notebooks culled (pod deleted or Culled)"]?.value == 0)
+    }
 }
