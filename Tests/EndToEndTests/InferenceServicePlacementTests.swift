@@ -62,7 +62,8 @@ import KubeCore
             #expect(sets.first?.controllerReference?.kind == "InferenceService")
             let pods = try await InferenceServiceTests.pods(h, "edge-detector")
             #expect(pods.count == 2)
-            #expect(Set(pods.compactMap { $0[path: "spec", "nodeName"]?.stringValue }) == (try await Self.edgeNodes(h)))
+            let edge = try await Self.edgeNodes(h)
+            #expect(Set(pods.compactMap { $0[path: "spec", "nodeName"]?.stringValue }) == edge)
             #expect(pods.allSatisfy { $0.labels[GantryLabels.color] == "blue" && $0.labels[GantryLabels.revision] == hash })
             #expect(pods.allSatisfy { $0.controllerReference?.kind == "DaemonSet" })
             #expect(try await InferenceServiceTests.selectedColor(h, "edge-detector") == "blue")
@@ -124,13 +125,15 @@ import KubeCore
                 return s["activeColor"] == "blue" && s[path: "lastSwap", "reason"] == "RolledBack"
             })
             #expect(try await InferenceServiceTests.selectedColor(h, "det") == "blue")
-            #expect(Set(try await InferenceServiceTests.pods(h, "det").compactMap(\.uid)).isSubset(of: podsBefore))
+            let podsAfter = Set(try await InferenceServiceTests.pods(h, "det").compactMap(\.uid))
+            #expect(podsAfter.isSubset(of: podsBefore))
             #expect(h.operatorRequests().count { $0.method == "POST" && $0.path.hasSuffix("/daemonsets") } == dsCreates)
 
             // After scaleDownDelaySeconds only the serving DaemonSet and its pods are left.
             #expect(try await eventually(timeout: .seconds(30)) {
-                try await Self.daemonSets(h, "det").map(\.name) == ["det-blue-\(blue)"]
-                    && (try await InferenceServiceTests.pods(h, "det")).allSatisfy { $0.labels[GantryLabels.color] == "blue" }
+                let sets = try await Self.daemonSets(h, "det").map(\.name)
+                let pods = try await InferenceServiceTests.pods(h, "det")
+                return sets == ["det-blue-\(blue)"] && pods.allSatisfy { $0.labels[GantryLabels.color] == "blue" }
             })
             watched.cancel()
             let events = await watched.value

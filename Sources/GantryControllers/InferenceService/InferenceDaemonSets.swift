@@ -25,9 +25,9 @@ public enum InferenceDaemonSets {
         var template = InferenceChildren.servingPod(service, revision, placement: placement, security: security)
         template.labels = template.labels.merging(ChildMetadata.labels(of: service)) { _, new in new }
         if let affinity = placement.daemonAffinity(productLabel: productLabel) { template.spec.affinity = RawObject(json: affinity) }
-        let name = name(service, revision)
-        var ds = DaemonSet(name: name)
-        ChildMetadata.stamp(&ds, name: name, owner: service, labels: [GantryLabels.color: revision.color.rawValue, GantryLabels.revision: revision.hash])
+        let dsName = Self.name(service, revision)
+        var ds = DaemonSet(name: dsName)
+        ChildMetadata.stamp(&ds, name: dsName, owner: service, labels: [GantryLabels.color: revision.color.rawValue, GantryLabels.revision: revision.hash])
         ds.spec.selectorLabels = InferenceChildren.colorLabels(service, revision.color).merging([GantryLabels.revision: revision.hash]) { _, new in new }
         ds.spec.template = PodTemplateSpec(json: ["metadata": template.json["metadata"] ?? .emptyObject, "spec": template.json["spec"] ?? .emptyObject])
         if minReadySeconds > 0 { ds.json[path: "spec", "minReadySeconds"] = .int(Int64(minReadySeconds)) }
@@ -70,7 +70,7 @@ public enum InferenceDaemonSets {
 
     /// What a DaemonSet's status says of the current template: nodes that should run it, and nodes whose pod is
     /// ready, available (minReadySeconds) and updated. Nothing counts before the controller saw this generation.
-    public struct Rollout: Sendable, Hashable {
+    public struct Progress: Sendable, Hashable {
         public var desired: Int
         public var ready: Int
         public var observed: Bool

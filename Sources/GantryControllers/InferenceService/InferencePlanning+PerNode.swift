@@ -23,7 +23,7 @@ extension InferencePlanning {
             return Readiness(ready: ready, desired: replicas, complete: ready >= replicas, summary: "\(ready) of \(replicas) replicas ready")
         }
         let name = InferenceDaemonSets.name(service, revision)
-        let ds = InferenceDaemonSets.Rollout(daemonSets.first { $0.name == name })
+        let ds = InferenceDaemonSets.Progress(daemonSets.first { $0.name == name })
         let summary: String
         if !ds.observed {
             summary = "DaemonSet \(name) not yet rolled out by the DaemonSet controller"
@@ -76,7 +76,7 @@ extension InferencePlanning {
             return false
         }
         guard pull.phase == .pulling else { return true }
-        let ds = InferenceDaemonSets.Rollout(daemonSets.first { $0.name == name })
+        let ds = InferenceDaemonSets.Progress(daemonSets.first { $0.name == name })
         pull.desired = ds.desired
         pull.ready = ds.ready
         let started = Timestamp.parse(pull.startedAt) ?? now

@@ -518,7 +518,7 @@ struct InferencePlanning: StatusPlanning {
         plan.children.add(InferenceChildren.disruptionBudget(service, color: active.color))
         plan.children.prune = [.pods, .services, .podDisruptionBudgets, .daemonSets]
         if service.spec.perNode {
-            reportNodes(keep.map(\.0), active: active)
+            reportNodes(keep.map { $0.0 }, active: active)
         } else {
             status.perNode = nil
             status.replicas = replicas
