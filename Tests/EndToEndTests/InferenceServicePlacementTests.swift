@@ -104,8 +104,9 @@ import KubeCore
             let afterSwap = try await InferenceServiceTests.status(h, "det")
             let green = try #require(afterSwap[path: "activeRevision", "hash"]?.stringValue)
             #expect(afterSwap[path: "lastSwap", "reason"] == "Swapped")
+            // Status is written before the children: the alias follows within the same reconcile.
+            #expect(try await eventually { try await InferenceServiceTests.selectedColor(h, "det") == "green" })
             #expect(InferenceServiceTests.aliasUpdates(h, "det") == updatesBefore + 1)
-            #expect(try await InferenceServiceTests.selectedColor(h, "det") == "green")
 
             // The green replicas started from an image their node already had: the prepull pulled it.
             let greenPods = try await InferenceServiceTests.pods(h, "det").filter { $0.labels[GantryLabels.color] == "green" }
@@ -124,7 +125,7 @@ import KubeCore
                 let s = try await InferenceServiceTests.status(h, "det")
                 return s["activeColor"] == "blue" && s[path: "lastSwap", "reason"] == "RolledBack"
             })
-            #expect(try await InferenceServiceTests.selectedColor(h, "det") == "blue")
+            #expect(try await eventually { try await InferenceServiceTests.selectedColor(h, "det") == "blue" })
             let podsAfter = Set(try await InferenceServiceTests.pods(h, "det").compactMap(\.uid))
             #expect(podsAfter.isSubset(of: podsBefore))
             #expect(h.operatorRequests().count { $0.method == "POST" && $0.path.hasSuffix("/daemonsets") } == dsCreates)
