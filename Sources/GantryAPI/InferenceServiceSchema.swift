@@ -29,6 +29,8 @@ public enum InferenceServiceSchema {
         ], required: ["uri"]),
         "replicas": Schema.integer("Replicas of the serving revision (default 1); a candidate starts at the same number. Exclusive with autoscaling.", minimum: 1, maximum: 1000),
         "autoscaling": autoscaling,
+        "placement": Schema.string("perNode: one replica on every node that matches nodeSelector, tolerations and the GPU request, as a DaemonSet per colour (node-local or edge inference), swapped blue/green like pods; exclusive with replicas and autoscaling. Absent: replicas pods spread over nodes.", enum: InferenceServiceSpec.Placement.allCases.map(\.rawValue)),
+        "prepull": Schema.boolean("Before a candidate starts, a short-lived DaemonSet pulls its image on the nodes it may land on; the candidate's pods are created once every one of them pulled (or after min(300, progressDeadlineSeconds / 2) seconds, with a PrepullTimedOut Event). The image must contain `true` (its prepull container runs `true`)."),
         "rollout": Schema.object("How a new revision replaces the serving one.", [
             "strategy": Schema.string("BlueGreen: the candidate comes up beside the serving colour and the alias moves in one update. Recreate: the serving pods go first (no GPU surge, a gap in service).", enum: Rollout.Strategy.allCases.map(\.rawValue), default: "BlueGreen"),
             "autoPromote": Schema.boolean("Swap as soon as the candidate is ready; false waits in AwaitingPromotion for `gantry promote`.", default: true),
@@ -79,6 +81,8 @@ public enum InferenceServiceSchema {
              "rollout.analysis.windowSeconds must not exceed rollout.scaleDownDelaySeconds: the previous colour must still be up to swap back to"),
         ]),
     ], required: ["image"], rules: [
+        ("!has(self.placement) || self.placement != 'perNode' || (!has(self.replicas) && !has(self.autoscaling))",
+         "spec.placement perNode runs one replica on every matching node: remove spec.replicas and spec.autoscaling (choose the nodes with spec.nodeSelector, spec.tolerations and spec.gpu)"),
         ("!has(self.replicas) || !has(self.autoscaling)",
          "spec.replicas and spec.autoscaling are exclusive: remove spec.replicas (the autoscaler sizes the service between autoscaling.minReplicas and autoscaling.maxReplicas, and kubectl scale is refused while it does) or remove spec.autoscaling"),
         ("!has(self.autoscaling) || self.autoscaling.metric != 'cpu' || (has(self.resources) && has(self.resources.cpu))",
@@ -148,10 +152,18 @@ public enum InferenceServiceSchema {
         "warmUntil": Schema.string("Until when the previous revision stays up for a rollback without new pods."),
         "candidate": Schema.object("The revision being rolled out.", [
             "revision": revision,
-            "phase": Schema.string("Progressing, Validating, AwaitingPromotion or Failed.", enum: InferenceServiceStatus.Candidate.Phase.allCases.map(\.rawValue)),
+            "phase": Schema.string("Prepulling, Progressing, Validating, AwaitingPromotion or Failed.", enum: InferenceServiceStatus.Candidate.Phase.allCases.map(\.rawValue)),
             "ready": Schema.integer("Candidate replicas ready for minReadySeconds."),
             "desired": Schema.integer("Candidate replicas wanted."),
             "startedAt": Schema.string("When the rollout started."),
+            "prepull": Schema.object("spec.prepull: the DaemonSet pulling the candidate's image before its pods start.", [
+                "phase": Schema.string("Pulling, Pulled or TimedOut (the candidate started anyway).", enum: InferenceServiceStatus.Prepull.Phase.allCases.map(\.rawValue)),
+                "daemonSet": Schema.string("The prepull DaemonSet (deleted once the phase is Pulled or TimedOut)."),
+                "desired": Schema.integer("Nodes that should pull the image."),
+                "ready": Schema.integer("Nodes that pulled it."),
+                "startedAt": Schema.string("When the pull started."),
+                "finishedAt": Schema.string("When it ended."),
+            ]),
             "reason": Schema.string("Why it waits or failed, CamelCase: InsufficientGPUForSurge, InsufficientGPU, ProgressDeadlineExceeded, ValidationFailed."),
             "message": Schema.string("Why it waits or failed."),
             "validation": Schema.object("What the candidate answered to rollout.validation.requests, and how its validation job ended.", [
@@ -175,6 +187,12 @@ public enum InferenceServiceSchema {
             "from": Schema.string("Revision hash it served before."), "to": Schema.string("Revision hash it serves now."),
             "at": Schema.string("When."), "reason": Schema.string("Swapped or RolledBack."),
         ]),
+        "perNode": Schema.array("placement perNode: each live colour's DaemonSet.", of: Schema.object("A colour.", [
+            "color": Schema.string("blue or green.", enum: InferenceServiceStatus.Color.allCases.map(\.rawValue)),
+            "revision": Schema.string("Revision hash."), "daemonSet": Schema.string("DaemonSet name."),
+            "desired": Schema.integer("Nodes that should run a replica (desiredNumberScheduled)."),
+            "ready": Schema.integer("Of those, nodes whose replica is ready and of this revision."),
+        ])),
         "replicas": Schema.integer("Replicas of the serving revision."),
         "readyReplicas": Schema.integer("Ready replicas of the serving revision."),
         "selector": Schema.string("Label selector of the serving pods (the scale subresource's, for kubectl scale and autoscalers)."),

@@ -26,8 +26,19 @@ public struct InferenceServiceSpec: Codable, Sendable, Hashable {
     /// The serving size follows a metric instead of `replicas` (the size decided is in status).
     public var autoscaling: Autoscaling?
     public var rollout: Rollout?
+    /// `perNode`: one replica on every matching node, as a DaemonSet per colour (exclusive with `replicas` and
+    /// `autoscaling`); absent: `replicas` pods spread over nodes.
+    public var placement: Placement?
+    /// Before a candidate starts, a short-lived DaemonSet pulls its image on the nodes it may land on.
+    public var prepull: Bool?
+
+    public enum Placement: String, Codable, Sendable, Hashable, CaseIterable {
+        case perNode
+    }
 
     public init(image: String) { self.image = image }
+
+    public var perNode: Bool { placement == .perNode }
 
     public var effectivePort: Int { port ?? 8080 }
     public var effectiveReplicas: Int { replicas ?? 1 }

@@ -53,6 +53,8 @@ public struct InferenceServiceStatus: ConditionedStatus {
     public struct Candidate: Codable, Sendable, Hashable {
         public enum Phase: String, Codable, Sendable, Hashable, CaseIterable {
             case progressing = "Progressing"
+            /// `spec.prepull`: its image is being pulled on the nodes; no candidate pod exists yet.
+            case prepulling = "Prepulling"
             /// Ready; the validation requests are being sent to the preview.
             case validating = "Validating"
             case awaitingPromotion = "AwaitingPromotion"
@@ -67,6 +69,8 @@ public struct InferenceServiceStatus: ConditionedStatus {
         public var reason: String?
         public var message: String?
         public var validation: ValidationOutcome?
+        /// `spec.prepull`: how the pull of its image on the nodes went.
+        public var prepull: Prepull?
         public init(revision: Revision, phase: Phase, ready: Int, desired: Int, startedAt: String, message: String? = nil) {
             self.revision = revision
             self.phase = phase
@@ -74,6 +78,43 @@ public struct InferenceServiceStatus: ConditionedStatus {
             self.desired = desired
             self.startedAt = startedAt
             self.message = message
+        }
+    }
+
+    /// The short-lived DaemonSet that pulls a candidate's image before its pods start (`spec.prepull`).
+    public struct Prepull: Codable, Sendable, Hashable {
+        public enum Phase: String, Codable, Sendable, Hashable, CaseIterable {
+            case pulling = "Pulling", pulled = "Pulled", timedOut = "TimedOut"
+        }
+        public var phase: Phase
+        public var daemonSet: String
+        /// Nodes that should pull, and those whose prepull pod is ready (pulled).
+        public var desired: Int
+        public var ready: Int
+        public var startedAt: String
+        public var finishedAt: String?
+        public init(phase: Phase, daemonSet: String, desired: Int, ready: Int, startedAt: String) {
+            self.phase = phase
+            self.daemonSet = daemonSet
+            self.desired = desired
+            self.ready = ready
+            self.startedAt = startedAt
+        }
+    }
+
+    /// One colour's DaemonSet (`placement: perNode`): nodes that should run a replica, and replicas ready there.
+    public struct NodeReplicas: Codable, Sendable, Hashable {
+        public var color: Color
+        public var revision: String
+        public var daemonSet: String
+        public var desired: Int
+        public var ready: Int
+        public init(color: Color, revision: String, daemonSet: String, desired: Int, ready: Int) {
+            self.color = color
+            self.revision = revision
+            self.daemonSet = daemonSet
+            self.desired = desired
+            self.ready = ready
         }
     }
 
@@ -160,6 +201,8 @@ public struct InferenceServiceStatus: ConditionedStatus {
     public var analysis: AnalysisStatus?
     /// What the autoscaler read and decided (spec.autoscaling).
     public var autoscaling: AutoscalingStatus?
+    /// `placement: perNode`: each live colour's DaemonSet, desired and ready.
+    public var perNode: [NodeReplicas]?
 
     public init() {}
 }

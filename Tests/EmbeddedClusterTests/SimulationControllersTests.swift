@@ -58,6 +58,36 @@ import Testing
         #expect(plan.status["numberReady"] == 1 && plan.status["numberAvailable"] == 1 && plan.status["numberMisscheduled"] == 1)
         #expect(plan.status["updatedNumberScheduled"] == 1)
     }
+
+    /// As `updateDaemonSetStatus`: a pod not yet bound still counts as current on its node; available waits for
+    /// minReadySeconds from the Ready transition; misscheduled counts nodes, not pods.
+    @Test func statusCountsTargetedPodsAndMinReadySeconds() throws {
+        var ds = daemonSet(tolerateGPU: false)
+        ds[path: "spec", "minReadySeconds"] = 10
+        var pod = DaemonSetSimulator.plan(daemonSet: ds, nodes: nodes, pods: []).create[0]
+        let now = Date(timeIntervalSince1970: 1_000_000)
+        #expect(DaemonSetSimulator.plan(daemonSet: ds, nodes: nodes, pods: [pod], now: now).status["currentNumberScheduled"] == 1)
+        pod[path: "spec", "nodeName"] = "cpu-0"
+        pod[path: "status", "conditions"] = [["type": "Ready", "status": "True", "lastTransitionTime": .string(Timestamp.format(now.addingTimeInterval(-4)))]]
+        let early = DaemonSetSimulator.plan(daemonSet: ds, nodes: nodes, pods: [pod], now: now).status
+        #expect(early["numberReady"] == 1 && early["numberAvailable"] == 0 && early["numberUnavailable"] == 1)
+        let later = DaemonSetSimulator.plan(daemonSet: ds, nodes: nodes, pods: [pod], now: now.addingTimeInterval(6)).status
+        #expect(later["numberAvailable"] == 1 && later["numberUnavailable"] == 0)
+    }
+
+    /// A rolling update deletes outdated pods that are not available at once, without spending maxUnavailable;
+    /// OnDelete leaves them.
+    @Test func outdatedUnavailablePodsAreReplacedAtOnce() {
+        var ds = daemonSet(tolerateGPU: true)
+        var pods = DaemonSetSimulator.plan(daemonSet: ds, nodes: nodes, pods: []).create
+        for i in pods.indices { pods[i][path: "spec", "nodeName"] = .string(DaemonSetSimulator.targetNode(pods[i]) ?? "") }
+        ds[path: "spec", "template", "spec", "containers"] = [["name": "exporter", "image": "nvidia/dcgm-exporter:2"]]
+        let plan = DaemonSetSimulator.plan(daemonSet: ds, nodes: nodes, pods: pods)
+        #expect(Set(plan.delete) == Set(pods.map(\.objectKey)))
+        #expect(plan.status["updatedNumberScheduled"] == 0 && plan.status["numberReady"] == 0)
+        ds[path: "spec", "updateStrategy"] = ["type": "OnDelete"]
+        #expect(DaemonSetSimulator.plan(daemonSet: ds, nodes: nodes, pods: pods).delete.isEmpty)
+    }
 }
 
 @Suite struct SimulationEndpointsTests {

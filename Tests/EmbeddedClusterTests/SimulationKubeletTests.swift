@@ -99,6 +99,26 @@ import Testing
         #expect(failed.map(\.reason) == ["Pulling", "Failed", "Failed"] && failed.last?.message == "Error: ErrImagePull")
     }
 
+    /// A container starts once its image is on the node; one already present starts without a pull, and the
+    /// kubelet's Event says so.
+    @Test func anImagePullDelaysTheStartAndAPresentImageDoesNot() {
+        let p = pod(image: "acme/server:1")
+        var pulling = runtime
+        pulling.imagesReadyAt["acme/server:1"] = t0.addingTimeInterval(3)
+        pulling.pulledImages = ["acme/server:1"]
+        #expect(decide(p, at: 2, runtime: pulling).status[path: "containerStatuses"]?.arrayValue?.first?[path: "state", "waiting", "reason"] == "ContainerCreating")
+        #expect(decide(p, at: 4.5, runtime: pulling).status["phase"] == "Running")
+        let pulled = PodEvents.kubelet(pod: p, old: decide(p, at: 2, runtime: pulling).status, new: decide(p, at: 4.5, runtime: pulling).status,
+                                       pulled: pulling.pulledImages, terminating: false, wasTerminating: false)
+        #expect(pulled.map(\.reason) == ["Pulling", "Pulled", "Created", "Started"])
+        var present = runtime
+        present.imagesReadyAt["acme/server:1"] = t0.addingTimeInterval(-60)
+        let events = PodEvents.kubelet(pod: p, old: decide(p, at: 0.5, runtime: present).status, new: decide(p, at: 1.5, runtime: present).status,
+                                       pulled: [], terminating: false, wasTerminating: false)
+        #expect(events.map(\.message).first == "Container image \"acme/server:1\" already present on machine")
+        #expect(!events.contains { $0.reason == "Pulling" })
+    }
+
     @Test func activeDeadlineFailsThePod() {
         var p = pod()
         p[path: "spec", "activeDeadlineSeconds"] = 5

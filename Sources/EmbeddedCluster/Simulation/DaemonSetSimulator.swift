@@ -7,8 +7,11 @@ import KubeCore
 /// required node affinity on `metadata.name` for their node and the scheduler binds them; the controller adds
 /// the tolerations of `util.AddOrUpdateDaemonPodTolerations` so daemons survive not-ready, unreachable,
 /// pressure and cordoned nodes. A node is eligible when the template's nodeSelector/affinity match and every
-/// NoSchedule/NoExecute taint is tolerated. Rolling updates replace at most `maxUnavailable` (default 1)
-/// outdated pods at a time; `OnDelete` never replaces.
+/// NoSchedule/NoExecute taint is tolerated. Rolling updates delete outdated pods that are not available at once
+/// and replace at most `maxUnavailable` (default 1) available ones at a time; `OnDelete` never replaces.
+/// Status as `updateDaemonSetStatus` counts it, per node that should run the daemon: current (a pod targets the
+/// node, bound or not yet), ready, available (ready for `minReadySeconds`) and updated (of the oldest pod there);
+/// misscheduled counts nodes that should not run it but have one.
 enum DaemonSetSimulator {
     struct Plan: Sendable, Hashable {
         var create: [JSONValue] = []
@@ -27,7 +30,7 @@ enum DaemonSetSimulator {
     ]
 
     /// `pods` may be all pods; only those controlled by this DaemonSet (by uid) are considered.
-    static func plan(daemonSet ds: JSONValue, nodes: [JSONValue], pods allPods: [JSONValue]) -> Plan {
+    static func plan(daemonSet ds: JSONValue, nodes: [JSONValue], pods allPods: [JSONValue], now: Date = Date()) -> Plan {
         let uid = ds.uid ?? ""
         let pods = allPods.filter { $0.controllerReference?.uid == uid && $0.namespace == ds.namespace }
         let template = ds[path: "spec", "template"] ?? [:]
@@ -46,8 +49,9 @@ enum DaemonSetSimulator {
             plan.delete.append(p.objectKey)
         }
 
-        var desired = 0, current = 0, ready = 0, updated = 0, misscheduled = 0
-        var outdatedReady: [JSONValue] = []
+        var desired = 0, current = 0, ready = 0, available = 0, updated = 0, misscheduled = 0
+        let minReadySeconds = Double(ds[path: "spec", "minReadySeconds"]?.intValue ?? 0)
+        var outdatedAvailable: [JSONValue] = []
         var unavailable = 0
         for node in nodes.sorted(by: { ($0.name ?? "") < ($1.name ?? "") }) {
             guard let name = node.name else { continue }
@@ -55,7 +59,7 @@ enum DaemonSetSimulator {
                 && NodeMatching.untoleratedTaint(pod: probe, taints: (node[path: "spec", "taints"]?.arrayValue ?? []).compactMap(Taint.init(json:))) == nil
             let existing = (byNode.removeValue(forKey: name) ?? []).sorted { ($0.creationTimestamp ?? "", $0.name ?? "") < ($1.creationTimestamp ?? "", $1.name ?? "") }
             guard eligible else {
-                if !existing.isEmpty { misscheduled += existing.filter { $0[path: "spec", "nodeName"]?.stringValue == name }.count }
+                if !existing.isEmpty { misscheduled += 1 }
                 plan.delete += existing.map(\.objectKey)
                 continue
             }
@@ -66,10 +70,18 @@ enum DaemonSetSimulator {
                 continue
             }
             plan.delete += existing.dropFirst().map(\.objectKey)
-            if pod[path: "spec", "nodeName"]?.stringValue == name { current += 1 }
+            current += 1
             let isReady = isPodReady(pod)
-            if isReady { ready += 1 } else { unavailable += 1 }
-            if pod.labels["controller-revision-hash"] == hash { updated += 1 } else if isReady { outdatedReady.append(pod) }
+            let isAvailable = isReady && readySince(pod).map { now.timeIntervalSince($0) >= minReadySeconds } ?? (minReadySeconds == 0)
+            if isReady { ready += 1 }
+            if isAvailable { available += 1 } else { unavailable += 1 }
+            if pod.labels["controller-revision-hash"] == hash {
+                updated += 1
+            } else if isAvailable {
+                outdatedAvailable.append(pod)
+            } else if ds[path: "spec", "updateStrategy", "type"]?.stringValue != "OnDelete" {
+                plan.delete.append(pod.objectKey)  // an outdated pod that serves nothing goes without using the budget
+            }
         }
         // Pods for nodes that no longer exist.
         for (_, orphans) in byNode.sorted(by: { $0.key < $1.key }) { plan.delete += orphans.map(\.objectKey) }
@@ -77,7 +89,7 @@ enum DaemonSetSimulator {
         if ds[path: "spec", "updateStrategy", "type"]?.stringValue != "OnDelete" {
             let maxUnavailable = maxUnavailable(ds, desired: desired)
             let budget = max(0, maxUnavailable - unavailable)
-            plan.delete += outdatedReady.prefix(budget).map(\.objectKey)
+            plan.delete += outdatedAvailable.prefix(budget).map(\.objectKey)
         }
 
         plan.status = [
@@ -85,12 +97,18 @@ enum DaemonSetSimulator {
             "currentNumberScheduled": .int(Int64(current)),
             "numberMisscheduled": .int(Int64(misscheduled)),
             "numberReady": .int(Int64(ready)),
-            "numberAvailable": .int(Int64(ready)),
-            "numberUnavailable": .int(Int64(max(0, desired - ready))),
+            "numberAvailable": .int(Int64(available)),
+            "numberUnavailable": .int(Int64(max(0, desired - available))),
             "updatedNumberScheduled": .int(Int64(updated)),
             "observedGeneration": .int(generation),
         ]
         return plan
+    }
+
+    /// When the pod's Ready condition last became True.
+    static func readySince(_ pod: JSONValue) -> Date? {
+        (pod[path: "status", "conditions"]?.arrayValue ?? []).first { $0["type"]?.stringValue == "Ready" }?["lastTransitionTime"]?.stringValue
+            .flatMap(Timestamp.parse)
     }
 
     static func isPodReady(_ pod: JSONValue) -> Bool {

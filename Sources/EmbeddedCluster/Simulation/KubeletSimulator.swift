@@ -9,6 +9,10 @@ struct PodRuntime: Sendable, Hashable {
     var terminationStartedAt: Date?
     var podIP: String
     var hostIP: String
+    /// When each of its images is on the node (a pull, or an earlier pod's, may still be under way).
+    var imagesReadyAt: [String: Date] = [:]
+    /// Images this pod pulled itself; the others were already present on the machine.
+    var pulledImages: Set<String> = []
 }
 
 /// The kubelet's decision for one pod at one instant.
@@ -61,6 +65,10 @@ enum KubeletSimulator {
         var allStopped = true
 
         var runs: [ContainerRun] = []
+        // A container starts once its image is on the node (the kubelet pulls it first when it is not).
+        func pulled(_ c: JSONValue, _ from: Date) -> Date {
+            max(from, runtime.imagesReadyAt[c["image"]?.stringValue ?? ""] ?? from)
+        }
         func record(_ c: JSONValue, _ t: ContainerTimeline, isInit: Bool, ready: Bool, pullOrConfigFailure: Bool) -> JSONValue {
             let name = c["name"]?.stringValue ?? ""
             switch t.state {
@@ -86,7 +94,7 @@ enum KubeletSimulator {
                 incompleteInits.append(name)
                 continue
             }
-            let (timeline, blocked) = timelineFor(c, isInit: true, pod: pod, scriptResult: scriptResult, from: cursor, now: now, policy: policy == "Never" ? "Never" : "OnFailure", termination: termination)
+            let (timeline, blocked) = timelineFor(c, isInit: true, pod: pod, scriptResult: scriptResult, from: pulled(c, cursor), now: now, policy: policy == "Never" ? "Never" : "OnFailure", termination: termination)
             initStatuses.append(record(c, timeline, isInit: true, ready: false, pullOrConfigFailure: blocked))
             if case .terminated(let exit) = timeline.state, exit.code == 0, termination == nil || exit.finishedAt <= (termination?.at ?? now) {
                 cursor = exit.finishedAt
@@ -111,7 +119,7 @@ enum KubeletSimulator {
                 allFinal = false
                 continue
             }
-            let (timeline, blocked) = timelineFor(c, isInit: false, pod: pod, scriptResult: scriptResult, from: cursor, now: now, policy: policy, termination: termination)
+            let (timeline, blocked) = timelineFor(c, isInit: false, pod: pod, scriptResult: scriptResult, from: pulled(c, cursor), now: now, policy: policy, termination: termination)
             var ready = false
             if case .running(let since) = timeline.state {
                 allStopped = false

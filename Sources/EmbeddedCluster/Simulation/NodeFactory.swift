@@ -156,6 +156,7 @@ enum NodeFactory {
             ],
         ]
         node.labels = labels(planned)
+        if pool.imagePullSeconds > 0 { node.annotations = [NodePoolSpec.imagePullAnnotation: String(pool.imagePullSeconds)] }
         let taints = taints(pool)
         if !taints.isEmpty { node[path: "spec", "taints"] = .array(taints.map(\.json)) }
         return node

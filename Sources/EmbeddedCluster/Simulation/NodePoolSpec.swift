@@ -13,6 +13,8 @@ import KubeCore
 /// - `taints: ["key=value:Effect", "key:Effect"]`: GPU nodes default to `nvidia.com/gpu=present:NoSchedule`;
 ///   `taints: []` removes it
 /// - `labels: {k: v}`, `zone` (default `sim-zone-a`), `instanceType`, `spot: true`, `name` (node name prefix)
+/// - `imagePull: 3`: seconds a pull of an image the node does not have takes (default 0: instant, but still
+///   told apart from an image already present in the kubelet's Events)
 struct NodePoolSpec: Sendable, Hashable {
     var count: Int = 1
     var namePrefix: String?
@@ -29,12 +31,15 @@ struct NodePoolSpec: Sendable, Hashable {
     var zone: String = "sim-zone-a"
     var instanceType: String?
     var spot: Bool = false
+    var imagePullSeconds: Int = 0
+    /// The node annotation the kubelet reads the pull time from.
+    static let imagePullAnnotation = "sim.gantry.dev/image-pull-seconds"
 
     /// The pool used when `--nodes` is not given: two 8×A100 nodes and one CPU node.
     static let defaultSpec = "2x{gpu: 8, product: A100, gpuMemory: 81920}, 1x{cpu: 16}"
 
     static let knownFields = ["gpu", "product", "gpuMemory", "mig", "sharedGpu", "cpu", "memory", "pods", "taints",
-                              "labels", "zone", "instanceType", "spot", "name"]
+                              "labels", "zone", "instanceType", "spot", "name", "imagePull"]
 }
 
 /// A node taint (`key=value:Effect`).

@@ -100,6 +100,7 @@ extension NodePoolSpec {
         cpu = try quantity("cpu")
         memory = try quantity("memory")
         pods = try int("pods", min: 1) ?? 110
+        imagePullSeconds = try int("imagePull", min: 0) ?? 0
         if let z = try string("zone") { zone = z }
         instanceType = try string("instanceType")
         if let raw = json["spot"] {

@@ -23,8 +23,9 @@ enum PodEvents {
         PodEvent(type: "Warning", reason: "FailedScheduling", message: message, component: "default-scheduler")
     }
 
-    /// Kubelet events for the change from `old` to `new` pod status.
-    static func kubelet(pod: JSONValue, old: JSONValue, new: JSONValue, terminating: Bool, wasTerminating: Bool) -> [PodEvent] {
+    /// Kubelet events for the change from `old` to `new` pod status. `pulled`: the images the kubelet pulled for
+    /// this pod (nil: all of them); a first start from an image already on the node says so, as the kubelet does.
+    static func kubelet(pod: JSONValue, old: JSONValue, new: JSONValue, pulled: Set<String>? = nil, terminating: Bool, wasTerminating: Bool) -> [PodEvent] {
         var events: [PodEvent] = []
         let containers = KubeletContainers.all(pod)
         let oldStatuses = statusesByName(old)
@@ -63,8 +64,12 @@ enum PodEvents {
             let pulledBefore = !(before?["imageID"]?.stringValue ?? "").isEmpty
             let started = !(now["imageID"]?.stringValue ?? "").isEmpty && !pulledBefore
             if started {
-                event("Normal", "Pulling", "Pulling image \"\(image)\"")
-                event("Normal", "Pulled", "Successfully pulled image \"\(image)\"")
+                if pulled?.contains(image) ?? true {
+                    event("Normal", "Pulling", "Pulling image \"\(image)\"")
+                    event("Normal", "Pulled", "Successfully pulled image \"\(image)\"")
+                } else {
+                    event("Normal", "Pulled", "Container image \"\(image)\" already present on machine")
+                }
                 event("Normal", "Created", "Created container: \(name)")
                 event("Normal", "Started", "Started container \(name)")
             } else if restartsNow > restartsBefore {

@@ -73,10 +73,10 @@ extension SimulationDriver {
         await attempt("mark pod \(pod.objectKey) \(condition.reason)") { try await self.backend.update("pods", write) }
     }
 
-    func runDaemonSets(nodes: [JSONValue], pods: [JSONValue]) async {
+    func runDaemonSets(nodes: [JSONValue], pods: [JSONValue], now: Date) async {
         guard let daemonSets = await read("daemonsets.apps") else { return }
         for ds in daemonSets where ds.deletionTimestamp == nil {
-            let plan = DaemonSetSimulator.plan(daemonSet: ds, nodes: nodes, pods: pods)
+            let plan = DaemonSetSimulator.plan(daemonSet: ds, nodes: nodes, pods: pods, now: now)
             for pod in plan.create {
                 await attempt("create daemon pod \(pod.objectKey)") { try await self.backend.create("pods", pod) }
             }

@@ -10,6 +10,8 @@ extension SimulationDriver {
         // (a restarted training worker) writes its own.
         let seen = Set(pods.map(Self.podKey))
         for key in runtimes.keys where !seen.contains(key) { await forget(key) }
+        // A node that is gone takes its images with it (a node of the same name later starts empty).
+        for name in nodeImages.keys where nodesByName[name] == nil { nodeImages[name] = nil }
         for pod in pods {
             guard let nodeName = pod[path: "spec", "nodeName"]?.stringValue, let node = nodesByName[nodeName],
                   lostNodes[nodeName] == nil
@@ -47,7 +49,7 @@ extension SimulationDriver {
             updated["status"] = decision.status
             let write = updated
             if await attempt("update status of pod \(namespace)/\(name)", { try await self.backend.update("pods", write) }) {
-                let events = PodEvents.kubelet(pod: pod, old: old, new: decision.status,
+                let events = PodEvents.kubelet(pod: pod, old: old, new: decision.status, pulled: runtime.pulledImages,
                                                terminating: runtime.terminationStartedAt != nil, wasTerminating: wasTerminating)
                 await record(events, pod: pod, node: nodeName)
             }
@@ -72,7 +74,36 @@ extension SimulationDriver {
             ip = "10.244.\(index % 256).254"
         }
         ipSlots[nodeName] = slots
-        return PodRuntime(acceptedAt: accepted, podIP: ip, hostIP: hostIP)
+        var runtime = PodRuntime(acceptedAt: accepted, podIP: ip, hostIP: hostIP)
+        pullImages(for: pod, into: &runtime, node: node, nodeName: nodeName, now: now)
+        return runtime
+    }
+
+    /// The images of a newly accepted pod: those on the node (or being pulled for another pod) are ready when
+    /// they are; the others are pulled now and take the node's `imagePull` seconds. `imagePullPolicy: Always`
+    /// (the default for `:latest` or untagged images) pulls again, quickly when the layers are present. A pod
+    /// that ran before a restart of the server (it has a start time) pulls nothing.
+    func pullImages(for pod: JSONValue, into runtime: inout PodRuntime, node: JSONValue, nodeName: String, now: Date) {
+        let seconds = Double(node.annotations[NodePoolSpec.imagePullAnnotation].flatMap { Int($0) } ?? 0)
+        var store = nodeImages[nodeName] ?? [:]
+        let restarted = pod[path: "status", "startTime"] != nil
+        for c in Self.allContainers(pod) {
+            guard let image = c["image"]?.stringValue, !ImageRules.pullFails(image) else { continue }
+            if restarted {
+                store[image] = store[image] ?? runtime.acceptedAt
+                continue
+            }
+            let policy = c["imagePullPolicy"]?.stringValue ?? (ImageRules.fullName(image).hasSuffix(":latest") ? "Always" : "IfNotPresent")
+            if let present = store[image] {
+                runtime.imagesReadyAt[image] = present
+                if policy == "Always" { runtime.pulledImages.insert(image) }
+            } else {
+                store[image] = now.addingTimeInterval(seconds)
+                runtime.imagesReadyAt[image] = store[image]
+                runtime.pulledImages.insert(image)
+            }
+        }
+        nodeImages[nodeName] = store
     }
 
     func forget(_ key: String) async {

@@ -22,6 +22,8 @@ actor SimulationDriver {
     var nodeIndex: [String: Int] = [:]
     /// Pod key (uid) → what the kubelet remembers.
     var runtimes: [String: PodRuntime] = [:]
+    /// Node → image → when it is (or will be, a pull under way) on the node: the kubelet's image store.
+    var nodeImages: [String: [String: Date]] = [:]
     /// Pod key → namespace and name, to drop the logs of a pod that is gone.
     var podNames: [String: ObjectKey] = [:]
     /// Node → pod IP slots in use (2…254) → pod key.
@@ -114,7 +116,7 @@ actor SimulationDriver {
             pods = fresh
         }
         await runKubelets(nodes: nodes, pods: pods, now: now)
-        await runDaemonSets(nodes: nodes, pods: pods)
+        await runDaemonSets(nodes: nodes, pods: pods, now: now)
         await runDeployments()
         await runReplicaSets(pods: pods)
         await runEndpoints(pods: pods)

@@ -24,6 +24,7 @@ public enum InferenceChildren {
         shaping.replicas = nil
         shaping.autoscaling = nil
         shaping.rollout = nil
+        shaping.prepull = nil
         let text = ((try? JSONValue(encoding: shaping)) ?? .null).droppingNulls().serialized()
         return String(String(ChildNaming.fnv1a(text), radix: 36).prefix(8))
     }
@@ -41,13 +42,14 @@ public enum InferenceChildren {
          GantryLabels.color: color.rawValue]
     }
 
-    public static func pod(_ service: InferenceService, _ revision: InferenceServiceStatus.Revision, index: Int,
+    /// A revision's server pod without identity (no name, owner or replica index): the replica pods and the
+    /// `placement: perNode` DaemonSet's template are both made from it.
+    static func servingPod(_ service: InferenceService, _ revision: InferenceServiceStatus.Revision,
                            placement: GPUPlacement, security: PodPolicy.SecurityProfile) -> Pod {
         let spec = service.spec
         var labels = spec.podMetadata?.labels ?? [:]
         labels[GantryLabels.color] = revision.color.rawValue
         labels[GantryLabels.revision] = revision.hash
-        labels[GantryLabels.replicaIndex] = String(index)
         labels[GantryLabels.role] = "server"
 
         var container = Container(name: containerName, image: spec.image)
@@ -79,19 +81,41 @@ public enum InferenceChildren {
         }
         container.env = env
         container.volumeMounts = mounts
-        if security == .restricted {
-            container.securityContext = RawObject(json: ["allowPrivilegeEscalation": false, "capabilities": ["drop": ["ALL"]]])
-        }
 
-        let name = podName(service, revision, index)
-        var pod = Pod(name: name)
-        ChildMetadata.stamp(&pod, name: name, owner: service, labels: labels, annotations: spec.podMetadata?.annotations ?? [:])
+        var pod = Pod(json: ["apiVersion": "v1", "kind": "Pod", "metadata": .emptyObject, "spec": .emptyObject])
+        pod.labels = labels
+        if let annotations = spec.podMetadata?.annotations, !annotations.isEmpty { pod.annotations = annotations }
         pod.spec.containers = [container]
         pod.spec.initContainers = initContainers
         pod.spec.volumes = volumes
         pod.spec.restartPolicy = "Always"
         pod.spec.tolerations = (placement.tolerations + (spec.tolerations ?? [])).map { Pod.Toleration(json: $0) }
         if let selector = spec.nodeSelector, !selector.isEmpty { pod.spec.nodeSelector = selector }
+        pod.spec.serviceAccountName = spec.serviceAccountName
+        pod.spec.imagePullSecrets = (spec.imagePullSecrets ?? []).map(\.name)
+        restrict(&pod, security)
+        return pod
+    }
+
+    /// The restricted Pod Security profile's settings, on the pod and each of its containers (init ones too:
+    /// the profile checks them alike).
+    static func restrict(_ pod: inout Pod, _ security: PodPolicy.SecurityProfile) {
+        guard security == .restricted else { return }
+        pod.spec.securityContext = RawObject(json: ["runAsNonRoot": true, "seccompProfile": ["type": "RuntimeDefault"]])
+        func restricted(_ container: Container) -> Container {
+            var c = container
+            c.securityContext = RawObject(json: ["allowPrivilegeEscalation": false, "capabilities": ["drop": ["ALL"]]])
+            return c
+        }
+        pod.spec.containers = pod.spec.containers.map(restricted)
+        pod.spec.initContainers = pod.spec.initContainers.map(restricted)
+    }
+
+    public static func pod(_ service: InferenceService, _ revision: InferenceServiceStatus.Revision, index: Int,
+                           placement: GPUPlacement, security: PodPolicy.SecurityProfile) -> Pod {
+        var pod = servingPod(service, revision, placement: placement, security: security)
+        let name = podName(service, revision, index)
+        ChildMetadata.stamp(&pod, name: name, owner: service, labels: [GantryLabels.replicaIndex: String(index)])
         var affinity = placement.affinity ?? .emptyObject
         // Replicas of one colour on different nodes where possible: a node lost takes one replica, not all.
         affinity[path: "podAntiAffinity", "preferredDuringSchedulingIgnoredDuringExecution"] = [[
@@ -101,11 +125,6 @@ public enum InferenceChildren {
             ],
         ]]
         pod.spec.affinity = RawObject(json: affinity)
-        pod.spec.serviceAccountName = spec.serviceAccountName
-        pod.spec.imagePullSecrets = (spec.imagePullSecrets ?? []).map(\.name)
-        if security == .restricted {
-            pod.spec.securityContext = RawObject(json: ["runAsNonRoot": true, "seccompProfile": ["type": "RuntimeDefault"]])
-        }
         return pod
     }
 

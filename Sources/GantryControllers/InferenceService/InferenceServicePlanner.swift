@@ -93,7 +93,8 @@ public struct InferenceServicePlanner: KindPlanner {
         ]),
     ])
 
-    public static let childFields: [ResourceType: FieldMask?] = [.pods: podFields, .services: nil, .podDisruptionBudgets: nil]
+    /// DaemonSets: each colour's with `placement: perNode`, and the prepull one (`prepull: true`); read whole.
+    public static let childFields: [ResourceType: FieldMask?] = [.pods: podFields, .services: nil, .podDisruptionBudgets: nil, .daemonSets: nil]
     public var childTypes: [ResourceType: FieldMask?] { Self.childFields }
     /// Caches read beyond the children: nodes (what admission reads of them) for the GPUs a candidate may use,
     /// and TrainingJobs (their phase) for a `model.fromTrainingJob` run without a record yet.
@@ -196,7 +197,11 @@ struct InferencePlanning: StatusPlanning {
     /// The serving size: spec.replicas, or what the autoscaler decides (status.autoscaling).
     var replicas: Int
     let placement: GPUPlacement
+    /// The node label every GPU node carries (perNode and prepull DaemonSets of a GPU service need one).
+    let productLabel: String
     let security: PodPolicy.SecurityProfile
+    /// The owned DaemonSets: a perNode colour's, or a prepull.
+    let daemonSets: [JSONValue]
     /// Answers of the candidate to the validation requests, when this reconcile sent them.
     let validation: InferenceServiceStatus.ValidationOutcome?
     /// The cluster's GPUs, when a blue/green candidate asks for some.
@@ -228,6 +233,8 @@ struct InferencePlanning: StatusPlanning {
         autoscalingReading = o.inputs.autoscaling
         validationLog = o.inputs.validationLog
         placement = GPUPlacement(request: service.spec.gpu, settings: o.inputs.platform.effectiveGPU)
+        productLabel = o.inputs.platform.effectiveGPU.effectiveProductLabel
+        daemonSets = o.children(.daemonSets)
         security = o.inputs.platform.effectivePodPolicy.effectiveSecurityContext
         validation = o.inputs.validation
         gpu = o.inputs.gpu
@@ -368,14 +375,17 @@ struct InferencePlanning: StatusPlanning {
             plan.events.append(PlannedEvent(.normal, "RolloutStarted", "candidate \(hash) starting in \(color.rawValue) beside \(active.hash) in \(active.color.rawValue)"))
         }
         guard var candidate = status.candidate, candidate.phase != .failed else { return }
+        // spec.prepull: no candidate pod before its image is on the nodes (or the wait for it ran out).
+        guard prepulled(&candidate) else { return }
         let reported = candidate.reason
         candidate.reason = nil
         let mine = livePods(candidate.revision)
-        let ready = mine.filter { $0.ready(for: rollout.effectiveMinReadySeconds, at: now) }.count
+        let readiness = self.readiness(of: candidate.revision)
+        let ready = readiness.ready
         candidate.ready = ready
-        candidate.desired = replicas
-        if ready < replicas { candidate.phase = .progressing }  // a replica lost while validating or waiting
-        if ready >= replicas {
+        candidate.desired = readiness.desired
+        if !readiness.complete { candidate.phase = .progressing }  // a replica lost while validating or waiting
+        if readiness.complete {
             if let requests = rollout.validation?.requests, !requests.isEmpty {
                 guard let outcome = [validation, candidate.validation].compactMap({ $0 }).first(where: { $0.revision == candidate.revision.hash }) else {
                     candidate.phase = .validating
@@ -400,7 +410,7 @@ struct InferencePlanning: StatusPlanning {
             if let job = rollout.validation?.job, !validateWithJob(&candidate, job, active: active) { return }
             let promoted = rollout.effectiveAutoPromote || service.annotations[InferenceServicePlanner.promoteAnnotation] == candidate.revision.hash
             if promoted {
-                swap(to: candidate.revision, reason: "Swapped", note: "candidate \(candidate.revision.hash) ready (\(ready)/\(replicas)): alias moved from \(active.color.rawValue) to \(candidate.revision.color.rawValue)")
+                swap(to: candidate.revision, reason: "Swapped", note: "candidate \(candidate.revision.hash) ready (\(ready)/\(readiness.desired)): alias moved from \(active.color.rawValue) to \(candidate.revision.color.rawValue)")
                 return
             }
             candidate.phase = .awaitingPromotion
@@ -412,7 +422,7 @@ struct InferencePlanning: StatusPlanning {
         let deadline = started.addingTimeInterval(Double(rollout.effectiveProgressDeadlineSeconds))
         let shortage = gpuShortage(mine, candidate.revision, active: active)
         if now >= deadline {
-            let cause = shortage?.message ?? mine.compactMap { p in p.problem.map { "pod \(p.name): \($0)" } }.first ?? "\(ready) of \(replicas) replicas ready"
+            let cause = shortage?.message ?? mine.compactMap { p in p.problem.map { "pod \(p.name): \($0)" } }.first ?? readiness.summary
             candidate.phase = .failed
             candidate.reason = shortage?.reason ?? "ProgressDeadlineExceeded"
             candidate.message = "not ready within spec.rollout.progressDeadlineSeconds (\(rollout.effectiveProgressDeadlineSeconds)s): \(cause); \(active.color.rawValue) keeps serving"
@@ -427,7 +437,7 @@ struct InferencePlanning: StatusPlanning {
             candidate.reason = shortage.reason
             candidate.message = shortage.message
         } else {
-            candidate.message = mine.compactMap { p in p.problem.map { "pod \(p.name): \($0)" } }.first
+            candidate.message = mine.compactMap { p in p.problem.map { "pod \(p.name): \($0)" } }.first ?? (service.spec.perNode ? readiness.summary : nil)
         }
         status.candidate = candidate
         // Look again when the deadline passes or minReadySeconds elapse, whichever comes first.
@@ -438,7 +448,8 @@ struct InferencePlanning: StatusPlanning {
 
     /// Whether the candidate's pods are short of GPUs that blue/green cannot take from the serving colour.
     func gpuShortage(_ mine: [ServingPod], _ revision: Revision, active: Revision) -> GPUShortage? {
-        guard let gpu, rollout.effectiveStrategy == .blueGreen else { return nil }
+        // perNode: each node runs one replica per colour; its DaemonSet's pods wait on that node (not reported here).
+        guard let gpu, rollout.effectiveStrategy == .blueGreen, !service.spec.perNode else { return nil }
         let kept = [active, revision] + [status.previousRevision].compactMap { $0 }
         let departing = pods.filter { pod in !kept.contains { $0.color == pod.color && $0.hash == pod.revision } }
         let constraints = placement.constraints(nodeSelector: service.spec.nodeSelector ?? [:],
@@ -476,7 +487,11 @@ struct InferencePlanning: StatusPlanning {
         guard let active = status.activeRevision else { return }
         status.url = InferenceChildren.url(service)
         var keep: [(Revision, Bool)] = [(active, true)]
-        if let candidate = status.candidate, candidate.phase != .failed { keep.append((candidate.revision, true)) }
+        if let candidate = status.candidate, candidate.phase != .failed, candidate.phase != .prepulling { keep.append((candidate.revision, true)) }
+        if let candidate = status.candidate, candidate.phase == .prepulling {
+            plan.children.add(InferenceDaemonSets.prepull(service, candidate.revision, placement: placement, productLabel: productLabel, security: security),
+                              update: .createOnly)
+        }
         if let warm = status.previousRevision { keep.append((warm, false)) }
         // The validation job's pod while its outcome is not on record; afterwards it is pruned with the rest.
         if let candidate = status.candidate, candidate.phase == .validating, let job = rollout.validation?.job,
@@ -484,6 +499,10 @@ struct InferencePlanning: StatusPlanning {
             plan.children.add(InferenceChildren.validationPod(service, candidate.revision, job), update: .createOnly)
         }
         for (revision, complete) in keep {
+            if service.spec.perNode {
+                addDaemonSet(revision)
+                continue
+            }
             let live = livePods(revision)
             // Recreate: a colour's new pods wait until the previous revision's pods there are gone.
             if pods.contains(where: { $0.color == revision.color && $0.revision != revision.hash }) && live.isEmpty && rollout.effectiveStrategy == .recreate { continue }
@@ -497,10 +516,14 @@ struct InferencePlanning: StatusPlanning {
         let previewColor = status.candidate.map { $0.phase == .failed ? active.color : $0.revision.color } ?? active.color
         plan.children.add(InferenceChildren.service(service, name: InferenceChildren.previewName(service), color: previewColor))
         plan.children.add(InferenceChildren.disruptionBudget(service, color: active.color))
-        plan.children.prune = [.pods, .services, .podDisruptionBudgets]
-        let serving = livePods(active)
-        status.replicas = replicas
-        status.readyReplicas = serving.filter { $0.readySince != nil }.count
+        plan.children.prune = [.pods, .services, .podDisruptionBudgets, .daemonSets]
+        if service.spec.perNode {
+            reportNodes(keep.map { $0.0 }, active: active)
+        } else {
+            status.perNode = nil
+            status.replicas = replicas
+            status.readyReplicas = livePods(active).filter { $0.readySince != nil }.count
+        }
         status.selector = InferenceChildren.colorLabels(service, active.color).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
     }
 
@@ -530,8 +553,8 @@ struct InferencePlanning: StatusPlanning {
                 let reason = candidate.reason ?? (candidate.validation?.passed == false ? "ValidationFailed" : "ProgressDeadlineExceeded")
                 conditions.set("Progressing", .false, reason, candidate.message ?? "")
                 conditions.markStalled("RolloutFailed", candidate.message ?? "", reconciling: "waiting for a corrected spec")
-            case .awaitingPromotion, .validating:
-                let reason = candidate.phase == .validating ? "Validating" : "AwaitingPromotion"
+            case .awaitingPromotion, .validating, .prepulling:
+                let reason = candidate.phase == .validating ? "Validating" : candidate.phase == .prepulling ? "Prepulling" : "AwaitingPromotion"
                 conditions.set("Progressing", .true, reason, candidate.message ?? "")
                 progressing(reason, candidate.message ?? "")
             case .progressing:
@@ -545,6 +568,12 @@ struct InferencePlanning: StatusPlanning {
                     progressing("RollingOut", message)
                 }
             }
+        } else if service.spec.perNode, replicas == 0, let active = status.activeRevision {
+            // No node to serve on is not "serving": a node that gets the labels (or a new one) lets it through.
+            let nodes = readiness(of: active)
+            let reason = nodes.noMatchingNodes ? "NoMatchingNodes" : "Starting"
+            conditions.set("Progressing", .true, reason, nodes.summary)
+            progressing(reason, nodes.summary)
         } else if ready >= replicas, let pin = service.annotations[InferenceServicePlanner.rollbackAnnotation], pin == serving,
                   status.lastSwap?.reason == "RolledBack", let from = status.lastSwap?.from, from == InferenceChildren.revisionHash(service.spec) {
             // Serving, but not what the spec names: GitOps tools should see that it is not converged.

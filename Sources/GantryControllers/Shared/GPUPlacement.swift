@@ -45,6 +45,20 @@ public struct GPUPlacement: Sendable, Hashable {
         ]]]
     }
 
+    /// The required node affinity of per-node pods (DaemonSets, which ignore resources when choosing nodes): the
+    /// placement's expressions, and for a GPU request without any a node carrying `productLabel` (every GPU node
+    /// does), so no daemon pod lands on a CPU node it could never run on.
+    public func daemonAffinity(productLabel: String) -> JSONValue? {
+        var expressions = matchExpressions
+        if countPerPod > 0, expressions.isEmpty {
+            expressions = [["key": .string(productLabel), "operator": "Exists"]]
+        }
+        guard !expressions.isEmpty else { return nil }
+        return ["nodeAffinity": ["requiredDuringSchedulingIgnoredDuringExecution": [
+            "nodeSelectorTerms": [["matchExpressions": .array(expressions)]],
+        ]]]
+    }
+
     /// The placement's constraints on a node, with the pod's own nodeSelector and tolerations added.
     public func constraints(nodeSelector: [String: String] = [:], tolerations: [JSONValue] = []) -> SchedulingRules.PodConstraints {
         // One term of matchExpressions, as `affinity` gives the pods.

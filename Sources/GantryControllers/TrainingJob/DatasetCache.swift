@@ -42,14 +42,8 @@ public enum DatasetCache {
         ds.spec.template.spec.volumes = [RawObject(json: ["name": "cache", "hostPath": ["path": .string(hostPath(uri)), "type": "DirectoryOrCreate"]])]
         // On the nodes the jobs' GPU placement allows (same affinity, GPU taint tolerated), and nowhere else: a
         // GPU job without a product still needs a GPU node, which carries the product label.
-        var expressions = placement.matchExpressions
-        if placement.countPerPod > 0, expressions.isEmpty {
-            expressions = [["key": .string(productLabel), "operator": "Exists"]]
-        }
-        if !expressions.isEmpty {
-            ds.spec.template.spec.affinity = RawObject(json: ["nodeAffinity": ["requiredDuringSchedulingIgnoredDuringExecution": [
-                "nodeSelectorTerms": [["matchExpressions": .array(expressions)]],
-            ]]])
+        if let affinity = placement.daemonAffinity(productLabel: productLabel) {
+            ds.spec.template.spec.affinity = RawObject(json: affinity)
         }
         ds.spec.template.spec.tolerations = placement.tolerations.map { Pod.Toleration(json: $0) }
         return ds

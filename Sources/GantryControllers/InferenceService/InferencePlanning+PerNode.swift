@@ -1,0 +1,105 @@
+import Foundation
+import GantryAPI
+import KubeCore
+import KubeRuntime
+
+/// `placement: perNode`: each colour is a DaemonSet (a replica on every matching node), and a colour is ready
+/// when its DaemonSet's status says every desired node runs a ready, updated pod of the current generation. The
+/// rest of blue/green (swap, warm window, rollback, validation) is the same as for replica pods.
+extension InferencePlanning {
+    /// How far a revision's replicas are.
+    struct Readiness {
+        var ready: Int
+        var desired: Int
+        var complete: Bool
+        var summary: String
+        /// perNode: the DaemonSet controller found no node for it.
+        var noMatchingNodes = false
+    }
+
+    func readiness(of revision: Revision) -> Readiness {
+        guard service.spec.perNode else {
+            let ready = livePods(revision).filter { $0.ready(for: rollout.effectiveMinReadySeconds, at: now) }.count
+            return Readiness(ready: ready, desired: replicas, complete: ready >= replicas, summary: "\(ready) of \(replicas) replicas ready")
+        }
+        let name = InferenceDaemonSets.name(service, revision)
+        let ds = InferenceDaemonSets.Progress(daemonSets.first { $0.name == name })
+        let summary: String
+        if !ds.observed {
+            summary = "DaemonSet \(name) not yet rolled out by the DaemonSet controller"
+        } else if ds.desired == 0 {
+            summary = "DaemonSet \(name): no node matches spec.nodeSelector, spec.tolerations and spec.gpu"
+        } else {
+            summary = "DaemonSet \(name): \(ds.ready) of \(ds.desired) nodes run a ready replica"
+        }
+        return Readiness(ready: ds.ready, desired: ds.desired, complete: ds.complete, summary: summary, noMatchingNodes: ds.observed && ds.desired == 0)
+    }
+
+    /// The DaemonSet of a live revision (its pods are made and replaced by the DaemonSet controller). Created
+    /// once and never patched: its name and selector carry the revision, so a new template is a new DaemonSet
+    /// (the operator's RBAC has no patch on daemonsets).
+    mutating func addDaemonSet(_ revision: Revision) {
+        plan.children.add(InferenceDaemonSets.serving(service, revision, placement: placement, productLabel: productLabel,
+                                                      security: security, minReadySeconds: rollout.effectiveMinReadySeconds),
+                          update: .createOnly)
+    }
+
+    /// status.perNode (each live colour's nodes) and the serving size: the active DaemonSet's desired nodes.
+    mutating func reportNodes(_ revisions: [Revision], active: Revision) {
+        status.perNode = revisions.map { revision in
+            let r = readiness(of: revision)
+            return .init(color: revision.color, revision: revision.hash, daemonSet: InferenceDaemonSets.name(service, revision),
+                         desired: r.desired, ready: r.ready)
+        }
+        let serving = readiness(of: active)
+        replicas = serving.desired
+        status.replicas = serving.desired
+        status.readyReplicas = serving.ready
+    }
+
+    /// How long a prepull may hold a candidate back: half its progress deadline, at most 5 minutes.
+    var prepullTimeout: TimeInterval { Double(min(300, max(1, rollout.effectiveProgressDeadlineSeconds / 2))) }
+
+    /// `spec.prepull`: whether the candidate's pods may be created. The first call starts the pull (phase
+    /// Prepulling; planChildren adds the DaemonSet); it ends when the DaemonSet's every desired pod is ready, or
+    /// after `prepullTimeout` with a Warning Event; then the candidate progresses and the DaemonSet is pruned.
+    mutating func prepulled(_ candidate: inout InferenceServiceStatus.Candidate) -> Bool {
+        guard service.spec.prepull == true else { return true }
+        let name = InferenceDaemonSets.prepullName(service, candidate.revision)
+        guard var pull = candidate.prepull else {
+            candidate.prepull = .init(phase: .pulling, daemonSet: name, desired: 0, ready: 0, startedAt: nowText)
+            candidate.phase = .prepulling
+            candidate.message = "pulling \(service.spec.image) on the nodes before the candidate starts (spec.prepull)"
+            plan.events.append(PlannedEvent(.normal, "Prepulling", "DaemonSet \(name) pulls \(service.spec.image) before candidate \(candidate.revision.hash) starts"))
+            status.candidate = candidate
+            plan.requeueAfter = min(plan.requeueAfter ?? .seconds(prepullTimeout), .seconds(prepullTimeout))
+            return false
+        }
+        guard pull.phase == .pulling else { return true }
+        let ds = InferenceDaemonSets.Progress(daemonSets.first { $0.name == name })
+        pull.desired = ds.desired
+        pull.ready = ds.ready
+        let started = Timestamp.parse(pull.startedAt) ?? now
+        if ds.observed && ds.ready >= ds.desired {
+            // Every desired node pulled (none desired: nothing to pull).
+            pull.phase = .pulled
+            pull.finishedAt = nowText
+            plan.events.append(PlannedEvent(.normal, "Prepulled", "\(service.spec.image) pulled on \(ds.ready) node(s) in \(Int(now.timeIntervalSince(started).rounded()))s; candidate \(candidate.revision.hash) starts"))
+        } else if now >= started.addingTimeInterval(prepullTimeout) {
+            pull.phase = .timedOut
+            pull.finishedAt = nowText
+            plan.events.append(PlannedEvent(.warning, "PrepullTimedOut", "prepull of \(service.spec.image) timed out after \(Int(prepullTimeout))s with \(ds.ready) of \(ds.desired) node(s) pulled; candidate \(candidate.revision.hash) starts anyway"))
+        } else {
+            candidate.prepull = pull
+            candidate.message = "pulling \(service.spec.image): \(ds.ready) of \(ds.desired) node(s) done (spec.prepull)"
+            status.candidate = candidate
+            let left = started.addingTimeInterval(prepullTimeout).timeIntervalSince(now) + 0.1
+            plan.requeueAfter = min(plan.requeueAfter ?? .seconds(left), .seconds(left))
+            return false
+        }
+        candidate.prepull = pull
+        candidate.phase = .progressing
+        candidate.message = nil
+        return true
+    }
+}
