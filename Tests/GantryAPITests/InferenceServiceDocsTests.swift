@@ -6,7 +6,8 @@ import GantryAPI
 
 /// docs/inferenceservice.md shows its example files verbatim (the end-to-end tests apply them as they are).
 @Suite struct InferenceServiceDocsTests {
-    static let examples = ["inferenceservice.yaml", "inferenceservice-from-trainingjob.yaml", "inferenceservice-autoscaling.yaml"]
+    static let examples = ["inferenceservice.yaml", "inferenceservice-from-trainingjob.yaml", "inferenceservice-autoscaling.yaml",
+                           "inferenceservice-prometheus.yaml"]
 
     @Test(arguments: examples)
     func theGuideEmbedsTheExample(file: String) throws {

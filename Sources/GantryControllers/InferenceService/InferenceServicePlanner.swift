@@ -113,6 +113,7 @@ public struct InferenceServicePlanner: KindPlanner {
             }
             let client = context.client
             let rates = CounterRates()
+            let prometheus = PrometheusMetrics()
             return InferenceServicePlanner(platform: { await OperatorCaches.platform(from: store) }, validate: { service, revision, requests in
                 await CandidateValidation.run(requests, service: service, revision: revision, client: client)
             }, source: { namespace, job in
@@ -128,9 +129,10 @@ public struct InferenceServicePlanner: KindPlanner {
             }, gpuUsage: {
                 GPUUsage(nodes: await nodes.list(), pods: await pods.list())
             }, readAnalysis: { service, revision in
-                await RolloutAnalysis.read(service, revision, client: client)
+                await RolloutAnalysis.read(service, revision, client: client, prometheus: prometheus, platform: await OperatorCaches.platform(from: store))
             }, readAutoscaling: { service, revision, replicas in
-                await AutoscalingMetrics.read(service, revision, replicas: replicas, rates: rates, client: client)
+                await AutoscalingMetrics.read(service, revision, replicas: replicas, rates: rates, client: client, prometheus: prometheus,
+                                              platform: await OperatorCaches.platform(from: store))
             }, validationLog: { service, name in
                 // Only once the job's pod has ended (its log is then complete), read before the pod is removed.
                 guard let pod = await pods.get(ObjectKey(namespace: service.namespace, name: name)), ServingPod(pod).failed else { return nil }
@@ -171,8 +173,8 @@ public struct InferenceServicePlanner: KindPlanner {
             inputs.validationLog = await validationLog(object, InferenceChildren.validationPodName(object, candidate.revision))
         }
         // The autoscaler's metric, every autoscaling.intervalSeconds: the serving colour's pods once one is ready
-        // (before, there is nothing to read), or metricsFrom.
-        let readable = object.spec.autoscaling?.metricsFrom != nil || (object.status.readyReplicas ?? 0) > 0
+        // (before, there is nothing to read), or metricsFrom, or the Prometheus query.
+        let readable = object.spec.autoscaling?.metricsFrom != nil || object.spec.autoscaling?.query != nil || (object.status.readyReplicas ?? 0) > 0
         if readable, InferencePlanning.autoscalingDue(object, now: Date()) {
             inputs.autoscaling = await readAutoscaling(object, object.status.activeRevision, InferencePlanning.servingReplicas(object))
         }
@@ -197,6 +199,8 @@ struct InferencePlanning: StatusPlanning {
     var replicas: Int
     let placement: GPUPlacement
     let security: PodPolicy.SecurityProfile
+    /// The platform's Prometheus, for a spec that reads it.
+    let prometheus: PrometheusEndpoint?
     /// Answers of the candidate to the validation requests, when this reconcile sent them.
     let validation: InferenceServiceStatus.ValidationOutcome?
     /// The cluster's GPUs, when a blue/green candidate asks for some.
@@ -229,6 +233,7 @@ struct InferencePlanning: StatusPlanning {
         validationLog = o.inputs.validationLog
         placement = GPUPlacement(request: service.spec.gpu, settings: o.inputs.platform.effectiveGPU)
         security = o.inputs.platform.effectivePodPolicy.effectiveSecurityContext
+        prometheus = o.inputs.platform.prometheus
         validation = o.inputs.validation
         gpu = o.inputs.gpu
         analysisReading = o.inputs.analysis
@@ -323,6 +328,7 @@ struct InferencePlanning: StatusPlanning {
         }
         planChildren()
         reportConditions()
+        reportMetricsSource()
     }
 
     /// Makes no revision from a spec whose source run is refused: a candidate of an earlier spec is superseded
@@ -481,7 +487,7 @@ struct InferencePlanning: StatusPlanning {
         // The validation job's pod while its outcome is not on record; afterwards it is pruned with the rest.
         if let candidate = status.candidate, candidate.phase == .validating, let job = rollout.validation?.job,
            let running = candidate.validation?.job, running.passed == nil {
-            plan.children.add(InferenceChildren.validationPod(service, candidate.revision, job), update: .createOnly)
+            plan.children.add(InferenceChildren.validationPod(service, candidate.revision, job, security: security), update: .createOnly)
         }
         for (revision, complete) in keep {
             let live = livePods(revision)
@@ -496,7 +502,7 @@ struct InferencePlanning: StatusPlanning {
         plan.children.add(InferenceChildren.service(service, name: InferenceChildren.aliasName(service), color: active.color))
         let previewColor = status.candidate.map { $0.phase == .failed ? active.color : $0.revision.color } ?? active.color
         plan.children.add(InferenceChildren.service(service, name: InferenceChildren.previewName(service), color: previewColor))
-        plan.children.add(InferenceChildren.disruptionBudget(service, color: active.color))
+        plan.children.add(InferenceChildren.disruptionBudget(service, color: active.color, replicas: replicas))
         plan.children.prune = [.pods, .services, .podDisruptionBudgets]
         let serving = livePods(active)
         status.replicas = replicas
