@@ -9,36 +9,34 @@ import KubeCore
 extension Autoscaler {
     /// The highest size a scale-up may reach now (never below `current`), or nil when the rules set no limit.
     public static func scaleUpLimit(current: Int, scales: [AutoscalingStatus.Scale], now: Date, rules: Autoscaling.ScalingRules?) -> Int? {
-        guard let rules else { return nil }
-        if rules.effectiveSelectPolicy == .disabled { return current }
-        guard let policies = rules.policies, !policies.isEmpty else { return nil }
-        let proposals = policies.map { policy -> Int in
-            let start = periodStart(current: current, scales: scales, now: now, periodSeconds: policy.periodSeconds)
-            switch policy.type {
-            case .pods: return start + policy.value
-            // Rounded up, or a small size could never grow by a percentage.
-            case .percent: return Int((Double(start) * (1 + Double(policy.value) / 100)).rounded(.up))
-            }
-        }
-        let limit = rules.effectiveSelectPolicy == .min ? proposals.min() ?? current : proposals.max() ?? current
-        return max(limit, current)  // past the limit already: no further growth until the period moves on
+        limit(growing: true, current: current, scales: scales, now: now, rules: rules)
     }
 
     /// The lowest size a scale-down may reach now (never above `current`), or nil when the rules set no limit.
     public static func scaleDownLimit(current: Int, scales: [AutoscalingStatus.Scale], now: Date, rules: Autoscaling.ScalingRules?) -> Int? {
+        limit(growing: false, current: current, scales: scales, now: now, rules: rules)
+    }
+
+    static func limit(growing: Bool, current: Int, scales: [AutoscalingStatus.Scale], now: Date, rules: Autoscaling.ScalingRules?) -> Int? {
         guard let rules else { return nil }
         if rules.effectiveSelectPolicy == .disabled { return current }
         guard let policies = rules.policies, !policies.isEmpty else { return nil }
         let proposals = policies.map { policy -> Int in
             let start = periodStart(current: current, scales: scales, now: now, periodSeconds: policy.periodSeconds)
-            switch policy.type {
-            case .pods: return start - policy.value
-            // Truncated toward zero as upstream's int32 conversion does.
-            case .percent: return Int(Double(start) * (1 - Double(policy.value) / 100))
+            let fraction = Double(policy.value) / 100
+            switch (policy.type, growing) {
+            case (.pods, true): return start + policy.value
+            case (.pods, false): return start - policy.value
+            // Rounded up when growing, or a small size could never grow by a percentage; truncated when shrinking
+            // (upstream's int32 conversion). Computed as upstream does, float quirks included.
+            case (.percent, true): return Int((Double(start) * (1 + fraction)).rounded(.up))
+            case (.percent, false): return Int(Double(start) * (1 - fraction))
             }
         }
-        let limit = rules.effectiveSelectPolicy == .min ? proposals.max() ?? current : proposals.min() ?? current
-        return min(limit, current)
+        // Max: the biggest change (the highest size up, the lowest down); Min: the smallest.
+        let limit = (growing == (rules.effectiveSelectPolicy == .max) ? proposals.max() : proposals.min()) ?? current
+        // Past the limit already (changes earlier in the period): no further change until the period moves on.
+        return growing ? max(limit, current) : min(limit, current)
     }
 
     /// The size at the start of a period: the current size less the replicas added within it, plus those removed.
