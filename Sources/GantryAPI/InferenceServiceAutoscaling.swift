@@ -144,7 +144,7 @@ public struct Autoscaling: Codable, Sendable, Hashable {
     /// for a `query`, whose answer is the value).
     public var readsRate: Bool {
         guard query == nil else { return false }
-        switch metric {
+        return switch metric {
         case .rps, .cpu: true
         case .concurrency, .queueAge: false
         case .custom: counter ?? false

@@ -72,7 +72,7 @@ import KubeCore
                 let s = try await IS.status(h, "ranker")
                 return IS.condition(s, "MetricsConfigured")?["status"] == "True" && s[path: "autoscaling", "currentValue"]?.doubleValue == 0
                     && IS.condition(s, "Ready")?["status"] == "True"
-            }, "\(try await IS.status(h, "ranker"))")
+            })
             #expect(try await IS.status(h, "ranker")["replicas"] == 1)
 
             // 30 requests in flight against 10 per replica: Prometheus' value asks for 3 replicas.
@@ -102,7 +102,7 @@ import KubeCore
             await target.set(Self.series(inFlight: 60))
             #expect(try await eventually(timeout: .seconds(30)) {
                 try await IS.status(h, "ranker")[path: "autoscaling", "reason"] == "ScaleUpLimit"
-            }, "\(try await IS.status(h, "ranker")[path: "autoscaling"] ?? .null)")
+            })
             status = try await IS.status(h, "ranker")
             #expect(status["replicas"] == 4 && status[path: "autoscaling", "lastScale", "from"] == 3, "\(status[path: "autoscaling"] ?? .null)")
             #expect(status[path: "autoscaling", "message"]?.stringValue?.contains("asks for 6; 4 kept (limited by spec.autoscaling.scaleUp.policies)") == true,
@@ -131,7 +131,7 @@ import KubeCore
                 let s = try await IS.status(h, "ranker")
                 return s[path: "activeRevision", "hash"]?.stringValue == second && s[path: "analysis", "phase"] == "Running"
                     && s[path: "analysis", "baseline", "requests"] != nil
-            }, "\(try await IS.status(h, "ranker")[path: "analysis"] ?? .null)")
+            })
             #expect(try await IS.selectedColor(h, "ranker") == "green")
 
             // Under traffic 30 of 100 requests fail: read from Prometheus, a breach; the alias goes back to blue.
