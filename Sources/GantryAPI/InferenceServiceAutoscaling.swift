@@ -43,6 +43,45 @@ public struct Autoscaling: Codable, Sendable, Hashable {
         public var effectivePath: String { path ?? "/metrics" }
     }
 
+    /// A limit on how fast the size may change in one direction (autoscaling/v2 HPAScalingPolicy).
+    public struct ScalingPolicy: Codable, Sendable, Hashable {
+        public enum Kind: String, Codable, Sendable, Hashable, CaseIterable {
+            /// At most `value` replicas added (removed) within `periodSeconds`.
+            case pods = "Pods"
+            /// At most `value` percent of the replicas at the start of the period.
+            case percent = "Percent"
+        }
+        public var type: Kind
+        public var value: Int
+        public var periodSeconds: Int
+        public init(type: Kind, value: Int, periodSeconds: Int) {
+            self.type = type
+            self.value = value
+            self.periodSeconds = periodSeconds
+        }
+    }
+
+    /// HPA's `behavior.scaleUp` / `scaleDown` rates (the stabilization windows are the fields beside them).
+    public struct ScalingRules: Codable, Sendable, Hashable {
+        public enum Select: String, Codable, Sendable, Hashable, CaseIterable {
+            /// The policy allowing the biggest change (HPA's default).
+            case max = "Max"
+            /// The policy allowing the smallest change.
+            case min = "Min"
+            /// No change in this direction.
+            case disabled = "Disabled"
+        }
+        public var policies: [ScalingPolicy]?
+        public var selectPolicy: Select?
+        public init(policies: [ScalingPolicy]? = nil, selectPolicy: Select? = nil) {
+            self.policies = policies
+            self.selectPolicy = selectPolicy
+        }
+        public var effectiveSelectPolicy: Select { selectPolicy ?? .max }
+        /// The longest period a policy looks back over (how long scale changes must be remembered).
+        public var longestPeriodSeconds: Int { policies?.map(\.periodSeconds).max() ?? 0 }
+    }
+
     public var minReplicas: Int?
     public var maxReplicas: Int
     public var metric: Metric
@@ -58,6 +97,10 @@ public struct Autoscaling: Codable, Sendable, Hashable {
     public var port: Int?
     public var path: String?
     public var metricsFrom: MetricsSource?
+    /// PromQL sent to the platform's Prometheus (PlatformConfig spec.prometheus.url) instead of reading pods:
+    /// its samples summed (the highest for a Value target) are the service's value in the target's unit (write
+    /// `rate()` in the query for a rate), with the placeholders of `PrometheusTemplate` for the serving revision.
+    public var query: String?
     /// How often the metric is read (HPA's sync period, default 15 s).
     public var intervalSeconds: Int?
     /// No change while |value / target − 1| is within this (default 0.1, as HPA).
@@ -66,6 +109,9 @@ public struct Autoscaling: Codable, Sendable, Hashable {
     public var scaleUpStabilizationSeconds: Int?
     /// A scale-down goes only to the highest recommendation of this window (default 300, as HPA).
     public var scaleDownStabilizationSeconds: Int?
+    /// How fast the size may grow and shrink (HPA's behavior policies); unset: no limit but maxReplicas/minReplicas.
+    public var scaleUp: ScalingRules?
+    public var scaleDown: ScalingRules?
 
     public init(minReplicas: Int? = nil, maxReplicas: Int, metric: Metric, target: Double) {
         self.minReplicas = minReplicas
@@ -94,9 +140,11 @@ public struct Autoscaling: Codable, Sendable, Hashable {
 
     public var effectiveMetricName: String { metricName ?? Self.defaultMetricName(metric) ?? "" }
 
-    /// Whether the series is a counter whose per-second rate is compared (rps, cpu, a custom counter).
+    /// Whether the series is a counter whose per-second rate Gantry computes (rps, cpu, a custom counter; never
+    /// for a `query`, whose answer is the value).
     public var readsRate: Bool {
-        switch metric {
+        guard query == nil else { return false }
+        return switch metric {
         case .rps, .cpu: true
         case .concurrency, .queueAge: false
         case .custom: counter ?? false
@@ -148,12 +196,14 @@ public struct AutoscalingStatus: Codable, Sendable, Hashable {
     public var lastScale: Scale?
     /// When the metric was last read.
     public var lastCheck: String?
-    /// CamelCase: ScaledUp, ScaledDown, ScaleDownStabilized, ScaleUpStabilized, AtMaxReplicas, AtMinReplicas,
-    /// WithinTolerance, MetricsUnreadable.
+    /// CamelCase: ScaledUp, ScaledDown, ScaleDownStabilized, ScaleUpStabilized, ScaleUpLimit, ScaleDownLimit,
+    /// AtMaxReplicas, AtMinReplicas, WithinTolerance, MetricsUnreadable.
     public var reason: String
     public var message: String
     /// The recommendations still inside a stabilization window (older ones that cannot change a decision dropped).
     public var recommendations: [Recommendation]?
+    /// The changes of the size inside the longest scaleUp/scaleDown policy period (what the rate limits count).
+    public var recentScales: [Scale]?
     public init(metric: String, target: Double, desiredReplicas: Int, reason: String, message: String) {
         self.metric = metric
         self.target = target

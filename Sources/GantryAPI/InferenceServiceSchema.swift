@@ -61,20 +61,32 @@ public enum InferenceServiceSchema {
                     "activeDeadlineSeconds": Schema.integer("The job fails when it runs longer than this.", minimum: 1, maximum: 86400, default: 600),
                 ], required: ["template"]),
             ], rules: [("has(self.requests) || has(self.job)", "rollout.validation: give requests, a job or both")]),
-            "analysis": Schema.object("After a swap, the new colour's error ratio and latency are read from its pods' Prometheus metrics (through the API server's pod proxy) for windowSeconds; a breach swaps back to the previous colour while it is warm and marks the service Degraded with the figures.", [
+            "analysis": Schema.object("After a swap, the new colour's error ratio and latency are read for windowSeconds, from its pods' Prometheus metrics (through the API server's pod proxy) or, with source Prometheus, from PromQL queries to the platform's Prometheus (PlatformConfig spec.prometheus.url); a breach swaps back to the previous colour while it is warm and marks the service Degraded with the figures.", [
+                "source": Schema.string("Pods (default): each pod's metrics endpoint, read with requestsMetric, errorsMetric and latencyMetric. Prometheus: requestsQuery, errorsQuery and latencyQuery sent to the platform's Prometheus.", enum: Analysis.Source.allCases.map(\.rawValue), default: "Pods"),
                 "windowSeconds": Schema.integer("How long after the swap the new colour is analysed; at most scaleDownDelaySeconds (the previous colour must still be up to swap back to).", minimum: 1, maximum: 86400, default: 30),
                 "intervalSeconds": Schema.integer("How often the metrics are read.", minimum: 1, maximum: 3600, default: 5),
-                "port": Schema.integer("Port of the pods' metrics (default: spec.port).", minimum: 1, maximum: 65535),
-                "path": Schema.string("Path of the pods' metrics.", pattern: "^/.*", maxLength: 1024, default: "/metrics"),
-                "requestsMetric": Schema.string("Counter of requests served, summed over the colour's pods, e.g. http_requests_total; exact label matchers allowed: name{code=\"200\"}.", pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*(\\{[^}]*\\})?$", maxLength: 512),
-                "errorsMetric": Schema.string("Counter of failed requests, e.g. http_requests_total{code=\"500\"}.", pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*(\\{[^}]*\\})?$", maxLength: 512),
+                "port": Schema.integer("Port of the pods' metrics (default: spec.port). Source Pods.", minimum: 1, maximum: 65535),
+                "path": Schema.string("Path of the pods' metrics. Source Pods.", pattern: "^/.*", maxLength: 1024),
+                "requestsMetric": Schema.string("Counter of requests served, summed over the colour's pods, e.g. http_requests_total; exact label matchers allowed: name{code=\"200\"}. Source Pods.", pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*(\\{[^}]*\\})?$", maxLength: 512),
+                "errorsMetric": Schema.string("Counter of failed requests, e.g. http_requests_total{code=\"500\"}. Source Pods.", pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*(\\{[^}]*\\})?$", maxLength: 512),
                 "maxErrorRatio": Schema.number("Failed over served requests in the window above this is a breach (default 0.05).", minimum: 0),
                 "minRequests": Schema.integer("No error-ratio verdict before this many requests in the window.", minimum: 1, default: 10),
-                "latencyMetric": Schema.string("A latency gauge in seconds (e.g. a p99); the highest over the colour's pods is compared.", pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*(\\{[^}]*\\})?$", maxLength: 512),
+                "latencyMetric": Schema.string("A latency gauge in seconds (e.g. a p99); the highest over the colour's pods is compared. Source Pods.", pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*(\\{[^}]*\\})?$", maxLength: 512),
                 "maxLatencySeconds": Schema.number("A latency above this is a breach.", minimum: 0),
-            ], required: ["requestsMetric"], rules: [
-                ("has(self.errorsMetric) || has(self.latencyMetric)", "analysis: give errorsMetric, latencyMetric or both (otherwise nothing can breach)"),
-                ("has(self.latencyMetric) == has(self.maxLatencySeconds)", "analysis: latencyMetric and maxLatencySeconds go together"),
+                "requestsQuery": Schema.string(prometheusQuery("Source Prometheus: the analysed revision's counter of requests served (its samples summed), e.g. sum(http_requests_total{namespace=\"{{namespace}}\", revision=\"{{revision}}\"})."), maxLength: 4096, minLength: 1),
+                "errorsQuery": Schema.string(prometheusQuery("Source Prometheus: its counter of failed requests (samples summed; no sample counts as 0)."), maxLength: 4096, minLength: 1),
+                "latencyQuery": Schema.string(prometheusQuery("Source Prometheus: a latency in seconds (the highest sample is compared with maxLatencySeconds)."), maxLength: 4096, minLength: 1),
+            ], rules: [
+                (fromPrometheus + " || has(self.requestsMetric)", "analysis: requestsMetric is required (the pods' counter of requests served), or set source: Prometheus and requestsQuery"),
+                (fromPrometheus + " || (!has(self.requestsQuery) && !has(self.errorsQuery) && !has(self.latencyQuery))",
+                 "analysis: requestsQuery, errorsQuery and latencyQuery are read with source: Prometheus only; set it, or use requestsMetric, errorsMetric and latencyMetric"),
+                ("!" + fromPrometheus + " || has(self.requestsQuery)", "analysis: source Prometheus needs requestsQuery (PromQL answering the revision's requests served)"),
+                ("!" + fromPrometheus + " || (!has(self.requestsMetric) && !has(self.errorsMetric) && !has(self.latencyMetric) && !has(self.port) && !has(self.path))",
+                 "analysis: with source Prometheus remove requestsMetric, errorsMetric, latencyMetric, port and path (they are read from the pods); write requestsQuery, errorsQuery and latencyQuery instead"),
+                ("has(self.errorsMetric) || has(self.latencyMetric) || has(self.errorsQuery) || has(self.latencyQuery)",
+                 "analysis: give errorsMetric, latencyMetric or both (errorsQuery, latencyQuery with source Prometheus); otherwise nothing can breach"),
+                ("(has(self.latencyMetric) || has(self.latencyQuery)) == has(self.maxLatencySeconds)",
+                 "analysis: latencyMetric (or latencyQuery) and maxLatencySeconds go together"),
             ]),
         ], rules: [
             ("!has(self.analysis) || !has(self.scaleDownDelaySeconds) || self.analysis.windowSeconds <= self.scaleDownDelaySeconds",
@@ -90,7 +102,7 @@ public enum InferenceServiceSchema {
     ])
 
     static let autoscaling = Schema.object("The serving size follows a metric, by the rules of Kubernetes' HorizontalPodAutoscaler: desired = ceil(current × value / target) outside the tolerance; up at once, down only to the highest recommendation of the scale-down window; within minReplicas..maxReplicas. The size decided is in status.autoscaling and status.replicas (spec is never written). A candidate starts at the serving colour's current size.", [
-        "minReplicas": Schema.integer("Fewest replicas; 0 scales to zero when the metric says so for the scale-down window (needs metricsFrom: no pod is left to read).", minimum: 0, maximum: 1000, default: 1),
+        "minReplicas": Schema.integer("Fewest replicas; 0 scales to zero when the metric says so for the scale-down window (needs metricsFrom or query: no pod is left to read).", minimum: 0, maximum: 1000, default: 1),
         "maxReplicas": Schema.integer("Most replicas.", minimum: 1, maximum: 1000),
         "metric": Schema.string("concurrency: requests in flight per replica (gauge); rps: requests per second per replica (rate of a counter); cpu: percentage of resources.cpu (rate of process_cpu_seconds_total); queueAge: age in seconds of the oldest waiting message (a value, for workers pulling from a queue); custom: metricName, as targetType says.", enum: Autoscaling.Metric.allCases.map(\.rawValue)),
         "target": ["type": "number", "minimum": 0, "exclusiveMinimum": true,
@@ -105,22 +117,47 @@ public enum InferenceServiceSchema {
             "port": Schema.integer("The Service's port (default: its first).", minimum: 1, maximum: 65535),
             "path": Schema.string("Path of the Prometheus text.", pattern: "^/.*", maxLength: 1024, default: "/metrics"),
         ], required: ["service"]),
+        "query": Schema.string(prometheusQuery("PromQL sent to the platform's Prometheus (PlatformConfig spec.prometheus.url) instead of reading the pods: its samples summed (the highest for a Value target) are the service's value in the target's unit, divided by the replicas for a per-replica target; write rate() for a rate. Works at zero replicas."), maxLength: 4096, minLength: 1),
         "intervalSeconds": Schema.integer("How often the metric is read (HPA's sync period).", minimum: 1, maximum: 3600, default: 15),
         "tolerance": ["type": "number", "minimum": 0, "maximum": 1, "default": 0.1,
                       "description": "No change while |value / target − 1| is at most this (HPA's 10 % by default)."],
         "scaleUpStabilizationSeconds": Schema.integer("A scale-up goes only to the lowest recommendation of this window (0: at once, HPA's default).", minimum: 0, maximum: 3600, default: 0),
+        "scaleUp": scalingRules("up", "added"),
+        "scaleDown": scalingRules("down", "removed"),
         "scaleDownStabilizationSeconds": Schema.integer("A scale-down goes only to the highest recommendation of this window, so a dip shorter than it scales nothing down (HPA's default 300).", minimum: 0, maximum: 3600, default: 300),
     ], required: ["maxReplicas", "metric", "target"], rules: [
         ("!has(self.minReplicas) || self.minReplicas <= self.maxReplicas", "spec.autoscaling.minReplicas must not exceed spec.autoscaling.maxReplicas"),
-        ("!has(self.minReplicas) || self.minReplicas > 0 || has(self.metricsFrom)",
-         "spec.autoscaling.minReplicas 0 needs spec.autoscaling.metricsFrom: at zero replicas there is no pod to read the metric from (name the Service of the queue's exporter)"),
-        ("self.metric != 'custom' || has(self.metricName)",
-         "spec.autoscaling.metricName is required with metric custom: the Prometheus series to scale on"),
+        ("!has(self.minReplicas) || self.minReplicas > 0 || has(self.metricsFrom) || has(self.query)",
+         "spec.autoscaling.minReplicas 0 needs spec.autoscaling.metricsFrom or query: at zero replicas there is no pod to read the metric from (name the Service of the queue's exporter, or a Prometheus query)"),
+        ("!has(self.query) || (!has(self.metricsFrom) && !has(self.metricName) && !has(self.counter) && !has(self.port))",
+         "spec.autoscaling.query says what is read: remove metricsFrom, metricName, counter and port (write rate() in the query for a counter)"),
+        ("self.metric != 'custom' || has(self.metricName) || has(self.query)",
+         "spec.autoscaling.metricName is required with metric custom (or a query): the Prometheus series to scale on"),
         ("self.metric == 'custom' || (!has(self.targetType) && !has(self.counter))",
          "spec.autoscaling.targetType and counter apply to metric custom only (concurrency, rps and cpu are per replica, queueAge is a value)"),
         ("self.metric != 'cpu' || !has(self.metricsFrom)",
          "spec.autoscaling.metric cpu is read from the serving pods: remove metricsFrom"),
     ])
+
+    /// autoscaling/v2 HPAScalingRules' policies and selectPolicy (the window is scaleUp/DownStabilizationSeconds).
+    static func scalingRules(_ direction: String, _ verb: String) -> JSONValue {
+        Schema.object("How fast the size may go \(direction), as HPA's behavior.scale\(direction == "up" ? "Up" : "Down"): each policy limits the replicas \(verb) within its period; selectPolicy picks among them. Unset: no limit but the bounds.", [
+            "policies": Schema.array("Rate limits.", of: Schema.object("A rate limit.", [
+                "type": Schema.string("Pods: at most value replicas \(verb) within periodSeconds. Percent: at most value percent of the replicas at the start of the period.", enum: Autoscaling.ScalingPolicy.Kind.allCases.map(\.rawValue)),
+                "value": Schema.integer("Replicas, or percent.", minimum: 1, maximum: 100_000),
+                "periodSeconds": Schema.integer("The window the change is counted over (HPA allows up to 1800).", minimum: 1, maximum: 1800),
+            ], required: ["type", "value", "periodSeconds"]), maxItems: 10),
+            "selectPolicy": Schema.string("Max (default): the policy allowing the biggest change applies; Min: the smallest; Disabled: the size never goes \(direction).", enum: Autoscaling.ScalingRules.Select.allCases.map(\.rawValue)),
+        ], rules: [("has(self.policies) || (has(self.selectPolicy) && self.selectPolicy == 'Disabled')",
+                    "spec.autoscaling.scale\(direction == "up" ? "Up" : "Down"): give policies, or selectPolicy Disabled")])
+    }
+
+    /// Whether an analysis reads Prometheus (CEL; `source` may be unset).
+    static let fromPrometheus = "(has(self.source) && self.source == 'Prometheus')"
+
+    static func prometheusQuery(_ text: String) -> String {
+        text + " Placeholders: {{namespace}}, {{name}}, {{revision}} (the pods' label gantry.dev/revision), {{color}} (gantry.dev/color)."
+    }
 
     static let revision = Schema.object("A pod template revision.", [
         "hash": Schema.string("Hash of everything that shapes the pods (not replicas)."),
@@ -206,16 +243,19 @@ public enum InferenceServiceSchema {
                 "from": Schema.integer("Replicas before."), "to": Schema.integer("Replicas after."), "at": Schema.string("When."),
             ]),
             "lastCheck": Schema.string("When the metric was last read."),
-            "reason": Schema.string("ScaledUp, ScaledDown, ScaleDownStabilized, ScaleUpStabilized, AtMaxReplicas, AtMinReplicas, WithinTolerance, MetricsUnreadable."),
+            "reason": Schema.string("ScaledUp, ScaledDown, ScaleDownStabilized, ScaleUpStabilized, ScaleUpLimit, ScaleDownLimit, AtMaxReplicas, AtMinReplicas, WithinTolerance, MetricsUnreadable."),
             "message": Schema.string("The decision with its figures."),
             "recommendations": Schema.array("Recommendations still inside a stabilization window.", of: Schema.object("A recommendation.", [
                 "at": Schema.string("When."), "replicas": Schema.integer("Replicas asked for."),
+            ])),
+            "recentScales": Schema.array("Changes of the size inside the longest scaleUp/scaleDown policy period (what the rate limits count).", of: Schema.object("A change.", [
+                "from": Schema.integer("Replicas before."), "to": Schema.integer("Replicas after."), "at": Schema.string("When."),
             ])),
         ]),
         "analysis": Schema.object("The analysis of the last swap (spec.rollout.analysis).", [
             "revision": Schema.string("The revision analysed (swapped to)."),
             "from": Schema.string("The revision swapped back to on a breach."),
-            "phase": Schema.string("Running, Passed or Failed.", enum: AnalysisStatus.Phase.allCases.map(\.rawValue)),
+            "phase": Schema.string("Running, Passed, Failed, or Inconclusive (the window ended without a reading).", enum: AnalysisStatus.Phase.allCases.map(\.rawValue)),
             "startedAt": Schema.string("When the window started (the swap)."),
             "until": Schema.string("When the window ends."),
             "lastCheck": Schema.string("When the metrics were last read."),

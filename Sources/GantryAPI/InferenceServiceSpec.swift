@@ -1,3 +1,4 @@
+import Foundation
 import KubeCore
 
 /// A model served as an HTTP API, deployed blue/green: a new revision comes up beside the serving one and the
@@ -143,33 +144,63 @@ public struct ValidationRequest: Codable, Sendable, Hashable {
     public var effectiveMethod: String { method ?? "GET" }
 }
 
-/// After a swap: the new colour's error ratio and latency, read from its pods' Prometheus metrics (through the
-/// API server's pod proxy) every `intervalSeconds` for `windowSeconds`. Counters are compared with their values
-/// at the start of the window, summed over the colour's pods.
+/// After a swap: the new colour's error ratio and latency, every `intervalSeconds` for `windowSeconds`, read from
+/// its pods' Prometheus metrics (through the API server's pod proxy) or, with `source: Prometheus`, from queries
+/// to the platform's Prometheus (PlatformConfig `spec.prometheus.url`). Counters are compared with their values
+/// at the start of the window, summed over the colour's pods (or over the query's samples).
 public struct Analysis: Codable, Sendable, Hashable {
+    public enum Source: String, Codable, Sendable, Hashable, CaseIterable {
+        /// Each pod's metrics endpoint, through the API server's pod proxy.
+        case pods = "Pods"
+        /// PromQL instant queries (`requestsQuery`, `errorsQuery`, `latencyQuery`) to the platform's Prometheus.
+        case prometheus = "Prometheus"
+    }
+    public var source: Source?
     public var windowSeconds: Int?
     public var intervalSeconds: Int?
     /// Port and path of the pods' metrics (default: the serving port, /metrics).
     public var port: Int?
     public var path: String?
     /// Counter of requests served, e.g. `http_requests_total` (optionally with exact label matchers,
-    /// `http_requests_total{code="500"}`).
-    public var requestsMetric: String
-    /// Counter of failed requests.
+    /// `http_requests_total{code="500"}`). Source Pods.
+    public var requestsMetric: String?
+    /// Counter of failed requests. Source Pods.
     public var errorsMetric: String?
     public var maxErrorRatio: Double?
     /// No error-ratio verdict before this many requests in the window.
     public var minRequests: Int?
-    /// A latency gauge in seconds (e.g. a p99 the server exports); the highest over the pods is compared.
+    /// A latency gauge in seconds (e.g. a p99 the server exports); the highest over the pods is compared. Source Pods.
     public var latencyMetric: String?
     public var maxLatencySeconds: Double?
+    /// Source Prometheus: PromQL answering the analysed revision's request counter (samples summed), its failed
+    /// requests counter (summed; no sample is 0) and a latency in seconds (the highest sample), with the
+    /// placeholders of `PrometheusTemplate` ({{namespace}}, {{name}}, {{revision}}, {{color}}).
+    public var requestsQuery: String?
+    public var errorsQuery: String?
+    public var latencyQuery: String?
 
     public init(requestsMetric: String) { self.requestsMetric = requestsMetric }
+    public init(requestsQuery: String) {
+        source = .prometheus
+        self.requestsQuery = requestsQuery
+    }
 
+    public var effectiveSource: Source { source ?? .pods }
     public var effectiveWindowSeconds: Int { windowSeconds ?? 30 }
     public var effectiveIntervalSeconds: Int { intervalSeconds ?? 5 }
     public var effectivePath: String { path ?? "/metrics" }
     public var effectiveMaxErrorRatio: Double { maxErrorRatio ?? 0.05 }
     public var effectiveMinRequests: Int { minRequests ?? 10 }
+    /// What the latency figure is, for messages: the gauge or the query.
+    public var latencyDescription: String { latencyMetric ?? latencyQuery ?? "" }
 }
 
+/// The placeholders a PromQL template of an InferenceService may use, replaced before the query is sent:
+/// `{{namespace}}`, `{{name}}` (the InferenceService), `{{revision}}` (the revision's hash, the pods' label
+/// `gantry.dev/revision`) and `{{color}}` (blue or green, the pods' label `gantry.dev/color`).
+public enum PrometheusTemplate {
+    public static func expand(_ template: String, namespace: String, name: String, revision: String?, color: String?) -> String {
+        [("namespace", namespace), ("name", name), ("revision", revision ?? ""), ("color", color ?? "")]
+            .reduce(template) { text, pair in text.replacingOccurrences(of: "{{\(pair.0)}}", with: pair.1) }
+    }
+}

@@ -209,7 +209,10 @@ public struct InferenceServiceStatus: ConditionedStatus {
 
 /// What the analysis after a swap saw.
 public struct AnalysisStatus: Codable, Sendable, Hashable {
-    public enum Phase: String, Codable, Sendable, Hashable, CaseIterable { case running = "Running", passed = "Passed", failed = "Failed" }
+    /// Inconclusive: the window ended without a single reading (nothing was judged, nothing swapped back).
+    public enum Phase: String, Codable, Sendable, Hashable, CaseIterable {
+        case running = "Running", passed = "Passed", failed = "Failed", inconclusive = "Inconclusive"
+    }
     /// Counters summed over the analysed colour's pods, and the highest latency gauge.
     public struct Reading: Codable, Sendable, Hashable {
         public var requests: Double

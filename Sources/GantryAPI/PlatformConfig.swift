@@ -18,6 +18,9 @@ public struct PlatformConfigSpec: Codable, Sendable, Hashable {
     public var budgets: GPUBudgets?
     /// Idle-GPU detection; off unless set.
     public var idleGPUs: IdleGPUSettings?
+    /// The platform's Prometheus server, which InferenceServices may read instead of their pods
+    /// (`rollout.analysis.source: Prometheus`, `autoscaling.query`).
+    public var prometheus: PrometheusEndpoint?
 
     public init() {}
 
@@ -35,6 +38,14 @@ public struct PlatformConfigSpec: Codable, Sendable, Hashable {
     public func quota(for namespace: String) -> Int? { quotas?.first { $0.namespace == namespace }?.gpus }
 
     public static let singletonName = "default"
+}
+
+/// A Prometheus server's HTTP API (`/api/v1/query` is asked), reached from the operator's pod.
+public struct PrometheusEndpoint: Codable, Sendable, Hashable {
+    public var url: String
+    public init(url: String) { self.url = url }
+    /// Where a missing URL is set, for the messages that ask an admin for it.
+    public static let field = "PlatformConfig \"\(PlatformConfigSpec.singletonName)\" spec.prometheus.url"
 }
 
 /// Limits on what a workload's pods may use, checked before admission (a violation makes the job Invalid with

@@ -33,6 +33,9 @@ public enum PlatformConfigSchema {
         ]),
         "budgets": PlatformConfigBudgetSchema.budgets,
         "idleGPUs": PlatformConfigBudgetSchema.idleGPUs,
+        "prometheus": Schema.object("The platform's Prometheus server: InferenceServices read it instead of their pods with rollout.analysis.source Prometheus and autoscaling.query.", [
+            "url": Schema.string("Base URL of the server (http://prometheus.monitoring:9090); /api/v1/query is asked.", pattern: "^https?://", maxLength: 2048, minLength: 8),
+        ], required: ["url"]),
         "finishedPodPolicy": Schema.string("Delete: pods of finished jobs are deleted at once (GPUs freed; logs and exit reasons kept in status). Keep: pods stay.", enum: PlatformConfigSpec.FinishedPodPolicy.allCases.map(\.rawValue), default: "Delete"),
     ])
 

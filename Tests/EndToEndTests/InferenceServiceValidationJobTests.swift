@@ -55,6 +55,9 @@ import KubeCore
             #expect(job[path: "spec", "restartPolicy"] == "Never" && job[path: "spec", "activeDeadlineSeconds"] == 120)
             let env = job[path: "spec", "containers"]?.arrayValue?.first?["env"]?.arrayValue ?? []
             #expect(env.contains { $0["name"] == "PREVIEW_URL" && $0["value"] == "http://scored-preview.default.svc.cluster.local" })
+            // Pod Security "restricted" (the platform's default profile), as the template sets no securityContext.
+            #expect(job[path: "spec", "securityContext"] == ["runAsNonRoot": true, "seccompProfile": ["type": "RuntimeDefault"]], "\(job["spec"] ?? .null)")
+            #expect(job[path: "spec", "containers"]?.arrayValue?.first?["securityContext"] == ["allowPrivilegeEscalation": false, "capabilities": ["drop": ["ALL"]]])
             #expect(try await IS.status(h, "scored")[path: "candidate", "phase"] == "Validating")
             #expect(try await IS.selectedColor(h, "scored-preview") == "green")
 

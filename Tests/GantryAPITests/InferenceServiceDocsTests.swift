@@ -7,7 +7,7 @@ import GantryAPI
 /// docs/inferenceservice.md shows its example files verbatim (the end-to-end tests apply them as they are).
 @Suite struct InferenceServiceDocsTests {
     static let examples = ["inferenceservice.yaml", "inferenceservice-from-trainingjob.yaml", "inferenceservice-autoscaling.yaml",
-                            "inferenceservice-per-node.yaml"]
+                            "inferenceservice-per-node.yaml", "inferenceservice-prometheus.yaml"]
 
     @Test(arguments: examples)
     func theGuideEmbedsTheExample(file: String) throws {

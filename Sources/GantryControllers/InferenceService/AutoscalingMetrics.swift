@@ -34,11 +34,15 @@ public actor CounterRates {
 }
 
 /// Reads spec.autoscaling's metric: from the serving colour's pods through the pod proxy (as the analysis does,
-/// ServingMetrics), or from `metricsFrom` through the service proxy.
+/// ServingMetrics), from `metricsFrom` through the service proxy, or from the platform's Prometheus (`query`).
 public enum AutoscalingMetrics {
     public static func read(_ service: InferenceService, _ revision: InferenceServiceStatus.Revision?, replicas: Int,
-                            rates: CounterRates, client: KubeClient, now: Date = Date()) async -> Result<AutoscalingReading, MetricsReadFailure> {
+                            rates: CounterRates, client: KubeClient, prometheus: PrometheusMetrics, platform: PlatformConfigSpec,
+                            now: Date = Date()) async -> Result<AutoscalingReading, MetricsReadFailure> {
         guard let autoscaling = service.spec.autoscaling else { return .failure(MetricsReadFailure(message: "no spec.autoscaling")) }
+        if let query = autoscaling.query {
+            return await prometheus.autoscalingValue(autoscaling, query: query, service, revision, platform: platform)
+        }
         let name = autoscaling.effectiveMetricName
         guard let selector = PrometheusSelector(name) else {
             return .failure(MetricsReadFailure(message: "spec.autoscaling.metricName \(name) is not a metric selector"))

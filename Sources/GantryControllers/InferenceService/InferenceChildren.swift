@@ -134,8 +134,10 @@ public enum InferenceChildren {
 
     /// `rollout.validation.job`'s pod for a candidate: the user's template, never restarted, bounded by
     /// activeDeadlineSeconds, owned by the service, every container given PREVIEW_URL (the preview Service selects
-    /// the candidate). It carries no colour, so no Service or budget selects it.
-    public static func validationPod(_ service: InferenceService, _ revision: InferenceServiceStatus.Revision, _ job: ValidationJob) -> Pod {
+    /// the candidate). It carries no colour, so no Service or budget selects it. Under the platform's Restricted
+    /// profile it gets Pod Security "restricted" where the template leaves a field unset (the template's own win).
+    public static func validationPod(_ service: InferenceService, _ revision: InferenceServiceStatus.Revision, _ job: ValidationJob,
+                                     security: PodPolicy.SecurityProfile) -> Pod {
         let name = validationPodName(service, revision)
         var pod = Pod(json: ["apiVersion": "v1", "kind": "Pod", "metadata": .emptyObject, "spec": job.template["spec"] ?? .emptyObject])
         var labels = job.template[path: "metadata", "labels"]?.objectValue?.compactMapValues(\.stringValue) ?? [:]
@@ -151,7 +153,26 @@ public enum InferenceChildren {
             c.env = c.env.filter { $0.name != "PREVIEW_URL" } + [Container.EnvVar(name: "PREVIEW_URL", value: preview)]
             return c
         }
+        if security == .restricted { restrict(&pod) }
         return pod
+    }
+
+    /// Pod Security Standards' "restricted" fields (runAsNonRoot, RuntimeDefault seccomp; per container no privilege
+    /// escalation and every capability dropped), each only where the pod does not set it already.
+    static func restrict(_ pod: inout Pod) {
+        func filled(_ context: JSONValue?, _ defaults: [String: JSONValue]) -> JSONValue {
+            .object((context?.objectValue ?? [:]).merging(defaults) { own, _ in own })
+        }
+        pod.json[path: "spec", "securityContext"] = filled(pod.json[path: "spec", "securityContext"],
+                                                           ["runAsNonRoot": true, "seccompProfile": ["type": "RuntimeDefault"]])
+        for key in ["initContainers", "containers"] {
+            guard let containers = pod.json[path: "spec", key]?.arrayValue else { continue }
+            pod.json[path: "spec", key] = .array(containers.map { container in
+                var c = container
+                c["securityContext"] = filled(container["securityContext"], ["allowPrivilegeEscalation": false, "capabilities": ["drop": ["ALL"]]])
+                return c
+            })
+        }
     }
 
     /// The candidate revision a validation pod checks.
@@ -166,12 +187,17 @@ public enum InferenceChildren {
         return svc
     }
 
-    /// Node drains may take at most one ready pod of the serving colour at a time.
-    public static func disruptionBudget(_ service: InferenceService, color: InferenceServiceStatus.Color) -> PodDisruptionBudget {
+    /// Node drains may take at most one ready pod of the serving colour at a time: `minAvailable` is the serving
+    /// size less one, as an integer. Not `maxUnavailable`: for that (and for percentages) the disruption controller
+    /// reads the scale of the pods' controller (pkg/controller/disruption getExpectedPodCount), and an autoscaled
+    /// InferenceService has no spec.replicas for its scale subresource to answer, which leaves the budget at 0
+    /// disruptions allowed and blocks every drain. `maxUnavailable: null` removes the field older versions set.
+    public static func disruptionBudget(_ service: InferenceService, color: InferenceServiceStatus.Color, replicas: Int) -> PodDisruptionBudget {
         var budget = PodDisruptionBudget(name: aliasName(service))
         ChildMetadata.stamp(&budget, name: aliasName(service), owner: service)
         budget.spec.selectorLabels = colorLabels(service, color)
-        budget.spec.maxUnavailable = 1
+        budget.spec.minAvailable = .int(Int64(max(0, replicas - 1)))
+        budget.spec.maxUnavailable = .null
         return budget
     }
 

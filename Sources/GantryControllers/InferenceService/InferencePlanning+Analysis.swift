@@ -55,7 +55,12 @@ extension InferencePlanning {
         case nil:
             break
         }
-        if let until = Timestamp.parse(record.until), now >= until {
+        if let until = Timestamp.parse(record.until), now >= until, record.last == nil {
+            // Not one reading in the window: no verdict, and no pretending the revision passed.
+            record.phase = .inconclusive
+            record.message = "no reading in \(analysis.effectiveWindowSeconds)s: \(record.message ?? "the metrics were not read"); revision \(record.revision) keeps serving unjudged"
+            plan.events.append(PlannedEvent(.warning, "AnalysisInconclusive", record.message ?? "", notify: true))
+        } else if let until = Timestamp.parse(record.until), now >= until {
             record.phase = .passed
             record.message = "no breach in \(analysis.effectiveWindowSeconds)s" + (record.errorRatio.map { String(format: " (error ratio %.3f)", $0) } ?? "")
             plan.events.append(PlannedEvent(.normal, "AnalysisPassed", "revision \(record.revision): \(record.message ?? "")"))

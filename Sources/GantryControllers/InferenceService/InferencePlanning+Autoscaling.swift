@@ -27,6 +27,7 @@ extension InferencePlanning {
     }
 
     static func metricDescription(_ autoscaling: Autoscaling) -> String {
+        if let query = autoscaling.query { return "\(autoscaling.metric.rawValue) (Prometheus: \(query))" }
         let source = autoscaling.metricsFrom.map { " from Service \($0.service)" } ?? ""
         return "\(autoscaling.metric.rawValue) (\(autoscaling.effectiveMetricName)\(autoscaling.readsRate ? " rate" : "")\(source))"
     }
@@ -88,20 +89,37 @@ extension InferencePlanning {
         let down = autoscaling.effectiveScaleDownStabilizationSeconds
         let history = record.recommendations ?? []
         let stabilized = Autoscaler.stabilize(recommendation, current: current, history: history, now: now, upWindow: up, downWindow: down)
-        let size = Self.bounded(stabilized, autoscaling)
+        // HPA's rate policies after stabilization: a change faster than scaleUp/scaleDown allow is cut to their limit.
+        var limited = stabilized
+        var rateLimit: String?
+        let recent = record.recentScales ?? []
+        if stabilized > current, let limit = Autoscaler.scaleUpLimit(current: current, scales: recent, now: now, rules: autoscaling.scaleUp),
+           stabilized > limit, limit < autoscaling.maxReplicas {
+            limited = limit
+            rateLimit = "ScaleUpLimit"
+        } else if stabilized < current, let limit = Autoscaler.scaleDownLimit(current: current, scales: recent, now: now, rules: autoscaling.scaleDown),
+                  stabilized < limit, limit > autoscaling.effectiveMinReplicas {
+            limited = limit
+            rateLimit = "ScaleDownLimit"
+        }
+        let size = Self.bounded(limited, autoscaling)
         record.currentValue = value
         record.recommendation = recommendation
         record.recommendations = Autoscaler.record(.init(at: Timestamp.formatMicro(now), replicas: recommendation), into: history, now: now, upWindow: up, downWindow: down)
         let figures = "\(autoscaling.metric.rawValue) \(Self.number(value))\(autoscaling.effectiveTargetType == .averageValue ? " per replica" : "") against target \(Self.number(autoscaling.target))"
+        let policy = rateLimit.map { " (limited by spec.autoscaling.\($0 == "ScaleUpLimit" ? "scaleUp" : "scaleDown").policies)" }
         if size != current {
-            let capped = size == autoscaling.maxReplicas && stabilized > size ? " (capped at maxReplicas)"
-                : size == autoscaling.effectiveMinReplicas && stabilized < size ? " (held at minReplicas)" : ""
+            let capped = policy ?? (size == autoscaling.maxReplicas && stabilized > size ? " (capped at maxReplicas)"
+                : size == autoscaling.effectiveMinReplicas && stabilized < size ? " (held at minReplicas)" : "")
             scaled(&record, from: current, to: size, reason: size > current ? "ScaledUp" : "ScaledDown",
                    message: "\(figures) asks for \(recommendation): \(current) → \(size) replicas\(capped)")
             return
         }
         let (reason, message): (String, String)
-        if recommendation < current && stabilized >= current && current > autoscaling.effectiveMinReplicas {
+        if let rateLimit, let policy {
+            // The policies allow no change yet: their period still counts the last changes.
+            (reason, message) = (rateLimit, "\(figures) asks for \(recommendation); \(current) kept\(policy)")
+        } else if recommendation < current && stabilized >= current && current > autoscaling.effectiveMinReplicas {
             let until = history.compactMap { past in Timestamp.parse(past.at).flatMap { $0 > now.addingTimeInterval(-Double(down)) && past.replicas >= current ? $0 : nil } }.max()
                 .map { " until \(Timestamp.format($0.addingTimeInterval(Double(down))))" } ?? ""
             (reason, message) = ("ScaleDownStabilized", "\(figures) asks for \(recommendation); \(current) kept\(until): the scale-down window (scaleDownStabilizationSeconds \(down)) still holds a recommendation of \(current) or more")
@@ -115,7 +133,7 @@ extension InferencePlanning {
             (reason, message) = ("WithinTolerance", "\(figures): \(current) replicas (within the tolerance of \(Self.number(autoscaling.effectiveTolerance)))")
         }
         // An Event when a hold or a cap starts, not on every reading.
-        if reason != record.reason && ["ScaleDownStabilized", "ScaleUpStabilized", "AtMaxReplicas"].contains(reason) {
+        if reason != record.reason && ["ScaleDownStabilized", "ScaleUpStabilized", "ScaleUpLimit", "ScaleDownLimit", "AtMaxReplicas"].contains(reason) {
             plan.events.append(PlannedEvent(.normal, reason, message))
         }
         record.reason = reason
@@ -126,6 +144,10 @@ extension InferencePlanning {
         replicas = to
         record.desiredReplicas = to
         record.lastScale = .init(from: from, to: to, at: nowText)
+        if let autoscaling = service.spec.autoscaling {
+            let kept = Autoscaler.recentScales(record.recentScales ?? [], adding: .init(from: from, to: to, at: Timestamp.formatMicro(now)), now: now, autoscaling)
+            record.recentScales = kept.isEmpty ? nil : kept
+        }
         record.reason = reason
         record.message = message
         plan.events.append(PlannedEvent(.normal, reason, message))

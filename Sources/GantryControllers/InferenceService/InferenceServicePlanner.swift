@@ -114,6 +114,7 @@ public struct InferenceServicePlanner: KindPlanner {
             }
             let client = context.client
             let rates = CounterRates()
+            let prometheus = PrometheusMetrics()
             return InferenceServicePlanner(platform: { await OperatorCaches.platform(from: store) }, validate: { service, revision, requests in
                 await CandidateValidation.run(requests, service: service, revision: revision, client: client)
             }, source: { namespace, job in
@@ -129,9 +130,10 @@ public struct InferenceServicePlanner: KindPlanner {
             }, gpuUsage: {
                 GPUUsage(nodes: await nodes.list(), pods: await pods.list())
             }, readAnalysis: { service, revision in
-                await RolloutAnalysis.read(service, revision, client: client)
+                await RolloutAnalysis.read(service, revision, client: client, prometheus: prometheus, platform: await OperatorCaches.platform(from: store))
             }, readAutoscaling: { service, revision, replicas in
-                await AutoscalingMetrics.read(service, revision, replicas: replicas, rates: rates, client: client)
+                await AutoscalingMetrics.read(service, revision, replicas: replicas, rates: rates, client: client, prometheus: prometheus,
+                                              platform: await OperatorCaches.platform(from: store))
             }, validationLog: { service, name in
                 // Only once the job's pod has ended (its log is then complete), read before the pod is removed.
                 guard let pod = await pods.get(ObjectKey(namespace: service.namespace, name: name)), ServingPod(pod).failed else { return nil }
@@ -172,8 +174,8 @@ public struct InferenceServicePlanner: KindPlanner {
             inputs.validationLog = await validationLog(object, InferenceChildren.validationPodName(object, candidate.revision))
         }
         // The autoscaler's metric, every autoscaling.intervalSeconds: the serving colour's pods once one is ready
-        // (before, there is nothing to read), or metricsFrom.
-        let readable = object.spec.autoscaling?.metricsFrom != nil || (object.status.readyReplicas ?? 0) > 0
+        // (before, there is nothing to read), or metricsFrom, or the Prometheus query.
+        let readable = object.spec.autoscaling?.metricsFrom != nil || object.spec.autoscaling?.query != nil || (object.status.readyReplicas ?? 0) > 0
         if readable, InferencePlanning.autoscalingDue(object, now: Date()) {
             inputs.autoscaling = await readAutoscaling(object, object.status.activeRevision, InferencePlanning.servingReplicas(object))
         }
@@ -202,6 +204,8 @@ struct InferencePlanning: StatusPlanning {
     let security: PodPolicy.SecurityProfile
     /// The owned DaemonSets: a perNode colour's, or a prepull.
     let daemonSets: [JSONValue]
+    /// The platform's Prometheus, for a spec that reads it.
+    let prometheus: PrometheusEndpoint?
     /// Answers of the candidate to the validation requests, when this reconcile sent them.
     let validation: InferenceServiceStatus.ValidationOutcome?
     /// The cluster's GPUs, when a blue/green candidate asks for some.
@@ -236,6 +240,7 @@ struct InferencePlanning: StatusPlanning {
         productLabel = o.inputs.platform.effectiveGPU.effectiveProductLabel
         daemonSets = o.children(.daemonSets)
         security = o.inputs.platform.effectivePodPolicy.effectiveSecurityContext
+        prometheus = o.inputs.platform.prometheus
         validation = o.inputs.validation
         gpu = o.inputs.gpu
         analysisReading = o.inputs.analysis
@@ -330,6 +335,7 @@ struct InferencePlanning: StatusPlanning {
         }
         planChildren()
         reportConditions()
+        reportMetricsSource()
     }
 
     /// Makes no revision from a spec whose source run is refused: a candidate of an earlier spec is superseded
@@ -496,7 +502,7 @@ struct InferencePlanning: StatusPlanning {
         // The validation job's pod while its outcome is not on record; afterwards it is pruned with the rest.
         if let candidate = status.candidate, candidate.phase == .validating, let job = rollout.validation?.job,
            let running = candidate.validation?.job, running.passed == nil {
-            plan.children.add(InferenceChildren.validationPod(service, candidate.revision, job), update: .createOnly)
+            plan.children.add(InferenceChildren.validationPod(service, candidate.revision, job, security: security), update: .createOnly)
         }
         for (revision, complete) in keep {
             if service.spec.perNode {
@@ -515,15 +521,15 @@ struct InferencePlanning: StatusPlanning {
         plan.children.add(InferenceChildren.service(service, name: InferenceChildren.aliasName(service), color: active.color))
         let previewColor = status.candidate.map { $0.phase == .failed ? active.color : $0.revision.color } ?? active.color
         plan.children.add(InferenceChildren.service(service, name: InferenceChildren.previewName(service), color: previewColor))
-        plan.children.add(InferenceChildren.disruptionBudget(service, color: active.color))
         plan.children.prune = [.pods, .services, .podDisruptionBudgets, .daemonSets]
         if service.spec.perNode {
-            reportNodes(keep.map { $0.0 }, active: active)
+            reportNodes(keep.map { $0.0 }, active: active)  // sets `replicas` to the nodes the active colour covers
         } else {
             status.perNode = nil
             status.replicas = replicas
             status.readyReplicas = livePods(active).filter { $0.readySince != nil }.count
         }
+        plan.children.add(InferenceChildren.disruptionBudget(service, color: active.color, replicas: replicas))
         status.selector = InferenceChildren.colorLabels(service, active.color).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
     }
 

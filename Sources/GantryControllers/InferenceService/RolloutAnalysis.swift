@@ -4,15 +4,20 @@ import KubeClient
 import KubeCore
 
 /// Reads the analysed colour's metrics: every replica's `/metrics` through the API server's pod proxy, the
-/// requests and errors counters summed, the latency gauge's highest value. A replica that cannot be read makes
-/// the reading fail (no verdict on part of the traffic).
+/// requests and errors counters summed, the latency gauge's highest value (or the same figures from Prometheus
+/// with `source: Prometheus`, PrometheusMetrics). A replica that cannot be read makes the reading fail (no
+/// verdict on part of the traffic).
 public enum RolloutAnalysis {
     public typealias ReadFailure = MetricsReadFailure
 
-    public static func read(_ service: InferenceService, _ revision: InferenceServiceStatus.Revision, client: KubeClient) async
-        -> Result<AnalysisStatus.Reading, ReadFailure> {
+    public static func read(_ service: InferenceService, _ revision: InferenceServiceStatus.Revision, client: KubeClient,
+                            prometheus: PrometheusMetrics, platform: PlatformConfigSpec) async -> Result<AnalysisStatus.Reading, ReadFailure> {
         guard let analysis = service.spec.effectiveRollout.analysis else { return .failure(ReadFailure(message: "no spec.rollout.analysis")) }
-        guard let requests = PrometheusSelector(analysis.requestsMetric) else { return .failure(ReadFailure(message: "requestsMetric \(analysis.requestsMetric) is not a metric selector")) }
+        if analysis.effectiveSource == .prometheus {
+            return await prometheus.analysisReading(analysis, service, revision, platform: platform)
+        }
+        let requestsMetric = analysis.requestsMetric ?? ""
+        guard let requests = PrometheusSelector(requestsMetric) else { return .failure(ReadFailure(message: "requestsMetric \(requestsMetric) is not a metric selector")) }
         let errors = analysis.errorsMetric.flatMap(PrometheusSelector.init)
         let latency = analysis.latencyMetric.flatMap(PrometheusSelector.init)
         var reading = AnalysisStatus.Reading(requests: 0, errors: errors == nil ? nil : 0, latencySeconds: nil)
@@ -26,7 +31,7 @@ public enum RolloutAnalysis {
             case .success(let body): text = body
             }
             let served = PrometheusText.values(requests, in: text)
-            guard !served.isEmpty else { return .failure(ReadFailure(message: "pod \(pod) has no \(analysis.requestsMetric) sample")) }
+            guard !served.isEmpty else { return .failure(ReadFailure(message: "pod \(pod) has no \(requestsMetric) sample")) }
             reading.requests += served.reduce(0, +)
             if let errors { reading.errors = (reading.errors ?? 0) + PrometheusText.values(errors, in: text).reduce(0, +) }
             if let latency, let highest = PrometheusText.values(latency, in: text).max() {
@@ -49,7 +54,7 @@ public enum RolloutAnalysis {
             return (ratio, "error ratio \(String(format: "%.3f", ratio)) (\(failed) of \(Int(served.rounded())) requests) above maxErrorRatio \(analysis.effectiveMaxErrorRatio)")
         }
         if let limit = analysis.maxLatencySeconds, let latency = reading.latencySeconds, latency > limit {
-            return (ratio, "latency \(String(format: "%.3f", latency))s (\(analysis.latencyMetric ?? "")) above maxLatencySeconds \(limit)")
+            return (ratio, "latency \(String(format: "%.3f", latency))s (\(analysis.latencyDescription)) above maxLatencySeconds \(limit)")
         }
         return (ratio, nil)
     }

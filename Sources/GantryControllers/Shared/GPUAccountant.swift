@@ -160,9 +160,7 @@ public struct GPUAccountant: Sendable {
     func readings(_ holding: [GPUPod], from source: PrometheusSource) async -> [String: [Double]] {
         guard let prometheus else { return [:] }
         do {
-            let response = try await prometheus.get(url: PrometheusQuery.url(base: source.url, query: source.effectiveQuery))
-            guard response.status == 200 else { throw PrometheusQuery.Failure(description: "HTTP \(response.status)") }
-            let all = try PrometheusQuery.readings(try JSONValue.parse(response.bodyText))
+            let all = try PrometheusQuery.readings(try await PrometheusQuery.run(source.effectiveQuery, base: source.url, with: prometheus))
             let wanted = Set(holding.map { "\($0.namespace)/\($0.name)" })
             return all.filter { wanted.contains($0.key) }
         } catch {
