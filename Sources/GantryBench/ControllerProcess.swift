@@ -14,7 +14,9 @@ struct ControllerProcess: Sendable {
     var pid: Int32 { process.processIdentifier }
 
     /// Starts the controller against `kubeconfig`, runs `body`, and stops the controller whatever `body` does.
-    static func with<T: Sendable>(binary: String, kubeconfig: String, _ body: (ControllerProcess) async throws -> T) async throws -> T {
+    /// With `logPath` its log is also kept in that file (a soak's evidence).
+    static func with<T: Sendable>(binary: String, kubeconfig: String, logPath: String? = nil,
+                                  _ body: (ControllerProcess) async throws -> T) async throws -> T {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["controller", "--kubeconfig", kubeconfig, "--no-leader-elect", "--health-port", "0",
@@ -25,19 +27,24 @@ struct ControllerProcess: Sendable {
         let started = ContinuousClock.now
         try process.run()
         defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
-        guard let port = await awaitHealthPort(err) else { throw BenchError.setup("gantry controller exited before its health server listened") }
+        let log = logPath.flatMap { path -> FileHandle? in
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+            return FileHandle(forWritingAtPath: path)
+        }
+        guard let port = await awaitHealthPort(err, copyTo: log) else { throw BenchError.setup("gantry controller exited before its health server listened") }
         return try await body(ControllerProcess(process: process, healthPort: port, started: started, http: try WebhookPoster(userAgent: "gantry-bench")))
     }
 
     /// Reads the JSON log lines until the health server names its port; then keeps draining the pipe (a full pipe
-    /// would block the controller's logging). On a thread of its own: the read blocks.
-    static func awaitHealthPort(_ pipe: Pipe) async -> Int? {
+    /// would block the controller's logging), into `copyTo` when given. On a thread of its own: the read blocks.
+    static func awaitHealthPort(_ pipe: Pipe, copyTo log: FileHandle? = nil) async -> Int? {
         await withCheckedContinuation { (c: CheckedContinuation<Int?, Never>) in
             Thread.detachNewThread {
                 var pending = "", resumed = false
                 while true {
                     let chunk = pipe.fileHandleForReading.availableData
                     if chunk.isEmpty { break }
+                    log?.write(chunk)
                     guard !resumed else { continue }
                     pending += String(decoding: chunk, as: UTF8.self)
                     while let newline = pending.firstIndex(of: "\n") {

@@ -50,11 +50,16 @@ public struct Soak: Sendable {
         try cluster.writeKubeconfig(to: kubeconfig)
         let client = try KubeClient(config: KubeConfig.load(path: kubeconfig, environment: [:]), options: ClientOptions(userAgent: Self.userAgent))
         try await EarlyStopBench(quick: true).installCRDs(client)
-        let controller = try SoakController(binary: binary, kubeconfig: kubeconfig, logPath: dir + "/controller.log")
-        defer { controller.stop() }
-        try await controller.awaitMetrics()
-        log("soak: controller pid \(controller.pid) serving /metrics on port \(controller.port); \(duration) with seed \(seed), warm-up \(warmUp)")
+        return try await ControllerProcess.with(binary: binary, kubeconfig: kubeconfig, logPath: dir + "/controller.log") { controller in
+            _ = try await controller.awaitSynced(timeout: .seconds(60))
+            guard await controller.queueDepth() != nil else { throw BenchError.setup("the controller serves no workqueue_depth: see \(dir)/controller.log") }
+            log("soak: controller pid \(controller.pid) serving /metrics on port \(controller.healthPort); \(duration) with seed \(seed), warm-up \(warmUp)")
+            return try await churn(cluster, client: client, controller: controller, dir: dir, log: log)
+        }
+    }
 
+    private func churn(_ cluster: DevCluster, client: KubeClient, controller: ControllerProcess, dir: String,
+                       log: @Sendable (String) -> Void) async throws -> (samples: [SoakSample], verdict: SoakVerdict) {
         let churn = SoakChurn(client: client, seed: seed)
         let churnTask = Task { await churn.run() }
         let faultTask = Task { await Self.injectFaults(cluster, dropWatchesEvery: dropWatchesEvery) }
@@ -64,7 +69,7 @@ public struct Soak: Sendable {
         var lastLogged = start
         while ContinuousClock.now - start < duration {
             try await Task.sleep(for: sampleEvery)
-            guard controller.isRunning else { throw BenchError.setup("the controller exited during the soak: see \(dir)/controller.log") }
+            guard controller.process.isRunning else { throw BenchError.setup("the controller exited during the soak: see \(dir)/controller.log") }
             let sample = SoakSample(at: ContinuousClock.now - start, rssBytes: ProcessMemory.read(pid: controller.pid)?.rssBytes ?? 0,
                                     queueDepth: await controller.queueDepth() ?? -1, relists: relists.count(cluster.requests()))
             samples.append(sample)
