@@ -12,19 +12,23 @@ public enum ProcessMemory {
     public struct Reading: Sendable {
         public var rssBytes: Int
         public var peakBytes: Int
+        /// The anonymous part of RSS (`RssAnon`): the process's own heap and stacks, without the pages of its
+        /// binary and shared libraries that RSS also counts (and shares with other processes mapping them).
+        public var anonymousBytes: Int = 0
     }
 
     /// This process's memory, or another process's (a child such as `gantry controller`) by its pid.
     public static func read(pid: Int32? = nil) -> Reading? {
         let path = "/proc/\(pid.map(String.init) ?? "self")/status"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        var rss: Int?, hwm: Int?
+        var rss: Int?, hwm: Int?, anonymous: Int?
         for line in text.split(separator: "\n") {
             if line.hasPrefix("VmRSS:") { rss = kibibytes(line) }
             if line.hasPrefix("VmHWM:") { hwm = kibibytes(line) }
+            if line.hasPrefix("RssAnon:") { anonymous = kibibytes(line) }
         }
         guard let rss, let hwm else { return nil }
-        return Reading(rssBytes: rss * 1024, peakBytes: hwm * 1024)
+        return Reading(rssBytes: rss * 1024, peakBytes: hwm * 1024, anonymousBytes: (anonymous ?? 0) * 1024)
     }
 
     public static var rss: Int { read()?.rssBytes ?? 0 }

@@ -47,6 +47,9 @@ struct PlatformGauges {
         }
     }
 
+    /// Counts the GPU-seconds up to `now` at the levels last published (nothing changed since).
+    mutating func advance(to now: Duration) { integrate(until: now) }
+
     /// Counts the GPU-seconds up to `now`, then removes every gauge published.
     mutating func clear(at now: Duration) {
         integrate(until: now)
