@@ -153,7 +153,9 @@ struct ControllerCommand: AsyncParsableCommand {
                 if let separateMetrics { group.addTask { try await separateMetrics.run() } }
                 group.addTask {
                     if leaderElect {
-                        await elector.run { await manager.run() }
+                        // A term is not resumed: exit, to be restarted as a standby (controller-runtime's manager
+                        // returns "leader election lost" and the process exits the same way).
+                        guard await elector.run(lead: { await manager.run() }) else { throw LeaderElectionLost() }
                     } else {
                         await manager.run()
                     }
@@ -164,4 +166,9 @@ struct ControllerCommand: AsyncParsableCommand {
         }
         logger.info("gantry controller stopped")
     }
+}
+
+/// Leadership was lost: the process exits non-zero so that its Deployment restarts it as a standby.
+struct LeaderElectionLost: Error, CustomStringConvertible {
+    var description: String { "leader election lost" }
 }

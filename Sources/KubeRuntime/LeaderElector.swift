@@ -51,30 +51,33 @@ public struct LeaderElector: Sendable {
     }
 
     /// Contends for the lease; while leading, runs `lead` (cancelled at once when leadership is lost).
-    /// Returns when the task is cancelled, after releasing the lease if held.
-    public func run(lead: @escaping @Sendable () async -> Void) async {
+    /// Returns true when the task is cancelled or `lead` ends (after releasing the lease if held), false when
+    /// leadership was lost: `lead` is not run a second time, because the caches and queues it built belong to a
+    /// term that is over. The caller exits so the replica starts afresh as a standby, as controller-runtime's
+    /// manager does ("leader election lost").
+    @discardableResult
+    public func run(lead: @escaping @Sendable () async -> Void) async -> Bool {
         let observer = LeaseObserver()
-        while !Task.isCancelled {
-            guard await acquire(observer) else { return }
-            logger.info("became leader", metadata: ["lease": "\(options.namespace)/\(options.name)", "identity": "\(options.identity)"])
-            leading.setLeading(true)
-            defer { leading.setLeading(false) }
-            let stillLeading = await withTaskGroup(of: Bool.self) { group -> Bool in
-                group.addTask { await lead(); return true }
-                group.addTask { await renewLoop(observer) }
-                // Whichever ends first decides: leading work finished/cancelled, or renewal failed.
-                let first = await group.next() ?? false
-                group.cancelAll()
-                return first
-            }
-            if Task.isCancelled || stillLeading {
-                // Our task is cancelled, and cancellation aborts requests: release from a task that is not.
-                let elector = self
-                await Task { await elector.release(observer) }.value
-                return
-            }
-            logger.error("lost leadership; stopped reconciling", metadata: ["lease": "\(options.namespace)/\(options.name)"])
+        guard await acquire(observer) else { return true }
+        logger.info("became leader", metadata: ["lease": "\(options.namespace)/\(options.name)", "identity": "\(options.identity)"])
+        leading.setLeading(true)
+        defer { leading.setLeading(false) }
+        let stillLeading = await withTaskGroup(of: Bool.self) { group -> Bool in
+            group.addTask { await lead(); return true }
+            group.addTask { await renewLoop(observer) }
+            // Whichever ends first decides: leading work finished/cancelled, or renewal failed.
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
         }
+        if Task.isCancelled || stillLeading {
+            // Our task is cancelled, and cancellation aborts requests: release from a task that is not.
+            let elector = self
+            await Task { await elector.release(observer) }.value
+            return true
+        }
+        logger.error("lost leadership; stopped reconciling", metadata: ["lease": "\(options.namespace)/\(options.name)"])
+        return false
     }
 
     /// Tries every retryPeriod until the lease is ours; false if cancelled first.
