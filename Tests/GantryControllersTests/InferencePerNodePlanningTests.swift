@@ -65,6 +65,9 @@ import KubeRuntime
         #expect(serving.status.conditions?.isTrue("Ready") == true)
         #expect(serving.status.replicas == 3 && serving.status.readyReplicas == 3)
         #expect(serving.status.perNode == [.init(color: .blue, revision: blue.hash, daemonSet: blueSet.name ?? "", desired: 3, ready: 3)])
+        // The disruption budget counts the nodes the serving colour covers: one of three may go at a time.
+        let budget = try #require(serving.children.desired.first { $0.type == .podDisruptionBudgets }?.object)
+        #expect(budget[path: "spec", "minAvailable"] == 2)
 
         // A new image: a green DaemonSet beside blue; the alias moves only once every node runs a ready green pod.
         let rolling = plan(try service(image: "m:2", status: serving.status), daemonSets: [Self.rolledOut(blueSet, desired: 3, ready: 3)])

@@ -95,6 +95,11 @@ import Testing
         #expect(try metrics.expectCounter(PlatformMetricNames.gpuSeconds, dims).totalValue == 0, "created at 0")
         #expect(try metrics.expectCounter(PlatformMetricNames.earlyStops, [("namespace", "research")]).totalValue == 0, "transition series created at 0")
 
+        // Without a change (an idle tick) only the counter moves on, at the levels last published; the next
+        // snapshot counts from there, not from the last publish.
+        gauges.advance(to: .seconds(105))
+        #expect(try metrics.expectCounter(PlatformMetricNames.gpuSeconds, dims).totalValue == 10)
+
         // 10 s later the job finished and its pod went: 2 GPUs × 10 s, and the emptied series read 0.
         var finished = running
         finished[0][path: "status", "phase"] = "Succeeded"
