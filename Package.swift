@@ -69,6 +69,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            .product(name: "NIOHPACK", package: "swift-nio-http2"),
             .product(name: "DequeModule", package: "swift-collections"),
         ],
         // Upstream schemas of the built-in kinds (scripts/vendor-openapi.sh), compiled into the binary: an installed

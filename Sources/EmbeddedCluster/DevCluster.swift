@@ -29,6 +29,12 @@ public struct DevClusterOptions: Sendable {
     public var eventTTL: TimeInterval = 3600
     /// A connection with no request in flight for this long is closed (kube-apiserver's `IdleTimeout`, 90 s).
     public var idleTimeout: TimeInterval = 90
+    /// An HTTP/1.1 request head must arrive in full this long after the connection (first request) or the request's
+    /// first byte (later ones) started, else the connection is closed (kube-apiserver's `ReadHeaderTimeout`, 32 s).
+    public var readHeaderTimeout: TimeInterval = 32
+    /// With HTTP/2: SETTINGS_MAX_CONCURRENT_STREAMS, the streams a client may have open on one connection
+    /// (kube-apiserver's `--http2-max-streams-per-connection`; unset there, its secure serving sets 100).
+    public var http2MaxStreamsPerConnection: Int = 100
     /// With TLS: a client that has not finished its TLS handshake this long after connecting is dropped.
     public var handshakeTimeout: TimeInterval = 10
     /// With TLS: at most this many connections are relayed at once (one thread each); more wait in the listen
@@ -39,6 +45,7 @@ public struct DevClusterOptions: Sendable {
     public var strictFieldValidation = false
 
     var idleTimeAmount: TimeAmount { .nanoseconds(Int64(idleTimeout * 1e9)) }
+    var readHeaderTimeAmount: TimeAmount { .nanoseconds(Int64(readHeaderTimeout * 1e9)) }
 
     public init(host: String = "127.0.0.1", port: Int = 0, nodes: String? = nil, dataDir: String? = nil, faults: String? = nil,
                 tls: Bool = false, http2: Bool = true) {
@@ -135,9 +142,9 @@ public final class DevCluster: Sendable {
         var http2: HTTP2Backend? = nil
         if options.tls {
             let material = try TLSMaterial.generate(offerHTTP2: options.http2)
-            server = try await RunningServer.start(host: "127.0.0.1", port: 0, api: api, idleTimeout: options.idleTimeAmount)
+            server = try await RunningServer.start(host: "127.0.0.1", port: 0, api: api, options: options)
             do {
-                if options.http2 { http2 = try await HTTP2Backend.start(api: api, idleTimeout: options.idleTimeAmount) }
+                if options.http2 { http2 = try await HTTP2Backend.start(api: api, options: options) }
                 front = try TLSFrontEnd(host: options.host, port: options.port, backendPort: server.port, http2Port: http2?.port,
                                         material: material, authenticator: authenticator,
                                         limits: TLSFrontEnd.Limits(handshakeTimeout: options.handshakeTimeout,
@@ -149,7 +156,7 @@ public final class DevCluster: Sendable {
             }
             url = "https://\(host):\(front?.port ?? 0)"
         } else {
-            server = try await RunningServer.start(host: options.host, port: options.port, api: api, idleTimeout: options.idleTimeAmount)
+            server = try await RunningServer.start(host: options.host, port: options.port, api: api, options: options)
             front = nil
             url = "http://\(host):\(server.port)"
         }
@@ -294,13 +301,13 @@ public final class DevCluster: Sendable {
         await http2?.stop()
         await store.compactHistory()
         guard let front = tlsFrontEnd else {
-            await state.set(try await RunningServer.start(host: options.host, port: httpPort, api: api, idleTimeout: options.idleTimeAmount))
+            await state.set(try await RunningServer.start(host: options.host, port: httpPort, api: api, options: options))
             return
         }
         // Behind TLS the backends take fresh internal ports (see `TLSFrontEnd.setBackendPorts`).
-        let server = try await RunningServer.start(host: "127.0.0.1", port: 0, api: api, idleTimeout: options.idleTimeAmount)
+        let server = try await RunningServer.start(host: "127.0.0.1", port: 0, api: api, options: options)
         await state.set(server)
-        let newHTTP2 = http2 == nil ? nil : try await HTTP2Backend.start(api: api, idleTimeout: options.idleTimeAmount)
+        let newHTTP2 = http2 == nil ? nil : try await HTTP2Backend.start(api: api, options: options)
         await state.setHTTP2(newHTTP2)
         front.setBackendPorts(http1: server.port, http2: newHTTP2?.port)
     }

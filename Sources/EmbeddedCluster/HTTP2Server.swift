@@ -1,6 +1,6 @@
 import KubeCore
 import NIOCore
-import NIOHTTP1
+import NIOHPACK
 import NIOHTTP2
 import NIOPosix
 
@@ -8,17 +8,29 @@ import Synchronization
 
 /// HTTP/2 for the dev cluster, as kube-apiserver offers it to kubectl and client-go: the TLS front end
 /// negotiates `h2` by ALPN and relays those connections here, to an internal loopback port that speaks
-/// HTTP/2 with prior knowledge. Each stream is translated to HTTP/1-style parts (NIOHTTP2's codec) and answered
-/// by the same `APIServer`; a watch or followed log is one long stream, so many of them share one connection,
+/// HTTP/2 with prior knowledge. Each stream is answered by the same `APIServer` (`HTTP2StreamResponder`); a watch or followed log is one long stream, so many of them share one connection,
 /// and a client that cancels one (RST_STREAM) ends it on the server at once.
 struct HTTP2Backend: Sendable {
     let channel: any Channel
     let port: Int
     let answers: InflightAnswers
 
-    /// `port` 0 picks a free one (a restart passes the previous one).
-    static func start(api: APIServer, port: Int = 0, idleTimeout: TimeAmount) async throws -> HTTP2Backend {
+    /// `port` 0 picks a free one (a restart passes the previous one). From `options`: the idle timeout and the
+    /// streams a client may open at once (SETTINGS_MAX_CONCURRENT_STREAMS; a client that opens more loses the
+    /// connection: swift-nio-http2 treats it as a connection error, where Go resets the one stream).
+    static func start(api: APIServer, port: Int = 0, options: DevClusterOptions) async throws -> HTTP2Backend {
         let answers = InflightAnswers()
+        let idleTimeout = options.idleTimeAmount
+        var settings = NIOHTTP2Handler.ConnectionConfiguration()
+        settings.initialSettings = [HTTP2Setting(parameter: .maxConcurrentStreams, value: options.http2MaxStreamsPerConnection),
+                                    HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoder.defaultMaxHeaderListSize)]
+        // Client resets are normal traffic: libcurl 7.88 resets every stream whose answer was HEADERS with END_STREAM
+        // (an empty body), and swift-nio-http2's default (200 resets in 30 s, then GOAWAY ENHANCE_YOUR_CALM) failed a
+        // request in flight every ~200 proxied requests. Go's server (kube-apiserver) counts no resets; it bounds the
+        // handlers running, as the stream limit above does here. A flood still ends the connection, past 1,000 a second.
+        var streams = NIOHTTP2Handler.StreamConfiguration()
+        streams.streamResetFrameRateLimit.maximumCount = 1000
+        streams.streamResetFrameRateLimit.windowLength = .seconds(1)
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -28,12 +40,10 @@ struct HTTP2Backend: Sendable {
             }
             .childChannelInitializer { connection in
                 answers.track(connection)
-                return connection.configureHTTP2Pipeline(mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()) { stream in
+                return connection.configureHTTP2Pipeline(mode: .server, connectionConfiguration: settings, streamConfiguration: streams) { stream in
                     stream.eventLoop.makeCompletedFuture {
                         HTTP2IdleTimeout.track(stream)
-                        try stream.pipeline.syncOperations.addHandlers([
-                            HTTP2FramePayloadToHTTP1ServerCodec(), HTTP2StreamResponder(api: api, answers: answers),
-                        ])
+                        try stream.pipeline.syncOperations.addHandler(HTTP2StreamResponder(api: api, answers: answers))
                     }
                 }.flatMapThrowing { _ in
                     try connection.pipeline.syncOperations.addHandler(HTTP2IdleTimeout(timeout: idleTimeout))
@@ -96,95 +106,5 @@ final class InflightAnswers: Sendable {
         for connection in connections { try? await connection.close() }
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
-    }
-}
-
-/// Answers one HTTP/2 stream: collects the request, hands it to `APIServer`, writes the answer (whole, or
-/// chunk by chunk for streams, each write awaited, so a reader's flow-control window paces the writes; the
-/// producers behind a stream buffer within their own bounds). The stream closing (client reset, connection
-/// loss) cancels the answer's task.
-final class HTTP2StreamResponder: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
-
-    let api: APIServer
-    let answers: InflightAnswers
-    private var head: HTTPRequestHead?
-    private var body: [UInt8] = []
-    /// Answered without its body (401 before the body, 413 past the limit): the rest is dropped as it arrives.
-    private var refusal: APIResponse?
-    private var task: Task<Void, Never>?
-
-    init(api: APIServer, answers: InflightAnswers) {
-        self.api = api
-        self.answers = answers
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let h):
-            head = h
-            body = []
-            refusal = api.refusalBeforeBody(request(h, context.channel))
-        case .body(let buffer):
-            if refusal != nil { return }
-            body.append(contentsOf: buffer.readableBytesView)
-            if body.count > APIServer.maxRequestBody, let head {
-                refusal = api.refuseOversizedBody(request(head, context.channel))
-                body = []
-            }
-        case .end:
-            guard let head else { return }
-            self.head = nil
-            let channel = context.channel
-            let isHead = head.method == .HEAD
-            if let refusal {
-                task = answers.run { await Self.write(refusal, to: channel, isHead: isHead) }
-                return
-            }
-            var apiRequest = request(head, channel)
-            apiRequest.body = body
-            body = []
-            let api = self.api
-            task = answers.run { [apiRequest] in await Self.write(await api.handle(apiRequest), to: channel, isHead: isHead) }
-        }
-    }
-
-    private func request(_ head: HTTPRequestHead, _ channel: any Channel) -> APIRequest {
-        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        return APIRequest(method: head.method.rawValue, path: path.first.map(String.init) ?? "/",
-                          rawQuery: path.count > 1 ? String(path[1]) : nil, headers: APIRequest.foldHeaders(head.headers.lazy.map { ($0.name, $0.value) }),
-                          body: [], connection: channel.parent.flatMap { Authenticator.Connection($0) }, httpVersion: "HTTP/2")
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        task?.cancel()
-        task = nil
-        context.fireChannelInactive()
-    }
-
-    /// A HEAD answer has the headers (content-length included) and no DATA, as RFC 9110 §9.3.2 requires.
-    static func write(_ response: APIResponse, to channel: any Channel, isHead: Bool) async {
-        var headers = HTTPHeaders()
-        for (name, value) in response.headers { headers.add(name: name, value: value) }
-        if case .bytes(let bytes) = response.body { headers.replaceOrAdd(name: "content-length", value: String(bytes.count)) }
-        let head = HTTPResponseHead(version: .http2, status: .init(statusCode: response.status), headers: headers)
-        do {
-            try await channel.writeAndFlush(HTTPServerResponsePart.head(head)).get()
-            if !isHead {
-                switch response.body {
-                case .bytes(let bytes):
-                    if !bytes.isEmpty { channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: bytes))), promise: nil) }
-                case .stream(let chunks):
-                    for await chunk in chunks {
-                        try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: chunk)))).get()
-                    }
-                }
-            }
-            try await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
-        } catch {
-            // The stream is gone (reset by the client or the connection closed): nothing left to answer.
-            channel.close(promise: nil)
-        }
     }
 }

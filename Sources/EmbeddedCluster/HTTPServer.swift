@@ -93,14 +93,16 @@ struct RunningServer: Sendable {
         var description: String { "could not listen on \(host):\(port)" }
     }
 
-    static func start(host: String, port: Int, api: APIServer, idleTimeout: TimeAmount) async throws -> RunningServer {
+    /// `options`: the idle and read-header timeouts.
+    static func start(host: String, port: Int, api: APIServer, options: DevClusterOptions) async throws -> RunningServer {
         var logger = Logger(label: "gantry.dev.http")
         logger.logLevel = .critical
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         // kube-apiserver closes a connection idle this long between requests (http.Server's IdleTimeout); a
         // request in flight (a watch, a followed log) is never idle.
-        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionCloseHandler()],
-                                               idleTimeout: idleTimeout)
+        let readHeaderTimeout = options.readHeaderTimeAmount
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionCloseHandler(), ReadHeaderTimeout(timeout: readHeaderTimeout)],
+                                               idleTimeout: options.idleTimeAmount)
         let app = Application(
             responder: KubeResponder(api: api),
             server: .http1(configuration: http1),

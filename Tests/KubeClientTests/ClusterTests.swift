@@ -13,8 +13,9 @@ struct ClusterFixture: StoppableFixture {
     let config: KubeConfig
     let dir: TempDir
 
-    static func start(tls: Bool = false, http2: Bool = true, options: ClientOptions = .init()) async throws -> ClusterFixture {
-        let cluster = try await DevCluster.start(DevClusterOptions(nodes: "off", tls: tls, http2: http2))
+    /// `nodes`: simulated nodes (`DevClusterOptions.nodes`; none by default).
+    static func start(tls: Bool = false, http2: Bool = true, nodes: String = "off", options: ClientOptions = .init()) async throws -> ClusterFixture {
+        let cluster = try await DevCluster.start(DevClusterOptions(nodes: nodes, tls: tls, http2: http2))
         let dir = try TempDir()
         let path = try dir.write("kubeconfig", cluster.kubeconfigYAML())
         let config = try KubeConfig.load(path: path, environment: [:])

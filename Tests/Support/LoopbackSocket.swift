@@ -20,11 +20,26 @@ public final class LoopbackSocket: @unchecked Sendable {
         fd = -1
     }
 
-    public func send(_ text: String) throws {
-        let bytes = Array(text.utf8)
+    public func send(_ text: String) throws { try send(bytes: Array(text.utf8)) }
+
+    public func send(bytes: [UInt8]) throws {
         guard Glibc.send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else {
             throw TestFailure("send: \(String(cString: strerror(errno)))")
         }
+    }
+
+    /// Exactly `count` bytes, or nil when the server closes the connection first or `limit` passes (a guard).
+    public func read(exactly count: Int, limit: Duration) -> [UInt8]? {
+        var timeout = timeval(tv_sec: Int(limit.components.seconds), tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var data: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while data.count < count {
+            let n = recv(fd, &buffer, min(buffer.count, count - data.count), 0)
+            guard n > 0 else { return nil }
+            data += buffer[..<n]
+        }
+        return data
     }
 
     /// Everything read until the server closes the connection, or `limit` passes (a guard: the test then fails

@@ -5,21 +5,23 @@ import KubeCore
 ///
 /// A pod is reached on the container that declares the port (by number or name; the first container when no
 /// port is given); a service on one of its ready endpoints (round robin), through the service port's
-/// targetPort. Failures read like the real API server's: 503 with "no endpoints available for service" or
-/// "connection refused" when nothing runs there.
+/// targetPort. Failures are the real API server's: a `Status` (never a bare text, which a client would take for
+/// the backend's own answer), 503 ServiceUnavailable `no endpoints available for service "x"` from the service
+/// registry, or `error trying to reach service: dial tcp …: connect: connection refused` from apimachinery's proxy
+/// transport when nothing runs there; 404 NotFound for a pod or service that does not exist.
 extension SimulationDriver {
     func proxy(kind: String, namespace: String?, name: String, port: String?, path: String) async -> SimHTTPResponse {
         let ns = namespace ?? "default"
         switch kind {
         case "Pod":
             guard let pod = await backend.get("pods", namespace: ns, name: name) else {
-                return ScriptHTTP.text(404, "pods \"\(name)\" not found\n")
+                return Self.failure(.notFound("pods", name, group: "", kind: "pods"))
             }
             return proxyToPod(pod, port: port, path: path)
         case "Service":
             return await proxyToService(namespace: ns, name: name, port: port, path: path)
         default:
-            return ScriptHTTP.text(503, "simulated \(kind.lowercased()) \"\(name)\" has no HTTP endpoint\n")
+            return Self.failure(Self.unavailable("simulated \(kind.lowercased()) \"\(name)\" has no HTTP endpoint"))
         }
     }
 
@@ -37,7 +39,7 @@ extension SimulationDriver {
         } else {
             container = containers.first
         }
-        let refused = ScriptHTTP.text(503, "error trying to reach service: dial tcp \(ip):\(port ?? "80"): connect: connection refused\n")
+        let refused = Self.failure(Self.unavailable("error trying to reach service: dial tcp \(ip):\(port ?? "80"): connect: connection refused"))
         guard let container, let containerName = container["name"]?.stringValue,
               let runtime = runtimes[Self.podKey(pod)], pod[path: "status", "phase"]?.stringValue == "Running"
         else { return refused }
@@ -59,11 +61,11 @@ extension SimulationDriver {
 
     func proxyToService(namespace: String, name: String, port: String?, path: String) async -> SimHTTPResponse {
         guard let service = await backend.get("services", namespace: namespace, name: name) else {
-            return ScriptHTTP.text(404, "services \"\(name)\" not found\n")
+            return Self.failure(.notFound("services", name, group: "", kind: "services"))
         }
         let ports = service[path: "spec", "ports"]?.arrayValue ?? []
         let servicePort = port.flatMap { p in ports.first { $0["name"]?.stringValue == p || $0["port"]?.intValue.map(String.init) == p } } ?? ports.first
-        let noEndpoints = ScriptHTTP.text(503, "no endpoints available for service \"\(name)\"\n")
+        let noEndpoints = Self.failure(Self.unavailable("no endpoints available for service \"\(name)\""))
         guard let servicePort else { return noEndpoints }
         // Ready endpoints of the pods behind the service, computed as the Endpoints controller would.
         let pods = ((try? await backend.list("pods")) ?? []).filter { $0.namespace == namespace }
@@ -82,5 +84,13 @@ extension SimulationDriver {
         let target = targets[abs(proxyRoundRobin) % targets.count]
         guard let pod = pods.first(where: { $0.name == target.pod }) else { return noEndpoints }
         return proxyToPod(pod, port: String(target.port), path: path)
+    }
+
+    static func unavailable(_ message: String) -> APIStatusError {
+        APIStatusError(code: 503, reason: "ServiceUnavailable", message: message)
+    }
+
+    static func failure(_ error: APIStatusError) -> SimHTTPResponse {
+        SimHTTPResponse(status: error.code, headers: ["Content-Type": "application/json"], body: error.status.serializedBytes())
     }
 }
