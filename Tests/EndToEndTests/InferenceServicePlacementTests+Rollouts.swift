@@ -10,8 +10,9 @@ import KubeCore
 /// perNode rollouts through the real path: GPUs short on a node, a daemon pod's own failure, Recreate, and many
 /// rollouts in a row (issue #10).
 extension InferenceServicePlacementTests {
-    /// A perNode service on the edge nodes; the image's default script is ready after 1 s.
-    static func perNode(_ name: String, image: String, rollout: String, gpu: Bool = false) -> String {
+    /// A perNode service on the edge nodes (an image without an inference marker is ready after 1 s); `extra`:
+    /// more spec lines, indented.
+    static func perNode(_ name: String, image: String, rollout: String, gpu: Bool = false, extra: String = "") -> String {
         """
         apiVersion: gantry.dev/v1alpha1
         kind: InferenceService
@@ -21,7 +22,7 @@ extension InferenceServicePlacementTests {
           placement: perNode
           nodeSelector: {edge: "true"}
           rollout: \(rollout)
-        \(gpu ? "  gpu: {count: 1}" : "")
+        \(gpu ? "  gpu: {count: 1}\n" : "")\(extra)
         """
     }
 

@@ -10,25 +10,12 @@ import Testing
 /// `placement: perNode`: the controller SIGKILLed when the candidate's DaemonSet reports every node ready, which is
 /// when it swaps; the next process finishes the swap without a new DaemonSet or pod.
 extension KillPointTests {
-    static func perNodeService(_ name: String, image: String) -> String {
-        """
-        apiVersion: gantry.dev/v1alpha1
-        kind: InferenceService
-        metadata: {name: \(name), namespace: default}
-        spec:
-          image: \(image)
-          placement: perNode
-          nodeSelector: {edge: "true"}
-          rollout: {scaleDownDelaySeconds: 0}
-        """
-    }
-
     @Test func killedWhenTheCandidateDaemonSetIsReadyAPerNodeServiceSwapsOnceWithoutANewPod() async throws {
         try await withCluster(KillPointFixture.start(nodes: "2x{cpu: 8, name: edge, labels: {edge: 'true'}}, 1x{cpu: 8, name: core}")) { f async throws in
             let ledger = PodLedger()
             try await ledger.start(f.admin)
             defer { ledger.stop() }
-            try await f.apply(Self.perNodeService("e", image: "acme/detector:1"))
+            try await f.apply(InferenceServicePlacementTests.perNode("e", image: "acme/detector:1", rollout: "{scaleDownDelaySeconds: 0}"))
             #expect(try await eventually(timeout: .seconds(60)) {
                 let s = try await f.get(.inferenceServices, "default", "e")?["status"]
                 return s?[path: "activeRevision", "image"] == "acme/detector:1" && s?["readyReplicas"] == 2
@@ -46,7 +33,7 @@ extension KillPointTests {
                 } catch {}
                 return false
             }
-            try await f.apply(Self.perNodeService("e", image: "acme/detector:2"))
+            try await f.apply(InferenceServicePlacementTests.perNode("e", image: "acme/detector:2", rollout: "{scaleDownDelaySeconds: 0}"))
             #expect(await watching.value, "the green DaemonSet became ready")
             await f.kill()
             let landed = try await f.get(.inferenceServices, "default", "e")?[path: "status", "activeRevision", "image"]?.stringValue
