@@ -64,7 +64,7 @@ public struct ChildApplier: Sendable {
         }
         for ref in deletions {
             try await client.delete(ref.type, namespace: ref.type.namespaced ? ref.namespace ?? namespace : nil, name: ref.name,
-                                    options: ref.uid.map { DeleteOptions(preconditionUID: $0) } ?? DeleteOptions())
+                                    options: DeleteOptions(propagationPolicy: plan.foreground.contains(ref.type) ? .foreground : nil, preconditionUID: ref.uid))
             outcome.deleted.append(ref)
         }
         return outcome

@@ -53,6 +53,9 @@ public struct ChildPlan: Sendable, Hashable {
     /// Kinds pruned by ownership: an object of one of these kinds whose controller owner is the reconciled
     /// object and that is not in `desired` is deleted.
     public var prune: Set<ResourceType> = []
+    /// Kinds deleted in the foreground: such an object stays (with deletionTimestamp) until its dependents are
+    /// gone, so the planner sees them leaving and hears (by the owner's watch) when they are gone.
+    public var foreground: Set<ResourceType> = []
 
     public init(desired: [Child] = [], delete: [ChildRef] = [], prune: Set<ResourceType> = []) {
         self.desired = desired

@@ -66,6 +66,22 @@ public struct WatchSpec: Sendable {
         }
     }
 
+    /// A child kind some of whose objects another child of the owner makes (the pods of its DaemonSets): those
+    /// enqueue the owner too, found through that child's store (`parents`, holding objects of `parentKind`).
+    public static func owned(_ informer: Informer, ownerKind: String, ownerGroup: String, through parents: Store, parentKind: String) -> WatchSpec {
+        let direct = owned(informer, ownerKind: ownerKind, ownerGroup: ownerGroup)
+        return WatchSpec(informer: informer) { event in
+            let keys = await direct.keys(event)
+            let child = event.object
+            guard keys.isEmpty, let via = child.controllerReference, via.kind == parentKind,
+                  let parent = await parents.get(ObjectKey(namespace: child.namespace, name: via.name)), parent.uid == via.uid,
+                  let owner = parent.controllerReference, owner.kind == ownerKind,
+                  owner.apiVersion.split(separator: "/").first.map(String.init) == ownerGroup
+            else { return keys }
+            return [ObjectKey(namespace: child.namespace, name: owner.name)]
+        }
+    }
+
     public static func owned(_ source: any ListerWatcher, store: Store, ownerKind: String, ownerGroup: String) -> WatchSpec {
         .owned(Informer(source: source, store: store), ownerKind: ownerKind, ownerGroup: ownerGroup)
     }

@@ -58,7 +58,10 @@ public struct KindRegistration: Sendable {
     /// the rest (whole resources, sharing the informer another controller declared; no handlers, so their events
     /// enqueue nothing), and `make` gets the store of every child and read type. A read type that is also a child
     /// type is read from the child informer (Gantry-labelled objects only, with the fields `childTypes` declares).
+    /// `grandchildren`: child types whose objects another child type makes (`[.pods: .daemonSets]`: the pods of
+    /// its DaemonSets); their events enqueue the owner too.
     public init<Planner: KindPlanner>(childTypes declared: [ResourceType: FieldMask?], reads: [ResourceType: FieldMask?], name: String? = nil,
+                                      grandchildren: [ResourceType: ResourceType] = [:],
                                       planner make: @escaping @Sendable (Context, _ stores: [ResourceType: Store]) throws -> Planner) {
         let kind = Planner.Kind.resourceType
         let name = name ?? kind.kind.lowercased()
@@ -78,8 +81,15 @@ public struct KindRegistration: Sendable {
             var stores: [ResourceType: Store] = [:]
             for (type, key) in zip(childTypes, keys.dropFirst()) {
                 guard let informer = context.informers[key] else { throw InformerError.undeclared(key.description) }
-                watches.append(.owned(informer, ownerKind: kind.kind, ownerGroup: kind.group))
                 stores[type] = informer.store
+            }
+            for (type, key) in zip(childTypes, keys.dropFirst()) {
+                guard let informer = context.informers[key] else { throw InformerError.undeclared(key.description) }
+                if let parent = grandchildren[type], let parents = stores[parent] {
+                    watches.append(.owned(informer, ownerKind: kind.kind, ownerGroup: kind.group, through: parents, parentKind: parent.kind))
+                } else {
+                    watches.append(.owned(informer, ownerKind: kind.kind, ownerGroup: kind.group))
+                }
             }
             var readStores = stores
             for (type, key) in zip(readTypes, keys.dropFirst(1 + childTypes.count)) {

@@ -180,11 +180,12 @@ import Testing
     }
 }
 
-/// Every pod and Service in `namespaces` is owned by an object that exists (same uid): no orphan.
+/// Every pod, Service and DaemonSet in `namespaces` is owned by an object that exists (same uid): no orphan. The
+/// pods of a DaemonSet (a perNode colour's) are checked against it, and it against its InferenceService.
 func expectNoOrphans(_ client: KubeClient, namespaces: [String]) async throws {
-    let kinds = ["TrainingJob": ResourceType.trainingJobs, "InferenceService": .inferenceServices, "Notebook": .notebooks]
+    let kinds = ["TrainingJob": ResourceType.trainingJobs, "InferenceService": .inferenceServices, "Notebook": .notebooks, "DaemonSet": .daemonSets]
     for ns in namespaces {
-        for type in [ResourceType.pods, .services] {
+        for type in [ResourceType.pods, .services, .daemonSets] {
             for child in try await client.list(type, namespace: ns).items {
                 guard let owner = child.controllerReference, let plural = kinds[owner.kind] else { continue }
                 let existing = try await client.getIfFound(plural, ns, owner.name)

@@ -16,19 +16,7 @@ import KubeCore
     static let nodes = "2x{cpu: 8, name: edge, labels: {edge: 'true'}, imagePull: 2}, 1x{cpu: 8, name: core, imagePull: 2}"
 
     static func manifest(_ name: String, image: String, extra: String = "") -> String {
-        """
-        apiVersion: gantry.dev/v1alpha1
-        kind: InferenceService
-        metadata: {name: \(name), namespace: default}
-        spec:
-          image: \(image)
-          placement: perNode
-          prepull: true
-          nodeSelector: {edge: "true"}
-          readinessPath: /v2/health/ready
-          rollout: {scaleDownDelaySeconds: 10}
-        \(extra)
-        """
+        perNode(name, image: image, rollout: "{scaleDownDelaySeconds: 10}", extra: "  prepull: true\n  readinessPath: /v2/health/ready\n" + extra)
     }
 
     static func daemonSets(_ h: OperatorHarness, _ name: String) async throws -> [JSONValue] {

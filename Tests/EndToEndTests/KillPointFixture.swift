@@ -1,6 +1,7 @@
 import EmbeddedCluster
 import Foundation
 import GantryAPI
+import GantryControllers
 import GantryTestSupport
 import KubeClient
 import KubeCore
@@ -123,6 +124,9 @@ final class PodLedger: Sendable {
         case "TrainingJob": return "\(ns)/job/\(owner.name)/\(labels[GantryLabels.replicaIndex] ?? "?")"
         case "InferenceService" where labels[GantryLabels.role] == "server":
             return "\(ns)/svc/\(owner.name)/\(labels[GantryLabels.color] ?? "?")/\(labels[GantryLabels.revision] ?? "?")/\(labels[GantryLabels.replicaIndex] ?? "?")"
+        case "DaemonSet" where labels[GantryLabels.role] == "server":
+            // A perNode colour's replica: one per node of its DaemonSet.
+            return "\(ns)/svc/\(labels[GantryLabels.instance] ?? "?")/\(labels[GantryLabels.color] ?? "?")/\(labels[GantryLabels.revision] ?? "?")/\(ServingPod(pod).targetNode ?? "?")"
         case "Notebook": return "\(ns)/notebook/\(owner.name)"
         default: return nil
         }

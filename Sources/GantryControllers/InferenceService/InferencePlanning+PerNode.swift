@@ -25,7 +25,9 @@ extension InferencePlanning {
         let name = InferenceDaemonSets.name(service, revision)
         let ds = InferenceDaemonSets.Progress(daemonSets.first { $0.name == name })
         let summary: String
-        if !ds.observed {
+        if recreateWaits(revision) {
+            summary = "DaemonSet \(name) waits until the previous revision's pods in \(revision.color.rawValue) are gone (spec.rollout.strategy Recreate)"
+        } else if !ds.observed {
             summary = "DaemonSet \(name) not yet rolled out by the DaemonSet controller"
         } else if ds.desired == 0 {
             summary = "DaemonSet \(name): no node matches spec.nodeSelector, spec.tolerations and spec.gpu"
@@ -42,6 +44,16 @@ extension InferencePlanning {
         plan.children.add(InferenceDaemonSets.serving(service, revision, placement: placement, productLabel: productLabel,
                                                       security: security, minReadySeconds: rollout.effectiveMinReadySeconds),
                           update: .createOnly)
+    }
+
+    /// `rollout.strategy: Recreate`: the revision's DaemonSet is not made while the previous revision's DaemonSet
+    /// (deleted in the foreground, so it stays until its pods are gone) or pods remain in its colour.
+    func recreateWaits(_ revision: Revision) -> Bool {
+        guard rollout.effectiveStrategy == .recreate else { return false }
+        let name = InferenceDaemonSets.name(service, revision)
+        guard !daemonSets.contains(where: { $0.name == name && $0.deletionTimestamp == nil }) else { return false }
+        return daemonSets.contains { $0.labels[GantryLabels.color] == revision.color.rawValue && $0.labels[GantryLabels.revision] != revision.hash }
+            || pods.contains { $0.color == revision.color && $0.revision != revision.hash }
     }
 
     /// status.perNode (each live colour's nodes) and the serving size: the active DaemonSet's desired nodes.

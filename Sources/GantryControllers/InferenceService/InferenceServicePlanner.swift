@@ -25,10 +25,14 @@ public struct InferenceServicePlanner: KindPlanner {
         public var autoscaling: Result<AutoscalingReading, MetricsReadFailure>?
         /// The last lines of the validation job's log, once its pod has ended.
         public var validationLog: [String]?
+        /// The pods of its DaemonSets (perNode colours, prepull): their owner is the DaemonSet, not the service.
+        public var daemonPods: [JSONValue]
         public init(platform: PlatformConfigSpec, validation: InferenceServiceStatus.ValidationOutcome? = nil,
                     source: ModelSourceResolution? = nil, gpu: GPUUsage? = nil,
                     analysis: Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>? = nil,
-                    autoscaling: Result<AutoscalingReading, MetricsReadFailure>? = nil, validationLog: [String]? = nil) {
+                    autoscaling: Result<AutoscalingReading, MetricsReadFailure>? = nil, validationLog: [String]? = nil,
+                    daemonPods: [JSONValue] = []) {
+            self.daemonPods = daemonPods
             self.validationLog = validationLog
             self.analysis = analysis
             self.autoscaling = autoscaling
@@ -50,6 +54,7 @@ public struct InferenceServicePlanner: KindPlanner {
     let readAnalysis: @Sendable (InferenceService, InferenceServiceStatus.Revision) async -> Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>
     let readAutoscaling: @Sendable (InferenceService, InferenceServiceStatus.Revision?, _ replicas: Int) async -> Result<AutoscalingReading, MetricsReadFailure>
     let validationLog: @Sendable (InferenceService, _ pod: String) async -> [String]?
+    let daemonPods: @Sendable (InferenceService) async -> [JSONValue]
 
     /// `source`: judges a `model.fromTrainingJob` run (ModelSourceResolution.judge over its record and the job);
     /// `gpuUsage`: the nodes and what Gantry's pods hold on them.
@@ -65,7 +70,9 @@ public struct InferenceServicePlanner: KindPlanner {
                 readAutoscaling: @escaping @Sendable (InferenceService, InferenceServiceStatus.Revision?, _ replicas: Int) async -> Result<AutoscalingReading, MetricsReadFailure> = { _, _, _ in
                     .failure(.init(message: "no metrics reader"))
                 },
-                validationLog: @escaping @Sendable (InferenceService, _ pod: String) async -> [String]? = { _, _ in nil }) {
+                validationLog: @escaping @Sendable (InferenceService, _ pod: String) async -> [String]? = { _, _ in nil },
+                daemonPods: @escaping @Sendable (InferenceService) async -> [JSONValue] = { _ in [] }) {
+        self.daemonPods = daemonPods
         self.validationLog = validationLog
         self.readAnalysis = readAnalysis
         self.readAutoscaling = readAutoscaling
@@ -77,11 +84,14 @@ public struct InferenceServicePlanner: KindPlanner {
 
     /// Pods: identity, labels, owner, phase, and the Ready condition with its transition time (minReadySeconds
     /// counts from it), the scheduling condition and why containers wait (a failed rollout names the cause).
-    /// The node and the containers' resources count the GPUs each node's pods hold (InsufficientGPUForSurge).
+    /// The node and the containers' resources count the GPUs each node's pods hold (InsufficientGPUForSurge); a
+    /// daemon pod's node affinity names its node before it is bound.
     public static let podFields: FieldMask = .object(keys: [
         "metadata": .object(keys: ["name": .all, "namespace": .all, "uid": .all, "resourceVersion": .all, "labels": .all,
                                    "ownerReferences": .all, "deletionTimestamp": .all]),
-        "spec": .object(keys: ["nodeName": .all, "containers": .elements(.object(keys: ["name": .all, "resources": .keys("requests", "limits")]))]),
+        "spec": .object(keys: ["nodeName": .all, "containers": .elements(.object(keys: ["name": .all, "resources": .keys("requests", "limits")])),
+                               // A daemon pod's node before it is bound (ServingPod.targetNode).
+                               "affinity": .path(["nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"])]),
         "status": .object(keys: [
             "phase": .all, "reason": .all, "message": .all, "startTime": .all,
             "conditions": .elements(.keys("type", "status", "reason", "message", "lastTransitionTime"), filterKey: "type",
@@ -93,7 +103,8 @@ public struct InferenceServicePlanner: KindPlanner {
         ]),
     ])
 
-    /// DaemonSets: each colour's with `placement: perNode`, and the prepull one (`prepull: true`); read whole.
+    /// DaemonSets: each colour's with `placement: perNode`, and the prepull one (`prepull: true`); read whole. Their
+    /// pods are read (and enqueue the service) through them: the planner names a failing daemon pod.
     public static let childFields: [ResourceType: FieldMask?] = [.pods: podFields, .services: nil, .podDisruptionBudgets: nil, .daemonSets: nil]
     public var childTypes: [ResourceType: FieldMask?] { Self.childFields }
     /// Caches read beyond the children: nodes (what admission reads of them) for the GPUs a candidate may use,
@@ -107,10 +118,10 @@ public struct InferenceServicePlanner: KindPlanner {
     /// pods and TrainingJobs from the shared caches; a source run's record is read with a GET (records are cached
     /// without their data), only while the desired revision has no source on record.
     public static func registration(platformConfigs key: SharedInformers.Key) -> KindRegistration {
-        KindRegistration(childTypes: childFields, reads: reads) { context, stores in
+        KindRegistration(childTypes: childFields, reads: reads, grandchildren: [.pods: .daemonSets]) { context, stores in
             guard let store = context.informers[key]?.store else { throw InformerError.undeclared(key.description) }
-            guard let nodes = stores[.nodes], let pods = stores[.pods], let jobs = stores[.trainingJobs] else {
-                throw InformerError.undeclared("nodes, pods or trainingjobs for the InferenceService planner")
+            guard let nodes = stores[.nodes], let pods = stores[.pods], let jobs = stores[.trainingJobs], let daemonSets = stores[.daemonSets] else {
+                throw InformerError.undeclared("nodes, pods, daemonsets or trainingjobs for the InferenceService planner")
             }
             let client = context.client
             let rates = CounterRates()
@@ -145,12 +156,16 @@ public struct InferenceServicePlanner: KindPlanner {
                     lines.append("(the log could not be read: \(error))")
                 }
                 return lines
+            }, daemonPods: { service in
+                var owned: [JSONValue] = []
+                for ds in await daemonSets.owned(by: service.uid) { owned += await pods.owned(by: ds.uid ?? "") }
+                return owned
             })
         }
     }
 
     public func inputs(for object: InferenceService) async -> Inputs {
-        var inputs = Inputs(platform: await platform())
+        var inputs = Inputs(platform: await platform(), daemonPods: await daemonPods(object))
         let desired = InferenceChildren.revisionHash(object.spec)
         // Validation runs when the planner said so (phase Validating) and not yet for this revision.
         if let candidate = object.status.candidate, candidate.phase == .validating, candidate.validation?.revision != candidate.revision.hash,
@@ -194,6 +209,7 @@ struct InferencePlanning: StatusPlanning {
     typealias Revision = InferenceServiceStatus.Revision
     let service: InferenceService
     let now: Date
+    /// Its pods, and its DaemonSets' (a perNode colour's replicas, prepull pods).
     let pods: [ServingPod]
     let rollout: Rollout
     /// The serving size: spec.replicas, or what the autoscaler decides (status.autoscaling).
@@ -231,7 +247,7 @@ struct InferencePlanning: StatusPlanning {
     init(_ o: InferenceServicePlanner.Observation) {
         service = o.object
         now = o.now
-        pods = o.children(.pods).map(ServingPod.init)
+        pods = (o.children(.pods) + o.inputs.daemonPods).map(ServingPod.init)
         rollout = service.spec.effectiveRollout
         replicas = Self.servingReplicas(service)
         autoscalingReading = o.inputs.autoscaling
@@ -428,7 +444,7 @@ struct InferencePlanning: StatusPlanning {
         let deadline = started.addingTimeInterval(Double(rollout.effectiveProgressDeadlineSeconds))
         let shortage = gpuShortage(mine, candidate.revision, active: active)
         if now >= deadline {
-            let cause = shortage?.message ?? mine.compactMap { p in p.problem.map { "pod \(p.name): \($0)" } }.first ?? readiness.summary
+            let cause = shortage?.message ?? mine.lazy.compactMap(\.problemReport).first ?? readiness.summary
             candidate.phase = .failed
             candidate.reason = shortage?.reason ?? "ProgressDeadlineExceeded"
             candidate.message = "not ready within spec.rollout.progressDeadlineSeconds (\(rollout.effectiveProgressDeadlineSeconds)s): \(cause); \(active.color.rawValue) keeps serving"
@@ -443,7 +459,7 @@ struct InferencePlanning: StatusPlanning {
             candidate.reason = shortage.reason
             candidate.message = shortage.message
         } else {
-            candidate.message = mine.compactMap { p in p.problem.map { "pod \(p.name): \($0)" } }.first ?? (service.spec.perNode ? readiness.summary : nil)
+            candidate.message = mine.lazy.compactMap(\.problemReport).first ?? (service.spec.perNode ? readiness.summary : nil)
         }
         status.candidate = candidate
         // Look again when the deadline passes or minReadySeconds elapse, whichever comes first.
@@ -452,14 +468,18 @@ struct InferencePlanning: StatusPlanning {
         plan.requeueAfter = min(plan.requeueAfter ?? .seconds(next), .seconds(next))
     }
 
-    /// Whether the candidate's pods are short of GPUs that blue/green cannot take from the serving colour.
+    /// Whether the candidate's pods are short of GPUs that blue/green cannot take from the serving colour: in
+    /// total, or with `placement: perNode` on any node it runs on (each node holds one replica of both colours).
     func gpuShortage(_ mine: [ServingPod], _ revision: Revision, active: Revision) -> GPUShortage? {
-        // perNode: each node runs one replica per colour; its DaemonSet's pods wait on that node (not reported here).
-        guard let gpu, rollout.effectiveStrategy == .blueGreen, !service.spec.perNode else { return nil }
+        guard let gpu, rollout.effectiveStrategy == .blueGreen else { return nil }
         let kept = [active, revision] + [status.previousRevision].compactMap { $0 }
         let departing = pods.filter { pod in !kept.contains { $0.color == pod.color && $0.hash == pod.revision } }
         let constraints = placement.constraints(nodeSelector: service.spec.nodeSelector ?? [:],
                                                 tolerations: placement.tolerations + (service.spec.tolerations ?? []))
+        if service.spec.perNode {
+            return GPUShortage.perNode(candidate: mine, revision: revision.hash, serving: livePods(active), servingColor: active.color,
+                                       placement: placement, constraints: constraints, usage: gpu, departing: departing)
+        }
         return GPUShortage.of(candidate: mine, revision: revision.hash, replicas: replicas, serving: livePods(active), servingColor: active.color,
                               placement: placement, constraints: constraints, usage: gpu, departing: departing)
     }
@@ -506,7 +526,12 @@ struct InferencePlanning: StatusPlanning {
         }
         for (revision, complete) in keep {
             if service.spec.perNode {
-                addDaemonSet(revision)
+                if recreateWaits(revision) {
+                    // The old pods' deletions reach the service through their DaemonSet, which may go first: look again.
+                    plan.requeueAfter = min(plan.requeueAfter ?? .seconds(1), .seconds(1))
+                } else {
+                    addDaemonSet(revision)
+                }
                 continue
             }
             let live = livePods(revision)
@@ -522,6 +547,8 @@ struct InferencePlanning: StatusPlanning {
         let previewColor = status.candidate.map { $0.phase == .failed ? active.color : $0.revision.color } ?? active.color
         plan.children.add(InferenceChildren.service(service, name: InferenceChildren.previewName(service), color: previewColor))
         plan.children.prune = [.pods, .services, .podDisruptionBudgets, .daemonSets]
+        // A DaemonSet goes only once its pods are gone: Recreate waits for that, and its removal requeues the service.
+        plan.children.foreground = [.daemonSets]
         if service.spec.perNode {
             reportNodes(keep.map { $0.0 }, active: active)  // sets `replicas` to the nodes the active colour covers
         } else {
@@ -594,7 +621,7 @@ struct InferencePlanning: StatusPlanning {
                 conditions.markReady("Serving", "\(ready)/\(replicas) replicas of revision \(serving) ready behind \(InferenceChildren.aliasName(service))")
             }
         } else {
-            let problem = pods.filter { $0.revision == serving }.compactMap { p in p.problem.map { "pod \(p.name): \($0)" } }.first
+            let problem = pods.filter { $0.revision == serving }.lazy.compactMap(\.problemReport).first
             let reason = growing ? "ScalingUp" : "Starting"
             let message = "\(ready)/\(replicas) replicas of revision \(serving) ready" + (growing ? " (scaled up by spec.autoscaling)" : "") + (problem.map { "; \($0)" } ?? "")
             conditions.set("Progressing", .true, reason, message)

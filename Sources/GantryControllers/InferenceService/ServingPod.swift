@@ -18,6 +18,9 @@ public struct ServingPod: Sendable, Hashable {
     public var waitingReason: String?
     /// The node it is bound to (nil while unscheduled).
     public var node: String?
+    /// The node it is for before it is bound: a daemon pod's `metadata.name` node affinity (the DaemonSet
+    /// controller writes one per pod), else its binding.
+    public var targetNode: String?
     /// Extended resources its containers ask for (`nvidia.com/gpu: 1`).
     public var extendedResources: [String: Int]
     /// The scheduler's message while it cannot be placed (`PodScheduled` False, reason `Unschedulable`).
@@ -41,6 +44,7 @@ public struct ServingPod: Sendable, Hashable {
             readySince = Timestamp.parse(ready.lastTransitionTime) ?? .distantPast
         }
         node = pod.spec.nodeName
+        targetNode = node ?? Self.affinityNode(object)
         startTime = pod.status.startTime
         if let terminated = pod.status.containerStatuses.first?.state.terminated {
             exitCode = terminated.exitCode.map { Int($0) }
@@ -61,6 +65,22 @@ public struct ServingPod: Sendable, Hashable {
     }
 
     public var failed: Bool { phase == "Failed" || phase == "Succeeded" }
+
+    /// Its problem as a status message names it: `pod NAME on node NODE: REASON: message` (the node once known).
+    public var problemReport: String? {
+        problem.map { "pod \(name)\(targetNode.map { " on node \($0)" } ?? ""): \($0)" }
+    }
+
+    /// The single node a required node affinity term pins the pod to by `metadata.name`, as the DaemonSet
+    /// controller writes it (pkg/controller/daemon/util.ReplaceDaemonSetPodNodeNameNodeAffinity).
+    static func affinityNode(_ pod: JSONValue) -> String? {
+        let terms = pod[path: "spec", "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"]?.arrayValue ?? []
+        let names = terms.flatMap { $0["matchFields"]?.arrayValue ?? [] }
+            .filter { $0["key"]?.stringValue == "metadata.name" && $0["operator"]?.stringValue == "In" }
+            .compactMap { $0["values"]?.arrayValue }
+        guard names.count == 1, let values = names.first, values.count == 1 else { return nil }
+        return values.first?.stringValue
+    }
 
     /// Ready for at least `seconds` at `now`.
     public func ready(for seconds: Int, at now: Date) -> Bool {

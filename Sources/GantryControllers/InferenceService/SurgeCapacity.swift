@@ -44,12 +44,15 @@ public struct GPUShortage: Sendable, Hashable {
     public var serving: Int
     public var servingColor: InferenceServiceStatus.Color
     public var revision: String
+    /// `placement: perNode`: the nodes that cannot take the candidate's replica (the totals above are theirs).
+    public var shortNodes: [NodeShortfall]?
 
     public var needed: Int { unplaced * perReplica }
     /// The serving colour holds GPUs the candidate could use: a surge shortage, which Recreate avoids.
     public var reason: String { serving > 0 ? "InsufficientGPUForSurge" : "InsufficientGPU" }
 
     public var message: String {
+        if let shortNodes { return perNodeMessage(shortNodes) }
         let replicas = unplaced == 1 ? "its replica" : "its \(unplaced) replicas"
         let nodes = matchingNodes == 0 ? "no schedulable node matches its GPU request, nodeSelector and tolerations"
             : "the \(matchingNodes) node\(matchingNodes == 1 ? "" : "s") it may run on \(matchingNodes == 1 ? "has" : "have") \(free) free of \(capacity)"
@@ -81,15 +84,11 @@ public struct GPUShortage: Sendable, Hashable {
         let matching = matchingNodes.compactMap { Node(json: $0).name }
         let names = Set(matching)
         let free = GangAdmission.freeCapacity(nodes: matchingNodes, used: usage.held)
-        var leavingByNode = usage.leaving
-        for pod in departing where !pod.deleting {
-            guard let node = pod.node, let count = pod.extendedResources[resource] else { continue }
-            leavingByNode[node, default: [:]][resource, default: 0] += count
-        }
+        let leavingByNode = freedSoon(resource, usage: usage, departing: departing)
         var soon = free
-        for node in matching { soon[node]?[resource, default: 0] += leavingByNode[node]?[resource] ?? 0 }
+        for node in matching { soon[node]?[resource, default: 0] += leavingByNode[node] ?? 0 }
         let fitsSoon = GangAdmission.bestFit(unplaced, of: placement.countPerPod, resource, on: matching, free: &soon)
-        let leaving = matching.reduce(0) { $0 + (leavingByNode[$1]?[resource] ?? 0) }
+        let leaving = matching.reduce(0) { $0 + (leavingByNode[$1] ?? 0) }
         let schedulerSays = candidate.contains { $0.unschedulable?.contains("Insufficient \(resource)") == true }
         guard !fitsSoon || (schedulerSays && leaving == 0) else { return nil }
         return GPUShortage(
@@ -98,5 +97,15 @@ public struct GPUShortage: Sendable, Hashable {
             free: matching.reduce(0) { $0 + max(free[$1]?[resource] ?? 0, 0) },
             serving: serving.filter { $0.node.map(names.contains) ?? false }.reduce(0) { $0 + ($1.extendedResources[resource] ?? 0) },
             servingColor: servingColor, revision: revision)
+    }
+
+    /// Units of `resource` soon free per node: held by pods being deleted, or by `departing` pods this reconcile removes.
+    static func freedSoon(_ resource: String, usage: GPUUsage, departing: [ServingPod]) -> [String: Int] {
+        var byNode = usage.leaving.compactMapValues { $0[resource] }
+        for pod in departing where !pod.deleting {
+            guard let node = pod.node, let count = pod.extendedResources[resource] else { continue }
+            byNode[node, default: 0] += count
+        }
+        return byNode
     }
 }
