@@ -46,6 +46,9 @@ public final class KubeClient: Sendable {
         var streaming = false
         /// For streams: a deadline after which a silent or stuck stream counts as dead (rule 5).
         var streamDeadline: Duration?
+        /// Takes a token of the client-side rate limit: every request but a watch, as in client-go, whose
+        /// `Request.Watch` says "we specifically don't want to rate limit watches" (log streams are limited).
+        var rateLimited = true
     }
 
     /// Sends a request through the pipeline and returns a 2xx answer (or any answer when `checkStatus` is false).
@@ -97,7 +100,7 @@ public final class KubeClient: Sendable {
         var reauthenticated = false
         while true {
             try Task.checkCancellation()
-            if let rateLimiter { try await rateLimiter.acquire() }
+            if request.rateLimited, let rateLimiter { try await rateLimiter.acquire() }
             let credentials = try await authenticator.credentials()
             // Checked last before sending (after any wait for the rate limiter or credentials), at every attempt.
             if let fence = options.writeFence, !["GET", "HEAD"].contains(request.method), !fence() {
