@@ -28,6 +28,20 @@ public final class KubeClient: Sendable {
         metrics = ClientMetrics(factory: options.metricsFactory)
     }
 
+    private init(sharing other: KubeClient) throws {
+        config = other.config
+        options = other.options
+        endpoint = other.endpoint
+        loop = try CurlMultiLoop()
+        authenticator = other.authenticator
+        rateLimiter = other.rateLimiter
+        metrics = other.metrics
+    }
+
+    /// A client with a connection pool of its own and everything else shared: the rate limit's bucket (so one
+    /// `qps` bounds both), credentials and metrics. For long-lived streams that must not queue ahead of writes.
+    public func withOwnConnections() throws -> KubeClient { try KubeClient(sharing: self) }
+
     deinit { loop.stop() }
 
     public var defaultNamespace: String { config.namespace }

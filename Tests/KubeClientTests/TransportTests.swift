@@ -312,6 +312,16 @@ struct ConnectionTests {
         }
     }
 
+    /// A second connection pool for streams keeps the first client's bucket: one `--qps` bounds the process.
+    @Test func aClientWithItsOwnConnectionsSharesTheRateLimit() async throws {
+        try await withCluster(ClusterFixture.start(options: ClientOptions(qps: 5, burst: 1))) { f async throws in
+            let streams = try f.client.withOwnConnections()
+            #expect(streams.rateLimiter != nil && streams.rateLimiter === f.client.rateLimiter)
+            #expect(streams.loop !== f.client.loop, "its own connections")
+            _ = try await streams.list(configMaps, namespace: "default")
+        }
+    }
+
     /// client-go does not rate-limit watches (`Request.Watch`): with the one token spent and the next ~17 minutes
     /// away, a watch still reaches the server.
     @Test func watchesTakeNoTokenOfTheRateLimit() async throws {
