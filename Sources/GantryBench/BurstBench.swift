@@ -4,30 +4,46 @@ import GantryControllers
 import KubeClient
 import KubeCore
 
-/// `burst`: N two-replica TrainingJobs created at once, against the same pods created by a bare libcurl client
-/// (issue #8 item 15). Each scale runs twice on a fresh `gantry dev` process (a large simulated GPU pool): once a
-/// bare `KubeClient` creates the 2N pods with as many requests in flight as the operator has workers (4); once
-/// the operator, in this process, admits N jobs and creates their pods. The API server runs in its own process
-/// so its CPU is reported apart from the controller's.
+/// `burst`: N TrainingJobs of one shape created at once, against the same pods created by a bare libcurl client
+/// (issue #8 item 15: two-replica jobs; issue #14 scenario 1: 2,000 one-replica and 500 four-replica jobs, the
+/// `burst-one-replica` and `burst-four-replica` variants). Each scale runs three times on a fresh `gantry dev`
+/// process (a large simulated GPU pool): once a bare `KubeClient` creates the N × R pods with as many requests in
+/// flight as the operator has workers (4); once a bare client makes the operator's writes per job (the ceiling);
+/// once the operator, in this process, admits N jobs and creates their pods. The API server runs in its own
+/// process so its CPU is reported apart from the controller's.
 ///
 /// Controller CPU per job is this process's CPU (getrusage) during the operator phase, less what creating the N
 /// TrainingJobs cost the creating client here (measured per create in the bare phase).
 public struct BurstBench: Sendable {
-    public var scales = [50, 200, 1000]
+    public var scales: [Int]
+    /// Replicas per job, one GPU each: more than one makes a distributed (pytorch) job with a headless Service.
+    public let replicas: Int
     public var concurrency = 4
     public var timeout: Duration = .seconds(300)
 
-    public init(quick: Bool, scales: [Int]? = nil) {
-        if quick { self.scales = [50, 200] }
+    /// The job shapes `gantry bench` knows, by benchmark name: replicas, default scales, quick scales.
+    static let shapes: [String: (replicas: Int, scales: [Int], quick: [Int])] = [
+        "burst": (2, [50, 200, 1000], [50, 200]),
+        "burst-one-replica": (1, [2000], [200]),
+        "burst-four-replica": (4, [500], [50]),
+    ]
+
+    public init(quick: Bool, scales: [Int]? = nil, replicas: Int = 2) {
+        self.replicas = replicas
+        let shape = Self.shapes.values.first { $0.replicas == replicas }
+        self.scales = (quick ? shape?.quick : shape?.scales) ?? [50]
         if let scales, !scales.isEmpty { self.scales = scales }
     }
 
+    /// The benchmark's name in `gantry bench --only`.
+    var name: String { Self.shapes.first { $0.value.replicas == replicas }?.key ?? "burst-\(replicas)-replica" }
+
     public func run(log: @Sendable (String) -> Void) async throws -> [BenchFigure] {
-        let name = "burst"
         let binary = try DevStartupBench.gantryBinary()
         var figures: [BenchFigure] = []
+        let r = replicas
         for n in scales {
-            let nodes = "\((2 * n + 7) / 8 + 1)x{gpu: 8, product: A100}"
+            let nodes = "\((r * n + 7) / 8 + 1)x{gpu: 8, product: A100}"
             let bare = try await DevProcess.with(binary: binary, nodes: nodes) { dev in try await barePhase(n, dev: dev) }
             log("\(name): N=\(n): bare client \(Int(bare.podsPerSecond)) pods/s, \(String(format: "%.2f", bare.clientCPUPerCreate.milliseconds)) ms client CPU per create")
             let same = try await DevProcess.with(binary: binary, nodes: nodes) { dev in try await sameWritesPhase(n, dev: dev) }
@@ -35,10 +51,11 @@ public struct BurstBench: Sendable {
             let op = try await DevProcess.with(binary: binary, nodes: nodes) { dev in try await operatorPhase(n, dev: dev, bare: bare) }
             log("\(name): N=\(n): operator \(Int(op.podsPerSecond)) pods/s, \(String(format: "%.2f", op.controllerCPUPerJob.milliseconds)) ms controller CPU per job")
             let ratio = op.podsPerSecond / same
+            let service = r > 1 ? "Service, " : ""
             figures += [
-                BenchFigure(name, "N=\(n): bare client, pods only, pods created per second", bare.podsPerSecond, "pods/s", note: "\(2 * n) pods, \(concurrency) in flight"),
+                BenchFigure(name, "N=\(n): bare client, pods only, pods created per second", bare.podsPerSecond, "pods/s", note: "\(r * n) pods, \(concurrency) in flight"),
                 BenchFigure(name, "N=\(n): bare client, the operator's writes, pods created per second", same, "pods/s",
-                            note: "per job: create, finalizer, status, Service, 2 pods, Event"),
+                            note: "per job: create, finalizer, status, \(service)\(r) pod\(r == 1 ? "" : "s"), Event"),
                 BenchFigure(name, "N=\(n): operator, pods created per second", op.podsPerSecond, "pods/s", note: "first job create → last pod created"),
                 BenchFigure(name, "N=\(n): operator / bare client doing its writes", ratio, "×", note: ratio >= 0.8 ? "target ≥ 0.8: met" : "target ≥ 0.8: MISSED"),
                 BenchFigure(name, "N=\(n): operator / bare client, pods only", op.podsPerSecond / bare.podsPerSecond, "×"),
@@ -55,21 +72,23 @@ public struct BurstBench: Sendable {
     struct Operated { var podsPerSecond: Double; var controllerCPUPerJob: Duration; var serverCPUPerPod: Duration; var admissionComputations: Int }
 
     /// The pods Gantry would create for job `i`, without the owner (there is no job: GC would delete them).
-    static func pods(of i: Int) throws -> [JSONValue] {
-        let job = try TrainingJob(jobObject(i, uid: "bare-\(i)"))
+    func pods(of i: Int) throws -> [JSONValue] {
+        let job = try TrainingJob(Self.jobObject(i, replicas: replicas, uid: "bare-\(i)"))
         let placement = GPUPlacement(request: job.spec.gpu, settings: GPUSettings())
-        return (0..<2).map { index in
+        return (0..<replicas).map { index in
             var pod = TrainingPods.desiredPod(job, index: index, attempt: 0, placement: placement).json
             pod[path: "metadata", "ownerReferences"] = nil
             return pod
         }
     }
 
-    static func jobObject(_ i: Int, uid: String? = nil) -> JSONValue {
+    /// Job `i` of the burst: `replicas` replicas of one GPU; a distributed (pytorch) job when more than one, as
+    /// validation requires, a plain one otherwise (no headless Service then).
+    static func jobObject(_ i: Int, replicas: Int, uid: String? = nil) -> JSONValue {
         var job: JSONValue = ["apiVersion": .string(GantryGroup.apiVersion), "kind": "TrainingJob",
-                              "spec": ["image": "ghcr.io/example/trainer:1.0", "replicas": 2, "gpu": ["count": 1],
-                                       "distributed": ["framework": "pytorch"],
+                              "spec": ["image": "ghcr.io/example/trainer:1.0", "replicas": .int(Int64(replicas)), "gpu": ["count": 1],
                                        "podMetadata": ["annotations": ["sim.gantry.dev/script": "{logs: [\"training\"]}"]]]]
+        if replicas > 1 { job[path: "spec", "distributed"] = ["framework": "pytorch"] }
         job.name = "burst-\(i)"
         job.namespace = "default"
         if let uid { job[path: "metadata", "uid"] = .string(uid) }
@@ -78,7 +97,7 @@ public struct BurstBench: Sendable {
 
     func barePhase(_ n: Int, dev: DevProcess) async throws -> Bare {
         let client = try dev.client()
-        let pods = try (0..<n).flatMap { try Self.pods(of: $0) }
+        let pods = try (0..<n).flatMap { try self.pods(of: $0) }
         let serverBefore = dev.cpuTime()
         let cpuBefore = ProcessCPU.now()
         let start = ContinuousClock.now
@@ -90,39 +109,41 @@ public struct BurstBench: Sendable {
     }
 
     /// The ceiling for the operator: a bare client making, per job, exactly the writes the operator makes until
-    /// the job's pods exist (the job's create, the finalizer patch, the Admitted status, the headless Service,
-    /// two pods, the Admitted Event), jobs in parallel as the operator's workers are.
+    /// the job's pods exist (the job's create, the finalizer patch, the Admitted status, the headless Service of
+    /// a distributed job, its pods, the Admitted Event), jobs in parallel as the operator's workers are.
     func sameWritesPhase(_ n: Int, dev: DevProcess) async throws -> Double {
         let client = try dev.client()
         try await EarlyStopBench(quick: true).installCRDs(client)
+        let replicas = self.replicas
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             var next = 0
             func add(_ group: inout ThrowingTaskGroup<Void, any Error>) {
                 let i = next
                 next += 1
-                group.addTask { try await Self.operatorWrites(i, client: client) }
+                group.addTask { try await Self.operatorWrites(i, replicas: replicas, client: client) }
             }
             for _ in 0..<min(concurrency, n) { add(&group) }
             while try await group.next() != nil { if next < n { add(&group) } }
         }
-        return Double(2 * n) / (ContinuousClock.now - start).seconds
+        return Double(replicas * n) / (ContinuousClock.now - start).seconds
     }
 
-    static func operatorWrites(_ i: Int, client: KubeClient) async throws {
-        let created = try await client.create(.trainingJobs, jobObject(i), namespace: "default")
+    static func operatorWrites(_ i: Int, replicas: Int, client: KubeClient) async throws {
+        let created = try await client.create(.trainingJobs, jobObject(i, replicas: replicas), namespace: "default")
         var object = try await client.patch(.trainingJobs, namespace: "default", name: created.name ?? "",
                                             patch: ["metadata": ["finalizers": ["gantry.dev/record"]]])
         let job = try TrainingJob(object)
         object["status"] = ["phase": "Admitted", "conditions": [["type": "Admitted", "status": "True", "reason": "Admitted",
-                            "message": "2 GPUs for 2 replica(s) fit the quota and free capacity", "lastTransitionTime": .string(Timestamp.format(Date()))]]]
+                            "message": .string("\(replicas) GPUs for \(replicas) replica(s) fit the quota and free capacity"),
+                            "lastTransitionTime": .string(Timestamp.format(Date()))]]]
         _ = try await client.updateStatus(.trainingJobs, object)
-        _ = try await client.create(.services, TrainingPods.desiredService(job).json, namespace: "default")
+        if TrainingPods.needsService(job) { _ = try await client.create(.services, TrainingPods.desiredService(job).json, namespace: "default") }
         let placement = GPUPlacement(request: job.spec.gpu, settings: GPUSettings())
-        for index in 0..<2 {
+        for index in 0..<replicas {
             _ = try await client.create(.pods, TrainingPods.desiredPod(job, index: index, attempt: 0, placement: placement).json, namespace: "default")
         }
-        var event: JSONValue = ["apiVersion": "events.k8s.io/v1", "kind": "Event", "reason": "Admitted", "note": "admitted with 2 GPUs",
+        var event: JSONValue = ["apiVersion": "events.k8s.io/v1", "kind": "Event", "reason": "Admitted", "note": .string("admitted with \(replicas) GPUs"),
                                 "type": "Normal", "action": "Reconcile", "reportingController": "gantry.dev/bench", "reportingInstance": "bench",
                                 "eventTime": .string(Timestamp.formatMicro(Date())),
                                 "regarding": ["apiVersion": .string(GantryGroup.apiVersion), "kind": "TrainingJob", "name": .string(job.name),
@@ -143,7 +164,7 @@ public struct BurstBench: Sendable {
             guard ContinuousClock.now < synced else { throw BenchError.timeout("operator caches not synced") }
             try await Task.sleep(for: .milliseconds(50))
         }
-        let counter = PodCounter(client: client, target: 2 * n)
+        let counter = PodCounter(client: client, target: replicas * n)
         let countTask = Task { await counter.run() }
         defer { countTask.cancel() }
         await counter.ready()
@@ -151,9 +172,9 @@ public struct BurstBench: Sendable {
         let serverBefore = dev.cpuTime()
         let cpuBefore = ProcessCPU.now()
         let start = ContinuousClock.now
-        try await Self.createAll((0..<n).map { Self.jobObject($0) }, type: .trainingJobs, client: client, concurrency: concurrency)
+        try await Self.createAll((0..<n).map { Self.jobObject($0, replicas: replicas) }, type: .trainingJobs, client: client, concurrency: concurrency)
         guard let done = await counter.reached(timeout: timeout) else {
-            throw BenchError.timeout("only \(await counter.count) of \(2 * n) pods were created within \(timeout)")
+            throw BenchError.timeout("only \(await counter.count) of \(replicas * n) pods were created within \(timeout)")
         }
         // CPU is counted until every job runs (admission, pods, the Running transition, its log follower), so
         // each scale pays for the same work per job, whatever overlaps the pod-creation window.
@@ -166,8 +187,8 @@ public struct BurstBench: Sendable {
         let serverCPU = dev.cpuTime() - serverBefore
         operatorTask.cancel()
         await operatorTask.value
-        return Operated(podsPerSecond: Double(2 * n) / (done - start).seconds, controllerCPUPerJob: cpu / n,
-                        serverCPUPerPod: serverCPU / (2 * n), admissionComputations: await manager.admission.computations)
+        return Operated(podsPerSecond: Double(replicas * n) / (done - start).seconds, controllerCPUPerJob: cpu / n,
+                        serverCPUPerPod: serverCPU / (replicas * n), admissionComputations: await manager.admission.computations)
     }
 
     /// Creates every object with `concurrency` requests in flight.

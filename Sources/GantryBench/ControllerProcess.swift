@@ -13,14 +13,14 @@ struct ControllerProcess: Sendable {
 
     var pid: Int32 { process.processIdentifier }
 
-    /// Starts the controller against `kubeconfig`, runs `body`, and stops the controller whatever `body` does.
-    /// With `logPath` its log is also kept in that file (a soak's evidence).
-    static func with<T: Sendable>(binary: String, kubeconfig: String, logPath: String? = nil,
+    /// Starts the controller against `kubeconfig` (with `arguments` added to its command line), runs `body`, and
+    /// stops the controller whatever `body` does. With `logPath` its log is also kept in that file (a soak's evidence).
+    static func with<T: Sendable>(binary: String, kubeconfig: String, arguments: [String] = [], logPath: String? = nil,
                                   _ body: (ControllerProcess) async throws -> T) async throws -> T {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["controller", "--kubeconfig", kubeconfig, "--no-leader-elect", "--health-port", "0",
-                             "--log-format", "json", "--log-level", "info"]
+                             "--log-format", "json", "--log-level", "info"] + arguments
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice

@@ -19,7 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Smaller inputs and fewer iterations, for a smoke run.")
     var quick = false
 
-    @Option(help: ArgumentHelp("Sizes of the scale benchmarks: burst's job counts, e.g. --scale 50 --scale 2000 (default 50, 200, 1000); blue-green's swap count (first value, default 30); scale-10k's seeded jobs and pods (first value, default 10000).", valueName: "n"))
+    @Option(help: ArgumentHelp("Sizes of the scale benchmarks: burst's job counts, e.g. --scale 50 --scale 2000 (default 50, 200, 1000; burst-one-replica 2000, burst-four-replica 500); burst-qps's QPS limits (default 20, 50); blue-green's swap count (first value, default 30); scale-10k's seeded jobs and pods (first value, default 10000).", valueName: "n"))
     var scale: [Int] = []
 
     @Flag(help: "Print a Markdown table (for docs/benchmarks.md) instead of a text table.")

@@ -78,7 +78,7 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds between attempts to take or renew the Lease.", valueName: "seconds"))
     var leaderElectRetryPeriod: Double = 2
 
-    @Option(help: "Client-side rate limit in requests per second (default: none; the API server's priority and fairness applies).")
+    @Option(help: "Client-side rate limit in requests per second, watches excepted as in client-go (default: none; the API server's priority and fairness applies).")
     var qps: Double?
 
     @Option(help: "Burst of the client-side rate limit.")

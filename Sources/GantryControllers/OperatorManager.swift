@@ -113,10 +113,12 @@ public struct OperatorManager: Sendable {
         let caches = self.caches
         // Log follows are long-lived streams, one per running job; kube-apiserver allows 100 streams per HTTP/2
         // connection. They get a connection pool of their own, so they never queue ahead of the reconciler's
-        // writes and watches (with one shared pool, 2,000 jobs never all reached Running: docs/benchmarks.md).
+        // writes and watches (with one shared pool, 2,000 jobs never all reached Running: docs/benchmarks.md),
+        // and the same rate limit: `--qps` bounds the whole controller (a bucket of their own let it reach Q + the
+        // log reads: burst-qps in docs/benchmarks.md).
         let logClient: KubeClient
         do {
-            logClient = try KubeClient(config: client.config, options: client.options)
+            logClient = try client.withOwnConnections()
         } catch {
             Logger(label: "gantry.operator").warning("log follows share the controller's connection", metadata: ["error": "\(error)"])
             logClient = client

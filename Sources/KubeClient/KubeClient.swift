@@ -28,6 +28,20 @@ public final class KubeClient: Sendable {
         metrics = ClientMetrics(factory: options.metricsFactory)
     }
 
+    private init(sharing other: KubeClient) throws {
+        config = other.config
+        options = other.options
+        endpoint = other.endpoint
+        loop = try CurlMultiLoop()
+        authenticator = other.authenticator
+        rateLimiter = other.rateLimiter
+        metrics = other.metrics
+    }
+
+    /// A client with a connection pool of its own and everything else shared: the rate limit's bucket (so one
+    /// `qps` bounds both), credentials and metrics. For long-lived streams that must not queue ahead of writes.
+    public func withOwnConnections() throws -> KubeClient { try KubeClient(sharing: self) }
+
     deinit { loop.stop() }
 
     public var defaultNamespace: String { config.namespace }
@@ -46,6 +60,9 @@ public final class KubeClient: Sendable {
         var streaming = false
         /// For streams: a deadline after which a silent or stuck stream counts as dead (rule 5).
         var streamDeadline: Duration?
+        /// Takes a token of the client-side rate limit: every request but a watch, as in client-go, whose
+        /// `Request.Watch` says "we specifically don't want to rate limit watches" (log streams are limited).
+        var rateLimited = true
     }
 
     /// Sends a request through the pipeline and returns a 2xx answer (or any answer when `checkStatus` is false).
@@ -97,7 +114,7 @@ public final class KubeClient: Sendable {
         var reauthenticated = false
         while true {
             try Task.checkCancellation()
-            if let rateLimiter { try await rateLimiter.acquire() }
+            if request.rateLimited, let rateLimiter { try await rateLimiter.acquire() }
             let credentials = try await authenticator.credentials()
             // Checked last before sending (after any wait for the rate limiter or credentials), at every attempt.
             if let fence = options.writeFence, !["GET", "HEAD"].contains(request.method), !fence() {

@@ -55,7 +55,7 @@ extension KubeClient {
         // The server ends the stream after timeoutSeconds; one still open 30 s later is dead (rule 5), so the
         // transfer gets that as its deadline and fails with `.timeout` instead of hanging forever.
         let request = Request(method: "GET", path: type.collectionPath(namespace: scoped(type, namespace)), query: query,
-                              streaming: true, streamDeadline: options.timeoutSeconds.map { .seconds($0 + 30) })
+                              streaming: true, streamDeadline: options.timeoutSeconds.map { .seconds($0 + 30) }, rateLimited: false)
         return WatchStream(maxLineLength: self.options.maxLineLength, open: { [self] in try await openStream(request) },
                            decode: StreamDecoders.watchEvent)
     }

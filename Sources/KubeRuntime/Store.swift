@@ -16,6 +16,9 @@ public actor Store {
     public private(set) var hasSynced = false
     private var syncWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
     private var nextWaiterID = 0
+    /// Answers computed over every object (`derived`), dropped on any change.
+    private var derivedValues: [AnyHashable: any Sendable] = [:]
+    static let derivedCapacity = 64
 
     public init(projection: @escaping Projection = Store.dropManagedFields) {
         self.projection = projection
@@ -49,6 +52,24 @@ public actor Store {
 
     public var count: Int { objects.count }
     public var keys: [ObjectKey] { Array(objects.keys) }
+
+    /// A value computed from all objects, kept until the store next changes: the readers that ask the same
+    /// question (`key`) between two changes share one computation instead of each walking every object (every
+    /// not-yet-admitted TrainingJob checks its gang against every Node on each reconcile; in a burst they ask the
+    /// same few questions). At most `derivedCapacity` answers are kept; past that all are dropped and recomputed
+    /// as asked.
+    public func derived<Value: Sendable>(_ key: some Hashable & Sendable, _ compute: @Sendable ([JSONValue]) -> Value) -> Value {
+        let key = AnyHashable(key)
+        if let known = derivedValues[key] as? Value { return known }
+        let value = compute(Array(objects.values))
+        if derivedValues.count >= Self.derivedCapacity { derivedValues.removeAll(keepingCapacity: true) }
+        derivedValues[key] = value
+        return value
+    }
+
+    private func forgetDerived() {
+        if !derivedValues.isEmpty { derivedValues.removeAll(keepingCapacity: true) }
+    }
 
     /// Suspends until the first list has been applied, or until the task is cancelled (then it returns early:
     /// callers check `Task.isCancelled`). Cancellation must end the wait, because a cache that never syncs
@@ -85,6 +106,7 @@ public actor Store {
         objects = [:]
         byNamespace = [:]
         byOwner = [:]
+        forgetDerived()
         for (key, object) in fresh { insert(key, object) }
         if !hasSynced {
             hasSynced = true
@@ -106,12 +128,14 @@ public actor Store {
     @discardableResult
     public func remove(_ key: ObjectKey) -> JSONValue? {
         guard let old = objects.removeValue(forKey: key) else { return nil }
+        forgetDerived()
         if let ns = key.namespace { byNamespace[ns]?.remove(key) }
         if let uid = old.controllerReference?.uid { byOwner[uid]?.remove(key) }
         return old
     }
 
     private func insert(_ key: ObjectKey, _ object: JSONValue) {
+        forgetDerived()
         objects[key] = object
         if let ns = key.namespace { byNamespace[ns, default: []].insert(key) }
         if let uid = object.controllerReference?.uid { byOwner[uid, default: []].insert(key) }

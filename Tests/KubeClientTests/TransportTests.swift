@@ -311,4 +311,29 @@ struct ConnectionTests {
             #expect(ContinuousClock.now - start >= .milliseconds(280))
         }
     }
+
+    /// A second connection pool for streams keeps the first client's bucket: one `--qps` bounds the process.
+    @Test func aClientWithItsOwnConnectionsSharesTheRateLimit() async throws {
+        try await withCluster(ClusterFixture.start(options: ClientOptions(qps: 5, burst: 1))) { f async throws in
+            let streams = try f.client.withOwnConnections()
+            #expect(streams.rateLimiter != nil && streams.rateLimiter === f.client.rateLimiter)
+            #expect(streams.loop !== f.client.loop, "its own connections")
+            _ = try await streams.list(configMaps, namespace: "default")
+        }
+    }
+
+    /// client-go does not rate-limit watches (`Request.Watch`): with the one token spent and the next ~17 minutes
+    /// away, a watch still reaches the server.
+    @Test func watchesTakeNoTokenOfTheRateLimit() async throws {
+        try await withCluster(ClusterFixture.start(options: ClientOptions(qps: 0.001, burst: 1))) { f async throws in
+            _ = try await f.client.list(configMaps, namespace: "default")
+            let watching = Task { for try await _ in f.client.watch(configMaps, namespace: "default", options: ListOptions(timeoutSeconds: 60)) {} }
+            defer { watching.cancel() }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !f.cluster.requests().contains(where: { $0.query.contains("watch=true") }), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(f.cluster.requests().contains { $0.query.contains("watch=true") }, "the watch waited for a token")
+        }
+    }
 }

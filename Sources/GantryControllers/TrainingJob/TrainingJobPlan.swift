@@ -19,6 +19,8 @@ public struct TrainingJobObservation: Sendable {
     public var hasFinalizer = true
     public var platform: PlatformConfigSpec
     public var nodes: [JSONValue]
+    /// The job's `NodeCheck`, answered from the shared Node cache by the reconciler; nil: checked here from `nodes`.
+    public var nodeProblems: [ValidationProblem]?
     public var admission: GangAdmission.Decision
     /// Last log lines of finished pods, read by the reconciler before the pods are deleted.
     public var logTails: [String: [String]]

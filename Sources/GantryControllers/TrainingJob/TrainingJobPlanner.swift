@@ -154,7 +154,7 @@ struct TrainingJobPlanning {
     /// stopped because nodes or quotas changed): no children for an invalid spec; the condition names the field,
     /// the numbers and the fix. Re-checked on every change, so a new node pool clears it.
     mutating func refusesInvalidSpec() -> Bool {
-        let problems = TrainingJobValidation.problems(job, placement: placement, nodes: o.nodes, platform: o.platform)
+        let problems = TrainingJobValidation.problems(job, placement: placement, nodes: o.nodes, platform: o.platform, nodeProblems: o.nodeProblems)
         guard let first = problems.first else {
             conditions.remove("Invalid")
             conditions.remove(ConditionType.stalled)

@@ -67,7 +67,11 @@ public struct TrainingJobReconciler: Reconciler {
         }
 
         let platform = await caches.platform()
-        let nodes = await caches.nodes.list()
+        // Only a job not yet admitted reads the nodes: its check against them is answered once per question
+        // until a Node changes, shared by every reconcile (a burst's jobs ask the same one).
+        let admitted = job.status.conditions?.isTrue("Admitted") == true
+        let check = NodeCheck(job, placement: GPUPlacement(request: job.spec.gpu, settings: platform.effectiveGPU))
+        let nodeProblems = admitted ? [] : await caches.nodes.derived(check) { check.problems(nodes: $0) }
         let owned = await caches.pods.owned(by: job.uid)
         // Replicas are what the state machine counts; the TensorBoard pod is a side child.
         let pods = owned.filter { $0.labels[GantryLabels.role] != TensorBoardChildren.role }
@@ -77,7 +81,7 @@ public struct TrainingJobReconciler: Reconciler {
         let serviceExists = await caches.services.get(ObjectKey(namespace: ns, name: TrainingPods.serviceName(job))) != nil
         let hostfileExists = await caches.configMaps.get(ObjectKey(namespace: ns, name: TrainingPods.hostfileName(job))) != nil
         let recordExists = await caches.configMaps.get(ObjectKey(namespace: ns, name: TrainingRecord.name(job))) != nil
-        let admission = await admissionDecision(for: job, platform: platform, nodes: nodes)
+        let admission = await admissionDecision(for: job, platform: platform)
         let snapshot = await followMetrics(job, pods: pods)
         // Tails of finished pods, and of every pod about to be stopped (early stop, deletion): what a run
         // printed last is kept in status and the record before its pods go.
@@ -87,8 +91,9 @@ public struct TrainingJobReconciler: Reconciler {
 
         var observation = TrainingJobObservation(
             job: job, pods: pods, serviceExists: serviceExists, hostfileExists: hostfileExists, recordExists: recordExists,
-            platform: platform, nodes: nodes, admission: admission, logTails: logTails, metrics: snapshot,
+            platform: platform, nodes: [], admission: admission, logTails: logTails, metrics: snapshot,
             now: clock.wallNow.timeIntervalSince1970)
+        observation.nodeProblems = nodeProblems
         observation.hasFinalizer = object.finalizers.contains(Self.finalizer)
         if let uri = DatasetCache.uri(of: job),
            let ds = await caches.daemonSets.get(ObjectKey(namespace: ns, name: DatasetCache.daemonSetName(uri))) {
@@ -211,7 +216,7 @@ public struct TrainingJobReconciler: Reconciler {
 
     /// Whether this job may start now: the ledger's decision, computed over every cached TrainingJob only when
     /// the last computation no longer holds (AdmissionLedger).
-    func admissionDecision(for job: TrainingJob, platform: PlatformConfigSpec, nodes: [JSONValue]) async -> GangAdmission.Decision {
+    func admissionDecision(for job: TrainingJob, platform: PlatformConfigSpec) async -> GangAdmission.Decision {
         if job.labels[GantryLabels.kueueQueueName] != nil { return .admitted }  // Kueue admits through spec.suspend
         if job.status.conditions?.isTrue("Admitted") == true { return .admitted }
         let now = clock.wallNow.timeIntervalSince1970
@@ -219,7 +224,7 @@ public struct TrainingJobReconciler: Reconciler {
                                                            now: clock.wallNow)
         if let known = await admission.currentDecision(for: job.key, settings: platform.effectiveGPU, exhausted: exhausted, now: now) { return known }
         return await admission.decision(for: job.key, jobs: await caches.trainingJobs.list(), pods: await caches.pods.list(),
-                                        nodes: nodes, platform: platform, exhausted: exhausted, now: now)
+                                        nodes: await caches.nodes.list(), platform: platform, exhausted: exhausted, now: now)
     }
 
     /// Last log lines of this attempt's finished pods (and, when the job is being stopped, its running ones)

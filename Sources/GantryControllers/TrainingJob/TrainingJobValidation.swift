@@ -9,7 +9,10 @@ public struct ValidationProblem: Sendable, Hashable {
 }
 
 public enum TrainingJobValidation {
-    public static func problems(_ job: TrainingJob, placement: GPUPlacement, nodes: [JSONValue], platform: PlatformConfigSpec) -> [ValidationProblem] {
+    /// `nodeProblems`: the job's `NodeCheck` already answered (the reconciler asks the Node cache, which keeps one
+    /// answer per question until a Node changes); nil to check `nodes` here.
+    public static func problems(_ job: TrainingJob, placement: GPUPlacement, nodes: [JSONValue], platform: PlatformConfigSpec,
+                                nodeProblems: [ValidationProblem]? = nil) -> [ValidationProblem] {
         var problems: [ValidationProblem] = []
         let spec = job.spec
         if spec.effectiveReplicas > 1 && spec.framework == .none {
@@ -24,27 +27,8 @@ public enum TrainingJobValidation {
         // Against the nodes only until admitted: an admitted gang was placed (the checks read every node, and a
         // reconcile of each running job paid that on every pod event). A node pool shrinking later does not
         // make a running job's spec invalid.
-        let admitted = job.status.conditions?.isTrue("Admitted") == true
-        if let resource = placement.resourceName, placement.countPerPod > 0, !admitted {
-            let typedNodes = nodes.map(Node.init(json:))
-            let gpu = placement.constraints()
-            if !typedNodes.contains(where: gpu.matchesLabelsAndResources(of:)) {
-                let largest = typedNodes.filter(gpu.matchesLabels(of:)).compactMap { SchedulingRules.allocatable(of: $0, resource: resource) }.max()
-                var message = "spec.gpu: no node can ever run one replica: it needs \(placement.countPerPod) \(resource)"
-                if !placement.matchExpressions.isEmpty { message += " on nodes matching \(describe(placement.matchExpressions))" }
-                if let largest { message += "; the largest matching node has \(largest)" } else { message += "; no node matches" }
-                message += ". Lower spec.gpu.count or relax spec.gpu.product / spec.gpu.minMemoryMiB"
-                problems.append(.init(reason: "NoMatchingGPUNodes", message: message))
-            } else {
-                // The whole gang against the matching nodes as if they were empty: a gang that cannot fit even then
-                // would wait forever and, past the starvation bound, hold back every job behind it.
-                let constraints = placement.constraints(nodeSelector: spec.nodeSelector ?? [:], tolerations: placement.tolerations + (spec.tolerations ?? []))
-                let matching = typedNodes.filter(constraints.canEverRun(on:))
-                let slots = matching.reduce(0) { $0 + (SchedulingRules.allocatable(of: $1, resource: resource) ?? 0) / placement.countPerPod }
-                if slots < spec.effectiveReplicas {
-                    problems.append(.init(reason: "GangTooLarge", message: "spec.replicas × spec.gpu.count: the gang needs \(spec.effectiveReplicas) replicas × \(placement.countPerPod) \(resource), but the \(matching.count) matching node(s) can hold at most \(slots) such replicas even when empty. Lower spec.replicas or spec.gpu.count, or add nodes"))
-                }
-            }
+        if job.status.conditions?.isTrue("Admitted") != true {
+            problems += nodeProblems ?? NodeCheck(job, placement: placement).problems(nodes: nodes)
         }
         var byVariable: [String: [String]] = [:]
         for key in (spec.hyperparameters ?? [:]).keys.sorted() { byVariable["HP_" + TrainingPods.envName(key), default: []].append(key) }
