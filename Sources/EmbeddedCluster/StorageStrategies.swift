@@ -52,7 +52,7 @@ extension ObjectStore {
         let newSize = ResourceQuantity.from(spec[path: "resources", "requests", "storage"])
         let oldSize = ResourceQuantity.from(old[path: "spec", "resources", "requests", "storage"])
         // RecoverVolumeExpansionFailure (on by default since 1.32): a request may shrink, but not to the capacity.
-        let capacity = ResourceQuantity.from(old[path: "status", "capacity", "storage"]) ?? ResourceQuantity(0)
+        let capacity = ResourceQuantity.from(old[path: "status", "capacity", "storage"]) ?? ResourceQuantity(Int64(0))
         if let newSize, let oldSize, newSize < oldSize, newSize <= capacity {
             causes.append(.forbidden("spec.resources.requests.storage", "field can not be less than status.capacity"))
         }

@@ -48,17 +48,17 @@ struct ManagedFieldsTests {
             var obj = try JSONValue.parse(body)
             let alice = try #require(Self.entry(obj, "alice", "Apply"), "\(obj)")
             #expect(alice["apiVersion"] == "v1" && alice["fieldsType"] == "FieldsV1" && alice["time"]?.stringValue != nil)
-            #expect(alice["fieldsV1"] == (try JSONValue.parse(#"{"f:data":{"f:mode":{}},"f:metadata":{"f:labels":{"f:app":{}}}}"#)))
+            #expect(alice["fieldsV1"] == (parsed(#"{"f:data":{"f:mode":{}},"f:metadata":{"f:labels":{"f:app":{}}}}"#)))
             // The same apply again changes nothing: no new resourceVersion, the entry's time kept.
             (code, body) = await t.curl("PATCH", Self.cms + "/s?fieldManager=alice", body: cm, contentType: "application/apply-patch+yaml")
-            #expect(code == 200 && (try JSONValue.parse(body)).resourceVersion == obj.resourceVersion, "\(body)")
+            #expect(code == 200 && (parsed(body)).resourceVersion == obj.resourceVersion, "\(body)")
             // A merge patch by bob (Update) takes the field it changes from alice.
             (code, body) = await t.curl("PATCH", Self.cms + "/s?fieldManager=bob", body: #"{"data":{"mode":"slow","extra":"1"}}"#,
                                         contentType: "application/merge-patch+json")
             #expect(code == 200, "\(body)")
             obj = try JSONValue.parse(body)
-            #expect(Self.entry(obj, "bob", "Update")?["fieldsV1"] == (try JSONValue.parse(#"{"f:data":{"f:extra":{},"f:mode":{}}}"#)), "\(obj)")
-            #expect(Self.entry(obj, "alice", "Apply")?["fieldsV1"] == (try JSONValue.parse(#"{"f:metadata":{"f:labels":{"f:app":{}}}}"#)))
+            #expect(Self.entry(obj, "bob", "Update")?["fieldsV1"] == (parsed(#"{"f:data":{"f:extra":{},"f:mode":{}}}"#)), "\(obj)")
+            #expect(Self.entry(obj, "alice", "Apply")?["fieldsV1"] == (parsed(#"{"f:metadata":{"f:labels":{"f:app":{}}}}"#)))
             #expect(Self.entries(obj).map { $0["operation"]?.stringValue } == ["Apply", "Update"], "sorted as upstream")
             // alice applying her old value now conflicts with bob.
             (code, body) = await t.curl("PATCH", Self.cms + "/s?fieldManager=alice", body: cm, contentType: "application/apply-patch+yaml")
@@ -66,26 +66,26 @@ struct ManagedFieldsTests {
             // A write without fieldManager is the User-Agent's program name's.
             (code, body) = await t.curl("PATCH", Self.cms + "/s", body: #"{"data":{"tool":"x"}}"#,
                                         contentType: "application/merge-patch+json", headers: ["User-Agent: my-tool/1.2 (linux/amd64)"])
-            #expect(Self.entry(try JSONValue.parse(body), "my-tool", "Update") != nil, "\(body)")
+            #expect(Self.entry(parsed(body), "my-tool", "Update") != nil, "\(body)")
             // Forcing takes the field; fields alice no longer applies and nobody else owns are removed.
             (code, body) = await t.curl("PATCH", Self.cms + "/s?fieldManager=alice&force=true",
                                         body: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\ndata: {mode: fast}\n",
                                         contentType: "application/apply-patch+yaml")
             obj = try JSONValue.parse(body)
             #expect(code == 200 && obj[path: "data", "mode"] == "fast" && obj.labels["app"] == nil, "\(body)")
-            #expect(Self.entry(obj, "bob", "Update")?["fieldsV1"] == (try JSONValue.parse(#"{"f:data":{"f:extra":{}}}"#)))
+            #expect(Self.entry(obj, "bob", "Update")?["fieldsV1"] == (parsed(#"{"f:data":{"f:extra":{}}}"#)))
 
             // A pod's containers are owned per element by name; a status write records the subresource.
             let pod = #"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"main","image":"busybox"}]}}"#
             (code, body) = await t.curl("POST", Self.pods + "?fieldManager=maker", body: pod)
             #expect(code == 201, "\(body)")
-            let made = try #require(Self.entry(try JSONValue.parse(body), "maker", "Update"))
+            let made = try #require(Self.entry(parsed(body), "maker", "Update"))
             let fields = try #require(made[path: "fieldsV1", "f:spec", "f:containers", #"k:{"name":"main"}"#], "\(made)")
             #expect(fields["."] == .emptyObject && fields["f:image"] == .emptyObject)
             #expect(made[path: "fieldsV1", "f:status"] == nil, "status is not the main resource's")
             (code, body) = await t.curl("PATCH", Self.pods + "/p/status?fieldManager=kubelet", body: #"{"status":{"phase":"Running"}}"#,
                                         contentType: "application/merge-patch+json")
-            let kubelet = try #require(Self.entry(try JSONValue.parse(body), "kubelet", "Update"), "\(body)")
+            let kubelet = try #require(Self.entry(parsed(body), "kubelet", "Update"), "\(body)")
             #expect(kubelet["subresource"] == "status" && kubelet[path: "fieldsV1", "f:status", "f:phase"] == .emptyObject, "\(kubelet)")
         }
     }
@@ -96,15 +96,15 @@ struct ManagedFieldsTests {
         try await withCluster(TestCluster.bare()) { t async throws in
             var (code, body) = await t.curl("POST", Self.cms + "?fieldManager=maker", body: #"{"metadata":{"name":"m"},"data":{"a":"1"}}"#)
             #expect(code == 201)
-            let stored = Self.entries(try JSONValue.parse(body))
+            let stored = Self.entries(parsed(body))
             #expect(stored.count == 1)
             (code, body) = await t.curl("PATCH", Self.cms + "/m", body: #"{"metadata":{"managedFields":[]}}"#, contentType: "application/merge-patch+json")
-            #expect(Self.entries(try JSONValue.parse(body)) == stored, "[] keeps them: \(body)")
+            #expect(Self.entries(parsed(body)) == stored, "[] keeps them: \(body)")
             (code, body) = await t.curl("PATCH", Self.cms + "/m", body: #"{"metadata":{"managedFields":[{"manager":"x","operation":"Bogus","fieldsType":"FieldsV1","fieldsV1":{}}]}}"#,
                                         contentType: "application/merge-patch+json")
-            #expect(Self.entries(try JSONValue.parse(body)) == stored, "undecodable entries keep them: \(body)")
+            #expect(Self.entries(parsed(body)) == stored, "undecodable entries keep them: \(body)")
             (code, body) = await t.curl("PATCH", Self.cms + "/m", body: #"{"metadata":{"managedFields":[{}]}}"#, contentType: "application/merge-patch+json")
-            #expect(code == 200 && (try JSONValue.parse(body))[path: "metadata", "managedFields"] == nil, "[{}] strips them: \(body)")
+            #expect(code == 200 && (parsed(body))[path: "metadata", "managedFields"] == nil, "[{}] strips them: \(body)")
             (code, body) = await t.curl("PATCH", Self.cms + "/m?fieldManager=a",
                                         body: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m, managedFields: [{manager: a}]}\n",
                                         contentType: "application/apply-patch+yaml")
@@ -150,3 +150,6 @@ struct ManagedFieldsTests {
         }
     }
 }
+
+/// JSON text as a value (null when it is not JSON), usable inside `#expect` conditions.
+func parsed(_ text: String) -> JSONValue { (try? JSONValue.parse(text)) ?? .null }

@@ -131,7 +131,7 @@ struct PriorityClassTests {
             (code, body) = await t.curl("POST", "/api/v1/namespaces/default/pods", body: String(format: pod, "q", "nope"))
             #expect(code == 403 && body.contains(#"pods \"q\" is forbidden: no PriorityClass with name nope was found"#), "\(body)")
             (code, body) = await t.curl("POST", "/api/v1/namespaces/default/pods", body: #"{"metadata":{"name":"r"},"spec":{"containers":[{"name":"c","image":"busybox"}]}}"#)
-            #expect(code == 201 && (try JSONValue.parse(body))[path: "spec", "priority"] == 0, "no default class: priority 0")
+            #expect(code == 201 && (parsed(body))[path: "spec", "priority"] == 0, "no default class: priority 0")
 
             r = await t.kubectl("patch", "priorityclass", "high", "-p", #"{"value":2000}"#)
             #expect(!r.ok && r.stderr.contains("value: Forbidden: may not be changed in an update."), "\(r.stderr)")
