@@ -45,8 +45,8 @@ extension ObjectStore {
         // annotation is bookkeeping of client-side apply, not a field users fight over.
         let (added, modified, _) = TypedFields.compare(typedFields(info, current, scope: scope), typedFields(info, merged, scope: scope))
         let changed = added.union(modified)
-        let lastApplied: FieldPath = [.field("metadata"), .field("annotations"), .field("kubectl.kubernetes.io/last-applied-configuration")]
-        var conflicts: [(manager: String, path: FieldPath)] = []
+        let lastApplied: OwnedPath = [.field("metadata"), .field("annotations"), .field("kubectl.kubernetes.io/last-applied-configuration")]
+        var conflicts: [(manager: String, path: OwnedPath)] = []
         for (i, e) in entries.enumerated() where !e.sameManager(as: mine) {
             let taken = e.fields.intersection(changed).members.filter { $0 != lastApplied }
             conflicts += taken.map { (manager: e.manager, path: $0) }
@@ -77,7 +77,7 @@ extension ObjectStore {
         return x == y
     }
 
-    static func applyConflict(_ found: [(manager: String, path: FieldPath)], _ info: ResourceInfo, name: String) -> APIStatusError {
+    static func applyConflict(_ found: [(manager: String, path: OwnedPath)], _ info: ResourceInfo, name: String) -> APIStatusError {
         let conflicts = found.map { ($0.manager, $0.path.described) }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
         let byManager = Dictionary(grouping: conflicts, by: \.0)
         let message: String

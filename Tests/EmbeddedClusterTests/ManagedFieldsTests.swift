@@ -34,7 +34,7 @@ struct ManagedFieldsTests {
         #expect(typed.members.fieldsV1 == expected, "\(typed.members.fieldsV1)")
         #expect(FieldSet(fieldsV1: expected) == typed.members, "FieldsV1 reads back to the same set")
         #expect(FieldSet(fieldsV1: ["f:a": ["x:bad": .emptyObject]]) == nil, "an unknown path element is refused")
-        let port: FieldPath = [.field("spec"), .field("containers"), .key(["name": "main"]), .field("ports"),
+        let port: OwnedPath = [.field("spec"), .field("containers"), .key(["name": "main"]), .field("ports"),
                                .key(["containerPort": 80, "protocol": "TCP"]), .field("containerPort")]
         #expect(port.described == #".spec.containers[name="main"].ports[containerPort=80,protocol="TCP"].containerPort"#)
         #expect(pod[fieldPath: port] == 80)

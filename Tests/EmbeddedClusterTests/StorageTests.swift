@@ -100,18 +100,19 @@ struct StorageTests {
             r = await t.kubectl("patch", "storageclass", "fast", "-p", #"{"reclaimPolicy":"Retain"}"#)
             #expect(!r.ok && r.stderr.contains("reclaimPolicy: Forbidden: updates to reclaimPolicy are forbidden."), "\(r.stderr)")
 
-            func unschedulableMessage(_ pod: String) async throws -> String {
+            @Sendable func unschedulableMessage(_ pod: String) async throws -> String {
                 let p = try await t.json("/api/v1/namespaces/default/pods/" + pod)
                 return p[path: "status", "conditions"]?.arrayValue?.first { $0["type"] == "PodScheduled" }?["message"]?.stringValue ?? ""
             }
             r = await t.kubectl("apply", "-f", "-", stdin: Self.pod("waits", claim: "stuck") + "\n---\n" + Self.pod("lost", claim: "nope"))
             #expect(r.ok, "\(r.stderr)")
             let refused = try await eventually {
-                try await unschedulableMessage("waits").contains("pod has unbound immediate PersistentVolumeClaims")
-                    && unschedulableMessage("lost").contains(#"persistentvolumeclaim "nope" not found"#)
+                let waits = try await unschedulableMessage("waits"), lost = try await unschedulableMessage("lost")
+                return waits.contains("pod has unbound immediate PersistentVolumeClaims") && lost.contains(#"persistentvolumeclaim "nope" not found"#)
             }
-            #expect(refused, "\(try await unschedulableMessage("waits")) / \(try await unschedulableMessage("lost"))")
-            #expect(try await unschedulableMessage("lost") == "0/1 nodes are available: persistentvolumeclaim \"nope\" not found. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.")
+            let waits = try await unschedulableMessage("waits"), lost = try await unschedulableMessage("lost")
+            #expect(refused, "\(waits) / \(lost)")
+            #expect(lost == "0/1 nodes are available: persistentvolumeclaim \"nope\" not found. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.")
         }
     }
 }

@@ -49,32 +49,32 @@ enum PathElement: Hashable, Sendable {
     }
 }
 
-typealias FieldPath = [PathElement]
+typealias OwnedPath = [PathElement]
 
 extension Array where Element == PathElement {
     var described: String { map(\.described).joined() }
 
-    func hasPrefix(_ prefix: FieldPath) -> Bool { count >= prefix.count && Array(self[..<prefix.count]) == prefix }
+    func hasPrefix(_ prefix: OwnedPath) -> Bool { count >= prefix.count && Array(self[..<prefix.count]) == prefix }
 }
 
 /// A set of owned fields (fieldpath.Set): its members, each a path from the object's root.
 struct FieldSet: Hashable, Sendable {
-    var members: Set<FieldPath> = []
+    var members: Set<OwnedPath> = []
 
     var isEmpty: Bool { members.isEmpty }
-    func contains(_ p: FieldPath) -> Bool { members.contains(p) }
+    func contains(_ p: OwnedPath) -> Bool { members.contains(p) }
     func union(_ o: FieldSet) -> FieldSet { FieldSet(members: members.union(o.members)) }
     func subtracting(_ o: FieldSet) -> FieldSet { FieldSet(members: members.subtracting(o.members)) }
     func intersection(_ o: FieldSet) -> FieldSet { FieldSet(members: members.intersection(o.members)) }
     /// True when a member is `p` or lies under it.
-    func touches(_ p: FieldPath) -> Bool { members.contains { $0.hasPrefix(p) } }
+    func touches(_ p: OwnedPath) -> Bool { members.contains { $0.hasPrefix(p) } }
 
     /// The FieldsV1 form (fieldpath/serialize.go): a tree keyed by encoded path elements; a member without
     /// children is `{}`, a member with children carries `".": {}` among them.
     var fieldsV1: JSONValue { Self.encode(Array(members)) }
 
-    private static func encode(_ paths: [FieldPath]) -> JSONValue {
-        var byHead: [PathElement: [FieldPath]] = [:]
+    private static func encode(_ paths: [OwnedPath]) -> JSONValue {
+        var byHead: [PathElement: [OwnedPath]] = [:]
         for p in paths { if let head = p.first { byHead[head, default: []].append(Array(p.dropFirst())) } }
         var out: [String: JSONValue] = [:]
         for (head, rests) in byHead {
@@ -88,8 +88,8 @@ struct FieldSet: Hashable, Sendable {
 
     /// Reads FieldsV1; nil when it is not a FieldsV1 tree.
     init?(fieldsV1: JSONValue) {
-        var members: Set<FieldPath> = []
-        func walk(_ node: JSONValue, _ prefix: FieldPath) -> Bool {
+        var members: Set<OwnedPath> = []
+        func walk(_ node: JSONValue, _ prefix: OwnedPath) -> Bool {
             guard let o = node.objectValue else { return false }
             for (k, child) in o {
                 if k == "." { if prefix.isEmpty { return false }; members.insert(prefix); continue }
@@ -102,5 +102,5 @@ struct FieldSet: Hashable, Sendable {
         self.members = members
     }
 
-    init(members: Set<FieldPath> = []) { self.members = members }
+    init(members: Set<OwnedPath> = []) { self.members = members }
 }

@@ -9,7 +9,7 @@ import KubeCore
 struct TypedFields {
     struct Node { var value: JSONValue; var leaf: Bool }
     private(set) var members = FieldSet()
-    private(set) var nodes: [FieldPath: Node] = [:]
+    private(set) var nodes: [OwnedPath: Node] = [:]
 
     enum ListKind { case atomic, set, map([String]) }
 
@@ -75,7 +75,7 @@ struct TypedFields {
         }
     }
 
-    private mutating func walk(_ value: JSONValue, _ schema: JSONValue?, _ path: FieldPath, atRoot: Bool = false) {
+    private mutating func walk(_ value: JSONValue, _ schema: JSONValue?, _ path: OwnedPath, atRoot: Bool = false) {
         switch value {
         case .object(let o):
             if schema?["x-kubernetes-map-type"]?.stringValue == "atomic" || (o.isEmpty && !atRoot) {
@@ -105,7 +105,7 @@ struct TypedFields {
         }
     }
 
-    private mutating func leaf(_ value: JSONValue, _ path: FieldPath) {
+    private mutating func leaf(_ value: JSONValue, _ path: OwnedPath) {
         nodes[path] = Node(value: value, leaf: true)
         members.members.insert(path)
     }
@@ -115,7 +115,7 @@ struct TypedFields {
     /// present in the empty object too, so never added or removed themselves.
     static func compare(_ old: TypedFields?, _ new: TypedFields) -> (added: FieldSet, modified: FieldSet, removed: FieldSet) {
         let before = old?.nodes ?? [:]
-        let valueStructs: Set<FieldPath> = new.builtin ? [[.field("metadata")], [.field("spec")], [.field("status")]] : [[.field("metadata")]]
+        let valueStructs: Set<OwnedPath> = new.builtin ? [[.field("metadata")], [.field("spec")], [.field("status")]] : [[.field("metadata")]]
         var added = FieldSet(), modified = FieldSet(), removed = FieldSet()
         for (path, node) in new.nodes {
             guard let was = before[path] else {
@@ -135,7 +135,7 @@ struct TypedFields {
 
 /// Reading and removing a value by field path (list elements found by key, value or index).
 extension JSONValue {
-    subscript(fieldPath path: FieldPath) -> JSONValue? {
+    subscript(fieldPath path: OwnedPath) -> JSONValue? {
         var cur: JSONValue? = self
         for pe in path {
             guard let c = cur else { return nil }
@@ -149,7 +149,7 @@ extension JSONValue {
         return cur
     }
 
-    mutating func remove(fieldPath path: FieldPath) {
+    mutating func remove(fieldPath path: OwnedPath) {
         guard let head = path.first else { return }
         let rest = Array(path.dropFirst())
         switch head {
