@@ -52,11 +52,14 @@ extension ObjectStore {
             conflicts += taken.map { (manager: e.manager, path: $0) }
             entries[i].fields = e.fields.subtracting(FieldSet(members: Set(taken)))
         }
-        if !conflicts.isEmpty && !force { throw Self.applyConflict(conflicts, info, name: name) }
-        // Drop what this manager applied before and no longer applies, unless someone else still owns it.
-        let others = entries.filter { !$0.sameManager(as: mine) }
+        if !conflicts.isEmpty && !force && !upgradesClientSideApply(info, current, manager: manager, conflicts: conflicts.map(\.path), scope: scope) {
+            throw Self.applyConflict(conflicts, info, name: name)
+        }
+        // Drop what this manager applied before and no longer applies, unless someone (this apply included) still
+        // owns it or a field under it.
+        let owners = entries.filter { !$0.sameManager(as: mine) } + [mine]
         let dropped = (previous?.fields ?? FieldSet()).subtracting(mine.fields).members.sorted { $0.count > $1.count }
-        for path in dropped where !others.contains(where: { $0.fields.touches(path) }) {
+        for path in dropped where !owners.contains(where: { $0.fields.touches(path) }) {
             merged.remove(fieldPath: path)
         }
         // A no-op apply keeps its entry's time, so nothing is written (no new resourceVersion).
@@ -68,6 +71,15 @@ extension ObjectStore {
         if let rv = patch.resourceVersion, !rv.isEmpty { merged.resourceVersion = rv } else { merged.resourceVersion = current.resourceVersion }
         try check?(&merged, current)
         return (try update(info, merged, scope: scope, dryRun: dryRun, tracking: .applied(entries)), false)
+    }
+
+    /// fieldmanager's lastAppliedManager: kubectl's first server-side apply of an object it applied client-side
+    /// takes over, without conflict, the fields its last-applied annotation names.
+    func upgradesClientSideApply(_ info: ResourceInfo, _ live: JSONValue, manager: String, conflicts: [OwnedPath], scope: UpdateScope) -> Bool {
+        guard manager == "kubectl", let text = live.annotations["kubectl.kubernetes.io/last-applied-configuration"],
+              let lastApplied = try? JSONValue.parse(text), lastApplied.objectValue != nil else { return false }
+        let allowed = typedFields(info, lastApplied, scope: scope).members
+        return conflicts.allSatisfy(allowed.contains)
     }
 
     static func sameIgnoringManagedFields(_ a: JSONValue, _ b: JSONValue) -> Bool {
