@@ -8,7 +8,7 @@ import KubeCore
 /// is Released, and deleted if its reclaim policy is Delete; a bound claim of an expandable class that asks for
 /// more gets it. Pure: objects in, writes out.
 enum VolumeBinder {
-    static let provisioner = "sim.gantry.dev/hostpath"
+    static let provisioner = "sim.gantry.dev/disk"
     static let selectedNode = "volume.kubernetes.io/selected-node"
 
     enum Write: Equatable {
@@ -46,10 +46,9 @@ enum VolumeBinder {
                 continue
             }
             guard let sc, let provisioner = sc["provisioner"]?.stringValue, provisioner != "kubernetes.io/no-provisioner" else { continue }
-            let node = claim.annotations[selectedNode]
-            if sc["volumeBindingMode"] == "WaitForFirstConsumer" && node == nil { continue }
+            if sc["volumeBindingMode"] == "WaitForFirstConsumer" && claim.annotations[selectedNode] == nil { continue }
             let name = "pvc-" + (claim.uid ?? "")
-            let volume = volumesByName[name] ?? newVolume(name, for: claim, sc: sc, provisioner: provisioner, node: node)
+            let volume = volumesByName[name] ?? newVolume(name, for: claim, sc: sc, provisioner: provisioner)
             if volumesByName[name] == nil { writes.append(.createVolume(volume)) }
             writes.append(.updateClaim(boundClaim(claim, to: volume, provisioner: provisioner)))
         }
@@ -70,19 +69,17 @@ enum VolumeBinder {
         return writes
     }
 
-    static func newVolume(_ name: String, for claim: JSONValue, sc: JSONValue, provisioner: String, node: String?) -> JSONValue {
-        var spec: JSONValue = [
+    static func newVolume(_ name: String, for claim: JSONValue, sc: JSONValue, provisioner: String) -> JSONValue {
+        let spec: JSONValue = [
             "capacity": ["storage": claim[path: "spec", "resources", "requests", "storage"] ?? "1Gi"],
             "accessModes": claim[path: "spec", "accessModes"] ?? ["ReadWriteOnce"],
             "persistentVolumeReclaimPolicy": sc["reclaimPolicy"] ?? "Delete",
             "storageClassName": sc["metadata"]?["name"] ?? "",
             "volumeMode": claim[path: "spec", "volumeMode"] ?? "Filesystem",
-            "hostPath": ["path": .string("/var/lib/gantry-sim/volumes/" + name), "type": "DirectoryOrCreate"],
+            // Network-attached, as a cloud disk: any node can mount it, so a pod replaced after losing its node
+            // finds its volume elsewhere.
+            "csi": ["driver": .string(provisioner), "volumeHandle": .string(name), "fsType": "ext4"],
         ]
-        if let node {
-            spec["nodeAffinity"] = ["required": ["nodeSelectorTerms": [["matchExpressions": [
-                ["key": "kubernetes.io/hostname", "operator": "In", "values": [.string(node)]]]]]]]
-        }
         let volume: JSONValue = ["apiVersion": "v1", "kind": "PersistentVolume",
                                  "metadata": ["name": .string(name), "annotations": ["pv.kubernetes.io/provisioned-by": .string(provisioner)]],
                                  "spec": spec, "status": ["phase": "Pending"]]
