@@ -100,4 +100,18 @@ extension ObjectStore {
                                "volumeBindingMode": "WaitForFirstConsumer", "allowVolumeExpansion": true],
                         scope: .main, dryRun: false)
     }
+
+    /// ValidateServiceUpdate: a Service's primary IP family is fixed once set; an update that leaves the families
+    /// out keeps them (clients unaware of dual-stack).
+    static func checkIPFamilies(_ obj: inout JSONValue, old: JSONValue) throws(APIStatusError) {
+        guard let before = old[path: "spec", "ipFamilies"]?.arrayValue, let primary = before.first else { return }
+        guard let after = obj[path: "spec", "ipFamilies"]?.arrayValue, let first = after.first else {
+            obj[path: "spec", "ipFamilies"] = .array(before)
+            return
+        }
+        if first != primary {
+            throw .invalid(kind: "Service", group: "", name: obj.name ?? "",
+                           causes: [.invalid("spec.ipFamilies[0]", GoFormat.quote(first.stringValue ?? ""), "may not change once set")])
+        }
+    }
 }

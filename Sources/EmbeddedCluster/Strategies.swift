@@ -80,6 +80,7 @@ extension ObjectStore {
                                causes: [.invalid("spec.clusterIPs[0]", "\"\(obj[path: "spec", "clusterIP"]?.stringValue ?? "")\"",
                                                  "may not change once set")])
             }
+            try Self.checkIPFamilies(&obj, old: old)
         case ("", "Secret"):
             try encodeStringData(&obj)  // before the immutability check: stringData is a write of data
             try Self.checkImmutableData(info, obj, old: old)

@@ -117,6 +117,22 @@ struct StorageTests {
     }
 }
 
+/// A Service's primary IP family is fixed once set (ValidateServiceUpdate).
+struct ServiceIPFamilyTests {
+    @Test func thePrimaryFamilyMayNotChange() async throws {
+        try await withCluster(TestCluster.bare()) { t async throws in
+            let svcs = "/api/v1/namespaces/default/services"
+            var (code, body) = await t.curl("POST", svcs, body: #"{"metadata":{"name":"s"},"spec":{"ipFamilies":["IPv4"],"ports":[{"port":80}]}}"#)
+            #expect(code == 201, "\(body)")
+            (code, body) = await t.curl("PATCH", svcs + "/s", body: #"{"spec":{"ipFamilies":["IPv6"]}}"#, contentType: "application/merge-patch+json")
+            #expect(code == 422 && body.contains(#"spec.ipFamilies[0]: Invalid value: \"IPv6\": may not change once set"#), "\(body)")
+            (code, body) = await t.curl("PATCH", svcs + "/s", body: #"{"spec":{"ipFamilies":null,"sessionAffinity":"ClientIP"}}"#,
+                                        contentType: "application/merge-patch+json")
+            #expect(code == 200 && parsed(body)[path: "spec", "ipFamilies"] == ["IPv4"], "left out, they are kept: \(body)")
+        }
+    }
+}
+
 /// PriorityClasses: the system classes, Priority admission of pods, and the classes' own rules.
 struct PriorityClassTests {
     @Test func podsGetTheirClassesPriority() async throws {
