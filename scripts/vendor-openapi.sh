@@ -12,7 +12,7 @@ K8S_VERSION=${K8S_VERSION:-v1.33.0}
 PACKAGE_VERSION=${PACKAGE_VERSION:-1.37.0}
 OUT=Sources/EmbeddedCluster/Resources/openapi-builtin.json
 KINDS="/v1/Namespace /v1/Node /v1/Pod /v1/Service /v1/Endpoints /v1/ConfigMap /v1/Secret /v1/ServiceAccount
-/v1/PersistentVolumeClaim /v1/Event events.k8s.io/v1/Event discovery.k8s.io/v1/EndpointSlice apps/v1/DaemonSet
+/v1/PersistentVolumeClaim /v1/PersistentVolume storage.k8s.io/v1/StorageClass /v1/Event events.k8s.io/v1/Event discovery.k8s.io/v1/EndpointSlice apps/v1/DaemonSet
 apps/v1/Deployment apps/v1/ReplicaSet rbac.authorization.k8s.io/v1/Role rbac.authorization.k8s.io/v1/RoleBinding
 rbac.authorization.k8s.io/v1/ClusterRole rbac.authorization.k8s.io/v1/ClusterRoleBinding
 authorization.k8s.io/v1/SelfSubjectAccessReview coordination.k8s.io/v1/Lease policy/v1/PodDisruptionBudget

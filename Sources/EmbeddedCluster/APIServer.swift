@@ -256,8 +256,7 @@ struct APIServer: Sendable {
             obj = EventConversion.toCore(obj)
         }
         let warnings = try await decodeWarnings + admit(req, info, &obj, old: nil)
-        let created = try await store.create(info, obj, scope: .main, dryRun: req.dryRun)
-        if !req.dryRun { await store.recordUpdate(manager: manager(req), old: nil, new: created) }
+        let created = try await store.create(info, obj, scope: .main, dryRun: req.dryRun, tracking: .update(manager: manager(req)))
         return .json(present(created, info, await readSchema(info)), status: 201, headers: warnings)
     }
 
@@ -280,8 +279,8 @@ struct APIServer: Sendable {
         let schema = await readSchema(info)
         let warnings = try await decodeWarnings + admit(req, info, &obj, old: old.map { present($0, info, schema) })
         let allowCreate = info.kind == "Lease" || info.kind == "Endpoints" || info.kind == "Event"
-        let updated = try await store.update(info, obj, scope: scope, dryRun: req.dryRun, allowCreate: allowCreate)
-        if !req.dryRun { await store.recordUpdate(manager: manager(req), old: old, new: updated) }
+        let updated = try await store.update(info, obj, scope: scope, dryRun: req.dryRun, allowCreate: allowCreate,
+                                             tracking: .update(manager: manager(req)))
         return .json(present(updated, info, schema), status: old == nil ? 201 : 200, headers: warnings)
     }
 

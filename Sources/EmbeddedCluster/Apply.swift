@@ -1,46 +1,17 @@
 import Foundation
 import KubeCore
 
-/// Server-side apply (https://kubernetes.io/docs/reference/using-api/server-side-apply/), simplified:
-/// - ownership is tracked per manager as a set of leaf field paths (`.spec.replicas`, `.metadata.labels.app`);
-///   lists are atomic leaves (no per-element ownership of associative lists), `metadata.managedFields` is not
-///   written (it is kept in a side table of the store, lost on restart);
-/// - applying takes ownership of the applied leaves; a leaf owned by another manager whose value would change is a
-///   409 conflict unless `force=true` (which transfers ownership);
-/// - leaves the manager applied before but omits now are removed when no other manager owns them;
-/// - other writes (PUT, PATCH) give their `fieldManager` (default: the User-Agent's program name) the leaves they changed.
+/// Server-side apply (https://kubernetes.io/docs/reference/using-api/server-side-apply/) over the object's own
+/// `metadata.managedFields` (ManagedFields/):
+/// - the applier's entry (operation Apply) holds exactly the fields of its applied configuration;
+/// - a field another manager owns whose value the apply adds or changes is a 409 conflict unless `force=true`,
+///   which takes it from them;
+/// - fields the manager applied before but omits now are removed unless another manager owns them (or a field
+///   under them);
+/// - non-apply writes (POST, PUT, PATCH) record Update entries (ObjectStore+ManagedFields.swift).
+/// The merge itself is a strategic merge (built-ins) or a JSON merge (custom resources) of the applied
+/// configuration over the live object.
 extension ObjectStore {
-    static func leafPaths(_ value: JSONValue, includeStatus: Bool) -> [String: JSONValue] {
-        var out: [String: JSONValue] = [:]
-        func walk(_ v: JSONValue, _ path: String) {
-            if case .object(let o) = v, !o.isEmpty {
-                for (k, child) in o { walk(child, "\(path).\(k)") }
-            } else {
-                out[path] = v
-            }
-        }
-        for (k, v) in value.objectValue ?? [:] {
-            switch k {
-            case "apiVersion", "kind": continue
-            case "status" where !includeStatus: continue
-            case "metadata":
-                for sub in ["labels", "annotations"] { if let m = v[sub] { walk(m, ".metadata.\(sub)") } }
-                if let f = v["finalizers"] { out[".metadata.finalizers"] = f }
-                if let o = v["ownerReferences"] { out[".metadata.ownerReferences"] = o }
-            default: walk(v, ".\(k)")
-            }
-        }
-        return out
-    }
-
-    static func value(at path: String, in obj: JSONValue) -> JSONValue? {
-        obj[path: path.split(separator: ".").map(String.init)]
-    }
-
-    static func remove(path: String, from obj: inout JSONValue) {
-        obj[path: path.split(separator: ".").map(String.init)] = nil
-    }
-
     /// `check` validates the merged object (custom resource schemas) before it is written.
     func apply(_ info: ResourceInfo, namespace: String?, name: String, patch: JSONValue, manager: String,
                force: Bool, scope: UpdateScope, dryRun: Bool,
@@ -50,48 +21,17 @@ extension ObjectStore {
         intent["kind"] = .string(info.kind)
         intent.name = name
         if info.namespaced { intent.namespace = namespace }
-        let applied = Self.leafPaths(intent, includeStatus: scope == .status)
+        var mine = ManagedFieldsEntry(manager: manager, operation: ManagedFieldsEntry.apply, apiVersion: info.apiVersion,
+                                      subresource: scope == .status ? "status" : "", time: ManagedFields.now(),
+                                      fields: typedFields(info, intent, scope: scope).members)
         guard let current = get(info.resourceKey, namespace: namespace, name: name) else {
             guard scope != .status else { throw .notFound(info.qualifiedName, name, group: info.group, kind: info.plural) }
             try check?(&intent, nil)
-            let created = try create(info, intent, scope: .main, dryRun: dryRun)
-            if !dryRun, let uid = created.uid { managers[uid] = [manager: Set(applied.keys)] }
-            return (created, true)
+            return (try create(info, intent, scope: .main, dryRun: dryRun, tracking: .applied([mine])), true)
         }
-        let uid = current.uid ?? ""
-        var owners = managers[uid] ?? [:]
-        // kubectl upgrades client-side-applied objects on their first server-side apply: the fields of
-        // `kubectl-client-side-apply` pass to the applying manager (k8s.io/client-go/util/csaupgrade).
-        if let csa = owners["kubectl-client-side-apply"], manager != "kubectl-client-side-apply",
-           current.annotations["kubectl.kubernetes.io/last-applied-configuration"] != nil {
-            owners[manager, default: []].formUnion(csa)
-            owners["kubectl-client-side-apply"] = nil
-        }
-        // Conflicts: leaves another manager owns whose value would change.
-        var conflicts: [(String, String)] = []
-        // kubectl's last-applied annotation is bookkeeping of client-side apply, not a field users fight over.
-        for (path, value) in applied where Self.value(at: path, in: current) != value && !path.hasSuffix("last-applied-configuration") {
-            for (other, fields) in owners where other != manager && fields.contains(path) {
-                conflicts.append((other, path))
-            }
-        }
-        if !conflicts.isEmpty && !force {
-            conflicts.sort { ($0.0, $0.1) < ($1.0, $1.1) }
-            let byManager = Dictionary(grouping: conflicts, by: \.0)
-            let message: String
-            if conflicts.count == 1 {
-                message = "Apply failed with 1 conflict: conflict with \"\(conflicts[0].0)\" using \(info.apiVersion): \(conflicts[0].1)"
-            } else {
-                let parts = byManager.keys.sorted().map { m in
-                    "conflicts with \"\(m)\" using \(info.apiVersion):\n" + (byManager[m] ?? []).map { "- \($0.1)" }.joined(separator: "\n")
-                }
-                message = "Apply failed with \(conflicts.count) conflicts: " + parts.joined(separator: "\n")
-            }
-            throw APIStatusError(code: 409, reason: "Conflict", message: message, name: name, group: info.group, kind: info.plural,
-                                 causes: conflicts.map { .init(field: $0.1, reason: "FieldManagerConflict",
-                                                                message: "conflict with \"\($0.0)\" using \(info.apiVersion)") })
-        }
-        // Merge the intent over the live object, then drop leaves this manager no longer applies.
+        var entries = ManagedFields.decode(current) ?? []
+        let previous = entries.first { $0.sameManager(as: mine) }
+        // Merge the intent over the live object.
         var merged: JSONValue
         var patchBody = intent
         patchBody[path: "metadata", "resourceVersion"] = nil
@@ -101,38 +41,69 @@ extension ObjectStore {
         } else {
             merged = MergePatch.apply(patchBody, to: current)
         }
-        let previous = owners[manager] ?? []
-        for path in previous where applied[path] == nil {
-            let ownedByOthers = owners.contains { $0.key != manager && $0.value.contains(path) }
-            if !ownedByOthers { Self.remove(path: path, from: &merged) }
+        // Conflicts: fields another manager owns that this apply adds or changes. kubectl's last-applied
+        // annotation is bookkeeping of client-side apply, not a field users fight over.
+        let (added, modified, _) = TypedFields.compare(typedFields(info, current, scope: scope), typedFields(info, merged, scope: scope))
+        let changed = added.union(modified)
+        let lastApplied: OwnedPath = [.field("metadata"), .field("annotations"), .field("kubectl.kubernetes.io/last-applied-configuration")]
+        var conflicts: [(manager: String, path: OwnedPath)] = []
+        for (i, e) in entries.enumerated() where !e.sameManager(as: mine) {
+            let taken = e.fields.intersection(changed).members.filter { $0 != lastApplied }
+            conflicts += taken.map { (manager: e.manager, path: $0) }
+            entries[i].fields = e.fields.subtracting(FieldSet(members: Set(taken)))
         }
+        if !conflicts.isEmpty && !force && !upgradesClientSideApply(info, current, manager: manager, conflicts: conflicts.map(\.path), scope: scope) {
+            throw Self.applyConflict(conflicts, info, name: name)
+        }
+        // Drop what this manager applied before and no longer applies, unless someone (this apply included) still
+        // owns it or a field under it.
+        let owners = entries.filter { !$0.sameManager(as: mine) } + [mine]
+        let dropped = (previous?.fields ?? FieldSet()).subtracting(mine.fields).members.sorted { $0.count > $1.count }
+        for path in dropped where !owners.contains(where: { $0.fields.touches(path) }) {
+            merged.remove(fieldPath: path)
+        }
+        // A no-op apply keeps its entry's time, so nothing is written (no new resourceVersion).
+        if let previous, previous.fields == mine.fields, conflicts.isEmpty, Self.sameIgnoringManagedFields(merged, current) {
+            mine.time = previous.time
+        }
+        entries.removeAll { $0.sameManager(as: mine) }
+        entries.append(mine)
         if let rv = patch.resourceVersion, !rv.isEmpty { merged.resourceVersion = rv } else { merged.resourceVersion = current.resourceVersion }
         try check?(&merged, current)
-        let result = try update(info, merged, scope: scope, dryRun: dryRun)
-        if !dryRun {
-            for (other, fields) in owners where other != manager {
-                owners[other] = fields.subtracting(applied.keys)
-                if owners[other]?.isEmpty == true { owners[other] = nil }
-            }
-            owners[manager] = Set(applied.keys)
-            managers[uid] = owners
-        }
-        return (result, false)
+        return (try update(info, merged, scope: scope, dryRun: dryRun, tracking: .applied(entries)), false)
     }
 
-    /// Records the leaves a non-apply write changed as owned by `manager`.
-    func recordUpdate(manager: String, old: JSONValue?, new: JSONValue) {
-        guard let uid = new.uid else { return }
-        let before = old.map { Self.leafPaths($0, includeStatus: false) } ?? [:]
-        let after = Self.leafPaths(new, includeStatus: false)
-        let changed = Set(after.keys.filter { before[$0] != after[$0] })
-        guard !changed.isEmpty || old == nil else { return }
-        var owners = managers[uid] ?? [:]
-        for (other, fields) in owners where other != manager {
-            owners[other] = fields.subtracting(changed)
+    /// fieldmanager's lastAppliedManager: kubectl's first server-side apply of an object it applied client-side
+    /// takes over, without conflict, the fields its last-applied annotation names.
+    func upgradesClientSideApply(_ info: ResourceInfo, _ live: JSONValue, manager: String, conflicts: [OwnedPath], scope: UpdateScope) -> Bool {
+        guard manager == "kubectl", let text = live.annotations["kubectl.kubernetes.io/last-applied-configuration"],
+              let lastApplied = try? JSONValue.parse(text), lastApplied.objectValue != nil else { return false }
+        let allowed = typedFields(info, lastApplied, scope: scope).members
+        return conflicts.allSatisfy(allowed.contains)
+    }
+
+    static func sameIgnoringManagedFields(_ a: JSONValue, _ b: JSONValue) -> Bool {
+        var x = a, y = b
+        x[path: "metadata", "managedFields"] = nil
+        y[path: "metadata", "managedFields"] = nil
+        return x == y
+    }
+
+    static func applyConflict(_ found: [(manager: String, path: OwnedPath)], _ info: ResourceInfo, name: String) -> APIStatusError {
+        let conflicts = found.map { ($0.manager, $0.path.described) }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+        let byManager = Dictionary(grouping: conflicts, by: \.0)
+        let message: String
+        if conflicts.count == 1 {
+            message = "Apply failed with 1 conflict: conflict with \"\(conflicts[0].0)\" using \(info.apiVersion): \(conflicts[0].1)"
+        } else {
+            let parts = byManager.keys.sorted().map { m in
+                "conflicts with \"\(m)\" using \(info.apiVersion):\n" + (byManager[m] ?? []).map { "- \($0.1)" }.joined(separator: "\n")
+            }
+            message = "Apply failed with \(conflicts.count) conflicts: " + parts.joined(separator: "\n")
         }
-        owners[manager, default: []].formUnion(old == nil ? Set(after.keys) : changed)
-        managers[uid] = owners
+        return APIStatusError(code: 409, reason: "Conflict", message: message, name: name, group: info.group, kind: info.plural,
+                              causes: conflicts.map { .init(field: $0.1, reason: "FieldManagerConflict",
+                                                             message: "conflict with \"\($0.0)\" using \(info.apiVersion)") })
     }
 }
 
@@ -142,6 +113,8 @@ extension APIServer {
             throw APIStatusError.badRequest("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch")
         }
         guard patch.objectValue != nil else { throw APIStatusError.badRequest("the apply patch must be an object") }
+        // fieldmanager refuses an applied configuration that carries ownership itself.
+        if patch[path: "metadata", "managedFields"] != nil { throw APIStatusError.badRequest("metadata.managedFields must be nil") }
         var intent = patch
         if let bodyName = intent.name, bodyName != name {
             throw APIStatusError.badRequest("the name of the object (\(bodyName)) does not match the name on the URL (\(name))")
@@ -165,10 +138,15 @@ extension APIServer {
         return .json(present(obj, info, await readSchema(info)), status: created ? 201 : 200, headers: warnings)
     }
 
-    /// The field manager of a non-apply write: `fieldManager`, else the User-Agent's program name (as kube-apiserver).
+    /// The field manager of a non-apply write: `fieldManager`, else the User-Agent's program name as
+    /// kube-apiserver's prefixFromUserAgent takes it (up to the first `/`, printable characters, at most 128 bytes).
     func manager(_ req: APIRequest) -> String {
         if let m = req.query["fieldManager"], !m.isEmpty { return m }
-        let ua = req.headers["user-agent"] ?? "unknown"
-        return String(ua.split(separator: "/").first ?? "unknown")
+        var out = ""
+        for c in (req.headers["user-agent"] ?? "").prefix(while: { $0 != "/" }) where !c.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format }) {
+            if out.utf8.count >= 128 { break }
+            out.append(c)
+        }
+        return out
     }
 }

@@ -196,6 +196,7 @@ extension ObjectStore {
             served[Self.servedKey(info)] = info
             if let schema = version[path: "schema", "openAPIV3Schema"] {
                 schemas["\(info.resourceKey)/\(vname)"] = makeCustomResourceSchema(schema)
+                fieldSchemas["\(info.resourceKey)/\(vname)"] = schema
             }
         }
     }
@@ -206,6 +207,7 @@ extension ObjectStore {
         for (key, info) in served where info.isCustom && info.group == group && info.plural == plural {
             served[key] = nil
             schemas["\(info.resourceKey)/\(info.version)"] = nil
+            fieldSchemas["\(info.resourceKey)/\(info.version)"] = nil
         }
     }
 

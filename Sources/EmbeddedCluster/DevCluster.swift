@@ -127,6 +127,7 @@ public final class DevCluster: Sendable {
         if let dir = options.dataDir { loaded = try await store.load(from: Persistence(directory: dir)) }
         if !loaded { await store.seed() }
         await store.seedBootstrapRBAC()
+        await store.seedPriorityClasses()
         let logs = PodLogs()
         let proxyHooks = ProxyHooks()
         let token = Self.randomToken()
@@ -327,5 +328,6 @@ extension ObjectStore {
                                   "spec": ["clusterIP": "10.96.0.1", "ports": [["name": "https", "port": 443, "targetPort": 6443]]]],
                             scope: .main, dryRun: false)
         }
+        seedStorage()
     }
 }

@@ -26,8 +26,8 @@ import KubeCore
 ///
 /// Semantics and their sources, in short: Writes.swift (create/update/delete, preconditions, finalizers),
 /// Strategies.swift (per-kind behaviour), GC.swift (owner references, propagation, namespaces), Watch.swift and
-/// WatchHandler.swift (history, 410, bookmarks, selectors), Paging.swift (snapshots), Apply.swift (server-side
-/// apply, simplified ownership), CRDRegistry.swift (serving custom resources).
+/// WatchHandler.swift (history, 410, bookmarks, selectors), Paging.swift (snapshots), Apply.swift and ManagedFields/
+/// (server-side apply, managedFields), CRDRegistry.swift (serving custom resources).
 public actor ObjectStore {
     /// Objects by resource storage key, then `ns/name`.
     var objects: [String: [String: JSONValue]] = [:]
@@ -58,8 +58,8 @@ public actor ObjectStore {
     var gracefulPodDeletion = false
     var flushScheduled = false
     var lastPersistenceError: String?
-    /// Server-side apply ownership: uid → manager → owned leaf paths (see Apply.swift).
-    var managers: [String: [String: Set<String>]] = [:]
+    /// Custom resource schemas as JSON by `plural.group/version`, to type their fields for ownership (ManagedFields/).
+    var fieldSchemas: [String: JSONValue] = [:]
 
     init(historyLimit: Int = 10_000) {
         self.historyLimit = historyLimit

@@ -48,10 +48,10 @@ extension APIServer {
             throw APIStatusError.badRequest("metadata.name: Invalid value: the name of the object does not match the name on the URL")
         }
         let warnings = try await decodeWarnings + admit(req, info, &patched, old: schema != nil ? view : current)
-        let result: Result<JSONValue, APIStatusError> = await store.updateResult(info, patched, scope: scope, dryRun: req.dryRun)
+        let result: Result<JSONValue, APIStatusError> = await store.updateResult(info, patched, scope: scope, dryRun: req.dryRun,
+                                                                                 tracking: .update(manager: manager(req)))
         switch result {
         case .success(let updated):
-            if !req.dryRun { await store.recordUpdate(manager: manager(req), old: current, new: updated) }
             return .json(present(updated, info, schema), headers: warnings)
         case .failure(let e):
             // Someone wrote between our read and write: retry on fresh data, like GuaranteedUpdate.

@@ -91,6 +91,12 @@ enum BuiltinKinds {
                      namespaced: true, shortNames: ["sa"], subresources: ["token"]),
         ResourceInfo(group: "", version: "v1", kind: "PersistentVolumeClaim", plural: "persistentvolumeclaims",
                      singular: "persistentvolumeclaim", namespaced: true, shortNames: ["pvc"], subresources: ["status"]),
+        ResourceInfo(group: "", version: "v1", kind: "PersistentVolume", plural: "persistentvolumes",
+                     singular: "persistentvolume", namespaced: false, shortNames: ["pv"], subresources: ["status"]),
+        ResourceInfo(group: "storage.k8s.io", version: "v1", kind: "StorageClass", plural: "storageclasses",
+                     singular: "storageclass", namespaced: false, shortNames: ["sc"]),
+        ResourceInfo(group: "scheduling.k8s.io", version: "v1", kind: "PriorityClass", plural: "priorityclasses",
+                     singular: "priorityclass", namespaced: false, shortNames: ["pc"]),
         ResourceInfo(group: "", version: "v1", kind: "Event", plural: "events", singular: "event", namespaced: true,
                      shortNames: ["ev"]),
         ResourceInfo(group: "events.k8s.io", version: "v1", kind: "Event", plural: "events", singular: "event",
@@ -122,5 +128,5 @@ enum BuiltinKinds {
     ]
 
     /// Preferred versions of built-in groups, in discovery order (core first, as kube-apiserver lists them).
-    static let groupOrder = ["", "apps", "events.k8s.io", "authorization.k8s.io", "policy", "rbac.authorization.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "apiextensions.k8s.io"]
+    static let groupOrder = ["", "apps", "events.k8s.io", "authorization.k8s.io", "policy", "rbac.authorization.k8s.io", "storage.k8s.io", "scheduling.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "apiextensions.k8s.io"]
 }

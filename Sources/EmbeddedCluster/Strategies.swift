@@ -7,6 +7,7 @@ extension ObjectStore {
     func prepareForCreate(_ info: ResourceInfo, _ obj: inout JSONValue, dryRun: Bool) throws(APIStatusError) {
         guard !info.isCustom else { return }
         if info.group == "apps", Self.workloadKinds.contains(info.kind) { try prepareWorkloadForCreate(info, &obj) }
+        prepareStorageForCreate(info, &obj)
         switch (info.group, info.kind) {
         case ("", "Namespace"):
             obj[path: "spec", "finalizers"] = ["kubernetes"]
@@ -25,6 +26,9 @@ extension ObjectStore {
             }
             let envCauses = Self.envNameProblems(obj)
             if !envCauses.isEmpty { throw .invalid(kind: "Pod", group: "", name: obj.name ?? "", causes: envCauses) }
+            try admitPodPriority(&obj)
+        case ("scheduling.k8s.io", "PriorityClass"):
+            try preparePriorityClassForCreate(&obj)
         case ("", "Service"):
             try allocateClusterIP(&obj, dryRun: dryRun)
             if obj[path: "spec", "type"] == nil { obj[path: "spec", "type"] = "ClusterIP" }
@@ -59,6 +63,8 @@ extension ObjectStore {
         if info.group == "", info.kind == "Pod", scope == .main {
             var spec = obj["spec"] ?? .emptyObject
             Self.defaultPodSpec(&spec)
+            // The Priority admission plugin keeps what it set at create when an update leaves it out.
+            for key in ["priority", "preemptionPolicy"] where spec[key] == nil { spec[key] = old[path: "spec", key] }
             obj["spec"] = spec
             if let cause = Self.podSpecUpdateProblem(obj, old: old) { throw .invalid(kind: "Pod", group: "", name: obj.name ?? "", causes: [cause]) }
         }
@@ -74,11 +80,18 @@ extension ObjectStore {
                                causes: [.invalid("spec.clusterIPs[0]", "\"\(obj[path: "spec", "clusterIP"]?.stringValue ?? "")\"",
                                                  "may not change once set")])
             }
+            try Self.checkIPFamilies(&obj, old: old)
         case ("", "Secret"):
             try encodeStringData(&obj)  // before the immutability check: stringData is a write of data
             try Self.checkImmutableData(info, obj, old: old)
         case ("", "ConfigMap"):
             try Self.checkImmutableData(info, obj, old: old)
+        case ("", "PersistentVolumeClaim") where scope == .main:
+            try checkClaimUpdate(&obj, old: old)
+        case ("storage.k8s.io", "StorageClass"):
+            try Self.checkStorageClassUpdate(&obj, old: old)
+        case ("scheduling.k8s.io", "PriorityClass"):
+            try checkPriorityClassUpdate(&obj, old: old)
         case ("", "Node"):
             Self.defaultNodeStatus(&obj)
         case ("rbac.authorization.k8s.io", "RoleBinding"), ("rbac.authorization.k8s.io", "ClusterRoleBinding"):

@@ -59,6 +59,7 @@ enum Table {
             }
         }
         if let workload = workloadColumns(info) { return workload }
+        if let storage = storageColumns(info) { return storage }
         switch (info.group, info.kind) {
         case ("", "Pod"): return [name, Column(name: "Ready", cell: podReady), Column(name: "Status", cell: podStatus),
                                   Column(name: "Restarts", cell: podRestarts), age,
@@ -80,8 +81,6 @@ enum Table {
         case ("discovery.k8s.io", "EndpointSlice"):
             return [name, Column(name: "AddressType", cell: str("addressType")), Column(name: "Ports", cell: slicePorts),
                     Column(name: "Endpoints", cell: sliceEndpoints), age]
-        case ("", "PersistentVolumeClaim"): return [name, Column(name: "Status", cell: str("status", "phase")),
-                                                    Column(name: "Volume", cell: str("spec", "volumeName")), age]
         case ("", "Event"): return eventColumns(v1: false)
         case ("events.k8s.io", "Event"): return eventColumns(v1: true)
         case ("apps", "DaemonSet"):

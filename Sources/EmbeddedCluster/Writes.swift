@@ -34,13 +34,15 @@ extension ObjectStore {
         return info
     }
 
-    func updateResult(_ info: ResourceInfo, _ obj: JSONValue, scope: UpdateScope, dryRun: Bool) -> Result<JSONValue, APIStatusError> {
-        do { return .success(try update(info, obj, scope: scope, dryRun: dryRun)) } catch { return .failure(error) }
+    func updateResult(_ info: ResourceInfo, _ obj: JSONValue, scope: UpdateScope, dryRun: Bool,
+                      tracking: FieldTracking = .keep) -> Result<JSONValue, APIStatusError> {
+        do { return .success(try update(info, obj, scope: scope, dryRun: dryRun, tracking: tracking)) } catch { return .failure(error) }
     }
 
     // MARK: Create
 
-    func create(_ info: ResourceInfo, _ input: JSONValue, scope: UpdateScope, dryRun: Bool) throws(APIStatusError) -> JSONValue {
+    func create(_ info: ResourceInfo, _ input: JSONValue, scope: UpdateScope, dryRun: Bool,
+                tracking: FieldTracking = .keep) throws(APIStatusError) -> JSONValue {
         var obj = input
         guard obj.objectValue != nil else { throw .badRequest("the object must be a JSON object") }
         obj["apiVersion"] = .string(info.storageAPIVersion)
@@ -88,6 +90,7 @@ extension ObjectStore {
         if scope != .all, info.hasStatus, !(info.kind == "Node" && info.group.isEmpty) { obj["status"] = nil }
         try Self.validateMetadata(info, obj)
         try prepareForCreate(info, &obj, dryRun: dryRun)
+        trackFields(info, &obj, old: nil, scope: scope, tracking)
         if dryRun { return obj }
         let stored = try commit(.added, resource: info.resourceKey, object: obj, old: nil)
         afterCreate(info, stored)
@@ -175,12 +178,12 @@ extension ObjectStore {
     // MARK: Update
 
     func update(_ info: ResourceInfo, _ input: JSONValue, scope: UpdateScope, dryRun: Bool,
-                allowCreate: Bool = false) throws(APIStatusError) -> JSONValue {
+                allowCreate: Bool = false, tracking: FieldTracking = .keep) throws(APIStatusError) -> JSONValue {
         guard input.objectValue != nil else { throw .badRequest("the object must be a JSON object") }
         let name = input.name ?? ""
         let namespace = info.namespaced ? input.namespace : nil
         guard let current = get(info.resourceKey, namespace: namespace, name: name) else {
-            if allowCreate { return try create(info, input, scope: scope, dryRun: dryRun) }
+            if allowCreate { return try create(info, input, scope: scope, dryRun: dryRun, tracking: tracking) }
             throw .notFound(info.qualifiedName, name, group: info.group, kind: info.plural)
         }
         if let rv = input.resourceVersion, !rv.isEmpty, rv != current.resourceVersion {
@@ -221,6 +224,7 @@ extension ObjectStore {
         if info.tracksGeneration, Self.specChanged(obj, decoded) {
             obj[path: "metadata", "generation"] = .int((current.generation ?? 1) + 1)
         }
+        trackFields(info, &obj, old: current, scope: scope, tracking)
         if obj == current { return current }  // a no-op write is not committed (no new resourceVersion)
         if dryRun { return obj }
         // A gracefully deleting pod survives its kubelet's status writes until a delete with grace 0 (apiserver's ShouldDeleteDuringUpdate).

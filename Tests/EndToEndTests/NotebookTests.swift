@@ -238,6 +238,9 @@ import KubeCore
             let second = try #require(try await h.get(.pods, "default", "spot"))
             #expect(second[path: "spec", "nodeName"]?.stringValue != node)
             #expect(second[path: "spec", "volumes"]?.arrayValue?.first?[path: "persistentVolumeClaim", "claimName"] == "spot-workspace")
+            // The workspace is a bound claim (the default class's volume), which the new pod mounts on another node.
+            let claim = try await h.kubectl("get", "pvc", "spot-workspace", "-o", "jsonpath={.status.phase} {.spec.volumeName}")
+            #expect(claim.hasPrefix("Bound pvc-"), "\(claim)")
         }
     }
 

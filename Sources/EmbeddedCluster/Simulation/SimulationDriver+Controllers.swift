@@ -22,14 +22,16 @@ extension SimulationDriver {
             pending.append(pod)
         }
         guard !pending.isEmpty else { return false }
+        let gate = await gateOnVolumes(pending, nodeCount: nodes.count, stamp: stamp)
         let requests = requestsByUID(pods)
-        let result = Scheduler.schedule(pending: pending, nodes: nodes, bound: bound) { pod in
+        let result = Scheduler.schedule(pending: gate.pods, nodes: nodes, bound: bound) { pod in
             pod.uid.flatMap { requests[$0] } ?? PodRequests.of(pod)
         }
         var byKey: [ObjectKey: JSONValue] = [:]
         for p in pending { byKey[p.objectKey] = p }
         for binding in result.bindings {
             guard var pod = byKey[binding.pod] else { continue }
+            if let claims = gate.provision[binding.pod] { await selectNode(binding.node, for: claims); continue }
             pod[path: "spec", "nodeName"] = .string(binding.node)
             var conditions = (pod[path: "status", "conditions"]?.arrayValue ?? []).compactMap(KubeletSimulator.condition)
             conditions.set(Condition(type: "PodScheduled", status: .true, reason: "", message: ""), now: stamp)

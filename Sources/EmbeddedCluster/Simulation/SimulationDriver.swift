@@ -115,6 +115,7 @@ actor SimulationDriver {
             guard let fresh = await read("pods") else { return }
             pods = fresh
         }
+        await runVolumes()
         await runKubelets(nodes: nodes, pods: pods, now: now)
         await runDaemonSets(nodes: nodes, pods: pods, now: now)
         await runDeployments()
