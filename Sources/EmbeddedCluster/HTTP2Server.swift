@@ -31,6 +31,7 @@ struct HTTP2Backend: Sendable {
         var streams = NIOHTTP2Handler.StreamConfiguration()
         streams.streamResetFrameRateLimit.maximumCount = 1000
         streams.streamResetFrameRateLimit.windowLength = .seconds(1)
+        let (connectionSettings, streamSettings) = (settings, streams)  // immutable copies for the channel closures
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -40,7 +41,7 @@ struct HTTP2Backend: Sendable {
             }
             .childChannelInitializer { connection in
                 answers.track(connection)
-                return connection.configureHTTP2Pipeline(mode: .server, connectionConfiguration: settings, streamConfiguration: streams) { stream in
+                return connection.configureHTTP2Pipeline(mode: .server, connectionConfiguration: connectionSettings, streamConfiguration: streamSettings) { stream in
                     stream.eventLoop.makeCompletedFuture {
                         HTTP2IdleTimeout.track(stream)
                         try stream.pipeline.syncOperations.addHandler(HTTP2StreamResponder(api: api, answers: answers))
