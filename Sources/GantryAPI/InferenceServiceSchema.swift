@@ -227,8 +227,11 @@ public enum InferenceServiceSchema {
         "perNode": Schema.array("placement perNode: each live colour's DaemonSet.", of: Schema.object("A colour.", [
             "color": Schema.string("blue or green.", enum: InferenceServiceStatus.Color.allCases.map(\.rawValue)),
             "revision": Schema.string("Revision hash."), "daemonSet": Schema.string("DaemonSet name."),
-            "desired": Schema.integer("Nodes that should run a replica (desiredNumberScheduled)."),
+            "desired": Schema.integer("Nodes that should run a replica: the DaemonSet's desiredNumberScheduled less the unfit nodes."),
             "ready": Schema.integer("Of those, nodes whose replica is ready and of this revision."),
+            "unfit": Schema.array("Nodes the DaemonSet places a pod on that can never hold one replica (allocatable below its request): not counted in desired; their pods stay Pending.", of: Schema.object("A node.", [
+                "node": Schema.string("Node name."), "message": Schema.string("What it has against what one replica asks."),
+            ])),
         ])),
         "replicas": Schema.integer("Replicas of the serving revision."),
         "readyReplicas": Schema.integer("Ready replicas of the serving revision."),

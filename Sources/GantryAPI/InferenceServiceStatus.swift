@@ -109,12 +109,27 @@ public struct InferenceServiceStatus: ConditionedStatus {
         public var daemonSet: String
         public var desired: Int
         public var ready: Int
-        public init(color: Color, revision: String, daemonSet: String, desired: Int, ready: Int) {
+        /// Nodes its DaemonSet counts that can never hold one replica (not counted in `desired`).
+        public var unfit: [UnfitNode]?
+        public init(color: Color, revision: String, daemonSet: String, desired: Int, ready: Int, unfit: [UnfitNode]? = nil) {
             self.color = color
             self.revision = revision
             self.daemonSet = daemonSet
             self.desired = desired
             self.ready = ready
+            self.unfit = unfit
+        }
+    }
+
+    /// A node a perNode DaemonSet places a pod on (Kubernetes' DaemonSet controller looks at labels and taints, not
+    /// resources) whose allocatable is below one replica's request: the pod there stays Pending.
+    public struct UnfitNode: Codable, Sendable, Hashable {
+        public var node: String
+        /// What it has against what one replica asks: `1 nvidia.com/gpu allocatable, one replica needs 2`.
+        public var message: String
+        public init(node: String, message: String) {
+            self.node = node
+            self.message = message
         }
     }
 

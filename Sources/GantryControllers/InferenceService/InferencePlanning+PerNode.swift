@@ -4,8 +4,9 @@ import KubeCore
 import KubeRuntime
 
 /// `placement: perNode`: each colour is a DaemonSet (a replica on every matching node), and a colour is ready
-/// when its DaemonSet's status says every desired node runs a ready, updated pod of the current generation. The
-/// rest of blue/green (swap, warm window, rollback, validation) is the same as for replica pods.
+/// when its DaemonSet's status says every desired node runs a ready, updated pod of the current generation, less
+/// the nodes that can never hold a replica (`unfitNodes`). The rest of blue/green (swap, warm window, rollback,
+/// validation) is the same as for replica pods.
 extension InferencePlanning {
     /// How far a revision's replicas are.
     struct Readiness {
@@ -13,8 +14,10 @@ extension InferencePlanning {
         var desired: Int
         var complete: Bool
         var summary: String
-        /// perNode: the DaemonSet controller found no node for it.
+        /// perNode: the DaemonSet controller found no node for it, or none that can hold a replica.
         var noMatchingNodes = false
+        /// perNode: nodes its DaemonSet counts that can never hold a replica (not in `desired`).
+        var unfit: [InferenceServiceStatus.UnfitNode] = []
     }
 
     func readiness(of revision: Revision) -> Readiness {
@@ -24,6 +27,8 @@ extension InferencePlanning {
         }
         let name = InferenceDaemonSets.name(service, revision)
         let ds = InferenceDaemonSets.Progress(daemonSets.first { $0.name == name })
+        let unfit = ds.observed ? unfitNodes(revision) : []
+        let desired = max(0, ds.desired - unfit.count)
         let summary: String
         if recreateWaits(revision) {
             summary = "DaemonSet \(name) waits until the previous revision's pods in \(revision.color.rawValue) are gone (spec.rollout.strategy Recreate)"
@@ -31,10 +36,38 @@ extension InferencePlanning {
             summary = "DaemonSet \(name) not yet rolled out by the DaemonSet controller"
         } else if ds.desired == 0 {
             summary = "DaemonSet \(name): no node matches spec.nodeSelector, spec.tolerations and spec.gpu"
+        } else if desired == 0 {
+            summary = "DaemonSet \(name): none of its \(ds.desired) node(s) can hold a replica: \(Self.describe(unfit)); "
+                + "lower spec.gpu.count or choose nodes with enough GPUs (spec.nodeSelector)"
         } else {
-            summary = "DaemonSet \(name): \(ds.ready) of \(ds.desired) nodes run a ready replica"
+            summary = "DaemonSet \(name): \(ds.ready) of \(desired) nodes run a ready replica" + Self.notCounted(unfit)
         }
-        return Readiness(ready: ds.ready, desired: ds.desired, complete: ds.complete, summary: summary, noMatchingNodes: ds.observed && ds.desired == 0)
+        return Readiness(ready: min(ds.ready, desired), desired: desired, complete: ds.observed && desired > 0 && ds.ready >= desired,
+                         summary: summary, noMatchingNodes: ds.observed && desired == 0, unfit: unfit)
+    }
+
+    /// Nodes the revision's DaemonSet counts that can never hold one of its replicas: allocatable below one
+    /// replica's GPU request. Kubernetes' DaemonSet controller chooses nodes by nodeName, node affinity and taints
+    /// only (pkg/controller/daemon `predicates`), never by resources, so such a node is in desiredNumberScheduled
+    /// and its pod stays Pending for ever; counted, it would keep the colour from being ready and fail every
+    /// rollout at its deadline. Read from the revision's unbound pods and the node each is for.
+    func unfitNodes(_ revision: Revision) -> [InferenceServiceStatus.UnfitNode] {
+        guard let resource = placement.resourceName, placement.countPerPod > 0 else { return [] }
+        let waiting = Set(livePods(revision).filter { $0.node == nil }.compactMap(\.targetNode))
+        return waiting.sorted().compactMap { name in
+            guard let node = nodes[name], !SchedulingRules.fits(placement.limits, node: Node(json: node)) else { return nil }
+            let allocatable = GPUPlacement.capacity(of: node, resource: resource) ?? 0
+            return .init(node: name, message: "\(allocatable) \(resource) allocatable, one replica needs \(placement.countPerPod)")
+        }
+    }
+
+    static func describe(_ unfit: [InferenceServiceStatus.UnfitNode]) -> String {
+        unfit.map { "\($0.node) (\($0.message))" }.joined(separator: ", ")
+    }
+
+    /// `; not counted: NODE (…), …`: the nodes left out of a colour's size, for its messages.
+    static func notCounted(_ unfit: [InferenceServiceStatus.UnfitNode]) -> String {
+        unfit.isEmpty ? "" : "; not counted, as no replica fits there (its pod stays Pending): \(describe(unfit))"
     }
 
     /// The DaemonSet of a live revision (its pods are made and replaced by the DaemonSet controller). Created
@@ -56,12 +89,19 @@ extension InferencePlanning {
             || pods.contains { $0.color == revision.color && $0.revision != revision.hash }
     }
 
-    /// status.perNode (each live colour's nodes) and the serving size: the active DaemonSet's desired nodes.
+    /// status.perNode (each live colour's nodes) and the serving size: the active DaemonSet's desired nodes. A
+    /// node found unfit for a colour is a Warning Event once (status remembers it).
     mutating func reportNodes(_ revisions: [Revision], active: Revision) {
         status.perNode = revisions.map { revision in
             let r = readiness(of: revision)
+            let known = service.status.perNode?.first { $0.revision == revision.hash && $0.color == revision.color }?.unfit ?? []
+            let new = r.unfit.filter { !known.contains($0) }
+            if !new.isEmpty {
+                plan.events.append(PlannedEvent(.warning, "NodesTooSmall", "\(InferenceDaemonSets.name(service, revision)) has a pod on \(Self.describe(new)): "
+                    + "it stays Pending and is not counted; lower spec.gpu.count or keep those nodes out with spec.nodeSelector"))
+            }
             return .init(color: revision.color, revision: revision.hash, daemonSet: InferenceDaemonSets.name(service, revision),
-                         desired: r.desired, ready: r.ready)
+                         desired: r.desired, ready: r.ready, unfit: r.unfit.isEmpty ? nil : r.unfit)
         }
         let serving = readiness(of: active)
         replicas = serving.desired

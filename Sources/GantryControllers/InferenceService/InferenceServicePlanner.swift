@@ -27,11 +27,14 @@ public struct InferenceServicePlanner: KindPlanner {
         public var validationLog: [String]?
         /// The pods of its DaemonSets (perNode colours, prepull): their owner is the DaemonSet, not the service.
         public var daemonPods: [JSONValue]
+        /// The nodes, for a perNode service asking for GPUs: which of its DaemonSets' nodes can never hold a replica.
+        public var nodes: [JSONValue]?
         public init(platform: PlatformConfigSpec, validation: InferenceServiceStatus.ValidationOutcome? = nil,
                     source: ModelSourceResolution? = nil, gpu: GPUUsage? = nil,
                     analysis: Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>? = nil,
                     autoscaling: Result<AutoscalingReading, MetricsReadFailure>? = nil, validationLog: [String]? = nil,
-                    daemonPods: [JSONValue] = []) {
+                    daemonPods: [JSONValue] = [], nodes: [JSONValue]? = nil) {
+            self.nodes = nodes
             self.daemonPods = daemonPods
             self.validationLog = validationLog
             self.analysis = analysis
@@ -55,6 +58,7 @@ public struct InferenceServicePlanner: KindPlanner {
     let readAutoscaling: @Sendable (InferenceService, InferenceServiceStatus.Revision?, _ replicas: Int) async -> Result<AutoscalingReading, MetricsReadFailure>
     let validationLog: @Sendable (InferenceService, _ pod: String) async -> [String]?
     let daemonPods: @Sendable (InferenceService) async -> [JSONValue]
+    let nodes: @Sendable () async -> [JSONValue]
 
     /// `source`: judges a `model.fromTrainingJob` run (ModelSourceResolution.judge over its record and the job);
     /// `gpuUsage`: the nodes and what Gantry's pods hold on them.
@@ -71,7 +75,9 @@ public struct InferenceServicePlanner: KindPlanner {
                     .failure(.init(message: "no metrics reader"))
                 },
                 validationLog: @escaping @Sendable (InferenceService, _ pod: String) async -> [String]? = { _, _ in nil },
-                daemonPods: @escaping @Sendable (InferenceService) async -> [JSONValue] = { _ in [] }) {
+                daemonPods: @escaping @Sendable (InferenceService) async -> [JSONValue] = { _ in [] },
+                nodes: @escaping @Sendable () async -> [JSONValue] = { [] }) {
+        self.nodes = nodes
         self.daemonPods = daemonPods
         self.validationLog = validationLog
         self.readAnalysis = readAnalysis
@@ -160,6 +166,8 @@ public struct InferenceServicePlanner: KindPlanner {
                 var owned: [JSONValue] = []
                 for ds in await daemonSets.owned(by: service.uid) { owned += await pods.owned(by: ds.uid ?? "") }
                 return owned
+            }, nodes: {
+                await nodes.list()
             })
         }
     }
@@ -177,6 +185,7 @@ public struct InferenceServicePlanner: KindPlanner {
             inputs.source = await source(object.namespace, job)
         }
         if InferencePlanning.surges(object, desired: desired) { inputs.gpu = await gpuUsage() }
+        if object.spec.perNode, (object.spec.gpu?.count ?? 0) > 0 { inputs.nodes = await nodes() }
         // While an analysis runs on the serving revision: its metrics, every intervalSeconds.
         if let record = object.status.analysis, record.phase == .running, let analysis = object.spec.effectiveRollout.analysis,
            let active = object.status.activeRevision, active.hash == record.revision {
@@ -220,6 +229,8 @@ struct InferencePlanning: StatusPlanning {
     let security: PodPolicy.SecurityProfile
     /// The owned DaemonSets: a perNode colour's, or a prepull.
     let daemonSets: [JSONValue]
+    /// The nodes by name, for a perNode service asking for GPUs (empty otherwise).
+    let nodes: [String: JSONValue]
     /// The platform's Prometheus, for a spec that reads it.
     let prometheus: PrometheusEndpoint?
     /// Answers of the candidate to the validation requests, when this reconcile sent them.
@@ -255,6 +266,7 @@ struct InferencePlanning: StatusPlanning {
         placement = GPUPlacement(request: service.spec.gpu, settings: o.inputs.platform.effectiveGPU)
         productLabel = o.inputs.platform.effectiveGPU.effectiveProductLabel
         daemonSets = o.children(.daemonSets)
+        nodes = Dictionary((o.inputs.nodes ?? []).compactMap { node in node.name.map { ($0, node) } }) { first, _ in first }
         security = o.inputs.platform.effectivePodPolicy.effectiveSecurityContext
         prometheus = o.inputs.platform.prometheus
         validation = o.inputs.validation
@@ -444,7 +456,7 @@ struct InferencePlanning: StatusPlanning {
         let deadline = started.addingTimeInterval(Double(rollout.effectiveProgressDeadlineSeconds))
         let shortage = gpuShortage(mine, candidate.revision, active: active)
         if now >= deadline {
-            let cause = shortage?.message ?? mine.lazy.compactMap(\.problemReport).first ?? readiness.summary
+            let cause = shortage?.message ?? Self.problem(mine, unfit: readiness.unfit) ?? readiness.summary
             candidate.phase = .failed
             candidate.reason = shortage?.reason ?? "ProgressDeadlineExceeded"
             candidate.message = "not ready within spec.rollout.progressDeadlineSeconds (\(rollout.effectiveProgressDeadlineSeconds)s): \(cause); \(active.color.rawValue) keeps serving"
@@ -459,7 +471,7 @@ struct InferencePlanning: StatusPlanning {
             candidate.reason = shortage.reason
             candidate.message = shortage.message
         } else {
-            candidate.message = mine.lazy.compactMap(\.problemReport).first ?? (service.spec.perNode ? readiness.summary : nil)
+            candidate.message = Self.problem(mine, unfit: readiness.unfit) ?? (service.spec.perNode ? readiness.summary : nil)
         }
         status.candidate = candidate
         // Look again when the deadline passes or minReadySeconds elapse, whichever comes first.
@@ -618,10 +630,13 @@ struct InferencePlanning: StatusPlanning {
             if replicas == 0 {
                 conditions.markReady("ScaledToZero", "revision \(serving) is scaled to zero by spec.autoscaling (minReplicas 0); it scales up when \(status.autoscaling?.metric ?? "its metric") asks")
             } else {
-                conditions.markReady("Serving", "\(ready)/\(replicas) replicas of revision \(serving) ready behind \(InferenceChildren.aliasName(service))")
+                let skipped = status.perNode?.first { $0.revision == serving && $0.color == status.activeColor }?.unfit ?? []
+                conditions.markReady("Serving", "\(ready)/\(replicas) replicas of revision \(serving) ready behind \(InferenceChildren.aliasName(service))"
+                                     + Self.notCounted(skipped))
             }
         } else {
-            let problem = pods.filter { $0.revision == serving }.lazy.compactMap(\.problemReport).first
+            let unfit = service.spec.perNode ? status.activeRevision.map { readiness(of: $0).unfit } ?? [] : []
+            let problem = Self.problem(pods.filter { $0.revision == serving }, unfit: unfit)
             let reason = growing ? "ScalingUp" : "Starting"
             let message = "\(ready)/\(replicas) replicas of revision \(serving) ready" + (growing ? " (scaled up by spec.autoscaling)" : "") + (problem.map { "; \($0)" } ?? "")
             conditions.set("Progressing", .true, reason, message)
@@ -634,6 +649,11 @@ struct InferencePlanning: StatusPlanning {
         let degraded = ready < expected && servedBefore
         conditions.set("Degraded", degraded ? .true : .false, degraded ? "ReplicasUnavailable" : "AsExpected",
                        "\(ready)/\(replicas) serving replicas ready")
+    }
+
+    /// The first pod problem worth naming: a pod on a node that can never hold it is reported as such instead.
+    static func problem(_ pods: [ServingPod], unfit: [InferenceServiceStatus.UnfitNode]) -> String? {
+        pods.lazy.filter { pod in !unfit.contains { $0.node == pod.targetNode } }.compactMap(\.problemReport).first
     }
 
     /// Working toward the spec: Reconciling, and no longer Stalled (a shortage or a refusal that cleared).
