@@ -143,4 +143,33 @@ import KubeCore
             #expect(try await IS.ready(h, "drained"))
         }
     }
+
+    /// A spot node reclaimed under a serving pod (the kubelet fails it, the Node goes, PodGC deletes the pod): Gantry
+    /// makes the replica again on another node, the replicas spread over nodes, and the alias keeps the other one.
+    @Test func aServingPodLostWithItsSpotNodeIsReplacedOnAnotherNode() async throws {
+        try await withOperator(nodes: "3x{gpu: 2, spot: true}") { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: IS.manifest("spot", image: "acme/llm-serving:1", rollout: "{scaleDownDelaySeconds: 0}"))
+            #expect(try await eventually(timeout: .seconds(60)) { try await IS.ready(h, "spot") })
+            let before = try await Self.servingPods(h, "spot")
+            let nodes = before.compactMap { $0[path: "spec", "nodeName"]?.stringValue }
+            #expect(before.count == 2 && Set(nodes).count == 2, "one replica per node: \(nodes)")
+            let lost = try #require(before.first)
+            let node = try #require(lost[path: "spec", "nodeName"]?.stringValue)
+            // The endpoints controller has caught up with both replicas' readiness.
+            #expect(try await eventually(timeout: .seconds(10)) { try await IS.readyAddresses(h, "spot") == 2 })
+
+            let sampling = Self.sampleAlias(h, "spot")
+            _ = try await h.kubectl("annotate", "node", node, "sim.gantry.dev/disrupt=preempt")
+            #expect(try await eventually(timeout: .seconds(60)) {
+                let pods = try await Self.servingPods(h, "spot")
+                let on = pods.compactMap { $0[path: "spec", "nodeName"]?.stringValue }
+                return pods.count == 2 && pods.allSatisfy(Self.ready) && !pods.contains { $0.uid == lost.uid } && !on.contains(node) && Set(on).count == 2
+            }, "the lost replica runs again on a third node")
+            #expect(try await eventually(timeout: .seconds(30)) { try await IS.ready(h, "spot") })
+            sampling.cancel()
+            let alias = await sampling.value
+            #expect(alias.samples > 0 && alias.empty == 0, "the other replica kept the alias serving: \(alias)")
+            #expect(try await IS.selectedColor(h, "spot") == "blue")
+        }
+    }
 }
