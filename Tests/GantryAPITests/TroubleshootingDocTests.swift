@@ -12,18 +12,29 @@ import Testing
     static func reasonsInSource() throws -> Set<String> {
         let pattern = try NSRegularExpression(pattern:
             #"(?:mark(?:Ready|Reconciling|Stalled|Idle)\(|\.set\("[A-Za-z]+", \.[a-z]+, |terminal\(\.[a-zA-Z]+, |[rR]eason(?::| =) )"([A-Z][A-Za-z]+)""#)
-        var reasons: Set<String> = []
-        for folder in ["Sources/GantryControllers", "Sources/KubeRuntime"] {
-            let base = root.appendingPathComponent(folder)
-            guard let files = FileManager.default.enumerator(at: base, includingPropertiesForKeys: nil) else { continue }
-            for case let file as URL in files where file.pathExtension == "swift" {
-                let text = try String(contentsOf: file, encoding: .utf8)
-                for match in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
-                    if let range = Range(match.range(at: 1), in: text) { reasons.insert(String(text[range])) }
-                }
+        return try Set(sources(["Sources/GantryControllers", "Sources/KubeRuntime"]).flatMap { captures(pattern, in: $0) })
+    }
+
+    /// The text of every Swift file under `paths` (folders or files, from the repository root).
+    static func sources(_ paths: [String]) throws -> [String] {
+        var texts: [String] = []
+        for path in paths {
+            let base = root.appendingPathComponent(path)
+            if base.pathExtension == "swift" {
+                texts.append(try String(contentsOf: base, encoding: .utf8))
+                continue
             }
+            guard let files = FileManager.default.enumerator(at: base, includingPropertiesForKeys: nil) else { continue }
+            for case let file as URL in files where file.pathExtension == "swift" { texts.append(try String(contentsOf: file, encoding: .utf8)) }
         }
-        return reasons
+        return texts
+    }
+
+    /// Every first capture group of `pattern` in `text`.
+    static func captures(_ pattern: NSRegularExpression, in text: String) -> [String] {
+        pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap { match in
+            Range(match.range(at: 1), in: text).map { String(text[$0]) }
+        }
     }
 
     @Test func everyReasonTheControllersSetIsExplained() throws {
