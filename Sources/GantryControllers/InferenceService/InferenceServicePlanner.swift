@@ -27,7 +27,8 @@ public struct InferenceServicePlanner: KindPlanner {
         public var validationLog: [String]?
         /// The pods of its DaemonSets (perNode colours, prepull): their owner is the DaemonSet, not the service.
         public var daemonPods: [JSONValue]
-        /// The nodes, for a perNode service asking for GPUs: which of its DaemonSets' nodes can never hold a replica.
+        /// The nodes, for a service asking for GPUs with a revision to make (whether any node can hold a replica)
+        /// or `placement: perNode` (which of its DaemonSets' nodes can never hold one).
         public var nodes: [JSONValue]?
         public init(platform: PlatformConfigSpec, validation: InferenceServiceStatus.ValidationOutcome? = nil,
                     source: ModelSourceResolution? = nil, gpu: GPUUsage? = nil,
@@ -185,7 +186,7 @@ public struct InferenceServicePlanner: KindPlanner {
             inputs.source = await source(object.namespace, job)
         }
         if InferencePlanning.surges(object, desired: desired) { inputs.gpu = await gpuUsage() }
-        if object.spec.perNode, (object.spec.gpu?.count ?? 0) > 0 { inputs.nodes = await nodes() }
+        if (object.spec.gpu?.count ?? 0) > 0, object.spec.perNode || object.status.activeRevision?.hash != desired { inputs.nodes = await nodes() }
         // While an analysis runs on the serving revision: its metrics, every intervalSeconds.
         if let record = object.status.analysis, record.phase == .running, let analysis = object.spec.effectiveRollout.analysis,
            let active = object.status.activeRevision, active.hash == record.revision {
@@ -241,7 +242,9 @@ struct InferencePlanning: StatusPlanning {
     let source: InferenceServiceStatus.ModelProvenance?
     /// Why the spec's source run cannot be served (nil when it can, or when the spec names none).
     let sourceRefusal: ModelSourceResolution.Refusal?
-    /// Set when this reconcile did not make a revision because of `sourceRefusal`.
+    /// Why the spec's GPU request cannot be served: no node can hold one replica (nil when one can, or unknown).
+    let gpuRefusal: ModelSourceResolution.Refusal?
+    /// Set when this reconcile did not make a revision because of `sourceRefusal` or `gpuRefusal`.
     var refused: ModelSourceResolution.Refusal?
     /// The analysed colour's metrics, when this reconcile read them.
     let analysisReading: Result<AnalysisStatus.Reading, RolloutAnalysis.ReadFailure>?
@@ -267,6 +270,11 @@ struct InferencePlanning: StatusPlanning {
         productLabel = o.inputs.platform.effectiveGPU.effectiveProductLabel
         daemonSets = o.children(.daemonSets)
         nodes = Dictionary((o.inputs.nodes ?? []).compactMap { node in node.name.map { ($0, node) } }) { first, _ in first }
+        // Looked at again every 30 s: a node that can hold it may join.
+        let placement = self.placement
+        gpuRefusal = o.inputs.nodes.flatMap { NodeCheck.noNodeCanHold(placement, nodes: $0) }.map {
+            .init(reason: $0.reason, message: $0.message, waiting: false, retryAfter: 30, stalledUntil: "waiting for a spec.gpu a node can hold")
+        }
         security = o.inputs.platform.effectivePodPolicy.effectiveSecurityContext
         prometheus = o.inputs.platform.prometheus
         validation = o.inputs.validation
@@ -335,8 +343,9 @@ struct InferencePlanning: StatusPlanning {
                     plan.events.append(PlannedEvent(.normal, "RolloutAborted", "the spec is back at the serving revision \(active.hash); candidate \(candidate.revision.hash) removed"))
                     status.candidate = nil
                 }
-            } else if let refusal = sourceRefusal {
-                // The spec's model comes from a run that cannot be served: no new revision; the serving one stays.
+            } else if let refusal = sourceRefusal ?? (status.previousRevision?.hash == desired ? nil : gpuRefusal) {
+                // The spec's model comes from a run that cannot be served, or asks for more GPUs than any node has:
+                // no new revision; the serving one stays.
                 refuse(refusal)
             } else if rollout.effectiveStrategy == .recreate {
                 // No surge: the new revision takes the serving colour; its pods start once the old ones are gone.
@@ -352,7 +361,7 @@ struct InferencePlanning: StatusPlanning {
             } else {
                 progress(toward: desired, from: active)
             }
-        } else if let refusal = sourceRefusal {
+        } else if let refusal = sourceRefusal ?? gpuRefusal {
             refuse(refusal)
         } else {
             // First deploy: the revision serves in blue as soon as it exists (there is nothing else to serve).
@@ -366,12 +375,12 @@ struct InferencePlanning: StatusPlanning {
         reportMetricsSource()
     }
 
-    /// Makes no revision from a spec whose source run is refused: a candidate of an earlier spec is superseded
+    /// Makes no revision from a spec whose source run (or GPU request) is refused: a candidate of an earlier spec is superseded
     /// (its pods go), the serving revision is untouched, and the source is looked at again later.
     mutating func refuse(_ refusal: ModelSourceResolution.Refusal) {
         refused = refusal
         if let stale = status.candidate {
-            plan.events.append(PlannedEvent(.normal, "RolloutSuperseded", "candidate \(stale.revision.hash) replaced by a spec whose model source is refused"))
+            plan.events.append(PlannedEvent(.normal, "RolloutSuperseded", "candidate \(stale.revision.hash) replaced by a spec that is refused (\(refusal.reason))"))
             status.candidate = nil
         }
         let before = service.status.conditions?[type: "Progressing"]
@@ -590,7 +599,7 @@ struct InferencePlanning: StatusPlanning {
             if refused.waiting {
                 progressing(refused.reason, message)
             } else {
-                conditions.markStalled(refused.reason, message, reconciling: "waiting for a model source that succeeded")
+                conditions.markStalled(refused.reason, message, reconciling: refused.stalledUntil)
             }
         } else if let candidate = status.candidate {
             switch candidate.phase {

@@ -18,11 +18,14 @@ public enum ModelSourceResolution: Sendable, Hashable {
         public var waiting: Bool
         /// When to look again, in seconds (a job may be created, or finish, without the service hearing of it).
         public var retryAfter: Double?
-        public init(reason: String, message: String, waiting: Bool, retryAfter: Double?) {
+        /// What a Stalled service waits for (the Reconciling condition's message).
+        public var stalledUntil: String
+        public init(reason: String, message: String, waiting: Bool, retryAfter: Double?, stalledUntil: String = "waiting for a model source that succeeded") {
             self.reason = reason
             self.message = message
             self.waiting = waiting
             self.retryAfter = retryAfter
+            self.stalledUntil = stalledUntil
         }
     }
 

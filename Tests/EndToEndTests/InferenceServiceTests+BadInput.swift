@@ -1,0 +1,41 @@
+import Foundation
+import Testing
+import GantryAPI
+import GantryTestSupport
+import KubeCore
+
+/// Semantic errors the schema cannot see (issue #10 "Bad input"): a GPU count no node can hold is a condition
+/// naming the field, nothing is created, and a bad update never touches the serving colour.
+extension InferenceServiceTests {
+    static func refusedForGPUs(_ h: OperatorHarness, _ name: String) async throws -> Bool {
+        let status = try await Self.status(h, name)
+        return condition(status, "Stalled")?["reason"] == "NoMatchingGPUNodes" && condition(status, "Progressing")?["reason"] == "NoMatchingGPUNodes"
+    }
+
+    @Test func aGPUCountNoNodeCanHoldIsRefusedNamingTheFieldAndABadUpdateLeavesTheServingColourAlone() async throws {
+        try await withOperator(nodes: "2x{gpu: 4}") { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("huge", image: "acme/llm-serving:1", gpus: 16))
+            #expect(try await eventually(timeout: .seconds(30)) { try await Self.refusedForGPUs(h, "huge") })
+            let message = Self.condition(try await Self.status(h, "huge"), "Stalled")?["message"]?.stringValue ?? ""
+            #expect(message.hasPrefix("spec.gpu: no node can ever run one replica: it needs 16 nvidia.com/gpu; the largest matching node has 4. Lower spec.gpu.count"), "\(message)")
+            #expect(message.hasSuffix("; nothing was created"), "\(message)")
+            #expect(try await Self.events(h, "huge").contains("NoMatchingGPUNodes"))
+            #expect(try await Self.pods(h, "huge").isEmpty)
+            #expect(try await h.get(.services, "default", "huge") == nil)
+
+            // Fixed, it serves; then an update asking too much again is refused with blue untouched.
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("huge", image: "acme/llm-serving:1", gpus: 1))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.ready(h, "huge") })
+            let serving = Set(try await Self.pods(h, "huge").compactMap(\.uid))
+            let creates = Self.podCreates(h)
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("huge", image: "acme/llm-serving:2", gpus: 16))
+            #expect(try await eventually(timeout: .seconds(30)) { try await Self.refusedForGPUs(h, "huge") })
+            let status = try await Self.status(h, "huge")
+            #expect(Self.condition(status, "Stalled")?["message"]?.stringValue?.contains("keeps serving in blue") == true)
+            #expect(status["candidate"] == nil && status[path: "activeRevision", "image"] == "acme/llm-serving:1")
+            #expect(Self.podCreates(h) == creates)
+            #expect(Set(try await Self.pods(h, "huge").compactMap(\.uid)) == serving)
+            #expect(try await Self.selectedColor(h, "huge") == "blue")
+        }
+    }
+}
