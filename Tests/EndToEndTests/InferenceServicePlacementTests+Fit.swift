@@ -11,8 +11,8 @@ import KubeCore
 /// node affinity and taints, never by resources, so it counts such a node in desiredNumberScheduled and its pod
 /// stays Pending there; the service names the node and leaves it out of its size instead of waiting for it.
 extension InferenceServicePlacementTests {
-    /// Two GPU edge nodes, one of 4 GPUs and one of 1, and a CPU node.
-    static let unevenGPUNodes = "1x{gpu: 4, name: big, labels: {edge: 'true'}}, 1x{gpu: 1, name: small, labels: {edge: 'true'}}, 1x{cpu: 8, name: core}"
+    /// Two GPU edge nodes, one of 4 GPUs and one of 1, and an 8-GPU node that is not an edge node.
+    static let unevenGPUNodes = "1x{gpu: 4, name: big, labels: {edge: 'true'}}, 1x{gpu: 1, name: small, labels: {edge: 'true'}}, 1x{gpu: 8, name: core}"
 
     @Test func aNodeTooSmallForOneReplicaIsNamedAndNotCountedSoTheServiceIsReadyAndSwaps() async throws {
         try await withOperator(nodes: Self.unevenGPUNodes) { h in
@@ -49,7 +49,8 @@ extension InferenceServicePlacementTests {
             let after = try await InferenceServiceTests.status(h, "fit")
             #expect(after["perNode"]?.arrayValue?.first?["unfit"] == unfit && after["readyReplicas"] == 1, "\(after["perNode"] ?? .null)")
 
-            // None of the nodes can hold one replica: said at once, naming each, instead of waiting.
+            // None of its nodes can hold one replica (the 8-GPU node could, but spec.nodeSelector leaves it out):
+            // said at once, naming each, instead of waiting.
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.perNode("huge", image: "acme/detector:1", rollout: "{}", extra: "  gpu: {count: 8}\n"))
             #expect(try await eventually(timeout: .seconds(30)) {
                 let progressing = InferenceServiceTests.condition(try await InferenceServiceTests.status(h, "huge"), "Progressing")
