@@ -102,16 +102,9 @@ extension KillPointTests {
 
             // Promoted with every Service patch refused: the controller decides the swap, records it, and fails to
             // move the alias. Killed there.
-            f.cluster.cluster.failNextRequests(100_000, code: 503, target: FaultTarget(method: "PATCH", path: "/namespaces/default/services/"))
-            let promoted = await runProcess(GantryBinary.path, ["promote", "s", "--kubeconfig", f.cluster.kubeconfig, "-n", "default"])
-            #expect(promoted.ok, "\(promoted.stderr)")
-            #expect(try await eventually(timeout: .seconds(30)) {
-                let attempted = f.controllerRequests().contains { $0.method == "PATCH" && $0.path.hasSuffix("/services/s") && $0.code == 503 }
-                let announced = try await f.events("default", "s", reason: "Swapped").isEmpty == false
-                return attempted && announced
-            }, "the controller decided the swap and tried to move the alias")
-            await f.kill()
-            f.cluster.cluster.clearQueuedFailures()
+            Self.refuseServicePatches(f)
+            try await Self.promote(f, "s")
+            try await Self.killOnceTheSwapIsDecidedButTheAliasRefused(f, "s")
             let recorded = try await f.get(.inferenceServices, "default", "s")?["status"]
             #expect(recorded?[path: "activeRevision", "image"] == "acme/detector:2" && recorded?["activeColor"] == "green",
                     "the swap was on record when the controller died")

@@ -72,6 +72,29 @@ import Testing
             && alias == "green" && pods.count == 2 && pods.allSatisfy { $0.labels[GantryLabels.color] == "green" }
     }
 
+    /// Every Service patch is refused (503) until `clearQueuedFailures`.
+    static func refuseServicePatches(_ f: KillPointFixture) {
+        f.cluster.cluster.failNextRequests(100_000, code: 503, target: FaultTarget(method: "PATCH", path: "/namespaces/default/services/"))
+    }
+
+    /// `gantry promote NAME`, as a user runs it.
+    static func promote(_ f: KillPointFixture, _ name: String) async throws {
+        let promoted = await runProcess(GantryBinary.path, ["promote", name, "--kubeconfig", f.cluster.kubeconfig, "-n", "default"])
+        #expect(promoted.ok, "\(promoted.stderr)")
+    }
+
+    /// Once the controller has announced the swap of `name` (so its status holds it) and tried to move the alias
+    /// (its patch refused by `refuseServicePatches`), it is killed there; then Service patches go through again.
+    static func killOnceTheSwapIsDecidedButTheAliasRefused(_ f: KillPointFixture, _ name: String) async throws {
+        #expect(try await eventually(timeout: .seconds(30)) {
+            let attempted = f.controllerRequests().contains { $0.method == "PATCH" && $0.path.hasSuffix("/services/\(name)") && $0.code == 503 }
+            let announced = try await f.events("default", name, reason: "Swapped").isEmpty == false
+            return attempted && announced
+        }, "the controller decided the swap and tried to move the alias")
+        await f.kill()
+        f.cluster.cluster.clearQueuedFailures()
+    }
+
     static func isReady(_ pod: JSONValue) -> Bool {
         pod[path: "status", "conditions"]?.arrayValue?.contains { $0["type"] == "Ready" && $0["status"] == "True" } == true
     }
@@ -94,20 +117,13 @@ import Testing
 
             // Point 1: candidate ready, not yet promoted. The next controller finds the promotion waiting for it.
             await f.kill()
-            f.cluster.cluster.failNextRequests(100_000, code: 503, target: FaultTarget(method: "PATCH", path: "/namespaces/default/services/"))
+            Self.refuseServicePatches(f)
             try f.startController()
-            let promoted = await runProcess(GantryBinary.path, ["promote", "p", "--kubeconfig", f.cluster.kubeconfig, "-n", "default"])
-            #expect(promoted.ok, "\(promoted.stderr)")
+            try await Self.promote(f, "p")
 
             // Point 2: the swap is decided and on record (status, Event), the alias not yet moved: the controller's
             // patch of the Service was refused. Killed there.
-            #expect(try await eventually(timeout: .seconds(30)) {
-                let attempted = f.controllerRequests().contains { $0.method == "PATCH" && $0.path.hasSuffix("/services/p") && $0.code == 503 }
-                let announced = try await f.events("default", "p", reason: "Swapped").isEmpty == false
-                return attempted && announced
-            }, "the controller decided the swap and tried to move the alias")
-            await f.kill()
-            f.cluster.cluster.clearQueuedFailures()
+            try await Self.killOnceTheSwapIsDecidedButTheAliasRefused(f, "p")
             #expect(try await f.get(.inferenceServices, "default", "p")?[path: "status", "activeRevision", "image"] == "acme/serve:2",
                     "the swap was on record when the controller died")
             #expect(try await Self.aliasColor(f, "p") == "blue", "and the alias had not moved: the kill landed between the two")
