@@ -37,6 +37,7 @@ public enum InferenceServiceSchema {
             "minReadySeconds": Schema.integer("How long every candidate replica must have been Ready before the swap.", minimum: 0, maximum: 3600, default: 0),
             "progressDeadlineSeconds": Schema.integer("A candidate not ready within this time fails and never gets traffic.", minimum: 1, maximum: 86400, default: 600),
             "scaleDownDelaySeconds": Schema.integer("How long the previous colour stays up after a swap; reverting the spec inside it swaps back without a new pod.", minimum: 0, maximum: 86400, default: 30),
+            "keepFailedCandidate": Schema.boolean("A failed candidate's pods (or DaemonSet) stay, without traffic, for debugging: the preview Service selects them until the spec changes. They keep their GPUs meanwhile.", default: false),
             "validation": Schema.object("Checks the candidate must pass before it gets traffic: requests sent to the preview Service through the API server's service proxy once every candidate replica is ready.", [
                 "requests": Schema.array("Requests, each with what its answer must be.", of: Schema.object("A request.", [
                     "method": Schema.string("HTTP method.", enum: ["GET", "POST", "PUT"], default: "GET"),

@@ -78,6 +78,9 @@ public struct Rollout: Codable, Sendable, Hashable {
     public var progressDeadlineSeconds: Int?
     /// How long the previous colour stays up after a swap (a rollback inside it starts no pod).
     public var scaleDownDelaySeconds: Int?
+    /// A failed candidate's pods stay (no traffic; the preview Service selects them) for debugging, until the
+    /// spec changes.
+    public var keepFailedCandidate: Bool?
     /// Checks the candidate must pass, through its preview Service, before it gets traffic.
     public var validation: Validation?
     /// Watches the new colour for a window after the swap; a breach swaps back while the previous one is warm.
@@ -90,6 +93,7 @@ public struct Rollout: Codable, Sendable, Hashable {
     public var effectiveMinReadySeconds: Int { minReadySeconds ?? 0 }
     public var effectiveProgressDeadlineSeconds: Int { progressDeadlineSeconds ?? 600 }
     public var effectiveScaleDownDelaySeconds: Int { scaleDownDelaySeconds ?? 30 }
+    public var effectiveKeepFailedCandidate: Bool { keepFailedCandidate ?? false }
 }
 
 /// Checks the candidate must pass once it is ready, before the swap: requests sent to it (through the preview

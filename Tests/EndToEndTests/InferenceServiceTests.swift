@@ -183,6 +183,19 @@ import KubeCore
                 let pods = try await Self.pods(h, "svc")
                 return pods.count == 1 && pods.allSatisfy { $0.labels[GantryLabels.color] == "blue" }
             })
+
+            // Asked to keep it for debugging: the next failed candidate's pod stays, behind the preview only.
+            let keep = "{progressDeadlineSeconds: 4, keepFailedCandidate: true}"
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("svc", image: "acme/does-not-exist:2", replicas: 1, rollout: keep))
+            #expect(try await eventually(timeout: .seconds(30)) {
+                let s = try await Self.status(h, "svc")
+                return s[path: "candidate", "phase"] == "Failed" && s[path: "candidate", "revision", "image"] == "acme/does-not-exist:2"
+            })
+            #expect(try await eventually(timeout: .seconds(10)) { try await Self.selectedColor(h, "svc-preview") == "green" })
+            let kept = try await Self.pods(h, "svc").filter { $0.labels[GantryLabels.color] == "green" && $0.deletionTimestamp == nil }
+            #expect(kept.count == 1, "the failed candidate's pod is kept: \(kept.compactMap(\.name))")
+            #expect(try await Self.selectedColor(h, "svc") == "blue")
+            #expect(try await Self.status(h, "svc")["activeColor"] == "blue")
         }
     }
 

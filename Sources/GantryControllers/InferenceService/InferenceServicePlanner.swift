@@ -535,6 +535,8 @@ struct InferencePlanning: StatusPlanning {
         status.url = InferenceChildren.url(service)
         var keep: [(Revision, Bool)] = [(active, true)]
         if let candidate = status.candidate, candidate.phase != .failed, candidate.phase != .prepulling { keep.append((candidate.revision, true)) }
+        // rollout.keepFailedCandidate: the failed candidate's pods stay as they are (none made again) for debugging.
+        if let candidate = status.candidate, candidate.phase == .failed, rollout.effectiveKeepFailedCandidate { keep.append((candidate.revision, false)) }
         if let candidate = status.candidate, candidate.phase == .prepulling {
             plan.children.add(InferenceDaemonSets.prepull(service, candidate.revision, placement: placement, productLabel: productLabel, security: security),
                               update: .createOnly)
@@ -565,7 +567,7 @@ struct InferencePlanning: StatusPlanning {
             }
         }
         plan.children.add(InferenceChildren.service(service, name: InferenceChildren.aliasName(service), color: active.color))
-        let previewColor = status.candidate.map { $0.phase == .failed ? active.color : $0.revision.color } ?? active.color
+        let previewColor = status.candidate.map { $0.phase == .failed && !rollout.effectiveKeepFailedCandidate ? active.color : $0.revision.color } ?? active.color
         plan.children.add(InferenceChildren.service(service, name: InferenceChildren.previewName(service), color: previewColor))
         plan.children.prune = [.pods, .services, .podDisruptionBudgets, .daemonSets]
         // A DaemonSet goes only once its pods are gone: Recreate waits for that, and its removal requeues the service.
