@@ -38,4 +38,18 @@ extension InferenceServiceTests {
             #expect(try await Self.selectedColor(h, "huge") == "blue")
         }
     }
+
+    @Test func anUnknownSourceTrainingJobIsRefusedNamingTheFieldAndCreatesNothing() async throws {
+        try await withOperator { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("orphan", image: "acme/llm-serving:1")
+                + "\n  model: {uri: \"s3://models/none\", fromTrainingJob: no-such-run}\n")
+            #expect(try await eventually(timeout: .seconds(30)) {
+                Self.condition(try await Self.status(h, "orphan"), "Stalled")?["reason"] == "SourceNotFound"
+            })
+            let message = Self.condition(try await Self.status(h, "orphan"), "Stalled")?["message"]?.stringValue ?? ""
+            #expect(message.hasPrefix("spec.model.fromTrainingJob: there is no TrainingJob \"no-such-run\" in namespace default") && message.hasSuffix("nothing was created"), "\(message)")
+            #expect(try await Self.pods(h, "orphan").isEmpty)
+            #expect(try await h.get(.services, "default", "orphan") == nil)
+        }
+    }
 }
