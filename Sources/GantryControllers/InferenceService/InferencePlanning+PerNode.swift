@@ -65,7 +65,7 @@ extension InferencePlanning {
         unfit.map { "\($0.node) (\($0.message))" }.joined(separator: ", ")
     }
 
-    /// `; not counted: NODE (…), …`: the nodes left out of a colour's size, for its messages.
+    /// The nodes left out of a colour's size, as its messages end with them (nothing when there are none).
     static func notCounted(_ unfit: [InferenceServiceStatus.UnfitNode]) -> String {
         unfit.isEmpty ? "" : "; not counted, as no replica fits there (its pod stays Pending): \(describe(unfit))"
     }

@@ -230,7 +230,7 @@ struct InferencePlanning: StatusPlanning {
     let security: PodPolicy.SecurityProfile
     /// The owned DaemonSets: a perNode colour's, or a prepull.
     let daemonSets: [JSONValue]
-    /// The nodes by name, for a perNode service asking for GPUs (empty otherwise).
+    /// The nodes by name, when read (a service asking for GPUs; see `Inputs.nodes`), else empty.
     let nodes: [String: JSONValue]
     /// The platform's Prometheus, for a spec that reads it.
     let prometheus: PrometheusEndpoint?
@@ -375,8 +375,8 @@ struct InferencePlanning: StatusPlanning {
         reportMetricsSource()
     }
 
-    /// Makes no revision from a spec whose source run (or GPU request) is refused: a candidate of an earlier spec is superseded
-    /// (its pods go), the serving revision is untouched, and the source is looked at again later.
+    /// Makes no revision from a spec whose source run (or GPU request) is refused: a candidate of an earlier spec is
+    /// superseded (its pods go), the serving revision is untouched, and the spec is looked at again later.
     mutating func refuse(_ refusal: ModelSourceResolution.Refusal) {
         refused = refusal
         if let stale = status.candidate {

@@ -9,7 +9,8 @@ public enum ModelSourceResolution: Sendable, Hashable {
 
     /// Why a run is not (yet) a model source. Nothing new is created while it is refused.
     public struct Refusal: Sendable, Hashable {
-        /// CamelCase: SourceNotFound, SourceNotFinished, SourceNotSucceeded, SourceUnreadable, SourceUnavailable.
+        /// CamelCase: SourceNotFound, SourceNotFinished, SourceNotSucceeded, SourceUnreadable, SourceUnavailable (and
+        /// NoMatchingGPUNodes, the planner's refusal of a GPU request no node can hold).
         public var reason: String
         /// Names `spec.model.fromTrainingJob` and the job, and says what would be accepted.
         public var message: String
