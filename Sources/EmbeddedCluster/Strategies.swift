@@ -30,17 +30,8 @@ extension ObjectStore {
         case ("scheduling.k8s.io", "PriorityClass"):
             try preparePriorityClassForCreate(&obj)
         case ("", "Service"):
+            try Self.defaultService(&obj, old: nil)
             try allocateClusterIP(&obj, dryRun: dryRun)
-            if obj[path: "spec", "type"] == nil { obj[path: "spec", "type"] = "ClusterIP" }
-            if obj[path: "spec", "sessionAffinity"] == nil { obj[path: "spec", "sessionAffinity"] = "None" }
-            if var ports = obj[path: "spec", "ports"]?.arrayValue {
-                for i in ports.indices {
-                    if ports[i]["protocol"] == nil { ports[i]["protocol"] = "TCP" }
-                    if ports[i]["targetPort"] == nil { ports[i]["targetPort"] = ports[i]["port"] }
-                    if ports[i]["nodePort"]?.intValue == 0 { ports[i]["nodePort"] = nil }
-                }
-                obj[path: "spec", "ports"] = .array(ports)
-            }
         case ("", "Secret"):
             if obj["type"] == nil { obj["type"] = "Opaque" }
             try encodeStringData(&obj)
@@ -81,6 +72,7 @@ extension ObjectStore {
                                                  "may not change once set")])
             }
             try Self.checkIPFamilies(&obj, old: old)
+            try Self.defaultService(&obj, old: old)
         case ("", "Secret"):
             try encodeStringData(&obj)  // before the immutability check: stringData is a write of data
             try Self.checkImmutableData(info, obj, old: old)
@@ -170,10 +162,7 @@ extension ObjectStore {
     func allocateClusterIP(_ obj: inout JSONValue, dryRun: Bool) throws(APIStatusError) {
         let type = obj[path: "spec", "type"]?.stringValue ?? "ClusterIP"
         if type == "ExternalName" { return }
-        if let ip = obj[path: "spec", "clusterIP"]?.stringValue, !ip.isEmpty {
-            obj[path: "spec", "clusterIPs"] = [.string(ip)]
-            return
-        }
+        if let ip = obj[path: "spec", "clusterIP"]?.stringValue, !ip.isEmpty { return }  // chosen (or None): clusterIPs defaulted
         let offset = nextServiceIP
         if !dryRun { nextServiceIP += 1 }
         let base: UInt32 = (10 << 24) | (96 << 16)
