@@ -12,10 +12,11 @@ struct OpenAPIv2Tests {
 
     @Test func explainReadsOpenAPIv2WithKubectl127And133() async throws {
         try await withCluster(TestCluster.bare()) { t async throws in
-            var r = await t.kubectl("apply", "-f", Self.repoRoot + "/crds/notebooks.gantry.dev.yaml")
+            // Every Gantry CRD: kubectl reads the whole document, so one definition it cannot parse would fail them all.
+            var r = await t.kubectl("apply", "-k", Self.repoRoot + "/crds")
             #expect(r.ok, "\(r.stderr)")
             #expect(try await eventually {
-                await t.kubectl("get", "crd", "notebooks.gantry.dev", "-o", "jsonpath={.status.conditions[?(@.type==\"Established\")].status}").stdout == "True"
+                await t.kubectl("get", "crd", "-o", "jsonpath={.items[*].status.conditions[?(@.type==\"Established\")].status}").stdout == "True True True True True"
             })
             for (i, kubectl) in try Prerequisite.kubectlReleases(["1.27", "1.33"]).enumerated() {
                 func explain(_ args: String...) async -> CommandResult {
@@ -38,6 +39,8 @@ struct OpenAPIv2Tests {
                 #expect(r.ok, "\(kubectl): \(r.stderr)")
                 #expect(words(r).contains("KIND: Notebook") && words(r).contains("VERSION: gantry.dev/v1alpha1"), "\(kubectl): \(r.stdout)")
                 #expect(words(r).contains("FIELD: idleTimeoutSeconds <integer>") && words(r).contains("Idle this long"), "\(kubectl): \(r.stdout)")
+                r = await explain("trainingjob.spec.earlyStopping.median")
+                #expect(r.ok && words(r).contains("median of other jobs of the same experiment"), "\(kubectl): \(r.stdout) \(r.stderr)")
                 r = await explain("notebook.metadata.labels")
                 #expect(r.ok && words(r).contains("Map of string keys and values"), "custom kinds refer to ObjectMeta: \(kubectl): \(r.stdout) \(r.stderr)")
                 r = await explain("notebook.spec.nosuchfield")
