@@ -23,26 +23,22 @@ struct OpenAPIv2Tests {
                     await runProcess(kubectl, ["--kubeconfig", t.kubeconfig, "--cache-dir", t.dir + "/v2-cache-\(i)", "explain", "--output", "plaintext-openapiv2"] + args,
                                      environment: ["HOME": t.dir, "PATH": "/usr/bin:/bin"])
                 }
-                // Words joined again: kubectl wraps descriptions.
-                func words(_ r: CommandResult) -> String { r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
-                r = await explain("pod.spec.containers.resources")
-                #expect(r.ok, "\(kubectl): \(r.stderr)")
-                #expect(words(r).contains("KIND: Pod") && words(r).contains("RESOURCE: resources <Object>"), "\(kubectl): \(r.stdout)")
-                #expect(words(r).contains("Compute Resources required by this container"), "\(kubectl): \(r.stdout)")
-                #expect(words(r).contains("limits <map[string]string>") && words(r).contains("requests <map[string]string>"), "\(kubectl): \(r.stdout)")
-                r = await explain("deployment.spec.strategy.rollingUpdate.maxSurge")
-                #expect(r.ok && words(r).contains("FIELD: maxSurge <string>"), "IntOrString as v2 has it: \(kubectl): \(r.stdout) \(r.stderr)")
-                r = await explain("service.spec.ipFamilyPolicy")
-                #expect(r.ok && words(r).contains("IPFamilyPolicy represents the dual-stack-ness"), "\(kubectl): \(r.stdout) \(r.stderr)")
-
-                r = await explain("notebook.spec.culling.idleTimeoutSeconds")
-                #expect(r.ok, "\(kubectl): \(r.stderr)")
-                #expect(words(r).contains("KIND: Notebook") && words(r).contains("VERSION: gantry.dev/v1alpha1"), "\(kubectl): \(r.stdout)")
-                #expect(words(r).contains("FIELD: idleTimeoutSeconds <integer>") && words(r).contains("Idle this long"), "\(kubectl): \(r.stdout)")
-                r = await explain("trainingjob.spec.earlyStopping.median")
-                #expect(r.ok && words(r).contains("median of other jobs of the same experiment"), "\(kubectl): \(r.stdout) \(r.stderr)")
-                r = await explain("notebook.metadata.labels")
-                #expect(r.ok && words(r).contains("Map of string keys and values"), "custom kinds refer to ObjectMeta: \(kubectl): \(r.stdout) \(r.stderr)")
+                // Each field and what its explanation says (words joined again: kubectl wraps descriptions).
+                let explained: [(field: String, says: [String])] = [
+                    ("pod.spec.containers.resources", ["KIND: Pod", "RESOURCE: resources <Object>", "Compute Resources required by this container",
+                                                       "limits <map[string]string>", "requests <map[string]string>"]),
+                    ("deployment.spec.strategy.rollingUpdate.maxSurge", ["FIELD: maxSurge <string>"]),  // IntOrString as v2 has it
+                    ("service.spec.ipFamilyPolicy", ["IPFamilyPolicy represents the dual-stack-ness"]),
+                    ("notebook.spec.culling.idleTimeoutSeconds", ["KIND: Notebook", "VERSION: gantry.dev/v1alpha1",
+                                                                  "FIELD: idleTimeoutSeconds <integer>", "Idle this long"]),
+                    ("trainingjob.spec.earlyStopping.median", ["median of other jobs of the same experiment"]),
+                    ("notebook.metadata.labels", ["Map of string keys and values"]),  // custom kinds refer to ObjectMeta
+                ]
+                for (field, says) in explained {
+                    r = await explain(field)
+                    let words = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+                    #expect(r.ok && says.allSatisfy { words.contains($0) }, "\(kubectl) explain \(field): \(r.stdout) \(r.stderr)")
+                }
                 r = await explain("notebook.spec.nosuchfield")
                 #expect(!r.ok && r.stderr.contains("nosuchfield"), "\(kubectl): \(r.stderr)")
                 let v2 = t.cluster.requests().filter { $0.path == "/openapi/v2" && $0.code == 200 && $0.userAgent?.contains(kubectl.hasSuffix("1.27") ? "v1.27" : "v1.33") == true }
