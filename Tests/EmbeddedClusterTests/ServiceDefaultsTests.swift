@@ -70,6 +70,32 @@ struct ServiceDefaultsTests {
         }
     }
 
+    /// A cluster IP the client chooses must be a valid address in the service range that no other Service holds;
+    /// the allocator steps over the chosen ones.
+    @Test func chosenClusterIPsAreInTheRangeAndFree() async throws {
+        _ = try Prerequisite.kubectl()
+        try await withCluster(TestCluster.bare()) { t async throws in
+            func service(_ name: String, _ ip: String?) -> String {
+                "{\"metadata\":{\"name\":\"\(name)\"},\"spec\":{" + (ip.map { "\"clusterIP\":\"\($0)\"," } ?? "") + "\"ports\":[{\"port\":80}]}}"
+            }
+            var (code, s) = await create(t, service("auto", nil))
+            let octets = (s[path: "spec", "clusterIP"]?.stringValue ?? "").split(separator: ".").compactMap { Int($0) }
+            #expect(code == 201 && octets.count == 4, "\(s)")
+            let next = "10.96.\((octets.last ?? 0) == 255 ? (octets[2] + 1) : octets[2]).\(((octets.last ?? 0) + 1) % 256)"
+            (code, s) = await create(t, service("chosen", next))
+            #expect(code == 201 && s[path: "spec", "clusterIPs"] == [.string(next)], "\(s)")
+            (code, s) = await create(t, service("after", nil))
+            #expect(code == 201 && s[path: "spec", "clusterIP"] != .string(next), "the allocator skips a chosen IP: \(s)")
+            var text: String
+            (code, text) = await t.curl("POST", Self.svcs, body: service("twin", next))
+            #expect(code == 422 && text.contains(#"spec.clusterIPs: Invalid value: []string{\"\#(next)\"}: failed to allocate IP \#(next): provided IP is already allocated"#), "\(text)")
+            (code, text) = await t.curl("POST", Self.svcs, body: service("bad", "10.96.1"))
+            #expect(code == 422 && text.contains(#"spec.clusterIPs[0]: Invalid value: \"10.96.1\": must be a valid IP address"#), "\(text)")
+            let r = await t.kubectl("create", "service", "clusterip", "outside", "--clusterip", "1.1.1.1", "--tcp=80:80")
+            #expect(!r.ok && r.stderr.contains(#"spec.clusterIPs: Invalid value: []string{"1.1.1.1"}: failed to allocate IP 1.1.1.1: the provided IP (1.1.1.1) is not in the valid range. The range of valid IPs is 10.96.0.0/12"#), "\(r.stderr)")
+        }
+    }
+
     /// `kubectl diff` of the manifest just applied shows nothing (exit 0), for a client-side and a server-side apply.
     @Test func kubectlDiffSeesNoDrift() async throws {
         _ = try Prerequisite.kubectl()
