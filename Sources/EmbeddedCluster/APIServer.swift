@@ -104,7 +104,7 @@ struct APIServer: Sendable {
                 }
                 return .json(list)
             case .openAPIv2:
-                let doc = OpenAPIv2.document(await store.servedResources())
+                let doc = await store.openAPIv2Document()
                 return APIResponse(status: 200, headers: [("Content-Type", OpenAPIv2.contentType)], body: .bytes(doc))
             case .openAPIv3Index:
                 return .json(OpenAPI.index(await store.openAPIDocuments()))
@@ -295,6 +295,7 @@ struct APIServer: Sendable {
 
     func delete(_ req: APIRequest, _ info: ResourceInfo, namespace: String?, name: String) async throws -> APIResponse {
         let options = try deleteOptions(req)
+        try ObjectStore.refuseSystemPriorityClassDeletion(info, name: name)
         let outcome = try await store.delete(info, namespace: namespace, name: name, options: options)
         switch outcome {
         case .deleted(let obj): return .json(present(obj, info, await readSchema(info)))

@@ -26,6 +26,7 @@ extension ObjectStore {
             changed = collectOrphans() || changed
             changed = finishForegroundDeletions() || changed
             changed = cleanNamespaces() || changed
+            changed = releaseStorageProtection() || changed
         }
     }
 

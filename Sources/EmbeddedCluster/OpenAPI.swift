@@ -7,7 +7,7 @@ import KubeCore
 /// strategic merge patches from its compiled-in types (with the real merge keys) rather than from these schemas.
 /// Built-in kinds carry their upstream schemas (Schema/BuiltinSchemas.swift), with every definition they reference,
 /// so `kubectl explain pod.spec.containers.resources` works; custom resources carry their CRD's.
-/// `/openapi/v2` (OpenAPIv2.swift) serves the patch parameters to kubectl 1.27/1.28.
+/// `/openapi/v2` (OpenAPIv2.swift) serves the patch parameters to kubectl 1.27/1.28 and the same definitions.
 enum OpenAPI {
     /// A group-version's document and the hash its index entry carries.
     struct Document: Sendable {
@@ -106,16 +106,7 @@ enum OpenAPI {
 extension ObjectStore {
     /// All OpenAPI v3 documents keyed by `api/v1` / `apis/g/v`.
     func openAPIDocuments() -> [String: OpenAPI.Document] {
-        var crdSchemas: [String: JSONValue] = [:]
-        for (_, crd) in objects["customresourcedefinitions.apiextensions.k8s.io"] ?? [:] {
-            for v in crd[path: "spec", "versions"]?.arrayValue ?? [] {
-                guard let vname = v["name"]?.stringValue, let schema = v[path: "schema", "openAPIV3Schema"] else { continue }
-                let info = ResourceInfo(group: crd[path: "spec", "group"]?.stringValue ?? "", version: vname,
-                                        kind: crd[path: "spec", "names", "kind"]?.stringValue ?? "", plural: "", singular: "",
-                                        namespaced: true)
-                crdSchemas[OpenAPI.schemaName(info)] = schema
-            }
-        }
+        let crdSchemas = crdSchemas()
         let grouped = Dictionary(grouping: servedResources(), by: OpenAPI.gvPath)
         return grouped.reduce(into: [:]) { docs, entry in
             let (path, infos) = entry
@@ -126,5 +117,25 @@ extension ObjectStore {
                 docs[path] = OpenAPI.Document(OpenAPI.document(infos, crdSchemas: crdSchemas))
             }
         }
+    }
+
+    /// `/openapi/v2`: every served kind, built-in and custom.
+    func openAPIv2Document() -> [UInt8] {
+        OpenAPIv2.document(servedResources(), crdSchemas: crdSchemas())
+    }
+
+    /// Each stored CRD version's `openAPIV3Schema`, keyed by its definition name.
+    func crdSchemas() -> [String: JSONValue] {
+        var crdSchemas: [String: JSONValue] = [:]
+        for (_, crd) in objects["customresourcedefinitions.apiextensions.k8s.io"] ?? [:] {
+            for v in crd[path: "spec", "versions"]?.arrayValue ?? [] {
+                guard let vname = v["name"]?.stringValue, let schema = v[path: "schema", "openAPIV3Schema"] else { continue }
+                let info = ResourceInfo(group: crd[path: "spec", "group"]?.stringValue ?? "", version: vname,
+                                        kind: crd[path: "spec", "names", "kind"]?.stringValue ?? "", plural: "", singular: "",
+                                        namespaced: true)
+                crdSchemas[OpenAPI.schemaName(info)] = schema
+            }
+        }
+        return crdSchemas
     }
 }

@@ -1,10 +1,11 @@
 import KubeCore
 
-/// A minimal OpenAPI v2 document in protobuf (gnostic `openapi.v2.Document`, google/gnostic openapiv2/OpenAPIv2.proto),
-/// for kubectl 1.27 and 1.28: they check `fieldValidation` support on the PATCH operation of each kind in
-/// `/openapi/v2` (no v3 yet) before validating on the server. Only paths with their PATCH operation, its query
-/// parameters and the `x-kubernetes-group-version-kind` extension are written; no schema definitions, so kubectl
-/// builds patches from its compiled-in types.
+/// The OpenAPI v2 document in protobuf (gnostic `openapi.v2.Document`, google/gnostic openapiv2/OpenAPIv2.proto).
+/// kubectl 1.27 and 1.28 check `fieldValidation` support on the PATCH operation of each kind here before validating
+/// on the server, so each kind's path carries its PATCH operation with its query parameters and the
+/// `x-kubernetes-group-version-kind` extension (no other operations); the definitions of every built-in kind and
+/// every CRD version (OpenAPIv2Definitions.swift) serve `kubectl explain --output plaintext-openapiv2` and kubectl
+/// 1.27's patch metadata.
 enum OpenAPIv2 {
     /// kube-apiserver answers `application/com.github.proto-openapi.spec.v2.v1.0+protobuf`; the `@v1.0` form kubectl
     /// asks for is not a parseable media type for Go.
@@ -21,6 +22,10 @@ enum OpenAPIv2 {
             bytes.append(UInt8(v))
         }
         mutating func string(_ field: Int, _ s: String) { data(field, Array(s.utf8)) }
+        mutating func bool(_ field: Int, _ b: Bool) {
+            varint(UInt64(field << 3))
+            varint(b ? 1 : 0)
+        }
         mutating func data(_ field: Int, _ d: [UInt8]) {
             varint(UInt64(field << 3 | 2))
             varint(UInt64(d.count))
@@ -33,7 +38,8 @@ enum OpenAPIv2 {
         }
     }
 
-    static func document(_ served: [ResourceInfo]) -> [UInt8] {
+    /// `crdSchemas`: each CRD version's `openAPIV3Schema`, by `OpenAPI.schemaName`.
+    static func document(_ served: [ResourceInfo], crdSchemas: [String: JSONValue]) -> [UInt8] {
         var doc = Writer()
         doc.string(1, "2.0")                                   // swagger
         doc.message(2) { info in                               // info
@@ -72,6 +78,11 @@ enum OpenAPIv2 {
                 }
             }
         }
+        var custom = Writer()
+        for info in served where info.isCustom {
+            OpenAPIv2Definitions.customResource(info, schema: crdSchemas[OpenAPI.schemaName(info)], into: &custom)
+        }
+        doc.data(9, OpenAPIv2Definitions.builtin + custom.bytes)   // definitions: Definitions
         return doc.bytes
     }
 }

@@ -22,20 +22,9 @@ extension ObjectStore {
     func preparePriorityClassForCreate(_ obj: inout JSONValue) throws(APIStatusError) {
         if obj["preemptionPolicy"] == nil { obj["preemptionPolicy"] = "PreemptLowerPriority" }
         let name = obj.name ?? ""
-        let value = obj["value"]?.intValue ?? 0
-        var causes: [APIStatusError.Cause] = []
-        if name.hasPrefix("system-") {
-            let known = Self.systemPriorityClasses.first { $0.name == name }
-            if known == nil || known?.value != value || obj["globalDefault"] == true {
-                let why = known == nil ? "\(name) is not a known system priority class" : "value of \(name) PriorityClass must be \(known?.value ?? 0)"
-                causes.append(.forbidden("metadata.name", "priority class names with 'system-' prefix are reserved for system use only. error: \(why)"))
-            }
-        } else if value > Self.highestUserDefinablePriority {
-            causes.append(.forbidden("value", "maximum allowed value of a user defined priority is \(Self.highestUserDefinablePriority)"))
-        }
+        var causes = Self.reservedNameProblems(obj)
         if let policy = obj["preemptionPolicy"]?.stringValue, !["PreemptLowerPriority", "Never"].contains(policy) {
-            causes.append(.init(field: "preemptionPolicy", reason: "FieldValueNotSupported",
-                                message: "Unsupported value: \(GoFormat.quote(policy)): supported values: \"Never\", \"PreemptLowerPriority\""))
+            causes.append(.unsupported("preemptionPolicy", policy, ["Never", "PreemptLowerPriority"]))
         }
         if !causes.isEmpty { throw .invalid(kind: "PriorityClass", group: "scheduling.k8s.io", name: name, causes: causes) }
         try checkSingleGlobalDefault(obj)
@@ -43,13 +32,47 @@ extension ObjectStore {
 
     func checkPriorityClassUpdate(_ new: inout JSONValue, old: JSONValue) throws(APIStatusError) {
         if new["preemptionPolicy"] == nil { new["preemptionPolicy"] = "PreemptLowerPriority" }
-        var causes: [APIStatusError.Cause] = []
+        // The strategy's ValidateUpdate runs ValidatePriorityClass too: a system class keeps its value and stays
+        // out of the global default.
+        var causes = Self.reservedNameProblems(new)
         if (new["value"]?.intValue ?? 0) != (old["value"]?.intValue ?? 0) { causes.append(.forbidden("value", "may not be changed in an update.")) }
         if new["preemptionPolicy"] != old["preemptionPolicy"] {
             causes.append(.invalid("preemptionPolicy", GoFormat.quote(new["preemptionPolicy"]?.stringValue ?? ""), "field is immutable"))
         }
         if !causes.isEmpty { throw .invalid(kind: "PriorityClass", group: "scheduling.k8s.io", name: new.name ?? "", causes: causes) }
         if old["globalDefault"] != true { try checkSingleGlobalDefault(new) }
+    }
+
+    /// ValidatePriorityClass: `system-` names are the system classes with their value and `globalDefault: false`
+    /// (IsKnownSystemPriorityClass's wording); other classes stay at or below the highest user-definable value.
+    static func reservedNameProblems(_ obj: JSONValue) -> [APIStatusError.Cause] {
+        let name = obj.name ?? ""
+        let value = obj["value"]?.intValue ?? 0
+        guard name.hasPrefix("system-") else {
+            guard value > highestUserDefinablePriority else { return [] }
+            return [.forbidden("value", "maximum allowed value of a user defined priority is \(highestUserDefinablePriority)")]
+        }
+        let why: String
+        if let known = systemPriorityClasses.first(where: { $0.name == name }) {
+            if known.value != value {
+                why = "value of \(name) PriorityClass must be \(known.value)"
+            } else if obj["globalDefault"] == true {
+                why = "globalDefault of \(name) PriorityClass must be false"
+            } else {
+                return []
+            }
+        } else {
+            why = "\(name) is not a known system priority class"
+        }
+        return [.forbidden("metadata.name", "priority class names with 'system-' prefix are reserved for system use only. error: \(why)")]
+    }
+
+    /// The PriorityClass REST's Delete (pkg/registry/scheduling/priorityclass/storage): the system classes cannot
+    /// be deleted one by one. Upstream's DeleteCollection goes around it (the generic store's), and so does ours.
+    static func refuseSystemPriorityClassDeletion(_ info: ResourceInfo, name: String) throws(APIStatusError) {
+        guard info.group == "scheduling.k8s.io", info.kind == "PriorityClass", systemPriorityClasses.contains(where: { $0.name == name }) else { return }
+        throw .forbidden("priorityclasses.scheduling.k8s.io", name, group: "scheduling.k8s.io", kind: "priorityclasses",
+                         why: "this is a system priority class and cannot be deleted")
     }
 
     /// The Priority admission plugin: only one class may be the global default.

@@ -20,7 +20,9 @@ extension ObjectStore {
             if obj[path: "spec", "persistentVolumeReclaimPolicy"] == nil { obj[path: "spec", "persistentVolumeReclaimPolicy"] = "Retain" }
             if obj[path: "spec", "volumeMode"] == nil { obj[path: "spec", "volumeMode"] = "Filesystem" }
             if obj[path: "status", "phase"] == nil { obj[path: "status", "phase"] = "Pending" }
+            Self.protectStorage(&obj, finalizer: Self.volumeProtection)
         case ("", "PersistentVolumeClaim"):
+            Self.protectStorage(&obj, finalizer: Self.claimProtection)
             if obj[path: "spec", "volumeMode"] == nil { obj[path: "spec", "volumeMode"] = "Filesystem" }
             if obj[path: "spec", "storageClassName"] == nil, let name = defaultStorageClass()?.name {
                 obj[path: "spec", "storageClassName"] = .string(name)

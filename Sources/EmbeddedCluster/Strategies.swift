@@ -30,17 +30,8 @@ extension ObjectStore {
         case ("scheduling.k8s.io", "PriorityClass"):
             try preparePriorityClassForCreate(&obj)
         case ("", "Service"):
+            try Self.defaultService(&obj, old: nil)
             try allocateClusterIP(&obj, dryRun: dryRun)
-            if obj[path: "spec", "type"] == nil { obj[path: "spec", "type"] = "ClusterIP" }
-            if obj[path: "spec", "sessionAffinity"] == nil { obj[path: "spec", "sessionAffinity"] = "None" }
-            if var ports = obj[path: "spec", "ports"]?.arrayValue {
-                for i in ports.indices {
-                    if ports[i]["protocol"] == nil { ports[i]["protocol"] = "TCP" }
-                    if ports[i]["targetPort"] == nil { ports[i]["targetPort"] = ports[i]["port"] }
-                    if ports[i]["nodePort"]?.intValue == 0 { ports[i]["nodePort"] = nil }
-                }
-                obj[path: "spec", "ports"] = .array(ports)
-            }
         case ("", "Secret"):
             if obj["type"] == nil { obj["type"] = "Opaque" }
             try encodeStringData(&obj)
@@ -81,6 +72,7 @@ extension ObjectStore {
                                                  "may not change once set")])
             }
             try Self.checkIPFamilies(&obj, old: old)
+            try Self.defaultService(&obj, old: old)
         case ("", "Secret"):
             try encodeStringData(&obj)  // before the immutability check: stringData is a write of data
             try Self.checkImmutableData(info, obj, old: old)
@@ -166,20 +158,47 @@ extension ObjectStore {
         obj["stringData"] = nil
     }
 
-    /// Service clusterIP from 10.96.0.0/12 unless `None` (headless) or already chosen.
+    /// Service clusterIP from 10.96.0.0/12 unless `None` (headless) or chosen by the client, which ipallocator's
+    /// Allocate checks: in the range and not another Service's.
     func allocateClusterIP(_ obj: inout JSONValue, dryRun: Bool) throws(APIStatusError) {
         let type = obj[path: "spec", "type"]?.stringValue ?? "ClusterIP"
         if type == "ExternalName" { return }
-        if let ip = obj[path: "spec", "clusterIP"]?.stringValue, !ip.isEmpty {
-            obj[path: "spec", "clusterIPs"] = [.string(ip)]
+        let inUse = Set((objects["services"] ?? [:]).values.compactMap { $0[path: "spec", "clusterIP"]?.stringValue })
+        if let ip = obj[path: "spec", "clusterIP"]?.stringValue, !ip.isEmpty {  // chosen (or None): clusterIPs defaulted
+            if ip != "None" { try Self.checkChosenClusterIP(ip, inUse: inUse, obj) }
             return
         }
-        let offset = nextServiceIP
-        if !dryRun { nextServiceIP += 1 }
-        let base: UInt32 = (10 << 24) | (96 << 16)
-        let ip = base + offset
-        let text = "\(ip >> 24).\((ip >> 16) & 0xff).\((ip >> 8) & 0xff).\(ip & 0xff)"
-        obj[path: "spec", "clusterIP"] = .string(text)
-        obj[path: "spec", "clusterIPs"] = [.string(text)]
+        var offset = nextServiceIP
+        while inUse.contains(Self.serviceIP(offset)) { offset += 1 }
+        if !dryRun { nextServiceIP = offset + 1 }
+        obj[path: "spec", "clusterIP"] = .string(Self.serviceIP(offset))
+        obj[path: "spec", "clusterIPs"] = [.string(Self.serviceIP(offset))]
+    }
+
+    static let serviceRange = (base: UInt32(10 << 24 | 96 << 16), size: UInt32(1 << 20), text: "10.96.0.0/12")
+
+    static func serviceIP(_ offset: UInt32) -> String {
+        let ip = serviceRange.base + offset
+        return "\(ip >> 24).\((ip >> 16) & 0xff).\((ip >> 8) & 0xff).\(ip & 0xff)"
+    }
+
+    /// ValidateService's IP syntax, then ipallocator's Allocate (the network and broadcast addresses are not in the
+    /// range), worded as upstream's `field.Invalid` of `spec.clusterIPs`.
+    static func checkChosenClusterIP(_ ip: String, inUse: Set<String>, _ obj: JSONValue) throws(APIStatusError) {
+        let octets = ip.split(separator: ".", omittingEmptySubsequences: false).compactMap { UInt8($0) }
+        guard octets.count == 4, ip.split(separator: ".", omittingEmptySubsequences: false).count == 4 else {
+            throw .invalid(kind: "Service", group: "", name: obj.name ?? "",
+                           causes: [.invalid("spec.clusterIPs[0]", GoFormat.quote(ip), "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")])
+        }
+        let value = octets.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        let ips = "[]string{\(GoFormat.quote(ip))}"
+        if value <= serviceRange.base || value >= serviceRange.base + serviceRange.size - 1 {
+            throw .invalid(kind: "Service", group: "", name: obj.name ?? "",
+                           causes: [.invalid("spec.clusterIPs", ips, "failed to allocate IP \(ip): the provided IP (\(ip)) is not in the valid range. The range of valid IPs is \(serviceRange.text)")])
+        }
+        if inUse.contains(ip) {
+            throw .invalid(kind: "Service", group: "", name: obj.name ?? "",
+                           causes: [.invalid("spec.clusterIPs", ips, "failed to allocate IP \(ip): provided IP is already allocated")])
+        }
     }
 }

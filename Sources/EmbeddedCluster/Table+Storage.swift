@@ -15,7 +15,7 @@ extension Table {
             @Sendable func ifBound(_ f: @escaping @Sendable (JSONValue) -> String) -> @Sendable (JSONValue) -> JSONValue {
                 { o in .string((o[path: "spec", "volumeName"]?.stringValue ?? "").isEmpty ? "" : f(o)) }
             }
-            return [name, Column(name: "Status", cell: str("status", "phase")), Column(name: "Volume", cell: str("spec", "volumeName")),
+            return [name, Column(name: "Status", cell: phaseOrTerminating), Column(name: "Volume", cell: str("spec", "volumeName")),
                     Column(name: "Capacity", cell: ifBound { $0[path: "status", "capacity", "storage"]?.stringValue ?? "" }),
                     Column(name: "Access Modes", cell: ifBound { accessModes($0[path: "status", "accessModes"]) }),
                     Column(name: "StorageClass", cell: str("spec", "storageClassName")), volumeAttributesClass, age, volumeMode]
@@ -23,7 +23,7 @@ extension Table {
             return [name, Column(name: "Capacity") { .string($0[path: "spec", "capacity", "storage"]?.stringValue ?? "") },
                     Column(name: "Access Modes") { .string(accessModes($0[path: "spec", "accessModes"])) },
                     Column(name: "Reclaim Policy", cell: str("spec", "persistentVolumeReclaimPolicy")),
-                    Column(name: "Status", cell: str("status", "phase")),
+                    Column(name: "Status", cell: phaseOrTerminating),
                     Column(name: "Claim") { o in
                         guard let ref = o[path: "spec", "claimRef"] else { return "" }
                         return .string("\(ref["namespace"]?.stringValue ?? "")/\(ref["name"]?.stringValue ?? "")")
@@ -46,6 +46,11 @@ extension Table {
         default:
             return nil
         }
+    }
+
+    /// A claim's or volume's phase, `Terminating` once deleted (printPersistentVolume(Claim)).
+    static let phaseOrTerminating: @Sendable (JSONValue) -> JSONValue = { o in
+        o.deletionTimestamp != nil ? "Terminating" : .string(o[path: "status", "phase"]?.stringValue ?? "")
     }
 
     /// storageutil.GetAccessModesAsString: RWO, ROX, RWX, RWOP in that order.

@@ -332,6 +332,7 @@ extension ObjectStore {
     func afterUpdate(_ info: ResourceInfo, _ obj: JSONValue, old: JSONValue) {
         if info.kind == "CustomResourceDefinition" { crdChanged(obj, old: old) }
         if obj.deletionTimestamp != nil || obj.ownerReferences != old.ownerReferences { scheduleGC() }
+        if info.kind == "Pod", info.group.isEmpty, storageAwaitsPods { scheduleGC() }  // a claim may be free now
     }
 
     func afterDelete(_ info: ResourceInfo, _ obj: JSONValue) {

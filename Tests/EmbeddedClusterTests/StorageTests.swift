@@ -163,4 +163,26 @@ struct PriorityClassTests {
             #expect(defaulted[path: "spec", "priorityClassName"] == "first" && defaulted[path: "spec", "priority"] == 5, "\(body)")
         }
     }
+
+    /// The PriorityClass REST refuses to delete the system classes; ValidatePriorityClass keeps their value and
+    /// keeps them from becoming the global default; anything else about them may change.
+    @Test func systemClassesCannotBeDeletedOrRevalued() async throws {
+        try await withCluster(TestCluster.bare()) { t async throws in
+            let refusal = #"priorityclasses.scheduling.k8s.io "system-node-critical" is forbidden: this is a system priority class and cannot be deleted"#
+            var r = await t.kubectl("delete", "priorityclass", "system-node-critical")
+            #expect(!r.ok && r.stderr.contains(refusal), "\(r.stderr)")
+            var (code, body) = await t.curl("DELETE", "/apis/scheduling.k8s.io/v1/priorityclasses/system-cluster-critical")
+            #expect(code == 403 && parsed(body)["reason"] == "Forbidden", "\(body)")
+            r = await t.kubectl("patch", "priorityclass", "system-node-critical", "--type=merge", "-p", #"{"value":5}"#)
+            #expect(!r.ok && r.stderr.contains("metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: value of system-node-critical PriorityClass must be 2000001000")
+                    && r.stderr.contains("value: Forbidden: may not be changed in an update."), "\(r.stderr)")
+            (code, body) = await t.curl("PATCH", "/apis/scheduling.k8s.io/v1/priorityclasses/system-node-critical", body: #"{"globalDefault":true}"#,
+                                        contentType: "application/merge-patch+json")
+            #expect(code == 422 && body.contains("globalDefault of system-node-critical PriorityClass must be false"), "\(body)")
+            r = await t.kubectl("label", "priorityclass", "system-node-critical", "team=platform")
+            #expect(r.ok, "labels may change: \(r.stderr)")
+            r = await t.kubectl("get", "priorityclass", "system-node-critical", "system-cluster-critical", "-o", "name")
+            #expect(r.stdout == "priorityclass.scheduling.k8s.io/system-node-critical\npriorityclass.scheduling.k8s.io/system-cluster-critical\n", "\(r.stdout)")
+        }
+    }
 }

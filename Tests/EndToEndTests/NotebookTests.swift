@@ -284,4 +284,27 @@ import KubeCore
             #expect(try await h.get(.persistentVolumeClaims, "default", "keep-workspace") != nil, "Retain: the workspace stays")
         }
     }
+
+    /// Kubernetes' pvc-protection: a workspace claim deleted while the server runs stays Terminating and mounted;
+    /// once the notebook stops it is gone, and Gantry makes a new (empty) workspace for the next start.
+    @Test func aWorkspaceDeletedUnderARunningServerStaysUntilTheServerStops() async throws {
+        try await withOperator { h in
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("ws", idle: 3600))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.phase(h, "ws") == "Running" })
+            let claim = try #require(try await h.get(.persistentVolumeClaims, "default", "ws-workspace"))
+            #expect(claim.finalizers == ["kubernetes.io/pvc-protection"])
+            _ = try await h.kubectl("delete", "pvc", "ws-workspace", "--wait=false")
+            let deleting = try #require(try await h.get(.persistentVolumeClaims, "default", "ws-workspace"))
+            #expect(deleting.deletionTimestamp != nil && deleting.uid == claim.uid, "kept while the server mounts it")
+            #expect(try await h.kubectl("get", "pvc", "ws-workspace").contains("Terminating"))
+            let server = try await h.get(.pods, "default", "ws")
+            #expect(try await Self.phase(h, "ws") == "Running" && server != nil, "the server keeps running")
+
+            _ = try await h.kubectl("patch", "notebook", "ws", "--type=merge", "-p", #"{"spec":{"stopped":true}}"#)
+            #expect(try await eventually(timeout: .seconds(30)) {
+                guard try await Self.phase(h, "ws") == "Stopped", let now = try await h.get(.persistentVolumeClaims, "default", "ws-workspace") else { return false }
+                return now.uid != claim.uid && now.deletionTimestamp == nil
+            }, "the old claim went with the pod; a new, empty workspace is made")
+        }
+    }
 }

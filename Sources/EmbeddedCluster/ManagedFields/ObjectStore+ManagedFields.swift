@@ -31,14 +31,14 @@ extension ObjectStore {
         case .keep:
             if obj[path: "metadata", "managedFields"] == nil { obj[path: "metadata", "managedFields"] = old?[path: "metadata", "managedFields"] }
         case .applied(let entries):
-            ManagedFields.write(entries, into: &obj)
+            ManagedFields.write(ManagedFields.capUpdateManagers(entries), into: &obj)
         case .update(let manager):
             let base = ManagedFields.base(request: obj, live: old, subresource: scope == .status)
             let entries = ManagedFields.recordUpdate(base, manager: manager, apiVersion: info.apiVersion,
                                                      subresource: scope == .status ? "status" : "",
                                                      old: old.map { typedFields(info, $0, scope: scope) },
                                                      new: typedFields(info, obj, scope: scope))
-            ManagedFields.write(entries, into: &obj)
+            ManagedFields.write(ManagedFields.capUpdateManagers(entries), into: &obj)
         }
     }
 }

@@ -53,18 +53,18 @@ enum VolumeBinder {
             writes.append(.updateClaim(boundClaim(claim, to: volume, provisioner: provisioner)))
         }
 
-        for volume in volumes where volume.deletionTimestamp == nil {
+        // Deleting volumes too: one deleted while bound is Released once its claim is gone, so pv-protection frees it.
+        for volume in volumes {
             guard let ref = volume[path: "spec", "claimRef"], let name = volume.name else { continue }
             let claim = claimsByKey["\(ref["namespace"]?.stringValue ?? "")/\(ref["name"]?.stringValue ?? "")"]
             if let claim, ref["uid"] == nil || claim.uid == ref["uid"]?.stringValue { continue }
-            // The claim is gone: reclaim.
-            if volume[path: "spec", "persistentVolumeReclaimPolicy"] == "Delete" {
-                writes.append(.deleteVolume(name))
-            } else if volume[path: "status", "phase"] != "Released" {
+            // The claim is gone: Released, then deleted under the Delete policy (so pv-protection lets it go).
+            if volume[path: "status", "phase"] != "Released" {
                 var released = volume
                 released[path: "status", "phase"] = "Released"
                 writes.append(.updateVolume(released))
             }
+            if volume[path: "spec", "persistentVolumeReclaimPolicy"] == "Delete", volume.deletionTimestamp == nil { writes.append(.deleteVolume(name)) }
         }
         return writes
     }

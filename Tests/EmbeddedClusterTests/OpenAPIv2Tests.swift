@@ -1,0 +1,49 @@
+import Foundation
+import GantryTestSupport
+import KubeCore
+import Testing
+@testable import EmbeddedCluster
+
+/// `/openapi/v2` carries the definitions of every built-in kind and every CRD, as kube-apiserver's does:
+/// `kubectl explain --output plaintext-openapiv2` (kubectl 1.27 and 1.33) on a built-in kind and a Gantry kind.
+struct OpenAPIv2Tests {
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    @Test func explainReadsOpenAPIv2WithKubectl127And133() async throws {
+        try await withCluster(TestCluster.bare()) { t async throws in
+            // Every Gantry CRD: kubectl reads the whole document, so one definition it cannot parse would fail them all.
+            var r = await t.kubectl("apply", "-k", Self.repoRoot + "/crds")
+            #expect(r.ok, "\(r.stderr)")
+            #expect(try await eventually {
+                await t.kubectl("get", "crd", "-o", "jsonpath={.items[*].status.conditions[?(@.type==\"Established\")].status}").stdout == "True True True True True"
+            })
+            for (i, kubectl) in try Prerequisite.kubectlReleases(["1.27", "1.33"]).enumerated() {
+                func explain(_ args: String...) async -> CommandResult {
+                    await runProcess(kubectl, ["--kubeconfig", t.kubeconfig, "--cache-dir", t.dir + "/v2-cache-\(i)", "explain", "--output", "plaintext-openapiv2"] + args,
+                                     environment: ["HOME": t.dir, "PATH": "/usr/bin:/bin"])
+                }
+                // Each field and what its explanation says (words joined again: kubectl wraps descriptions).
+                let explained: [(field: String, says: [String])] = [
+                    ("pod.spec.containers.resources", ["KIND: Pod", "RESOURCE: resources <Object>", "Compute Resources required by this container",
+                                                       "limits <map[string]string>", "requests <map[string]string>"]),
+                    ("deployment.spec.strategy.rollingUpdate.maxSurge", ["FIELD: maxSurge <string>"]),  // IntOrString as v2 has it
+                    ("service.spec.ipFamilyPolicy", ["IPFamilyPolicy represents the dual-stack-ness"]),
+                    ("notebook.spec.culling.idleTimeoutSeconds", ["KIND: Notebook", "VERSION: gantry.dev/v1alpha1",
+                                                                  "FIELD: idleTimeoutSeconds <integer>", "Idle this long"]),
+                    ("trainingjob.spec.earlyStopping.median", ["median of other jobs of the same experiment"]),
+                    ("notebook.metadata.labels", ["Map of string keys and values"]),  // custom kinds refer to ObjectMeta
+                ]
+                for (field, says) in explained {
+                    r = await explain(field)
+                    let words = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+                    #expect(r.ok && says.allSatisfy { words.contains($0) }, "\(kubectl) explain \(field): \(r.stdout) \(r.stderr)")
+                }
+                r = await explain("notebook.spec.nosuchfield")
+                #expect(!r.ok && r.stderr.contains("nosuchfield"), "\(kubectl): \(r.stderr)")
+                let v2 = t.cluster.requests().filter { $0.path == "/openapi/v2" && $0.code == 200 && $0.userAgent?.contains(kubectl.hasSuffix("1.27") ? "v1.27" : "v1.33") == true }
+                #expect(!v2.isEmpty, "\(kubectl) read /openapi/v2")
+            }
+        }
+    }
+}
