@@ -34,8 +34,12 @@ public struct ChildApplier: Sendable {
         var batch: [Child] = []
         for child in plan.desired {
             let ref = child.ref
-            let observed = await stores[child.type]?.get(ObjectKey(namespace: child.type.namespaced ? child.object.namespace ?? namespace : nil, name: ref.name))
+            let store = stores[child.type]
+            let key = Self.key(of: child, namespace: namespace)
+            let observed = await store?.get(key)
             guard let observed else {
+                // Created by an earlier reconcile, not yet seen by the watch: its event will reconcile again.
+                if await store?.isPendingCreate(key) == true { continue }
                 if child.type == .pods, batch.contains(where: { $0.type != .pods }) {
                     try await create(batch, namespace: namespace, outcome: &outcome)
                     batch = []
@@ -70,6 +74,10 @@ public struct ChildApplier: Sendable {
         return outcome
     }
 
+    static func key(of child: Child, namespace: String?) -> ObjectKey {
+        ObjectKey(namespace: child.type.namespaced ? child.object.namespace ?? namespace : nil, name: child.ref.name)
+    }
+
     struct ChildKey: Hashable { var type: ResourceType; var name: String }
 
     /// At most this many creates in flight for one owner (a gang of hundreds is created in batches).
@@ -89,8 +97,10 @@ public struct ChildApplier: Sendable {
                 group.addTask {
                     do {
                         _ = try await client.create(child.type, child.object, namespace: child.type.namespaced ? namespace : nil)
+                        await stores[child.type]?.expectCreated(Self.key(of: child, namespace: namespace))
                         return (i, .created(child.ref))
                     } catch let error as APIError where error.isAlreadyExists {
+                        await stores[child.type]?.expectCreated(Self.key(of: child, namespace: namespace))
                         return (i, .exists)  // the cache was behind; the next event brings the object in
                     } catch let error as APIError where error.isInvalid {
                         return (i, .rejected(child.ref, error.message))

@@ -19,6 +19,11 @@ public actor Store {
     /// Answers computed over every object (`derived`), dropped on any change.
     private var derivedValues: [AnyHashable: any Sendable] = [:]
     static let derivedCapacity = 64
+    /// Objects this process created that the watch has not brought in yet (controller-runtime's "expectations"):
+    /// a reconcile that runs between the create's answer and its watch event must not create them again (a 409
+    /// per duplicate). Cleared by any event for the key or a re-list; the timeout bounds a lost event.
+    private var pendingCreates: [ObjectKey: ContinuousClock.Instant] = [:]
+    static let pendingCreateTimeout: Duration = .seconds(30)
 
     public init(projection: @escaping Projection = Store.dropManagedFields) {
         self.projection = projection
@@ -48,6 +53,20 @@ public actor Store {
     /// Objects whose controller ownerReference has this UID.
     public func owned(by uid: String) -> [JSONValue] {
         (byOwner[uid] ?? []).compactMap { objects[$0] }
+    }
+
+    /// True while a create of `key` answered by the API server has not reached this store.
+    public func isPendingCreate(_ key: ObjectKey) -> Bool {
+        guard let since = pendingCreates[key] else { return false }
+        if ContinuousClock.now - since < Self.pendingCreateTimeout { return true }
+        pendingCreates[key] = nil
+        return false
+    }
+
+    /// Records that this process created `key` (unless the watch already brought it in).
+    public func expectCreated(_ key: ObjectKey) {
+        guard objects[key] == nil else { return }
+        pendingCreates[key] = .now
     }
 
     public var count: Int { objects.count }
@@ -104,6 +123,7 @@ public actor Store {
         for item in items { fresh[item.objectKey] = projection(item) }
         let vanished = objects.filter { fresh[$0.key] == nil }.map(\.value)
         objects = [:]
+        pendingCreates = [:]
         byNamespace = [:]
         byOwner = [:]
         forgetDerived()
@@ -127,6 +147,7 @@ public actor Store {
 
     @discardableResult
     public func remove(_ key: ObjectKey) -> JSONValue? {
+        if !pendingCreates.isEmpty { pendingCreates[key] = nil }
         guard let old = objects.removeValue(forKey: key) else { return nil }
         forgetDerived()
         if let ns = key.namespace { byNamespace[ns]?.remove(key) }

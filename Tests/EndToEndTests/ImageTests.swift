@@ -132,7 +132,7 @@ struct ImageTests {
                                                                  "HOME": t.dir, "PATH": "/usr/bin:/bin"],
                                                    logPath: t.dir + "/controller.log")
             defer { controller.killIfRunning() }
-            var r = await t.kubectl("apply", "-f", Self.root + "/examples/trainingjob-single-gpu.yaml")
+            let r = await t.kubectl("apply", "-f", Self.root + "/examples/trainingjob-single-gpu.yaml")
             #expect(r.ok, "\(r.stderr)")
             let succeeded = try await eventually(timeout: .seconds(90)) {
                 await t.kubectl("get", "trainingjob", "mnist-baseline", "-o", "jsonpath={.status.phase}").stdout == "Succeeded"
