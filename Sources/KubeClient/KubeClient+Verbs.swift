@@ -7,17 +7,19 @@ extension KubeClient {
         return try decodeObject(response)
     }
 
-    /// One page: `options.limit` and `options.continueToken` select it.
-    public func list(_ type: ResourceType, namespace: String?, options: ListOptions = .init()) async throws -> ObjectList {
+    /// One page: `options.limit` and `options.continueToken` select it. `droppingManagedFields`: the items come
+    /// without `metadata.managedFields` (for caches, which never read them).
+    public func list(_ type: ResourceType, namespace: String?, options: ListOptions = .init(),
+                     droppingManagedFields: Bool = false) async throws -> ObjectList {
         let response = try await send(Request(method: "GET", path: type.collectionPath(namespace: scoped(type, namespace)),
                                               query: options.queryItems))
-        return try ObjectList(json: try decodeObject(response), type: type)
+        return try ObjectList(json: try decodeObject(response, droppingManagedFields: droppingManagedFields), type: type)
     }
 
     /// All pages of one consistent snapshot, following `continue` (rule 1). A 410 on a continuation means the
     /// snapshot expired: start again from the first page rather than mix snapshots (rule 2).
     public func listAll(_ type: ResourceType, namespace: String?, options: ListOptions = .init(),
-                        pageSize: Int = 500) async throws -> ObjectList {
+                        pageSize: Int = 500, droppingManagedFields: Bool = false) async throws -> ObjectList {
         var restarts = 0
         restart: while true {
             var pageOptions = options
@@ -27,7 +29,7 @@ extension KubeClient {
             while true {
                 let page: ObjectList
                 do {
-                    page = try await list(type, namespace: namespace, options: pageOptions)
+                    page = try await list(type, namespace: namespace, options: pageOptions, droppingManagedFields: droppingManagedFields)
                 } catch let error as APIError where error.isGone && pageOptions.continueToken != nil && restarts < 5 {
                     restarts += 1
                     logger.info("list continuation expired; listing again from the start", metadata: ["type": .string(type.description)])
@@ -134,9 +136,9 @@ extension KubeClient {
         try objectPath(type, object.namespace, object.name ?? "")
     }
 
-    func decodeObject(_ response: HTTPResponse) throws(KubeClientError) -> JSONValue {
+    func decodeObject(_ response: HTTPResponse, droppingManagedFields: Bool = false) throws(KubeClientError) -> JSONValue {
         do {
-            return try JSONValue.parse(response.body)
+            return try JSONValue.parse(response.body, droppingManagedFields: droppingManagedFields)
         } catch {
             throw .decode(error.description)
         }

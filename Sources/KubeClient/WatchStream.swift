@@ -34,10 +34,10 @@ public typealias WatchStream = StreamedLines<WatchEvent>
 public typealias LineStream = StreamedLines<String>
 
 enum StreamDecoders {
-    static func watchEvent(_ line: [UInt8]) throws -> WatchEvent? {
+    static func watchEvent(_ line: [UInt8], droppingManagedFields: Bool = false) throws -> WatchEvent? {
         if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
         let json: JSONValue
-        do { json = try JSONValue.parse(line) } catch {
+        do { json = try JSONValue.parse(line, droppingManagedFields: droppingManagedFields) } catch {
             throw KubeClientError.decode("watch event: \(error.description)")
         }
         return try WatchEvent(json: json)
@@ -49,7 +49,8 @@ enum StreamDecoders {
 extension KubeClient {
     /// WATCH the collection from `options.resourceVersion` (rule 1: the list's version, with bookmarks and a
     /// `timeoutSeconds` below 295 — the caller sets them in `options`).
-    public func watch(_ type: ResourceType, namespace: String?, options: ListOptions) -> WatchStream {
+    /// `droppingManagedFields`: the events' objects come without `metadata.managedFields` (for caches).
+    public func watch(_ type: ResourceType, namespace: String?, options: ListOptions, droppingManagedFields: Bool = false) -> WatchStream {
         var query = options.queryItems
         query.insert(("watch", "true"), at: 0)
         // The server ends the stream after timeoutSeconds; one still open 30 s later is dead (rule 5), so the
@@ -57,7 +58,7 @@ extension KubeClient {
         let request = Request(method: "GET", path: type.collectionPath(namespace: scoped(type, namespace)), query: query,
                               streaming: true, streamDeadline: options.timeoutSeconds.map { .seconds($0 + 30) }, rateLimited: false)
         return WatchStream(maxLineLength: self.options.maxLineLength, open: { [self] in try await openStream(request) },
-                           decode: StreamDecoders.watchEvent)
+                           decode: { try StreamDecoders.watchEvent($0, droppingManagedFields: droppingManagedFields) })
     }
 
     /// Lines of a container's log; with `follow` the stream stays open until the container ends or the task

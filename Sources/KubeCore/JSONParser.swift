@@ -13,9 +13,15 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 extension JSONValue {
     /// Parses one JSON document; trailing whitespace is allowed, anything else after it is an error.
     public static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
+        try parse(bytes, droppingManagedFields: false)
+    }
+
+    /// The same; `droppingManagedFields`: every `metadata.managedFields` is checked but not built (caches drop them anyway,
+    /// and in a list of Pods they are a large part of the bytes: building them only to free them cost memory).
+    public static func parse(_ bytes: some Collection<UInt8>, droppingManagedFields: Bool) throws(JSONParseError) -> JSONValue {
         let array = bytes as? [UInt8] ?? Array(bytes)
         return try array.withUnsafeBufferPointer { (buf) throws(JSONParseError) -> JSONValue in
-            var parser = JSONByteParser(buf)
+            var parser = JSONByteParser(buf, droppingManagedFields: droppingManagedFields)
             return try parser.parseDocument()
         }
     }
@@ -31,7 +37,12 @@ struct JSONByteParser {
     /// Nesting limit: a hostile document must not overflow the stack.
     static let maxDepth = 512
 
-    init(_ buf: UnsafeBufferPointer<UInt8>) { self.buf = buf }
+    let droppingManagedFields: Bool
+
+    init(_ buf: UnsafeBufferPointer<UInt8>, droppingManagedFields: Bool = false) {
+        self.buf = buf
+        self.droppingManagedFields = droppingManagedFields
+    }
 
     mutating func parseDocument() throws(JSONParseError) -> JSONValue {
         let value = try parseValue(depth: 0)
@@ -51,12 +62,13 @@ struct JSONByteParser {
         }
     }
 
-    mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
+    /// `isMetadata`: the value is an object's `metadata` (where `managedFields` may be dropped).
+    mutating func parseValue(depth: Int, isMetadata: Bool = false) throws(JSONParseError) -> JSONValue {
         if depth > Self.maxDepth { throw fail("nesting deeper than \(Self.maxDepth)") }
         skipWhitespace()
         guard pos < buf.count else { throw fail("unexpected end of input") }
         switch buf[pos] {
-        case UInt8(ascii: "{"): return try parseObject(depth: depth)
+        case UInt8(ascii: "{"): return try parseObject(depth: depth, isMetadata: isMetadata)
         case UInt8(ascii: "["): return try parseArray(depth: depth)
         case UInt8(ascii: "\""): return .string(try parseString())
         case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
@@ -74,7 +86,7 @@ struct JSONByteParser {
         pos += count
     }
 
-    mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
+    mutating func parseObject(depth: Int, isMetadata: Bool = false) throws(JSONParseError) -> JSONValue {
         pos += 1
         var object: [String: JSONValue] = [:]
         skipWhitespace()
@@ -86,12 +98,49 @@ struct JSONByteParser {
             skipWhitespace()
             guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             pos += 1
-            object[key] = try parseValue(depth: depth + 1)
+            if isMetadata && key == "managedFields" {
+                try skipValue(depth: depth + 1)
+            } else {
+                object[key] = try parseValue(depth: depth + 1, isMetadata: droppingManagedFields && key == "metadata")
+            }
             skipWhitespace()
             guard pos < buf.count else { throw fail("unexpected end of input in object") }
             if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
             if buf[pos] == UInt8(ascii: "}") { pos += 1; return .object(object) }
             throw fail("expected ',' or '}'")
+        }
+    }
+
+    /// Reads one value as strictly as `parseValue` but builds no containers (dropped `managedFields`).
+    mutating func skipValue(depth: Int) throws(JSONParseError) {
+        if depth > Self.maxDepth { throw fail("nesting deeper than \(Self.maxDepth)") }
+        skipWhitespace()
+        guard pos < buf.count else { throw fail("unexpected end of input") }
+        switch buf[pos] {
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            let isObject = buf[pos] == UInt8(ascii: "{")
+            let close = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
+            pos += 1
+            skipWhitespace()
+            if pos < buf.count, buf[pos] == close { pos += 1; return }
+            while true {
+                if isObject {
+                    skipWhitespace()
+                    guard pos < buf.count, buf[pos] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+                    _ = try parseString()
+                    skipWhitespace()
+                    guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                    pos += 1
+                }
+                try skipValue(depth: depth + 1)
+                skipWhitespace()
+                guard pos < buf.count else { throw fail("unexpected end of input in \(isObject ? "object" : "array")") }
+                if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
+                if buf[pos] == close { pos += 1; return }
+                throw fail(isObject ? "expected ',' or '}'" : "expected ',' or ']'")
+            }
+        default:
+            _ = try parseValue(depth: depth)  // a scalar: nothing to save by not building it
         }
     }
 

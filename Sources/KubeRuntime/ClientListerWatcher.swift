@@ -2,7 +2,8 @@ import KubeClient
 import KubeCore
 
 /// The production `ListerWatcher`: paged LIST and WATCH of one resource through `KubeClient`, optionally
-/// scoped by namespace and label selector (child kinds are watched only where Gantry labels them).
+/// scoped by namespace and label selector (child kinds are watched only where Gantry labels them). Objects are
+/// decoded without `metadata.managedFields`: every store drops them, so they are never built.
 public struct ClientListerWatcher: ListerWatcher {
     public let client: KubeClient
     public let type: ResourceType
@@ -25,13 +26,14 @@ public struct ClientListerWatcher: ListerWatcher {
 
     public func listAll() async throws -> (items: [JSONValue], resourceVersion: String) {
         let list = try await client.listAll(type, namespace: namespace,
-                                            options: ListOptions(labelSelector: labelSelector, fieldSelector: fieldSelector), pageSize: 500)
+                                            options: ListOptions(labelSelector: labelSelector, fieldSelector: fieldSelector), pageSize: 500,
+                                            droppingManagedFields: true)
         return (list.items, list.resourceVersion)
     }
 
     public func watch(resourceVersion: String, timeoutSeconds: Int) -> WatchEvents {
         client.watch(type, namespace: namespace, options: ListOptions(
             labelSelector: labelSelector, fieldSelector: fieldSelector, resourceVersion: resourceVersion,
-            timeoutSeconds: timeoutSeconds, allowWatchBookmarks: true))
+            timeoutSeconds: timeoutSeconds, allowWatchBookmarks: true), droppingManagedFields: true)
     }
 }
