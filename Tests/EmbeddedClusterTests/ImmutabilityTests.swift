@@ -4,7 +4,7 @@ import KubeCore
 import Testing
 @testable import EmbeddedCluster
 
-/// What kube-apiserver refuses to change once created (issue #12), through real kubectl 1.33 and 1.27: a Pod's
+/// What kube-apiserver refuses to change once created (issue #12), through real kubectl (the installed one, 1.33 and 1.27): a Pod's
 /// spec but for the documented exceptions, and the data of a ConfigMap or Secret marked `immutable`.
 @Suite(.serialized)
 struct ImmutabilityTests {
@@ -21,7 +21,7 @@ struct ImmutabilityTests {
         """
 
     @Test func aPodsSpecIsFixedButForImagesDeadlinesAndAddedTolerations() async throws {
-        let kubectls = [TestCluster.kubectlPath] + (try Prerequisite.kubectlReleases(["1.27"]))
+        let kubectls = [TestCluster.kubectlPath] + (try Prerequisite.kubectlReleases(["1.33", "1.27"]))
         try await withCluster(TestCluster.bare()) { t async throws in
             for kubectl in kubectls {
                 var r = await t.kubectl(args: ["apply", "-f", "-"], stdin: Self.pod)

@@ -96,6 +96,25 @@ struct ServiceDefaultsTests {
         }
     }
 
+    /// kube-apiserver's ValidateServiceUpdate: the allocated cluster IP may not change (a replace that leaves it
+    /// out keeps it, as the defaults test shows), through curl and kubectl.
+    @Test func anAllocatedClusterIPMayNotChange() async throws {
+        _ = try Prerequisite.kubectl()
+        try await withCluster(TestCluster.bare()) { t async throws in
+            let (code, s) = await create(t, #"{"metadata":{"name":"fixed"},"spec":{"ports":[{"port":80}]}}"#)
+            let ip = s[path: "spec", "clusterIP"]?.stringValue ?? ""
+            #expect(code == 201 && ip.hasPrefix("10.96."), "\(s)")
+            let other = ip == "10.96.200.200" ? "10.96.200.201" : "10.96.200.200"
+            let (patchCode, text) = await t.curl("PATCH", Self.svcs + "/fixed", body: #"{"spec":{"clusterIP":"\#(other)","clusterIPs":["\#(other)"]}}"#,
+                                                 contentType: "application/merge-patch+json")
+            #expect(patchCode == 422 && text.contains(#"spec.clusterIPs[0]: Invalid value: \"\#(other)\": may not change once set"#), "\(text)")
+            let r = await t.kubectl("patch", "service", "fixed", "--type=merge", "-p", #"{"spec":{"clusterIP":"\#(other)","clusterIPs":["\#(other)"]}}"#)
+            #expect(!r.ok && r.stderr.contains(#"The Service "fixed" is invalid: spec.clusterIPs[0]: Invalid value: "\#(other)": may not change once set"#), "\(r.stderr)")
+            let (_, after) = await t.curl("GET", Self.svcs + "/fixed")
+            #expect(parsed(after)[path: "spec", "clusterIP"] == .string(ip), "unchanged: \(after)")
+        }
+    }
+
     /// `kubectl diff` of the manifest just applied shows nothing (exit 0), for a client-side and a server-side apply.
     @Test func kubectlDiffSeesNoDrift() async throws {
         _ = try Prerequisite.kubectl()
