@@ -54,6 +54,8 @@ public final class KubeClient: Sendable {
         var body: [UInt8]?
         var contentType: String?
         var accept = "application/json"
+        /// Sent after the client's own (proxied requests: the caller's headers for the backend).
+        var headers: [(String, String)] = []
         /// Throw `APIError` for non-2xx answers (all verbs but `raw` and `proxy`).
         var checkStatus = true
         /// Watch and logs: read incrementally, no request timeout.
@@ -148,6 +150,7 @@ public final class KubeClient: Sendable {
         var headers: [(String, String)] = [("Accept", request.accept)]
         if let contentType = request.contentType { headers.append(("Content-Type", contentType)) }
         if let token = credentials.bearerToken { headers.append(("Authorization", "Bearer \(token)")) }
+        headers += request.headers
         var tls = endpoint.tls
         tls.clientCertData = credentials.clientCertData
         tls.clientKeyData = credentials.clientKeyData

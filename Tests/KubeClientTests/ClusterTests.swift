@@ -403,6 +403,25 @@ struct ClusterProxyTests {
         }
     }
 
+    /// The caller's headers reach the backend (Content-Type replacing the client's), the client's credentials do not
+    /// (the API server consumes Authorization), and headers the client cannot send faithfully are refused.
+    @Test func proxySendsTheCallersHeaders() async throws {
+        try await withCluster(ClusterFixture.start(tls: true)) { f async throws in
+            f.cluster.setProxyHandler(HeaderEchoProxy())
+            let response = try await f.client.proxy(.services, namespace: "default", name: "web", port: "http", path: "/predict", method: "POST",
+                                                    body: Array("{}".utf8), headers: [("X-Api-Key", "s3cret"), ("Content-Type", "application/json")])
+            #expect(response.status == 200)
+            let text = response.bodyText
+            #expect(text.contains("x-api-key: s3cret\n") && text.contains("content-type: application/json\n"), "\(text)")
+            #expect(!text.contains("authorization"), "\(text)")
+            for refused in [("Authorization", "Bearer x"), ("X-Api-Key", "a\r\nX-Injected: 1"), ("X: Y", "z")] {
+                await #expect(throws: KubeClientError.self) {
+                    try await f.client.proxy(.services, namespace: "default", name: "web", port: nil, path: "/", headers: [refused])
+                }
+            }
+        }
+    }
+
     @Test func watchEndsWhenTheServerTimesOut() async throws {
         try await withCluster(ClusterFixture.start()) { f async throws in
             let start = ContinuousClock.now
