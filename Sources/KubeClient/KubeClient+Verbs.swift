@@ -100,7 +100,8 @@ extension KubeClient {
     }
 
     /// A request through the API server's proxy to a pod or service port:
-    /// `/api/v1/namespaces/{ns}/{pods|services}/{name[:port]}/proxy/{path}`. Any status is returned, not thrown.
+    /// `/api/v1/namespaces/{ns}/{pods|services}/{name[:port]}/proxy/{path}`. Any status of the backend is returned,
+    /// not thrown (a 401 too, unless it is the API server refusing the client's credentials).
     /// `headers` go to the backend (`Accept` and `Content-Type` replace the client's); the API server keeps
     /// `Authorization`, which carries the client's credentials, so one given here is refused.
     public func proxy(_ type: ResourceType, namespace: String, name: String, port: String?, path: String,
@@ -112,7 +113,7 @@ extension KubeClient {
         let target = port.map { "\(name):\($0)" } ?? name
         let suffix = path.hasPrefix("/") ? String(path.dropFirst()) : path
         var request = Request(method: method, path: "\(type.collectionPath(namespace: namespace))/\(target)/proxy/\(suffix)",
-                              query: query, body: body, accept: "*/*", checkStatus: false)
+                              query: query, body: body, accept: "*/*", headers: [], proxied: true, checkStatus: false)
         for header in headers {
             // A line break would start another header of the caller's choosing (header injection).
             guard !(header.name + header.value).contains(where: \.isNewline), !header.name.contains(":") else {

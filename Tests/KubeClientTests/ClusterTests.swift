@@ -385,6 +385,11 @@ struct EchoProxy: ProxyHandler {
     }
 }
 
+/// A model server wanting a key it was not given.
+struct WantsAKeyProxy: ProxyHandler {
+    func proxy(_ request: ProxyRequest) async -> ProxyResponse { ProxyResponse(status: 401, body: Array("missing X-Api-Key".utf8)) }
+}
+
 @Suite("Proxy and stream ends against the embedded API server")
 struct ClusterProxyTests {
     @Test func proxyToAPodPort() async throws {
@@ -414,6 +419,10 @@ struct ClusterProxyTests {
             let text = response.bodyText
             #expect(text.contains("x-api-key: s3cret\n") && text.contains("content-type: application/json\n"), "\(text)")
             #expect(!text.contains("authorization"), "\(text)")
+            // A backend's own 401 is its answer, not the API server refusing the client's credentials.
+            f.cluster.setProxyHandler(WantsAKeyProxy())
+            let unkeyed = try await f.client.proxy(.services, namespace: "default", name: "web", port: nil, path: "/")
+            #expect(unkeyed.status == 401 && unkeyed.bodyText == "missing X-Api-Key")
             for refused in [("Authorization", "Bearer x"), ("X-Api-Key", "a\r\nX-Injected: 1"), ("X: Y", "z")] {
                 await #expect(throws: KubeClientError.self) {
                     try await f.client.proxy(.services, namespace: "default", name: "web", port: nil, path: "/", headers: [refused])
