@@ -12,13 +12,7 @@ import KubeCore
 
     /// The first block under "Validation before the swap" in docs/inferenceservice.md (a `rollout:` under spec).
     static func guideValidation() throws -> String {
-        let guide = try String(contentsOfFile: OperatorHarness.repoRoot + "/docs/inferenceservice.md", encoding: .utf8)
-        guard let section = guide.range(of: "## Validation before the swap"),
-              let start = guide.range(of: "```yaml\n", range: section.upperBound..<guide.endIndex),
-              let end = guide.range(of: "```", range: start.upperBound..<guide.endIndex) else {
-            throw TestFailure("docs/inferenceservice.md has no yaml block under Validation before the swap")
-        }
-        let shown = String(guide[start.upperBound..<end.lowerBound])
+        let shown = try guideBlock("inferenceservice.md", under: "## Validation before the swap")
         guard shown.hasPrefix("  rollout:\n"), shown.contains("name: X-Api-Key") else {
             throw TestFailure("the first block under Validation before the swap is not a rollout with an X-Api-Key header: \(shown)")
         }
