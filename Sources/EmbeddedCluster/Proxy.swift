@@ -9,8 +9,20 @@ public struct ProxyRequest: Sendable {
     public var method: String
     public var path: String          // "/" + the path after `/proxy/`
     public var query: [(String, String)]
+    /// Lowercased names; only those kube-apiserver passes on (`forwarded(_:)`).
     public var headers: [String: String]
     public var body: [UInt8]
+
+    /// The headers of a proxied request that reach the backend, as kube-apiserver forwards them: the
+    /// authentication filter deleted `Authorization` and the impersonation filter `Impersonate-*`
+    /// (k8s.io/apiserver filters), and Go's `httputil.ReverseProxy` under apimachinery's `UpgradeAwareHandler` drops
+    /// the hop-by-hop headers and those `Connection` names; `Host` and `Content-Length` are the proxy's own.
+    static func forwarded(_ headers: [String: String]) -> [String: String] {
+        let named = (headers["connection"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let dropped = Set(named + ["authorization", "connection", "proxy-connection", "keep-alive", "proxy-authenticate",
+                                   "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length"])
+        return headers.filter { !dropped.contains($0.key) && !$0.key.hasPrefix("impersonate-") }
+    }
 }
 
 public struct ProxyResponse: Sendable {

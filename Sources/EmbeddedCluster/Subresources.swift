@@ -40,7 +40,7 @@ extension APIServer {
                 port = String(name[name.index(after: colon)...])
             }
             let request = ProxyRequest(kind: info.kind, namespace: namespace, name: target, port: port, method: req.method,
-                                       path: "/" + subpath, query: req.queryAll.filter { $0.0 != "" }, headers: req.headers, body: req.body)
+                                       path: "/" + subpath, query: req.queryAll.filter { $0.0 != "" }, headers: ProxyRequest.forwarded(req.headers), body: req.body)
             let response = await proxy.handler.proxy(request)
             return APIResponse(status: response.status, headers: response.headers, body: .bytes(response.body))
         default:

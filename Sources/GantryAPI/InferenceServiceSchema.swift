@@ -42,6 +42,10 @@ public enum InferenceServiceSchema {
                 "requests": Schema.array("Requests, each with what its answer must be.", of: Schema.object("A request.", [
                     "method": Schema.string("HTTP method.", enum: ["GET", "POST", "PUT"], default: "GET"),
                     "path": Schema.string("Path on the server, e.g. /v1/models/sentiment:predict.", pattern: "^/.*", maxLength: 2048),
+                    "headers": Schema.array("HTTP headers sent with the request, as a probe's httpGet.httpHeaders (e.g. an API key the server asks for; the value is stored in the spec as written). The API server's proxy passes them on, except those it consumes, which are refused here: Authorization, Impersonate-*, hop-by-hop headers (Connection, Upgrade, Transfer-Encoding, …), Host and Content-Length.", of: Schema.object("A header.", [
+                        "name": Schema.string("Header name, e.g. X-Api-Key.", maxLength: 256, minLength: 1),
+                        "value": Schema.string("Header value.", maxLength: 4096),
+                    ], required: ["name", "value"], rules: ProxiedHeaders.schemaRules), maxItems: 16),
                     "body": Schema.string("Request body (JSON as text).", maxLength: 65536),
                     "expect": Schema.object("What the answer must be.", [
                         "status": Schema.integer("HTTP status code.", minimum: 100, maximum: 599, default: 200),

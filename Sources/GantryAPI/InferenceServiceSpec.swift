@@ -124,8 +124,20 @@ public struct ValidationJob: Codable, Sendable, Hashable {
 public struct ValidationRequest: Codable, Sendable, Hashable {
     public var method: String?
     public var path: String
+    /// Sent with the request, like a probe's `httpGet.httpHeaders` (e.g. the API key the server asks for). The
+    /// schema refuses names the API server consumes and never forwards (`ProxiedHeader`).
+    public var headers: [Header]?
     public var body: String?
     public var expect: Expectation?
+
+    public struct Header: Codable, Sendable, Hashable {
+        public var name: String
+        public var value: String
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
 
     public struct Expectation: Codable, Sendable, Hashable {
         /// HTTP status code (default 200).

@@ -102,16 +102,33 @@ extension KubeClient {
     }
 
     /// A request through the API server's proxy to a pod or service port:
-    /// `/api/v1/namespaces/{ns}/{pods|services}/{name[:port]}/proxy/{path}`. Any status is returned, not thrown.
+    /// `/api/v1/namespaces/{ns}/{pods|services}/{name[:port]}/proxy/{path}`. Any status of the backend is returned,
+    /// not thrown (a 401 too, unless it is the API server refusing the client's credentials).
+    /// `headers` go to the backend (`Accept` and `Content-Type` replace the client's); the API server keeps
+    /// `Authorization`, which carries the client's credentials, so one given here is refused.
     public func proxy(_ type: ResourceType, namespace: String, name: String, port: String?, path: String,
-                      method: String = "GET", body: [UInt8]? = nil, query: [(String, String)] = []) async throws -> HTTPResponse {
+                      method: String = "GET", body: [UInt8]? = nil, query: [(String, String)] = [],
+                      headers: [(name: String, value: String)] = []) async throws -> HTTPResponse {
         guard type == .pods || type == .services else {
             throw KubeClientError.invalidRequest("proxy works on pods and services, not \(type)")
         }
         let target = port.map { "\(name):\($0)" } ?? name
         let suffix = path.hasPrefix("/") ? String(path.dropFirst()) : path
-        return try await send(Request(method: method, path: "\(type.collectionPath(namespace: namespace))/\(target)/proxy/\(suffix)",
-                                      query: query, body: body, accept: "*/*", checkStatus: false))
+        var request = Request(method: method, path: "\(type.collectionPath(namespace: namespace))/\(target)/proxy/\(suffix)",
+                              query: query, body: body, accept: "*/*", headers: [], proxied: true, checkStatus: false)
+        for header in headers {
+            // A line break would start another header of the caller's choosing (header injection).
+            guard !(header.name + header.value).contains(where: \.isNewline), !header.name.contains(":") else {
+                throw KubeClientError.invalidRequest("proxy header \(header.name.debugDescription) is not a valid HTTP header")
+            }
+            switch header.name.lowercased() {
+            case "authorization": throw KubeClientError.invalidRequest("a proxied request cannot carry Authorization: the API server consumes it")
+            case "accept": request.accept = header.value
+            case "content-type": request.contentType = header.value
+            default: request.headers.append((header.name, header.value))
+            }
+        }
+        return try await send(request)
     }
 
     /// Any request to the API server with the client's credentials, retries and metrics; any status is returned

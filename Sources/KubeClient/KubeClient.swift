@@ -54,6 +54,10 @@ public final class KubeClient: Sendable {
         var body: [UInt8]?
         var contentType: String?
         var accept = "application/json"
+        /// Sent after the client's own (proxied requests: the caller's headers for the backend).
+        var headers: [(String, String)] = []
+        /// Proxied: a 401 is the backend's answer unless its body is the API server's own `Status`.
+        var proxied = false
         /// Throw `APIError` for non-2xx answers (all verbs but `raw` and `proxy`).
         var checkStatus = true
         /// Watch and logs: read incrementally, no request timeout.
@@ -72,7 +76,7 @@ public final class KubeClient: Sendable {
             do {
                 let response = try await loop.perform(transportRequest)
                 metrics.record(method: request.method, code: response.status, duration: .now - start)
-                if request.checkStatus || response.status == 401, !response.isSuccess {
+                if request.checkStatus || response.status == 401 && (!request.proxied || Self.isAPIServerStatus(response)), !response.isSuccess {
                     throw Self.apiError(response)
                 }
                 return response
@@ -148,12 +152,20 @@ public final class KubeClient: Sendable {
         var headers: [(String, String)] = [("Accept", request.accept)]
         if let contentType = request.contentType { headers.append(("Content-Type", contentType)) }
         if let token = credentials.bearerToken { headers.append(("Authorization", "Bearer \(token)")) }
+        headers += request.headers
         var tls = endpoint.tls
         tls.clientCertData = credentials.clientCertData
         tls.clientKeyData = credentials.clientKeyData
         return TransportRequest(method: request.method, url: endpoint.url(path: request.path, query: request.query),
                                 headers: headers, body: request.body, timeout: request.streaming ? request.streamDeadline : options.requestTimeout,
                                 connectTimeout: options.connectTimeout, tls: tls, userAgent: options.userAgent, proxy: config.proxyURL)
+    }
+
+    /// kube-apiserver answers a request it cannot authenticate with a `Status` (reason Unauthorized); a model
+    /// server behind the proxy that wants its own key answers anything else.
+    static func isAPIServerStatus(_ response: HTTPResponse) -> Bool {
+        let body = try? JSONValue.parse(response.body)
+        return body?["kind"] == "Status" && body?["reason"] == "Unauthorized"
     }
 
     static func apiError(_ response: HTTPResponse) -> APIError {

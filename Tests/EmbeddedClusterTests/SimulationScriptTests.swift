@@ -110,6 +110,8 @@ import Testing
         ("{logs: [{every: 1s, line: x}], exit: 0}", "at exit.after: required when a log series has no count"),
         ("{logs: [{series: {every: 1s, count: 3, template: t, loss: {from: 1, curve: cubic}}}]}", "at logs[0].series.loss.curve: expected one of linear, exp, flat, diverge"),
         ("{http: {api: {status: 200}}}", "path \"api\" must start with /"),
+        (#"{http: {"/v1": {ifHeader: {X-Api-Key: k}}}}"#, "at http[/v1].ifHeader: unknown field (did you mean ifHeaders?)"),
+        (#"{http: {"/v1": {ifHeaders: [X-Api-Key]}}}"#, "at http[/v1].ifHeaders: expected a map of header name to value"),
         ("[1, 2]", "expected an object"),
         ("{logs: [step={step}]}", "quote strings"),
     ])
@@ -139,6 +141,23 @@ import Testing
         #expect(try JSONValue.parse(status.body) == ["last_activity": .string(Timestamp.format(SimFixtures.now))])
         #expect(ScriptHTTP.respond(s, path: "/nope", uptime: 0, context: context).status == 404)
         #expect(ScriptHTTP.respond(s, path: "/metrics", uptime: 0, context: context).text == "gpu_util{pod=\"train-0\"} 0.9\n")
+    }
+
+    /// An answer with `ifHeaders` goes only to a request carrying them (names in any case, values exact); at the
+    /// same `after` it wins over one without, whatever their order, and the latest `after` still wins over both.
+    @Test func httpAnswersCanRequireRequestHeaders() throws {
+        let script = #"{http: {"/predict": [{ifHeaders: {X-Api-Key: s3cret}, body: {label: positive}}, {status: 401, body: "missing X-Api-Key"}, "#
+            + #"{after: 10s, status: 503, body: draining}], "/strict": {ifHeaders: {x-tenant: acme}, body: ok}}}"#
+        let s = try #require(try PodScript.parse(script).all)
+        let keyed = ScriptHTTP.respond(s, path: "/predict", headers: ["x-api-key": "s3cret"], uptime: 1, context: context)
+        #expect(keyed.status == 200 && (try? JSONValue.parse(keyed.body)) == ["label": "positive"])
+        let wrongKey = ScriptHTTP.respond(s, path: "/predict", headers: ["x-api-key": "S3CRET"], uptime: 1, context: context)
+        #expect(wrongKey.status == 401 && wrongKey.text == "missing X-Api-Key")
+        #expect(ScriptHTTP.respond(s, path: "/predict", uptime: 1, context: context).status == 401)
+        #expect(ScriptHTTP.respond(s, path: "/predict", headers: ["x-api-key": "s3cret"], uptime: 11, context: context).status == 503)
+        #expect(ScriptHTTP.respond(s, path: "/strict", headers: ["x-tenant": "acme"], uptime: 0, context: context).text == "ok")
+        let none = ScriptHTTP.respond(s, path: "/strict", headers: ["x-tenant": "other"], uptime: 0, context: context)
+        #expect(none.status == 404 && none.text.contains("ifHeaders"), "\(none.text)")
     }
 
     @Test func defaultsByImage() {

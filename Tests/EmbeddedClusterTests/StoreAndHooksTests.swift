@@ -101,6 +101,23 @@ struct StoreAndHooksTests {
         }
     }
 
+    /// kube-apiserver passes a proxied request's headers on to the backend, except Authorization (deleted once the
+    /// caller is authenticated), hop-by-hop headers and those Connection names, Host and Content-Length.
+    @Test func proxyPassesHeadersOnButNotThoseTheAPIServerConsumes() async throws {
+        try await withCluster(TestCluster.bare()) { t async throws in  // HTTP/1.1, where Connection may name headers
+            t.cluster.setProxyHandler(HeaderEchoProxy())
+            let (code, body) = await t.curl("POST", "/api/v1/namespaces/default/services/svc:http/proxy/predict", body: "{}", headers: [
+                "X-Api-Key: s3cret", "Connection: keep-alive, X-Hop", "X-Hop: 1", "Keep-Alive: timeout=5", "Proxy-Authorization: Basic eDp5",
+            ])
+            #expect(code == 200, "\(body)")
+            #expect(body.contains("x-api-key: s3cret\n") && body.contains("content-type: application/json\n"), "\(body)")
+            let names = body.split(separator: "\n").compactMap { $0.split(separator: ":").first.map(String.init) }
+            for consumed in ["authorization", "connection", "x-hop", "keep-alive", "proxy-authorization", "host", "content-length"] {
+                #expect(!names.contains(consumed), "\(consumed) reached the backend: \(body)")
+            }
+        }
+    }
+
     @Test func deleteCollectionAndAggregatedDiscovery() async throws {
         try await withCluster(TestCluster.bare()) { t async throws in
             for n in ["a", "b", "c"] {

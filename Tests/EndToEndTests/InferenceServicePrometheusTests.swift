@@ -23,13 +23,7 @@ import KubeCore
 
     /// The PlatformConfig docs/inferenceservice.md shows, pointed at the test's Prometheus.
     static func platformConfig(prometheus port: Int) throws -> String {
-        let guide = try String(contentsOfFile: OperatorHarness.repoRoot + "/docs/inferenceservice.md", encoding: .utf8)
-        guard let section = guide.range(of: "## Reading Prometheus"),
-              let start = guide.range(of: "```yaml\n", range: section.upperBound..<guide.endIndex),
-              let end = guide.range(of: "```", range: start.upperBound..<guide.endIndex) else {
-            throw TestFailure("docs/inferenceservice.md has no PlatformConfig under Reading Prometheus")
-        }
-        let shown = String(guide[start.upperBound..<end.lowerBound])
+        let shown = try guideBlock("inferenceservice.md", under: "## Reading Prometheus")
         guard shown.contains("kind: PlatformConfig"), shown.contains("http://prometheus.monitoring:9090") else {
             throw TestFailure("the first block under Reading Prometheus is not the PlatformConfig: \(shown)")
         }

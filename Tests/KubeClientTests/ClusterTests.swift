@@ -385,6 +385,11 @@ struct EchoProxy: ProxyHandler {
     }
 }
 
+/// A model server wanting a key it was not given.
+struct WantsAKeyProxy: ProxyHandler {
+    func proxy(_ request: ProxyRequest) async -> ProxyResponse { ProxyResponse(status: 401, body: Array("missing X-Api-Key".utf8)) }
+}
+
 @Suite("Proxy and stream ends against the embedded API server")
 struct ClusterProxyTests {
     @Test func proxyToAPodPort() async throws {
@@ -399,6 +404,29 @@ struct ClusterProxyTests {
             #expect(response.bodyText == "Pod web:8080 POST /metrics hello")
             await #expect(throws: KubeClientError.self) {
                 try await f.client.proxy(.configMaps, namespace: "default", name: "x", port: nil, path: "/")
+            }
+        }
+    }
+
+    /// The caller's headers reach the backend (Content-Type replacing the client's), the client's credentials do not
+    /// (the API server consumes Authorization), and headers the client cannot send faithfully are refused.
+    @Test func proxySendsTheCallersHeaders() async throws {
+        try await withCluster(ClusterFixture.start(tls: true)) { f async throws in
+            f.cluster.setProxyHandler(HeaderEchoProxy())
+            let response = try await f.client.proxy(.services, namespace: "default", name: "web", port: "http", path: "/predict", method: "POST",
+                                                    body: Array("{}".utf8), headers: [("X-Api-Key", "s3cret"), ("Content-Type", "application/json")])
+            #expect(response.status == 200)
+            let text = response.bodyText
+            #expect(text.contains("x-api-key: s3cret\n") && text.contains("content-type: application/json\n"), "\(text)")
+            #expect(!text.contains("authorization"), "\(text)")
+            // A backend's own 401 is its answer, not the API server refusing the client's credentials.
+            f.cluster.setProxyHandler(WantsAKeyProxy())
+            let unkeyed = try await f.client.proxy(.services, namespace: "default", name: "web", port: nil, path: "/")
+            #expect(unkeyed.status == 401 && unkeyed.bodyText == "missing X-Api-Key")
+            for refused in [("Authorization", "Bearer x"), ("X-Api-Key", "a\r\nX-Injected: 1"), ("X: Y", "z")] {
+                await #expect(throws: KubeClientError.self) {
+                    try await f.client.proxy(.services, namespace: "default", name: "web", port: nil, path: "/", headers: [refused])
+                }
             }
         }
     }

@@ -79,6 +79,8 @@ struct ContainerScript: Sendable, Hashable {
         /// A string is sent as text; anything else as JSON. Strings inside are templated.
         var body: JSONValue = .string("")
         var headers: [String: String] = [:]
+        /// Answers only a request carrying these headers (names lowercased, values exact), e.g. an API key.
+        var ifHeaders: [String: String] = [:]
     }
 
     struct TimedText: Sendable, Hashable {

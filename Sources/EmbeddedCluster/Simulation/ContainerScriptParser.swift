@@ -63,10 +63,7 @@ extension ContainerScript {
     init(json: JSONValue, field: String) throws(ScriptError) {
         func path(_ f: String) -> String { field.isEmpty ? f : "\(field).\(f)" }
         guard let object = json.objectValue else { throw ScriptError(field: field, message: "expected an object") }
-        for key in object.keys.sorted() where !Self.knownFields.contains(key) {
-            let hint = NodePoolSpec.closest(to: key, in: Self.knownFields).map { " (did you mean \($0)?)" } ?? ""
-            throw ScriptError(field: path(key), message: "unknown field\(hint); known: \(Self.knownFields.joined(separator: ", "))")
-        }
+        try Self.refuseUnknown(object, known: Self.knownFields, field: field)
         self.init()
         if let v = object["startDelay"] { startDelay = try Self.duration(v, path("startDelay")) }
         if let v = object["readyAfter"] { readyAfter = try Self.duration(v, path("readyAfter")) }
@@ -218,8 +215,19 @@ extension ContainerScript {
         return t
     }
 
+    static let responseFields = ["after", "status", "body", "headers", "ifHeaders"]
+
+    /// A misspelt field is refused, never ignored (an ignored `ifHeaders` would answer every request).
+    static func refuseUnknown(_ object: [String: JSONValue], known: [String], field: String) throws(ScriptError) {
+        for key in object.keys.sorted() where !known.contains(key) {
+            let hint = NodePoolSpec.closest(to: key, in: known).map { " (did you mean \($0)?)" } ?? ""
+            throw ScriptError(field: field.isEmpty ? key : "\(field).\(key)", message: "unknown field\(hint); known: \(known.joined(separator: ", "))")
+        }
+    }
+
     static func response(_ v: JSONValue, _ field: String) throws(ScriptError) -> HTTPResponseSpec {
         guard let o = v.objectValue else { throw ScriptError(field: field, message: "expected {status: 200, body: ...}") }
+        try refuseUnknown(o, known: responseFields, field: field)
         var r = HTTPResponseSpec()
         if let a = o["after"] { r.after = try duration(a, "\(field).after") }
         if let s = o["status"] {
@@ -228,6 +236,10 @@ extension ContainerScript {
         }
         if let b = o["body"] { r.body = b }
         for (k, h) in o["headers"]?.objectValue ?? [:] { r.headers[k] = h.stringValue ?? h.serialized() }
+        if let v = o["ifHeaders"] {
+            guard let map = v.objectValue else { throw ScriptError(field: "\(field).ifHeaders", message: "expected a map of header name to value, e.g. {X-Api-Key: s3cret}") }
+            for (k, h) in map { r.ifHeaders[k.lowercased()] = h.stringValue ?? h.serialized() }
+        }
         return r
     }
 }

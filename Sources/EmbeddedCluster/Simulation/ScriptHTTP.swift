@@ -11,10 +11,14 @@ struct SimHTTPResponse: Sendable, Hashable {
 }
 
 /// How a scripted container answers HTTP: the most specific path pattern wins (exact, then the longest `*`
-/// prefix), and among its responses the last whose `after` has passed. Before the first one applies the
-/// container answers 503, like a server still starting; unknown paths answer 404.
+/// prefix), and among its responses the last whose `after` has passed and whose `ifHeaders` the request carries
+/// (at the same `after`, one with `ifHeaders` before one without). Before the first one applies the container
+/// answers 503, like a server still starting; unknown paths answer 404, and so does a request none of whose
+/// responses' `ifHeaders` it carries.
 enum ScriptHTTP {
-    static func respond(_ script: ContainerScript, path rawPath: String, uptime: TimeInterval, context: ScriptContext) -> SimHTTPResponse {
+    /// `headers`: the request's, names lowercased.
+    static func respond(_ script: ContainerScript, path rawPath: String, headers requestHeaders: [String: String] = [:],
+                        uptime: TimeInterval, context: ScriptContext) -> SimHTTPResponse {
         let path = rawPath.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "/"
         let normalized = path.isEmpty ? "/" : path
         var vars = context.variables(at: uptime)
@@ -30,8 +34,11 @@ enum ScriptHTTP {
         // `{model}`: what a `*` matched, else the last path segment (`/v1/models/m` → `m`).
         vars["model"] = pattern.hasSuffix("*") ? String(normalized.dropFirst(pattern.count - 1))
             : normalized.split(separator: "/").last.map(String.init) ?? ""
-        guard let r = responses.last(where: { $0.after <= uptime }) else {
-            return text(503, "simulated container is starting\n")
+        let started = responses.filter { $0.after <= uptime }
+        guard !started.isEmpty else { return text(503, "simulated container is starting\n") }
+        let carried = started.filter { $0.ifHeaders.allSatisfy { requestHeaders[$0.key] == $0.value } }
+        guard let r = carried.last(where: { c in carried.allSatisfy { ($0.after, $0.ifHeaders.count) <= (c.after, c.ifHeaders.count) } }) else {
+            return text(404, "no answer of the script matches this request's headers (ifHeaders)\n")
         }
         var headers = r.headers
         let body: [UInt8]

@@ -10,22 +10,24 @@ import KubeCore
 /// registry, or `error trying to reach service: dial tcp …: connect: connection refused` from apimachinery's proxy
 /// transport when nothing runs there; 404 NotFound for a pod or service that does not exist.
 extension SimulationDriver {
-    func proxy(kind: String, namespace: String?, name: String, port: String?, path: String) async -> SimHTTPResponse {
+    /// `headers`: the request's, names lowercased, as the API server forwards them (`ProxyRequest.forwarded`).
+    func proxy(kind: String, namespace: String?, name: String, port: String?, path: String,
+               headers: [String: String] = [:]) async -> SimHTTPResponse {
         let ns = namespace ?? "default"
         switch kind {
         case "Pod":
             guard let pod = await backend.get("pods", namespace: ns, name: name) else {
                 return Self.failure(.notFound("pods", name, group: "", kind: "pods"))
             }
-            return proxyToPod(pod, port: port, path: path)
+            return proxyToPod(pod, port: port, path: path, headers: headers)
         case "Service":
-            return await proxyToService(namespace: ns, name: name, port: port, path: path)
+            return await proxyToService(namespace: ns, name: name, port: port, path: path, headers: headers)
         default:
             return Self.failure(Self.unavailable("simulated \(kind.lowercased()) \"\(name)\" has no HTTP endpoint"))
         }
     }
 
-    func proxyToPod(_ pod: JSONValue, port: String?, path: String) -> SimHTTPResponse {
+    func proxyToPod(_ pod: JSONValue, port: String?, path: String, headers: [String: String] = [:]) -> SimHTTPResponse {
         let now = clock.now
         let containers = pod[path: "spec", "containers"]?.arrayValue ?? []
         let ip = pod[path: "status", "podIP"]?.stringValue ?? ""
@@ -56,10 +58,11 @@ extension SimulationDriver {
         let served = "\(Self.podKey(pod))/\(containerName)/\(run.startedAt.timeIntervalSince1970)"
         if (path.split(separator: "?").first.map(String.init) ?? path) != "/metrics" { servedRequests[served, default: 0] += 1 }
         context.requests = servedRequests[served] ?? 0
-        return ScriptHTTP.respond(podScript.script(for: container), path: path, uptime: now.timeIntervalSince(run.startedAt), context: context)
+        return ScriptHTTP.respond(podScript.script(for: container), path: path, headers: headers,
+                                  uptime: now.timeIntervalSince(run.startedAt), context: context)
     }
 
-    func proxyToService(namespace: String, name: String, port: String?, path: String) async -> SimHTTPResponse {
+    func proxyToService(namespace: String, name: String, port: String?, path: String, headers: [String: String]) async -> SimHTTPResponse {
         guard let service = await backend.get("services", namespace: namespace, name: name) else {
             return Self.failure(.notFound("services", name, group: "", kind: "services"))
         }
@@ -83,7 +86,7 @@ extension SimulationDriver {
         proxyRoundRobin &+= 1
         let target = targets[abs(proxyRoundRobin) % targets.count]
         guard let pod = pods.first(where: { $0.name == target.pod }) else { return noEndpoints }
-        return proxyToPod(pod, port: String(target.port), path: path)
+        return proxyToPod(pod, port: String(target.port), path: path, headers: headers)
     }
 
     static func unavailable(_ message: String) -> APIStatusError {

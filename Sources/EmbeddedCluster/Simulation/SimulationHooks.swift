@@ -46,7 +46,8 @@ struct SimulationProxy: ProxyHandler {
     let driver: SimulationDriver
 
     func proxy(_ request: ProxyRequest) async -> ProxyResponse {
-        let r = await driver.proxy(kind: request.kind, namespace: request.namespace, name: request.name, port: request.port, path: request.path)
+        let r = await driver.proxy(kind: request.kind, namespace: request.namespace, name: request.name, port: request.port, path: request.path,
+                                   headers: request.headers)
         return ProxyResponse(status: r.status, headers: r.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, body: r.body)
     }
 }

@@ -16,7 +16,8 @@ public enum CandidateValidation {
             do {
                 let response = try await client.proxy(.services, namespace: service.namespace, name: InferenceChildren.previewName(service),
                                                       port: "http", path: request.path, method: request.effectiveMethod,
-                                                      body: request.body.map { Array($0.utf8) })
+                                                      body: request.body.map { Array($0.utf8) },
+                                                      headers: (request.headers ?? []).map { ($0.name, $0.value) })
                 let elapsed = clock.now - started
                 let millis = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
                 results.append(judge(request, code: response.status, body: response.body, latencyMilliseconds: millis))
