@@ -46,4 +46,38 @@ struct OpenAPIv2Tests {
             }
         }
     }
+
+    /// Every resource `kubectl api-resources` lists (built-in and Gantry's) is explained, from /openapi/v3 (the
+    /// default) and /openapi/v2, by the installed kubectl, 1.27 and 1.33. Named `plural.group` as api-resources
+    /// prints it, except where kubectl itself reads the name as a field path (`events.events.k8s.io` starts with
+    /// the core `events`): there, the plural with `--api-version`, as against any cluster.
+    @Test func everyServedResourceIsExplainedByEveryClient() async throws {
+        try await withCluster(TestCluster.bare()) { t async throws in
+            var r = await t.kubectl("apply", "-k", Self.repoRoot + "/crds")
+            #expect(r.ok, "\(r.stderr)")
+            #expect(try await eventually {
+                await t.kubectl("get", "crd", "-o", "jsonpath={.items[*].status.conditions[?(@.type==\"Established\")].status}").stdout == "True True True True True"
+            })
+            r = await t.kubectl("api-resources", "--no-headers", "-o", "wide")
+            // NAME [SHORTNAMES] APIVERSION NAMESPACED KIND VERBS [CATEGORIES]: the API version is the field before true/false.
+            let resources: [(name: String, apiVersion: String)] = r.stdout.split(separator: "\n").compactMap { line in
+                let fields = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+                guard let scope = fields.firstIndex(where: { $0 == "true" || $0 == "false" }), scope >= 2 else { return nil }
+                return (fields[0], fields[scope - 1])
+            }
+            #expect(resources.count >= 30 && resources.contains { $0.name == "trainingjobs" } && resources.contains { $0.name == "poddisruptionbudgets" },
+                    "\(r.stdout)")
+            for (i, kubectl) in try ([TestCluster.kubectlPath] + Prerequisite.kubectlReleases(["1.27", "1.33"])).enumerated() {
+                for output in ["plaintext", "plaintext-openapiv2"] {
+                    for resource in resources {
+                        let e = await runProcess(kubectl, ["--kubeconfig", t.kubeconfig, "--cache-dir", t.dir + "/all-cache-\(i)", "explain",
+                                                           resource.name, "--api-version", resource.apiVersion, "--output", output],
+                                                 environment: ["HOME": t.dir, "PATH": "/usr/bin:/bin"])
+                        let kind = e.stdout.contains("KIND:") && e.stdout.contains("VERSION:")
+                        #expect(e.ok && kind, "\(kubectl) explain \(resource.name) --api-version \(resource.apiVersion) -o \(output): \(e.stdout.prefix(300)) \(e.stderr)")
+                    }
+                }
+            }
+        }
+    }
 }
