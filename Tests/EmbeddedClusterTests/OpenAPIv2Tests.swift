@@ -10,14 +10,19 @@ struct OpenAPIv2Tests {
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
+    static func installCRDs(_ t: TestCluster) async throws {
+        let r = await t.kubectl("apply", "-k", repoRoot + "/crds")
+        #expect(r.ok, "\(r.stderr)")
+        #expect(try await eventually {
+            await t.kubectl("get", "crd", "-o", "jsonpath={.items[*].status.conditions[?(@.type==\"Established\")].status}").stdout == "True True True True True"
+        })
+    }
+
     @Test func explainReadsOpenAPIv2WithKubectl127And133() async throws {
         try await withCluster(TestCluster.bare()) { t async throws in
             // Every Gantry CRD: kubectl reads the whole document, so one definition it cannot parse would fail them all.
-            var r = await t.kubectl("apply", "-k", Self.repoRoot + "/crds")
-            #expect(r.ok, "\(r.stderr)")
-            #expect(try await eventually {
-                await t.kubectl("get", "crd", "-o", "jsonpath={.items[*].status.conditions[?(@.type==\"Established\")].status}").stdout == "True True True True True"
-            })
+            try await Self.installCRDs(t)
+            var r: CommandResult
             for (i, kubectl) in try Prerequisite.kubectlReleases(["1.27", "1.33"]).enumerated() {
                 func explain(_ args: String...) async -> CommandResult {
                     await runProcess(kubectl, ["--kubeconfig", t.kubeconfig, "--cache-dir", t.dir + "/v2-cache-\(i)", "explain", "--output", "plaintext-openapiv2"] + args,
@@ -53,12 +58,8 @@ struct OpenAPIv2Tests {
     /// the core `events`): there, the plural with `--api-version`, as against any cluster.
     @Test func everyServedResourceIsExplainedByEveryClient() async throws {
         try await withCluster(TestCluster.bare()) { t async throws in
-            var r = await t.kubectl("apply", "-k", Self.repoRoot + "/crds")
-            #expect(r.ok, "\(r.stderr)")
-            #expect(try await eventually {
-                await t.kubectl("get", "crd", "-o", "jsonpath={.items[*].status.conditions[?(@.type==\"Established\")].status}").stdout == "True True True True True"
-            })
-            r = await t.kubectl("api-resources", "--no-headers", "-o", "wide")
+            try await Self.installCRDs(t)
+            let r = await t.kubectl("api-resources", "--no-headers", "-o", "wide")
             // NAME [SHORTNAMES] APIVERSION NAMESPACED KIND VERBS [CATEGORIES]: the API version is the field before true/false.
             let resources: [(name: String, apiVersion: String)] = r.stdout.split(separator: "\n").compactMap { line in
                 let fields = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
