@@ -101,6 +101,33 @@ struct DevCommandTests {
         #expect((fields.last.flatMap { Double($0) } ?? 0) >= 1.5, "answered before the injected latency: \(timed.stdout)")
     }
 
+    /// `--event-ttl 5s`: an Event is deleted about five seconds after it was last observed (kube-apiserver's flag, one
+    /// hour by default); a value that is not a duration is refused naming the flag.
+    @Test func eventTTLFlag() async throws {
+        let dev = try await GantryDev.start(["--event-ttl", "5s"])
+        defer { dev.stop() }
+        var r = await dev.kubectl("apply", "-f", "-", stdin: """
+            apiVersion: events.k8s.io/v1
+            kind: Event
+            metadata: {name: short-lived, namespace: default}
+            eventTime: "2026-01-01T00:00:00.000000Z"
+            reportingController: example.com/test
+            reportingInstance: test
+            action: Test
+            reason: Tested
+            type: Normal
+            regarding: {kind: Namespace, name: default}
+            """)
+        #expect(r.ok, "\(r.stderr)")
+        r = await dev.kubectl("get", "events.events.k8s.io", "short-lived", "-o", "name")
+        #expect(r.ok, "kept while younger than the TTL: \(r.stderr)")
+        #expect(try await eventually(timeout: .seconds(30)) {
+            await dev.kubectl("get", "events.events.k8s.io", "short-lived", "-o", "name").stderr.contains("NotFound")
+        })
+        let refused = await runProcess(GantryDev.binary, ["dev", "--event-ttl", "soon"])
+        #expect(!refused.ok && refused.stderr.contains("--event-ttl"), "\(refused.stderr)")
+    }
+
     /// `GANTRY_SIM_SPEED=20` makes a script's `after: 60s` pass in about 3 s, and the pod's timestamps advance
     /// as fast (its container ran 60 s by its own clock).
     @Test func simulationSpeedFromTheEnvironment() async throws {
