@@ -1,9 +1,11 @@
 import Foundation
 import KubeCore
+import Synchronization
 
 /// What a watch stream carries to its HTTP writer.
 enum WatchMessage: Sendable {
-    case event(type: String, object: JSONValue)
+    /// `encoding` is shared by every watcher the store delivered the same change to.
+    case event(type: String, object: JSONValue, encoding: SharedEncoding)
     case bookmark(revision: Int64)
     /// The BOOKMARK that ends the initial events of `sendInitialEvents=true` (annotation `k8s.io/initial-events-end`).
     case initialEventsEnd(revision: Int64)
@@ -59,7 +61,7 @@ extension ObjectStore {
         let rvText = resourceVersion ?? ""
         if rvText.isEmpty || rvText == "0" {
             for obj in select(info.resourceKey, namespace: namespace, labels: labels, fields: fields) {
-                continuation.yield(.event(type: "ADDED", object: obj))
+                continuation.yield(.event(type: "ADDED", object: obj, encoding: SharedEncoding()))
             }
             // WatchList (https://kubernetes.io/docs/reference/using-api/api-concepts/#streaming-lists).
             if sendInitialEvents && bookmarks { continuation.yield(.initialEventsEnd(revision: revision)) }
@@ -71,7 +73,7 @@ extension ObjectStore {
                 return (id, stream)
             }
             for event in replay where event.resource == info.resourceKey {
-                if let type = watcher.view(of: event) { continuation.yield(.event(type: type, object: event.object)) }
+                if let type = watcher.view(of: event) { continuation.yield(.event(type: type, object: event.object, encoding: SharedEncoding())) }
             }
         } else {
             let status = APIStatusError.badRequest("invalid resource version: \(rvText)").status
@@ -87,9 +89,10 @@ extension ObjectStore {
     }
 
     func deliverToWatchers(_ event: StoreEvent) {
+        let encoding = SharedEncoding()
         for (id, w) in watchers where w.resource == event.resource {
             guard let type = w.view(of: event) else { continue }
-            if case .dropped = w.continuation.yield(.event(type: type, object: event.object)) {
+            if case .dropped = w.continuation.yield(.event(type: type, object: event.object, encoding: encoding)) {
                 // Slow consumer: end its stream rather than buffer without bound.
                 w.continuation.finish()
                 watchers[id] = nil
@@ -118,4 +121,17 @@ extension ObjectStore {
     }
 
     public var openWatchCount: Int { watchers.count }
+}
+
+/// One change's object as a watch presents it (defaulted, apiVersion and kind of the watched version), encoded once
+/// for all the watchers it goes to instead of once per watch: kube-apiserver's watch cache does the same with its
+/// `cachingObject` ("an object that is able to cache its serializations so that each of those is computed exactly
+/// once", staging/src/k8s.io/apiserver/pkg/storage/cacher/caching_object.go). Keyed by the presentation, since
+/// watchers of different versions of one resource see different objects. Two writers racing on a miss both encode
+/// the same bytes: harmless.
+final class SharedEncoding: Sendable {
+    private let encoded = Mutex<[String: [UInt8]]>([:])
+
+    func bytes(_ presentation: String) -> [UInt8]? { encoded.withLock { $0[presentation] } }
+    func keep(_ bytes: [UInt8], for presentation: String) { encoded.withLock { $0[presentation] = bytes } }
 }

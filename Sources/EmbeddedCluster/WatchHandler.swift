@@ -26,26 +26,41 @@ extension APIServer {
         let kind = info.kind, apiVersion = info.apiVersion
         let api = self
         let (out, continuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingOldest(watchBufferLimit))
+        let presentation = "\(info.apiVersion)|\(info.kind)|\(info.resourceKey)"
         let pump = Task {
             for await message in messages {
-                let event: JSONValue
+                var line: [UInt8]
                 switch message {
-                case .event(let type, let object):
+                case .event(let type, let object, let encoding) where !table:
+                    // The object's bytes are shared with every other watcher of this change and version.
+                    let body: [UInt8]
+                    if let cached = encoding.bytes(presentation) {
+                        body = cached
+                    } else {
+                        body = api.present(object, info, await api.readSchema(info)).serializedBytes()
+                        encoding.keep(body, for: presentation)
+                    }
+                    line = Array(#"{"type":"#.utf8)
+                    line.reserveCapacity(body.count + 32)
+                    JSONValue.string(type).write(into: &line)
+                    line.append(contentsOf: #","object":"#.utf8)
+                    line.append(contentsOf: body)
+                    line.append(UInt8(ascii: "}"))
+                case .event(let type, let object, _):
                     let o = api.present(object, info, await api.readSchema(info))
-                    let payload = table ? Table.table(for: [o], info: info, resourceVersion: o.resourceVersion ?? "",
-                                                       continueToken: nil, includeObject: includeObject) : o
-                    event = ["type": .string(type), "object": payload]
+                    let payload = Table.table(for: [o], info: info, resourceVersion: o.resourceVersion ?? "",
+                                              continueToken: nil, includeObject: includeObject)
+                    line = JSONValue.object(["type": .string(type), "object": payload]).serializedBytes()
                 case .bookmark(let revision):
-                    event = ["type": "BOOKMARK", "object": ["kind": .string(kind), "apiVersion": .string(apiVersion),
-                                                            "metadata": ["resourceVersion": .string(String(revision))]]]
+                    line = JSONValue.object(["type": "BOOKMARK", "object": ["kind": .string(kind), "apiVersion": .string(apiVersion),
+                                                                             "metadata": ["resourceVersion": .string(String(revision))]]]).serializedBytes()
                 case .initialEventsEnd(let revision):
-                    event = ["type": "BOOKMARK", "object": ["kind": .string(kind), "apiVersion": .string(apiVersion),
-                                                            "metadata": ["resourceVersion": .string(String(revision)),
-                                                                         "annotations": ["k8s.io/initial-events-end": "true"]]]]
+                    line = JSONValue.object(["type": "BOOKMARK", "object": ["kind": .string(kind), "apiVersion": .string(apiVersion),
+                                                                             "metadata": ["resourceVersion": .string(String(revision)),
+                                                                                          "annotations": ["k8s.io/initial-events-end": "true"]]]]).serializedBytes()
                 case .error(let status):
-                    event = ["type": "ERROR", "object": status]
+                    line = JSONValue.object(["type": "ERROR", "object": status]).serializedBytes()
                 }
-                var line = event.serializedBytes()
                 line.append(0x0A)
                 if case .dropped = continuation.yield(line) { break }
             }
