@@ -84,13 +84,3 @@ import Testing
         #expect(throws: WatchEvent.DecodeError.self) { try WatchEvent(json: ["type": "SURPRISE", "object": [:]]) }
     }
 }
-
-@Suite struct TimestampTests {
-    @Test func formatsAndParsesRFC3339() throws {
-        let d = try #require(Timestamp.parse("2026-12-01T13:36:28Z"))
-        #expect(Timestamp.format(d) == "2026-12-01T13:36:28Z")
-        #expect(Timestamp.formatMicro(d) == "2026-12-01T13:36:28.000000Z")
-        #expect(Timestamp.parse("2026-12-01T13:36:28.123456Z") != nil)
-        #expect(Timestamp.parse("yesterday") == nil)
-    }
-}
