@@ -29,6 +29,9 @@ public actor AdmissionLedger {
     }
 
     private var entries: [ObjectKey: Entry] = [:]
+    /// The keys of the entries that compete: a computation walks these, not every job ever seen (10,000 finished
+    /// jobs cost a full computation nothing but their count).
+    private var activeKeys: Set<ObjectKey> = []
     private var decisions: [ObjectKey: GangAdmission.Decision] = [:]
     private var pass: AdmissionPass?
     private var computedAt: Double?
@@ -48,12 +51,11 @@ public actor AdmissionLedger {
         let object = event.object
         let key = object.objectKey
         guard case .upserted = event, let job = try? TrainingJob(object) else {
-            if entries.removeValue(forKey: key)?.active == true { invalidate() }
+            if setEntry(nil, for: key)?.active == true { invalidate() }
             return
         }
-        let old = entries[key]
         let new = Entry(resourceVersion: object.resourceVersion, job: job)
-        entries[key] = new
+        let old = setEntry(new, for: key)
         guard pass != nil else { return }
         guard let old else {
             if new.active { append(new) }
@@ -109,6 +111,15 @@ public actor AdmissionLedger {
         return true
     }
 
+    /// Sets (or removes) one entry and keeps `activeKeys` in step; the entry it replaced.
+    @discardableResult
+    private func setEntry(_ entry: Entry?, for key: ObjectKey) -> Entry? {
+        let old = entries[key]
+        entries[key] = entry
+        if entry?.active == true { activeKeys.insert(key) } else if old?.active == true { activeKeys.remove(key) }
+        return old
+    }
+
     /// The PlatformConfig changed: every decision may change.
     public func invalidate() {
         pass = nil
@@ -145,18 +156,22 @@ public actor AdmissionLedger {
             let key = object.objectKey
             seen.insert(key)
             if let entry = entries[key], entry.resourceVersion == object.resourceVersion { continue }
-            if let job = try? TrainingJob(object) { entries[key] = Entry(resourceVersion: object.resourceVersion, job: job) }
+            if let job = try? TrainingJob(object) { setEntry(Entry(resourceVersion: object.resourceVersion, job: job), for: key) }
         }
-        for key in entries.keys where !seen.contains(key) { entries[key] = nil }
+        if entries.count > seen.count {
+            for key in entries.keys where !seen.contains(key) { setEntry(nil, for: key) }
+        }
 
         // GPUs of bound, unfinished pods per node, and how many of each job's pods are bound.
         var uidToEntry: [String: ObjectKey] = [:]
-        for (key, entry) in entries where entry.active { uidToEntry[entry.job.uid] = key }
+        for key in activeKeys { if let uid = entries[key]?.job.uid { uidToEntry[uid] = key } }
         var used: [String: [String: Int]] = [:]
         var bound: [ObjectKey: Int] = [:]
         for pod in pods {
-            guard let node = pod[path: "spec", "nodeName"]?.stringValue,
-                  !ObservedPod(pod, attemptAnnotation: TrainingPods.attemptAnnotation).finished else { continue }
+            // Finished pods hold nothing (ObservedPod.finished: phase Succeeded or Failed), read without
+            // decoding the rest of the pod: with thousands of finished jobs kept, they are most of the cache.
+            guard let node = pod[path: "spec", "nodeName"]?.stringValue else { continue }
+            if let phase = pod[path: "status", "phase"]?.stringValue, phase == "Succeeded" || phase == "Failed" { continue }
             // The other kinds' pods (InferenceService colours, Notebooks) hold GPUs too: what they ask for counts.
             guard let owner = pod.controllerReference, owner.kind == "TrainingJob" else {
                 for (resource, count) in SchedulingRules.extendedRequests(of: Pod(json: pod)) {
@@ -171,7 +186,7 @@ public actor AdmissionLedger {
             used[node, default: [:]][resource, default: 0] += placement.countPerPod
             bound[key, default: 0] += 1
         }
-        let candidates = entries.filter(\.value.active).map { key, entry in candidate(entry, boundPods: bound[key] ?? 0) }
+        let candidates = activeKeys.compactMap { key in entries[key].map { candidate($0, boundPods: bound[key] ?? 0) } }
         var next = AdmissionPass(nodes: nodes, used: used, platform: platform, exhausted: exhausted, now: now)
         decisions = [:]
         for c in candidates where c.admitted {
