@@ -65,19 +65,21 @@ public struct PlatformMetrics: Sendable {
         self.factory = factory
     }
 
-    /// The levels now.
+    /// The levels now, read from every cached object.
     public func snapshot() async -> PlatformSnapshot {
-        PlatformSnapshot(trainingJobs: await trainingJobs.list(), inferenceServices: await inferenceServices.list(),
-                         notebooks: await notebooks.list(), experiments: await experiments.list(), pods: await pods.list(),
-                         gpu: await OperatorCaches.platform(from: platformConfigs).effectiveGPU)
+        var tally = PlatformTally()
+        await tally.rebuild(self)
+        return tally.snapshot()
     }
 
     /// Publishes until cancelled, then removes its gauges.
     public func run() async {
         // Newest-only: a burst of events while a refresh runs asks for one more refresh, not one per event.
         let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let changed = ChangeFlag()
-        for informer in informers { await informer.addHandler { _ in changed.set(); wake.yield() } }
+        let changed = ChangedKeys(kinds: informers.count)
+        for (index, informer) in informers.enumerated() {
+            await informer.addHandler { event in changed.insert(event.object.objectKey, kind: index); wake.yield() }
+        }
         for informer in informers { await informer.store.waitUntilSynced() }
         guard !Task.isCancelled else { return }
         var gauges = PlatformGauges(factory: factory)
@@ -86,16 +88,21 @@ public struct PlatformMetrics: Sendable {
             group.addTask {
                 while (try? await clock.sleep(for: period)) != nil { wake.yield() }
             }
+            // Changes before this full read are in it; each later one re-reads its object from the cache.
             _ = changed.take()
-            gauges.publish(await snapshot(), at: clock.now)
+            var tally = PlatformTally()
+            await tally.rebuild(self)
+            gauges.publish(tally.snapshot(), at: clock.now)
             for await _ in wakes {
                 let start = clock.now
                 // The levels are a function of the caches alone: without a change only the GPU-seconds counter
-                // moves on (a snapshot of 10,000 jobs and pods costs ~0.1 s of CPU; idle, none is taken).
-                guard changed.take() else { gauges.advance(to: start); continue }
-                gauges.publish(await snapshot(), at: start)
-                // At most a tenth of a core, however large the caches (2,000 jobs and 4,000 pods: ~90 ms a refresh
-                // in a debug build).
+                // moves on. A change re-reads only the objects it names (a full read of 10,000 jobs and pods
+                // costs ~0.1 s of CPU, and a burst changes them all the time).
+                let keys = changed.take()
+                guard keys.contains(where: { !$0.isEmpty }) else { gauges.advance(to: start); continue }
+                await tally.update(keys, from: self)
+                gauges.publish(tally.snapshot(), at: start)
+                // At most a tenth of a core, however large the caches.
                 guard (try? await clock.sleep(for: max(minInterval, (clock.now - start) * 10))) != nil else { break }
             }
             group.cancelAll()
@@ -105,10 +112,73 @@ public struct PlatformMetrics: Sendable {
     }
 }
 
-/// Whether an informer delivered a change since the last refresh took it (set from handlers, taken by the
-/// refresh loop).
-private final class ChangeFlag: Sendable {
-    private let state = Mutex(false)
-    func set() { state.withLock { $0 = true } }
-    func take() -> Bool { state.withLock { value in defer { value = false }; return value } }
+/// One contribution per cached object of each kind (PlatformSnapshot.Contribution), kept between refreshes so a
+/// refresh re-reads only the objects that changed; the snapshot adds them up.
+struct PlatformTally {
+    /// Indexed as `PlatformMetrics.informers`: TrainingJobs, InferenceServices, Notebooks, Experiments, Pods.
+    private var contributions: [[ObjectKey: PlatformSnapshot.Contribution]] = Array(repeating: [:], count: 5)
+    private var gpu = GPUSettings()
+    static let podsIndex = 4, platformConfigsIndex = 5
+
+    static func contribution(kind index: Int, _ object: JSONValue, gpu: GPUSettings) -> PlatformSnapshot.Contribution? {
+        switch index {
+        case 0: .init(trainingJob: object)
+        case 1: .init(inferenceService: object)
+        case 2: .init(notebook: object)
+        case 3: .init(experiment: object)
+        default: .init(pod: object, gpu: gpu)
+        }
+    }
+
+    /// Reads every cached object.
+    mutating func rebuild(_ metrics: PlatformMetrics) async {
+        gpu = await OperatorCaches.platform(from: metrics.platformConfigs).effectiveGPU
+        for index in contributions.indices { await rebuild(kind: index, metrics) }
+    }
+
+    private mutating func rebuild(kind index: Int, _ metrics: PlatformMetrics) async {
+        var fresh: [ObjectKey: PlatformSnapshot.Contribution] = [:]
+        for object in await metrics.informers[index].store.list() {
+            if let c = Self.contribution(kind: index, object, gpu: gpu) { fresh[object.objectKey] = c }
+        }
+        contributions[index] = fresh
+    }
+
+    /// Re-reads the objects named in `changed` (by kind index); a PlatformConfig change that moves the GPU
+    /// resource names re-reads every pod.
+    mutating func update(_ changed: [Set<ObjectKey>], from metrics: PlatformMetrics) async {
+        var podsDone = false
+        if !changed[Self.platformConfigsIndex].isEmpty {
+            let now = await OperatorCaches.platform(from: metrics.platformConfigs).effectiveGPU
+            if now != gpu {
+                gpu = now
+                await rebuild(kind: Self.podsIndex, metrics)
+                podsDone = true
+            }
+        }
+        for index in contributions.indices where !(index == Self.podsIndex && podsDone) {
+            let store = metrics.informers[index].store
+            for key in changed[index] {
+                contributions[index][key] = await store.get(key).flatMap { Self.contribution(kind: index, $0, gpu: gpu) }
+            }
+        }
+    }
+
+    func snapshot() -> PlatformSnapshot {
+        PlatformSnapshot(contributions: contributions.lazy.flatMap(\.values))
+    }
+}
+
+/// The keys each informer delivered a change for since the last refresh took them (inserted from handlers,
+/// taken by the refresh loop).
+private final class ChangedKeys: Sendable {
+    private let state: Mutex<[Set<ObjectKey>]>
+    init(kinds: Int) { state = Mutex(Array(repeating: [], count: kinds)) }
+    func insert(_ key: ObjectKey, kind: Int) { _ = state.withLock { $0[kind].insert(key) } }
+    func take() -> [Set<ObjectKey>] {
+        state.withLock { sets in
+            defer { for i in sets.indices { sets[i].removeAll() } }
+            return sets
+        }
+    }
 }

@@ -40,35 +40,65 @@ public struct PlatformSnapshot: Sendable, Equatable {
 
     public init(trainingJobs: [JSONValue], inferenceServices: [JSONValue], notebooks: [JSONValue], experiments: [JSONValue] = [],
                 pods: [JSONValue], gpu: GPUSettings) {
-        for job in trainingJobs {
-            let place = add(job, kind: "TrainingJob", phase: job[path: "status", "phase"]?.stringValue ?? "Pending")
-            requestedGPUs[place, default: 0] += Self.requestedGPUs(trainingJob: job)
-            queuedTrainingJobs[place.namespace, default: 0] += job[path: "status", "phase"] == "Queued" ? 1 : 0
-        }
-        for service in inferenceServices {
-            let place = add(service, kind: "InferenceService", phase: Self.phase(inferenceService: service))
-            requestedGPUs[place, default: 0] += Self.requestedGPUs(inferenceService: service)
-        }
-        for notebook in notebooks {
-            let place = add(notebook, kind: "Notebook", phase: notebook[path: "status", "phase"]?.stringValue ?? "Pending")
-            requestedGPUs[place, default: 0] += Self.requestedGPUs(notebook: notebook)
-        }
-        for experiment in experiments {
-            _ = add(experiment, kind: "Experiment", phase: experiment[path: "status", "phase"]?.stringValue ?? "Pending")
-        }
-        for pod in pods {
-            guard let label = pod.labels[GantryLabels.kind], let kind = Self.kindOfLabel[label] else { continue }
-            let place = KindInNamespace(pod.namespace ?? "default", kind)
-            allocatedGPUs[place, default: 0] += Self.allocatedGPUs(pod: pod, gpu: gpu)
-            if requestedGPUs[place] == nil { requestedGPUs[place] = 0 }  // pods whose owner is gone: both series
+        let workloads = trainingJobs.map(Contribution.init(trainingJob:)) + inferenceServices.map(Contribution.init(inferenceService:))
+            + notebooks.map(Contribution.init(notebook:)) + experiments.map(Contribution.init(experiment:))
+        self.init(contributions: workloads + pods.compactMap { Contribution(pod: $0, gpu: gpu) })
+    }
+
+    /// The levels that these objects' contributions add up to (in any order).
+    public init(contributions: some Sequence<Contribution>) {
+        for c in contributions {
+            if let phase = c.phase {
+                workloads[Phase(c.place, phase), default: 0] += 1
+                if c.asksForGPUs { requestedGPUs[c.place, default: 0] += c.gpus }
+                if c.place.kind == "TrainingJob" { queuedTrainingJobs[c.place.namespace, default: 0] += phase == "Queued" ? 1 : 0 }
+            } else {
+                allocatedGPUs[c.place, default: 0] += c.gpus
+                if requestedGPUs[c.place] == nil { requestedGPUs[c.place] = 0 }  // pods whose owner is gone: both series
+            }
         }
         for place in requestedGPUs.keys where allocatedGPUs[place] == nil { allocatedGPUs[place] = 0 }
     }
 
-    private mutating func add(_ object: JSONValue, kind: String, phase: String) -> KindInNamespace {
-        let place = KindInNamespace(object.namespace ?? "default", kind)
-        workloads[Phase(place, phase), default: 0] += 1
-        return place
+    /// What one object adds to the levels, read from it once (PlatformMetrics keeps one per cached object and
+    /// re-reads only the objects that changed): a workload counts in its phase and asks for `gpus`; a pod
+    /// (`phase` nil) holds `gpus`.
+    public struct Contribution: Sendable, Equatable {
+        public var place: KindInNamespace
+        public var phase: String?
+        public var gpus: Int
+        /// False for Experiments: they have no GPU series of their own.
+        public var asksForGPUs = true
+
+        public init(trainingJob job: JSONValue) {
+            place = KindInNamespace(job.namespace ?? "default", "TrainingJob")
+            phase = job[path: "status", "phase"]?.stringValue ?? "Pending"
+            gpus = PlatformSnapshot.requestedGPUs(trainingJob: job)
+        }
+        public init(inferenceService service: JSONValue) {
+            place = KindInNamespace(service.namespace ?? "default", "InferenceService")
+            phase = PlatformSnapshot.phase(inferenceService: service)
+            gpus = PlatformSnapshot.requestedGPUs(inferenceService: service)
+        }
+        public init(notebook: JSONValue) {
+            place = KindInNamespace(notebook.namespace ?? "default", "Notebook")
+            phase = notebook[path: "status", "phase"]?.stringValue ?? "Pending"
+            gpus = PlatformSnapshot.requestedGPUs(notebook: notebook)
+        }
+        /// Experiments hold no GPUs themselves (their trials are TrainingJobs): counted by phase only.
+        public init(experiment: JSONValue) {
+            place = KindInNamespace(experiment.namespace ?? "default", "Experiment")
+            phase = experiment[path: "status", "phase"]?.stringValue ?? "Pending"
+            gpus = 0
+            asksForGPUs = false
+        }
+        /// Nil for a pod that is not a Gantry kind's child.
+        public init?(pod: JSONValue, gpu: GPUSettings) {
+            guard let label = pod.labels[GantryLabels.kind], let kind = PlatformSnapshot.kindOfLabel[label] else { return nil }
+            place = KindInNamespace(pod.namespace ?? "default", kind)
+            phase = nil
+            gpus = PlatformSnapshot.allocatedGPUs(pod: pod, gpu: gpu)
+        }
     }
 
     /// A TrainingJob asks for its whole gang (`status.requestedGPUs`) while Queued, Admitted or Running; nothing
