@@ -20,6 +20,12 @@ struct APIAccess: Hashable, CustomStringConvertible {
         self.verb = verb
     }
 
+    /// What the server's authorizer was asked (for the request itself, or by admission on its behalf).
+    init(_ check: AuthorizationCheck) {
+        self.init(group: check.group, resource: check.subresource.isEmpty ? check.resource : "\(check.resource)/\(check.subresource)",
+                  namespace: check.namespace.isEmpty ? nil : check.namespace, verb: check.verb)
+    }
+
     /// nil for a non-resource URL (`/version`, discovery, OpenAPI).
     init?(_ request: RequestRecord) {
         var parts = request.path.split(separator: "/").map(String.init)
@@ -103,12 +109,35 @@ struct RBACRules {
 
     /// The rules that allow `access` (a Role's rules only for namespaced requests in its namespace).
     func granting(_ access: APIAccess) -> [Rule] {
-        rules.filter { rule in
+        grantingIndices(access).map { rules[$0] }
+    }
+
+    /// The positions in `rules` of the rules that allow `access`.
+    func grantingIndices(_ access: APIAccess) -> [Int] {
+        rules.indices.filter { i in
+            let rule = rules[i]
             if let ns = rule.namespace, ns != access.namespace { return false }
             return (rule.groups.contains(access.group) || rule.groups.contains("*"))
                 && (rule.resources.contains(access.resource) || rule.resources.contains("*"))
                 && (rule.verbs.contains(access.verb) || rule.verbs.contains("*"))
         }
+    }
+
+    /// Each (group, resource, verb) of each rule that no access needs it alone for: one that some access matches
+    /// and no other rule allows would make that access fail if it were removed. What this answers can go
+    /// (unused) or is granted twice (used, but never only by this rule).
+    func notSolelyNeeded(by accesses: Set<APIAccess>) -> [String] {
+        var missing: [String] = []
+        for (i, rule) in rules.enumerated() {
+            for group in rule.groups { for resource in rule.resources { for verb in rule.verbs {
+                let grant = Grant(group: group, resource: resource, verb: verb)
+                let needed = accesses.contains { a in
+                    Grant(group: a.group, resource: a.resource, verb: a.verb) == grant && grantingIndices(a) == [i]
+                }
+                if !needed { missing.append("\(grant) (rule \(i + 1))") }
+            } } }
+        }
+        return missing
     }
 
     /// Every (group, resource, verb) the rules name.
@@ -122,3 +151,4 @@ struct RBACRules {
         return all
     }
 }
+
