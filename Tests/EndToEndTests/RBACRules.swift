@@ -152,3 +152,58 @@ struct RBACRules {
     }
 }
 
+extension RBACRules {
+    /// deploy/rbac.yaml made for a second identity and without one grant, as a kubectl `List`: every object
+    /// named `gantry-controller` or placed in `gantry-system` renamed (`gantry-controller-<suffix>`, namespace
+    /// `namespace`), and `grant`'s verb dropped from the one rule naming its group and resource (the rule split
+    /// if it names other resources too, removed if no verb is left). Throws unless exactly one rule named it.
+    static func ablated(_ yaml: String, without grant: Grant, suffix: String, namespace: String) throws -> String {
+        let name = "gantry-controller-\(suffix)"
+        var items: [JSONValue] = []
+        var removed = 0
+        for var doc in try YAML.parseDocuments(yaml) {
+            if doc.name == "gantry-controller" { doc.name = name }
+            if doc.namespace == "gantry-system" { doc.namespace = namespace }
+            if doc[path: "roleRef", "name"] == "gantry-controller" { doc[path: "roleRef", "name"] = .string(name) }
+            if let subjects = doc["subjects"]?.arrayValue {
+                doc["subjects"] = .array(subjects.map { s in
+                    var s = s
+                    if s["name"] == "gantry-controller" { s["name"] = .string(name) }
+                    if s["namespace"] == "gantry-system" { s["namespace"] = .string(namespace) }
+                    return s
+                })
+            }
+            if let rules = doc["rules"]?.arrayValue {
+                var kept: [JSONValue] = []
+                for rule in rules {
+                    let strings = { (field: String) in (rule[field]?.arrayValue ?? []).compactMap(\.stringValue) }
+                    guard strings("apiGroups") == [grant.group], strings("resources").contains(grant.resource), strings("verbs").contains(grant.verb) else {
+                        kept.append(rule)
+                        continue
+                    }
+                    removed += 1
+                    let others = strings("resources").filter { $0 != grant.resource }
+                    if !others.isEmpty {
+                        var rest = rule
+                        rest["resources"] = .array(others.map { .string($0) })
+                        kept.append(rest)
+                    }
+                    let verbs = strings("verbs").filter { $0 != grant.verb }
+                    if !verbs.isEmpty {
+                        var narrowed = rule
+                        narrowed["resources"] = [.string(grant.resource)]
+                        narrowed["verbs"] = .array(verbs.map { .string($0) })
+                        kept.append(narrowed)
+                    }
+                }
+                doc["rules"] = .array(kept)
+            }
+            items.append(doc)
+        }
+        guard removed == 1 else { throw AblationError(description: "\(grant) is named by \(removed) rules of deploy/rbac.yaml, not one") }
+        let list: JSONValue = ["apiVersion": "v1", "kind": "List", "items": .array(items)]
+        return list.serialized()
+    }
+
+    struct AblationError: Error, CustomStringConvertible { var description: String }
+}

@@ -234,7 +234,7 @@ struct RBACTests {
             let reasonedButMissing = Self.unexercised.keys.filter { !rbac.grants.contains($0) }
             #expect(reasonedButMissing.isEmpty, "listed as needed but not granted: \(reasonedButMissing)")
             // Sufficient and least per rule: each grant of each rule is the only one allowing some request, so
-            // removing it would refuse that request.
+            // removing it would refuse that request (RBACAblationTests shows what the operator then does).
             let notNeeded = rbac.notSolelyNeeded(by: accesses).filter { entry in !Self.unexercised.keys.contains { entry.hasPrefix($0.description + " ") } }
             #expect(notNeeded.isEmpty, "grants no request needs alone:\n\(notNeeded.joined(separator: "\n"))")
         }
