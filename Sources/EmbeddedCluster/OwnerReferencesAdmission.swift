@@ -98,7 +98,9 @@ extension APIServer {
     /// strategies' PrepareForUpdate, which copy the stored metadata (owner references included) over what was
     /// sent, so such a write never changes them.
     func admitOwnerReferences(_ req: APIRequest, _ info: ResourceInfo, scope: UpdateScope, new: JSONValue, old: JSONValue?) async throws {
-        guard scope != .status, let plugin = await ownerReferencesAdmission(req) else { return }
+        // Nothing to judge without references on either side (most writes): no policy snapshot taken.
+        let refs = { (o: JSONValue?) in o?[path: "metadata", "ownerReferences"]?.arrayValue?.isEmpty == false }
+        guard scope != .status, refs(new) || refs(old), let plugin = await ownerReferencesAdmission(req) else { return }
         if let refused = plugin.check(info, subresource: "", new: new, old: old) { throw refused }
     }
 }
