@@ -26,6 +26,7 @@ extension APIServer {
         guard authorization == .rbac, let user, user != Authenticator.adminUser else { return nil }
         let attributes = AccessAttributes(user: user, method: req.method, path: req.path, route: route, watch: req.flag("watch"))
         let decision = RBACAuthorizer.authorize(attributes, await store.rbacPolicy())
+        req.authorizations.record(attributes, allowed: decision.allowed)
         return decision.allowed ? nil : RBACAuthorizer.forbidden(attributes, reason: decision.reason)
     }
 

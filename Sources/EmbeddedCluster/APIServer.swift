@@ -25,7 +25,9 @@ struct APIServer: Sendable {
         let received = ContinuousClock.now
         let route = Router.route(req.path)
         if route == .health { return .text("ok") }
-        let user = await authenticate(req)
+        var req = req
+        req.user = await authenticate(req)
+        let user = req.user
         let response = await handle(req, route: route, user: user)
         log(req, user: user, response: response, received: received)
         return response
@@ -76,7 +78,7 @@ struct APIServer: Sendable {
     func log(_ req: APIRequest, user: String?, response: APIResponse, received: ContinuousClock.Instant) {
         requestLog.append(RequestRecord(method: req.method, path: req.path, query: req.rawQuery ?? "", user: user,
                                         userAgent: req.headers["user-agent"], code: response.status, peerPort: req.peerPort,
-                                        httpVersion: req.httpVersion, received: received))
+                                        httpVersion: req.httpVersion, received: received, authorizations: req.authorizations.all))
     }
 
     func handle(_ req: APIRequest, route: Route, user: String?) async -> APIResponse {
@@ -256,6 +258,7 @@ struct APIServer: Sendable {
             obj = EventConversion.toCore(obj)
         }
         let warnings = try await decodeWarnings + admit(req, info, &obj, old: nil)
+        try await admitOwnerReferences(req, info, scope: .main, new: obj, old: nil)
         let created = try await store.create(info, obj, scope: .main, dryRun: req.dryRun, tracking: .update(manager: manager(req)))
         return .json(present(created, info, await readSchema(info)), status: 201, headers: warnings)
     }
@@ -279,6 +282,7 @@ struct APIServer: Sendable {
         let schema = await readSchema(info)
         let warnings = try await decodeWarnings + admit(req, info, &obj, old: old.map { present($0, info, schema) })
         let allowCreate = info.kind == "Lease" || info.kind == "Endpoints" || info.kind == "Event"
+        if old != nil || allowCreate { try await admitOwnerReferences(req, info, scope: scope, new: obj, old: old) }
         let updated = try await store.update(info, obj, scope: scope, dryRun: req.dryRun, allowCreate: allowCreate,
                                              tracking: .update(manager: manager(req)))
         return .json(present(updated, info, schema), status: old == nil ? 201 : 200, headers: warnings)

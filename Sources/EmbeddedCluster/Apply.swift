@@ -133,6 +133,14 @@ extension APIServer {
                 try APIServer.defaultAndValidate(info, &obj, old: old, schema)
             }
         }
+        // OwnerReferencesPermissionEnforcement judges the merged object against the stored one (nil: a create).
+        if scope != .status, let plugin = await ownerReferencesAdmission(req) {
+            let validate = check
+            check = { (obj: inout JSONValue, old: JSONValue?) throws(APIStatusError) in
+                try validate?(&obj, old)
+                if let refused = plugin.check(info, subresource: "", new: obj, old: old) { throw refused }
+            }
+        }
         let (obj, created) = try await store.apply(info, namespace: namespace, name: name, patch: intent, manager: manager,
                                                    force: req.flag("force"), scope: scope, dryRun: req.dryRun, check: check)
         return .json(present(obj, info, await readSchema(info)), status: created ? 201 : 200, headers: warnings)

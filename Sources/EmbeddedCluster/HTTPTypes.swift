@@ -17,6 +17,10 @@ struct APIRequest: Sendable {
     var peerPort: Int? { connection?.peerPort }
     /// "HTTP/1.1" or "HTTP/2" (request log).
     var httpVersion: String
+    /// Who sent it, once `APIServer.handle` authenticated it (nil before, and for an anonymous request).
+    var user: String?
+    /// The authorizer's decisions for this request (shared by its copies; see AuthorizationTrail).
+    let authorizations = AuthorizationTrail()
 
     init(method: String, path: String, rawQuery: String?, headers: [String: String], body: [UInt8],
          connection: Authenticator.Connection? = nil, httpVersion: String = "HTTP/1.1") {

@@ -48,6 +48,7 @@ extension APIServer {
             throw APIStatusError.badRequest("metadata.name: Invalid value: the name of the object does not match the name on the URL")
         }
         let warnings = try await decodeWarnings + admit(req, info, &patched, old: schema != nil ? view : current)
+        try await admitOwnerReferences(req, info, scope: scope, new: patched, old: current)
         let result: Result<JSONValue, APIStatusError> = await store.updateResult(info, patched, scope: scope, dryRun: req.dryRun,
                                                                                  tracking: .update(manager: manager(req)))
         switch result {

@@ -18,6 +18,9 @@ public struct RequestRecord: Sendable, Equatable {
     public var httpVersion: String
     /// When the request arrived: tests read the spacing of a client's retries from it.
     public var received: ContinuousClock.Instant
+    /// With RBAC enforced, the authorizer's decisions for the request: its own first, then those admission
+    /// asked for (OwnerReferencesAdmission). Empty for the admin and under AlwaysAllow.
+    public var authorizations: [AuthorizationCheck] = []
 }
 
 /// The most recent requests, bounded, oldest first.

@@ -33,7 +33,8 @@ extension ObjectStore {
             try Self.defaultService(&obj, old: nil)
             try allocateClusterIP(&obj, dryRun: dryRun)
         case ("", "Secret"):
-            if obj["type"] == nil { obj["type"] = "Opaque" }
+            // SetDefaults_Secret: an empty type (kubectl's protobuf create sends "") is Opaque.
+            if obj["type"] == nil || obj["type"] == "" { obj["type"] = "Opaque" }
             try encodeStringData(&obj)
         case ("", "ConfigMap"):
             try Self.checkConfigMapSize(obj)
@@ -74,6 +75,8 @@ extension ObjectStore {
             try Self.checkIPFamilies(&obj, old: old)
             try Self.defaultService(&obj, old: old)
         case ("", "Secret"):
+            // SetDefaults_Secret runs on every decode, so an update without `type` means Opaque, as a create does.
+            if scope == .main, obj["type"] == nil || obj["type"] == "" { obj["type"] = "Opaque" }
             try encodeStringData(&obj)  // before the immutability check: stringData is a write of data
             try Self.checkImmutableData(info, obj, old: old)
         case ("", "ConfigMap"):

@@ -85,6 +85,13 @@ struct ImmutabilityTests {
             #expect(!r.ok && r.stderr.contains(#"The Secret "sealed" is invalid: data: Forbidden: field is immutable when `immutable` is set"#), "\(r.stderr)")
             r = await t.kubectl("patch", "secret", "sealed", "--type=merge", "-p", #"{"type":"kubernetes.io/tls"}"#)
             #expect(!r.ok && r.stderr.contains("type: Invalid value"), "\(r.stderr)")
+            // A replacement without `type` is defaulted to Opaque as a create is (SetDefaults_Secret), not a change.
+            r = await t.kubectl(args: ["replace", "-f", "-"], stdin: "apiVersion: v1\nkind: Secret\nmetadata: {name: plain}\nstringData: {a: b}\n")
+            #expect(!r.ok, "no such Secret yet")
+            r = await t.kubectl("create", "secret", "generic", "plain", "--from-literal=a=b")
+            #expect(r.ok, "\(r.stderr)")
+            r = await t.kubectl(args: ["replace", "-f", "-"], stdin: "apiVersion: v1\nkind: Secret\nmetadata: {name: plain}\nstringData: {a: c}\n")
+            #expect(r.ok, "\(r.stderr)")
             // Labels stay editable, and a ConfigMap not marked immutable may change and then be frozen.
             r = await t.kubectl("label", "configmap", "frozen", "team=ml")
             #expect(r.ok, "\(r.stderr)")

