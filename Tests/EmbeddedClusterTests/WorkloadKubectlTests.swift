@@ -127,14 +127,45 @@ struct WorkloadKubectlTests {
         }
     }
 
-    /// A Deployment whose pods never become ready fails `kubectl rollout status` once its progress deadline passes.
+    /// kubectl 1.27 and 1.33 each roll the Deployment to a new image and watch it through `kubectl rollout status`
+    /// (which reads `observedGeneration`, `updatedReplicas`, `availableReplicas` and the Progressing condition), then
+    /// list it in `rollout history` and see the new pods.
+    @Test func rolloutStatusWithKubectl127And133() async throws {
+        let releases = try Prerequisite.kubectl127And133()
+        try await withCluster(TestCluster.bare(DevClusterOptions(nodes: "1x{cpu: 16}"))) { t async throws in
+            var r = await t.kubectl("apply", "-f", "-", stdin: Self.web(image: "nginx:1.27", replicas: 2))
+            #expect(r.ok, "\(r.stderr)")
+            for (i, kubectl) in releases.enumerated() {
+                let image = "nginx:1.\(30 + i)"
+                r = await t.kubectl(release: kubectl, "set", "image", "deployment/web", "web=\(image)")
+                #expect(r.ok, "\(kubectl): \(r.stderr)")
+                r = await t.kubectl(release: kubectl, "rollout", "status", "deployment/web", "--timeout=60s")
+                #expect(r.ok && r.stdout.contains(#"deployment "web" successfully rolled out"#), "\(kubectl): \(r.stdout) \(r.stderr)")
+                // rollout status returns once the new pods are available; the old ones may still be terminating.
+                #expect(try await eventually(timeout: .seconds(30)) {
+                    let pods = try await t.json("/api/v1/namespaces/default/pods?labelSelector=app%3Dweb")["items"]?.arrayValue ?? []
+                    return pods.count == 2 && pods.allSatisfy { $0[path: "spec", "containers"]?.arrayValue?.first?["image"] == .string(image) }
+                }, "\(kubectl): the pods run \(image)")
+                r = await t.kubectl(release: kubectl, "rollout", "history", "deployment/web")
+                #expect(r.ok && r.stdout.contains("\(i + 2) "), "\(kubectl): revision \(i + 2) listed: \(r.stdout) \(r.stderr)")
+                r = await t.kubectl(release: kubectl, "get", "deployment", "web")
+                #expect(r.stdout.contains("2/2"), "\(kubectl): \(r.stdout)")
+            }
+        }
+    }
+
+    /// A Deployment whose pods never become ready fails `kubectl rollout status` once its progress deadline passes,
+    /// with the installed kubectl, 1.27 and 1.33.
     @Test func rolloutStatusReportsAnExceededProgressDeadline() async throws {
+        let kubectls = [TestCluster.kubectlPath] + (try Prerequisite.kubectl127And133())
         try await withCluster(TestCluster.bare(DevClusterOptions(nodes: "1x{cpu: 16}"))) { t async throws in
             let manifest = Self.web(image: "nginx:missing", replicas: 1).replacingOccurrences(of: "  replicas: 1\n", with: "  replicas: 1\n  progressDeadlineSeconds: 3\n")
-            var r = await t.kubectl("apply", "-f", "-", stdin: manifest)
+            let r = await t.kubectl("apply", "-f", "-", stdin: manifest)
             #expect(r.ok, "\(r.stderr)")
-            r = await t.kubectl("rollout", "status", "deployment/web", "--timeout=60s")
-            #expect(!r.ok && r.stderr.contains(#"deployment "web" exceeded its progress deadline"#), "\(r.stdout) \(r.stderr)")
+            for kubectl in kubectls {
+                let r = await t.kubectl(release: kubectl, "rollout", "status", "deployment/web", "--timeout=60s")
+                #expect(!r.ok && r.stderr.contains(#"deployment "web" exceeded its progress deadline"#), "\(kubectl): \(r.stdout) \(r.stderr)")
+            }
         }
     }
 
