@@ -170,7 +170,7 @@ struct WorkloadKubectlTests {
     }
 
     /// apps/v1 selectors are immutable (upstream's `ValidateImmutableField` message, the Go value printed), and
-    /// a selector must select the template's labels.
+    /// a selector must select the template's labels; the 422s as the installed kubectl, 1.27 and 1.33 show them.
     @Test func workloadSelectorsAreImmutable() async throws {
         try await withCluster(TestCluster.bare()) { t async throws in
             var r = await t.kubectl("apply", "-f", "-", stdin: Self.web(image: "nginx", replicas: 0))
@@ -199,9 +199,14 @@ struct WorkloadKubectlTests {
                 """
             r = await t.kubectl("apply", "-f", "-", stdin: daemonSet)
             #expect(r.ok, "\(r.stderr)")
-            r = await t.kubectl("apply", "-f", "-", stdin: daemonSet.replacingOccurrences(of: "values: [agent]", with: "values: [agent, b]"))
-            #expect(!r.ok && r.stderr.contains(#"spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement{v1.LabelSelectorRequirement{Key:"app", Operator:"In", Values:[]string{"agent", "b"}}}}: field is immutable"#),
-                    "\(r.stderr)")
+            for kubectl in [TestCluster.kubectlPath] + (try Prerequisite.kubectl127And133()) {
+                r = await t.kubectl(release: kubectl, "apply", "-f", "-", stdin: daemonSet.replacingOccurrences(of: "values: [agent]", with: "values: [agent, b]"))
+                #expect(!r.ok && r.stderr.contains(#"The DaemonSet "agent" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement{v1.LabelSelectorRequirement{Key:"app", Operator:"In", Values:[]string{"agent", "b"}}}}: field is immutable"#),
+                        "\(kubectl): \(r.stderr)")
+                r = await t.kubectl(release: kubectl, "patch", "deployment", "web", "--type=merge", "-p", patch)
+                #expect(!r.ok && r.stderr.contains(#"The Deployment "web" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{"app":"other"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable"#),
+                        "\(kubectl): \(r.stderr)")
+            }
             r = await t.kubectl("apply", "-f", "-", stdin: "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: bare}\nspec: {template: {spec: {containers: [{name: a, image: a}]}}}\n")
             #expect(!r.ok && r.stderr.contains("spec.selector: Required value"), "\(r.stderr)")
         }
