@@ -134,7 +134,10 @@ extension ObjectStore {
         do {
             try persistence.append(revision: revision, resource: resource, key: key, object: object, nextServiceIP: nextServiceIP)
         } catch {
-            Logger(label: "gantry.dev.persistence").error("a change was refused: it could not be stored", metadata: ["error": "\(error)"])
+            // The operator's only trace of it (the client saw a 500): the file as a field of its own, for log queries.
+            Logger(label: "gantry.dev.persistence").error("a change was refused: it could not be stored",
+                                                       metadata: ["file": "\(persistence.journal)", "resource": "\(resource)", "key": "\(key)",
+                                                                  "error": "\(error)"])
             throw .internalError("\(error); the change was not made")
         }
     }

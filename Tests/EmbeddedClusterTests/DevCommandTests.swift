@@ -128,6 +128,52 @@ struct DevCommandTests {
         #expect(!refused.ok && refused.stderr.contains("--event-ttl"), "\(refused.stderr)")
     }
 
+    /// `--data-dir`: a change the data directory cannot take is logged (the file and the error named) and answered
+    /// 500, never acknowledged: with curl and with the installed kubectl, 1.27 and 1.33. The journal's place is taken
+    /// by a directory, so open(2) fails with EISDIR (a chmod would not stop root, whom the tests run as).
+    @Test func dataDirWriteFailuresAreLoggedAndAnswered500() async throws {
+        let data = NSTemporaryDirectory() + "gantry-dev-data-" + UUID().uuidString.prefix(8)
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let dev = try await GantryDev.start(["--data-dir", data])
+        defer { dev.stop() }
+        var r = await dev.kubectl("create", "configmap", "before", "--from-literal=a=b")
+        #expect(r.ok, "\(r.stderr)")
+        let journal = data + "/cluster.journal"
+        try FileManager.default.removeItem(atPath: journal)
+        try FileManager.default.createDirectory(atPath: journal, withIntermediateDirectories: false)
+        #expect(!dev.log.contains("a change was refused"), "nothing refused yet: \(dev.log)")
+
+        let token = try dev.token
+        let posted = await runProcess("/usr/bin/curl", ["-sk", "-w", "\n%{http_code}", "-H", "Authorization: Bearer \(token)",
+                                                        "-H", "Content-Type: application/json", "--data-binary", #"{"metadata":{"name":"lost"}}"#,
+                                                        dev.url + "/api/v1/namespaces/default/configmaps"])
+        let status = try JSONValue.parse(String(posted.stdout[..<(posted.stdout.lastIndex(of: "\n") ?? posted.stdout.endIndex)]))
+        #expect(posted.stdout.hasSuffix("\n500") && status["reason"] == "InternalError" && status["code"] == 500, "\(posted.stdout)")
+        #expect(status["message"]?.stringValue?.contains("cannot open the data file \(journal): Is a directory") == true, "\(posted.stdout)")
+        let logged = try await eventually { dev.log.contains("a change was refused: it could not be stored") }
+        let line = dev.log.split(separator: "\n").first { $0.contains("a change was refused") }.map(String.init) ?? ""
+        #expect(logged && line.contains(" error ") && line.contains("file=\(journal)") && line.contains("Is a directory")
+                && line.contains("key=default/lost"), "the log names the file and the error: \(dev.log)")
+
+        for (i, kubectl) in try ([TestCluster.kubectlPath] + Prerequisite.kubectl127And133()).enumerated() {
+            r = await runProcess(kubectl, ["--kubeconfig", dev.kubeconfig, "--cache-dir", dev.dir + "/cache-\(i)",
+                                           "create", "configmap", "lost-\(i)", "--from-literal=a=b"],
+                                 environment: ["HOME": dev.dir, "PATH": "/usr/bin:/bin"])
+            // (`create configmap` words a server error its own way: "error: failed to create configmap: <message>".)
+            #expect(!r.ok && r.stderr.contains("Internal error occurred: cannot open the data file \(journal): Is a directory; the change was not made"),
+                    "\(kubectl): \(r.stderr)")
+        }
+        r = await dev.kubectl("get", "configmaps", "-o", "name")
+        #expect(r.ok && r.stdout.contains("configmap/before\n") && !r.stdout.contains("lost"), "nothing refused was made: \(r.stdout) \(r.stderr)")
+        #expect(dev.log.components(separatedBy: "a change was refused").count - 1 == 4, "one line per refused change: \(dev.log)")
+
+        // Once the journal can be written again, changes are acknowledged again (that they survive a restart:
+        // ServerLimitsTests.unstorableChangesAreRefused).
+        try FileManager.default.removeItem(atPath: journal)
+        r = await dev.kubectl("create", "configmap", "after", "--from-literal=a=b")
+        #expect(r.ok, "\(r.stderr)")
+    }
+
     /// `GANTRY_SIM_SPEED=20` makes a script's `after: 60s` pass in about 3 s, and the pod's timestamps advance
     /// as fast (its container ran 60 s by its own clock).
     @Test func simulationSpeedFromTheEnvironment() async throws {
@@ -198,7 +244,13 @@ final class GantryDev: @unchecked Sendable {
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         let out = Pipe()
         process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
+        // The server's log (swift-log writes to standard error), kept in a file for `log`: a pipe nobody reads
+        // would fill and block the server.
+        let logFile = dir + "/server.log"
+        guard FileManager.default.createFile(atPath: logFile, contents: nil), let log = FileHandle(forWritingAtPath: logFile) else {
+            throw TestFailure("cannot create \(logFile)")
+        }
+        process.standardError = log
         try process.run()
         let lines: String = await withCheckedContinuation { c in
             DispatchQueue.global().async {
@@ -233,6 +285,9 @@ final class GantryDev: @unchecked Sendable {
         process.waitUntilExit()
         try? FileManager.default.removeItem(atPath: dir)
     }
+
+    /// What the server has logged so far (its standard error).
+    var log: String { (try? String(contentsOfFile: dir + "/server.log", encoding: .utf8)) ?? "" }
 
     /// The server's port (from its URL).
     var port: Int { URL(string: url)?.port ?? 0 }

@@ -56,47 +56,54 @@ struct ImmutabilityTests {
         }
     }
 
+    /// The 422s as the installed kubectl, 1.27 and 1.33 show them (one ConfigMap and Secret each).
     @Test func immutableConfigMapsAndSecretsKeepTheirData() async throws {
+        let kubectls = [TestCluster.kubectlPath] + (try Prerequisite.kubectl127And133())
         try await withCluster(TestCluster.bare()) { t async throws in
-            var r = await t.kubectl(args: ["apply", "-f", "-"], stdin: """
-                apiVersion: v1
-                kind: ConfigMap
-                metadata: {name: frozen}
-                immutable: true
-                data: {k: v}
-                ---
-                apiVersion: v1
-                kind: Secret
-                metadata: {name: sealed}
-                immutable: true
-                stringData: {password: hunter2}
-                ---
-                apiVersion: v1
-                kind: ConfigMap
-                metadata: {name: open}
-                data: {k: v}
-                """)
-            #expect(r.ok, "\(r.stderr)")
-            r = await t.kubectl("patch", "configmap", "frozen", "--type=merge", "-p", #"{"data":{"k":"w"}}"#)
-            #expect(!r.ok && r.stderr.contains(#"The ConfigMap "frozen" is invalid: data: Forbidden: field is immutable when `immutable` is set"#), "\(r.stderr)")
-            r = await t.kubectl("patch", "configmap", "frozen", "--type=merge", "-p", #"{"immutable":false}"#)
-            #expect(!r.ok && r.stderr.contains("immutable: Forbidden: field is immutable when `immutable` is set"), "\(r.stderr)")
-            r = await t.kubectl("patch", "secret", "sealed", "--type=merge", "-p", #"{"stringData":{"password":"x"}}"#)
-            #expect(!r.ok && r.stderr.contains(#"The Secret "sealed" is invalid: data: Forbidden: field is immutable when `immutable` is set"#), "\(r.stderr)")
-            r = await t.kubectl("patch", "secret", "sealed", "--type=merge", "-p", #"{"type":"kubernetes.io/tls"}"#)
-            #expect(!r.ok && r.stderr.contains("type: Invalid value"), "\(r.stderr)")
-            // A replacement without `type` is defaulted to Opaque as a create is (SetDefaults_Secret), not a change.
-            r = await t.kubectl(args: ["replace", "-f", "-"], stdin: "apiVersion: v1\nkind: Secret\nmetadata: {name: plain}\nstringData: {a: b}\n")
-            #expect(!r.ok, "no such Secret yet")
-            r = await t.kubectl("create", "secret", "generic", "plain", "--from-literal=a=b")
-            #expect(r.ok, "\(r.stderr)")
-            r = await t.kubectl(args: ["replace", "-f", "-"], stdin: "apiVersion: v1\nkind: Secret\nmetadata: {name: plain}\nstringData: {a: c}\n")
-            #expect(r.ok, "\(r.stderr)")
-            // Labels stay editable, and a ConfigMap not marked immutable may change and then be frozen.
-            r = await t.kubectl("label", "configmap", "frozen", "team=ml")
-            #expect(r.ok, "\(r.stderr)")
-            r = await t.kubectl("patch", "configmap", "open", "--type=merge", "-p", #"{"data":{"k":"w"},"immutable":true}"#)
-            #expect(r.ok, "\(r.stderr)")
+            for (i, kubectl) in kubectls.enumerated() {
+                func run(_ args: String..., stdin: String? = nil) async -> CommandResult {
+                    await t.kubectl(release: kubectl, args: args, stdin: stdin)
+                }
+                var r = await run("apply", "-f", "-", stdin: """
+                    apiVersion: v1
+                    kind: ConfigMap
+                    metadata: {name: frozen-\(i)}
+                    immutable: true
+                    data: {k: v}
+                    ---
+                    apiVersion: v1
+                    kind: Secret
+                    metadata: {name: sealed-\(i)}
+                    immutable: true
+                    stringData: {password: hunter2}
+                    ---
+                    apiVersion: v1
+                    kind: ConfigMap
+                    metadata: {name: open-\(i)}
+                    data: {k: v}
+                    """)
+                #expect(r.ok, "\(kubectl): \(r.stderr)")
+                r = await run("patch", "configmap", "frozen-\(i)", "--type=merge", "-p", #"{"data":{"k":"w"}}"#)
+                #expect(!r.ok && r.stderr.contains(#"The ConfigMap "frozen-\#(i)" is invalid: data: Forbidden: field is immutable when `immutable` is set"#), "\(kubectl): \(r.stderr)")
+                r = await run("patch", "configmap", "frozen-\(i)", "--type=merge", "-p", #"{"immutable":false}"#)
+                #expect(!r.ok && r.stderr.contains("immutable: Forbidden: field is immutable when `immutable` is set"), "\(kubectl): \(r.stderr)")
+                r = await run("patch", "secret", "sealed-\(i)", "--type=merge", "-p", #"{"stringData":{"password":"x"}}"#)
+                #expect(!r.ok && r.stderr.contains(#"The Secret "sealed-\#(i)" is invalid: data: Forbidden: field is immutable when `immutable` is set"#), "\(kubectl): \(r.stderr)")
+                r = await run("patch", "secret", "sealed-\(i)", "--type=merge", "-p", #"{"type":"kubernetes.io/tls"}"#)
+                #expect(!r.ok && r.stderr.contains("type: Invalid value"), "\(kubectl): \(r.stderr)")
+                // A replacement without `type` is defaulted to Opaque as a create is (SetDefaults_Secret), not a change.
+                r = await run("replace", "-f", "-", stdin: "apiVersion: v1\nkind: Secret\nmetadata: {name: plain-\(i)}\nstringData: {a: b}\n")
+                #expect(!r.ok, "no such Secret yet")
+                r = await run("create", "secret", "generic", "plain-\(i)", "--from-literal=a=b")
+                #expect(r.ok, "\(kubectl): \(r.stderr)")
+                r = await run("replace", "-f", "-", stdin: "apiVersion: v1\nkind: Secret\nmetadata: {name: plain-\(i)}\nstringData: {a: c}\n")
+                #expect(r.ok, "\(kubectl): \(r.stderr)")
+                // Labels stay editable, and a ConfigMap not marked immutable may change and then be frozen.
+                r = await run("label", "configmap", "frozen-\(i)", "team=ml")
+                #expect(r.ok, "\(kubectl): \(r.stderr)")
+                r = await run("patch", "configmap", "open-\(i)", "--type=merge", "-p", #"{"data":{"k":"w"},"immutable":true}"#)
+                #expect(r.ok, "\(kubectl): \(r.stderr)")
+            }
         }
     }
 }

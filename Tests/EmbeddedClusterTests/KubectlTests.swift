@@ -29,35 +29,48 @@ struct KubectlTests {
         }
     }
 
-    /// With TLS the kubeconfig carries the CA and kubectl sends the token; requests without it are refused.
-    /// Annotations as kube-apiserver's ValidateAnnotations: qualified-name keys, at most 256 KiB in all.
+    /// Annotations as kube-apiserver's ValidateAnnotations: qualified-name keys, at most 256 KiB in all; the 422
+    /// as the installed kubectl, 1.27 and 1.33 show it.
     @Test func annotationsAreLimitedTo256KiBWithQualifiedKeys() async throws {
+        let kubectls = [TestCluster.kubectlPath] + (try Prerequisite.kubectl127And133())
         try await withCluster(TestCluster.bare()) { t async throws in
             func configMap(_ name: String, _ annotations: String) -> String {
                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \(name)\n  annotations:\n\(annotations)\n"
             }
             let fits = String(repeating: "a", count: 262_144 - 4)  // key "note" + value: exactly the limit
-            var r = await t.kubectl("create", "-f", "-", stdin: configMap("at-limit", "    note: \(fits)"))
-            #expect(r.ok, "\(r.stderr)")
-            r = await t.kubectl("create", "-f", "-", stdin: configMap("over-limit", "    note: \(fits)b"))
-            #expect(!r.ok && r.stderr.contains("metadata.annotations: Too long: may not be more than 262144 bytes"), "\(r.stderr)")
-            r = await t.kubectl("create", "-f", "-", stdin: configMap("bad-key", "    \"bad key!\": x"))
-            #expect(!r.ok && r.stderr.contains("metadata.annotations: Invalid value: \"bad key!\""), "\(r.stderr)")
-            #expect(await t.curl("GET", "/api/v1/namespaces/default/configmaps/over-limit").0 == 404)
+            for (i, kubectl) in kubectls.enumerated() {
+                var r = await t.kubectl(release: kubectl, "create", "-f", "-", stdin: configMap("at-limit-\(i)", "    note: \(fits)"))
+                #expect(r.ok, "\(kubectl): \(r.stderr)")
+                r = await t.kubectl(release: kubectl, "create", "-f", "-", stdin: configMap("over-limit-\(i)", "    note: \(fits)b"))
+                #expect(!r.ok && r.stderr.contains(#"The ConfigMap "over-limit-\#(i)" is invalid: metadata.annotations: Too long: may not be more than 262144 bytes"#),
+                        "\(kubectl): \(r.stderr)")
+                r = await t.kubectl(release: kubectl, "create", "-f", "-", stdin: configMap("bad-key-\(i)", "    \"bad key!\": x"))
+                #expect(!r.ok && r.stderr.contains("metadata.annotations: Invalid value: \"bad key!\""), "\(kubectl): \(r.stderr)")
+                // An update over the limit is refused as a create is.
+                r = await t.kubectl(release: kubectl, "annotate", "configmap", "at-limit-\(i)", "more=x")
+                #expect(!r.ok && r.stderr.contains("metadata.annotations: Too long: may not be more than 262144 bytes"), "\(kubectl): \(r.stderr)")
+                #expect(await t.curl("GET", "/api/v1/namespaces/default/configmaps/over-limit-\(i)").0 == 404)
+            }
         }
     }
 
-    /// Pod env names as kube-apiserver 1.32 validates them (relaxed: printable ASCII but '=').
+    /// Pod env names as kube-apiserver 1.32 validates them (relaxed: printable ASCII but '='); the 422 as the
+    /// installed kubectl, 1.27 and 1.33 show it.
     @Test func podEnvironmentVariableNamesAreValidated() async throws {
+        let kubectls = [TestCluster.kubectlPath] + (try Prerequisite.kubectl127And133())
         try await withCluster(TestCluster.bare()) { t async throws in
             func pod(_ name: String, env: String) -> String {
                 "apiVersion: v1\nkind: Pod\nmetadata: {name: \(name)}\nspec:\n  containers:\n  - name: main\n    image: busybox\n    env:\n\(env)\n"
             }
-            // (`value: y` would be YAML 1.1's true for kubectl, refused before validation: a bool is no string.)
-            var r = await t.kubectl("create", "-f", "-", stdin: pod("bad", env: "    - {name: OK, value: x}\n    - {name: 'bad name=', value: z}"))
-            #expect(!r.ok && r.stderr.contains("spec.containers[0].env[1].name: Invalid value: \"bad name=\": a valid environment variable name must consist only of printable ASCII characters other than '='"), "\(r.stderr)")
-            r = await t.kubectl("create", "-f", "-", stdin: pod("relaxed", env: "    - {name: 'my.env-name 1', value: x}"))
-            #expect(r.ok, "\(r.stderr)")
+            for (i, kubectl) in kubectls.enumerated() {
+                // (`value: y` would be YAML 1.1's true for kubectl, refused before validation: a bool is no string.)
+                var r = await t.kubectl(release: kubectl, "create", "-f", "-", stdin: pod("bad-\(i)", env: "    - {name: OK, value: x}\n    - {name: 'bad name=', value: z}"))
+                #expect(!r.ok && r.stderr.contains(#"The Pod "bad-\#(i)" is invalid: spec.containers[0].env[1].name: Invalid value: "bad name=": a valid environment variable name must consist only of printable ASCII characters other than '='"#),
+                        "\(kubectl): \(r.stderr)")
+                r = await t.kubectl(release: kubectl, "create", "-f", "-", stdin: pod("relaxed-\(i)", env: "    - {name: 'my.env-name 1', value: x}"))
+                #expect(r.ok, "\(kubectl): \(r.stderr)")
+                #expect(await t.curl("GET", "/api/v1/namespaces/default/pods/bad-\(i)").0 == 404)
+            }
         }
     }
 
@@ -97,6 +110,7 @@ struct KubectlTests {
         }
     }
 
+    /// With TLS the kubeconfig carries the CA and kubectl sends the token; requests without it are refused.
     @Test func httpsWithTokenAuth() async throws {
         try await withCluster(TestCluster.bare(DevClusterOptions(tls: true))) { t async throws in
             #expect(t.cluster.url.hasPrefix("https://127.0.0.1:"))

@@ -97,7 +97,7 @@ struct ServiceDefaultsTests {
     }
 
     /// kube-apiserver's ValidateServiceUpdate: the allocated cluster IP may not change (a replace that leaves it
-    /// out keeps it, as the defaults test shows), through curl and kubectl.
+    /// out keeps it, as the defaults test shows), through curl and kubectl (the installed one, 1.27 and 1.33).
     @Test func anAllocatedClusterIPMayNotChange() async throws {
         _ = try Prerequisite.kubectl()
         try await withCluster(TestCluster.bare()) { t async throws in
@@ -108,8 +108,10 @@ struct ServiceDefaultsTests {
             let (patchCode, text) = await t.curl("PATCH", Self.svcs + "/fixed", body: #"{"spec":{"clusterIP":"\#(other)","clusterIPs":["\#(other)"]}}"#,
                                                  contentType: "application/merge-patch+json")
             #expect(patchCode == 422 && text.contains(#"spec.clusterIPs[0]: Invalid value: \"\#(other)\": may not change once set"#), "\(text)")
-            let r = await t.kubectl("patch", "service", "fixed", "--type=merge", "-p", #"{"spec":{"clusterIP":"\#(other)","clusterIPs":["\#(other)"]}}"#)
-            #expect(!r.ok && r.stderr.contains(#"The Service "fixed" is invalid: spec.clusterIPs[0]: Invalid value: "\#(other)": may not change once set"#), "\(r.stderr)")
+            for kubectl in [TestCluster.kubectlPath] + (try Prerequisite.kubectl127And133()) {
+                let r = await t.kubectl(release: kubectl, "patch", "service", "fixed", "--type=merge", "-p", #"{"spec":{"clusterIP":"\#(other)","clusterIPs":["\#(other)"]}}"#)
+                #expect(!r.ok && r.stderr.contains(#"The Service "fixed" is invalid: spec.clusterIPs[0]: Invalid value: "\#(other)": may not change once set"#), "\(kubectl): \(r.stderr)")
+            }
             let (_, after) = await t.curl("GET", Self.svcs + "/fixed")
             #expect(parsed(after)[path: "spec", "clusterIP"] == .string(ip), "unchanged: \(after)")
         }

@@ -57,15 +57,23 @@ struct StorageTests {
             r = await t.kubectl("get", "pv")
             #expect(r.stdout.contains("default/data") && r.stdout.contains("Delete"), "\(r.stdout)")
 
-            // Only storage requests may change, grow only in an expandable class, and never below the capacity.
-            r = await t.kubectl("patch", "pvc", "data", "-p", #"{"spec":{"accessModes":["ReadWriteMany"]}}"#)
-            #expect(!r.ok && r.stderr.contains("spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"), "\(r.stderr)")
-            r = await t.kubectl("patch", "pvc", "data", "-p", #"{"spec":{"resources":{"requests":{"storage":"512Mi"}}}}"#)
-            #expect(!r.ok && r.stderr.contains("spec.resources.requests.storage: Forbidden: field can not be less than status.capacity"), "\(r.stderr)")
-            r = await t.kubectl("patch", "pvc", "data", "-p", #"{"spec":{"resources":{"requests":{"storage":"2Gi"}}}}"#)
-            #expect(r.ok, "\(r.stderr)")
-            let grown = try await eventually { try await t.json(Self.pvcs + "/data")[path: "status", "capacity", "storage"] == "2Gi" }
-            #expect(grown)
+            // Only storage requests may change, grow only in an expandable class, and never below the capacity:
+            // with the installed kubectl, then 1.27 and 1.33, each growing the claim by one more GiB.
+            let kubectls = [TestCluster.kubectlPath] + (try Prerequisite.kubectl127And133())
+            for (i, kubectl) in kubectls.enumerated() {
+                let size = "\(i + 2)Gi"
+                r = await t.kubectl(release: kubectl, "patch", "pvc", "data", "-p", #"{"spec":{"accessModes":["ReadWriteMany"]}}"#)
+                #expect(!r.ok && r.stderr.contains(#"The PersistentVolumeClaim "data" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"#),
+                        "\(kubectl): \(r.stderr)")
+                r = await t.kubectl(release: kubectl, "patch", "pvc", "data", "-p", #"{"spec":{"resources":{"requests":{"storage":"512Mi"}}}}"#)
+                #expect(!r.ok && r.stderr.contains("spec.resources.requests.storage: Forbidden: field can not be less than status.capacity"), "\(kubectl): \(r.stderr)")
+                r = await t.kubectl(release: kubectl, "patch", "pvc", "data", "-p", #"{"spec":{"resources":{"requests":{"storage":"\#(size)"}}}}"#)
+                #expect(r.ok, "\(kubectl): \(r.stderr)")
+                let grown = try await eventually { try await t.json(Self.pvcs + "/data")[path: "status", "capacity", "storage"] == .string(size) }
+                #expect(grown, "\(kubectl): grown to \(size)")
+                r = await t.kubectl(release: kubectl, "get", "pvc", "data")
+                #expect(r.stdout.contains("Bound") && r.stdout.contains(size), "\(kubectl): \(r.stdout)")
+            }
 
             // Reclaim policy Delete: the volume goes with its claim.
             r = await t.kubectl("delete", "pod", "user", "--wait=false")

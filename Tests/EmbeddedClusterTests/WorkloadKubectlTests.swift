@@ -127,19 +127,50 @@ struct WorkloadKubectlTests {
         }
     }
 
-    /// A Deployment whose pods never become ready fails `kubectl rollout status` once its progress deadline passes.
+    /// kubectl 1.27 and 1.33 each roll the Deployment to a new image and watch it through `kubectl rollout status`
+    /// (which reads `observedGeneration`, `updatedReplicas`, `availableReplicas` and the Progressing condition), then
+    /// list it in `rollout history` and see the new pods.
+    @Test func rolloutStatusWithKubectl127And133() async throws {
+        let releases = try Prerequisite.kubectl127And133()
+        try await withCluster(TestCluster.bare(DevClusterOptions(nodes: "1x{cpu: 16}"))) { t async throws in
+            var r = await t.kubectl("apply", "-f", "-", stdin: Self.web(image: "nginx:1.27", replicas: 2))
+            #expect(r.ok, "\(r.stderr)")
+            for (i, kubectl) in releases.enumerated() {
+                let image = "nginx:1.\(30 + i)"
+                r = await t.kubectl(release: kubectl, "set", "image", "deployment/web", "web=\(image)")
+                #expect(r.ok, "\(kubectl): \(r.stderr)")
+                r = await t.kubectl(release: kubectl, "rollout", "status", "deployment/web", "--timeout=60s")
+                #expect(r.ok && r.stdout.contains(#"deployment "web" successfully rolled out"#), "\(kubectl): \(r.stdout) \(r.stderr)")
+                // rollout status returns once the new pods are available; the old ones may still be terminating.
+                #expect(try await eventually(timeout: .seconds(30)) {
+                    let pods = try await t.json("/api/v1/namespaces/default/pods?labelSelector=app%3Dweb")["items"]?.arrayValue ?? []
+                    return pods.count == 2 && pods.allSatisfy { $0[path: "spec", "containers"]?.arrayValue?.first?["image"] == .string(image) }
+                }, "\(kubectl): the pods run \(image)")
+                r = await t.kubectl(release: kubectl, "rollout", "history", "deployment/web")
+                #expect(r.ok && r.stdout.contains("\(i + 2) "), "\(kubectl): revision \(i + 2) listed: \(r.stdout) \(r.stderr)")
+                r = await t.kubectl(release: kubectl, "get", "deployment", "web")
+                #expect(r.stdout.contains("2/2"), "\(kubectl): \(r.stdout)")
+            }
+        }
+    }
+
+    /// A Deployment whose pods never become ready fails `kubectl rollout status` once its progress deadline passes,
+    /// with the installed kubectl, 1.27 and 1.33.
     @Test func rolloutStatusReportsAnExceededProgressDeadline() async throws {
+        let kubectls = [TestCluster.kubectlPath] + (try Prerequisite.kubectl127And133())
         try await withCluster(TestCluster.bare(DevClusterOptions(nodes: "1x{cpu: 16}"))) { t async throws in
             let manifest = Self.web(image: "nginx:missing", replicas: 1).replacingOccurrences(of: "  replicas: 1\n", with: "  replicas: 1\n  progressDeadlineSeconds: 3\n")
-            var r = await t.kubectl("apply", "-f", "-", stdin: manifest)
+            let r = await t.kubectl("apply", "-f", "-", stdin: manifest)
             #expect(r.ok, "\(r.stderr)")
-            r = await t.kubectl("rollout", "status", "deployment/web", "--timeout=60s")
-            #expect(!r.ok && r.stderr.contains(#"deployment "web" exceeded its progress deadline"#), "\(r.stdout) \(r.stderr)")
+            for kubectl in kubectls {
+                let r = await t.kubectl(release: kubectl, "rollout", "status", "deployment/web", "--timeout=60s")
+                #expect(!r.ok && r.stderr.contains(#"deployment "web" exceeded its progress deadline"#), "\(kubectl): \(r.stdout) \(r.stderr)")
+            }
         }
     }
 
     /// apps/v1 selectors are immutable (upstream's `ValidateImmutableField` message, the Go value printed), and
-    /// a selector must select the template's labels.
+    /// a selector must select the template's labels; the 422s as the installed kubectl, 1.27 and 1.33 show them.
     @Test func workloadSelectorsAreImmutable() async throws {
         try await withCluster(TestCluster.bare()) { t async throws in
             var r = await t.kubectl("apply", "-f", "-", stdin: Self.web(image: "nginx", replicas: 0))
@@ -168,9 +199,14 @@ struct WorkloadKubectlTests {
                 """
             r = await t.kubectl("apply", "-f", "-", stdin: daemonSet)
             #expect(r.ok, "\(r.stderr)")
-            r = await t.kubectl("apply", "-f", "-", stdin: daemonSet.replacingOccurrences(of: "values: [agent]", with: "values: [agent, b]"))
-            #expect(!r.ok && r.stderr.contains(#"spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement{v1.LabelSelectorRequirement{Key:"app", Operator:"In", Values:[]string{"agent", "b"}}}}: field is immutable"#),
-                    "\(r.stderr)")
+            for kubectl in [TestCluster.kubectlPath] + (try Prerequisite.kubectl127And133()) {
+                r = await t.kubectl(release: kubectl, "apply", "-f", "-", stdin: daemonSet.replacingOccurrences(of: "values: [agent]", with: "values: [agent, b]"))
+                #expect(!r.ok && r.stderr.contains(#"The DaemonSet "agent" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement{v1.LabelSelectorRequirement{Key:"app", Operator:"In", Values:[]string{"agent", "b"}}}}: field is immutable"#),
+                        "\(kubectl): \(r.stderr)")
+                r = await t.kubectl(release: kubectl, "patch", "deployment", "web", "--type=merge", "-p", patch)
+                #expect(!r.ok && r.stderr.contains(#"The Deployment "web" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{"app":"other"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable"#),
+                        "\(kubectl): \(r.stderr)")
+            }
             r = await t.kubectl("apply", "-f", "-", stdin: "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: bare}\nspec: {template: {spec: {containers: [{name: a, image: a}]}}}\n")
             #expect(!r.ok && r.stderr.contains("spec.selector: Required value"), "\(r.stderr)")
         }
