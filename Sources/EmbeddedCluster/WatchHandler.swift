@@ -11,8 +11,10 @@ extension APIServer {
     func watch(_ req: APIRequest, _ info: ResourceInfo, namespace: String?, name: String? = nil) async throws -> APIResponse {
         var (labels, fields) = try selectors(req, info)
         if let name { fields.terms.append(.init(path: "metadata.name", value: name, negated: false)) }
-        // kube-apiserver's default is a random 30–60 minutes (--min-request-timeout); bounded to a day here.
-        let timeout = min(max(req.query["timeoutSeconds"].flatMap { Int($0) } ?? Int.random(in: 1800...3600), 0), 86_400)
+        // kube-apiserver's default is a random 30–60 minutes (--min-request-timeout), also for an explicit 0
+        // (handlers/get.go: `if timeout == 0 && minRequestTimeout > 0`); bounded to a day here.
+        let asked = req.query["timeoutSeconds"].flatMap { Int($0) } ?? 0
+        let timeout = min(asked > 0 ? asked : Int.random(in: 1800...3600), 86_400)
         let bookmarks = req.flag("allowWatchBookmarks")
         let table = req.wantsTable
         let includeObject = req.query["includeObject"]

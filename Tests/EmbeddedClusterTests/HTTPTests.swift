@@ -224,6 +224,21 @@ struct HTTPTests {
         }
     }
 
+    /// `timeoutSeconds=0` means "the server's default" (a random 30–60 minutes), as kube-apiserver reads it
+    /// (handlers/get.go), not a watch that ends at once: the stream stays open and carries a later change.
+    @Test func aZeroTimeoutWatchTakesTheServerDefault() async throws {
+        try await withCluster(TestCluster.bare()) { t async throws in
+            async let watched = t.curl("GET", Self.cms + "?watch=true&timeoutSeconds=0")
+            #expect(try await eventually { await t.cluster.store.openWatchCount == 1 })
+            _ = try await createConfigMap(t, "after-zero")
+            #expect(try await eventually { await t.cluster.store.openWatchCount == 1 }, "still open after the change")
+            await t.cluster.dropWatches()
+            let (code, body) = await watched
+            #expect(code == 200)
+            #expect(body.contains(#""name":"after-zero""#), "\(body)")
+        }
+    }
+
     @Test func faultInjection() async throws {
         try await withCluster(TestCluster.bare(DevClusterOptions(faults: "error=1:429"))) { t async throws in
             var (code, body) = await t.curl("GET", Self.cms)
