@@ -97,6 +97,15 @@ struct KubectlTests {
             (code, body) = await t.curl("PATCH", "/api/v1/namespaces/default/configmaps/big", body: #"{"data":{"b":"1"}}"#,
                                         contentType: "application/merge-patch+json")
             #expect(code == 422, "\(code) \(body.prefix(300))")
+            // What a user sees: `kubectl create configmap --from-file` of a file one byte over, with the installed
+            // kubectl, 1.27 and 1.33; nothing refused is stored.
+            let file = t.dir + "/too-big.txt"
+            try Data((fits + "y").utf8).write(to: URL(fileURLWithPath: file))
+            for (i, kubectl) in ([TestCluster.kubectlPath] + (try Prerequisite.kubectl127And133())).enumerated() {
+                let r = await t.kubectl(release: kubectl, "create", "configmap", "over-\(i)", "--from-file=a=\(file)")
+                #expect(!r.ok && r.stderr.contains("Too long: may not be more than 1048576 bytes"), "\(kubectl): \(r.stderr.prefix(400))")
+                #expect(await t.curl("GET", "/api/v1/namespaces/default/configmaps/over-\(i)").0 == 404)
+            }
         }
     }
 

@@ -191,6 +191,15 @@ struct PriorityClassTests {
             #expect(r.ok, "labels may change: \(r.stderr)")
             r = await t.kubectl("get", "priorityclass", "system-node-critical", "system-cluster-critical", "-o", "name")
             #expect(r.stdout == "priorityclass.scheduling.k8s.io/system-node-critical\npriorityclass.scheduling.k8s.io/system-cluster-critical\n", "\(r.stdout)")
+            // The oldest and newest kubectl releases installed see the same refusals and the same classes.
+            for kubectl in try Prerequisite.kubectl127And133() {
+                r = await t.kubectl(release: kubectl, "delete", "priorityclass", "system-cluster-critical")
+                #expect(!r.ok && r.stderr.contains(refusal.replacingOccurrences(of: "system-node-critical", with: "system-cluster-critical")), "\(kubectl): \(r.stderr)")
+                r = await t.kubectl(release: kubectl, "patch", "priorityclass", "system-cluster-critical", "--type=merge", "-p", #"{"value":5}"#)
+                #expect(!r.ok && r.stderr.contains("value: Forbidden: may not be changed in an update."), "\(kubectl): \(r.stderr)")
+                r = await t.kubectl(release: kubectl, "get", "priorityclasses")
+                #expect(r.ok && r.stdout.contains("system-cluster-critical") && r.stdout.contains("2000000000"), "\(kubectl): \(r.stdout) \(r.stderr)")
+            }
         }
     }
 }

@@ -96,12 +96,14 @@ struct InstallPathTests {
         }
     }
 
-    /// kubectl 1.27 (OpenAPI v2, an older kustomize) installs the same way: CRDs, then deploy/.
-    @Test func olderKubectlInstallsToo() async throws {
-        let kubectl = try #require(try Prerequisite.kubectlReleases(["1.27"]).first)
+    /// kubectl 1.27 (OpenAPI v2, an older kustomize) and 1.33 (the newest installed) install the same way: CRDs,
+    /// then deploy/.
+    @Test(arguments: ["1.27", "1.33"])
+    func otherKubectlReleasesInstallToo(release: String) async throws {
+        let kubectl = try #require(try Prerequisite.kubectlReleases([release]).first)
         try await withCluster(TestCluster(DevClusterOptions(tls: true))) { t async throws in
             func run(_ args: String...) async -> CommandResult {
-                await runProcess(kubectl, ["--kubeconfig", t.kubeconfig, "--cache-dir", t.dir + "/cache-1.27"] + args,
+                await runProcess(kubectl, ["--kubeconfig", t.kubeconfig, "--cache-dir", t.dir + "/cache-\(release)"] + args,
                                  environment: ["HOME": t.dir, "PATH": "/usr/bin:/bin"])
             }
             var r = await run("apply", "-k", Self.root + "/crds")

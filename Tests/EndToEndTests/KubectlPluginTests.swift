@@ -6,14 +6,14 @@ import KubeClient
 import KubeCore
 
 /// `kubectl gantry …` as users run it: the built gantry binary linked as `kubectl-gantry` in a folder on PATH,
-/// found and run by the real kubectl (and once by kubectl 1.27), against the embedded cluster watched by the
+/// found and run by the real kubectl (and once by kubectl 1.27 and 1.33), against the embedded cluster watched by the
 /// real operator. One cluster for every verb: an Experiment of two short trials, a two-replica job, a failing
 /// job, an InferenceService waiting for promotion, and notebooks in two namespaces.
 @Suite(.serialized) struct KubectlPluginTests {
     init() throws {
         _ = try Prerequisite.gantryBinary(repoRoot: OperatorHarness.repoRoot)
         try Prerequisite.kubectl()
-        _ = try Prerequisite.kubectlReleases(["1.27"])
+        _ = try Prerequisite.kubectl127And133()
     }
 
     /// kubectl with a PATH holding only `kubectl-gantry` (a symlink to this build's gantry) and the system.
@@ -321,13 +321,12 @@ import KubeCore
         let everywhere = RecordsCommandTests.table(await plugin.run("get", "gnb", "-A").stdout)
         #expect(everywhere.map { "\($0["NAMESPACE"] ?? "")/\($0["NAME"] ?? "")" } == ["default/nb", "ml/lab"], "\(everywhere)")
 
-        // $KUBECONFIG and the context's namespace, as kubectl reads them; the kubectl 1.27 client runs the plugin too.
+        // $KUBECONFIG and the context's namespace, as kubectl reads them; kubectl 1.27 and 1.33 run the plugin too.
         let mlConfig = h.cluster.dir + "/kubeconfig-ml"
         try FileManager.default.copyItem(atPath: plugin.kubeconfig, toPath: mlConfig)
         let setNamespace = await runProcess(TestCluster.kubectlPath, ["config", "set-context", "--current", "--namespace=ml", "--kubeconfig", mlConfig])
         try #require(setNamespace.ok, "\(setNamespace.stderr)")
-        let old = try #require(try Prerequisite.kubectlReleases(["1.27"]).first)
-        for kubectl in [TestCluster.kubectlPath, old] {
+        for kubectl in [TestCluster.kubectlPath] + (try Prerequisite.kubectl127And133()) {
             let fromEnv = await plugin.run(["get", "notebooks"], kubectl: kubectl, environment: ["KUBECONFIG": mlConfig])
             #expect(RecordsCommandTests.table(fromEnv.stdout).map { $0["NAME"] ?? "" } == ["lab"], "\(kubectl): \(fromEnv.stdout)\(fromEnv.stderr)")
         }
