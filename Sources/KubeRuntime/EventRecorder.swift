@@ -85,9 +85,50 @@ public actor EventRecorder {
         do {
             _ = try await client.create(.events, event, namespace: namespace)
             series[key] = Series(name: eventName, namespace: namespace, count: 1, lastSeen: now)
+        } catch where Self.worthRetrying(error) {
+            // Later tries run on their own task: a reconcile never waits on an Event.
+            Task { await self.retry(event, key: key, seen: now, object: "\(namespace)/\(name)") }
         } catch {
             logger.warning("could not record event", metadata: ["reason": "\(reason)", "object": "\(namespace)/\(name)", "error": "\(error)"])
         }
+    }
+
+    /// Waits before each further try of a create that failed for a passing reason. client-go's event sink tries an
+    /// event up to 12 times, 10 s apart (`maxTriesPerEvent`, `recordToSink`); shorter here, so a swap or a cull
+    /// under a flaky API server still leaves its Event within seconds.
+    let retryDelays: [Duration] = [.milliseconds(200), .milliseconds(500), .seconds(1), .seconds(2), .seconds(4)]
+
+    /// Throttling, server trouble or a lost connection: the same create may succeed later.
+    static func worthRetrying(_ error: any Error) -> Bool {
+        if let error = error as? APIError { return error.isTransient }
+        switch error as? KubeClientError {
+        case .transport?, .timeout?: return true
+        default: return false
+        }
+    }
+
+    private func retry(_ event: JSONValue, key: SeriesKey, seen: Date, object: String) async {
+        var last: any Error = CancellationError()
+        for delay in retryDelays {
+            guard (try? await clock.sleep(for: delay)) != nil else { return }
+            do {
+                _ = try await client.create(.events, event, namespace: event.namespace)
+            } catch let error as APIError where error.isAlreadyExists {
+                // An earlier try was stored though its answer was lost: the Event exists.
+            } catch where Self.worthRetrying(error) {
+                last = error
+                continue
+            } catch {
+                last = error
+                break
+            }
+            if series[key] == nil, let name = event.name {
+                series[key] = Series(name: name, namespace: event.namespace ?? "default", count: 1, lastSeen: seen)
+            }
+            return
+        }
+        logger.warning("could not record event", metadata: ["reason": "\(key.reason)", "object": "\(object)", "error": "\(last)",
+                                                            "tries": "\(retryDelays.count + 1)"])
     }
 
     /// Cuts at a character boundary so the note stays valid UTF-8 within the API's 1 KiB limit.

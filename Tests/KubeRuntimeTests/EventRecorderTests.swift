@@ -30,4 +30,31 @@ import KubeCore
             #expect((long["note"]?.stringValue?.utf8.count ?? 0) <= 1024)  // the API's limit, cut on a character boundary
         }
     }
+
+    /// An Event whose create fails for a passing reason (503, 500, 429) is tried again on its own task, as
+    /// client-go's event sink does, and stored once; a refusal (422) is not retried.
+    @Test func aCreateFailingForAPassingReasonIsRetried() async throws {
+        try await withCluster(TestCluster(DevClusterOptions(nodes: "off"))) { cluster async throws in
+            let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
+            var cm: JSONValue = ["apiVersion": "v1", "kind": "ConfigMap", "data": ["a": "b"]]
+            cm.name = "flaky"
+            let subject = try await client.create(.configMaps, cm, namespace: "default")
+            let recorder = EventRecorder(client: client, controller: "gantry.dev/test", instance: "test-1")
+            let events = FaultTarget(method: "POST", path: "/events")
+            cluster.cluster.failNextRequests(1, code: 503, target: events)
+            cluster.cluster.failNextRequests(1, code: 500, target: events)
+            cluster.cluster.failNextRequests(1, code: 429, retryAfterSeconds: 0, target: events)
+            await recorder.record(regarding: subject, type: "Normal", reason: "Swapped", note: "blue to green", action: "Promote")
+            #expect(try await eventually(timeout: .seconds(20)) {
+                try await client.list(.events, namespace: "default").items.contains { $0["reason"] == "Swapped" }
+            }, "stored after three failed tries")
+            // A refusal is final: nothing is stored, and the recorder goes on.
+            cluster.cluster.failNextRequests(1, code: 422, target: events)
+            await recorder.record(regarding: subject, type: "Warning", reason: "Refused", note: "x", action: "Reconcile")
+            await recorder.record(regarding: subject, type: "Normal", reason: "After", note: "y", action: "Reconcile")
+            let items = try await client.list(.events, namespace: "default").items
+            #expect(items.filter { $0["reason"] == "Swapped" }.count == 1)
+            #expect(items.contains { $0["reason"] == "After" } && !items.contains { $0["reason"] == "Refused" }, "\(items.map { $0["reason"] ?? .null })")
+        }
+    }
 }
