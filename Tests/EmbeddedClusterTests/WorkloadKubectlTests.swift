@@ -135,6 +135,10 @@ struct WorkloadKubectlTests {
         try await withCluster(TestCluster.bare(DevClusterOptions(nodes: "1x{cpu: 16}"))) { t async throws in
             var r = await t.kubectl("apply", "-f", "-", stdin: Self.web(image: "nginx:1.27", replicas: 2))
             #expect(r.ok, "\(r.stderr)")
+            // Revision 1 must exist before the first `set image`: a template changed before the Deployment
+            // controller saw the first one gets only one ReplicaSet (revision 1), upstream as here.
+            r = await t.kubectl("rollout", "status", "deployment/web", "--timeout=60s")
+            #expect(r.ok, "\(r.stdout) \(r.stderr)")
             for (i, kubectl) in releases.enumerated() {
                 let image = "nginx:1.\(30 + i)"
                 r = await t.kubectl(release: kubectl, "set", "image", "deployment/web", "web=\(image)")
