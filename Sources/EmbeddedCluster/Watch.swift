@@ -89,10 +89,12 @@ extension ObjectStore {
     }
 
     func deliverToWatchers(_ event: StoreEvent) {
-        let encoding = SharedEncoding()
+        var encoding: SharedEncoding?  // made for the first watcher the change goes to: most writes have none
         for (id, w) in watchers where w.resource == event.resource {
             guard let type = w.view(of: event) else { continue }
-            if case .dropped = w.continuation.yield(.event(type: type, object: event.object, encoding: encoding)) {
+            let shared = encoding ?? SharedEncoding()
+            encoding = shared
+            if case .dropped = w.continuation.yield(.event(type: type, object: event.object, encoding: shared)) {
                 // Slow consumer: end its stream rather than buffer without bound.
                 w.continuation.finish()
                 watchers[id] = nil
