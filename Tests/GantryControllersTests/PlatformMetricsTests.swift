@@ -1,6 +1,7 @@
 import Foundation
 import GantryAPI
 import KubeCore
+import KubeRuntime
 import MetricsTestKit
 import Testing
 @testable import GantryControllers
@@ -25,6 +26,46 @@ import Testing
         o.labels = ["app.kubernetes.io/managed-by": "gantry", "gantry.dev/kind": kind]
         if let node { o[path: "spec", "nodeName"] = .string(node) }
         return o
+    }
+
+    /// PlatformMetrics' refreshes re-read only the objects a watch event named (PlatformTally): after changes,
+    /// deletions and a PlatformConfig that renames the GPU resource, the tally equals a snapshot read afresh.
+    @Test func aTallyKeptByChangesEqualsASnapshotReadAfresh() async throws {
+        let stores = (0...PlatformTally.Kind.allCases.count).map { _ in Store() }
+        let (jobs, pods, configs) = (stores[PlatformTally.Kind.trainingJobs.rawValue], stores[PlatformTally.Kind.pods.rawValue], stores[5])
+        let running = Self.object("TrainingJob", "a", "research", status: ["phase": "Running", "requestedGPUs": 2])
+        let whole = Self.pod("research", kind: "trainingjob", node: "n1", phase: "Running", resources: ["nvidia.com/gpu": "2"])
+        let other = Self.pod("research", kind: "trainingjob", node: "n1", phase: "Running", resources: ["example.com/gpu": "1"])
+        for (store, object) in [(jobs, running), (pods, whole), (pods, other)] { _ = await store.upsert(object) }
+        var tally = PlatformTally(stores: stores)
+        await tally.rebuild()
+        let research = PlatformSnapshot.KindInNamespace("research", "TrainingJob")
+        #expect(tally.snapshot().allocatedGPUs[research] == 2)
+
+        var changed = Array(repeating: Set<ObjectKey>(), count: stores.count)
+        func fresh() async -> PlatformSnapshot {
+            PlatformSnapshot(trainingJobs: await jobs.list(), inferenceServices: [], notebooks: [], pods: await pods.list(),
+                             gpu: await OperatorCaches.platform(from: configs).effectiveGPU)
+        }
+        // The job finishes and its first pod goes: only those two are re-read.
+        let finished = Self.object("TrainingJob", "a", "research", status: ["phase": "Succeeded", "requestedGPUs": 2])
+        _ = await jobs.upsert(finished)
+        _ = await pods.remove(whole.objectKey)
+        changed[PlatformTally.Kind.trainingJobs.rawValue] = [finished.objectKey]
+        changed[PlatformTally.Kind.pods.rawValue] = [whole.objectKey]
+        await tally.update(changed)
+        #expect(tally.snapshot() == (await fresh()))
+        #expect(tally.snapshot().workloads[.init(research, "Succeeded")] == 1 && tally.snapshot().allocatedGPUs[research] == 0)
+
+        // A PlatformConfig naming another GPU resource: every pod is read again, though no pod changed.
+        var config: JSONValue = ["apiVersion": "gantry.dev/v1alpha1", "kind": "PlatformConfig", "spec": ["gpu": ["resourceName": "example.com/gpu"]]]
+        config.name = PlatformConfigSpec.singletonName
+        _ = await configs.upsert(config)
+        changed = Array(repeating: [], count: stores.count)
+        changed[5] = [config.objectKey]
+        await tally.update(changed)
+        #expect(tally.snapshot().allocatedGPUs[research] == 1)
+        #expect(tally.snapshot() == (await fresh()))
     }
 
     @Test func aSnapshotCountsWorkloadsAndGPUsByKindAndNamespaceNeverByName() {

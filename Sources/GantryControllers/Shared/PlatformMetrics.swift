@@ -43,8 +43,8 @@ public struct PlatformMetrics: Sendable {
              platformConfigs: requests.request(source(.platformConfigs, false)))
     }
 
+    /// Indexed by `PlatformTally.Kind`, then the PlatformConfigs' informer last.
     let informers: [Informer]
-    let trainingJobs, inferenceServices, notebooks, experiments, pods, platformConfigs: Store
     let clock: any RuntimeClock
     let period: Duration
     let minInterval: Duration
@@ -57,19 +57,10 @@ public struct PlatformMetrics: Sendable {
             guard let informer = shared[key] else { throw InformerError.undeclared(key.description) }
             return informer
         }
-        (trainingJobs, inferenceServices, notebooks, experiments, pods, platformConfigs) =
-            (informers[0].store, informers[1].store, informers[2].store, informers[3].store, informers[4].store, informers[5].store)
         self.clock = clock
         self.period = period
         self.minInterval = minInterval
         self.factory = factory
-    }
-
-    /// The levels now, read from every cached object.
-    public func snapshot() async -> PlatformSnapshot {
-        var tally = PlatformTally()
-        await tally.rebuild(self)
-        return tally.snapshot()
     }
 
     /// Publishes until cancelled, then removes its gauges.
@@ -90,8 +81,8 @@ public struct PlatformMetrics: Sendable {
             }
             // Changes before this full read are in it; each later one re-reads its object from the cache.
             _ = changed.take()
-            var tally = PlatformTally()
-            await tally.rebuild(self)
+            var tally = PlatformTally(stores: informers.map(\.store))
+            await tally.rebuild()
             gauges.publish(tally.snapshot(), at: clock.now)
             for await _ in wakes {
                 let start = clock.now
@@ -100,7 +91,7 @@ public struct PlatformMetrics: Sendable {
                 // costs ~0.1 s of CPU, and a burst changes them all the time).
                 let keys = changed.take()
                 guard keys.contains(where: { !$0.isEmpty }) else { gauges.advance(to: start); continue }
-                await tally.update(keys, from: self)
+                await tally.update(keys)
                 gauges.publish(tally.snapshot(), at: start)
                 // At most a tenth of a core, however large the caches.
                 guard (try? await clock.sleep(for: max(minInterval, (clock.now - start) * 10))) != nil else { break }
@@ -115,57 +106,68 @@ public struct PlatformMetrics: Sendable {
 /// One contribution per cached object of each kind (PlatformSnapshot.Contribution), kept between refreshes so a
 /// refresh re-reads only the objects that changed; the snapshot adds them up.
 struct PlatformTally {
-    /// Indexed as `PlatformMetrics.informers`: TrainingJobs, InferenceServices, Notebooks, Experiments, Pods.
-    private var contributions: [[ObjectKey: PlatformSnapshot.Contribution]] = Array(repeating: [:], count: 5)
-    private var gpu = GPUSettings()
-    static let podsIndex = 4, platformConfigsIndex = 5
+    /// The kinds counted, in the order of `PlatformMetrics.informers` (the PlatformConfigs' informer comes after).
+    enum Kind: Int, CaseIterable {
+        case trainingJobs, inferenceServices, notebooks, experiments, pods
 
-    static func contribution(kind index: Int, _ object: JSONValue, gpu: GPUSettings) -> PlatformSnapshot.Contribution? {
-        switch index {
-        case 0: .init(trainingJob: object)
-        case 1: .init(inferenceService: object)
-        case 2: .init(notebook: object)
-        case 3: .init(experiment: object)
-        default: .init(pod: object, gpu: gpu)
+        func contribution(_ object: JSONValue, gpu: GPUSettings) -> PlatformSnapshot.Contribution? {
+            switch self {
+            case .trainingJobs: .init(trainingJob: object)
+            case .inferenceServices: .init(inferenceService: object)
+            case .notebooks: .init(notebook: object)
+            case .experiments: .init(experiment: object)
+            case .pods: .init(pod: object, gpu: gpu)
+            }
         }
+    }
+
+    /// One per `Kind`, then the PlatformConfigs' (as `PlatformMetrics.informers`).
+    let stores: [Store]
+    private var platformConfigs: Store { stores[Kind.allCases.count] }
+    private var contributions: [Kind: [ObjectKey: PlatformSnapshot.Contribution]] = [:]
+    private var gpu = GPUSettings()
+
+    init(stores: [Store]) {
+        precondition(stores.count == Kind.allCases.count + 1, "one store per kind and the PlatformConfigs'")  // trap-ok: a programming error, fixed at the two call sites
+        self.stores = stores
     }
 
     /// Reads every cached object.
-    mutating func rebuild(_ metrics: PlatformMetrics) async {
-        gpu = await OperatorCaches.platform(from: metrics.platformConfigs).effectiveGPU
-        for index in contributions.indices { await rebuild(kind: index, metrics) }
+    mutating func rebuild() async {
+        gpu = await OperatorCaches.platform(from: platformConfigs).effectiveGPU
+        for kind in Kind.allCases { await rebuild(kind) }
     }
 
-    private mutating func rebuild(kind index: Int, _ metrics: PlatformMetrics) async {
+    private mutating func rebuild(_ kind: Kind) async {
         var fresh: [ObjectKey: PlatformSnapshot.Contribution] = [:]
-        for object in await metrics.informers[index].store.list() {
-            if let c = Self.contribution(kind: index, object, gpu: gpu) { fresh[object.objectKey] = c }
+        for object in await stores[kind.rawValue].list() {
+            if let c = kind.contribution(object, gpu: gpu) { fresh[object.objectKey] = c }
         }
-        contributions[index] = fresh
+        contributions[kind] = fresh
     }
 
-    /// Re-reads the objects named in `changed` (by kind index); a PlatformConfig change that moves the GPU
-    /// resource names re-reads every pod.
-    mutating func update(_ changed: [Set<ObjectKey>], from metrics: PlatformMetrics) async {
+    /// Re-reads the objects named in `changed` (indexed as `PlatformMetrics.informers`); a PlatformConfig change
+    /// that moves the GPU resource names re-reads every pod.
+    mutating func update(_ changed: [Set<ObjectKey>]) async {
         var podsDone = false
-        if !changed[Self.platformConfigsIndex].isEmpty {
-            let now = await OperatorCaches.platform(from: metrics.platformConfigs).effectiveGPU
+        if !changed[Kind.allCases.count].isEmpty {
+            let now = await OperatorCaches.platform(from: platformConfigs).effectiveGPU
             if now != gpu {
                 gpu = now
-                await rebuild(kind: Self.podsIndex, metrics)
+                await rebuild(.pods)
                 podsDone = true
             }
         }
-        for index in contributions.indices where !(index == Self.podsIndex && podsDone) {
-            let store = metrics.informers[index].store
-            for key in changed[index] {
-                contributions[index][key] = await store.get(key).flatMap { Self.contribution(kind: index, $0, gpu: gpu) }
+        for kind in Kind.allCases where !(kind == .pods && podsDone) {
+            let store = stores[kind.rawValue]
+            for key in changed[kind.rawValue] {
+                contributions[kind, default: [:]][key] = await store.get(key).flatMap { kind.contribution($0, gpu: gpu) }
             }
         }
     }
 
     func snapshot() -> PlatformSnapshot {
-        PlatformSnapshot(contributions: contributions.lazy.flatMap(\.values))
+        PlatformSnapshot(contributions: contributions.values.lazy.flatMap(\.values))
     }
 }
 
