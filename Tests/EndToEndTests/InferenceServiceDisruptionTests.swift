@@ -140,7 +140,8 @@ import KubeCore
                 let pods = try await Self.servingPods(h, "drained")
                 return pods.count == 2 && pods.allSatisfy { Self.ready($0) && !serving.contains($0[path: "spec", "nodeName"]?.stringValue ?? "") }
             })
-            #expect(try await IS.ready(h, "drained"))
+            // The Ready condition follows the pods' readiness at the controller's next status write, not at once.
+            #expect(try await eventually(timeout: .seconds(30)) { try await IS.ready(h, "drained") })
         }
     }
 
