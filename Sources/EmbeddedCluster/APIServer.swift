@@ -83,7 +83,7 @@ struct APIServer: Sendable {
 
     func handle(_ req: APIRequest, route: Route, user: String?) async -> APIResponse {
         guard admitsIdentity(req, route: route, user: user) else { return .error(.unauthorized) }
-        if let injected = await faults.intercept(req) { return .error(injected) }
+        if let injected = await faults.intercept(req, user: user) { return .error(injected) }
         if let denied = await authorizationFailure(req, route: route, user: user) { return .error(denied) }
         do {
             switch route {

@@ -278,7 +278,12 @@ public final class DevCluster: Sendable {
     public func failNextRequests(_ count: Int, code: Int, retryAfterSeconds: Int? = nil, target: FaultTarget = .any) {
         faults.failNext(count, code: code, retryAfterSeconds: retryAfterSeconds, target: target)
     }
-    /// Forgets the failures `failNextRequests` queued and no request has consumed yet.
+    /// Holds the next `count` API requests that match `target` for `delay` before handling them (a slow answer
+    /// to one client while others are answered at once).
+    public func delayNextRequests(_ count: Int, by delay: Duration, target: FaultTarget) {
+        faults.delayNext(count, by: delay, target: target)
+    }
+    /// Forgets the failures and delays queued (`failNextRequests`, `delayNextRequests`) that no request took yet.
     public func clearQueuedFailures() { faults.clearQueued() }
 
     /// How many requests have been answered with an injected error so far.

@@ -53,17 +53,21 @@ public struct FaultTarget: Sendable {
     public var path: String?
     /// A query parameter that must be present, e.g. `continue` or `watch`.
     public var queryParameter: String?
-    public init(method: String? = nil, path: String? = nil, queryParameter: String? = nil) {
+    /// The authenticated user that must have sent the request (one of two clients on the same paths).
+    public var user: String?
+    public init(method: String? = nil, path: String? = nil, queryParameter: String? = nil, user: String? = nil) {
         self.method = method
         self.path = path
         self.queryParameter = queryParameter
+        self.user = user
     }
     public static let any = FaultTarget()
 
-    func matches(_ req: APIRequest) -> Bool {
+    func matches(_ req: APIRequest, user: String?) -> Bool {
         if let method, method != req.method { return false }
         if let path, !req.path.contains(path) { return false }
         if let queryParameter, req.query[queryParameter] == nil { return false }
+        if let wanted = self.user, wanted != user { return false }
         return true
     }
 }
@@ -77,13 +81,20 @@ final class FaultInjector: @unchecked Sendable {
     var injected: Int { lock.withLock { injectedCount } }
     /// Deterministic failures queued by tests, answered before the random ones.
     private var queued: [(code: Int, retryAfter: Int?, target: FaultTarget)] = []
+    /// Deterministic delays queued by tests: a matching request waits this long, then is handled.
+    private var delays: [(delay: Duration, target: FaultTarget)] = []
 
     func failNext(_ count: Int, code: Int, retryAfterSeconds: Int?, target: FaultTarget) {
         guard count > 0 else { return }
         lock.withLock { queued += Array(repeating: (code, retryAfterSeconds, target), count: count) }
     }
 
-    func clearQueued() { lock.withLock { queued = [] } }
+    func delayNext(_ count: Int, by delay: Duration, target: FaultTarget) {
+        guard count > 0 else { return }
+        lock.withLock { delays += Array(repeating: (delay, target), count: count) }
+    }
+
+    func clearQueued() { lock.withLock { queued = []; delays = [] } }
 
     var current: FaultSpec {
         get { lock.withLock { spec } }
@@ -91,11 +102,16 @@ final class FaultInjector: @unchecked Sendable {
     }
 
     /// Sleeps the configured latency; answers the error to send instead of handling the request, if any.
-    func intercept(_ req: APIRequest) async -> APIStatusError? {
+    func intercept(_ req: APIRequest, user: String?) async -> APIStatusError? {
         let s = current
         if s.latency > .zero { try? await Task.sleep(for: s.latency) }
+        let delay = lock.withLock { () -> Duration? in
+            guard let i = delays.firstIndex(where: { $0.target.matches(req, user: user) }) else { return nil }
+            return delays.remove(at: i).delay
+        }
+        if let delay { try? await Task.sleep(for: delay) }
         let next = lock.withLock { () -> (code: Int, retryAfter: Int?, target: FaultTarget)? in
-            guard let i = queued.firstIndex(where: { $0.target.matches(req) }) else { return nil }
+            guard let i = queued.firstIndex(where: { $0.target.matches(req, user: user) }) else { return nil }
             return queued.remove(at: i)
         }
         if let next {

@@ -91,6 +91,10 @@ import Testing
             // Work for the new leader, which the frozen one also has waiting in its watch streams once it wakes.
             _ = await cluster.kubectl(args: ["apply", "-f", "-"], stdin: KillPointTests.job("during", namespace: "default", replicas: 1, seconds: 600))
             #expect(try await eventually(timeout: .seconds(30)) { try await pods("during") == 1 }, "the new leader reconciles")
+            // On waking, the frozen replica's renew loop (a lease GET away from stepping down) and its due writes
+            // race; holding its next lease read for a few seconds makes the writes come first every time, so the
+            // fence, not the step-down, is what stops them (the standby's lease requests are answered at once).
+            cluster.cluster.delayNextRequests(1, by: .seconds(5), target: FaultTarget(method: "GET", path: "/leases/", user: "fence-a"))
             let woken = ContinuousClock.now
             a.signal(SIGCONT)
             #expect(try await eventually(timeout: .seconds(30)) { a.output.contains("lost leadership") }, "the woken replica steps down")
