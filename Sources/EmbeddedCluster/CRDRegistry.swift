@@ -220,6 +220,7 @@ extension ObjectStore {
             _ = try? commit(.deleted, resource: key, object: obj, old: obj)
         }
         objects[key] = nil
+        orderedKeys[key] = nil
         unregister(crd)
     }
 

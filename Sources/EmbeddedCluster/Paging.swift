@@ -27,6 +27,14 @@ extension ObjectStore {
         return source
     }
 
+    /// The current keys of a resource in order (cached until one is added or removed).
+    func sortedKeys(_ resource: String) -> [String] {
+        if let cached = orderedKeys[resource] { return cached }
+        let keys = (objects[resource] ?? [:]).keys.sorted()
+        orderedKeys[resource] = keys
+        return keys
+    }
+
     /// `exactRevision`: a list at `resourceVersion=N&resourceVersionMatch=Exact`.
     func listPage(_ info: ResourceInfo, namespace: String?, labels: LabelQuery, fields: FieldQuery,
                   limit: Int?, continueToken: String?, exactRevision: Int64? = nil) throws(APIStatusError) -> ListPage {
@@ -55,17 +63,27 @@ extension ObjectStore {
             source = past
             snapshotRev = rv
         }
-        var keys = source.keys.sorted()
-        if let startAfter { keys = keys.filter { $0 > startAfter } }
+        // The cached order of the current keys serves a snapshot too when no object was added or removed since.
+        let sameMembers = snapshotRev == revision
+            || !(events(after: snapshotRev) ?? []).contains { $0.resource == info.resourceKey && $0.kind != .modified }
+        let keys = sameMembers ? sortedKeys(info.resourceKey) : source.keys.sorted()
+        var index = 0
+        if let startAfter {
+            // Binary search: the first key after the last one already answered.
+            var high = keys.count
+            while index < high {
+                let mid = (index + high) / 2
+                if keys[mid] <= startAfter { index = mid + 1 } else { high = mid }
+            }
+        }
         var items: [JSONValue] = []
         var lastKey: String? = nil
-        var index = 0
         while index < keys.count {
             let key = keys[index]
             index += 1
             guard let obj = source[key] else { continue }
             if let namespace, obj.namespace != namespace { continue }
-            guard labels.matches(obj.labels), fields.matches(obj) else { continue }
+            guard labels.matches(object: obj), fields.matches(obj) else { continue }
             items.append(obj)
             lastKey = key
             if let limit, limit > 0, items.count >= limit { break }
@@ -73,15 +91,17 @@ extension ObjectStore {
         var token: String? = nil
         var remaining: Int? = nil
         if let limit, limit > 0, items.count >= limit, index < keys.count, let lastKey {
-            let rest = keys[index...].filter { k in
+            // kube-apiserver counts the remaining items only for a list without selectors ("if the list request
+            // contained label or field selectors, then the number of remaining items is unknown").
+            let selectorless = labels.isEmpty && fields.isEmpty
+            let rest = keys[index...].lazy.filter { k in
                 guard let o = source[k] else { return false }
-                if let namespace, o.namespace != namespace { return false }
-                return labels.matches(o.labels) && fields.matches(o)
-            }.count
-            if rest > 0 {
+                return namespace == nil || o.namespace == namespace
+            }
+            if !rest.isEmpty {
                 let json: JSONValue = ["v": "meta.k8s.io/v1", "rv": .int(snapshotRev), "start": .string(lastKey)]
                 token = Data(json.serializedBytes()).base64EncodedString()
-                remaining = rest
+                if selectorless { remaining = rest.count }
             }
         }
         return ListPage(items: items, resourceVersion: String(snapshotRev), continueToken: token, remaining: remaining)

@@ -169,6 +169,7 @@ extension ObjectStore {
         self.persistence = persistence
         guard let saved = try persistence.read() else { return false }
         objects = saved.objects
+        orderedKeys = [:]
         // Before both Event APIs shared storage, events.k8s.io/v1 Events were kept apart in their own form.
         if let legacy = objects.removeValue(forKey: "events.events.k8s.io") {
             for (key, obj) in legacy { objects["events", default: [:]][key] = EventConversion.toCore(obj) }

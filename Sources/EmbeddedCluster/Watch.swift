@@ -26,7 +26,7 @@ struct Watcher: Sendable {
     func matches(_ obj: JSONValue?) -> Bool {
         guard let obj else { return false }
         if let namespace, obj.namespace != namespace { return false }
-        return labels.matches(obj.labels) && fields.matches(obj)
+        return labels.matches(object: obj) && fields.matches(obj)
     }
 
     /// Maps a store event onto this watcher's view: an object entering the selected set is ADDED, one leaving it

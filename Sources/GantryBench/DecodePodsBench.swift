@@ -3,7 +3,8 @@ import KubeCore
 
 /// `decode-pods`: one LIST answer of N realistic Pods (PodFixture), decoded three ways from the same bytes:
 /// KubeCore's `JSONValue.parse` (what the reflector uses), Foundation's `JSONDecoder` into a typed Codable
-/// model (what a generated typed client would do) and `JSONSerialization` (untyped Foundation).
+/// model (what a generated typed client would do) and `JSONSerialization` (untyped Foundation); and encoded
+/// back with `JSONValue.serializedBytes` (what the embedded API server does for each LIST and watch event).
 public struct DecodePodsBench: Sendable {
     public var pods = 10_000
     public var warmup = 1
@@ -45,6 +46,15 @@ public struct DecodePodsBench: Sendable {
             figures.append(BenchFigure(name, "\(decoder): peak RSS growth", Double(peak) / 1_048_576, "MiB",
                                        note: String(format: "%.1f× the input", Double(peak) / Double(bytes.count))))
         }
+        // The other direction: the API server's LIST answer, written from the parsed tree (sorted keys, as the
+        // fixture was written, so the bytes must come back the same).
+        let tree = try JSONValue.parse(bytes)
+        guard tree.serializedBytes() == bytes else { throw BenchError.wrongResult("serializedBytes did not reproduce the list") }
+        log("\(name): JSONValue.serializedBytes…")
+        let (samples, cpu) = try Measure.run(warmup: warmup, iterations: iterations) { _ = tree.serializedBytes() }
+        figures.append(BenchFigure(name, "JSONValue.serializedBytes (encode): median", samples.median.milliseconds, "ms/list",
+                                   note: "p99 \(fmt(samples.p99.milliseconds)) ms, n=\(samples.count); CPU \(fmt(cpu.median.milliseconds)) ms"))
+        figures.append(BenchFigure(name, "JSONValue.serializedBytes (encode): throughput", megabytes / samples.median.seconds, "MB/s"))
         return figures
     }
 }

@@ -128,6 +128,35 @@ struct HTTPTests {
         }
     }
 
+    /// A paged list with a label selector: kube-apiserver cannot count the remaining items (they may not match),
+    /// so `remainingItemCount` is absent while `continue` is given; every page walks keys in order, and a key
+    /// added between two lists is in the second (the server keeps its key order between pages).
+    @Test func selectedPagesHaveNoRemainingCountAndNewKeysAppear() async throws {
+        try await withCluster(TestCluster.bare()) { t async throws in
+            for name in ["b", "d", "f", "h"] { _ = try await createConfigMap(t, name, labels: ["tier": "web"]) }
+            _ = try await createConfigMap(t, "z", labels: ["tier": "db"])
+            func pages(_ query: String) async throws -> (names: [String], first: JSONValue) {
+                var names: [String] = [], token: String? = nil, first: JSONValue?
+                repeat {
+                    let page = try await t.json(Self.cms + "?limit=2&\(query)" + (token.map { "&continue=\($0)" } ?? ""))
+                    first = first ?? page
+                    names += page["items"]?.arrayValue?.compactMap(\.name) ?? []
+                    token = page[path: "metadata", "continue"]?.stringValue
+                } while token != nil
+                return (names, first ?? .null)
+            }
+            let selected = try await pages("labelSelector=tier%3Dweb")
+            #expect(selected.names == ["b", "d", "f", "h"])
+            #expect(selected.first[path: "metadata", "continue"] != nil && selected.first[path: "metadata", "remainingItemCount"] == nil)
+            let all = try await pages("")
+            #expect(all.names == ["b", "d", "f", "h", "z"] && all.first[path: "metadata", "remainingItemCount"] == 3)
+            _ = try await createConfigMap(t, "c", labels: ["tier": "web"])
+            let (code, _) = await t.curl("DELETE", Self.cms + "/f")
+            #expect(code == 200)
+            #expect(try await pages("labelSelector=tier%3Dweb").names == ["b", "c", "d", "h"])
+        }
+    }
+
     @Test func selectors() async throws {
         try await withCluster(TestCluster.bare()) { t async throws in
             _ = try await createConfigMap(t, "a", labels: ["tier": "web", "env": "prod"])

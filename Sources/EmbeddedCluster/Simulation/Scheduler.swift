@@ -50,13 +50,15 @@ enum Scheduler {
         // Positions in `usage` are positions in `sortedNodes`: both keep every named node in name order.
         var usage = NodeUsage(nodes: sortedJSON, pods: bound, requests: requests)
         var result = Result()
-        let ordered = pending.sorted { a, b in
-            let pa = a[path: "spec", "priority"]?.intValue ?? 0, pb = b[path: "spec", "priority"]?.intValue ?? 0
-            if pa != pb { return pa > pb }
-            let ca = a.creationTimestamp ?? "", cb = b.creationTimestamp ?? ""
-            if ca != cb { return ca < cb }
-            return a.objectKey < b.objectKey
-        }
+        // Sort keys read once per pod, not on every comparison (10,000 pending pods made the sort's lookups a
+        // third of an idle server's CPU).
+        let ordered = pending.map { pod in
+            (pod: pod, priority: pod[path: "spec", "priority"]?.intValue ?? 0, created: pod.creationTimestamp ?? "", key: pod.objectKey.description)
+        }.sorted { a, b in
+            if a.priority != b.priority { return a.priority > b.priority }
+            if a.created != b.created { return a.created < b.created }
+            return a.key < b.key
+        }.map(\.pod)
         let sortedNodes = sortedJSON.compactMap(NodeFacts.init)
         // What does not depend on the pods already placed (cordon, taints, affinity and their scores) is the
         // same for every pod with the same placement constraints: judged once per node for each such shape,
