@@ -30,9 +30,10 @@ extension JSONValue: Codable {
 
 /// Bridges between untyped values and typed Codable models.
 extension JSONValue {
-    /// Decodes a typed model from this value. Errors carry the coding path, so messages can name the field.
+    /// Decodes a typed model from this value (JSONDecoder's rules, without writing the value out as bytes:
+    /// `JSONValueDecoder`). Errors carry the coding path, so messages can name the field.
     public func decode<T: Decodable>(_ type: T.Type = T.self) throws -> T {
-        try JSONDecoder().decode(T.self, from: Data(serializedBytes()))
+        try JSONValueDecoder.decode(T.self, from: self, at: [])
     }
 
     /// Encodes a typed model into a value.

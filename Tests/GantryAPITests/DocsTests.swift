@@ -44,3 +44,35 @@ import GantryAPI
         #expect(try notebook.first?["spec"]?.decode(NotebookSpec.self).culling?.idleTimeoutSeconds == 3600)
     }
 }
+
+/// Every example's spec decodes the same through `JSONValue.decode` (a Decoder over the parsed tree) as through
+/// Foundation's JSONDecoder reading the same object as text.
+@Suite struct ExampleDecodingAgreementTests {
+    static func agree<T: Decodable & Equatable>(_ spec: JSONValue, _ type: T.Type) throws -> Bool {
+        try spec.decode(T.self) == JSONDecoder().decode(T.self, from: Data(spec.serializedBytes()))
+    }
+
+    @Test(arguments: ["experiment.yaml", "inferenceservice-autoscaling.yaml", "inferenceservice-from-trainingjob.yaml",
+                      "inferenceservice-per-node.yaml", "inferenceservice-prometheus.yaml", "inferenceservice.yaml", "notebook.yaml",
+                      "platformconfig-admin.yaml", "platformconfig.yaml", "trainingjob-pytorch-distributed.yaml",
+                      "trainingjob-single-gpu.yaml", "trainingjob-sweep.yaml"])
+    func examplesDecodeAlike(file: String) throws {
+        let text = try String(contentsOf: DocsTests.root.appendingPathComponent("examples/\(file)"), encoding: .utf8)
+        var checked = 0
+        for document in try YAML.parseDocuments(text) {
+            let spec = document["spec"] ?? .emptyObject
+            let same: Bool
+            switch document.kind {
+            case "TrainingJob": same = try Self.agree(spec, TrainingJobSpec.self)
+            case "InferenceService": same = try Self.agree(spec, InferenceServiceSpec.self)
+            case "Notebook": same = try Self.agree(spec, NotebookSpec.self)
+            case "Experiment": same = try Self.agree(spec, ExperimentSpec.self)
+            case "PlatformConfig": same = try Self.agree(spec, PlatformConfigSpec.self)
+            default: continue
+            }
+            #expect(same, "\(file): \(document.kind ?? "") \(document.name ?? "")")
+            checked += 1
+        }
+        #expect(checked > 0, "\(file) has a Gantry object")
+    }
+}
