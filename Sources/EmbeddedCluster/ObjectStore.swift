@@ -85,7 +85,8 @@ public actor ObjectStore {
 
     /// Any served version of a resource storage key (preferring the first version found in order).
     func anyInfo(forStorageKey key: String) -> ResourceInfo? {
-        servedResources().first { $0.resourceKey == key }
+        // The first in `servedResources()` order, without sorting them all on every write.
+        served.values.filter { $0.resourceKey == key }.min { ($0.group, $0.version, $0.plural) < ($1.group, $1.version, $1.plural) }
     }
 
     func schema(for info: ResourceInfo) -> (any CustomResourceSchema)? {
