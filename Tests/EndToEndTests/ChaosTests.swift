@@ -129,8 +129,10 @@ import Testing
 
             // Faults off: the end state is exact.
             for job in jobs {
-                let record = try await h.get(.configMaps, "chaos", "\(job)-record")
-                #expect(record != nil, "\(job) has its record")
+                // Status is written before children, so a record create refused by a fault after the Succeeded
+                // status is made by the job's next reconcile, after its backoff.
+                #expect(try await eventually(timeout: .seconds(60)) { try await h.get(.configMaps, "chaos", "\(job)-record") != nil },
+                        "\(job) has its record")
                 let status = try await h.get(.trainingJobs, "chaos", job)?["status"]
                 #expect(status?["restarts"] == nil || status?["restarts"] == 0, "\(job) never restarted: \(status ?? .null)")
             }
