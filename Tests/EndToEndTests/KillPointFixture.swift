@@ -86,6 +86,18 @@ final class KillPointFixture: StoppableFixture {
     }
 
     /// Events with `reason` about the object `name` in `namespace`.
+    /// The API server's record of every write to pods whose name starts with `prefix`: who (user agent), what,
+    /// the answer, and when (seconds from the first), for a failure message that says who made a pod twice.
+    func podWrites(_ namespace: String, prefix: String) -> String {
+        let writes = cluster.cluster.requests().filter {
+            $0.method != "GET" && $0.path.hasPrefix("/api/v1/namespaces/\(namespace)/pods") && !$0.path.hasSuffix("/status")
+                && ($0.path.contains("/pods/\(prefix)") || $0.path.hasSuffix("/pods"))
+        }
+        guard let start = writes.first?.received else { return "no pod writes" }
+        return writes.map { "+\(($0.received - start).components.seconds)s \($0.method) \($0.path) \($0.code) by \($0.userAgent ?? "?")" }
+            .joined(separator: "\n")
+    }
+
     func events(_ namespace: String, _ name: String, reason: String) async throws -> [JSONValue] {
         try await admin.list(.coreEvents, namespace: namespace).items
             .filter { $0[path: "involvedObject", "name"]?.stringValue == name && $0["reason"]?.stringValue == reason }

@@ -164,7 +164,8 @@ import Testing
             #expect(swaps <= 1, "swapped \(swaps) times")
             #expect(try await f.get(.inferenceServices, "default", "q")?[path: "status", "lastSwap", "reason"] == "Swapped")
             #expect(ledger.duplicates.isEmpty, "\(ledger.duplicates)")
-            #expect(ledger.recreated(prefix: "default/svc/q/").isEmpty, "\(ledger.recreated(prefix: "default/svc/q/"))")
+            #expect(ledger.recreated(prefix: "default/svc/q/").isEmpty,
+                    "\(ledger.recreated(prefix: "default/svc/q/"))\n\(f.podWrites("default", prefix: "q-"))")
         }
     }
 
