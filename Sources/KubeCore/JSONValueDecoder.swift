@@ -28,7 +28,7 @@ struct JSONValueDecoder: Decoder {
 
     /// Decodes `T` from `value` found at `path`: scalars directly, anything else through its `init(from:)`.
     static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue, at path: [any CodingKey]) throws -> T {
-        if T.self == JSONValue.self { return value as! T }  // as is: the tree is already the value
+        if T.self == JSONValue.self { return value as! T }  // trap-ok: T is JSONValue, checked on this line
         if let scalar = try SingleValue(value: value, codingPath: path).scalar(type) { return scalar }
         return try T(from: JSONValueDecoder(value: value, codingPath: path))
     }
@@ -112,10 +112,10 @@ private struct SingleValue: SingleValueDecodingContainer {
         return fits
     }
 
-    func decode(_ type: Bool.Type) throws -> Bool { try scalar(type)! }
-    func decode(_ type: String.Type) throws -> String { try scalar(type)! }
-    func decode(_ type: Double.Type) throws -> Double { try scalar(type)! }
-    func decode(_ type: Float.Type) throws -> Float { try scalar(type)! }
+    func decode(_ type: Bool.Type) throws -> Bool { try scalar(type)! }  // trap-ok: scalar answers every JSON scalar type
+    func decode(_ type: String.Type) throws -> String { try scalar(type)! }  // trap-ok: scalar answers every JSON scalar type
+    func decode(_ type: Double.Type) throws -> Double { try scalar(type)! }  // trap-ok: scalar answers every JSON scalar type
+    func decode(_ type: Float.Type) throws -> Float { try scalar(type)! }  // trap-ok: scalar answers every JSON scalar type
     func decode(_ type: Int.Type) throws -> Int { try integer(type) }
     func decode(_ type: Int8.Type) throws -> Int8 { try integer(type) }
     func decode(_ type: Int16.Type) throws -> Int16 { try integer(type) }
