@@ -28,7 +28,7 @@ struct JSONValueDecoder: Decoder {
 
     /// Decodes `T` from `value` found at `path`: scalars directly, anything else through its `init(from:)`.
     static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue, at path: [any CodingKey]) throws -> T {
-        if T.self == JSONValue.self { return value as! T }  // trap-ok: T is JSONValue, checked on this line
+        if T.self == JSONValue.self, let tree = value as? T { return tree }  // the tree is already the value
         if let scalar = try SingleValue(value: value, codingPath: path).scalar(type) { return scalar }
         return try T(from: JSONValueDecoder(value: value, codingPath: path))
     }
@@ -68,14 +68,10 @@ private struct SingleValue: SingleValueDecodingContainer {
     /// The scalar types JSON has, decoded without a nested decoder; nil for any other type.
     func scalar<T>(_ type: T.Type) throws -> T? {
         switch type {
-        case is Bool.Type:
-            guard case .bool(let b) = value else { throw mismatch(type, value, codingPath) }
-            return b as? T
-        case is String.Type:
-            guard case .string(let s) = value else { throw mismatch(type, value, codingPath) }
-            return s as? T
+        case is Bool.Type: return try bool() as? T
+        case is String.Type: return try string() as? T
         case is Double.Type: return try number(type) as? T
-        case is Float.Type: return try number(type).map(Float.init) as? T
+        case is Float.Type: return try Float(number(type)) as? T
         case is Int.Type: return try integer(Int.self) as? T
         case is Int64.Type: return try integer(Int64.self) as? T
         case is Int32.Type: return try integer(Int32.self) as? T
@@ -90,7 +86,17 @@ private struct SingleValue: SingleValueDecodingContainer {
         }
     }
 
-    func number(_ type: Any.Type) throws -> Double? {
+    func bool() throws -> Bool {
+        guard case .bool(let b) = value else { throw mismatch(Bool.self, value, codingPath) }
+        return b
+    }
+
+    func string() throws -> String {
+        guard case .string(let s) = value else { throw mismatch(String.self, value, codingPath) }
+        return s
+    }
+
+    func number(_ type: Any.Type) throws -> Double {
         switch value {
         case .int(let i): return Double(i)
         case .double(let d): return d
@@ -112,10 +118,10 @@ private struct SingleValue: SingleValueDecodingContainer {
         return fits
     }
 
-    func decode(_ type: Bool.Type) throws -> Bool { try scalar(type)! }  // trap-ok: scalar answers every JSON scalar type
-    func decode(_ type: String.Type) throws -> String { try scalar(type)! }  // trap-ok: scalar answers every JSON scalar type
-    func decode(_ type: Double.Type) throws -> Double { try scalar(type)! }  // trap-ok: scalar answers every JSON scalar type
-    func decode(_ type: Float.Type) throws -> Float { try scalar(type)! }  // trap-ok: scalar answers every JSON scalar type
+    func decode(_ type: Bool.Type) throws -> Bool { try bool() }
+    func decode(_ type: String.Type) throws -> String { try string() }
+    func decode(_ type: Double.Type) throws -> Double { try number(type) }
+    func decode(_ type: Float.Type) throws -> Float { Float(try number(type)) }
     func decode(_ type: Int.Type) throws -> Int { try integer(type) }
     func decode(_ type: Int8.Type) throws -> Int8 { try integer(type) }
     func decode(_ type: Int16.Type) throws -> Int16 { try integer(type) }

@@ -157,6 +157,28 @@ struct HTTPTests {
         }
     }
 
+    /// A queued delay holds the next matching request of one user only: another user's request on the same path
+    /// is answered at once and leaves the delay queued (LeaderFencingTests holds one replica's lease read so).
+    @Test func aQueuedDelayHoldsOnlyTheNamedUsersRequest() async throws {
+        try await withCluster(TestCluster.bare()) { t async throws in
+            t.cluster.addToken("slow-token", user: "slow")
+            t.cluster.addToken("fast-token", user: "fast")
+            let delay = Duration.seconds(5)
+            t.cluster.delayNextRequests(1, by: delay, target: FaultTarget(method: "GET", path: "/configmaps", user: "slow"))
+            func timedGet(_ token: String) async -> (code: Int, took: Duration) {
+                let start = ContinuousClock.now
+                let (code, _) = await t.curl("GET", Self.cms, token: token)
+                return (code, ContinuousClock.now - start)
+            }
+            let fast = await timedGet("fast-token")
+            #expect(fast.code == 200 && fast.took < delay, "another user is not held: \(fast)")
+            let slow = await timedGet("slow-token")
+            #expect(slow.code == 200 && slow.took >= delay, "the named user is held: \(slow)")
+            let again = await timedGet("slow-token")
+            #expect(again.code == 200 && again.took < delay, "one request only: \(again)")
+        }
+    }
+
     @Test func selectors() async throws {
         try await withCluster(TestCluster.bare()) { t async throws in
             _ = try await createConfigMap(t, "a", labels: ["tier": "web", "env": "prod"])
