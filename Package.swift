@@ -32,6 +32,7 @@ let package = Package(
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         .target(name: "CYAML", linkerSettings: [.linkedLibrary("yaml")]),
         .target(name: "COpenSSL", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        .target(name: "CMalloc"),
 
         .target(name: "KubeCore", swiftSettings: strict),
         .target(name: "KubeYAML", dependencies: ["CYAML", "KubeCore"], swiftSettings: strict),
@@ -41,7 +42,7 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
         ], exclude: ["README.md"], swiftSettings: strict),
         .target(name: "KubeRuntime", dependencies: [
-            "KubeClient", "KubeCore",
+            "KubeClient", "KubeCore", "CMalloc",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "DequeModule", package: "swift-collections"),

@@ -151,6 +151,9 @@ struct ControllerCommand: AsyncParsableCommand {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await health.run() }
                 if let separateMetrics { group.addTask { try await separateMetrics.run() } }
+                // Freed memory back to the kernel every 30 s: without it an idle controller keeps the peak of its
+                // last list or burst resident (HeapScavenger). Returns only when cancelled, as the others.
+                group.addTask { await HeapScavenger.run(every: .seconds(30)) }
                 group.addTask {
                     if leaderElect {
                         // A term is not resumed: exit, to be restarted as a standby (controller-runtime's manager

@@ -22,6 +22,16 @@ extension KubeClient {
     /// it while this one is parsed: parsing was most of each page's time, and the two overlap on two cores.
     public func listAll(_ type: ResourceType, namespace: String?, options: ListOptions = .init(),
                         pageSize: Int = 500, droppingManagedFields: Bool = false) async throws -> ObjectList {
+        let (items, resourceVersion) = try await listAll(type, namespace: namespace, options: options, pageSize: pageSize,
+                                                         droppingManagedFields: droppingManagedFields) { $0 }
+        return ObjectList(items: items, resourceVersion: resourceVersion)
+    }
+
+    /// `listAll` with each item transformed as soon as its page is parsed: a cache that keeps a projection of
+    /// each object never holds every full object of a large list at once (its peak is one page).
+    public func listAll<T: Sendable>(_ type: ResourceType, namespace: String?, options: ListOptions = .init(),
+                                     pageSize: Int = 500, droppingManagedFields: Bool = false,
+                                     transform: (JSONValue) throws -> T) async throws -> (items: [T], resourceVersion: String) {
         var restarts = 0
         let path = type.collectionPath(namespace: scoped(type, namespace))
         @Sendable func fetch(_ options: ListOptions) async throws -> HTTPResponse {
@@ -31,7 +41,8 @@ extension KubeClient {
             var pageOptions = options
             pageOptions.limit = pageSize
             pageOptions.continueToken = nil
-            var result: ObjectList?
+            var items: [T] = []
+            var resourceVersion: String?
             var response = try await fetch(pageOptions)
             while true {
                 let token = JSONValue.skimTopLevel(response.body, key: "metadata")?["continue"]?.stringValue
@@ -41,17 +52,14 @@ extension KubeClient {
                     let nextOptions = pageOptions
                     next = Task { try await fetch(nextOptions) }
                 }
-                let page: ObjectList
                 do {
-                    page = try ObjectList(json: try decodeObject(response, droppingManagedFields: droppingManagedFields), type: type)
+                    let page = try ObjectList(json: try decodeObject(response, droppingManagedFields: droppingManagedFields), type: type)
+                    if resourceVersion == nil { resourceVersion = page.resourceVersion }
+                    items.reserveCapacity(items.count + page.items.count)
+                    for item in page.items { items.append(try transform(item)) }
                 } catch {
                     next?.cancel()
                     throw error
-                }
-                if result == nil {
-                    result = page
-                } else {
-                    result?.items.append(contentsOf: page.items)
                 }
                 // The skimmed token and the parsed one agree unless the page was malformed (then parsing threw).
                 guard let next else { break }
@@ -63,8 +71,7 @@ extension KubeClient {
                     continue restart
                 }
             }
-            result?.continueToken = nil
-            return result ?? ObjectList(items: [], resourceVersion: "")
+            return (items, resourceVersion ?? "")
         }
     }
 

@@ -91,19 +91,26 @@ public struct SharedInformers: Sendable {
 public struct InformerRequests: Sendable {
     private var sources: [SharedInformers.Key: any ListerWatcher] = [:]
     private var masks: [SharedInformers.Key: FieldMask] = [:]
+    /// Per store, the readers' rules of which objects may be kept packed (all must agree; none declared: none).
+    private var packings: [SharedInformers.Key: [Store.Packing]] = [:]
     private var order: [SharedInformers.Key] = []
 
     public init() {}
 
     /// Declares interest in `source`'s resource, namespace and selector; `fields`: what this reader reads (nil:
     /// the whole object minus managedFields). Returns the key to find the informer by once built.
+    /// `packing`: which objects this reader reads rarely enough that the store may keep them packed (settled
+    /// objects: finished pods, finished jobs, records); an object is packed only when every reader that said
+    /// something agrees.
     @discardableResult
-    public mutating func request(_ source: ClientListerWatcher, fields: FieldMask? = nil) -> SharedInformers.Key {
-        request(source.informerKey, source: source, fields: fields)
+    public mutating func request(_ source: ClientListerWatcher, fields: FieldMask? = nil, packing: Store.Packing? = nil) -> SharedInformers.Key {
+        request(source.informerKey, source: source, fields: fields, packing: packing)
     }
 
     @discardableResult
-    public mutating func request(_ key: SharedInformers.Key, source: any ListerWatcher, fields: FieldMask? = nil) -> SharedInformers.Key {
+    public mutating func request(_ key: SharedInformers.Key, source: any ListerWatcher, fields: FieldMask? = nil,
+                                 packing: Store.Packing? = nil) -> SharedInformers.Key {
+        if let packing { packings[key, default: []].append(packing) }
         let mask = fields ?? .all
         if let known = masks[key] {
             masks[key] = known.union(mask)
@@ -123,7 +130,9 @@ public struct InformerRequests: Sendable {
         var informers: [SharedInformers.Key: Informer] = [:]
         for key in order {
             guard let source = sources[key], let mask = masks[key] else { continue }
-            informers[key] = Informer(source: source, store: Store(projection: Store.projection(keeping: mask)))
+            let rules = packings[key] ?? []
+            let packing: Store.Packing? = rules.isEmpty ? nil : { @Sendable object in rules.allSatisfy { $0(object) } }
+            informers[key] = Informer(source: source, store: Store(projection: Store.projection(keeping: mask), packing: packing))
         }
         return SharedInformers(informers: informers, options: options, clock: clock, logger: logger)
     }

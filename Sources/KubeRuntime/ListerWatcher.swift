@@ -10,6 +10,9 @@ public typealias WatchEvents = any AsyncSequence<WatchEvent, any Error> & Sendab
 public protocol ListerWatcher: Sendable {
     /// A complete, consistent snapshot (all pages of one list), and the list's resourceVersion.
     func listAll() async throws -> (items: [JSONValue], resourceVersion: String)
+    /// The same list with each item transformed as its page arrives (a cache's projection), so a large list is
+    /// never held whole in full objects.
+    func listAll<T: Sendable>(transform: @escaping @Sendable (JSONValue) -> T) async throws -> (items: [T], resourceVersion: String)
     /// Events after `resourceVersion`, until the server ends the stream (its timeout) or an error.
     func watch(resourceVersion: String, timeoutSeconds: Int) -> WatchEvents
     /// What to call this source in logs and metrics (`pods`, `trainingjobs.gantry.dev`).
@@ -21,4 +24,9 @@ public protocol ListerWatcher: Sendable {
 
 extension ListerWatcher {
     public var notServedHint: String? { nil }
+
+    public func listAll<T: Sendable>(transform: @escaping @Sendable (JSONValue) -> T) async throws -> (items: [T], resourceVersion: String) {
+        let (items, resourceVersion) = try await listAll()
+        return (items.map(transform), resourceVersion)
+    }
 }

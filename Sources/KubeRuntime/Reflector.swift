@@ -71,11 +71,15 @@ public struct Reflector: Sendable {
         switch state {
         case .listing:
             do {
-                let (items, rv) = try await source.listAll()
-                let vanished = await store.replace(with: items)
+                // Each page is projected (and settled objects packed) as it arrives: the list's peak is one page
+                // of full objects, not all of them.
+                let store = self.store
+                let (items, rv) = try await source.listAll(transform: { store.prepare($0) })
+                let vanished = await store.replace(prepared: items)
                 for object in vanished { await onEvent(.deleted(object)) }
-                // A re-list may have missed updates: hand every object to the controller (level-triggered).
-                for object in items { await onEvent(.upserted(object, old: nil)) }
+                // A re-list may have missed updates: hand every object to the controller (level-triggered), as
+                // the store keeps it (projected: handlers read only what their informer's readers declared).
+                for item in items { await onEvent(.upserted(item.object, old: nil)) }
                 return .watching(resourceVersion: rv)
             } catch {
                 if Task.isCancelled { return .listing }  // shutting down: not a failure to report

@@ -4,14 +4,46 @@ import KubeCore
 ///
 /// Indexed by namespace and by controller-owner UID so reconcilers find children without scanning.
 /// Objects are projected on the way in (`managedFields` and other unread parts dropped) to keep memory per
-/// object small (docs/benchmarks.md).
+/// object small (docs/benchmarks.md). Settled objects (what `packing` says: a finished pod, a record) are kept
+/// as their compact JSON bytes instead of a tree, a quarter of the memory, and parsed again when read: they are
+/// read rarely, and readers that want only live objects skip them unparsed (`list(includingSettled: false)`).
 public actor Store {
     public typealias Projection = @Sendable (JSONValue) -> JSONValue
+    /// True for an object (as projected) that may be kept packed.
+    public typealias Packing = @Sendable (JSONValue) -> Bool
 
-    private var objects: [ObjectKey: JSONValue] = [:]
+    /// One object as kept: its tree, or the bytes of a settled one.
+    enum Stored: Sendable {
+        case tree(JSONValue)
+        case packed([UInt8])
+
+        var value: JSONValue {
+            switch self {
+            case .tree(let object): return object
+            // The bytes are this process's own serialization of a parsed object, so they parse.
+            case .packed(let bytes): return try! JSONValue.parse(bytes)  // trap-ok: our own serializer's output
+            }
+        }
+        var isPacked: Bool { if case .packed = self { return true } else { return false } }
+    }
+
+    /// An object made ready for the store off the store's actor (projected, packed when settled): a list's
+    /// pages are prepared as they arrive, so a large list is never held whole in full objects.
+    public struct Prepared: Sendable {
+        public let key: ObjectKey
+        let ownerUID: String?
+        let stored: Stored
+        /// The object as kept (parsed again when packed).
+        public var object: JSONValue { stored.value }
+    }
+
+    private var objects: [ObjectKey: Stored] = [:]
     private var byNamespace: [String: Set<ObjectKey>] = [:]
-    private var byOwner: [String: Set<ObjectKey>] = [:]
+    /// Children per controller-owner UID: an array, as an owner has few (a Set per owner cost twice the memory),
+    /// and an owner with none left is dropped.
+    private var byOwner: [String: [ObjectKey]] = [:]
     private let projection: Projection
+    private let packing: Packing?
     /// False until the first complete list is in (rule 6): readers must not act on a partial cache.
     public private(set) var hasSynced = false
     private var syncWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
@@ -25,8 +57,16 @@ public actor Store {
     private var pendingCreates: [ObjectKey: ContinuousClock.Instant] = [:]
     static let pendingCreateTimeout: Duration = .seconds(30)
 
-    public init(projection: @escaping Projection = Store.dropManagedFields) {
+    public init(projection: @escaping Projection = Store.dropManagedFields, packing: Packing? = nil) {
         self.projection = projection
+        self.packing = packing
+    }
+
+    /// Projects `object` and packs it when settled; callable from any task.
+    public nonisolated func prepare(_ object: JSONValue) -> Prepared {
+        let projected = projection(object)
+        let stored: Stored = packing?(projected) == true ? .packed(projected.serializedBytes()) : .tree(projected)
+        return Prepared(key: object.objectKey, ownerUID: projected.controllerReference?.uid, stored: stored)
     }
 
     public static let dropManagedFields: Projection = { object in
@@ -39,20 +79,47 @@ public actor Store {
 
     // MARK: Reading
 
-    public func get(_ key: ObjectKey) -> JSONValue? { objects[key] }
+    public func get(_ key: ObjectKey) -> JSONValue? { objects[key]?.value }
+
+    /// Whether `key` is cached, without reading (or unpacking) it.
+    public func contains(_ key: ObjectKey) -> Bool { objects[key] != nil }
 
     public func list(namespace: String? = nil) -> [JSONValue] {
-        guard let namespace else { return Array(objects.values) }
-        return (byNamespace[namespace] ?? []).compactMap { objects[$0] }
+        list(namespace: namespace, includingSettled: true)
     }
 
+    /// `includingSettled: false` leaves out the packed (settled) objects without parsing them: a reader that
+    /// wants only live objects (admission counts GPUs of unfinished pods) pays nothing for finished ones.
+    public func list(namespace: String? = nil, includingSettled: Bool) -> [JSONValue] {
+        func keep(_ stored: Stored) -> JSONValue? {
+            guard includingSettled || !stored.isPacked else { return .none }  // not `nil`: JSONValue takes nil literals
+            return stored.value
+        }
+        guard let namespace else { return objects.values.compactMap(keep) }
+        return (byNamespace[namespace] ?? []).compactMap { objects[$0].flatMap(keep) }
+    }
+
+    /// Objects whose labels match; a packed object's labels are read from its bytes (its `metadata` alone) and
+    /// only a match is parsed whole.
     public func list(namespace: String? = nil, selector: LabelSelector) -> [JSONValue] {
-        list(namespace: namespace).filter { selector.matches($0.labels) }
+        func match(_ stored: Stored) -> JSONValue? {
+            switch stored {
+            case .tree(let object):
+                guard selector.matches(object.labels) else { return .none }  // not `nil`: JSONValue takes nil literals
+                return object
+            case .packed(let bytes):
+                let metadata = JSONValue.skimTopLevel(bytes, key: "metadata") ?? .emptyObject
+                guard selector.matches(JSONValue.object(["metadata": metadata]).labels) else { return .none }
+                return stored.value
+            }
+        }
+        guard let namespace else { return objects.values.compactMap(match) }
+        return (byNamespace[namespace] ?? []).compactMap { objects[$0].flatMap(match) }
     }
 
     /// Objects whose controller ownerReference has this UID.
     public func owned(by uid: String) -> [JSONValue] {
-        (byOwner[uid] ?? []).compactMap { objects[$0] }
+        (byOwner[uid] ?? []).compactMap { objects[$0]?.value }
     }
 
     /// True while a create of `key` answered by the API server has not reached this store.
@@ -80,7 +147,7 @@ public actor Store {
     public func derived<Value: Sendable>(_ key: some Hashable & Sendable, _ compute: @Sendable ([JSONValue]) -> Value) -> Value {
         let key = AnyHashable(key)
         if let known = derivedValues[key] as? Value { return known }
-        let value = compute(Array(objects.values))
+        let value = compute(objects.values.map(\.value))
         if derivedValues.count >= Self.derivedCapacity { derivedValues.removeAll(keepingCapacity: true) }
         derivedValues[key] = value
         return value
@@ -118,16 +185,22 @@ public actor Store {
     /// Replaces everything atomically with a fresh list; returns keys that vanished (their deletes were missed).
     @discardableResult
     public func replace(with items: [JSONValue]) -> [JSONValue] {
-        var fresh: [ObjectKey: JSONValue] = [:]
+        replace(prepared: items.map(prepare))
+    }
+
+    /// `replace(with:)` for objects already prepared (a list's pages, as they arrived).
+    @discardableResult
+    public func replace(prepared items: [Prepared]) -> [JSONValue] {
+        var fresh: [ObjectKey: Prepared] = [:]
         fresh.reserveCapacity(items.count)
-        for item in items { fresh[item.objectKey] = projection(item) }
-        let vanished = objects.filter { fresh[$0.key] == nil }.map(\.value)
+        for item in items { fresh[item.key] = item }
+        let vanished = objects.filter { fresh[$0.key] == nil }.map(\.value.value)
         objects = [:]
         pendingCreates = [:]
         byNamespace = [:]
         byOwner = [:]
         forgetDerived()
-        for (key, object) in fresh { insert(key, object) }
+        for item in fresh.values { insert(item) }
         if !hasSynced {
             hasSynced = true
             for waiter in syncWaiters.values { waiter.resume() }
@@ -139,26 +212,30 @@ public actor Store {
     /// Inserts or replaces one object; returns the previous version.
     @discardableResult
     public func upsert(_ object: JSONValue) -> JSONValue? {
-        let key = object.objectKey
-        let old = remove(key)
-        insert(key, projection(object))
+        let item = prepare(object)
+        let old = remove(item.key)
+        insert(item)
         return old
     }
 
     @discardableResult
     public func remove(_ key: ObjectKey) -> JSONValue? {
         if !pendingCreates.isEmpty { pendingCreates[key] = nil }
-        guard let old = objects.removeValue(forKey: key) else { return nil }
+        guard let stored = objects.removeValue(forKey: key) else { return nil }
+        let old = stored.value
         forgetDerived()
         if let ns = key.namespace { byNamespace[ns]?.remove(key) }
-        if let uid = old.controllerReference?.uid { byOwner[uid]?.remove(key) }
+        if let uid = old.controllerReference?.uid, var children = byOwner[uid] {
+            children.removeAll { $0 == key }
+            byOwner[uid] = children.isEmpty ? nil : children
+        }
         return old
     }
 
-    private func insert(_ key: ObjectKey, _ object: JSONValue) {
+    private func insert(_ item: Prepared) {
         forgetDerived()
-        objects[key] = object
-        if let ns = key.namespace { byNamespace[ns, default: []].insert(key) }
-        if let uid = object.controllerReference?.uid { byOwner[uid, default: []].insert(key) }
+        objects[item.key] = item.stored
+        if let ns = item.key.namespace { byNamespace[ns, default: []].insert(item.key) }
+        if let uid = item.ownerUID { byOwner[uid, default: []].append(item.key) }
     }
 }

@@ -21,7 +21,7 @@ public struct GPUAccountant: Sendable {
     ])
 
     public static func declare(into requests: inout InformerRequests, source: SourceFactory) -> Keys {
-        Keys(pods: requests.request(source(.pods, true), fields: podFields), platformConfigs: requests.request(source(.platformConfigs, false)))
+        Keys(pods: requests.request(source(.pods, true), fields: podFields, packing: TrainingJobWatches.podPacking), platformConfigs: requests.request(source(.platformConfigs, false)))
     }
 
     let client: KubeClient
@@ -96,7 +96,8 @@ public struct GPUAccountant: Sendable {
             logger.error("the PlatformConfig's status does not decode; GPU-hours are not counted", metadata: ["error": "\(error)"])
             return nil
         }
-        let holding = GPUPod.holding(await pods.list(), gpu: spec.effectiveGPU)
+        // Finished pods hold no GPU: packed ones (finished, by the packing this reader declared) are skipped unread.
+        let holding = GPUPod.holding(await pods.list(includingSettled: false), gpu: spec.effectiveGPU)
         var (next, notices) = GPUAccounting.advance(status, pods: holding, spec: spec, now: now)
         var newlyIdle: [IdleGPUPod] = []
         if let settings = spec.idleGPUs {

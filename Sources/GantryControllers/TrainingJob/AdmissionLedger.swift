@@ -17,10 +17,21 @@ import KubeRuntime
 public actor AdmissionLedger {
     struct Entry {
         var resourceVersion: String?
-        var job: TrainingJob
+        /// The decoded job, kept only while it competes: a finished job's decoded copy would cost as much memory
+        /// as its cached object again, for a reconcile that rarely comes.
+        var job: TrainingJob?
         /// Competes for admission: not finished, suspended, invalid, deleting or left to Kueue.
-        var active: Bool { Self.competes(job) }
-        var admitted: Bool { job.status.conditions?.isTrue("Admitted") == true }
+        var active: Bool
+        var admitted: Bool
+        var priority: Int?
+
+        init(resourceVersion: String?, job: TrainingJob) {
+            self.resourceVersion = resourceVersion
+            active = Self.competes(job)
+            admitted = job.status.conditions?.isTrue("Admitted") == true
+            priority = job.spec.priority
+            self.job = active ? job : nil
+        }
 
         static func competes(_ job: TrainingJob) -> Bool {
             job.deletionTimestamp == nil && job.spec.suspend != true && !(job.status.phase?.isFinished ?? false)
@@ -61,7 +72,7 @@ public actor AdmissionLedger {
             if new.active { append(new) }
             return
         }
-        if old.active != new.active || old.job.spec.priority != new.job.spec.priority {
+        if old.active != new.active || old.priority != new.priority {
             invalidate()
         } else if old.admitted != new.admitted, !(new.admitted && decisions[key] == .admitted) {
             invalidate()
@@ -149,6 +160,8 @@ public actor AdmissionLedger {
         a.mapValues { [$0.month, String($0.gpuHours)] } == b.mapValues { [$0.month, String($0.gpuHours)] }
     }
 
+    /// `jobs` and `pods` need not hold finished ones (the reconciler leaves them out unread): an entry of a job
+    /// not in `jobs` is dropped.
     private func compute(jobs: [JSONValue], pods: [JSONValue], nodes: [JSONValue], platform: PlatformConfigSpec, now: Double) {
         computations += 1
         var seen = Set<ObjectKey>()
@@ -164,7 +177,7 @@ public actor AdmissionLedger {
 
         // GPUs of bound, unfinished pods per node, and how many of each job's pods are bound.
         var uidToEntry: [String: ObjectKey] = [:]
-        for key in activeKeys { if let uid = entries[key]?.job.uid { uidToEntry[uid] = key } }
+        for key in activeKeys { if let uid = entries[key]?.job?.uid { uidToEntry[uid] = key } }
         var used: [String: [String: Int]] = [:]
         var bound: [ObjectKey: Int] = [:]
         for pod in pods {
@@ -180,13 +193,13 @@ public actor AdmissionLedger {
                 continue
             }
             // A job's TensorBoard pod holds no GPU and is not a replica.
-            guard pod.labels[GantryLabels.role] != TensorBoardChildren.role, let key = uidToEntry[owner.uid], let entry = entries[key] else { continue }
-            let placement = GPUPlacement(request: entry.job.spec.gpu, settings: settings)
+            guard pod.labels[GantryLabels.role] != TensorBoardChildren.role, let key = uidToEntry[owner.uid], let job = entries[key]?.job else { continue }
+            let placement = GPUPlacement(request: job.spec.gpu, settings: settings)
             guard let resource = placement.resourceName else { continue }
             used[node, default: [:]][resource, default: 0] += placement.countPerPod
             bound[key, default: 0] += 1
         }
-        let candidates = activeKeys.compactMap { key in entries[key].map { candidate($0, boundPods: bound[key] ?? 0) } }
+        let candidates = activeKeys.compactMap { key in entries[key].flatMap { candidate($0, boundPods: bound[key] ?? 0) } }
         var next = AdmissionPass(nodes: nodes, used: used, platform: platform, exhausted: exhausted, now: now)
         decisions = [:]
         for c in candidates where c.admitted {
@@ -205,16 +218,16 @@ public actor AdmissionLedger {
     /// after it was admitted, and admitted jobs keep their admission). Jobs created in the same second sort by
     /// name, so `run-10` comes before `run-9`: without the second rule a burst recomputed over and over.
     private func append(_ entry: Entry) {
-        guard var next = pass else { return }
-        let c = candidate(entry, boundPods: 0)
+        guard var next = pass, let c = candidate(entry, boundPods: 0) else { return }
         if c.admitted { invalidate(); return }
         if let last = next.last, !GangAdmission.order(last, c), !next.nobodyWaits { invalidate(); return }
         decisions[c.job.key] = next.consider(c)
         pass = next
     }
 
-    private func candidate(_ entry: Entry, boundPods: Int) -> GangAdmission.Candidate {
-        let job = entry.job
+    /// Nil for an entry that does not compete (it keeps no decoded job).
+    private func candidate(_ entry: Entry, boundPods: Int) -> GangAdmission.Candidate? {
+        guard let job = entry.job else { return nil }
         let placement = GPUPlacement(request: job.spec.gpu, settings: settings)
         let waiting = entry.admitted ? nil : job.status.conditions?[type: "Admitted"].flatMap { Timestamp.parse($0.lastTransitionTime) }?.timeIntervalSince1970
         return .init(job: job, placement: placement, tolerations: placement.tolerations + (job.spec.tolerations ?? []),

@@ -79,8 +79,8 @@ public struct TrainingJobReconciler: Reconciler {
         let tensorboardServiceExists = await caches.services.get(ObjectKey(namespace: job.namespace, name: TensorBoardChildren.name(job))) != nil
         let ns = job.namespace
         let serviceExists = await caches.services.get(ObjectKey(namespace: ns, name: TrainingPods.serviceName(job))) != nil
-        let hostfileExists = await caches.configMaps.get(ObjectKey(namespace: ns, name: TrainingPods.hostfileName(job))) != nil
-        let recordExists = await caches.configMaps.get(ObjectKey(namespace: ns, name: TrainingRecord.name(job))) != nil
+        let hostfileExists = await caches.configMaps.contains(ObjectKey(namespace: ns, name: TrainingPods.hostfileName(job)))
+        let recordExists = await caches.configMaps.contains(ObjectKey(namespace: ns, name: TrainingRecord.name(job)))
         let admission = await admissionDecision(for: job, platform: platform)
         let snapshot = await followMetrics(job, pods: pods)
         // Tails of finished pods, and of every pod about to be stopped (early stop, deletion): what a run
@@ -201,7 +201,8 @@ public struct TrainingJobReconciler: Reconciler {
         let caches = await self.caches.daemonSets.list(namespace: namespace)
         guard !caches.isEmpty else { return }
         var needed = Set<String>()
-        for object in await self.caches.trainingJobs.list(namespace: namespace) {
+        // Finished jobs need no cache, and are packed (TrainingJobWatches.trainingJobPacking): skipped unread.
+        for object in await self.caches.trainingJobs.list(namespace: namespace, includingSettled: false) {
             guard let job = try? TrainingJob(object), job.deletionTimestamp == nil, !(job.status.phase?.isFinished ?? false),
                   let uri = DatasetCache.uri(of: job) else { continue }
             needed.insert(DatasetCache.daemonSetName(uri))
@@ -223,7 +224,10 @@ public struct TrainingJobReconciler: Reconciler {
         let exhausted = BudgetStanding.exhaustedNamespaces(spec: platform, status: await OperatorCaches.platformStatus(from: caches.platformConfigs),
                                                            now: clock.wallNow)
         if let known = await admission.currentDecision(for: job.key, settings: platform.effectiveGPU, exhausted: exhausted, now: now) { return known }
-        return await admission.decision(for: job.key, jobs: await caches.trainingJobs.list(), pods: await caches.pods.list(),
+        // Finished jobs and pods compete for and hold nothing; the stores keep them packed and skip them unread
+        // (TrainingJobWatches.trainingJobPacking, podPacking).
+        return await admission.decision(for: job.key, jobs: await caches.trainingJobs.list(includingSettled: false),
+                                        pods: await caches.pods.list(includingSettled: false),
                                         nodes: await caches.nodes.list(), platform: platform, exhausted: exhausted, now: now)
     }
 

@@ -30,6 +30,21 @@ public enum TrainingJobWatches {
     /// ConfigMaps (records, hostfiles): presence is what the reconciler checks; data is never read from the cache.
     public static let configMapFields: FieldMask = .keys("metadata")
 
+    /// Finished pods hold no GPU and are read only by their own job's reconcile: the store may keep them packed,
+    /// and admission skips them unread (`list(includingSettled: false)`).
+    public static let podPacking: Store.Packing = { pod in
+        let phase = pod[path: "status", "phase"]?.stringValue
+        return phase == "Succeeded" || phase == "Failed"
+    }
+
+    /// Finished jobs compete for nothing: packed, and skipped unread by admission and the dataset-cache sweep.
+    public static let trainingJobPacking: Store.Packing = { job in
+        job[path: "status", "phase"]?.stringValue.flatMap(TrainingJobStatus.Phase.init(rawValue:))?.isFinished == true
+    }
+
+    /// ConfigMaps (records, hostfiles) are only checked for presence (`Store.contains`): all packed.
+    public static let configMapPacking: Store.Packing = { _ in true }
+
     /// Nodes: what admission and validation read (labels, taints, capacity, readiness), not heartbeats or images.
     public static let nodeFields: FieldMask = .object(keys: [
         "metadata": .keys("name", "labels", "resourceVersion"),
@@ -43,10 +58,10 @@ public enum TrainingJobWatches {
     /// Declares the informers this controller reads.
     public static func declare(into requests: inout InformerRequests, source: SourceFactory) -> OperatorCaches.Keys {
         OperatorCaches.Keys(
-            trainingJobs: requests.request(source(.trainingJobs, false)),
-            pods: requests.request(source(.pods, true), fields: podFields),
+            trainingJobs: requests.request(source(.trainingJobs, false), packing: trainingJobPacking),
+            pods: requests.request(source(.pods, true), fields: podFields, packing: podPacking),
             services: requests.request(source(.services, true)),
-            configMaps: requests.request(source(.configMaps, true), fields: configMapFields),
+            configMaps: requests.request(source(.configMaps, true), fields: configMapFields, packing: configMapPacking),
             nodes: requests.request(source(.nodes, false), fields: nodeFields),
             platformConfigs: requests.request(source(.platformConfigs, false)),
             daemonSets: requests.request(source(.daemonSets, true)))

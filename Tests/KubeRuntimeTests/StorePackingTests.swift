@@ -1,0 +1,103 @@
+import Foundation
+import Synchronization
+import Testing
+import EmbeddedCluster
+import GantryTestSupport
+import KubeClient
+import KubeCore
+@testable import KubeRuntime
+
+/// Settled objects kept packed (`Store.Packing`): read back exactly as projected, found by every index, skipped
+/// unread by `list(includingSettled: false)`, and a list's items prepared page by page through the real client.
+@Suite struct StorePackingTests {
+    static func pod(_ name: String, phase: String, owner: String = "job-uid", labels: [String: String] = ["app": "x"]) -> JSONValue {
+        var pod: JSONValue = ["apiVersion": "v1", "kind": "Pod", "spec": ["nodeName": "n1"], "status": ["phase": .string(phase)]]
+        pod.name = name
+        pod.namespace = "default"
+        pod.labels = labels
+        pod[path: "metadata", "ownerReferences"] = [["apiVersion": "gantry.dev/v1alpha1", "kind": "TrainingJob", "name": "j",
+                                                      "uid": .string(owner), "controller": true]]
+        pod[path: "metadata", "managedFields"] = [["manager": "kubelet"]]
+        return pod
+    }
+
+    static let finished: Store.Packing = { $0[path: "status", "phase"]?.stringValue == "Succeeded" }
+
+    @Test func packedObjectsReadBackAsProjectedAndAreFoundByEveryIndex() async {
+        let store = Store(packing: Self.finished)
+        await store.replace(with: [Self.pod("done", phase: "Succeeded"), Self.pod("running", phase: "Running", labels: ["app": "y"])])
+        let done = ObjectKey(namespace: "default", name: "done")
+        let expected = Store.dropManagedFields(Self.pod("done", phase: "Succeeded"))
+        #expect(await store.get(done) == expected, "a packed object parses back to the projected object, field for field")
+        #expect(await store.contains(done))
+        #expect(await store.owned(by: "job-uid").count == 2)
+        #expect(await store.list().count == 2)
+        #expect(await store.list(namespace: "default", includingSettled: false).map(\.name) == ["running"],
+                "settled objects are left out unread")
+        #expect(await store.list(selector: LabelSelector([.equals("app", "x")])).map(\.name) == ["done"],
+                "a packed object's labels are matched from its bytes")
+        #expect(await store.list(selector: LabelSelector([.equals("app", "y")])).map(\.name) == ["running"])
+
+        // A settled object updated to an unsettled state is kept as a tree again, and the reverse.
+        await store.upsert(Self.pod("done", phase: "Running"))
+        #expect(await store.list(includingSettled: false).count == 2)
+        let old = await store.upsert(Self.pod("running", phase: "Succeeded"))
+        #expect(old?[path: "status", "phase"]?.stringValue == "Running")
+        #expect(await store.list(includingSettled: false).map(\.name) == ["done"])
+
+        // Removing a packed object returns it and drops it from the owner index.
+        let removed = await store.remove(ObjectKey(namespace: "default", name: "running"))
+        #expect(removed?[path: "status", "phase"]?.stringValue == "Succeeded")
+        #expect(await store.owned(by: "job-uid").map(\.name) == ["done"])
+    }
+
+    @Test func everyReaderMustAgreeBeforeAnObjectIsPacked() async throws {
+        var requests = InformerRequests()
+        let key = SharedInformers.Key(resource: "pods", namespace: nil, labelSelector: nil)
+        let source = ScriptedSource(.init(lists: [], watches: []))
+        requests.request(key, source: source, packing: Self.finished)
+        requests.request(key, source: source, packing: { $0.name != "keep-tree" })
+        requests.request(key, source: source)  // no opinion
+        guard let store = requests.build().informers[key]?.store else { Issue.record("no informer built"); return }
+        await store.replace(with: [Self.pod("a", phase: "Succeeded"), Self.pod("keep-tree", phase: "Succeeded")])
+        #expect(await store.list(includingSettled: false).map(\.name) == ["keep-tree"], "one reader's veto keeps it a tree")
+    }
+
+    /// Through the API server: pages of two, each item prepared as its page arrives; the reflector's store keeps
+    /// them packed and its list events carry the projected objects.
+    @Test func aListIsPreparedPageByPageThroughTheClient() async throws {
+        try await withCluster(TestCluster(DevClusterOptions(nodes: "off"))) { cluster async throws in
+            let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
+            for i in 0..<5 {
+                var cm: JSONValue = ["apiVersion": "v1", "kind": "ConfigMap", "data": ["big": .string(String(repeating: "x", count: 1000))]]
+                cm.name = "cm-\(i)"
+                cm.labels = ["packed": "yes"]
+                _ = try await client.create(.configMaps, cm, namespace: "default")
+            }
+            let seen = Mutex<[String]>([])
+            let (names, rv) = try await client.listAll(.configMaps, namespace: "default", options: ListOptions(labelSelector: "packed=yes"),
+                                                       pageSize: 2, droppingManagedFields: true) { item -> String in
+                seen.withLock { $0.append(item.name ?? "") }
+                return item.name ?? ""
+            }
+            #expect(names == (0..<5).map { "cm-\($0)" })
+            #expect(seen.withLock { $0 } == names)
+            #expect(!rv.isEmpty)
+
+            let store = Store(projection: Store.projection(keeping: .keys("metadata")), packing: { _ in true })
+            let events = Mutex<[JSONValue]>([])
+            let reflector = Reflector(source: ClientListerWatcher(client: client, type: .configMaps, namespace: "default", labelSelector: "packed=yes"),
+                                      store: store) { event in
+                if case .upserted(let object, _) = event { events.withLock { $0.append(object) } }
+            }
+            let next = await reflector.step(.listing)
+            guard case .watching = next else { Issue.record("the list failed: \(next)"); return }
+            #expect(await store.count == 5)
+            #expect(await store.list(includingSettled: false).isEmpty, "every ConfigMap is kept packed")
+            let listed = events.withLock { $0 }
+            #expect(listed.count == 5)
+            #expect(listed.allSatisfy { $0["data"] == nil && $0[path: "metadata", "managedFields"] == nil && $0.labels["packed"] == "yes" },
+                    "list events carry the object as the store keeps it")
+        }
+    }
+}
