@@ -18,6 +18,25 @@ import KubeCore
         #expect(await q.next() == "a")
     }
 
+    /// A drained queue gives back its tables (`releaseCapacity`) without losing a key being processed or one
+    /// added again while it was.
+    @Test func aDrainedBurstKeepsItsSemantics() async {
+        let q = WorkQueue<String>(clock: ManualClock())
+        for i in 0..<5_000 { await q.add("k\(i)") }
+        await q.add("k0")
+        #expect(await q.depth == 5_000)
+        var handed = Set<String>()
+        for _ in 0..<5_000 { if let key = await q.next() { handed.insert(key) } }
+        #expect(handed.count == 5_000)
+        #expect(await q.depth == 0)
+        await q.add("k7")  // changed while processing: held back, then queued by done
+        await q.add("new")
+        for key in handed { await q.done(key) }
+        #expect(await q.depth == 2)
+        let first = await q.next(), second = await q.next()
+        #expect(Set([first, second].compactMap { $0 }) == ["k7", "new"])
+    }
+
     @Test func backoffDoublesFromFiveMillisecondsToTheCap() async {
         let q = WorkQueue<String>(clock: ManualClock())
         #expect(await q.backoff(failures: 0) == .milliseconds(5))
