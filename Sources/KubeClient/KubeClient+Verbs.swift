@@ -28,9 +28,11 @@ extension KubeClient {
     }
 
     /// `listAll` with each item transformed as soon as its page is parsed: a cache that keeps a projection of
-    /// each object never holds every full object of a large list at once (its peak is one page).
+    /// each object never holds every full object of a large list at once (its peak is one page). With
+    /// `itemMask`, each item is projected while it is parsed (`JSONValue.parseList`): the transform gets exactly
+    /// `itemMask.project(item)`, and what the mask drops is never built.
     public func listAll<T: Sendable>(_ type: ResourceType, namespace: String?, options: ListOptions = .init(),
-                                     pageSize: Int = 500, droppingManagedFields: Bool = false,
+                                     pageSize: Int = 500, droppingManagedFields: Bool = false, itemMask: FieldMask? = nil,
                                      transform: (JSONValue) throws -> T) async throws -> (items: [T], resourceVersion: String) {
         var restarts = 0
         let path = type.collectionPath(namespace: scoped(type, namespace))
@@ -53,10 +55,16 @@ extension KubeClient {
                     next = Task { try await fetch(nextOptions) }
                 }
                 do {
-                    let page = try ObjectList(json: try decodeObject(response, droppingManagedFields: droppingManagedFields), type: type)
+                    let page = try ObjectList(json: try decodePage(response, droppingManagedFields: droppingManagedFields, itemMask: itemMask),
+                                              type: type)
                     if resourceVersion == nil { resourceVersion = page.resourceVersion }
                     items.reserveCapacity(items.count + page.items.count)
-                    for item in page.items { items.append(try transform(item)) }
+                    // The list fills in each item's apiVersion and kind; a mask that drops them drops them again.
+                    let dropped = itemMask.map { mask in ["apiVersion", "kind"].filter { !mask.keepsString(at: $0) } } ?? []
+                    for var item in page.items {
+                        for key in dropped { item[key] = nil }
+                        items.append(try transform(item))
+                    }
                 } catch {
                     next?.cancel()
                     throw error
@@ -178,6 +186,16 @@ extension KubeClient {
 
     func objectPath(_ type: ResourceType, _ object: JSONValue) throws(KubeClientError) -> String {
         try objectPath(type, object.namespace, object.name ?? "")
+    }
+
+    /// A list page, its items projected by `itemMask` while parsed when one is given.
+    func decodePage(_ response: HTTPResponse, droppingManagedFields: Bool, itemMask: FieldMask?) throws(KubeClientError) -> JSONValue {
+        guard let itemMask else { return try decodeObject(response, droppingManagedFields: droppingManagedFields) }
+        do {
+            return try JSONValue.parseList(response.body, itemMask: itemMask, droppingManagedFields: droppingManagedFields)
+        } catch {
+            throw .decode(error.description)
+        }
     }
 
     func decodeObject(_ response: HTTPResponse, droppingManagedFields: Bool = false) throws(KubeClientError) -> JSONValue {

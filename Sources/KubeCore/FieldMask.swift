@@ -67,6 +67,17 @@ public indirect enum FieldMask: Sendable, Hashable {
         }
     }
 
+    /// Whether a string member `key` of an object would be kept (what `apply` does with it).
+    public func keepsString(at key: String) -> Bool {
+        switch self {
+        case .all: return true
+        case let .object(keys, prefixes):
+            if keys[key] == .all { return true }
+            return prefixes.first(where: { key.hasPrefix($0.key) })?.value == .all
+        case .elements: return false
+        }
+    }
+
     /// A projection for `Store`: the masked object, or an empty object when nothing is kept.
     public func project(_ object: JSONValue) -> JSONValue { apply(object) ?? .emptyObject }
 }

@@ -31,9 +31,11 @@ public struct ClientListerWatcher: ListerWatcher {
         return (list.items, list.resourceVersion)
     }
 
-    public func listAll<T: Sendable>(transform: @escaping @Sendable (JSONValue) -> T) async throws -> (items: [T], resourceVersion: String) {
+    /// Items projected while parsed: the parts of a Pod no reader declared are never built.
+    public func listAll<T: Sendable>(projecting mask: FieldMask?, transform: @escaping @Sendable (JSONValue) -> T) async throws
+        -> (items: [T], resourceVersion: String) {
         try await client.listAll(type, namespace: namespace, options: ListOptions(labelSelector: labelSelector, fieldSelector: fieldSelector),
-                                 pageSize: 500, droppingManagedFields: true, transform: transform)
+                                 pageSize: 500, droppingManagedFields: true, itemMask: mask, transform: transform)
     }
 
     public func watch(resourceVersion: String, timeoutSeconds: Int) -> WatchEvents {

@@ -132,7 +132,7 @@ public struct InformerRequests: Sendable {
             guard let source = sources[key], let mask = masks[key] else { continue }
             let rules = packings[key] ?? []
             let packing: Store.Packing? = rules.isEmpty ? nil : { @Sendable object in rules.allSatisfy { $0(object) } }
-            informers[key] = Informer(source: source, store: Store(projection: Store.projection(keeping: mask), packing: packing))
+            informers[key] = Informer(source: source, store: Store(keeping: mask, packing: packing))
         }
         return SharedInformers(informers: informers, options: options, clock: clock, logger: logger)
     }

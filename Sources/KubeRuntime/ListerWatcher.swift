@@ -10,9 +10,11 @@ public typealias WatchEvents = any AsyncSequence<WatchEvent, any Error> & Sendab
 public protocol ListerWatcher: Sendable {
     /// A complete, consistent snapshot (all pages of one list), and the list's resourceVersion.
     func listAll() async throws -> (items: [JSONValue], resourceVersion: String)
-    /// The same list with each item transformed as its page arrives (a cache's projection), so a large list is
-    /// never held whole in full objects.
-    func listAll<T: Sendable>(transform: @escaping @Sendable (JSONValue) -> T) async throws -> (items: [T], resourceVersion: String)
+    /// The same list with each item projected by `mask` (when given: exactly `mask.project(item)`, by the source
+    /// while it parses when it can) and transformed as its page arrives, so a large list is never held whole in
+    /// full objects.
+    func listAll<T: Sendable>(projecting mask: FieldMask?, transform: @escaping @Sendable (JSONValue) -> T) async throws
+        -> (items: [T], resourceVersion: String)
     /// Events after `resourceVersion`, until the server ends the stream (its timeout) or an error.
     func watch(resourceVersion: String, timeoutSeconds: Int) -> WatchEvents
     /// What to call this source in logs and metrics (`pods`, `trainingjobs.gantry.dev`).
@@ -25,8 +27,9 @@ public protocol ListerWatcher: Sendable {
 extension ListerWatcher {
     public var notServedHint: String? { nil }
 
-    public func listAll<T: Sendable>(transform: @escaping @Sendable (JSONValue) -> T) async throws -> (items: [T], resourceVersion: String) {
+    public func listAll<T: Sendable>(projecting mask: FieldMask?, transform: @escaping @Sendable (JSONValue) -> T) async throws
+        -> (items: [T], resourceVersion: String) {
         let (items, resourceVersion) = try await listAll()
-        return (items.map(transform), resourceVersion)
+        return (items.map { transform(mask?.project($0) ?? $0) }, resourceVersion)
     }
 }

@@ -74,7 +74,7 @@ public struct Reflector: Sendable {
                 // Each page is projected (and settled objects packed) as it arrives: the list's peak is one page
                 // of full objects, not all of them.
                 let store = self.store
-                let (items, rv) = try await source.listAll(transform: { store.prepare($0) })
+                let (items, rv) = try await source.listAll(projecting: store.fieldMask) { store.prepare($0, projected: store.fieldMask != nil) }
                 let vanished = await store.replace(prepared: items)
                 for object in vanished { await onEvent(.deleted(object)) }
                 // A re-list may have missed updates: hand every object to the controller (level-triggered), as

@@ -43,6 +43,8 @@ public actor Store {
     /// and an owner with none left is dropped.
     private var byOwner: [String: [ObjectKey]] = [:]
     private let projection: Projection
+    /// The mask `projection` applies, when it is one (then a list can be projected while parsed).
+    public nonisolated let fieldMask: FieldMask?
     private let packing: Packing?
     /// False until the first complete list is in (rule 6): readers must not act on a partial cache.
     public private(set) var hasSynced = false
@@ -59,12 +61,21 @@ public actor Store {
 
     public init(projection: @escaping Projection = Store.dropManagedFields, packing: Packing? = nil) {
         self.projection = projection
+        self.fieldMask = nil
         self.packing = packing
     }
 
-    /// Projects `object` and packs it when settled; callable from any task.
-    public nonisolated func prepare(_ object: JSONValue) -> Prepared {
-        let projected = projection(object)
+    /// A store keeping what `mask` names (and never managedFields); see `projection(keeping:)`.
+    public init(keeping mask: FieldMask, packing: Packing? = nil) {
+        self.projection = Store.projection(keeping: mask)
+        self.fieldMask = mask == .all ? nil : mask
+        self.packing = packing
+    }
+
+    /// Projects `object` (unless `projected`: already `fieldMask.project`ed, as a masked list's items) and packs
+    /// it when settled; callable from any task.
+    public nonisolated func prepare(_ object: JSONValue, projected: Bool = false) -> Prepared {
+        let projected = projected ? Store.dropManagedFields(object) : projection(object)
         let stored: Stored = packing?(projected) == true ? .packed(projected.serializedBytes()) : .tree(projected)
         return Prepared(key: object.objectKey, ownerUID: projected.controllerReference?.uid, stored: stored)
     }
@@ -185,7 +196,7 @@ public actor Store {
     /// Replaces everything atomically with a fresh list; returns keys that vanished (their deletes were missed).
     @discardableResult
     public func replace(with items: [JSONValue]) -> [JSONValue] {
-        replace(prepared: items.map(prepare))
+        replace(prepared: items.map { prepare($0) })
     }
 
     /// `replace(with:)` for objects already prepared (a list's pages, as they arrived).

@@ -84,7 +84,16 @@ import KubeCore
             #expect(seen.withLock { $0 } == names)
             #expect(!rv.isEmpty)
 
-            let store = Store(projection: Store.projection(keeping: .keys("metadata")), packing: { _ in true })
+            // Masked while parsed (the informers' path): the same items as parsing whole and projecting.
+            let mask = FieldMask.object(keys: ["metadata": .keys("name", "labels"), "kind": .all])
+            let (masked, _) = try await client.listAll(.configMaps, namespace: "default", options: ListOptions(labelSelector: "packed=yes"),
+                                                       pageSize: 2, droppingManagedFields: true, itemMask: mask) { $0 }
+            let (whole, _) = try await client.listAll(.configMaps, namespace: "default", options: ListOptions(labelSelector: "packed=yes"),
+                                                      pageSize: 2, droppingManagedFields: true) { mask.project($0) }
+            #expect(masked == whole)
+            #expect(masked.allSatisfy { $0["apiVersion"] == nil && $0["kind"] == "ConfigMap" && $0["data"] == nil })
+
+            let store = Store(keeping: .keys("metadata"), packing: { _ in true })
             let events = Mutex<[JSONValue]>([])
             let reflector = Reflector(source: ClientListerWatcher(client: client, type: .configMaps, namespace: "default", labelSelector: "packed=yes"),
                                       store: store) { event in

@@ -1,0 +1,140 @@
+extension JSONValue {
+    /// A list document (`{"metadata": …, "items": […]}`) whose items are projected by `itemMask` while they are
+    /// read: what the mask drops is checked as strictly as by `parse` but never built. The result equals `parse`
+    /// followed by `itemMask.project` on every item (an item of which nothing is kept becomes `{}`); the other
+    /// members are parsed whole. For a cache that keeps a few fields of each object (informer field masks), most
+    /// of a large list is never turned into a tree.
+    public static func parseList(_ bytes: some Collection<UInt8>, itemMask: FieldMask,
+                                 droppingManagedFields: Bool) throws(JSONParseError) -> JSONValue {
+        let array = bytes as? [UInt8] ?? Array(bytes)
+        return try array.withUnsafeBufferPointer { (buf) throws(JSONParseError) -> JSONValue in
+            var parser = JSONByteParser(buf, droppingManagedFields: droppingManagedFields)
+            let value = try parser.parseList(itemMask: itemMask)
+            parser.skipWhitespace()
+            if parser.pos != buf.count { throw parser.fail("unexpected data after the document") }
+            return value
+        }
+    }
+}
+
+extension JSONByteParser {
+    /// The top-level list object; `items` (when an array) projected element by element.
+    mutating func parseList(itemMask: FieldMask) throws(JSONParseError) -> JSONValue {
+        skipWhitespace()
+        guard pos < buf.count, buf[pos] == UInt8(ascii: "{") else { return try parseValue(depth: 0) }
+        pos += 1
+        var object: [String: JSONValue] = [:]
+        skipWhitespace()
+        if pos < buf.count, buf[pos] == UInt8(ascii: "}") { pos += 1; return .object(object) }
+        while true {
+            skipWhitespace()
+            guard pos < buf.count, buf[pos] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+            let key = try parseString()
+            skipWhitespace()
+            guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+            pos += 1
+            skipWhitespace()
+            if key == "items", pos < buf.count, buf[pos] == UInt8(ascii: "[") {
+                object[key] = try parseItems(mask: itemMask)
+            } else {
+                object[key] = try parseValue(depth: 1, isMetadata: droppingManagedFields && key == "metadata")
+            }
+            skipWhitespace()
+            guard pos < buf.count else { throw fail("unexpected end of input in object") }
+            if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
+            if buf[pos] == UInt8(ascii: "}") { pos += 1; return .object(object) }
+            throw fail("expected ',' or '}'")
+        }
+    }
+
+    /// The `items` array, each element as `mask.project` leaves it.
+    mutating func parseItems(mask: FieldMask) throws(JSONParseError) -> JSONValue {
+        pos += 1
+        var items: [JSONValue] = []
+        skipWhitespace()
+        if pos < buf.count, buf[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
+        while true {
+            items.append(try parseMasked(depth: 2, mask: mask, isMetadata: false) ?? .emptyObject)
+            skipWhitespace()
+            guard pos < buf.count else { throw fail("unexpected end of input in array") }
+            if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
+            if buf[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
+            throw fail("expected ',' or ']'")
+        }
+    }
+
+    /// One value as `mask.apply` would leave it (nil: nothing kept), building only what is kept.
+    mutating func parseMasked(depth: Int, mask: FieldMask, isMetadata: Bool) throws(JSONParseError) -> JSONValue? {
+        if depth > Self.maxDepth { throw fail("nesting deeper than \(Self.maxDepth)") }
+        skipWhitespace()
+        guard pos < buf.count else { throw fail("unexpected end of input") }
+        switch mask {
+        case .all:
+            return try parseValue(depth: depth, isMetadata: isMetadata)
+        case let .object(keys, prefixes):
+            guard buf[pos] == UInt8(ascii: "{") else { try skipValue(depth: depth); return nil }
+            return try parseMaskedObject(depth: depth, keys: keys, prefixes: prefixes, isMetadata: isMetadata)
+        case let .elements(element, filterKey, values):
+            guard buf[pos] == UInt8(ascii: "[") else { try skipValue(depth: depth); return nil }
+            pos += 1
+            var kept: [JSONValue] = []
+            skipWhitespace()
+            if pos < buf.count, buf[pos] == UInt8(ascii: "]") { pos += 1; return nil }
+            while true {
+                if let filterKey {
+                    // The filter reads a member the element's mask may not keep: the element is built whole
+                    // (conditions: small) and filtered and projected as `FieldMask.apply` does.
+                    let item = try parseValue(depth: depth + 1)
+                    if values.contains(item[filterKey]?.stringValue ?? ""), let k = element.apply(item) { kept.append(k) }
+                } else if let k = try parseMasked(depth: depth + 1, mask: element, isMetadata: false) {
+                    kept.append(k)
+                }
+                skipWhitespace()
+                guard pos < buf.count else { throw fail("unexpected end of input in array") }
+                if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
+                if buf[pos] == UInt8(ascii: "]") { pos += 1; return kept.isEmpty ? nil : .array(kept) }
+                throw fail("expected ',' or ']'")
+            }
+        }
+    }
+
+    /// An object under `.object(keys:prefixes:)`: a member named in `keys` under its own mask, else (or when its
+    /// own mask keeps nothing of it) under the first prefix it starts with, else stepped over. The last of
+    /// duplicate keys wins, as in a parsed object.
+    mutating func parseMaskedObject(depth: Int, keys: [String: FieldMask], prefixes: [String: FieldMask],
+                                    isMetadata: Bool) throws(JSONParseError) -> JSONValue? {
+        pos += 1
+        var kept: [String: JSONValue] = [:]
+        skipWhitespace()
+        if pos < buf.count, buf[pos] == UInt8(ascii: "}") { pos += 1; return nil }
+        while true {
+            skipWhitespace()
+            guard pos < buf.count, buf[pos] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+            let key = try parseString()
+            skipWhitespace()
+            guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+            pos += 1
+            let own = keys[key]
+            let prefixed = prefixes.isEmpty ? nil : prefixes.first(where: { key.hasPrefix($0.key) })?.value
+            let metadata = droppingManagedFields && key == "metadata"
+            if (own == nil && prefixed == nil) || (isMetadata && key == "managedFields") {
+                try skipValue(depth: depth + 1)
+                kept[key] = nil
+            } else {
+                let start = pos
+                var value: JSONValue? = nil
+                if let own { value = try parseMasked(depth: depth + 1, mask: own, isMetadata: metadata) }
+                if value == nil, let prefixed {
+                    pos = start
+                    value = try parseMasked(depth: depth + 1, mask: prefixed, isMetadata: metadata)
+                }
+                kept[key] = value
+            }
+            skipWhitespace()
+            guard pos < buf.count else { throw fail("unexpected end of input in object") }
+            if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
+            if buf[pos] == UInt8(ascii: "}") { pos += 1; return kept.isEmpty ? nil : .object(kept) }
+            throw fail("expected ',' or '}'")
+        }
+    }
+}
