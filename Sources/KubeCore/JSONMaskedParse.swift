@@ -27,23 +27,14 @@ extension JSONByteParser {
         skipWhitespace()
         if pos < buf.count, buf[pos] == UInt8(ascii: "}") { pos += 1; return .object(object) }
         while true {
-            skipWhitespace()
-            guard pos < buf.count, buf[pos] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
-            let key = try parseString()
-            skipWhitespace()
-            guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-            pos += 1
+            let key = try parseMemberKey()
             skipWhitespace()
             if key == "items", pos < buf.count, buf[pos] == UInt8(ascii: "[") {
                 object[key] = try parseItems(mask: itemMask)
             } else {
                 object[key] = try parseValue(depth: 1, isMetadata: droppingManagedFields && key == "metadata")
             }
-            skipWhitespace()
-            guard pos < buf.count else { throw fail("unexpected end of input in object") }
-            if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
-            if buf[pos] == UInt8(ascii: "}") { pos += 1; return .object(object) }
-            throw fail("expected ',' or '}'")
+            if try !continues(closingWith: UInt8(ascii: "}")) { return .object(object) }
         }
     }
 
@@ -55,11 +46,7 @@ extension JSONByteParser {
         if pos < buf.count, buf[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
         while true {
             items.append(try parseMasked(depth: 2, mask: mask, isMetadata: false) ?? .emptyObject)
-            skipWhitespace()
-            guard pos < buf.count else { throw fail("unexpected end of input in array") }
-            if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
-            if buf[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
-            throw fail("expected ',' or ']'")
+            if try !continues(closingWith: UInt8(ascii: "]")) { return .array(items) }
         }
     }
 
@@ -89,11 +76,7 @@ extension JSONByteParser {
                 } else if let k = try parseMasked(depth: depth + 1, mask: element, isMetadata: false) {
                     kept.append(k)
                 }
-                skipWhitespace()
-                guard pos < buf.count else { throw fail("unexpected end of input in array") }
-                if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
-                if buf[pos] == UInt8(ascii: "]") { pos += 1; return kept.isEmpty ? nil : .array(kept) }
-                throw fail("expected ',' or ']'")
+                if try !continues(closingWith: UInt8(ascii: "]")) { return kept.isEmpty ? nil : .array(kept) }
             }
         }
     }
@@ -108,12 +91,7 @@ extension JSONByteParser {
         skipWhitespace()
         if pos < buf.count, buf[pos] == UInt8(ascii: "}") { pos += 1; return nil }
         while true {
-            skipWhitespace()
-            guard pos < buf.count, buf[pos] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
-            let key = try parseString()
-            skipWhitespace()
-            guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-            pos += 1
+            let key = try parseMemberKey()
             let own = keys[key]
             let prefixed = prefixes.isEmpty ? nil : prefixes.first(where: { key.hasPrefix($0.key) })?.value
             let metadata = droppingManagedFields && key == "metadata"
@@ -130,11 +108,7 @@ extension JSONByteParser {
                 }
                 kept[key] = value
             }
-            skipWhitespace()
-            guard pos < buf.count else { throw fail("unexpected end of input in object") }
-            if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
-            if buf[pos] == UInt8(ascii: "}") { pos += 1; return kept.isEmpty ? nil : .object(kept) }
-            throw fail("expected ',' or '}'")
+            if try !continues(closingWith: UInt8(ascii: "}")) { return kept.isEmpty ? nil : .object(kept) }
         }
     }
 }

@@ -92,23 +92,37 @@ struct JSONByteParser {
         skipWhitespace()
         if pos < buf.count, buf[pos] == UInt8(ascii: "}") { pos += 1; return .object(object) }
         while true {
-            skipWhitespace()
-            guard pos < buf.count, buf[pos] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
-            let key = try parseString()
-            skipWhitespace()
-            guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-            pos += 1
+            let key = try parseMemberKey()
             if isMetadata && key == "managedFields" {
                 try skipValue(depth: depth + 1)
             } else {
                 object[key] = try parseValue(depth: depth + 1, isMetadata: droppingManagedFields && key == "metadata")
             }
-            skipWhitespace()
-            guard pos < buf.count else { throw fail("unexpected end of input in object") }
-            if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
-            if buf[pos] == UInt8(ascii: "}") { pos += 1; return .object(object) }
-            throw fail("expected ',' or '}'")
+            if try !continues(closingWith: UInt8(ascii: "}")) { return .object(object) }
         }
+    }
+
+    /// An object member's key and the ':' after it.
+    @inline(__always)
+    mutating func parseMemberKey() throws(JSONParseError) -> String {
+        skipWhitespace()
+        guard pos < buf.count, buf[pos] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+        let key = try parseString()
+        skipWhitespace()
+        guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+        pos += 1
+        return key
+    }
+
+    /// After a member or an element: true at ',' (another follows), false past `close` (the container ended).
+    @inline(__always)
+    mutating func continues(closingWith close: UInt8) throws(JSONParseError) -> Bool {
+        let isObject = close == UInt8(ascii: "}")
+        skipWhitespace()
+        guard pos < buf.count else { throw fail(isObject ? "unexpected end of input in object" : "unexpected end of input in array") }
+        if buf[pos] == UInt8(ascii: ",") { pos += 1; return true }
+        if buf[pos] == close { pos += 1; return false }
+        throw fail(isObject ? "expected ',' or '}'" : "expected ',' or ']'")
     }
 
     /// Reads one value as strictly as `parseValue` but builds no containers (dropped `managedFields`).
@@ -124,20 +138,9 @@ struct JSONByteParser {
             skipWhitespace()
             if pos < buf.count, buf[pos] == close { pos += 1; return }
             while true {
-                if isObject {
-                    skipWhitespace()
-                    guard pos < buf.count, buf[pos] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
-                    _ = try parseString()
-                    skipWhitespace()
-                    guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-                    pos += 1
-                }
+                if isObject { _ = try parseMemberKey() }
                 try skipValue(depth: depth + 1)
-                skipWhitespace()
-                guard pos < buf.count else { throw fail("unexpected end of input in \(isObject ? "object" : "array")") }
-                if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
-                if buf[pos] == close { pos += 1; return }
-                throw fail(isObject ? "expected ',' or '}'" : "expected ',' or ']'")
+                if try !continues(closingWith: close) { return }
             }
         default:
             _ = try parseValue(depth: depth)  // a scalar: nothing to save by not building it
@@ -151,11 +154,7 @@ struct JSONByteParser {
         if pos < buf.count, buf[pos] == UInt8(ascii: "]") { pos += 1; return .array(array) }
         while true {
             array.append(try parseValue(depth: depth + 1))
-            skipWhitespace()
-            guard pos < buf.count else { throw fail("unexpected end of input in array") }
-            if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
-            if buf[pos] == UInt8(ascii: "]") { pos += 1; return .array(array) }
-            throw fail("expected ',' or ']'")
+            if try !continues(closingWith: UInt8(ascii: "]")) { return .array(array) }
         }
     }
 
