@@ -11,3 +11,12 @@ int gantry_malloc_trim(void) {
     return 0;
 #endif
 }
+
+int gantry_malloc_limit_arenas(int count) {
+#if defined(__GLIBC__)
+    return mallopt(M_ARENA_MAX, count);
+#else
+    (void)count;
+    return 0;
+#endif
+}

@@ -104,6 +104,9 @@ struct ControllerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let arenas = HeapScavenger.arenaLimit(preferred: 4, environment: ProcessInfo.processInfo.environment) {
+            HeapScavenger.limitArenas(to: arenas)
+        }
         LoggingSetup.bootstrap(format: LoggingSetup.Format(rawValue: logFormat) ?? .text, level: Logger.Level(rawValue: logLevel) ?? .info)
         let logger = Logger(label: "gantry")
         let registry = MetricsSetup.bootstrap(durationBuckets: [PlatformMetricNames.admissionWait: PlatformMetricNames.admissionWaitBuckets])

@@ -43,6 +43,11 @@ struct ControllerProcessTests {
             #expect(try await eventually(timeout: .seconds(30)) {
                 (try? await client.get(.trainingJobs, namespace: "default", name: name))?[path: "status", "phase"] != nil
             }, "the operator reconciles")
+            #if canImport(Glibc)
+            // At most four malloc arenas (HeapScavenger.limitArenas): glibc's default gave each of its ~12 threads one.
+            let heaps = Self.mallocArenaHeaps(pid: process.processIdentifier)
+            #expect(heaps <= 3, "\(heaps) heaps of malloc arenas besides the main one; expected ≤ 3 (four arenas)")
+            #endif
 
             kill(process.processIdentifier, SIGTERM)
             let exited = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
@@ -61,6 +66,18 @@ struct ControllerProcessTests {
             let errors = output.split(separator: "\n").filter { $0.contains(#""level":"error""#) || $0.contains(#""level":"critical""#) }
             #expect(errors.isEmpty, "\(errors.joined(separator: "\n"))")
         }
+    }
+
+    /// The heaps of glibc's non-main malloc arenas in `pid`: anonymous read-write mappings aligned to their 64 MiB
+    /// reservation (HEAP_MAX_SIZE); thread stacks start with their guard page, so they are not counted.
+    static func mallocArenaHeaps(pid: Int32) -> Int {
+        let maps = (try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)) ?? ""
+        return maps.split(separator: "\n").filter { line in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count == 5, fields[1].hasPrefix("rw"),
+                  let start = fields[0].split(separator: "-").first.flatMap({ UInt64($0, radix: 16) }) else { return false }
+            return start % (64 << 20) == 0
+        }.count
     }
 }
 

@@ -34,6 +34,11 @@ import Testing
         for address in kept { UnsafeMutableRawPointer(bitPattern: address)?.deallocate() }
         #endif
     }
+
+    @Test func anArenaLimitSetByTheOperatorWins() {
+        #expect(HeapScavenger.arenaLimit(preferred: 2, environment: [:]) == 2)
+        #expect(HeapScavenger.arenaLimit(preferred: 2, environment: ["MALLOC_ARENA_MAX": "8"]) == nil)
+    }
 }
 
 extension Thread {

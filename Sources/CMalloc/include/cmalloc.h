@@ -5,4 +5,8 @@
 /// returns 1 when some memory was released. Elsewhere than glibc: does nothing, returns 0.
 int gantry_malloc_trim(void);
 
+/// Caps how many arenas glibc's malloc creates (mallopt(M_ARENA_MAX, count)); arenas that exist stay.
+/// Returns 1 on success. Elsewhere than glibc: does nothing, returns 0.
+int gantry_malloc_limit_arenas(int count);
+
 #endif
