@@ -34,10 +34,16 @@ public typealias WatchStream = StreamedLines<WatchEvent>
 public typealias LineStream = StreamedLines<String>
 
 enum StreamDecoders {
-    static func watchEvent(_ line: [UInt8], droppingManagedFields: Bool = false) throws -> WatchEvent? {
+    static func watchEvent(_ line: [UInt8], droppingManagedFields: Bool = false, objectMask: FieldMask? = nil) throws -> WatchEvent? {
         if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
         let json: JSONValue
-        do { json = try JSONValue.parse(line, droppingManagedFields: droppingManagedFields) } catch {
+        do throws(JSONParseError) {
+            if let objectMask {
+                json = try JSONValue.parseWatchEvent(line, objectMask: objectMask, droppingManagedFields: droppingManagedFields)
+            } else {
+                json = try JSONValue.parse(line, droppingManagedFields: droppingManagedFields)
+            }
+        } catch {
             throw KubeClientError.decode("watch event: \(error.description)")
         }
         return try WatchEvent(json: json)
@@ -50,7 +56,10 @@ extension KubeClient {
     /// WATCH the collection from `options.resourceVersion` (rule 1: the list's version, with bookmarks and a
     /// `timeoutSeconds` below 295 — the caller sets them in `options`).
     /// `droppingManagedFields`: the events' objects come without `metadata.managedFields` (for caches).
-    public func watch(_ type: ResourceType, namespace: String?, options: ListOptions, droppingManagedFields: Bool = false) -> WatchStream {
+    /// `objectMask`: the objects of ADDED, MODIFIED and DELETED events are projected by it while parsed
+    /// (`JSONValue.parseWatchEvent`), so what a cache drops is never built.
+    public func watch(_ type: ResourceType, namespace: String?, options: ListOptions, droppingManagedFields: Bool = false,
+                      objectMask: FieldMask? = nil) -> WatchStream {
         var query = options.queryItems
         query.insert(("watch", "true"), at: 0)
         // The server ends the stream after timeoutSeconds; one still open 30 s later is dead (rule 5), so the
@@ -58,7 +67,7 @@ extension KubeClient {
         let request = Request(method: "GET", path: type.collectionPath(namespace: scoped(type, namespace)), query: query,
                               streaming: true, streamDeadline: options.timeoutSeconds.map { .seconds($0 + 30) }, rateLimited: false)
         return WatchStream(maxLineLength: self.options.maxLineLength, open: { [self] in try await openStream(request) },
-                           decode: { try StreamDecoders.watchEvent($0, droppingManagedFields: droppingManagedFields) })
+                           decode: { try StreamDecoders.watchEvent($0, droppingManagedFields: droppingManagedFields, objectMask: objectMask) })
     }
 
     /// Lines of a container's log; with `follow` the stream stays open until the container ends or the task

@@ -17,7 +17,62 @@ extension JSONValue {
     }
 }
 
+extension JSONValue {
+    /// A watch event (`{"type": …, "object": …}`) whose object is projected by `objectMask` while it is read, for
+    /// ADDED, MODIFIED and DELETED events: the result equals `parse` followed by `objectMask.project` on the
+    /// object of those events. BOOKMARK and ERROR objects (a resource version, a Status) are parsed whole. When
+    /// the object comes before the type (the API server writes the type first), it is parsed whole and projected.
+    public static func parseWatchEvent(_ bytes: some Collection<UInt8>, objectMask: FieldMask,
+                                       droppingManagedFields: Bool) throws(JSONParseError) -> JSONValue {
+        let array = bytes as? [UInt8] ?? Array(bytes)
+        return try array.withUnsafeBufferPointer { (buf) throws(JSONParseError) -> JSONValue in
+            var parser = JSONByteParser(buf, droppingManagedFields: droppingManagedFields)
+            let value = try parser.parseWatchEvent(objectMask: objectMask)
+            parser.skipWhitespace()
+            if parser.pos != buf.count { throw parser.fail("unexpected data after the document") }
+            return value
+        }
+    }
+
+    /// The event types whose object is the watched resource (the rest carry a bookmark or a Status).
+    static let objectEventTypes: Set<String> = ["ADDED", "MODIFIED", "DELETED"]
+}
+
 extension JSONByteParser {
+    /// The top-level watch event object; `object` masked when `type` came first and names a resource event.
+    mutating func parseWatchEvent(objectMask: FieldMask) throws(JSONParseError) -> JSONValue {
+        skipWhitespace()
+        guard pos < buf.count, buf[pos] == UInt8(ascii: "{") else { return try parseValue(depth: 0) }
+        pos += 1
+        var object: [String: JSONValue] = [:]
+        var maskedFrom: Int? = nil  // where the object masked while read starts
+        skipWhitespace()
+        if pos < buf.count, buf[pos] == UInt8(ascii: "}") { pos += 1; return .object(object) }
+        while true {
+            let key = try parseMemberKey()
+            skipWhitespace()
+            if key == "object", let type = object["type"]?.stringValue, JSONValue.objectEventTypes.contains(type) {
+                maskedFrom = pos
+                object[key] = try parseMasked(depth: 1, mask: objectMask, isMetadata: false) ?? .emptyObject
+            } else {
+                object[key] = try parseValue(depth: 1, isMetadata: false)
+                if key == "object" { maskedFrom = nil }
+            }
+            if try !continues(closingWith: UInt8(ascii: "}")) { break }
+        }
+        let resourceEvent = object["type"]?.stringValue.map(JSONValue.objectEventTypes.contains) ?? false
+        if maskedFrom == nil, resourceEvent, let whole = object["object"] {
+            object["object"] = objectMask.project(whole)  // the object came before its type
+        } else if let start = maskedFrom, !resourceEvent {
+            // A later duplicate "type" made it a bookmark or an error after all: its object is read again, whole.
+            let end = pos
+            pos = start
+            object["object"] = try parseValue(depth: 1, isMetadata: false)
+            pos = end
+        }
+        return .object(object)
+    }
+
     /// The top-level list object; `items` (when an array) projected element by element.
     mutating func parseList(itemMask: FieldMask) throws(JSONParseError) -> JSONValue {
         skipWhitespace()

@@ -39,8 +39,17 @@ public struct ClientListerWatcher: ListerWatcher {
     }
 
     public func watch(resourceVersion: String, timeoutSeconds: Int) -> WatchEvents {
+        watch(resourceVersion: resourceVersion, timeoutSeconds: timeoutSeconds, objectMask: nil)
+    }
+
+    /// Objects projected while parsed, as the lists' items are.
+    public func watch(resourceVersion: String, timeoutSeconds: Int, projecting mask: FieldMask) -> WatchEvents {
+        watch(resourceVersion: resourceVersion, timeoutSeconds: timeoutSeconds, objectMask: mask)
+    }
+
+    func watch(resourceVersion: String, timeoutSeconds: Int, objectMask: FieldMask?) -> WatchEvents {
         client.watch(type, namespace: namespace, options: ListOptions(
             labelSelector: labelSelector, fieldSelector: fieldSelector, resourceVersion: resourceVersion,
-            timeoutSeconds: timeoutSeconds, allowWatchBookmarks: true), droppingManagedFields: true)
+            timeoutSeconds: timeoutSeconds, allowWatchBookmarks: true), droppingManagedFields: true, objectMask: objectMask)
     }
 }

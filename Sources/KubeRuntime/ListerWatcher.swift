@@ -17,6 +17,9 @@ public protocol ListerWatcher: Sendable {
         -> (items: [T], resourceVersion: String)
     /// Events after `resourceVersion`, until the server ends the stream (its timeout) or an error.
     func watch(resourceVersion: String, timeoutSeconds: Int) -> WatchEvents
+    /// The same events with the object of each ADDED, MODIFIED and DELETED event projected by `mask` (exactly
+    /// `mask.project(object)`, by the source while it parses when it can).
+    func watch(resourceVersion: String, timeoutSeconds: Int, projecting mask: FieldMask) -> WatchEvents
     /// What to call this source in logs and metrics (`pods`, `trainingjobs.gantry.dev`).
     var description: String { get }
     /// What to tell the person running the operator when the server answers 404 to the list: the resource
@@ -31,5 +34,22 @@ extension ListerWatcher {
         -> (items: [T], resourceVersion: String) {
         let (items, resourceVersion) = try await listAll()
         return (items.map { transform(mask?.project($0) ?? $0) }, resourceVersion)
+    }
+
+    public func watch(resourceVersion: String, timeoutSeconds: Int, projecting mask: FieldMask) -> WatchEvents {
+        projecting(watch(resourceVersion: resourceVersion, timeoutSeconds: timeoutSeconds), mask)
+    }
+}
+
+/// `events` with each resource event's object projected by `mask` (generic: `map` needs the concrete sequence).
+private func projecting<Events: AsyncSequence & Sendable>(_ events: Events, _ mask: FieldMask) -> WatchEvents
+where Events.Element == WatchEvent, Events.Failure == any Error {
+    events.map { @Sendable event -> WatchEvent in
+        switch event {
+        case .added(let object): .added(mask.project(object))
+        case .modified(let object): .modified(mask.project(object))
+        case .deleted(let object): .deleted(mask.project(object))
+        case .bookmark, .error: event
+        }
     }
 }

@@ -115,11 +115,14 @@ public struct Reflector: Sendable {
         let onEvent = self.onEvent
         Counter(label: "gantry_watch_starts_total", dimensions: [("resource", source.description)]).increment()
         do {
-            let stream = source.watch(resourceVersion: resourceVersion, timeoutSeconds: timeout)
+            // Objects projected while parsed, as the list's items were: the handlers see what the store keeps.
+            let mask = Self.watchMask(store.fieldMask)
+            let stream = mask.map { source.watch(resourceVersion: resourceVersion, timeoutSeconds: timeout, projecting: $0) }
+                ?? source.watch(resourceVersion: resourceVersion, timeoutSeconds: timeout)
             let outcome = try await consume(stream: stream, timeout: timeout, progress: progress) { event in
                 switch event {
                 case .added(let object), .modified(let object):
-                    let old = await store.upsert(object)
+                    let old = await store.upsert(object, projected: mask != nil)
                     await onEvent(.upserted(object, old: old))
                     return object.resourceVersion
                 case .deleted(let object):
@@ -156,6 +159,14 @@ public struct Reflector: Sendable {
             log(failure, "watch failed", ["resource": "\(source.description)", "error": "\(error)"])
             return .backingOff(attempt: failure.attempt, relist: false, resumeFrom: lastRV)
         }
+    }
+
+    /// The store's mask, when it keeps what the watch itself reads of an event's object (its key and resource
+    /// version); nil otherwise: the events are then parsed whole and the store projects them.
+    static func watchMask(_ mask: FieldMask?) -> FieldMask? {
+        guard let mask else { return nil }
+        let probe: JSONValue = ["metadata": ["name": "n", "namespace": "ns", "resourceVersion": "1"]]
+        return mask.project(probe) == probe ? mask : nil
     }
 
     /// A failed LIST: a 404 means the server does not serve the resource at all (a CRD not installed), which

@@ -220,10 +220,11 @@ public actor Store {
         return vanished
     }
 
-    /// Inserts or replaces one object; returns the previous version.
+    /// Inserts or replaces one object; returns the previous version. `projected`: the object is already as
+    /// `fieldMask` leaves it (a watch event parsed with the mask); it is not projected again.
     @discardableResult
-    public func upsert(_ object: JSONValue) -> JSONValue? {
-        let item = prepare(object)
+    public func upsert(_ object: JSONValue, projected: Bool = false) -> JSONValue? {
+        let item = prepare(object, projected: projected)
         let old = remove(item.key)
         insert(item)
         return old

@@ -87,4 +87,67 @@ import Testing
             }
         }
     }
+
+    // MARK: watch events
+
+    /// `parseWatchEvent` against `parse` followed by projecting the object of a resource event (or both refuse).
+    static func agreeOnEvent(_ document: String, _ mask: FieldMask, droppingManagedFields: Bool = true,
+                             sourceLocation: SourceLocation = #_sourceLocation) {
+        let full: JSONValue?
+        do {
+            var parsed = try JSONValue.parse(Array(document.utf8), droppingManagedFields: droppingManagedFields)
+            if let type = parsed["type"]?.stringValue, ["ADDED", "MODIFIED", "DELETED"].contains(type), let object = parsed["object"] {
+                parsed["object"] = mask.project(object)
+            }
+            full = parsed
+        } catch { full = nil }
+        let masked = try? JSONValue.parseWatchEvent(Array(document.utf8), objectMask: mask, droppingManagedFields: droppingManagedFields)
+        #expect(masked == full, "\(document.prefix(60)) with mask \(mask)", sourceLocation: sourceLocation)
+    }
+
+    @Test func watchEventsAgreeWithProjectingTheParsedObject() {
+        let masks: [FieldMask] = [
+            .all, .keys("metadata"), .keys("zzz"),
+            .object(keys: ["metadata": .keys("name", "resourceVersion"), "status": .object(keys: [
+                "conditions": .elements(.keys("status"), filterKey: "type", values: ["Ready"])])]),
+            .object(keys: ["metadata": .keys("managedFields", "name")]),
+        ]
+        let status = #"{"kind":"Status","apiVersion":"v1","status":"Failure","code":410,"reason":"Expired","message":"too old"}"#
+        let bookmark = #"{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"12","annotations":{"k8s.io/initial-events-end":"true"}}}"#
+        let documents = [
+            #"{"type":"ADDED","object":"# + Self.pod + "}",
+            #"{"type":"MODIFIED","object":"# + Self.pod + "}",
+            #"{"type":"DELETED","object":"# + Self.pod + "}",
+            // The object before its type: parsed whole, then projected.
+            #"{"object":"# + Self.pod + #","type":"MODIFIED"}"#,
+            // Bookmarks and errors are never projected, whichever comes first.
+            #"{"type":"BOOKMARK","object":"# + bookmark + "}",
+            #"{"type":"ERROR","object":"# + status + "}",
+            #"{"object":"# + status + #","type":"ERROR"}"#,
+            // A duplicate type turning a resource event into an error after its object was read masked.
+            #"{"type":"ADDED","object":"# + status + #","type":"ERROR"}"#,
+            // A duplicate object: the last wins, masked or not.
+            #"{"type":"ADDED","object":{"metadata":{"name":"a"}},"object":"# + Self.pod + "}",
+            #"{"type":"ADDED","object":"3"}"#, #"{"type":"ADDED"}"#, #"{"type":7,"object":{"a":1}}"#, "{}", "[1]",
+        ]
+        for document in documents {
+            for mask in masks {
+                Self.agreeOnEvent(document, mask)
+                Self.agreeOnEvent(document, mask, droppingManagedFields: false)
+            }
+        }
+    }
+
+    @Test func malformedWatchEventsAreRefusedAsByParse() {
+        let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
+        for bad in [#"{"type":"ADDED","object":{"a":}}"#, #"{"type":"ADDED","object":"# + Self.pod, #"{"type":"ADDED","object":{}}x"#,
+                    #"{"type":"ADDED","object":{"skipped":"# + deep + "}}", #"{"type":"ADDED","object":{"a":"\u00"}}"#] {
+            #expect(throws: JSONParseError.self) { try JSONValue.parse(Array(bad.utf8)) }
+            for mask in [FieldMask.keys("metadata"), .all, .keys("zzz")] {
+                #expect(throws: JSONParseError.self, "\(bad.prefix(60)) with \(mask)") {
+                    try JSONValue.parseWatchEvent(Array(bad.utf8), objectMask: mask, droppingManagedFields: true)
+                }
+            }
+        }
+    }
 }

@@ -109,4 +109,47 @@ import KubeCore
                     "list events carry the object as the store keeps it")
         }
     }
+
+    /// Watch events are projected while parsed, as the list's items are: the store keeps each object projected
+    /// once (a mask whose element filter reads a member it drops would lose the elements if projected twice)
+    /// and the handlers see what the store keeps.
+    @Test func watchEventsArePreparedAsTheListsItemsAre() async throws {
+        try await withCluster(TestCluster(DevClusterOptions(nodes: "off"))) { cluster async throws in
+            let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
+            let mask = FieldMask.object(keys: ["metadata": .keys("name", "namespace", "resourceVersion", "labels"),
+                                               "spec": .object(keys: ["ports": .elements(.keys("port"), filterKey: "name", values: ["http"])])])
+            #expect(Reflector.watchMask(mask) != nil, "the mask keeps what the watch reads")
+            #expect(Reflector.watchMask(.keys("spec")) == nil, "without the resource version the events are parsed whole")
+            let store = Store(keeping: mask)
+            let events = Mutex<[JSONValue]>([])
+            let reflector = Reflector(source: ClientListerWatcher(client: client, type: .services, namespace: "default", labelSelector: "watched=yes"),
+                                      store: store) { event in
+                if case .upserted(let object, _) = event { events.withLock { $0.append(object) } }
+            }
+            let task = Task { await reflector.run() }
+            defer { task.cancel() }
+            #expect(try await eventually { await store.hasSynced })
+
+            var service: JSONValue = ["apiVersion": "v1", "kind": "Service",
+                                      "spec": ["ports": [["name": "http", "port": 80], ["name": "metrics", "port": 9090]]]]
+            service.name = "svc"
+            service.labels = ["watched": "yes"]
+            let created = try await client.create(.services, service, namespace: "default")
+            #expect(try await eventually { await store.get(ObjectKey("default/svc")) != nil })
+            let kept = await store.get(ObjectKey("default/svc"))
+            #expect(kept == mask.project(created))
+            #expect(kept?[path: "spec", "ports"] == [["port": 80]], "projected once: \(String(describing: kept))")
+            #expect(kept?[path: "spec", "clusterIP"] == nil && kept?[path: "metadata", "uid"] == nil)
+            #expect(events.withLock { $0.last } == kept, "the handler sees the object as the store keeps it")
+
+            var labelled = created
+            labelled.labels = ["watched": "yes", "more": "1"]
+            let updated = try await client.update(.services, labelled)
+            #expect(try await eventually { await store.get(ObjectKey("default/svc"))?.labels["more"] == "1" })
+            #expect(await store.get(ObjectKey("default/svc")) == mask.project(updated))
+
+            try await client.delete(.services, namespace: "default", name: "svc")
+            #expect(try await eventually { await store.get(ObjectKey("default/svc")) == nil })
+        }
+    }
 }
