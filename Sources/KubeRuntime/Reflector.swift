@@ -161,11 +161,13 @@ public struct Reflector: Sendable {
         }
     }
 
-    /// The store's mask, when it keeps what the watch itself reads of an event's object (its key and resource
-    /// version); nil otherwise: the events are then parsed whole and the store projects them.
+    /// The store's mask, when it keeps what the watch itself reads of an event's object (its name and resource
+    /// version); nil otherwise: the events are then parsed whole and the store projects them. The namespace is
+    /// not probed: a cluster-scoped kind has none, and a namespaced kind's mask keeps it already (the store keys
+    /// its listed items, masked while parsed, by it).
     static func watchMask(_ mask: FieldMask?) -> FieldMask? {
         guard let mask else { return nil }
-        let probe: JSONValue = ["metadata": ["name": "n", "namespace": "ns", "resourceVersion": "1"]]
+        let probe: JSONValue = ["metadata": ["name": "n", "resourceVersion": "1"]]
         return mask.project(probe) == probe ? mask : nil
     }
 

@@ -120,6 +120,7 @@ import KubeCore
                                                "spec": .object(keys: ["ports": .elements(.keys("port"), filterKey: "name", values: ["http"])])])
             #expect(Reflector.watchMask(mask) != nil, "the mask keeps what the watch reads")
             #expect(Reflector.watchMask(.keys("spec")) == nil, "without the resource version the events are parsed whole")
+            #expect(Reflector.watchMask(.object(keys: ["metadata": .keys("name", "resourceVersion")])) != nil, "a cluster-scoped kind's mask (nodes)")
             let store = Store(keeping: mask)
             let events = Mutex<[JSONValue]>([])
             let reflector = Reflector(source: ClientListerWatcher(client: client, type: .services, namespace: "default", labelSelector: "watched=yes"),
