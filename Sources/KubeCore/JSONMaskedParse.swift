@@ -6,13 +6,8 @@ extension JSONValue {
     /// of a large list is never turned into a tree.
     public static func parseList(_ bytes: some Collection<UInt8>, itemMask: FieldMask,
                                  droppingManagedFields: Bool) throws(JSONParseError) -> JSONValue {
-        let array = bytes as? [UInt8] ?? Array(bytes)
-        return try array.withUnsafeBufferPointer { (buf) throws(JSONParseError) -> JSONValue in
-            var parser = JSONByteParser(buf, droppingManagedFields: droppingManagedFields)
-            let value = try parser.parseList(itemMask: itemMask)
-            parser.skipWhitespace()
-            if parser.pos != buf.count { throw parser.fail("unexpected data after the document") }
-            return value
+        try parseDocument(bytes, droppingManagedFields: droppingManagedFields) { (parser) throws(JSONParseError) in
+            try parser.parseList(itemMask: itemMask)
         }
     }
 }
@@ -24,13 +19,8 @@ extension JSONValue {
     /// the object comes before the type (the API server writes the type first), it is parsed whole and projected.
     public static func parseWatchEvent(_ bytes: some Collection<UInt8>, objectMask: FieldMask,
                                        droppingManagedFields: Bool) throws(JSONParseError) -> JSONValue {
-        let array = bytes as? [UInt8] ?? Array(bytes)
-        return try array.withUnsafeBufferPointer { (buf) throws(JSONParseError) -> JSONValue in
-            var parser = JSONByteParser(buf, droppingManagedFields: droppingManagedFields)
-            let value = try parser.parseWatchEvent(objectMask: objectMask)
-            parser.skipWhitespace()
-            if parser.pos != buf.count { throw parser.fail("unexpected data after the document") }
-            return value
+        try parseDocument(bytes, droppingManagedFields: droppingManagedFields) { (parser) throws(JSONParseError) in
+            try parser.parseWatchEvent(objectMask: objectMask)
         }
     }
 

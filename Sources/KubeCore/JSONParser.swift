@@ -19,10 +19,22 @@ extension JSONValue {
     /// The same; `droppingManagedFields`: every `metadata.managedFields` is checked but not built (caches drop them anyway,
     /// and in a list of Pods they are a large part of the bytes: building them only to free them cost memory).
     public static func parse(_ bytes: some Collection<UInt8>, droppingManagedFields: Bool) throws(JSONParseError) -> JSONValue {
+        try parseDocument(bytes, droppingManagedFields: droppingManagedFields) { (parser) throws(JSONParseError) in
+            try parser.parseValue(depth: 0)
+        }
+    }
+
+    /// Reads `bytes` as one document with `read` (the whole value, or a list or watch event masked while read):
+    /// trailing whitespace is allowed, anything else after the value is an error.
+    static func parseDocument(_ bytes: some Collection<UInt8>, droppingManagedFields: Bool,
+                              _ read: (inout JSONByteParser) throws(JSONParseError) -> JSONValue) throws(JSONParseError) -> JSONValue {
         let array = bytes as? [UInt8] ?? Array(bytes)
         return try array.withUnsafeBufferPointer { (buf) throws(JSONParseError) -> JSONValue in
             var parser = JSONByteParser(buf, droppingManagedFields: droppingManagedFields)
-            return try parser.parseDocument()
+            let value = try read(&parser)
+            parser.skipWhitespace()
+            if parser.pos != buf.count { throw parser.fail("unexpected data after the document") }
+            return value
         }
     }
 
@@ -42,13 +54,6 @@ struct JSONByteParser {
     init(_ buf: UnsafeBufferPointer<UInt8>, droppingManagedFields: Bool = false) {
         self.buf = buf
         self.droppingManagedFields = droppingManagedFields
-    }
-
-    mutating func parseDocument() throws(JSONParseError) -> JSONValue {
-        let value = try parseValue(depth: 0)
-        skipWhitespace()
-        if pos != buf.count { throw fail("unexpected data after the document") }
-        return value
     }
 
     func fail(_ message: String) -> JSONParseError { JSONParseError(offset: pos, message: message) }
