@@ -31,25 +31,16 @@ extension JSONValue {
 extension JSONByteParser {
     /// The top-level watch event object; `object` masked when `type` came first and names a resource event.
     mutating func parseWatchEvent(objectMask: FieldMask) throws(JSONParseError) -> JSONValue {
-        skipWhitespace()
-        guard pos < buf.count, buf[pos] == UInt8(ascii: "{") else { return try parseValue(depth: 0) }
-        pos += 1
-        var object: [String: JSONValue] = [:]
         var maskedFrom: Int? = nil  // where the object masked while read starts
-        skipWhitespace()
-        if pos < buf.count, buf[pos] == UInt8(ascii: "}") { pos += 1; return .object(object) }
-        while true {
-            let key = try parseMemberKey()
-            skipWhitespace()
+        guard var object = try Self.topLevelMembers(&self, { (parser, key, object) throws(JSONParseError) in
             if key == "object", let type = object["type"]?.stringValue, JSONValue.objectEventTypes.contains(type) {
-                maskedFrom = pos
-                object[key] = try parseMasked(depth: 1, mask: objectMask, isMetadata: false) ?? .emptyObject
+                maskedFrom = parser.pos
+                object[key] = try parser.parseMasked(depth: 1, mask: objectMask, isMetadata: false) ?? .emptyObject
             } else {
-                object[key] = try parseValue(depth: 1, isMetadata: false)
+                object[key] = try parser.parseValue(depth: 1, isMetadata: false)
                 if key == "object" { maskedFrom = nil }
             }
-            if try !continues(closingWith: UInt8(ascii: "}")) { break }
-        }
+        }) else { return try parseValue(depth: 0) }
         let resourceEvent = object["type"]?.stringValue.map(JSONValue.objectEventTypes.contains) ?? false
         if maskedFrom == nil, resourceEvent, let whole = object["object"] {
             object["object"] = objectMask.project(whole)  // the object came before its type
@@ -65,21 +56,32 @@ extension JSONByteParser {
 
     /// The top-level list object; `items` (when an array) projected element by element.
     mutating func parseList(itemMask: FieldMask) throws(JSONParseError) -> JSONValue {
-        skipWhitespace()
-        guard pos < buf.count, buf[pos] == UInt8(ascii: "{") else { return try parseValue(depth: 0) }
-        pos += 1
-        var object: [String: JSONValue] = [:]
-        skipWhitespace()
-        if pos < buf.count, buf[pos] == UInt8(ascii: "}") { pos += 1; return .object(object) }
-        while true {
-            let key = try parseMemberKey()
-            skipWhitespace()
-            if key == "items", pos < buf.count, buf[pos] == UInt8(ascii: "[") {
-                object[key] = try parseItems(mask: itemMask)
+        guard let object = try Self.topLevelMembers(&self, { (parser, key, object) throws(JSONParseError) in
+            if key == "items", parser.pos < parser.buf.count, parser.buf[parser.pos] == UInt8(ascii: "[") {
+                object[key] = try parser.parseItems(mask: itemMask)
             } else {
-                object[key] = try parseValue(depth: 1, isMetadata: droppingManagedFields && key == "metadata")
+                object[key] = try parser.parseValue(depth: 1, isMetadata: parser.droppingManagedFields && key == "metadata")
             }
-            if try !continues(closingWith: UInt8(ascii: "}")) { return .object(object) }
+        }) else { return try parseValue(depth: 0) }
+        return .object(object)
+    }
+
+    /// The members of a top-level object, each value read by `read` (the parser at the value, past its key and
+    /// colon; the members so far at hand); nil when the document is not an object (nothing read but whitespace).
+    static func topLevelMembers(_ parser: inout JSONByteParser,
+                                _ read: (inout JSONByteParser, String, inout [String: JSONValue]) throws(JSONParseError) -> Void)
+        throws(JSONParseError) -> [String: JSONValue]? {
+        parser.skipWhitespace()
+        guard parser.pos < parser.buf.count, parser.buf[parser.pos] == UInt8(ascii: "{") else { return nil }
+        parser.pos += 1
+        var object: [String: JSONValue] = [:]
+        parser.skipWhitespace()
+        if parser.pos < parser.buf.count, parser.buf[parser.pos] == UInt8(ascii: "}") { parser.pos += 1; return object }
+        while true {
+            let key = try parser.parseMemberKey()
+            parser.skipWhitespace()
+            try read(&parser, key, &object)
+            if try !parser.continues(closingWith: UInt8(ascii: "}")) { return object }
         }
     }
 
