@@ -88,13 +88,25 @@ final class KillPointFixture: StoppableFixture {
     /// Events with `reason` about the object `name` in `namespace`.
     /// The API server's record of every write to pods whose name starts with `prefix`: who (user agent), what,
     /// the answer, and when (seconds from the first), for a failure message that says who made a pod twice.
-    func podWrites(_ namespace: String, prefix: String) -> String {
+    /// `includingStatus`: the status writes too (the kubelet's), for a failure that may come from a pod's phase.
+    func podWrites(_ namespace: String, prefix: String, includingStatus: Bool = false) -> String {
         let writes = cluster.cluster.requests().filter {
-            $0.method != "GET" && $0.path.hasPrefix("/api/v1/namespaces/\(namespace)/pods") && !$0.path.hasSuffix("/status")
+            $0.method != "GET" && $0.path.hasPrefix("/api/v1/namespaces/\(namespace)/pods") && (includingStatus || !$0.path.hasSuffix("/status"))
                 && ($0.path.contains("/pods/\(prefix)") || $0.path.hasSuffix("/pods"))
         }
         guard let start = writes.first?.received else { return "no pod writes" }
         return writes.map { "+\(($0.received - start).components.seconds)s \($0.method) \($0.path) \($0.code) by \($0.userAgent ?? "?")" }
+            .joined(separator: "\n")
+    }
+
+    /// Every Event about `name` and its pods (objects named `name…`), oldest first, one line each, for a failure
+    /// message that says what the controllers saw and decided.
+    func eventStory(_ namespace: String, _ name: String) async -> String {
+        let events = (try? await admin.list(.coreEvents, namespace: namespace).items) ?? []
+        func time(_ e: JSONValue) -> String { e[path: "metadata", "creationTimestamp"]?.stringValue ?? "" }
+        return events.filter { ($0[path: "involvedObject", "name"]?.stringValue ?? "").hasPrefix(name) }
+            .sorted { time($0) < time($1) }
+            .map { "\(time($0)) \($0["reason"]?.stringValue ?? "?") \($0[path: "involvedObject", "name"]?.stringValue ?? "?"): \($0["message"]?.stringValue ?? "")" }
             .joined(separator: "\n")
     }
 

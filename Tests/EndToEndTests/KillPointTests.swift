@@ -164,6 +164,13 @@ import Testing
             #expect(swaps <= 1, "swapped \(swaps) times")
             #expect(try await f.get(.inferenceServices, "default", "q")?[path: "status", "lastSwap", "reason"] == "Swapped")
             #expect(ledger.duplicates.isEmpty, "\(ledger.duplicates)")
+            // Seen under the whole suite's load only (pods deleted and made again under their names after the
+            // restart): what the cluster and the controllers recorded, to tell a failed pod from a dropped one.
+            if !ledger.recreated(prefix: "default/svc/q/").isEmpty {
+                let status = try await f.get(.inferenceServices, "default", "q")?["status"]
+                print("KillPointTests: pods made again; status \(status ?? .null)\n\(await f.eventStory("default", "q"))\n"
+                      + f.podWrites("default", prefix: "q-", includingStatus: true))
+            }
             #expect(ledger.recreated(prefix: "default/svc/q/").isEmpty,
                     "\(ledger.recreated(prefix: "default/svc/q/"))\n\(f.podWrites("default", prefix: "q-"))")
         }
