@@ -36,6 +36,8 @@ extension KubeClient {
                                      transform: (JSONValue) throws -> T) async throws -> (items: [T], resourceVersion: String) {
         var restarts = 0
         let path = type.collectionPath(namespace: scoped(type, namespace))
+        // The list fills in each item's apiVersion and kind; a mask that drops them drops them again.
+        let dropped = itemMask.map { mask in ["apiVersion", "kind"].filter { !mask.keepsString(at: $0) } } ?? []
         @Sendable func fetch(_ options: ListOptions) async throws -> HTTPResponse {
             try await send(Request(method: "GET", path: path, query: options.queryItems))
         }
@@ -59,8 +61,6 @@ extension KubeClient {
                                               type: type)
                     if resourceVersion == nil { resourceVersion = page.resourceVersion }
                     items.reserveCapacity(items.count + page.items.count)
-                    // The list fills in each item's apiVersion and kind; a mask that drops them drops them again.
-                    let dropped = itemMask.map { mask in ["apiVersion", "kind"].filter { !mask.keepsString(at: $0) } } ?? []
                     for var item in page.items {
                         for key in dropped { item[key] = nil }
                         items.append(try transform(item))
