@@ -29,9 +29,10 @@ let package = Package(
     ],
     targets: [
         // Thin C shims: typed wrappers over variadic calls and callback trampolines, no logic.
-        .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
-        .target(name: "CYAML", linkerSettings: [.linkedLibrary("yaml")]),
+        // COpenSSL keeps OpenSSL's state alive until the process ends (copenssl.c); libcurl's TLS depends on that.
         .target(name: "COpenSSL", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        .target(name: "CCurl", dependencies: ["COpenSSL"], linkerSettings: [.linkedLibrary("curl")]),
+        .target(name: "CYAML", linkerSettings: [.linkedLibrary("yaml")]),
         .target(name: "CMalloc"),
 
         .target(name: "KubeCore", swiftSettings: strict),
@@ -118,6 +119,8 @@ let package = Package(
             "KubeYAML", "KubeClient", "KubeCore", "GantryAPI", "GantryControllers", "EmbeddedCluster",
         ], path: "Fuzz/Entries"),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzEntries", "GantryControllers"]),
+        // A process that exits while another thread is inside OpenSSL (ProcessExitTests).
+        .executableTarget(name: "OpenSSLExitProbe", dependencies: ["CCurl"], path: "Tests/OpenSSLExitProbe"),
         // Shared test harness: a DevCluster on a free port, real kubectl and curl, waiting on conditions.
         .target(name: "GantryTestSupport", dependencies: [
             "EmbeddedCluster", "KubeCore", .product(name: "Hummingbird", package: "hummingbird"),

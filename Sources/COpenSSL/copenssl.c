@@ -30,3 +30,12 @@ int copenssl_negotiated_h2(const SSL *ssl) {
     SSL_get0_alpn_selected(ssl, &proto, &len);
     return len == 2 && memcmp(proto, "h2", 2) == 0;
 }
+
+/* OpenSSL frees its global state from an atexit handler unless told not to. Our processes exit from one thread
+ * while others may still be inside OpenSSL (the libcurl loop closing TLS connections, an embedded server's
+ * handshake), and those then dereferenced freed locks: `kubectl gantry logs -f` crashed with SIGSEGV in
+ * CRYPTO_THREAD_read_lock as it exited. The option only takes effect on OpenSSL's first initialisation, so it
+ * runs as the process loads, before libcurl or any of our code touches OpenSSL; the OS reclaims the memory. */
+__attribute__((constructor)) static void copenssl_keep_state_until_exit(void) {
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+}

@@ -24,7 +24,6 @@ final class CurlMultiLoop: @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
     private let inbox = Mutex<(commands: [Command], stopped: Bool)>(([], false))
     private var running: [UnsafeMutableRawPointer: CurlTransfer] = [:]
-    private let threadExited = Mutex<Bool>(false)
 
     init() throws(KubeClientError) {
         curlGlobalInit
@@ -110,7 +109,6 @@ final class CurlMultiLoop: @unchecked Sendable {
             transfer.sink.complete(KubeClientError.shutdown)
         }
         inbox.withLock { _ in _ = curl_multi_cleanup(multi) }
-        threadExited.withLock { $0 = true }
     }
 
     private func start(_ transfer: CurlTransfer) {

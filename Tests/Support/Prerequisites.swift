@@ -41,11 +41,20 @@ public enum Prerequisite {
     /// `--scratch-path DIR` tests DIR's gantry, not another build's), else `.build/debug/gantry`.
     public static func gantryPath(repoRoot: String) -> String {
         if let path = ProcessInfo.processInfo.environment["GANTRY_BINARY"], !path.isEmpty { return path }
+        return builtPath("gantry", repoRoot: repoRoot)
+    }
+
+    /// An executable target of this package built beside the running test binary (else in `.build/debug`).
+    public static func builtExecutable(_ name: String, repoRoot: String) throws -> String {
+        try executable(builtPath(name, repoRoot: repoRoot), "the \(name) executable (run `swift build --build-tests` first)")
+    }
+
+    private static func builtPath(_ name: String, repoRoot: String) -> String {
         if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            let sibling = URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("gantry").path
+            let sibling = URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent(name).path
             if FileManager.default.isExecutableFile(atPath: sibling) { return sibling }
         }
-        return repoRoot + "/.build/debug/gantry"
+        return repoRoot + "/.build/debug/" + name
     }
 }
 
