@@ -257,7 +257,7 @@ struct APIServer: Sendable {
             if !causes.isEmpty { throw APIStatusError.invalid(kind: info.kind, group: info.group, name: obj.name ?? "", causes: causes) }
             obj = EventConversion.toCore(obj)
         }
-        let warnings = try await decodeWarnings + admit(req, info, &obj, old: nil)
+        let warnings = try await decodeWarnings + admit(req, info, &obj, old: nil, scope: .main)
         try await admitOwnerReferences(req, info, scope: .main, new: obj, old: nil)
         let created = try await store.create(info, obj, scope: .main, dryRun: req.dryRun, tracking: .update(manager: manager(req)))
         return .json(present(created, info, await readSchema(info)), status: 201, headers: warnings)
@@ -280,7 +280,7 @@ struct APIServer: Sendable {
         if EventConversion.isEventsV1(info) { obj = EventConversion.toCore(obj) }
         let old = await store.get(info.resourceKey, namespace: namespace, name: name)
         let schema = await readSchema(info)
-        let warnings = try await decodeWarnings + admit(req, info, &obj, old: old.map { present($0, info, schema) })
+        let warnings = try await decodeWarnings + admit(req, info, &obj, old: old.map { present($0, info, schema) }, scope: scope)
         let allowCreate = info.kind == "Lease" || info.kind == "Endpoints" || info.kind == "Event"
         if old != nil || allowCreate { try await admitOwnerReferences(req, info, scope: scope, new: obj, old: old) }
         let updated = try await store.update(info, obj, scope: scope, dryRun: req.dryRun, allowCreate: allowCreate,

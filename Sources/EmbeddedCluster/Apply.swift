@@ -130,7 +130,7 @@ extension APIServer {
             // Unknown fields are judged on the intent; defaults and validation on the merged result.
             warnings = try pruneUnknown(req, info, &intent, schema)
             check = { (obj: inout JSONValue, old: JSONValue?) throws(APIStatusError) in
-                try APIServer.defaultAndValidate(info, &obj, old: old, schema)
+                try APIServer.defaultAndValidate(info, &obj, old: old, scope: scope, schema)
             }
         }
         // OwnerReferencesPermissionEnforcement judges the merged object against the stored one (nil: a create).

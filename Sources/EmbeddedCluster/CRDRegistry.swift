@@ -7,6 +7,8 @@ import KubeCore
 protocol CustomResourceSchema: Sendable {
     /// `old` is the stored object on updates (transition rules, ratcheting).
     func validate(_ object: JSONValue, old: JSONValue?) -> [APIStatusError.Cause]
+    /// A `/status` write: `object` as it would be stored (the stored spec, the written status).
+    func validateStatus(_ object: JSONValue, old: JSONValue) -> [APIStatusError.Cause]
     func applyDefaults(to object: inout JSONValue)
     /// Removes unknown fields; answers the removed paths (e.g. `spec.foo`).
     func prune(_ object: inout JSONValue) -> [String]
@@ -26,6 +28,9 @@ struct StructuralSchemaChecker: CustomResourceSchema {
         let errors = old.map { schema.validateUpdate(object, old: $0) } ?? schema.validate(object)
         return errors.map { APIStatusError.Cause(field: $0.field, reason: $0.reason, message: $0.message) }
     }
+    func validateStatus(_ object: JSONValue, old: JSONValue) -> [APIStatusError.Cause] {
+        schema.validateStatusUpdate(object, old: old).map { APIStatusError.Cause(field: $0.field, reason: $0.reason, message: $0.message) }
+    }
     func applyDefaults(to object: inout JSONValue) { schema.applyDefaults(to: &object) }
     func prune(_ object: inout JSONValue) -> [String] { schema.prune(&object) }
 }
@@ -37,6 +42,7 @@ struct FallbackPruningSchema: CustomResourceSchema {
     init(_ schema: JSONValue) { self.schema = schema }
 
     func validate(_ object: JSONValue, old: JSONValue?) -> [APIStatusError.Cause] { [] }
+    func validateStatus(_ object: JSONValue, old: JSONValue) -> [APIStatusError.Cause] { [] }
     func applyDefaults(to object: inout JSONValue) {}
 
     func prune(_ object: inout JSONValue) -> [String] {

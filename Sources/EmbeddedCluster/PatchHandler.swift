@@ -47,7 +47,7 @@ extension APIServer {
         if patched.name != name || (info.namespaced && patched.namespace != namespace) {
             throw APIStatusError.badRequest("metadata.name: Invalid value: the name of the object does not match the name on the URL")
         }
-        let warnings = try await decodeWarnings + admit(req, info, &patched, old: schema != nil ? view : current)
+        let warnings = try await decodeWarnings + admit(req, info, &patched, old: schema != nil ? view : current, scope: scope)
         try await admitOwnerReferences(req, info, scope: scope, new: patched, old: current)
         let result: Result<JSONValue, APIStatusError> = await store.updateResult(info, patched, scope: scope, dryRun: req.dryRun,
                                                                                  tracking: .update(manager: manager(req)))
@@ -65,10 +65,10 @@ extension APIServer {
 
     /// Validation, defaulting and pruning of custom resources; `fieldValidation` handling for unknown fields.
     /// Answers `Warning` headers for fieldValidation=Warn.
-    func admit(_ req: APIRequest, _ info: ResourceInfo, _ obj: inout JSONValue, old: JSONValue?) async throws -> [(String, String)] {
+    func admit(_ req: APIRequest, _ info: ResourceInfo, _ obj: inout JSONValue, old: JSONValue?, scope: UpdateScope) async throws -> [(String, String)] {
         guard info.isCustom, let schema = await store.schema(for: info) else { return [] }
         let warnings = try pruneUnknown(req, info, &obj, schema)
-        try Self.defaultAndValidate(info, &obj, old: old, schema)
+        try Self.defaultAndValidate(info, &obj, old: old, scope: scope, schema)
         return warnings
     }
 
@@ -84,10 +84,27 @@ extension APIServer {
         }
     }
 
-    /// Defaults, then validates (422 Invalid naming each field).
-    static func defaultAndValidate(_ info: ResourceInfo, _ obj: inout JSONValue, old: JSONValue?, _ schema: any CustomResourceSchema) throws(APIStatusError) {
+    /// Defaults, then validates (422 Invalid naming each field) what the write would store, as the resource's
+    /// strategy does after PrepareForCreate/PrepareForUpdate: with a status subresource, the main resource keeps
+    /// the stored status (none on create) and `/status` keeps the stored spec and metadata, and judges only the
+    /// status against the schema. `scope: .all` (internal writers, scale) judges the object as given.
+    static func defaultAndValidate(_ info: ResourceInfo, _ obj: inout JSONValue, old: JSONValue?, scope: UpdateScope = .all,
+                                   _ schema: any CustomResourceSchema) throws(APIStatusError) {
         schema.applyDefaults(to: &obj)
-        let errors = schema.validate(obj, old: old)
+        let errors: [APIStatusError.Cause]
+        switch scope {
+        case .status:
+            guard let old else { throw .notFound(info.qualifiedName, obj.name ?? "", group: info.group, kind: info.plural) }
+            var stored = old
+            stored["status"] = obj["status"]
+            errors = schema.validateStatus(stored, old: old)
+        case .main where info.hasStatus:
+            var stored = obj
+            stored["status"] = old?["status"]
+            errors = schema.validate(stored, old: old)
+        case .main, .all:
+            errors = schema.validate(obj, old: old)
+        }
         if !errors.isEmpty {
             throw APIStatusError.invalid(kind: info.kind, group: info.group, name: obj.name ?? "", causes: errors)
         }

@@ -29,6 +29,12 @@ public struct StructuralSchema: Sendable {
         Validator(checkRules: hasRules).validate(new, node: root, at: .root, old: old)
     }
 
+    /// A `/status` write: `new` is the object as it would be stored (the stored spec and metadata, the written
+    /// status). Only the status is judged against the schema; list types and CEL rules see the whole object.
+    public func validateStatusUpdate(_ new: JSONValue, old: JSONValue) -> [FieldError] {
+        Validator(checkRules: hasRules).validateStatus(new, node: root, old: old)
+    }
+
     /// Drops nulls of non-nullable fields without default, then applies `default`s.
     public func applyDefaults(to object: inout JSONValue) {
         Defaulter.apply(&object, root)

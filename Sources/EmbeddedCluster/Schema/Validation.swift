@@ -10,6 +10,26 @@ struct Validator {
         var errors = openAPI(value, node, path)
         errors += embedded(value, node, path, isRoot: path.elements.isEmpty)
         errors += listTypes(value, node, path)
+        return withRules(errors, value, node: node, at: path, old: old)
+    }
+
+    /// A `/status` write (status_strategy.go ValidateUpdate): the written status against the schema's `status`
+    /// alone, as `status.…`; list-type uniqueness on the whole object, unless the stored object already broke it
+    /// (ratcheting); CEL rules on the whole object. The spec is the stored one, which was judged when written:
+    /// it is not validated again, as kube-apiserver does not.
+    func validateStatus(_ value: JSONValue, node: SchemaNode, old: JSONValue) -> [FieldError] {
+        var errors: [FieldError] = []
+        if let status = value["status"], let statusNode = node.properties["status"] {
+            errors += openAPI(status, statusNode, FieldPath.root.child("status"))
+        }
+        let listErrors = listTypes(value, node, .root)
+        if !listErrors.isEmpty, listTypes(old, node, .root).isEmpty { errors += listErrors }
+        return withRules(errors, value, node: node, at: .root, old: old)
+    }
+
+    /// `errors` plus the CEL rules' errors, unless a blocking error makes running them unsafe.
+    private func withRules(_ errors: [FieldError], _ value: JSONValue, node: SchemaNode, at path: FieldPath, old: JSONValue?) -> [FieldError] {
+        var errors = errors
         guard checkRules else { return errors }
         // strategy.go hasBlockingErr: after a type, required, enum or size error the rules may not be able to
         // run safely, so they are skipped with one placeholder error (field.Invalid(nil, nil, ...)).
