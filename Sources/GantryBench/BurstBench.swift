@@ -9,7 +9,7 @@ import KubeRuntime
 /// (issue #8 item 15: two-replica jobs; issue #14 scenario 1: 2,000 one-replica and 500 four-replica jobs, the
 /// `burst-one-replica` and `burst-four-replica` variants). Each scale runs three times on a fresh `gantry dev`
 /// process (a large simulated GPU pool): once a bare `KubeClient` creates the N × R pods with 4 requests in flight;
-/// once a bare client makes the operator's writes per job, 16 jobs at once (the ceiling);
+/// once a bare client makes the operator's writes per job, 32 jobs at once (the ceiling);
 /// once the operator, in this process, admits N jobs and creates their pods. The API server runs in its own
 /// process so its CPU is reported apart from the controller's.
 ///
@@ -22,8 +22,8 @@ public struct BurstBench: Sendable {
     public var concurrency = 4
     /// Jobs the ceiling's bare client works on at once. Enough to keep the server busy: with 4, each lane waited
     /// on seven round trips per job and the "ceiling" ran slower than the operator (207 pods/s at 4 lanes, 262 at
-    /// 8, 296 at 16; N=2,000 one-replica jobs, seventh run in docs/benchmarks.md).
-    public var ceilingLanes = 16
+    /// 8, 296 at 16, 324 at 32; N=2,000 one-replica jobs, seventh run in docs/benchmarks.md).
+    public var ceilingLanes = 32
     public var timeout: Duration = .seconds(300)
 
     /// The job shapes `gantry bench` knows, by benchmark name: replicas, default scales, quick scales.

@@ -49,7 +49,7 @@ struct ControllerCommand: AsyncParsableCommand {
     var metricsHost: String = "127.0.0.1"
 
     @Option(help: "Concurrent reconciles per controller.")
-    var workers: Int = 4
+    var workers: Int = OperatorManager.Options().workers
 
     @Option(help: "Running jobs whose metrics log is followed as a stream; the log of any further job is read every 5 s.")
     var maxLogStreams: Int = 64
