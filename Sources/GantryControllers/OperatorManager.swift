@@ -77,7 +77,7 @@ public struct OperatorManager: Sendable {
         var controllerOptions = Controller.Options()
         controllerOptions.workers = options.workers
         trainingJobs = Controller(name: "trainingjob", watches: try TrainingJobWatches.watches(informers, keys, caches: caches, admission: admission),
-                                  sharedInformers: true, options: controllerOptions, clock: clock)
+                                  reads: informers.stores, sharedInformers: true, options: controllerOptions, clock: clock)
         let instance = options.instance
         let transitions = PlatformTransitions()
         let context = KindRegistration.Context(client: client, informers: informers, options: controllerOptions, clock: clock) { name in

@@ -125,6 +125,10 @@ public struct Controller: Sendable {
 
     public let name: String
     public let watches: [WatchSpec]
+    /// Caches the reconciler reads without watching them (nodes, the platform's settings). Workers start once these
+    /// have their first list too, as controller-runtime's manager starts controllers only after every cache synced:
+    /// a reconcile planned from an empty cache acts on "nothing there" (a service refused for want of nodes).
+    public let reads: [Store]
     public let queue: WorkQueue<ObjectKey>
     /// False when the informers are shared and run by their owner.
     let runsInformers: Bool
@@ -132,10 +136,11 @@ public struct Controller: Sendable {
     let clock: any RuntimeClock
     let logger: Logger
 
-    public init(name: String, watches: [WatchSpec], sharedInformers: Bool = false, options: Options = .init(),
+    public init(name: String, watches: [WatchSpec], reads: [Store] = [], sharedInformers: Bool = false, options: Options = .init(),
                 clock: any RuntimeClock = SystemClock(), logger: Logger? = nil) {
         self.name = name
         self.watches = watches
+        self.reads = reads
         self.runsInformers = !sharedInformers
         self.options = options
         self.clock = clock
@@ -143,9 +148,10 @@ public struct Controller: Sendable {
         self.logger = logger ?? Logger(label: "gantry.controller.\(name)")
     }
 
-    /// True once every watched store has its first complete list (readiness).
+    /// True once every watched and read store has its first complete list (readiness).
     public func hasSynced() async -> Bool {
         for watch in watches where !(await watch.informer.store.hasSynced) { return false }
+        for store in reads where !(await store.hasSynced) { return false }
         return true
     }
 
@@ -169,6 +175,7 @@ public struct Controller: Sendable {
                 }
             }
             for watch in watches { await watch.informer.store.waitUntilSynced() }
+            for store in reads { await store.waitUntilSynced() }
             if Task.isCancelled { reflectors.cancelAll(); return }
             logger.info("caches synced; starting workers", metadata: ["workers": "\(options.workers)"])
 

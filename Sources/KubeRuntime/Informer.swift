@@ -69,6 +69,8 @@ public struct SharedInformers: Sendable {
 
     public subscript(key: Key) -> Informer? { informers[key] }
     public var count: Int { informers.count }
+    /// Every informer's store: what a controller on this set may read (see `Controller.reads`).
+    public var stores: [Store] { informers.values.map(\.store) }
 
     /// True once every informer has its first complete list (readiness).
     public func hasSynced() async -> Bool {

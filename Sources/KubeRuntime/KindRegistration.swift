@@ -97,7 +97,9 @@ public struct KindRegistration: Sendable {
                 readStores[type] = informer.store
             }
             let planner = try make(context, readStores)
-            let controller = Controller(name: name, watches: watches, sharedInformers: true, options: context.options, clock: context.clock)
+            // Its planner may read any cache of the set (the platform's settings through `context.informers`).
+            let controller = Controller(name: name, watches: watches, reads: context.informers.stores, sharedInformers: true,
+                                        options: context.options, clock: context.clock)
             let reconciler = KindReconciler(planner: planner, client: context.client, primary: primary.store, children: stores,
                                             events: context.events("\(kind.group)/\(name)-controller"), clock: context.clock,
                                             notify: context.notify)
