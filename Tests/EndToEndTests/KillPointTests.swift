@@ -165,7 +165,8 @@ import Testing
             #expect(try await f.get(.inferenceServices, "default", "q")?[path: "status", "lastSwap", "reason"] == "Swapped")
             #expect(ledger.duplicates.isEmpty, "\(ledger.duplicates)")
             // Seen under the whole suite's load only (pods deleted and made again under their names after the
-            // restart): what the cluster and the controllers recorded, to tell a failed pod from a dropped one.
+            // restart): the restarted controller planned from a node cache not yet listed and dropped the candidate
+            // (ReadCachesSyncTests). Should it recur: what the cluster and the controllers recorded.
             if !ledger.recreated(prefix: "default/svc/q/").isEmpty {
                 let status = try await f.get(.inferenceServices, "default", "q")?["status"]
                 print("KillPointTests: pods made again; status \(status ?? .null)\n\(await f.eventStory("default", "q"))\n"
