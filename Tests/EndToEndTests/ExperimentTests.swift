@@ -239,7 +239,7 @@ import KubeCore
             #expect(status["phase"] == "Failed")
             let failed = try #require(Self.condition(status, "Failed"))
             #expect(failed["reason"] == "MaxFailedTrialsReached")
-            #expect((failed["message"]?.stringValue ?? "").contains("broken-2"), "\(failed)")
+            #expect(failed["message"]?.stringValue?.contains("broken-2") == true, "\(failed)")
             #expect(Self.condition(status, "Stalled")?["status"] == "True")
             #expect(status[path: "trials", "created"] == 2 && status[path: "trials", "failed"] == 2)
             #expect(try await Self.trials(h, "broken").count == 2)
