@@ -62,6 +62,9 @@ struct ControllerProcessTests {
             #expect(await holder() == "", "the Lease is released, so a successor takes over at once")
             let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             #expect(output.contains("released leadership"), "\(output.suffix(2000))")
+            // README's default of --workers: every controller of a process started without the flag runs 8.
+            let started = output.split(separator: "\n").filter { $0.contains("caches synced; starting workers") }
+            #expect(!started.isEmpty && started.allSatisfy { $0.contains(#""workers":"8""#) }, "\(started.joined(separator: "\n"))")
             // A clean shutdown is not an error (it logged Hummingbird's "Waiting on child channel: CancellationError()").
             let errors = output.split(separator: "\n").filter { $0.contains(#""level":"error""#) || $0.contains(#""level":"critical""#) }
             #expect(errors.isEmpty, "\(errors.joined(separator: "\n"))")
