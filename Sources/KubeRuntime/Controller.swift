@@ -125,8 +125,9 @@ public struct Controller: Sendable {
 
     public let name: String
     public let watches: [WatchSpec]
-    /// Caches the reconciler reads without watching them (nodes, the platform's settings). Workers start once these
-    /// have their first list too, as controller-runtime's manager starts controllers only after every cache synced:
+    /// Caches the reconciler may read besides its watches (on shared informers: every store of the set, so nodes and
+    /// the platform's settings too; stores nobody runs would never sync). Workers start once these have their first
+    /// list too, as controller-runtime's manager starts controllers only after every cache synced:
     /// a reconcile planned from an empty cache acts on "nothing there" (a service refused for want of nodes).
     public let reads: [Store]
     public let queue: WorkQueue<ObjectKey>
