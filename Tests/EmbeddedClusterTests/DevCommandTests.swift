@@ -302,6 +302,30 @@ final class GantryDev: @unchecked Sendable {
     /// How many descriptors the server has open.
     var openDescriptors: Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.processIdentifier)/fd").count) ?? 0 }
 
+    /// The server's descriptors holding connections it accepted from `clientPorts` (IPv4 loopback): its sockets whose
+    /// TCP peer is one of those ports, by inode (/proc/PID/net/tcp, /proc/PID/fd). Unlike a count of all descriptors,
+    /// no other connection opening or closing meanwhile moves it.
+    func acceptedConnections(from clientPorts: Set<Int>) -> Int {
+        let pid = process.processIdentifier
+        // Read to the end: String(contentsOfFile:) stops after the first page of a /proc file (its size reads 0).
+        let bytes = (try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/\(pid)/net/tcp")).readToEnd()) ?? nil
+        let table = String(decoding: bytes ?? Data(), as: UTF8.self)
+        var inodes = Set<Substring>()
+        for line in table.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            guard fields.count > 9, let local = fields[1].split(separator: ":").last.flatMap({ Int($0, radix: 16) }),
+                  let remote = fields[2].split(separator: ":").last.flatMap({ Int($0, radix: 16) }),
+                  local == port, clientPorts.contains(remote) else { continue }
+            inodes.insert(fields[9])
+        }
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+        return fds.filter { fd in
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"),
+                  target.hasPrefix("socket:["), target.hasSuffix("]") else { return false }
+            return inodes.contains(target.dropFirst(8).dropLast())
+        }.count
+    }
+
     /// kubectl with this server's kubeconfig.
     func kubectl(_ args: String..., stdin: String? = nil) async -> CommandResult {
         await runProcess(TestCluster.kubectlPath, ["--kubeconfig", kubeconfig] + args, stdin: stdin,

@@ -15,6 +15,16 @@ public final class LoopbackSocket: @unchecked Sendable {
 
     deinit { close() }
 
+    /// The connection's local (client-side) port.
+    public var localPort: Int {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
+        }
+        return ok ? Int(UInt16(bigEndian: address.sin_port)) : 0
+    }
+
     public func close() {
         if fd >= 0 { Glibc.close(fd) }
         fd = -1
