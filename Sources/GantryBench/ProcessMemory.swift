@@ -31,6 +31,22 @@ public enum ProcessMemory {
         return Reading(rssBytes: rss * 1024, peakBytes: hwm * 1024, anonymousBytes: (anonymous ?? 0) * 1024)
     }
 
+    /// The pages a process touches over `window`: its referenced bits cleared (`/proc/PID/clear_refs`), then
+    /// `Referenced` summed over its mappings (`smaps_rollup`) once the window passed. RSS also counts pages that
+    /// were touched once (start-up code, relocations) and pages the kernel maps around each touched file page
+    /// (fault-around, 64 KiB), which stay resident, untouched, until memory is short; this is what the process
+    /// keeps using. Nil where the files cannot be written or read (another user's process, not Linux).
+    public static func workingSet(pid: Int32, over window: Duration) async throws -> Int? {
+        guard let clear = FileHandle(forWritingAtPath: "/proc/\(pid)/clear_refs") else { return nil }
+        defer { try? clear.close() }
+        guard (try? clear.write(contentsOf: Array("1".utf8))) != nil else { return nil }
+        try await Task.sleep(for: window)
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Referenced:") }),
+              let kib = kibibytes(line) else { return nil }
+        return kib * 1024
+    }
+
     public static var rss: Int { read()?.rssBytes ?? 0 }
     public static var peak: Int { read()?.peakBytes ?? 0 }
 

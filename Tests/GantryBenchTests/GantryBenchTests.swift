@@ -99,6 +99,7 @@ import KubeCore
     @Test func scale10kRunsSmallAndYieldsItsFigures() async throws {
         var bench = Scale10kBench(quick: true, scales: [20])
         bench.idle = .seconds(1)
+        bench.workingSetWindow = .seconds(1)
         bench.latencyJobs = 1
         let figures = try await bench.run(log: { _ in })
         let metrics = figures.map(\.metric)
@@ -111,6 +112,11 @@ import KubeCore
             #expect(metrics.contains(metric), "missing figure \(metric)")
         }
         #expect(figures.first { $0.metric == "idle RSS, nothing cached" }.map { $0.value > 1 } == true, "the controller's RSS was read")
+        // The working set is read from the controller's own referenced bits: some pages, never more than it has.
+        let rss = figures.first { $0.metric == "idle RSS, nothing cached" }?.value ?? 0
+        let workingSet = figures.first { $0.metric == "idle working set, nothing cached" }
+        #expect(workingSet.map { $0.value > 0 && $0.value <= rss } == true, "working set \(String(describing: workingSet?.value)) MiB of \(rss) MiB RSS")
+        #expect(workingSet?.note.contains("UNREADABLE") == false)
         #expect(figures.first { $0.metric.hasSuffix("writes after sync (seed already converged)") }?.value == 0,
                 "the seeded jobs are converged: the operator writes nothing for them")
     }
