@@ -6,10 +6,14 @@ import KubeCore
 struct Validator {
     let checkRules: Bool
 
+    /// On an update (`old` set) the schema's errors in values the update left unchanged are dropped
+    /// (ratcheting, KEP-4008, on by default since 1.30: apiserver/validation/ratcheting.go), so an object written
+    /// before its CRD's schema tightened can still be labelled, finalized or edited elsewhere.
     func validate(_ value: JSONValue, node: SchemaNode, at path: FieldPath, old: JSONValue? = nil) -> [FieldError] {
-        var errors = openAPI(value, node, path)
+        var errors = openAPI(value, node, path, old: old)
         errors += embedded(value, node, path, isRoot: path.elements.isEmpty)
-        errors += listTypes(value, node, path)
+        // strategy.go: list-set and list-map uniqueness only if the stored object kept it (ratcheting).
+        if old.map({ listTypes($0, node, path).isEmpty }) ?? true { errors += listTypes(value, node, path) }
         return withRules(errors, value, node: node, at: path, old: old)
     }
 
@@ -20,7 +24,7 @@ struct Validator {
     func validateStatus(_ value: JSONValue, node: SchemaNode, old: JSONValue) -> [FieldError] {
         var errors: [FieldError] = []
         if let status = value["status"], let statusNode = node.properties["status"] {
-            errors += openAPI(status, statusNode, FieldPath.root.child("status"))
+            errors += openAPI(status, statusNode, FieldPath.root.child("status"), old: old["status"])
         }
         let listErrors = listTypes(value, node, .root)
         if !listErrors.isEmpty, listTypes(old, node, .root).isEmpty { errors += listErrors }
@@ -61,7 +65,10 @@ struct Validator {
         }
     }
 
-    func openAPI(_ v: JSONValue, _ n: SchemaNode, _ p: FieldPath) -> [FieldError] {
+    /// `old` is the value an update replaces at this place, where one correlates (`ratchetingOld`): a value equal
+    /// to it is not judged, as upstream turns every error under an unchanged value into a warning.
+    func openAPI(_ v: JSONValue, _ n: SchemaNode, _ p: FieldPath, old: JSONValue? = nil) -> [FieldError] {
+        if let old, old == v { return [] }
         let name = p.openAPI
         let field = p.openAPIField
         let types = n.typeNames
@@ -91,7 +98,7 @@ struct Validator {
         }
 
         var errors: [FieldError] = []
-        errors += junctors(v, n, p)
+        errors += junctors(v, n, p, old: old)
         if case .string(let s) = v {
             errors += string(s, n, field, name)
             if let f = n.format, !Formats.isValid(s, format: f) {
@@ -101,9 +108,9 @@ struct Validator {
         }
         if case .int = v { errors += number(v, n, field, name) }
         if case .double = v { errors += number(v, n, field, name) }
-        if case .array(let a) = v { errors += array(a, n, p) }
+        if case .array(let a) = v { errors += array(a, n, p, old: old) }
         if let e = n.enumValues, !Self.enumContains(e, v) { errors.append(enumError(field, v, e)) }
-        if case .object(let o) = v { errors += object(o, n, p) }
+        if case .object(let o) = v { errors += object(o, n, p, old: old?.objectValue) }
         return errors
     }
 
@@ -207,10 +214,13 @@ struct Validator {
         return Int64(d.rounded(.towardZero))
     }
 
-    private func array(_ a: [JSONValue], _ n: SchemaNode, _ p: FieldPath) -> [FieldError] {
+    private func array(_ a: [JSONValue], _ n: SchemaNode, _ p: FieldPath, old: JSONValue?) -> [FieldError] {
         var errors: [FieldError] = []
         if let items = n.items {
-            for (i, item) in a.enumerated() { errors += openAPI(item, items, p.index(i)) }
+            let oldItems = old?.arrayValue
+            for (i, item) in a.enumerated() {
+                errors += openAPI(item, items, p.index(i), old: oldItems.flatMap { Self.correlated(item, at: i, in: $0, n) })
+            }
         }
         let field = p.openAPIField
         if let min = n.minItems, Int64(a.count) < min {
@@ -222,7 +232,18 @@ struct Validator {
         return errors
     }
 
-    private func object(_ o: [String: JSONValue], _ n: SchemaNode, _ p: FieldPath) -> [FieldError] {
+    /// The old item an update's list item replaces (ratcheting.go correlateOldValueForChildAtNewIndex): in a
+    /// list-type map the item with the same keys; in a list without a type the same index; none in a set or an
+    /// atomic list, whose items are judged anew unless the whole list is unchanged.
+    static func correlated(_ item: JSONValue, at index: Int, in old: [JSONValue], _ n: SchemaNode) -> JSONValue? {
+        switch n.listType {
+        case "map": return old.first { o in n.listMapKeys.allSatisfy { o[$0] == item[$0] } }
+        case "set", "atomic": return nil
+        default: return index < old.count ? old[index] : nil
+        }
+    }
+
+    private func object(_ o: [String: JSONValue], _ n: SchemaNode, _ p: FieldPath, old: [String: JSONValue]?) -> [FieldError] {
         let field = p.openAPIField
         let count = Int64(o.count)
         // object_validator.go returns right after a property-count failure.
@@ -235,11 +256,11 @@ struct Validator {
         var errors: [FieldError] = []
         if let additional = n.additionalSchema {
             for key in o.keys.sorted() where n.properties[key] == nil {
-                if let value = o[key] { errors += openAPI(value, additional, p.key(key)) }
+                if let value = o[key] { errors += openAPI(value, additional, p.key(key), old: old?[key]) }
             }
         }
         for key in n.properties.keys.sorted() {
-            if let value = o[key], let sub = n.properties[key] { errors += openAPI(value, sub, p.child(key)) }
+            if let value = o[key], let sub = n.properties[key] { errors += openAPI(value, sub, p.child(key), old: old?[key]) }
         }
         for key in n.required where o[key] == nil {
             errors.append(.required(p.child(key).openAPIField))
@@ -249,13 +270,14 @@ struct Validator {
 
     /// schema_props.go: allOf/anyOf/oneOf/not. Their summary errors are plain errors, not `*Validation`, so
     /// validation.go reports them as `field.Invalid(nil, "", msg)`: field `<nil>`, value `""`.
-    private func junctors(_ v: JSONValue, _ n: SchemaNode, _ p: FieldPath) -> [FieldError] {
+    /// The branches see the same old value: their properties and items correlate as this node's do.
+    private func junctors(_ v: JSONValue, _ n: SchemaNode, _ p: FieldPath, old: JSONValue?) -> [FieldError] {
         var errors: [FieldError] = []
         let quoted = GoFormat.quote(p.openAPI)
         func summary(_ text: String) -> FieldError { .invalid("<nil>", .json(.string("")), text) }
 
         if !n.anyOf.isEmpty {
-            let results = n.anyOf.map { openAPI(v, $0, p) }
+            let results = n.anyOf.map { openAPI(v, $0, p, old: old) }
             if !results.contains(where: \.isEmpty) {
                 errors.append(summary("\(quoted) must validate at least one schema (anyOf)"))
                 // kube keeps the errors of the branch that matched best; fewest errors approximates that.
@@ -263,7 +285,7 @@ struct Validator {
             }
         }
         if !n.oneOf.isEmpty {
-            let results = n.oneOf.map { openAPI(v, $0, p) }
+            let results = n.oneOf.map { openAPI(v, $0, p, old: old) }
             let valid = results.filter(\.isEmpty).count
             if valid != 1 {
                 let detail = valid == 0 ? "Found none valid" : "Found \(valid) valid alternatives"
@@ -272,7 +294,7 @@ struct Validator {
             }
         }
         if !n.allOf.isEmpty {
-            let results = n.allOf.map { openAPI(v, $0, p) }
+            let results = n.allOf.map { openAPI(v, $0, p, old: old) }
             let valid = results.filter(\.isEmpty).count
             errors += results.flatMap { $0 }
             if valid != results.count {

@@ -3,7 +3,7 @@ import KubeCore
 /// Runs `x-kubernetes-validations` over an object tree like apiextensions' schema/cel/validation.go: rules of
 /// a node see that node's value as `self` (never null: null values are not validated by rules), transition
 /// rules (using `oldSelf`) run only where an old value correlates (same property or map key, or list-type map
-/// item with the same keys).
+/// item with the same keys); a rule without `oldSelf` is skipped where that old value equals the new one (ratcheting).
 struct CELValidator {
     mutating func validate(_ value: JSONValue, old: JSONValue?, node: SchemaNode, at path: FieldPath) -> [FieldError] {
         if case .null = value { return [] }
@@ -42,8 +42,12 @@ struct CELValidator {
         // kube ≤1.34 prints the schema type as the bad value (`Invalid value: "object": ...`); 1.35 (PR #133832)
         // omits it for objects and arrays and prints scalars themselves. We follow the long-standing form.
         let shown = BadValue.json(.string(node.celTypeName))
+        let unchanged = !node.rules.isEmpty && old == value
         for rule in node.rules {
             if rule.usesOldSelf && old == nil { continue }
+            // Ratcheting (cel/validation.go, 1.30+): a rule without oldSelf is not held against a value the update
+            // left unchanged (upstream evaluates it and turns a failure into a warning).
+            if !rule.usesOldSelf && unchanged { continue }
             var variables: [String: JSONValue] = ["self": value]
             if let old { variables["oldSelf"] = old }
             let evaluator = CELEvaluator(variables: variables, patterns: rule.patterns)
