@@ -223,7 +223,7 @@ struct APIServer: Sendable {
 
     func list(_ req: APIRequest, _ info: ResourceInfo, namespace: String?) async throws -> APIResponse {
         let (labels, fields) = try selectors(req, info)
-        let limit = req.query["limit"].flatMap { Int($0) }
+        let limit = try req.integer("limit").map { Int(clamping: $0) }
         let exact = req.query["resourceVersionMatch"] == "Exact" ? req.query["resourceVersion"].flatMap { Int64($0) } : nil
         let page = try await store.listPage(info, namespace: namespace, labels: labels, fields: fields,
                                             limit: limit, continueToken: req.query["continue"], exactRevision: exact)

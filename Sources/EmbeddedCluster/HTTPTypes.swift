@@ -63,7 +63,23 @@ struct APIRequest: Sendable {
     var contentType: String { (headers["content-type"] ?? "application/json").split(separator: ";").first.map {
         $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? "application/json" }
     var dryRun: Bool { queryAll.contains { $0.0 == "dryRun" && $0.1 == "All" } }
-    func flag(_ name: String) -> Bool { query[name] == "true" || query[name] == "1" }
+    /// A bool query parameter as apimachinery converts one (Convert_Slice_string_To_bool): absent is false; `0`,
+    /// `f` and `false`, in any case, are false; anything else, the empty string included (`?watch`), is true.
+    func flag(_ name: String) -> Bool {
+        guard let value = query[name]?.lowercased() else { return false }
+        return value != "0" && value != "f" && value != "false"
+    }
+
+    /// An integer query parameter (`limit`, `timeoutSeconds`, `tailLines`) as apimachinery converts one: absent is
+    /// nil; what Go's `strconv.ParseInt` refuses is a 400 naming the value, as kube-apiserver answers when it
+    /// decodes the request's options, rather than a silent default.
+    func integer(_ name: String) throws -> Int64? {
+        guard let value = query[name] else { return nil }
+        if let number = Int64(value) { return number }
+        let digits = value.first == "+" || value.first == "-" ? value.dropFirst() : Substring(value)
+        let outOfRange = !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
+        throw APIStatusError.badRequest("strconv.ParseInt: parsing \(GoFormat.quote(value)): \(outOfRange ? "value out of range" : "invalid syntax")")
+    }
     var wantsTable: Bool { accept.contains("as=Table") }
 }
 

@@ -100,6 +100,8 @@ extension APIServer {
 
     func log(_ req: APIRequest, _ info: ResourceInfo, namespace: String?, name: String) async throws -> APIResponse {
         guard req.method == "GET" else { throw APIStatusError.methodNotAllowed() }
+        // The options are decoded before the pod is looked up, as kube-apiserver's handler decodes them.
+        let tail = try req.integer("tailLines").map { Int(clamping: $0) }
         guard let pod = await store.get("pods", namespace: namespace, name: name) else {
             throw APIStatusError.notFound("pods", name, group: "", kind: "pods")
         }
@@ -116,7 +118,6 @@ extension APIServer {
         } else {
             throw APIStatusError.badRequest("a container name must be specified for pod \(name), choose one of: [\(containers.joined(separator: " "))]")
         }
-        let tail = req.query["tailLines"].flatMap { Int($0) }
         var since: Date? = nil
         if !(req.query["sinceTime"] ?? "").isEmpty && !(req.query["sinceSeconds"] ?? "").isEmpty {
             throw APIStatusError.badRequest("at most one of sinceTime or sinceSeconds may be specified")

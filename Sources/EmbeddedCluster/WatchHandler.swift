@@ -13,7 +13,7 @@ extension APIServer {
         if let name { fields.terms.append(.init(path: "metadata.name", value: name, negated: false)) }
         // kube-apiserver's default is a random 30–60 minutes (--min-request-timeout), also for an explicit 0
         // (handlers/get.go: `if timeout == 0 && minRequestTimeout > 0`); bounded to a day here.
-        let asked = req.query["timeoutSeconds"].flatMap { Int($0) } ?? 0
+        let asked = Int(clamping: try req.integer("timeoutSeconds") ?? 0)
         let timeout = min(asked > 0 ? asked : Int.random(in: 1800...3600), 86_400)
         let bookmarks = req.flag("allowWatchBookmarks")
         let table = req.wantsTable

@@ -50,6 +50,37 @@ struct HTTPTests {
         }
     }
 
+    /// Query options decoded as kube-apiserver's parameter codec decodes them: an integer Go cannot parse is a 400
+    /// naming the value (not a silent default), and a bool is true unless it reads 0, f or false.
+    @Test func queryOptionsAreDecodedAsKubeApiserverDecodesThem() async throws {
+        try await withCluster(TestCluster.bare()) { t async throws in
+            _ = try await createConfigMap(t, "q")
+            var (code, body) = await t.curl("GET", Self.cms + "?limit=abc")
+            var status = try JSONValue.parse(body)
+            #expect(code == 400 && status["reason"] == "BadRequest" && status["message"] == #"strconv.ParseInt: parsing "abc": invalid syntax"#, "\(code) \(body)")
+            (code, body) = await t.curl("GET", Self.cms + "?limit=99999999999999999999")
+            status = try JSONValue.parse(body)
+            #expect(code == 400 && status["message"] == #"strconv.ParseInt: parsing "99999999999999999999": value out of range"#, "\(code) \(body)")
+            (code, body) = await t.curl("GET", Self.cms + "?watch=true&timeoutSeconds=0.1s")
+            status = try JSONValue.parse(body)
+            #expect(code == 400 && status["message"] == #"strconv.ParseInt: parsing "0.1s": invalid syntax"#, "a watch's timeout: \(code) \(body)")
+            (code, body) = await t.curl("GET", "/api/v1/namespaces/default/pods/none/log?tailLines=ten")
+            #expect(code == 400 && body.contains(#"parsing \"ten\": invalid syntax"#), "\(code) \(body)")
+
+            (code, body) = await t.curl("GET", Self.cms + "?limit=1")
+            #expect(try code == 200 && JSONValue.parse(body)["kind"] == "ConfigMapList", "\(code) \(body)")
+            // watch=yes is a watch (it ends at its timeout), watch=False a list.
+            (code, body) = await t.curl("GET", Self.cms + "?watch=yes&timeoutSeconds=1")
+            #expect(code == 200 && body.contains(#""type":"ADDED""#), "\(code) \(body)")
+            (code, body) = await t.curl("GET", Self.cms + "?watch=False")
+            #expect(try code == 200 && JSONValue.parse(body)["kind"] == "ConfigMapList", "\(code) \(body)")
+
+            // kubectl shows the server's message.
+            let r = await t.kubectl("get", "--raw", Self.cms + "?limit=abc")
+            #expect(!r.ok && r.stderr.contains("strconv.ParseInt"), "\(r.stderr)")
+        }
+    }
+
     @Test func optimisticConcurrency() async throws {
         try await withCluster(TestCluster.bare()) { t async throws in
             var obj = try await createConfigMap(t, "occ")
