@@ -23,6 +23,9 @@ public actor EventRecorder {
         var namespace: String
         var count: Int
         var lastSeen: Date
+        /// Its create failed for a passing reason and is being tried again: repeats are counted here, and the
+        /// retry writes the count once the Event is stored (a second Event would otherwise be created).
+        var pending = false
     }
 
     let client: KubeClient
@@ -59,6 +62,7 @@ public actor EventRecorder {
             existing.count += 1
             existing.lastSeen = now
             series[key] = existing
+            if existing.pending { return }
             let patch: JSONValue = ["series": ["count": .int(Int64(existing.count)), "lastObservedTime": .string(Timestamp.formatMicro(now))]]
             do {
                 _ = try await client.patch(.events, namespace: existing.namespace, name: existing.name, patch: patch)
@@ -87,7 +91,8 @@ public actor EventRecorder {
             series[key] = Series(name: eventName, namespace: namespace, count: 1, lastSeen: now)
         } catch where Self.worthRetrying(error) {
             // Later tries run on their own task: a reconcile never waits on an Event.
-            Task { await self.retry(event, key: key, seen: now, object: "\(namespace)/\(name)") }
+            series[key] = Series(name: eventName, namespace: namespace, count: 1, lastSeen: now, pending: true)
+            Task { await self.retry(event, key: key, object: "\(namespace)/\(name)") }
         } catch {
             logger.warning("could not record event", metadata: ["reason": "\(reason)", "object": "\(namespace)/\(name)", "error": "\(error)"])
         }
@@ -107,7 +112,7 @@ public actor EventRecorder {
         }
     }
 
-    private func retry(_ event: JSONValue, key: SeriesKey, seen: Date, object: String) async {
+    private func retry(_ event: JSONValue, key: SeriesKey, object: String) async {
         var last: any Error = CancellationError()
         for delay in retryDelays {
             guard (try? await clock.sleep(for: delay)) != nil else { return }
@@ -122,13 +127,25 @@ public actor EventRecorder {
                 last = error
                 break
             }
-            if series[key] == nil, let name = event.name {
-                series[key] = Series(name: name, namespace: event.namespace ?? "default", count: 1, lastSeen: seen)
-            }
+            await stored(event, key: key)
             return
         }
+        if series[key]?.name == event.name { series[key] = nil }
         logger.warning("could not record event", metadata: ["reason": "\(key.reason)", "object": "\(object)", "error": "\(last)",
                                                             "tries": "\(retryDelays.count + 1)"])
+    }
+
+    /// A retried Event is stored: repeats recorded meanwhile are written as its series, as a repeat of a stored
+    /// Event would have been.
+    private func stored(_ event: JSONValue, key: SeriesKey) async {
+        // Stays pending while the count is written, so a repeat meanwhile is counted here, not patched beside it.
+        while let entry = series[key], entry.name == event.name, entry.pending {
+            if entry.count > 1 {
+                let patch: JSONValue = ["series": ["count": .int(Int64(entry.count)), "lastObservedTime": .string(Timestamp.formatMicro(entry.lastSeen))]]
+                _ = try? await client.patch(.events, namespace: entry.namespace, name: entry.name, patch: patch)
+            }
+            if series[key]?.count == entry.count { series[key]?.pending = false }
+        }
     }
 
     /// Cuts at a character boundary so the note stays valid UTF-8 within the API's 1 KiB limit.

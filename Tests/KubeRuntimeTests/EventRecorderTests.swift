@@ -57,4 +57,29 @@ import KubeCore
             #expect(items.contains { $0["reason"] == "After" } && !items.contains { $0["reason"] == "Refused" }, "\(items.map { $0["reason"] ?? .null })")
         }
     }
+
+    /// Repeats of an Event whose first create is being retried fold into it once it is stored (series count), not
+    /// into a second Event made beside it.
+    @Test func repeatsWhileTheFirstCreateIsRetriedFoldIntoIt() async throws {
+        try await withCluster(TestCluster(DevClusterOptions(nodes: "off"))) { cluster async throws in
+            let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
+            var cm: JSONValue = ["apiVersion": "v1", "kind": "ConfigMap", "data": ["a": "b"]]
+            cm.name = "repeated"
+            let subject = try await client.create(.configMaps, cm, namespace: "default")
+            let recorder = EventRecorder(client: client, controller: "gantry.dev/test", instance: "test-1")
+            cluster.cluster.failNextRequests(1, code: 503, target: FaultTarget(method: "POST", path: "/events"))
+            for _ in 0..<3 {
+                await recorder.record(regarding: subject, type: "Warning", reason: "Flapping", note: "replica 1 failed", action: "Reconcile")
+            }
+            #expect(try await eventually(timeout: .seconds(20)) {
+                try await client.list(.events, namespace: "default").items.contains { $0["reason"] == "Flapping" && $0[path: "series", "count"] == 3 }
+            }, "one Event counting the three")
+            let flapping = try await client.list(.events, namespace: "default").items.filter { $0["reason"] == "Flapping" }
+            #expect(flapping.count == 1, "\(flapping.map { $0.name ?? "" })")
+            // Later repeats patch the same Event.
+            await recorder.record(regarding: subject, type: "Warning", reason: "Flapping", note: "replica 1 failed", action: "Reconcile")
+            let after = try await client.list(.events, namespace: "default").items.filter { $0["reason"] == "Flapping" }
+            #expect(after.count == 1 && after.first?[path: "series", "count"] == 4, "\(after)")
+        }
+    }
 }
