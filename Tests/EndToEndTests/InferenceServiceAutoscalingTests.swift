@@ -85,6 +85,18 @@ import KubeCore
                                              reason: final[path: "autoscaling", "reason"]?.stringValue, recommendation: nil, checked: nil)]
     }
 
+    /// Waits until the autoscaler has read its metric `count` more times (status.autoscaling.lastCheck moved on):
+    /// the test's phases last a number of the operator's readings, not a guess at wall time.
+    static func awaitChecks(_ h: OperatorHarness, _ name: String, _ count: Int) async throws -> Bool {
+        for _ in 0..<count {
+            let previous = try await IS.status(h, name)[path: "autoscaling", "lastCheck"]
+            guard try await eventually(timeout: .seconds(20), {
+                try await IS.status(h, name)[path: "autoscaling", "lastCheck"] != previous
+            }) else { return false }
+        }
+        return true
+    }
+
     /// Whether a sequence rises, then only falls (never up again once it went down).
     static func upThenDown(_ values: [Int]) -> Bool {
         let fell = zip(values, values.dropFirst()).map { $1 < $0 }
@@ -114,8 +126,9 @@ import KubeCore
             let up = try await IS.status(h, "web")
             #expect(up[path: "autoscaling", "lastScale", "from"] == 1 && up[path: "autoscaling", "lastScale", "to"] == 3)
             #expect(try await IS.pods(h, "web").count == 3)
-            // Let the three share the load for a few readings: it holds at 3 (about 5 per replica, within reach of 6).
-            try await Task.sleep(for: .seconds(3))
+            // Let the three share the load for two readings: it holds at 3 (about 5 per replica, within reach of 6).
+            #expect(try await Self.awaitChecks(h, "web", 2))
+            #expect(try await IS.status(h, "web")["replicas"] == 3)
 
             // A dip of 3 s, shorter than the 8 s scale-down window: the recommendation falls, the size does not.
             traffic.cancel()
@@ -123,9 +136,14 @@ import KubeCore
             #expect(try await eventually(timeout: .seconds(10)) {
                 try await IS.status(h, "web")[path: "autoscaling", "reason"] == "ScaleDownStabilized"
             })
-            try await Task.sleep(for: .seconds(2))
+            #expect(try await Self.awaitChecks(h, "web", 1), "one more reading of the dip")
             traffic = Self.load(h, "web", perSecond: 15)
-            try await Task.sleep(for: .seconds(4))
+            // The load is back: the recommendation returns to 3 and the size never left it (the samples check
+            // that it only went up, then down, below).
+            #expect(try await eventually(timeout: .seconds(20)) {
+                try await IS.status(h, "web")[path: "autoscaling", "recommendation"] == 3
+            })
+            #expect(try await Self.awaitChecks(h, "web", 1))
             #expect(try await IS.status(h, "web")["replicas"] == 3)
 
             // The load ends: back to minReplicas once the window holds only low recommendations, not before.
