@@ -24,7 +24,8 @@ public struct ChildApplier: Sendable {
     }
 
     /// Applies `plan` for the owner with `ownerUID` in `namespace`. A child the API server refuses (422) throws
-    /// `ChildRejected` naming it and the children created before it.
+    /// `ChildRejected` naming it and the children created before it; a child whose name another object holds
+    /// throws `ChildNameConflict`.
     @discardableResult
     public func apply(_ plan: ChildPlan, ownerUID: String, namespace: String?) async throws -> Outcome {
         var outcome = Outcome()
@@ -41,14 +42,14 @@ public struct ChildApplier: Sendable {
                 // Created by an earlier reconcile, not yet seen by the watch: its event will reconcile again.
                 if await store?.isPendingCreate(key) == true { continue }
                 if child.type == .pods, batch.contains(where: { $0.type != .pods }) {
-                    try await create(batch, namespace: namespace, outcome: &outcome)
+                    try await create(batch, ownerUID: ownerUID, namespace: namespace, outcome: &outcome)
                     batch = []
                 }
                 batch.append(child)
                 continue
             }
             guard child.update == .correct, observed.deletionTimestamp == nil, let patch = Self.correction(child.object, observed: observed) else { continue }
-            try await create(batch, namespace: namespace, outcome: &outcome)
+            try await create(batch, ownerUID: ownerUID, namespace: namespace, outcome: &outcome)
             batch = []
             do {
                 _ = try await client.patch(child.type, namespace: child.type.namespaced ? namespace : nil, name: ref.name, patch: patch, patchType: .merge)
@@ -57,7 +58,7 @@ public struct ChildApplier: Sendable {
                 throw ChildRejected(child: ref, message: error.message, created: outcome.created)
             }
         }
-        try await create(batch, namespace: namespace, outcome: &outcome)
+        try await create(batch, ownerUID: ownerUID, namespace: namespace, outcome: &outcome)
         var deletions = plan.delete
         let wanted = Set(plan.desired.map { ChildKey(type: $0.type, name: $0.name) })
         for type in plan.prune.sorted(by: { $0.description < $1.description }) {
@@ -84,10 +85,13 @@ public struct ChildApplier: Sendable {
     static let createConcurrency = 16
 
     /// Creates `children`; the first refusal (422) is thrown after every create in flight has answered,
-    /// naming all that were created, so the caller can remove a half-made set.
-    private func create(_ children: [Child], namespace: String?, outcome: inout Outcome) async throws {
+    /// naming all that were created, so the caller can remove a half-made set. A name already taken is this
+    /// owner's child the cache has not seen yet, or another's object (a user's Service under the job's name):
+    /// one read tells which, and the second is a `ChildNameConflict`, never adopted or overwritten. The later
+    /// batches (the pods, after the Services) are not made.
+    private func create(_ children: [Child], ownerUID: String, namespace: String?, outcome: inout Outcome) async throws {
         guard !children.isEmpty else { return }
-        enum Answer: Sendable { case created(ChildRef), exists, rejected(ChildRef, String), failed(any Error) }
+        enum Answer: Sendable { case created(ChildRef), exists, conflict(ChildRef, String), rejected(ChildRef, String), failed(any Error) }
         var answers: [Int: Answer] = [:]
         await withTaskGroup(of: (Int, Answer).self) { group in
             var next = 0
@@ -100,7 +104,12 @@ public struct ChildApplier: Sendable {
                         await stores[child.type]?.expectCreated(Self.key(of: child, namespace: namespace))
                         return (i, .created(child.ref))
                     } catch let error as APIError where error.isAlreadyExists {
-                        await stores[child.type]?.expectCreated(Self.key(of: child, namespace: namespace))
+                        let key = Self.key(of: child, namespace: namespace)
+                        if let holder = try? await client.get(child.type, namespace: key.namespace, name: child.ref.name),
+                           !Self.owns(ownerUID, holder) {
+                            return (i, .conflict(child.ref, Self.holderDescription(holder)))
+                        }
+                        await stores[child.type]?.expectCreated(key)
                         return (i, .exists)  // the cache was behind; the next event brings the object in
                     } catch let error as APIError where error.isInvalid {
                         return (i, .rejected(child.ref, error.message))
@@ -116,17 +125,33 @@ public struct ChildApplier: Sendable {
             }
         }
         var rejection: (ChildRef, String)?
+        var conflict: (ChildRef, String)?
         var failure: (any Error)?
         for i in children.indices {
             switch answers[i] {
             case .created(let ref): outcome.created.append(ref)
             case .rejected(let ref, let message): rejection = rejection ?? (ref, message)
+            case .conflict(let ref, let holder): conflict = conflict ?? (ref, holder)
             case .failed(let error): failure = failure ?? error
             case .exists, nil: break
             }
         }
         if let (ref, message) = rejection { throw ChildRejected(child: ref, message: message, created: outcome.created) }
+        if let (ref, holder) = conflict { throw ChildNameConflict(child: ref, holder: holder) }
         if let failure { throw failure }
+    }
+
+    static func owns(_ ownerUID: String, _ object: JSONValue) -> Bool {
+        (object[path: "metadata", "ownerReferences"]?.arrayValue ?? []).contains { $0["uid"]?.stringValue == ownerUID }
+    }
+
+    /// "owned by TrainingJob other" or "not owned by any object", for the conflict's message.
+    static func holderDescription(_ object: JSONValue) -> String {
+        let owners = (object[path: "metadata", "ownerReferences"]?.arrayValue ?? []).compactMap { ref -> String? in
+            guard let kind = ref["kind"]?.stringValue, let name = ref["name"]?.stringValue else { return nil }
+            return "\(kind) \(name)"
+        }
+        return owners.isEmpty ? "not owned by any object" : "owned by \(owners.joined(separator: ", "))"
     }
 
     /// The merge patch that brings `observed` back to `desired`, or nil when nothing Gantry sets differs.
@@ -147,6 +172,20 @@ public struct ChildApplier: Sendable {
         metadata["resourceVersion"] = observed[path: "metadata", "resourceVersion"]
         patch["metadata"] = .object(metadata)
         return .object(patch)
+    }
+}
+
+/// A planned child's name is held by an object its owner does not own. Creating it cannot succeed until that
+/// object goes or the owner is made again under another name; the reconcile is tried again every `recheck`
+/// (the holder is outside the informers' selectors, so its deletion brings no event).
+public struct ChildNameConflict: Error, Sendable, CustomStringConvertible {
+    public var child: ChildRef
+    /// Who holds the name: "owned by Kind name", or "not owned by any object".
+    public var holder: String
+    public static let reason = "ChildNameConflict"
+    public static let recheck: Duration = .seconds(10)
+    public var description: String {
+        "\(child) already exists and is \(holder): Gantry neither adopts nor overwrites it. Delete or rename it, or apply this object under another name"
     }
 }
 

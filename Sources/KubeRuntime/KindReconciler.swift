@@ -124,6 +124,11 @@ public struct KindReconciler<Planner: KindPlanner>: Reconciler {
             await announcing.value
             try await markRejected(key, rejected)
             return .done
+        } catch let conflict as ChildNameConflict {
+            await announcing.value
+            logger.warning("a child's name is taken", metadata: ["object": "\(key)", "conflict": "\(conflict)"])
+            await events.record(regarding: stored, type: "Warning", reason: ChildNameConflict.reason, note: conflict.description, action: "Reconcile")
+            return .requeue(after: ChildNameConflict.recheck)
         } catch {
             await announcing.value
             throw error

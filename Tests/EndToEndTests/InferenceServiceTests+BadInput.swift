@@ -12,6 +12,30 @@ extension InferenceServiceTests {
         return condition(status, "Stalled")?["reason"] == "NoMatchingGPUNodes" && condition(status, "Progressing")?["reason"] == "NoMatchingGPUNodes"
     }
 
+    /// A Service under the service's alias name that a user made: it is neither adopted nor overwritten, a Warning
+    /// Event names it and the fix, and once it is deleted the InferenceService makes its own alias and serves.
+    @Test func anAliasNameHeldByAUsersServiceIsNamedInAnEventAndServedOnceItGoes() async throws {
+        try await withOperator { h in
+            var r = await h.cluster.kubectl("create", "service", "clusterip", "held", "--tcp=80:80")
+            #expect(r.ok, "\(r.stderr)")
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("held", image: "acme/llm-serving:1", replicas: 1))
+            #expect(try await eventually(timeout: .seconds(30)) { try await Self.events(h, "held").contains("ChildNameConflict") })
+            let notes = try await h.client.list(.events, namespace: "default").items
+                .filter { $0["reason"] == "ChildNameConflict" }.compactMap { $0["note"]?.stringValue }
+            #expect(notes.first?.contains("Service default/held already exists and is not owned by any object") == true, "\(notes)")
+            let foreign = try #require(try await h.get(.services, "default", "held"))
+            #expect(foreign[path: "metadata", "ownerReferences"] == nil && foreign[path: "spec", "ports"]?.arrayValue?.first?["port"] == 80, "\(foreign)")
+            #expect(try await !Self.ready(h, "held"))
+
+            r = await h.cluster.kubectl("delete", "service", "held")
+            #expect(r.ok, "\(r.stderr)")
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.ready(h, "held") })
+            let service = try #require(try await h.get(.inferenceServices, "default", "held"))
+            let alias = try #require(try await h.get(.services, "default", "held"))
+            #expect(alias[path: "metadata", "ownerReferences"]?.arrayValue?.first?["uid"] == service[path: "metadata", "uid"], "\(alias)")
+        }
+    }
+
     @Test func aGPUCountNoNodeCanHoldIsRefusedNamingTheFieldAndABadUpdateLeavesTheServingColourAlone() async throws {
         try await withOperator(nodes: "2x{gpu: 4}") { h in
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("huge", image: "acme/llm-serving:1", gpus: 16))

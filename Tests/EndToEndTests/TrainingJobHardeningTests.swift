@@ -43,6 +43,38 @@ import KubeCore
         }
     }
 
+    /// The Warning Events recorded about `name` with `reason` (events.k8s.io, as the operator writes them).
+    static func notes(_ h: OperatorHarness, _ name: String, reason: String) async throws -> [String] {
+        try await h.client.list(.events, namespace: "default").items
+            .filter { $0[path: "regarding", "name"]?.stringValue == name && $0["reason"]?.stringValue == reason }
+            .compactMap { $0["note"]?.stringValue }
+    }
+
+    /// A Service under the job's name that is not the job's (a user's): no pod starts beside it (the replicas would
+    /// look each other up through it), nothing is adopted or overwritten, and a Warning Event names it and the fix;
+    /// once the user deletes it, the job makes its own and runs.
+    @Test func aServiceNamedLikeTheJobButNotItsHoldsThePodsBackUntilItGoes() async throws {
+        try await Self.withOperator { h async throws in
+            var r = await h.cluster.kubectl("create", "service", "clusterip", "taken", "--tcp=80:80")
+            #expect(r.ok, "\(r.stderr)")
+            _ = try await h.kubectl("apply", "-f", "-", stdin: TrainingJobBehaviourTests.manifest("taken", replicas: 2, script: "{logs: [\"training\"]}"))
+            #expect(try await eventually(timeout: .seconds(30)) { try await !Self.notes(h, "taken", reason: "ChildNameConflict").isEmpty })
+            let note = try await Self.notes(h, "taken", reason: "ChildNameConflict").first ?? ""
+            #expect(note.contains("Service default/taken already exists and is not owned by any object") && note.contains("Delete or rename it"), "\(note)")
+            let pods = try await h.client.list(.pods, namespace: "default", options: ListOptions(labelSelector: "gantry.dev/trainingjob=taken"))
+            #expect(pods.items.isEmpty, "\(pods.items.compactMap(\.name))")
+            let foreign = try #require(try await h.get(.services, "default", "taken"))
+            #expect(foreign[path: "metadata", "ownerReferences"] == nil && foreign[path: "spec", "ports"]?.arrayValue?.first?["port"] == 80, "\(foreign)")
+
+            r = await h.cluster.kubectl("delete", "service", "taken")
+            #expect(r.ok, "\(r.stderr)")
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.status(h, "taken")["phase"] == "Running" })
+            let job = try #require(try await h.get(.trainingJobs, "default", "taken"))
+            let own = try #require(try await h.get(.services, "default", "taken"))
+            #expect(own[path: "metadata", "ownerReferences"]?.arrayValue?.first?["uid"] == job[path: "metadata", "uid"] && own[path: "spec", "clusterIP"] == "None", "\(own)")
+        }
+    }
+
     @Test func fieldsThatShapeTheRunAreImmutableAndTheMutableOnesTakeEffect() async throws {
         try await Self.withOperator { h async throws in
             _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("edit", 2, 1, "{logs: [\"training\"]}", "  hyperparameters: {lr: \"0.1\"}\n"))

@@ -108,6 +108,11 @@ public struct TrainingJobReconciler: Reconciler {
         } catch let rejected as ChildRejected {
             try await markChildRejected(key, rejected)
             return .done
+        } catch let conflict as ChildNameConflict {
+            // No pods start beside a Service that is not the job's (its replicas could not find each other).
+            logger.warning("a child's name is taken", metadata: ["job": "\(key)", "conflict": "\(conflict)"])
+            await events.record(regarding: object, type: "Warning", reason: ChildNameConflict.reason, note: conflict.description, action: "Reconcile")
+            return .requeue(after: ChildNameConflict.recheck)
         }
         if job.deletionTimestamp != nil { await metrics.forget(key) }
         if plan.status.phase?.isFinished == true {
