@@ -106,7 +106,7 @@ public struct ChildApplier: Sendable {
                     } catch let error as APIError where error.isAlreadyExists {
                         let key = Self.key(of: child, namespace: namespace)
                         if let holder = try? await client.get(child.type, namespace: key.namespace, name: child.ref.name),
-                           !Self.owns(ownerUID, holder) {
+                           !Self.isOurs(holder, child: child, ownerUID: ownerUID) {
                             return (i, .conflict(child.ref, Self.holderDescription(holder)))
                         }
                         await stores[child.type]?.expectCreated(key)
@@ -141,8 +141,14 @@ public struct ChildApplier: Sendable {
         if let failure { throw failure }
     }
 
-    static func owns(_ ownerUID: String, _ object: JSONValue) -> Bool {
-        (object[path: "metadata", "ownerReferences"]?.arrayValue ?? []).contains { $0["uid"]?.stringValue == ownerUID }
+    /// Whether the object holding a child's name is that child: owned by this owner, or owned by nobody and
+    /// carrying every label the child would (made unowned on purpose by an owner of the same name, as a Notebook's
+    /// retained workspace claim, and reused as it was meant to be).
+    public static func isOurs(_ holder: JSONValue, child: Child, ownerUID: String) -> Bool {
+        let owners = holder[path: "metadata", "ownerReferences"]?.arrayValue ?? []
+        if owners.contains(where: { $0["uid"]?.stringValue == ownerUID }) { return true }
+        guard owners.isEmpty, let labels = child.object[path: "metadata", "labels"], labels != .emptyObject else { return false }
+        return (holder[path: "metadata", "labels"] ?? .emptyObject).contains(labels)
     }
 
     /// "owned by TrainingJob other" or "not owned by any object", for the conflict's message.

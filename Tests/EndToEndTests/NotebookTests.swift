@@ -281,7 +281,15 @@ import KubeCore
             #expect(try await eventually(timeout: .seconds(30)) {
                 try await h.get(.persistentVolumeClaims, "default", "drop-workspace") == nil
             }, "deletePolicy Delete: the workspace goes with the Notebook")
-            #expect(try await h.get(.persistentVolumeClaims, "default", "keep-workspace") != nil, "Retain: the workspace stays")
+            let kept = try #require(try await h.get(.persistentVolumeClaims, "default", "keep-workspace"), "Retain: the workspace stays")
+
+            // Applied again under the same name, the notebook runs on the workspace it left (no name conflict).
+            #expect(try await eventually(timeout: .seconds(30)) { try await h.get(.notebooks, "default", "keep") == nil })
+            _ = try await h.kubectl("apply", "-f", "-", stdin: Self.manifest("keep", idle: 3600))
+            #expect(try await eventually(timeout: .seconds(60)) { try await Self.phase(h, "keep") == "Running" })
+            #expect(try await h.get(.persistentVolumeClaims, "default", "keep-workspace")?.uid == kept.uid)
+            let conflicts = try await h.client.list(.events, namespace: "default").items.filter { $0["reason"] == "ChildNameConflict" }
+            #expect(conflicts.isEmpty, "\(conflicts)")
         }
     }
 

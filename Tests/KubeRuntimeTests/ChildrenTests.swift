@@ -22,6 +22,31 @@ import KubeRuntime
         #expect(patch[path: "metadata", "resourceVersion"] == "7")  // a concurrent edit answers 409
     }
 
+    /// A create answered 409: the object under the name is the child when this owner owns it, or when nobody
+    /// owns it and it carries every label the child would (a Notebook's retained workspace); anything else is a
+    /// conflict (a user's Service, another owner's child).
+    @Test func aNameHeldByAnotherObjectIsOursOnlyWhenOwnedOrLeftUnownedWithEveryLabelOfTheChild() throws {
+        var claim = ConfigMap(name: "nb-workspace", namespace: "ns")
+        claim.labels = ["app.kubernetes.io/managed-by": "gantry", "app.kubernetes.io/instance": "nb"]
+        var plan = ChildPlan()
+        plan.add(claim)
+        let child = try #require(plan.desired.first)
+
+        var left = claim.json
+        left[path: "metadata", "labels", "team"] = "x"
+        #expect(ChildApplier.isOurs(left, child: child, ownerUID: "u1"), "unowned, with every label of the child")
+        left[path: "metadata", "labels", "app.kubernetes.io/instance"] = "other"
+        #expect(!ChildApplier.isOurs(left, child: child, ownerUID: "u1"), "another instance's")
+
+        var users = ConfigMap(name: "nb-workspace", namespace: "ns").json
+        #expect(!ChildApplier.isOurs(users, child: child, ownerUID: "u1"), "a user's object, no labels")
+        users[path: "metadata", "ownerReferences"] = [["uid": "u1", "kind": "Notebook", "name": "nb"]]
+        #expect(ChildApplier.isOurs(users, child: child, ownerUID: "u1"), "owned by this owner")
+        var another = claim.json
+        another[path: "metadata", "ownerReferences"] = [["uid": "u2", "kind": "Notebook", "name": "nb"]]
+        #expect(!ChildApplier.isOurs(another, child: child, ownerUID: "u1"), "another owner's child, labels alike")
+    }
+
     @Test func childrenAreAddressedByTheirModelsType() {
         var plan = ChildPlan()
         plan.add(PodDisruptionBudget(name: "b", namespace: "ns"))
