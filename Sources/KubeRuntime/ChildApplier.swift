@@ -107,6 +107,9 @@ public struct ChildApplier: Sendable {
                         let key = Self.key(of: child, namespace: namespace)
                         if let holder = try? await client.get(child.type, namespace: key.namespace, name: child.ref.name),
                            !Self.isOurs(holder, child: child, ownerUID: ownerUID) {
+                            // A former owner's child of the same name (deleted and applied again) is going: retried with the
+                            // queue's backoff, no Warning.
+                            if Self.isReleasing(holder, child: child) { return (i, .failed(ChildNameReleasing(child: child.ref))) }
                             return (i, .conflict(child.ref, Self.holderDescription(holder)))
                         }
                         await stores[child.type]?.expectCreated(key)
@@ -151,6 +154,15 @@ public struct ChildApplier: Sendable {
         return (holder[path: "metadata", "labels"] ?? .emptyObject).contains(labels)
     }
 
+    /// Whether the name's holder is on its way out: being deleted, or the child of an earlier owner of the same
+    /// kind and name, which the garbage collector deletes.
+    public static func isReleasing(_ holder: JSONValue, child: Child) -> Bool {
+        if holder.deletionTimestamp != nil { return true }
+        let names = { (o: JSONValue) in (o[path: "metadata", "ownerReferences"]?.arrayValue ?? []).map { "\($0["kind"] ?? .null)/\($0["name"] ?? .null)" } }
+        let wanted = Set(names(child.object))
+        return !wanted.isEmpty && names(holder).contains { wanted.contains($0) }
+    }
+
     /// "owned by TrainingJob other" or "not owned by any object", for the conflict's message.
     static func holderDescription(_ object: JSONValue) -> String {
         let owners = (object[path: "metadata", "ownerReferences"]?.arrayValue ?? []).compactMap { ref -> String? in
@@ -193,6 +205,13 @@ public struct ChildNameConflict: Error, Sendable, CustomStringConvertible {
     public var description: String {
         "\(child) already exists and is \(holder): Gantry neither adopts nor overwrites it. Delete or rename it, or apply this object under another name"
     }
+}
+
+/// A planned child's name is held by an object that is going (an earlier owner's of the same name): the reconcile is
+/// retried with the queue's backoff.
+struct ChildNameReleasing: Error, CustomStringConvertible {
+    var child: ChildRef
+    var description: String { "\(child) still exists from an earlier owner of the same name; waiting for it to go" }
 }
 
 /// The API server refused a planned child (422): retrying the same plan cannot succeed.

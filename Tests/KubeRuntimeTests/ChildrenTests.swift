@@ -47,6 +47,27 @@ import KubeRuntime
         #expect(!ChildApplier.isOurs(another, child: child, ownerUID: "u1"), "another owner's child, labels alike")
     }
 
+    /// A name held by an object on its way out is waited for without a Warning: one being deleted, or the child of
+    /// an earlier owner of the same kind and name (a job deleted and applied again, its Service not yet collected).
+    @Test func aNameHeldByAnEarlierOwnersChildIsReleasingAndAUsersIsNot() throws {
+        var service = Service(name: "job", namespace: "ns")
+        var plan = ChildPlan()
+        plan.add(service)
+        var child = try #require(plan.desired.first)
+        child.object[path: "metadata", "ownerReferences"] = [["uid": "new", "kind": "TrainingJob", "name": "job", "controller": true]]
+
+        var earlier = service.json
+        earlier[path: "metadata", "ownerReferences"] = [["uid": "old", "kind": "TrainingJob", "name": "job", "controller": true]]
+        #expect(ChildApplier.isReleasing(earlier, child: child))
+        earlier[path: "metadata", "ownerReferences"] = [["uid": "old", "kind": "TrainingJob", "name": "other", "controller": true]]
+        #expect(!ChildApplier.isReleasing(earlier, child: child), "another job's Service is a conflict")
+        service.labels = ["team": "x"]
+        var users = service.json
+        #expect(!ChildApplier.isReleasing(users, child: child), "a user's Service is a conflict")
+        users[path: "metadata", "deletionTimestamp"] = "2026-12-05T00:00:00Z"
+        #expect(ChildApplier.isReleasing(users, child: child), "being deleted")
+    }
+
     @Test func childrenAreAddressedByTheirModelsType() {
         var plan = ChildPlan()
         plan.add(PodDisruptionBudget(name: "b", namespace: "ns"))
