@@ -8,13 +8,18 @@ import KubeCore
 
 /// events.k8s.io/v1 Events written through libcurl to the embedded API server.
 @Suite struct EventRecorderTests {
+    /// A client of the cluster, a ConfigMap named `name` for the Events to regard, and a recorder.
+    static func recorder(_ cluster: TestCluster, about name: String) async throws -> (KubeClient, JSONValue, EventRecorder) {
+        let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
+        var cm: JSONValue = ["apiVersion": "v1", "kind": "ConfigMap", "data": ["a": "b"]]
+        cm.name = name
+        let subject = try await client.create(.configMaps, cm, namespace: "default")
+        return (client, subject, EventRecorder(client: client, controller: "gantry.dev/test", instance: "test-1"))
+    }
+
     @Test func repeatsFoldIntoASeriesInsteadOfNewObjects() async throws {
         try await withCluster(TestCluster(DevClusterOptions(nodes: "off"))) { cluster async throws in
-            let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
-            var cm: JSONValue = ["apiVersion": "v1", "kind": "ConfigMap", "data": ["a": "b"]]
-            cm.name = "subject"
-            let subject = try await client.create(.configMaps, cm, namespace: "default")
-            let recorder = EventRecorder(client: client, controller: "gantry.dev/test", instance: "test-1")
+            let (client, subject, recorder) = try await Self.recorder(cluster, about: "subject")
             for _ in 0..<3 {
                 await recorder.record(regarding: subject, type: "Warning", reason: "GangRestart", note: "replica 0 failed", action: "Reconcile")
             }
@@ -35,11 +40,7 @@ import KubeCore
     /// client-go's event sink does, and stored once; a refusal (422) is not retried.
     @Test func aCreateFailingForAPassingReasonIsRetried() async throws {
         try await withCluster(TestCluster(DevClusterOptions(nodes: "off"))) { cluster async throws in
-            let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
-            var cm: JSONValue = ["apiVersion": "v1", "kind": "ConfigMap", "data": ["a": "b"]]
-            cm.name = "flaky"
-            let subject = try await client.create(.configMaps, cm, namespace: "default")
-            let recorder = EventRecorder(client: client, controller: "gantry.dev/test", instance: "test-1")
+            let (client, subject, recorder) = try await Self.recorder(cluster, about: "flaky")
             let events = FaultTarget(method: "POST", path: "/events")
             cluster.cluster.failNextRequests(1, code: 503, target: events)
             cluster.cluster.failNextRequests(1, code: 500, target: events)
@@ -62,11 +63,7 @@ import KubeCore
     /// into a second Event made beside it.
     @Test func repeatsWhileTheFirstCreateIsRetriedFoldIntoIt() async throws {
         try await withCluster(TestCluster(DevClusterOptions(nodes: "off"))) { cluster async throws in
-            let client = try KubeClient(config: KubeConfig.load(path: cluster.kubeconfig))
-            var cm: JSONValue = ["apiVersion": "v1", "kind": "ConfigMap", "data": ["a": "b"]]
-            cm.name = "repeated"
-            let subject = try await client.create(.configMaps, cm, namespace: "default")
-            let recorder = EventRecorder(client: client, controller: "gantry.dev/test", instance: "test-1")
+            let (client, subject, recorder) = try await Self.recorder(cluster, about: "repeated")
             cluster.cluster.failNextRequests(1, code: 503, target: FaultTarget(method: "POST", path: "/events"))
             for _ in 0..<3 {
                 await recorder.record(regarding: subject, type: "Warning", reason: "Flapping", note: "replica 1 failed", action: "Reconcile")
