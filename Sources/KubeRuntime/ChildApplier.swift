@@ -148,8 +148,8 @@ public struct ChildApplier: Sendable {
     /// carrying every label the child would (made unowned on purpose by an owner of the same name, as a Notebook's
     /// retained workspace claim, and reused as it was meant to be).
     public static func isOurs(_ holder: JSONValue, child: Child, ownerUID: String) -> Bool {
-        let owners = holder[path: "metadata", "ownerReferences"]?.arrayValue ?? []
-        if owners.contains(where: { $0["uid"]?.stringValue == ownerUID }) { return true }
+        let owners = holder.ownerReferences
+        if owners.contains(where: { $0.uid == ownerUID }) { return true }
         guard owners.isEmpty, let labels = child.object[path: "metadata", "labels"], labels != .emptyObject else { return false }
         return (holder[path: "metadata", "labels"] ?? .emptyObject).contains(labels)
     }
@@ -158,17 +158,13 @@ public struct ChildApplier: Sendable {
     /// kind and name, which the garbage collector deletes.
     public static func isReleasing(_ holder: JSONValue, child: Child) -> Bool {
         if holder.deletionTimestamp != nil { return true }
-        let names = { (o: JSONValue) in (o[path: "metadata", "ownerReferences"]?.arrayValue ?? []).map { "\($0["kind"] ?? .null)/\($0["name"] ?? .null)" } }
-        let wanted = Set(names(child.object))
-        return !wanted.isEmpty && names(holder).contains { wanted.contains($0) }
+        let wanted = Set(child.object.ownerReferences.map { "\($0.kind)/\($0.name)" })
+        return holder.ownerReferences.contains { wanted.contains("\($0.kind)/\($0.name)") }
     }
 
     /// "owned by TrainingJob other" or "not owned by any object", for the conflict's message.
     static func holderDescription(_ object: JSONValue) -> String {
-        let owners = (object[path: "metadata", "ownerReferences"]?.arrayValue ?? []).compactMap { ref -> String? in
-            guard let kind = ref["kind"]?.stringValue, let name = ref["name"]?.stringValue else { return nil }
-            return "\(kind) \(name)"
-        }
+        let owners = object.ownerReferences.map { "\($0.kind) \($0.name)" }
         return owners.isEmpty ? "not owned by any object" : "owned by \(owners.joined(separator: ", "))"
     }
 
@@ -204,6 +200,12 @@ public struct ChildNameConflict: Error, Sendable, CustomStringConvertible {
     public static let recheck: Duration = .seconds(10)
     public var description: String {
         "\(child) already exists and is \(holder): Gantry neither adopts nor overwrites it. Delete or rename it, or apply this object under another name"
+    }
+
+    /// Logs the conflict and records it as a Warning Event on the owner; the caller requeues after `recheck`.
+    public func report(regarding owner: JSONValue, events: EventRecorder, logger: Logger) async {
+        logger.warning("a child's name is taken", metadata: ["object": "\(owner.objectKey)", "conflict": "\(self)"])
+        await events.record(regarding: owner, type: "Warning", reason: Self.reason, note: description, action: "Reconcile")
     }
 }
 

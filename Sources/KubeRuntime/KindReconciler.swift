@@ -126,8 +126,7 @@ public struct KindReconciler<Planner: KindPlanner>: Reconciler {
             return .done
         } catch let conflict as ChildNameConflict {
             await announcing.value
-            logger.warning("a child's name is taken", metadata: ["object": "\(key)", "conflict": "\(conflict)"])
-            await events.record(regarding: stored, type: "Warning", reason: ChildNameConflict.reason, note: conflict.description, action: "Reconcile")
+            await conflict.report(regarding: stored, events: events, logger: logger)
             return .requeue(after: ChildNameConflict.recheck)
         } catch {
             await announcing.value

@@ -40,10 +40,10 @@ import KubeRuntime
 
         var users = ConfigMap(name: "nb-workspace", namespace: "ns").json
         #expect(!ChildApplier.isOurs(users, child: child, ownerUID: "u1"), "a user's object, no labels")
-        users[path: "metadata", "ownerReferences"] = [["uid": "u1", "kind": "Notebook", "name": "nb"]]
+        users[path: "metadata", "ownerReferences"] = [["apiVersion": "gantry.dev/v1alpha1", "uid": "u1", "kind": "Notebook", "name": "nb"]]
         #expect(ChildApplier.isOurs(users, child: child, ownerUID: "u1"), "owned by this owner")
         var another = claim.json
-        another[path: "metadata", "ownerReferences"] = [["uid": "u2", "kind": "Notebook", "name": "nb"]]
+        another[path: "metadata", "ownerReferences"] = [["apiVersion": "gantry.dev/v1alpha1", "uid": "u2", "kind": "Notebook", "name": "nb"]]
         #expect(!ChildApplier.isOurs(another, child: child, ownerUID: "u1"), "another owner's child, labels alike")
     }
 
@@ -54,12 +54,12 @@ import KubeRuntime
         var plan = ChildPlan()
         plan.add(service)
         var child = try #require(plan.desired.first)
-        child.object[path: "metadata", "ownerReferences"] = [["uid": "new", "kind": "TrainingJob", "name": "job", "controller": true]]
+        child.object[path: "metadata", "ownerReferences"] = [["apiVersion": "gantry.dev/v1alpha1", "uid": "new", "kind": "TrainingJob", "name": "job", "controller": true]]
 
         var earlier = service.json
-        earlier[path: "metadata", "ownerReferences"] = [["uid": "old", "kind": "TrainingJob", "name": "job", "controller": true]]
+        earlier[path: "metadata", "ownerReferences"] = [["apiVersion": "gantry.dev/v1alpha1", "uid": "old", "kind": "TrainingJob", "name": "job", "controller": true]]
         #expect(ChildApplier.isReleasing(earlier, child: child))
-        earlier[path: "metadata", "ownerReferences"] = [["uid": "old", "kind": "TrainingJob", "name": "other", "controller": true]]
+        earlier[path: "metadata", "ownerReferences"] = [["apiVersion": "gantry.dev/v1alpha1", "uid": "old", "kind": "TrainingJob", "name": "other", "controller": true]]
         #expect(!ChildApplier.isReleasing(earlier, child: child), "another job's Service is a conflict")
         service.labels = ["team": "x"]
         var users = service.json

@@ -110,8 +110,7 @@ public struct TrainingJobReconciler: Reconciler {
             return .done
         } catch let conflict as ChildNameConflict {
             // No pods start beside a Service that is not the job's (its replicas could not find each other).
-            logger.warning("a child's name is taken", metadata: ["job": "\(key)", "conflict": "\(conflict)"])
-            await events.record(regarding: object, type: "Warning", reason: ChildNameConflict.reason, note: conflict.description, action: "Reconcile")
+            await conflict.report(regarding: object, events: events, logger: logger)
             return .requeue(after: ChildNameConflict.recheck)
         }
         if job.deletionTimestamp != nil { await metrics.forget(key) }
