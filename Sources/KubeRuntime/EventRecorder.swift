@@ -63,9 +63,8 @@ public actor EventRecorder {
             existing.lastSeen = now
             series[key] = existing
             if existing.pending { return }
-            let patch: JSONValue = ["series": ["count": .int(Int64(existing.count)), "lastObservedTime": .string(Timestamp.formatMicro(now))]]
             do {
-                _ = try await client.patch(.events, namespace: existing.namespace, name: existing.name, patch: patch)
+                _ = try await client.patch(.events, namespace: existing.namespace, name: existing.name, patch: Self.seriesPatch(existing))
                 return
             } catch {
                 series[key] = nil  // the event expired or was deleted: start a new one below
@@ -115,7 +114,7 @@ public actor EventRecorder {
     private func retry(_ event: JSONValue, key: SeriesKey, object: String) async {
         var last: any Error = CancellationError()
         for delay in retryDelays {
-            guard (try? await clock.sleep(for: delay)) != nil else { return }
+            guard (try? await clock.sleep(for: delay)) != nil else { break }
             do {
                 _ = try await client.create(.events, event, namespace: event.namespace)
             } catch let error as APIError where error.isAlreadyExists {
@@ -141,11 +140,15 @@ public actor EventRecorder {
         // Stays pending while the count is written, so a repeat meanwhile is counted here, not patched beside it.
         while let entry = series[key], entry.name == event.name, entry.pending {
             if entry.count > 1 {
-                let patch: JSONValue = ["series": ["count": .int(Int64(entry.count)), "lastObservedTime": .string(Timestamp.formatMicro(entry.lastSeen))]]
-                _ = try? await client.patch(.events, namespace: entry.namespace, name: entry.name, patch: patch)
+                _ = try? await client.patch(.events, namespace: entry.namespace, name: entry.name, patch: Self.seriesPatch(entry))
             }
             if series[key]?.count == entry.count { series[key]?.pending = false }
         }
+    }
+
+    /// The merge patch that writes a series' count and last observation onto its Event.
+    static func seriesPatch(_ series: Series) -> JSONValue {
+        ["series": ["count": .int(Int64(series.count)), "lastObservedTime": .string(Timestamp.formatMicro(series.lastSeen))]]
     }
 
     /// Cuts at a character boundary so the note stays valid UTF-8 within the API's 1 KiB limit.

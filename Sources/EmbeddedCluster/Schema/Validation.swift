@@ -65,7 +65,7 @@ struct Validator {
         }
     }
 
-    /// `old` is the value an update replaces at this place, where one correlates (`ratchetingOld`): a value equal
+    /// `old` is the value an update replaces at this place, where one correlates (`correlated`): a value equal
     /// to it is not judged, as upstream turns every error under an unchanged value into a warning.
     func openAPI(_ v: JSONValue, _ n: SchemaNode, _ p: FieldPath, old: JSONValue? = nil) -> [FieldError] {
         if let old, old == v { return [] }
