@@ -11,30 +11,14 @@ import Testing
 /// write, and storing it changes no generation. docs/embedded-cluster.md.
 @Suite struct CRDReadDefaultingTests {
     static func crd(retries: String) -> String {
-        """
-        apiVersion: apiextensions.k8s.io/v1
-        kind: CustomResourceDefinition
-        metadata: {name: widgets.example.com}
+        ExampleCRD.yaml(plural: "widgets", kind: "Widget", properties: """
         spec:
-          group: example.com
-          scope: Namespaced
-          names: {plural: widgets, singular: widget, kind: Widget}
-          versions:
-          - name: v1
-            served: true
-            storage: true
-            subresources: {status: {}}
-            schema:
-              openAPIV3Schema:
-                type: object
-                properties:
-                  spec:
-                    type: object
-                    properties:
-                      image: {type: string}
-                      retries: {\(retries)}
-                  status: {type: object, x-kubernetes-preserve-unknown-fields: true}
-        """
+          type: object
+          properties:
+            image: {type: string}
+            retries: {\(retries)}
+        status: {type: object, x-kubernetes-preserve-unknown-fields: true}
+        """)
     }
 
     static let path = "/apis/example.com/v1/namespaces/default/widgets"

@@ -10,43 +10,20 @@ import Testing
 /// neither stored nor judged. docs/embedded-cluster.md.
 @Suite struct CRDStatusValidationTests {
     static func crd(maximum: Int) -> String {
-        """
-        apiVersion: apiextensions.k8s.io/v1
-        kind: CustomResourceDefinition
-        metadata: {name: gadgets.example.com}
+        ExampleCRD.yaml(plural: "gadgets", kind: "Gadget", properties: """
         spec:
-          group: example.com
-          scope: Namespaced
-          names: {plural: gadgets, singular: gadget, kind: Gadget}
-          versions:
-          - name: v1
-            served: true
-            storage: true
-            subresources: {status: {}}
-            schema:
-              openAPIV3Schema:
-                type: object
-                properties:
-                  spec:
-                    type: object
-                    x-kubernetes-validations: [{rule: "self.size == oldSelf.size", message: "size is immutable"}]
-                    properties:
-                      size: {type: integer, maximum: \(maximum)}
-                  status:
-                    type: object
-                    properties:
-                      phase: {type: string, enum: [Pending, Ready]}
-        """
+          type: object
+          x-kubernetes-validations: [{rule: "self.size == oldSelf.size", message: "size is immutable"}]
+          properties:
+            size: {type: integer, maximum: \(maximum)}
+        status:
+          type: object
+          properties:
+            phase: {type: string, enum: [Pending, Ready]}
+        """)
     }
 
     static let path = "/apis/example.com/v1/namespaces/default/gadgets/g"
-
-    /// The stored object with `edit` applied, as a PUT body (its resourceVersion pins the write).
-    func body(_ t: TestCluster, _ edit: (inout JSONValue) -> Void) async throws -> String {
-        var object = try await t.json(Self.path)
-        edit(&object)
-        return object.serialized()
-    }
 
     @Test func aStatusWriteJudgesTheStatusAndKeepsTheStoredSpec() async throws {
         try await withCluster(TestCluster.bare()) { t async throws in
@@ -61,7 +38,7 @@ import Testing
 
             // A status write whose body carries a spec the schema and the immutability rule would refuse: the spec
             // is the stored one, so only the status is judged, and the spec in the body is not stored.
-            var (code, text) = await t.curl("PUT", Self.path + "/status", body: try await body(t) {
+            var (code, text) = await t.curl("PUT", Self.path + "/status", body: try await t.edited(Self.path) {
                 $0[path: "spec", "size"] = 50
                 $0["status"] = ["phase": "Ready"]
             })
@@ -70,11 +47,11 @@ import Testing
             #expect(stored[path: "spec", "size"] == 5 && stored[path: "status", "phase"] == "Ready", "\(stored)")
 
             // An invalid status is refused, named under `status`.
-            (code, text) = await t.curl("PUT", Self.path + "/status", body: try await body(t) { $0["status"] = ["phase": "Bogus"] })
+            (code, text) = await t.curl("PUT", Self.path + "/status", body: try await t.edited(Self.path) { $0["status"] = ["phase": "Bogus"] })
             #expect(code == 422 && text.contains("status.phase") && text.contains("Unsupported value"), "\(code) \(text)")
 
             // A write of the main resource keeps the stored status: an invalid one in its body is ignored.
-            (code, text) = await t.curl("PUT", Self.path, body: try await body(t) {
+            (code, text) = await t.curl("PUT", Self.path, body: try await t.edited(Self.path) {
                 $0[path: "metadata", "labels"] = ["seen": "yes"]
                 $0["status"] = ["phase": "Bogus"]
             })
@@ -83,14 +60,14 @@ import Testing
             #expect(stored[path: "metadata", "labels", "seen"] == "yes" && stored[path: "status", "phase"] == "Ready", "\(stored)")
 
             // The spec itself is still judged on a main write: size is immutable.
-            (code, text) = await t.curl("PUT", Self.path, body: try await body(t) { $0[path: "spec", "size"] = 6 })
+            (code, text) = await t.curl("PUT", Self.path, body: try await t.edited(Self.path) { $0[path: "spec", "size"] = 6 })
             #expect(code == 422 && text.contains("size is immutable"), "\(code) \(text)")
 
             // A schema tightened after the object was stored does not block its status writes: kube-apiserver
             // judges only the written status on /status.
             r = await t.kubectl("apply", "-f", "-", stdin: Self.crd(maximum: 3))
             #expect(r.ok, "\(r.stderr)")
-            (code, text) = await t.curl("PUT", Self.path + "/status", body: try await body(t) { $0["status"] = ["phase": "Pending"] })
+            (code, text) = await t.curl("PUT", Self.path + "/status", body: try await t.edited(Self.path) { $0["status"] = ["phase": "Pending"] })
             #expect(code == 200, "\(text)")
             #expect(try await t.json(Self.path)[path: "status", "phase"] == "Pending")
         }

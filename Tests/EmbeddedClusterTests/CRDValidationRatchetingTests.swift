@@ -12,61 +12,38 @@ import Testing
 @Suite struct CRDValidationRatchetingTests {
     /// `tight` is the schema after an upgrade: a smaller maximum, a port range, a shorter argument, a CEL rule.
     static func crd(tight: Bool) -> String {
-        """
-        apiVersion: apiextensions.k8s.io/v1
-        kind: CustomResourceDefinition
-        metadata: {name: widgets.example.com}
+        ExampleCRD.yaml(plural: "widgets", kind: "Widget", properties: """
         spec:
-          group: example.com
-          scope: Namespaced
-          names: {plural: widgets, singular: widget, kind: Widget}
-          versions:
-          - name: v1
-            served: true
-            storage: true
-            subresources: {status: {}}
-            schema:
-              openAPIV3Schema:
+          type: object
+          properties:
+            size: {type: integer, maximum: \(tight ? 10 : 100)}
+            color: {type: string}
+            tier:
+              type: string
+              \(tight ? "x-kubernetes-validations: [{rule: \"self != 'gold'\", message: \"gold is retired\"}]" : "")
+            ports:
+              type: array
+              x-kubernetes-list-type: map
+              x-kubernetes-list-map-keys: [name]
+              items:
                 type: object
+                required: [name]
                 properties:
-                  spec:
-                    type: object
-                    properties:
-                      size: {type: integer, maximum: \(tight ? 10 : 100)}
-                      color: {type: string}
-                      tier:
-                        type: string
-                        \(tight ? "x-kubernetes-validations: [{rule: \"self != 'gold'\", message: \"gold is retired\"}]" : "")
-                      ports:
-                        type: array
-                        x-kubernetes-list-type: map
-                        x-kubernetes-list-map-keys: [name]
-                        items:
-                          type: object
-                          required: [name]
-                          properties:
-                            name: {type: string}
-                            port: {type: integer, maximum: \(tight ? 65535 : 100000)}
-                      args:
-                        type: array
-                        x-kubernetes-list-type: atomic
-                        items: {type: string, maxLength: \(tight ? 4 : 40)}
-                  status:
-                    type: object
-                    properties:
-                      phase: {type: string, enum: \(tight ? "[Ready]" : "[Pending, Ready]")}
-                      note: {type: string}
-        """
+                  name: {type: string}
+                  port: {type: integer, maximum: \(tight ? 65535 : 100000)}
+            args:
+              type: array
+              x-kubernetes-list-type: atomic
+              items: {type: string, maxLength: \(tight ? 4 : 40)}
+        status:
+          type: object
+          properties:
+            phase: {type: string, enum: \(tight ? "[Ready]" : "[Pending, Ready]")}
+            note: {type: string}
+        """)
     }
 
     static let path = "/apis/example.com/v1/namespaces/default/widgets/w"
-
-    /// The stored object with `edit` applied, as a PUT body (its resourceVersion pins the write).
-    func body(_ t: TestCluster, _ edit: (inout JSONValue) -> Void) async throws -> String {
-        var object = try await t.json(Self.path)
-        edit(&object)
-        return object.serialized()
-    }
 
     @Test func anUpdateIsJudgedOnWhatItChanges() async throws {
         try await withCluster(TestCluster.bare()) { t async throws in
@@ -86,7 +63,7 @@ import Testing
                   args: [verbose-mode, x]
                 """)
             #expect(r.ok, "\(r.stderr)")
-            var (code, text) = await t.curl("PUT", Self.path + "/status", body: try await body(t) { $0["status"] = ["phase": "Pending"] })
+            var (code, text) = await t.curl("PUT", Self.path + "/status", body: try await t.edited(Self.path) { $0["status"] = ["phase": "Pending"] })
             #expect(code == 200, "\(text)")
 
             // The schema tightens: every one of those values would now be refused on a create.
@@ -127,9 +104,9 @@ import Testing
             #expect(!r.ok && r.stderr.contains("gold is retired"), "gold written anew: \(r.stderr)")
 
             // The status subresource ratchets too: a note written beside the now-unsupported phase passes.
-            (code, text) = await t.curl("PUT", Self.path + "/status", body: try await body(t) { $0[path: "status", "note"] = "checked" })
+            (code, text) = await t.curl("PUT", Self.path + "/status", body: try await t.edited(Self.path) { $0[path: "status", "note"] = "checked" })
             #expect(code == 200, "\(text)")
-            (code, text) = await t.curl("PUT", Self.path + "/status", body: try await body(t) { $0[path: "status", "phase"] = "Gone" })
+            (code, text) = await t.curl("PUT", Self.path + "/status", body: try await t.edited(Self.path) { $0[path: "status", "phase"] = "Gone" })
             #expect(code == 422 && text.contains("status.phase"), "\(code) \(text)")
 
             let stored = try await t.json(Self.path)
