@@ -105,8 +105,10 @@ public struct ChildApplier: Sendable {
                         return (i, .created(child.ref))
                     } catch let error as APIError where error.isAlreadyExists {
                         let key = Self.key(of: child, namespace: namespace)
-                        if let holder = try? await client.get(child.type, namespace: key.namespace, name: child.ref.name),
-                           !Self.isOurs(holder, child: child, ownerUID: ownerUID) {
+                        // Unread, the holder may be another's: the reconcile is retried rather than going on to the pods.
+                        let holder: JSONValue
+                        do { holder = try await client.get(child.type, namespace: key.namespace, name: child.ref.name) } catch { return (i, .failed(error)) }
+                        if !Self.isOurs(holder, child: child, ownerUID: ownerUID) {
                             // A former owner's child of the same name (deleted and applied again) is going: retried with the
                             // queue's backoff, no Warning.
                             if Self.isReleasing(holder, child: child) { return (i, .failed(ChildNameReleasing(child: child.ref))) }

@@ -57,6 +57,8 @@ import KubeCore
         try await Self.withOperator { h async throws in
             var r = await h.cluster.kubectl("create", "service", "clusterip", "taken", "--tcp=80:80")
             #expect(r.ok, "\(r.stderr)")
+            // The first reads of the holder fail: the job waits for one that answers, it does not go on to its pods.
+            h.cluster.cluster.failNextRequests(4, code: 503, target: FaultTarget(method: "GET", path: "/services/taken"))  // the client tries 4 times
             _ = try await h.kubectl("apply", "-f", "-", stdin: TrainingJobBehaviourTests.manifest("taken", replicas: 2, script: "{logs: [\"training\"]}"))
             #expect(try await eventually(timeout: .seconds(30)) { try await !Self.notes(h, "taken", reason: "ChildNameConflict").isEmpty })
             let note = try await Self.notes(h, "taken", reason: "ChildNameConflict").first ?? ""
