@@ -216,8 +216,11 @@ import KubeCore
             #expect(stalled["message"]?.stringValue?.contains("pod broken-image") == true, "\(stalled)")
             #expect(failed["gpus"] == 1)
             #expect(try await eventually(timeout: .seconds(60)) { try await Self.phase(h, "broken-image") == "Culled" })
-            let pod = try await h.get(.pods, "default", "broken-image")
-            #expect(pod == nil || pod?.deletionTimestamp != nil, "the GPU is given back")
+            // The phase is written before the pod is deleted (a failed delete must not lose the transition): wait for it.
+            #expect(try await eventually(timeout: .seconds(10)) {
+                let pod = try await h.get(.pods, "default", "broken-image")
+                return pod == nil || pod?.deletionTimestamp != nil
+            }, "the GPU is given back")
             let events = try await h.kubectl("get", "events", "--field-selector", "involvedObject.name=broken-image", "-o", "jsonpath={.items[*].reason}")
             #expect(events.contains("ServerFailing") && events.contains("Culled"), "\(events)")
         }
